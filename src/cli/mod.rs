@@ -1,0 +1,111 @@
+//! The command line: clap definitions, one file per command, and the one place that decides the
+//! exit code ([`Exit`]). Commands read inputs through [`crate::io`], call the core, and print
+//! through [`crate::render`].
+
+mod schema;
+mod validate;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::diag::Diagnostic;
+use crate::render::diagnostics::{render_all, Style};
+use crate::source::Sources;
+
+/// seatplan's exit codes (SPEC §5), decided here and nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success; with `--detailed-exitcode`, also "no changes".
+    Success = 0,
+    /// An error, invalid input or a rejected plan.
+    Failure = 1,
+    /// Changes present (only with `--detailed-exitcode`).
+    Changes = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// Group-based licensing for Microsoft Entra ID as code.
+///
+/// seatplan reads a YAML description of licensed groups and users, predicts exactly what Entra's
+/// group-based licensing will do, and plans or applies the change safely.
+#[derive(Debug, Parser)]
+#[command(
+    name = "seatplan",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Never color output (also when NO_COLOR is set or output is not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// seatplan's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check config files: YAML, schema, references. Example: seatplan validate -c seatplan/
+    Validate(validate::ValidateArgs),
+    /// Print a JSON schema for editors and CI. Example: seatplan schema config > seatplan.schema.json
+    Schema(schema::SchemaArgs),
+}
+
+/// Where a command writes and how: colors and width for people, plain text for pipes.
+pub struct Terminal {
+    /// Diagnostics drawing style for stderr.
+    pub style: Style,
+    /// Whether stdout is a terminal (colors and prompts allowed there).
+    pub stdout_is_tty: bool,
+}
+
+impl Terminal {
+    fn detect(no_color: bool) -> Self {
+        let no_color =
+            no_color || std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        let stderr_tty = std::io::stderr().is_terminal();
+        Terminal {
+            style: Style {
+                color: !no_color && stderr_tty,
+                width: 100,
+            },
+            stdout_is_tty: std::io::stdout().is_terminal(),
+        }
+    }
+
+    /// Prints diagnostics (with a count line) to stderr.
+    pub fn report<'a>(
+        &self,
+        diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
+        sources: &Sources,
+    ) {
+        let text = render_all(diagnostics, sources, self.style);
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+
+    /// Writes `text` to stdout.
+    pub fn print(&self, text: &str) {
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    }
+}
+
+/// Parses the command line, runs the command and returns its exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let terminal = Terminal::detect(cli.no_color);
+    let exit = match cli.command {
+        Command::Validate(args) => validate::run(args, &terminal),
+        Command::Schema(args) => schema::run(args, &terminal),
+    };
+    exit.into()
+}

@@ -1,0 +1,30 @@
+//! `seatplan schema`: print the JSON schemas generated from seatplan's types.
+
+use clap::{Args, ValueEnum};
+
+use super::{Exit, Terminal};
+use crate::schema::{config_schema, schema_text};
+
+/// Which schema to print.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaKind {
+    /// The desired configuration (seatplan.yaml).
+    Config,
+}
+
+/// Arguments of `seatplan schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema to print.
+    #[arg(value_enum)]
+    pub kind: SchemaKind,
+}
+
+/// Prints the requested schema to stdout.
+pub fn run(args: SchemaArgs, terminal: &Terminal) -> Exit {
+    let schema = match args.kind {
+        SchemaKind::Config => config_schema(),
+    };
+    terminal.print(&schema_text(&schema));
+    Exit::Success
+}

@@ -1,0 +1,410 @@
+//! The desired configuration: its types ([`model`]), reading one file's text into a checked
+//! [`ConfigFile`], and merging several files into one [`LoadedConfig`] that remembers where every
+//! group and user was defined, so that later stages can point diagnostics at config nodes.
+
+pub mod model;
+
+pub use model::*;
+
+use indexmap::IndexMap;
+
+use crate::country::normalize_country;
+use crate::diag::{Code, Diagnostic, Diagnostics, Location};
+use crate::schema;
+use crate::source::{pointer_child, PointerMap, SourceId};
+use crate::yaml::{parse_document, YamlLimits};
+
+/// The longest membership rule the service accepts (SPEC §3; Entra's documented limit).
+pub const MAX_RULE_LENGTH: usize = 3072;
+
+/// One config file after the YAML pass, schema validation and typing.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    /// The source the file was registered as.
+    pub source: SourceId,
+    /// The typed content.
+    pub config: Config,
+    /// Pointer → span map of the file, for [`crate::source::Sources::set_pointers`].
+    pub pointers: PointerMap,
+}
+
+/// Parses and checks one config file's text. Every schema violation is reported, not only the
+/// first. The returned pointer map should be attached to the source registry before rendering
+/// diagnostics (it is returned in the error case too, as the second element).
+pub fn parse_config_file(
+    source: SourceId,
+    text: &str,
+) -> Result<ConfigFile, (Diagnostics, Option<PointerMap>)> {
+    let document = parse_document(source, text, YamlLimits::default())
+        .map_err(|diagnostic| (Diagnostics::from(diagnostic), None))?;
+    let pointers = document.pointers;
+    if document.value.is_null() {
+        let diagnostic = Diagnostic::new(Code::Schema, "the config file is empty")
+            .with_label(Location::span(source, 0..0), "no content")
+            .with_help("start with `version: 1` and add `groups:`; `seatplan schema config` prints the schema");
+        return Err((diagnostic.into(), Some(pointers)));
+    }
+    let violations = schema::validate_config(source, &document.value);
+    if !violations.is_empty() {
+        return Err((violations, Some(pointers)));
+    }
+    let config: Config = match serde_yaml::from_str(text.trim_start_matches('\u{feff}')) {
+        Ok(config) => config,
+        Err(error) => {
+            let offset = error.location().map(|at| at.index()).unwrap_or(0);
+            let diagnostic =
+                Diagnostic::new(Code::Schema, format!("the config cannot be read: {error}"))
+                    .with_label(Location::span(source, offset..offset), "here")
+                    .with_help("compare the file with `seatplan schema config`");
+            return Err((diagnostic.into(), Some(pointers)));
+        }
+    };
+    let mut problems = Diagnostics::default();
+    check_file(source, &config, &mut problems);
+    if problems.has_errors() {
+        return Err((problems, Some(pointers)));
+    }
+    Ok(ConfigFile {
+        source,
+        config,
+        pointers,
+    })
+}
+
+/// Checks that need more than the schema: version, exclusive fields, country codes, rule length.
+fn check_file(source: SourceId, config: &Config, problems: &mut Diagnostics) {
+    if config.version != 1 {
+        problems.push(
+            Diagnostic::new(
+                Code::UnsupportedVersion,
+                format!("config version {} is not supported", config.version),
+            )
+            .with_label(
+                Location::node(source, "/version"),
+                "this seatplan reads version 1",
+            )
+            .with_help("set `version: 1`"),
+        );
+    }
+    if let Some(location) = config
+        .tenant
+        .as_ref()
+        .and_then(|tenant| tenant.default_usage_location.as_ref())
+    {
+        check_country(source, "/tenant/default_usage_location", location, problems);
+    }
+    for (name, group) in config.groups.iter().flatten() {
+        let base = pointer_child("/groups", name);
+        if group.rule.is_some() && group.members.is_some() {
+            problems.push(
+                Diagnostic::new(
+                    Code::RuleWithMembers,
+                    format!("group `{name}` has both `rule` and `members`"),
+                )
+                .with_label(
+                    Location::key(source, format!("{base}/rule")),
+                    "dynamic membership",
+                )
+                .with_label(
+                    Location::key(source, format!("{base}/members")),
+                    "static membership",
+                )
+                .with_help(
+                    "a group's members come from a rule or from a list, never both: remove one",
+                ),
+            );
+        }
+        if let Some(rule) = &group.rule {
+            let length = rule.chars().count();
+            if length > MAX_RULE_LENGTH {
+                problems.push(
+                    Diagnostic::new(
+                        Code::TooLarge,
+                        format!("the rule of group `{name}` is {length} characters long; Entra accepts at most {MAX_RULE_LENGTH}"),
+                    )
+                    .with_label(Location::node(source, format!("{base}/rule")), "rule too long")
+                    .with_help("collapse `-or` chains into `-in [...]` and drop redundant conditions"),
+                );
+            }
+        }
+        check_licenses(source, &base, group.licenses.as_deref(), problems);
+    }
+    for (upn, user) in config.users.iter().flatten() {
+        let base = pointer_child("/users", upn);
+        if let Some(location) = &user.usage_location {
+            check_country(
+                source,
+                &format!("{base}/usage_location"),
+                location,
+                problems,
+            );
+        }
+        check_licenses(source, &base, user.licenses.as_deref(), problems);
+    }
+}
+
+fn check_country(source: SourceId, pointer: &str, code: &str, problems: &mut Diagnostics) {
+    if normalize_country(code).is_none() {
+        let hint = match code.to_ascii_uppercase().as_str() {
+            "UK" => "the United Kingdom's code is `GB`".to_string(),
+            _ => "use a two-letter ISO 3166-1 code such as `US`, `DE` or `GB`".to_string(),
+        };
+        problems.push(
+            Diagnostic::new(
+                Code::InvalidUsageLocation,
+                format!("`{code}` is not an ISO 3166-1 alpha-2 country code"),
+            )
+            .with_label(Location::node(source, pointer), "unknown country")
+            .with_help(hint),
+        );
+    }
+}
+
+fn check_licenses(
+    source: SourceId,
+    base: &str,
+    licenses: Option<&[LicenseSpec]>,
+    problems: &mut Diagnostics,
+) {
+    for (index, license) in licenses.into_iter().flatten().enumerate() {
+        if license.disabled_plans.is_some() && license.enabled_plans.is_some() {
+            let at = format!("{base}/licenses/{index}");
+            problems.push(
+                Diagnostic::new(
+                    Code::PlanListConflict,
+                    format!("license `{}` sets both `disabled_plans` and `enabled_plans`", license.sku),
+                )
+                .with_label(Location::key(source, format!("{at}/disabled_plans")), "deny-list")
+                .with_label(Location::key(source, format!("{at}/enabled_plans")), "allow-list")
+                .with_help("use `disabled_plans` (new plans turn on) or `enabled_plans` (new plans stay off), not both"),
+            );
+        }
+    }
+}
+
+/// Where each part of a merged configuration was defined.
+#[derive(Debug, Clone, Default)]
+pub struct Origins {
+    /// The file that defines each group, by display name.
+    pub groups: IndexMap<String, SourceId>,
+    /// The file that defines each user, by user principal name.
+    pub users: IndexMap<String, SourceId>,
+    /// The file that holds `version`, `tenant`, `settings` and `catalog` (the first that has
+    /// each).
+    pub sections: IndexMap<&'static str, SourceId>,
+}
+
+/// The merged desired configuration of one or more files, with the origin of every entry.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedConfig {
+    /// The merged content.
+    pub config: Config,
+    /// Where each group, user and section came from.
+    pub origins: Origins,
+}
+
+impl LoadedConfig {
+    /// The location of `suffix` (a pointer below the group, such as `/licenses/0/sku`, or empty
+    /// for the group itself) inside the file that defines group `name`.
+    pub fn group_location(&self, name: &str, suffix: &str) -> Option<Location> {
+        let source = *self.origins.groups.get(name)?;
+        Some(Location::node(
+            source,
+            format!("{}{suffix}", pointer_child("/groups", name)),
+        ))
+    }
+
+    /// The location of `suffix` below user `upn` in the file that defines it.
+    pub fn user_location(&self, upn: &str, suffix: &str) -> Option<Location> {
+        let source = *self.origins.users.get(upn)?;
+        Some(Location::node(
+            source,
+            format!("{}{suffix}", pointer_child("/users", upn)),
+        ))
+    }
+
+    /// The location of a top-level section's node (`/settings/max_license_removals`).
+    pub fn section_location(&self, section: &'static str, pointer: &str) -> Option<Location> {
+        let source = *self.origins.sections.get(section)?;
+        Some(Location::node(source, pointer.to_string()))
+    }
+}
+
+/// Merges checked files in the order given. A group, user, product, plan or section defined in
+/// two files is a `duplicate-definition` error showing both places.
+pub fn merge(files: Vec<ConfigFile>) -> Result<LoadedConfig, Diagnostics> {
+    let mut merged = LoadedConfig::default();
+    let mut problems = Diagnostics::default();
+    let mut first_version = None;
+    for file in files {
+        let source = file.source;
+        let config = file.config;
+        match first_version {
+            None => {
+                first_version = Some(config.version);
+                merged.config.version = config.version;
+                merged.origins.sections.insert("version", source);
+            }
+            Some(version) if version != config.version => problems.push(
+                Diagnostic::new(
+                    Code::UnsupportedVersion,
+                    "config files disagree on `version`",
+                )
+                .with_label(
+                    Location::node(source, "/version"),
+                    format!("this file says {}", config.version),
+                )
+                .with_help(format!("use version {version} in every file")),
+            ),
+            Some(_) => {}
+        }
+        merge_section(
+            &mut merged,
+            &mut problems,
+            source,
+            "tenant",
+            config.tenant,
+            |c| &mut c.tenant,
+        );
+        merge_section(
+            &mut merged,
+            &mut problems,
+            source,
+            "settings",
+            config.settings,
+            |c| &mut c.settings,
+        );
+        if let Some(catalog) = config.catalog {
+            let target = merged
+                .config
+                .catalog
+                .get_or_insert_with(CatalogAdditions::default);
+            merged.origins.sections.entry("catalog").or_insert(source);
+            let catalog_source = merged.origins.sections["catalog"];
+            merge_entries(
+                &mut problems,
+                "/catalog/products",
+                catalog.products,
+                &mut target.products,
+                source,
+                catalog_source,
+                "product",
+            );
+            merge_entries(
+                &mut problems,
+                "/catalog/plans",
+                catalog.plans,
+                &mut target.plans,
+                source,
+                catalog_source,
+                "plan",
+            );
+        }
+        for (name, group) in config.groups.into_iter().flatten() {
+            if let Some(first) = merged.origins.groups.get(&name) {
+                problems.push(duplicate(
+                    "group",
+                    &name,
+                    pointer_child("/groups", &name),
+                    *first,
+                    source,
+                ));
+                continue;
+            }
+            merged.origins.groups.insert(name.clone(), source);
+            merged
+                .config
+                .groups
+                .get_or_insert_with(IndexMap::new)
+                .insert(name, group);
+        }
+        for (upn, user) in config.users.into_iter().flatten() {
+            if let Some(first) = merged.origins.users.get(&upn) {
+                problems.push(duplicate(
+                    "user",
+                    &upn,
+                    pointer_child("/users", &upn),
+                    *first,
+                    source,
+                ));
+                continue;
+            }
+            merged.origins.users.insert(upn.clone(), source);
+            merged
+                .config
+                .users
+                .get_or_insert_with(IndexMap::new)
+                .insert(upn, user);
+        }
+    }
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    Ok(merged)
+}
+
+fn merge_section<T>(
+    merged: &mut LoadedConfig,
+    problems: &mut Diagnostics,
+    source: SourceId,
+    section: &'static str,
+    value: Option<T>,
+    slot: impl Fn(&mut Config) -> &mut Option<T>,
+) {
+    let Some(value) = value else { return };
+    if let Some(first) = merged.origins.sections.get(section) {
+        problems.push(duplicate(
+            "section",
+            section,
+            format!("/{section}"),
+            *first,
+            source,
+        ));
+        return;
+    }
+    merged.origins.sections.insert(section, source);
+    *slot(&mut merged.config) = Some(value);
+}
+
+fn merge_entries<T>(
+    problems: &mut Diagnostics,
+    parent: &str,
+    entries: Option<IndexMap<String, T>>,
+    target: &mut Option<IndexMap<String, T>>,
+    source: SourceId,
+    first_source: SourceId,
+    what: &str,
+) {
+    let target = target.get_or_insert_with(IndexMap::new);
+    for (name, entry) in entries.into_iter().flatten() {
+        if target.contains_key(&name) {
+            problems.push(duplicate(
+                what,
+                &name,
+                pointer_child(parent, &name),
+                first_source,
+                source,
+            ));
+            continue;
+        }
+        target.insert(name, entry);
+    }
+}
+
+fn duplicate(
+    what: &str,
+    name: &str,
+    pointer: String,
+    first: SourceId,
+    second: SourceId,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::DuplicateDefinition,
+        format!("{what} `{name}` is defined in two config files"),
+    )
+    .with_label(Location::key(second, pointer.clone()), "defined again here")
+    .with_label(Location::key(first, pointer), "first defined here")
+    .with_help(format!(
+        "keep one definition of {what} `{name}` and delete the other"
+    ))
+}

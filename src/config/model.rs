@@ -1,0 +1,257 @@
+//! The desired-configuration types (SPEC §1.1). They derive serde for reading with serde_yaml and
+//! schemars for `schemas/seatplan.schema.json`; doc comments become the schema's descriptions.
+//! Omitted and empty differ everywhere: `None` means "not managed", `Some(vec![])` means "none".
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A seatplan desired configuration: which groups exist, how their members are chosen, which
+/// products they assign, and which users' usage locations and direct licenses are managed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "seatplan configuration")]
+pub struct Config {
+    /// Format version of this file. Only `1` exists.
+    pub version: u32,
+    /// Tenant-wide facts seatplan needs to predict licensing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantSettings>,
+    /// Safety settings of the planner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Settings>,
+    /// Products, service plans and relations missing from the built-in catalog, or overrides of
+    /// its usage-location availability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<CatalogAdditions>,
+    /// Managed groups, keyed by display name. Tenant groups not listed here are never changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<IndexMap<String, GroupSpec>>,
+    /// Managed users, keyed by user principal name. Users not listed here are never changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<IndexMap<String, UserSpec>>,
+}
+
+/// Tenant-wide settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    /// The tenant's usage location (ISO 3166-1 alpha-2). Users without a usage location inherit it
+    /// when licenses are assigned through groups. When omitted, the tenant state's value is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z]{2}$"))]
+    pub default_usage_location: Option<String>,
+}
+
+/// Planner safety settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Allow plans in which users lose service plans they have today (default `false`). A group's
+    /// own `allow_license_loss` overrides it for that group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_license_loss: Option<bool>,
+    /// The most license removals a plan may make: a count (`25`) or a share of licensed users
+    /// (`"5%"`). Plans above it are rejected unless `--force` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_license_removals: Option<RemovalLimit>,
+}
+
+/// A limit on license removals: an absolute count or a percentage of licensed users.
+#[derive(Debug, Clone, Copy, PartialEq, JsonSchema)]
+#[schemars(untagged)]
+pub enum RemovalLimit {
+    /// At most this many (user, product) removals.
+    Count(u64),
+    /// At most this share of the tenant's licensed users, written as a string like `"5%"`.
+    Percent(#[schemars(with = "String", regex(pattern = r"^[0-9]+(\.[0-9]+)?%$"))] f64),
+}
+
+impl Serialize for RemovalLimit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RemovalLimit::Count(count) => serializer.serialize_u64(*count),
+            RemovalLimit::Percent(percent) => serializer.serialize_str(&format!("{percent}%")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RemovalLimit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Count(u64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Count(count) => Ok(RemovalLimit::Count(count)),
+            Raw::Text(text) => parse_percent(&text)
+                .map(RemovalLimit::Percent)
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "`{text}` is neither a count nor a percentage like \"5%\""
+                    ))
+                }),
+        }
+    }
+}
+
+/// Parses `"5%"` or `"12.5%"` into the percentage; `None` for anything else or above 100.
+pub fn parse_percent(text: &str) -> Option<f64> {
+    let number = text.trim().strip_suffix('%')?.trim();
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let value: f64 = number.parse().ok()?;
+    (0.0..=100.0).contains(&value).then_some(value)
+}
+
+/// Whether a group should exist.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Ensure {
+    /// The group exists (created if missing).
+    #[default]
+    Present,
+    /// The group is deleted; its licenses are removed first.
+    Absent,
+}
+
+/// Whether the service evaluates a dynamic group's rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleProcessing {
+    /// Membership follows the rule (`membershipRuleProcessingState: On`).
+    #[default]
+    On,
+    /// Membership is frozen at what the service last computed (`Paused`).
+    Paused,
+}
+
+/// A managed security group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    /// The group's object id (GUID), to tell apart groups that share a display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
+    pub id: Option<String>,
+    /// Free-text description of the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whether the group is a security group (default `true`). Only security groups can hold
+    /// licenses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_enabled: Option<bool>,
+    /// Dynamic membership rule (Entra's rule language, at most 3,072 characters). Exclusive with
+    /// `members`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Whether the service evaluates the rule (`on`) or keeps the current members (`paused`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_processing: Option<RuleProcessing>,
+    /// Static members, by user principal name. Omitted: membership is not managed; `[]`: no
+    /// members. Exclusive with `rule`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<String>>,
+    /// Products the group assigns. Omitted: the group's licenses are not managed; `[]`: the group
+    /// assigns none (its current licenses are removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licenses: Option<Vec<LicenseSpec>>,
+    /// Allow this group's changes to take service plans away from users (overrides the setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_license_loss: Option<bool>,
+    /// `present` (default) or `absent` to delete the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ensure: Option<Ensure>,
+}
+
+/// One product assigned by a group or directly to a user.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseSpec {
+    /// The product: its skuPartNumber (`ENTERPRISEPACK`), its GUID, or its exact display name.
+    pub sku: String,
+    /// Service plans turned off; every other plan of the product, including plans Microsoft adds
+    /// later, is on. Exclusive with `enabled_plans`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_plans: Option<Vec<String>>,
+    /// Service plans turned on; every other plan, including plans Microsoft adds later, is off.
+    /// Exclusive with `disabled_plans`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled_plans: Option<Vec<String>>,
+}
+
+/// A managed user.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    /// The user's usage location (ISO 3166-1 alpha-2). Omitted: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z]{2}$"))]
+    pub usage_location: Option<String>,
+    /// Direct license assignments. Omitted: not managed; `[]`: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licenses: Option<Vec<LicenseSpec>>,
+}
+
+/// Additions to the built-in product catalog.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogAdditions {
+    /// Products keyed by skuPartNumber.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub products: Option<IndexMap<String, ProductSpec>>,
+    /// Service plans keyed by service plan name, with their relations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plans: Option<IndexMap<String, PlanSpec>>,
+}
+
+/// A product (SKU) added to the catalog.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductSpec {
+    /// The product's skuId (GUID).
+    #[schemars(regex(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
+    pub id: String,
+    /// The product's display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The service plans the product contains, by service plan name.
+    pub plans: Vec<String>,
+}
+
+/// A service plan added to the catalog, or relations and availability for an existing one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSpec {
+    /// The service plan's id (GUID); required for plans the built-in catalog does not know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
+    pub id: Option<String>,
+    /// Friendly name of the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The plan works only when at least one of these plans is enabled too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_any: Option<Vec<String>>,
+    /// Plans that cannot be enabled for the same user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflicts_with: Option<Vec<String>>,
+    /// Plans this plan is an upgrade of (losing them while gaining this is not a loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<Vec<String>>,
+    /// If set, the only usage locations (ISO 3166-1 alpha-2) where the plan may be assigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_in: Option<Vec<String>>,
+    /// Usage locations where the plan may not be assigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable_in: Option<Vec<String>>,
+}

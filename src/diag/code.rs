@@ -1,0 +1,91 @@
+//! The closed list of diagnostic codes. Codes are part of seatplan's contract: they appear in JSON
+//! output, in the README table and as `seatplan::<code>` in rendered diagnostics.
+
+use serde::Serialize;
+
+/// How serious a diagnostic is: errors reject the input or the plan, warnings and notes inform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Rejects the input or plan (exit code 1).
+    Error,
+    /// Worth a look; does not reject.
+    Warning,
+    /// Information.
+    Note,
+}
+
+impl Severity {
+    /// The lowercase name used in JSON and text output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+macro_rules! codes {
+    ($( $(#[$doc:meta])* $variant:ident => $name:literal, $severity:ident, $description:literal; )*) => {
+        /// A diagnostic code. `as_str` gives the stable kebab-case name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Code {
+            /// Every code, in the order of the README table.
+            pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
+
+            /// The stable kebab-case name (`license-loss`).
+            pub fn as_str(self) -> &'static str {
+                match self { $( Code::$variant => $name, )* }
+            }
+
+            /// The severity a diagnostic with this code has unless a check says otherwise.
+            pub fn default_severity(self) -> Severity {
+                match self { $( Code::$variant => Severity::$severity, )* }
+            }
+
+            /// One line saying when the code is reported (the README table's text).
+            pub fn description(self) -> &'static str {
+                match self { $( Code::$variant => $description, )* }
+            }
+
+            /// Finds a code by its kebab-case name.
+            pub fn from_name(name: &str) -> Option<Code> {
+                match name { $( $name => Some(Code::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+codes! {
+    /// A file or directory could not be read.
+    Io => "io", Error, "a file or directory could not be read";
+    /// An input is larger than seatplan accepts.
+    TooLarge => "too-large", Error, "an input file, document or value is larger than the limit";
+    /// An input is not UTF-8 text or contains NUL bytes.
+    Encoding => "encoding", Error, "an input is not UTF-8 text, or contains a NUL byte";
+    /// YAML syntax error.
+    YamlSyntax => "yaml-syntax", Error, "the YAML is not well-formed (tabs for indentation, bad quoting, …)";
+    /// A mapping has the same key twice.
+    DuplicateKey => "duplicate-key", Error, "a mapping has the same key twice (YAML would silently keep the last)";
+    /// Nesting, alias or document-count limits of the YAML pass.
+    YamlLimit => "yaml-limit", Error, "nesting too deep, aliases expanding too much, or more than one document";
+    /// A document does not match its JSON schema.
+    Schema => "schema", Error, "a field has the wrong type or name, or a required field is missing";
+    /// The config's `version` is not one seatplan understands.
+    UnsupportedVersion => "unsupported-version", Error, "the file's `version` is not supported by this seatplan";
+    /// A group or user is defined in two config files.
+    DuplicateDefinition => "duplicate-definition", Error, "a group or user is defined in two config files";
+    /// A group has both `rule` and `members`.
+    RuleWithMembers => "rule-with-members", Error, "a group has both `rule` (dynamic) and `members` (static)";
+    /// A license has both `disabled_plans` and `enabled_plans`.
+    PlanListConflict => "plan-list-conflict", Error, "a license sets both `disabled_plans` and `enabled_plans`";
+    /// A usage location is not an ISO 3166-1 alpha-2 country code.
+    InvalidUsageLocation => "invalid-usage-location", Error, "a usage location is not an ISO 3166-1 alpha-2 country code";
+    /// A value that must be a GUID is not one.
+    InvalidId => "invalid-id", Error, "an `id` is not a GUID";
+}

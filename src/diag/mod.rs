@@ -1,0 +1,190 @@
+//! The one diagnostic type of seatplan: a code, a severity, a message, labelled locations and a help
+//! line. It holds no source text; locations name a registered source and are resolved to line and
+//! column only when a diagnostic is rendered (`crate::render::diagnostics`).
+
+mod code;
+
+pub use code::{Code, Severity};
+
+use crate::source::SourceId;
+use std::ops::Range;
+
+/// Where a label points: a byte range in a source, or a node of a YAML/JSON document by JSON
+/// pointer (optionally a byte range inside that node's string value, e.g. a token of a rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A byte range in a registered source.
+    Span {
+        /// The source the range belongs to.
+        source: SourceId,
+        /// Byte offsets into the source text.
+        range: Range<usize>,
+    },
+    /// A document node addressed by JSON pointer (`/groups/Sales - E3/licenses/0/sku`).
+    Node {
+        /// The document the pointer addresses.
+        source: SourceId,
+        /// RFC 6901 JSON pointer of the node.
+        pointer: String,
+        /// Byte range inside the node's (unescaped) string value, when the label is about a part
+        /// of it, such as one token of a membership rule.
+        within: Option<Range<usize>>,
+        /// Point at the node's key rather than its value (for "unknown field" and duplicates).
+        key: bool,
+    },
+}
+
+impl Location {
+    /// A location for the value of the node at `pointer` in `source`.
+    pub fn node(source: SourceId, pointer: impl Into<String>) -> Self {
+        Location::Node {
+            source,
+            pointer: pointer.into(),
+            within: None,
+            key: false,
+        }
+    }
+
+    /// A location for the key of the node at `pointer` in `source`.
+    pub fn key(source: SourceId, pointer: impl Into<String>) -> Self {
+        Location::Node {
+            source,
+            pointer: pointer.into(),
+            within: None,
+            key: true,
+        }
+    }
+
+    /// A location for bytes `within` of the string value at `pointer` in `source`.
+    pub fn inside(source: SourceId, pointer: impl Into<String>, within: Range<usize>) -> Self {
+        Location::Node {
+            source,
+            pointer: pointer.into(),
+            within: Some(within),
+            key: false,
+        }
+    }
+
+    /// A location for a byte range of `source`.
+    pub fn span(source: SourceId, range: Range<usize>) -> Self {
+        Location::Span { source, range }
+    }
+}
+
+/// A labelled location: what the caret points at and the words printed beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    /// What the label points at.
+    pub location: Location,
+    /// The text printed at the caret (may be empty).
+    pub message: String,
+}
+
+/// A finding about the input or about a plan, reported to the user through miette or JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The stable code (`license-loss`, `schema`, …).
+    pub code: Code,
+    /// Error, warning or note; starts as the code's default.
+    pub severity: Severity,
+    /// One sentence saying what is wrong.
+    pub message: String,
+    /// The places in the input that the message is about; the first is the primary one.
+    pub labels: Vec<Label>,
+    /// What to do about it.
+    pub help: Option<String>,
+    /// Extra detail lines (affected users, numbers), printed after the help.
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with `code`'s default severity and the given message.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: code.default_severity(),
+            message: message.into(),
+            labels: Vec::new(),
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Adds a label at `location` with `message` beside the caret.
+    pub fn with_label(mut self, location: Location, message: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            location,
+            message: message.into(),
+        });
+        self
+    }
+
+    /// Sets the help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a detail line.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// Overrides the severity (a check that the user allowed becomes a warning, for example).
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// True when this diagnostic rejects the input or the plan.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// A list of diagnostics returned by a stage that collects every problem instead of stopping at
+/// the first one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Adds one diagnostic.
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    /// Adds all diagnostics of `other`.
+    pub fn extend(&mut self, other: impl IntoIterator<Item = Diagnostic>) {
+        self.0.extend(other);
+    }
+
+    /// True when any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+
+    /// True when there are no diagnostics at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Iterates over the diagnostics in the order they were found.
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.0.iter()
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(diagnostic: Diagnostic) -> Self {
+        Diagnostics(vec![diagnostic])
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}

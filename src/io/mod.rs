@@ -1,0 +1,179 @@
+//! Reading inputs from the file system: size and encoding limits, config files and directories.
+//! This is an edge module; the core receives text and returns data.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{merge, parse_config_file, LoadedConfig};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::source::Sources;
+
+/// The largest config file seatplan reads (configs are hand-written; anything this big is a
+/// mistake or an attack).
+pub const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Reads a UTF-8 text file of at most `limit` bytes. NUL bytes and invalid UTF-8 are errors that
+/// name the byte offset.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, Diagnostic> {
+    let display = path.display().to_string();
+    let metadata = std::fs::metadata(path).map_err(|error| io_error(&display, &error))?;
+    if metadata.len() > limit {
+        return Err(Diagnostic::new(
+            Code::TooLarge,
+            format!(
+                "`{display}` is {} bytes; the limit for this kind of file is {limit} bytes",
+                metadata.len()
+            ),
+        )
+        .with_help("check that the path names the intended file"));
+    }
+    let bytes = std::fs::read(path).map_err(|error| io_error(&display, &error))?;
+    if bytes.len() as u64 > limit {
+        return Err(Diagnostic::new(
+            Code::TooLarge,
+            format!("`{display}` grew past {limit} bytes while being read"),
+        )
+        .with_help("check that nothing else is writing the file"));
+    }
+    decode(&display, bytes)
+}
+
+/// Turns bytes into text, rejecting invalid UTF-8 and NUL bytes with the offset of the first bad
+/// byte.
+pub fn decode(display: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
+    if let Some(offset) = bytes.iter().position(|&byte| byte == 0) {
+        let (line, column) = line_column(&bytes, offset);
+        return Err(Diagnostic::new(
+            Code::Encoding,
+            format!("`{display}` contains a NUL byte at line {line}, column {column}"),
+        )
+        .with_help("the file is binary or corrupted; seatplan reads UTF-8 text"));
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        let offset = error.utf8_error().valid_up_to();
+        let (line, column) = line_column(error.as_bytes(), offset);
+        Diagnostic::new(
+            Code::Encoding,
+            format!(
+                "`{display}` is not valid UTF-8 at line {line}, column {column} (byte {offset})"
+            ),
+        )
+        .with_help("save the file as UTF-8 (Latin-1 and UTF-16 are not accepted)")
+    })
+}
+
+fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&byte| byte == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&byte| byte == b'\n')
+        .map_or(0, |index| index + 1);
+    (line, offset - line_start + 1)
+}
+
+fn io_error(display: &str, error: &std::io::Error) -> Diagnostic {
+    let help = match error.kind() {
+        std::io::ErrorKind::NotFound => {
+            "check the path; `-c` takes a file or a directory of *.yaml files"
+        }
+        std::io::ErrorKind::PermissionDenied => "check the file's permissions",
+        _ => "check that the path names a readable file",
+    };
+    Diagnostic::new(Code::Io, format!("cannot read `{display}`: {error}")).with_help(help)
+}
+
+/// The config paths used when none is given: `seatplan.yaml`, else the directory `seatplan/`.
+pub fn default_config_paths() -> Vec<PathBuf> {
+    let file = PathBuf::from("seatplan.yaml");
+    if file.exists() || !Path::new("seatplan").is_dir() {
+        vec![file]
+    } else {
+        vec![PathBuf::from("seatplan")]
+    }
+}
+
+/// Expands files and directories into the config files to read: a directory contributes its
+/// `*.yaml` and `*.yml` files (recursively, sorted by path, hidden entries skipped).
+pub fn config_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let before = files.len();
+            collect_yaml(path, &mut files)?;
+            if files.len() == before {
+                return Err(Diagnostic::new(
+                    Code::Io,
+                    format!(
+                        "the directory `{}` holds no *.yaml or *.yml file",
+                        path.display()
+                    ),
+                )
+                .with_help("point -c at a config file or a directory of config files"));
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn collect_yaml(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
+    let display = directory.display().to_string();
+    let entries = std::fs::read_dir(directory).map_err(|error| io_error(&display, &error))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let hidden = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if path.is_dir() {
+            collect_yaml(&path, files)?;
+        } else if matches!(
+            path.extension().and_then(|ext| ext.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads, checks and merges the config at `paths` (files or directories), registering every file
+/// in `sources`. All problems of all files are returned together.
+pub fn load_config(paths: &[PathBuf], sources: &mut Sources) -> Result<LoadedConfig, Diagnostics> {
+    let files = config_files(paths).map_err(Diagnostics::from)?;
+    let mut parsed = Vec::new();
+    let mut problems = Diagnostics::default();
+    for path in files {
+        let text = match read_text(&path, MAX_CONFIG_BYTES) {
+            Ok(text) => text,
+            Err(diagnostic) => {
+                problems.push(diagnostic);
+                continue;
+            }
+        };
+        let source = sources.add(path.display().to_string(), text.as_str());
+        match parse_config_file(source, &text) {
+            Ok(file) => {
+                sources.set_pointers(source, file.pointers.clone());
+                parsed.push(file);
+            }
+            Err((diagnostics, pointers)) => {
+                if let Some(pointers) = pointers {
+                    sources.set_pointers(source, pointers);
+                }
+                problems.extend(diagnostics);
+            }
+        }
+    }
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    merge(parsed)
+}

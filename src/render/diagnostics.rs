@@ -1,0 +1,234 @@
+//! Diagnostics → miette reports (for people) and JSON objects with file, line and column (for
+//! machines). Labels in other files than the first label's become related reports, so a
+//! duplicate definition shows both files.
+
+use std::fmt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use serde_json::{json, Value};
+
+use crate::diag::{Diagnostic, Severity};
+use crate::source::{SourceId, Sources};
+
+/// How diagnostics are drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// Use ANSI colors.
+    pub color: bool,
+    /// Wrap width in columns.
+    pub width: usize,
+}
+
+/// A diagnostic joined with the source text it points at, in the shape miette draws.
+#[derive(Debug)]
+struct Report {
+    code: String,
+    severity: miette::Severity,
+    message: String,
+    help: Option<String>,
+    source: Option<NamedSource<String>>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<Report>,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl miette::Diagnostic for Report {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(&self.code))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source
+            .as_ref()
+            .map(|source| source as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.iter().cloned()))
+        }
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(
+                self.related
+                    .iter()
+                    .map(|report| report as &dyn miette::Diagnostic),
+            ))
+        }
+    }
+}
+
+fn miette_severity(severity: Severity) -> miette::Severity {
+    match severity {
+        Severity::Error => miette::Severity::Error,
+        Severity::Warning => miette::Severity::Warning,
+        Severity::Note => miette::Severity::Advice,
+    }
+}
+
+fn build(diagnostic: &Diagnostic, sources: &Sources) -> Report {
+    let mut groups: Vec<(SourceId, Vec<LabeledSpan>)> = Vec::new();
+    for label in &diagnostic.labels {
+        let Some((source, range)) = sources.resolve(&label.location) else {
+            continue;
+        };
+        let text = (!label.message.is_empty()).then(|| label.message.clone());
+        let span = LabeledSpan::new(text, range.start, range.len());
+        match groups.iter_mut().find(|(id, _)| *id == source) {
+            Some((_, spans)) => spans.push(span),
+            None => groups.push((source, vec![span])),
+        }
+    }
+    let mut help = diagnostic.help.clone().unwrap_or_default();
+    for note in &diagnostic.notes {
+        if !help.is_empty() {
+            help.push('\n');
+        }
+        help.push_str(note);
+    }
+    let code = format!("seatplan::{}", diagnostic.code.as_str());
+    let severity = miette_severity(diagnostic.severity);
+    let named = |id: SourceId| {
+        sources.get(id).map(|file| {
+            NamedSource::new(file.name.clone(), file.text.to_string()).with_language("yaml")
+        })
+    };
+    let mut groups = groups.into_iter();
+    let (source, labels) = match groups.next() {
+        Some((id, spans)) => (named(id), spans),
+        None => (None, Vec::new()),
+    };
+    let related = groups
+        .map(|(id, spans)| Report {
+            code: code.clone(),
+            severity: miette::Severity::Advice,
+            message: format!(
+                "see also {}",
+                sources.get(id).map_or("", |file| file.name.as_str())
+            ),
+            help: None,
+            source: named(id),
+            labels: spans,
+            related: Vec::new(),
+        })
+        .collect();
+    Report {
+        code,
+        severity,
+        message: diagnostic.message.clone(),
+        help: (!help.is_empty()).then_some(help),
+        source,
+        labels,
+        related,
+    }
+}
+
+/// Draws one diagnostic as miette does (source excerpt, carets, help), ending with a newline.
+pub fn render(diagnostic: &Diagnostic, sources: &Sources, style: Style) -> String {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false);
+    let report = build(diagnostic, sources);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &report).is_err() {
+        out = format!("{}: {}\n", report.code, report.message);
+    }
+    out
+}
+
+/// Draws several diagnostics, then a count line (`2 errors, 1 warning`).
+pub fn render_all<'a>(
+    diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
+    sources: &Sources,
+    style: Style,
+) -> String {
+    let mut out = String::new();
+    let (mut errors, mut warnings) = (0, 0);
+    for diagnostic in diagnostics {
+        match diagnostic.severity {
+            Severity::Error => errors += 1,
+            Severity::Warning => warnings += 1,
+            Severity::Note => {}
+        }
+        out.push_str(&render(diagnostic, sources, style));
+        out.push('\n');
+    }
+    if errors + warnings > 0 {
+        out.push_str(&format!(
+            "{}, {}\n",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        ));
+    }
+    out
+}
+
+fn plural(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{count} {word}s")
+    }
+}
+
+/// The byte offset's 1-based line and column (in characters) in `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |index| index + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// A diagnostic as a JSON object: code, severity, message, help, notes and labels with file,
+/// line, column and byte range.
+pub fn to_json(diagnostic: &Diagnostic, sources: &Sources) -> Value {
+    let labels: Vec<Value> = diagnostic
+        .labels
+        .iter()
+        .filter_map(|label| {
+            let (source, range) = sources.resolve(&label.location)?;
+            let file = sources.get(source)?;
+            let (line, column) = line_column(&file.text, range.start);
+            Some(json!({
+                "file": file.name,
+                "line": line,
+                "column": column,
+                "offset": range.start,
+                "length": range.len(),
+                "message": label.message,
+            }))
+        })
+        .collect();
+    json!({
+        "code": diagnostic.code.as_str(),
+        "severity": diagnostic.severity.as_str(),
+        "message": diagnostic.message,
+        "help": diagnostic.help,
+        "notes": diagnostic.notes,
+        "labels": labels,
+    })
+}

@@ -1,0 +1,4 @@
+//! Views: everything that turns seatplan's data into text for people or machines. Nothing here
+//! decides anything; it only draws.
+
+pub mod diagnostics;

@@ -1,0 +1,166 @@
+//! JSON schemas generated from the Rust types (schemars) and validation of parsed documents
+//! against them (jsonschema), turning every violation into a diagnostic that points at its node.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::Validator;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::diag::{Code, Diagnostic, Diagnostics, Location};
+use crate::source::{pointer_child, SourceId};
+
+/// The JSON schema of the desired configuration (`schemas/seatplan.schema.json`).
+pub fn config_schema() -> Value {
+    finish(
+        serde_json::to_value(schemars::schema_for!(Config)).unwrap_or(Value::Null),
+        "seatplan",
+    )
+}
+
+/// Gives a generated schema its `$id` and removes the `null` alternative schemars adds for every
+/// `Option` field. An optional field is omitted, never `null`: `licenses:` with nothing after it
+/// would otherwise be ambiguous between "not managed" and "none", and nested violations would be
+/// reported against the enclosing `anyOf` instead of their own node.
+pub fn finish(mut schema: Value, name: &str) -> Value {
+    strip_null_alternatives(&mut schema);
+    if let Some(object) = schema.as_object_mut() {
+        object.insert(
+            "$id".into(),
+            Value::String(format!("https://seatplan.dev/schemas/{name}.schema.json")),
+        );
+    }
+    schema
+}
+
+fn strip_null_alternatives(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            let is_null =
+                |schema: &Value| schema.get("type").and_then(Value::as_str) == Some("null");
+            if let Some(Value::Array(alternatives)) = object.get("anyOf") {
+                if alternatives.len() == 2 && alternatives.iter().any(is_null) {
+                    let kept = alternatives.iter().find(|schema| !is_null(schema)).cloned();
+                    object.remove("anyOf");
+                    if let Some(Value::Object(kept)) = kept {
+                        for (key, value) in kept {
+                            object.entry(key).or_insert(value);
+                        }
+                    }
+                }
+            }
+            if let Some(Value::Array(types)) = object.get_mut("type") {
+                types.retain(|kind| kind.as_str() != Some("null"));
+                if types.len() == 1 {
+                    let single = types[0].clone();
+                    object.insert("type".into(), single);
+                }
+            }
+            object.values_mut().for_each(strip_null_alternatives);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_null_alternatives),
+        _ => {}
+    }
+}
+
+/// Pretty JSON text of a schema, as committed under `schemas/` (with a final newline).
+pub fn schema_text(schema: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn config_validator() -> Option<&'static Validator> {
+    static VALIDATOR: OnceLock<Option<Validator>> = OnceLock::new();
+    VALIDATOR
+        .get_or_init(|| jsonschema::validator_for(&config_schema()).ok())
+        .as_ref()
+}
+
+/// Validates a parsed config document and returns one diagnostic per violation.
+pub fn validate_config(source: SourceId, document: &Value) -> Diagnostics {
+    match config_validator() {
+        Some(validator) => validate_with(validator, source, document, "config"),
+        None => Diagnostic::new(Code::Schema, "the built-in config schema does not compile")
+            .with_help("this is a bug in seatplan; please report it")
+            .into(),
+    }
+}
+
+/// Validates `document` with `validator`; `what` names the kind of file in messages.
+pub fn validate_with(
+    validator: &Validator,
+    source: SourceId,
+    document: &Value,
+    what: &str,
+) -> Diagnostics {
+    let mut diagnostics = Diagnostics::default();
+    for error in validator.iter_errors(document) {
+        let pointer = error.instance_path().as_str().to_string();
+        let (location, label, message) = match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let name = unexpected.first().cloned().unwrap_or_default();
+                let names = unexpected
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                (
+                    Location::key(source, pointer_child(&pointer, &name)),
+                    "unknown field".to_string(),
+                    format!("unknown field {names} in {what} {}", describe(&pointer)),
+                )
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default().to_string();
+                (
+                    Location::key(source, pointer.clone()),
+                    format!("`{name}` missing here"),
+                    format!(
+                        "required field `{name}` is missing in {what} {}",
+                        describe(&pointer)
+                    ),
+                )
+            }
+            ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => (
+                Location::node(source, pointer.clone()),
+                "not an allowed value".to_string(),
+                format!(
+                    "{} is not an allowed value for {}",
+                    error.instance(),
+                    describe(&pointer)
+                ),
+            ),
+            _ => (
+                Location::node(source, pointer.clone()),
+                short(&error.to_string()),
+                format!("{} at {}", error, describe(&pointer)),
+            ),
+        };
+        diagnostics.push(
+            Diagnostic::new(Code::Schema, message)
+                .with_label(location, label)
+                .with_help(format!(
+                    "see `seatplan schema {what}` for the fields and their types"
+                )),
+        );
+    }
+    diagnostics
+}
+
+fn describe(pointer: &str) -> String {
+    if pointer.is_empty() {
+        "the top level".to_string()
+    } else {
+        format!("`{pointer}`")
+    }
+}
+
+fn short(message: &str) -> String {
+    let mut text: String = message.chars().take(80).collect();
+    if text.len() < message.len() {
+        text.push('…');
+    }
+    text
+}
