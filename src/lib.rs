@@ -19,4 +19,5 @@ pub mod io;
 pub mod render;
 pub mod schema;
 pub mod source;
+pub mod tenant;
 pub mod yaml;

@@ -19,6 +19,15 @@ pub fn config_schema() -> Value {
     )
 }
 
+/// The JSON schema of the tenant state file (`schemas/tenant.schema.json`).
+pub fn tenant_schema() -> Value {
+    finish(
+        serde_json::to_value(schemars::schema_for!(crate::tenant::TenantState))
+            .unwrap_or(Value::Null),
+        "tenant",
+    )
+}
+
 /// Gives a generated schema its `$id` and removes the `null` alternative schemars adds for every
 /// `Option` field. An optional field is omitted, never `null`: `licenses:` with nothing after it
 /// would otherwise be ambiguous between "not managed" and "none", and nested violations would be

@@ -3,13 +3,15 @@
 use clap::{Args, ValueEnum};
 
 use super::{Exit, Terminal};
-use crate::schema::{config_schema, schema_text};
+use crate::schema::{config_schema, schema_text, tenant_schema};
 
 /// Which schema to print.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SchemaKind {
     /// The desired configuration (seatplan.yaml).
     Config,
+    /// The tenant state file (tenant.yaml / tenant.json).
+    Tenant,
 }
 
 /// Arguments of `seatplan schema`.
@@ -24,6 +26,7 @@ pub struct SchemaArgs {
 pub fn run(args: SchemaArgs, terminal: &Terminal) -> Exit {
     let schema = match args.kind {
         SchemaKind::Config => config_schema(),
+        SchemaKind::Tenant => tenant_schema(),
     };
     terminal.print(&schema_text(&schema));
     Exit::Success

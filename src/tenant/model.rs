@@ -1,0 +1,211 @@
+//! The tenant-state file types (SPEC §1.2): what `seatplan export`, `apply` and `import graph`
+//! write and what every command reads as "the current tenant". They derive serde and schemars for
+//! `schemas/tenant.schema.json`. Lists that may be absent in the file default to empty: unlike the
+//! desired config, the tenant state is a complete snapshot.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::config::RuleProcessing;
+
+/// A snapshot of a tenant: products bought, users and groups with their licenses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "seatplan tenant state")]
+pub struct TenantState {
+    /// Format version of this file. Only `1` exists.
+    pub version: u32,
+    /// Tenant-wide facts.
+    pub tenant: TenantInfo,
+    /// Purchased products and their seat counts.
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
+    /// Every user of the tenant.
+    #[serde(default)]
+    pub users: Vec<UserState>,
+    /// Every group of the tenant that is licensed, managed, or a member of one.
+    #[serde(default)]
+    pub groups: Vec<GroupState>,
+}
+
+/// Tenant-wide facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantInfo {
+    /// The tenant (directory) id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The organization's country (`countryLetterCode`): users without a usage location inherit
+    /// it for group-based licensing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z]{2}$"))]
+    pub default_usage_location: Option<String>,
+}
+
+/// A purchased product (Graph `subscribedSku`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    /// The product's skuPartNumber (`ENTERPRISEPACK`).
+    pub sku: String,
+    /// The product's skuId (GUID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Seats bought and active (`prepaidUnits.enabled`). Consumption is computed, not stored.
+    pub enabled: u64,
+}
+
+/// A license assignment: a product and the plans switched off in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignedLicense {
+    /// The product's skuPartNumber or GUID.
+    pub sku: String,
+    /// Service plans switched off in this assignment, by name or GUID.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disabled_plans: Vec<String>,
+}
+
+/// Graph's `licenseAssignmentState.state`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub enum AssignmentState {
+    /// Assigned and working.
+    Active,
+    /// Assigned, with an error on some plan.
+    ActiveWithError,
+    /// Assigned but disabled.
+    Disabled,
+    /// Not assigned because of an error.
+    Error,
+}
+
+/// The error Entra records on a failed assignment (Graph `licenseAssignmentState.error`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub enum AssignmentError {
+    /// Not enough seats.
+    CountViolation,
+    /// A plan conflicts with a plan the user already has.
+    MutuallyExclusiveViolation,
+    /// Removing the plan would leave a dependent plan without its prerequisite.
+    DependencyViolation,
+    /// A plan is not available in the user's usage location.
+    ProhibitedInUsageLocationViolation,
+    /// The user shares a proxy address with another user (Exchange).
+    UniquenessViolation,
+    /// Any other error the service reports.
+    Other,
+}
+
+/// One entry of a user's `licenseAssignmentStates`: what the service last recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseState {
+    /// The product's skuPartNumber or GUID.
+    pub sku: String,
+    /// The display name of the group the assignment comes from; absent for a direct assignment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// The assignment's state.
+    pub state: AssignmentState,
+    /// The error, when the state is `Error` or `ActiveWithError`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<AssignmentError>,
+}
+
+/// One entry of a user's `assignedPlans` (for rules that test `user.assignedPlans`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignedPlan {
+    /// The service plan's id (GUID).
+    pub service_plan_id: String,
+    /// `Enabled`, `Warning`, `Suspended`, `Deleted` or `LockedOut`.
+    pub capability_status: String,
+    /// The service the plan belongs to (`exchange`, `SharePoint`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+}
+
+/// A value of a user attribute: Graph properties are strings, booleans, date strings or string
+/// lists (`otherMails`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AttributeValue {
+    /// A boolean (`accountEnabled`).
+    Bool(bool),
+    /// A number, kept as written.
+    Number(serde_json::Number),
+    /// A string (also dates, in ISO 8601).
+    String(String),
+    /// A list of strings (`otherMails`).
+    List(Vec<String>),
+}
+
+/// A user and everything licensing and rules need to know about them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserState {
+    /// The user's object id.
+    pub id: String,
+    /// The user principal name; config files name users by it.
+    pub upn: String,
+    /// Usage location (ISO 3166-1 alpha-2); absent users inherit the tenant's for group licenses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_location: Option<String>,
+    /// Graph user properties by Graph name (`department`, `accountEnabled`, `extensionAttribute1`,
+    /// `otherMails`); rules address them case-insensitively.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub attributes: IndexMap<String, AttributeValue>,
+    /// Proxy addresses (`SMTP:alice@contoso.com`); duplicates across users block Exchange plans.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxy_addresses: Vec<String>,
+    /// Service plans as Graph's `assignedPlans` reports them, for rules on `user.assignedPlans`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assigned_plans: Vec<AssignedPlan>,
+    /// Direct license assignments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<AssignedLicense>,
+    /// What the service last recorded for each assignment (direct and inherited).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub license_states: Vec<LicenseState>,
+}
+
+/// A group: its kind, its membership (rule or list) and its licenses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupState {
+    /// The group's object id.
+    pub id: String,
+    /// The display name; config files name groups by it.
+    pub display_name: String,
+    /// Free-text description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Security group (only these can hold licenses).
+    #[serde(default = "default_true")]
+    pub security_enabled: bool,
+    /// Mail-enabled (distribution or Microsoft 365 group).
+    #[serde(default)]
+    pub mail_enabled: bool,
+    /// The dynamic membership rule, for dynamic groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Whether the rule is evaluated (`on`) or membership is frozen (`paused`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_processing: Option<RuleProcessing>,
+    /// Direct members: users by upn or id, groups by id. For dynamic groups, what the service
+    /// last computed.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Products the group assigns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<AssignedLicense>,
+}
+
+fn default_true() -> bool {
+    true
+}
