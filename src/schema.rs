@@ -3,12 +3,12 @@
 
 use std::sync::OnceLock;
 
-use jsonschema::error::ValidationErrorKind;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::Validator;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::diag::{Code, Diagnostic, Diagnostics, Location};
+use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics, Location};
 use crate::source::{pointer_child, SourceId};
 
 /// The JSON schema of the desired configuration (`schemas/seatplan.schema.json`).
@@ -80,33 +80,61 @@ pub fn schema_text(schema: &Value) -> String {
     text
 }
 
-fn config_validator() -> Option<&'static Validator> {
-    static VALIDATOR: OnceLock<Option<Validator>> = OnceLock::new();
-    VALIDATOR
-        .get_or_init(|| jsonschema::validator_for(&config_schema()).ok())
-        .as_ref()
+/// A compiled schema with the field names it knows (for "did you mean" on unknown fields).
+pub struct CompiledSchema {
+    validator: Validator,
+    fields: Vec<String>,
+}
+
+impl CompiledSchema {
+    /// Compiles `schema`; `None` if the schema itself is invalid (a bug in seatplan).
+    pub fn new(schema: &Value) -> Option<Self> {
+        let validator = jsonschema::validator_for(schema).ok()?;
+        let mut fields = Vec::new();
+        collect_fields(schema, &mut fields);
+        fields.sort();
+        fields.dedup();
+        Some(CompiledSchema { validator, fields })
+    }
+}
+
+fn collect_fields(schema: &Value, fields: &mut Vec<String>) {
+    match schema {
+        Value::Object(object) => {
+            if let Some(Value::Object(properties)) = object.get("properties") {
+                fields.extend(properties.keys().cloned());
+            }
+            object
+                .values()
+                .for_each(|value| collect_fields(value, fields));
+        }
+        Value::Array(items) => items.iter().for_each(|value| collect_fields(value, fields)),
+        _ => {}
+    }
 }
 
 /// Validates a parsed config document and returns one diagnostic per violation.
 pub fn validate_config(source: SourceId, document: &Value) -> Diagnostics {
-    match config_validator() {
-        Some(validator) => validate_with(validator, source, document, "config"),
+    static SCHEMA: OnceLock<Option<CompiledSchema>> = OnceLock::new();
+    match SCHEMA.get_or_init(|| CompiledSchema::new(&config_schema())) {
+        Some(schema) => validate_with(schema, source, document, "config"),
         None => Diagnostic::new(Code::Schema, "the built-in config schema does not compile")
             .with_help("this is a bug in seatplan; please report it")
             .into(),
     }
 }
 
-/// Validates `document` with `validator`; `what` names the kind of file in messages.
+/// Validates `document` against `schema`; `what` names the kind of file in messages.
 pub fn validate_with(
-    validator: &Validator,
+    schema: &CompiledSchema,
     source: SourceId,
     document: &Value,
     what: &str,
 ) -> Diagnostics {
     let mut diagnostics = Diagnostics::default();
-    for error in validator.iter_errors(document) {
+    for error in schema.validator.iter_errors(document) {
         let pointer = error.instance_path().as_str().to_string();
+        let mut help = format!("see `seatplan schema {what}` for the fields and their types");
         let (location, label, message) = match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let name = unexpected.first().cloned().unwrap_or_default();
@@ -115,6 +143,11 @@ pub fn validate_with(
                     .map(|name| format!("`{name}`"))
                     .collect::<Vec<_>>()
                     .join(", ");
+                if let Some(suggestion) =
+                    did_you_mean(&name, schema.fields.iter().map(String::as_str), 1).first()
+                {
+                    help = format!("did you mean `{suggestion}`? ({help})");
+                }
                 (
                     Location::key(source, pointer_child(&pointer, &name)),
                     "unknown field".to_string(),
@@ -132,30 +165,68 @@ pub fn validate_with(
                     ),
                 )
             }
+            ValidationErrorKind::Type { kind } => {
+                let expected = match kind {
+                    TypeKind::Single(single) => article(&single.to_string()),
+                    TypeKind::Multiple(many) => many
+                        .iter()
+                        .map(|single| article(&single.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                };
+                let found = article(json_type(error.instance()));
+                (
+                    Location::node(source, pointer.clone()),
+                    format!("expected {expected}"),
+                    format!("{} must be {expected}, found {found}", describe(&pointer)),
+                )
+            }
             ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => (
                 Location::node(source, pointer.clone()),
                 "not an allowed value".to_string(),
                 format!(
                     "{} is not an allowed value for {}",
-                    error.instance(),
+                    short(&error.instance().to_string()),
                     describe(&pointer)
                 ),
             ),
             _ => (
                 Location::node(source, pointer.clone()),
                 short(&error.to_string()),
-                format!("{} at {}", error, describe(&pointer)),
+                format!("{} at {}", short(&error.to_string()), describe(&pointer)),
             ),
         };
         diagnostics.push(
             Diagnostic::new(Code::Schema, message)
                 .with_label(location, label)
-                .with_help(format!(
-                    "see `seatplan schema {what}` for the fields and their types"
-                )),
+                .with_help(help),
         );
     }
     diagnostics
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "mapping",
+    }
+}
+
+fn article(kind: &str) -> String {
+    let kind = match kind {
+        "object" => "mapping",
+        "array" => "list",
+        other => other,
+    };
+    match kind {
+        "integer" | "object" => format!("an {kind}"),
+        "null" => kind.to_string(),
+        _ => format!("a {kind}"),
+    }
 }
 
 fn describe(pointer: &str) -> String {

@@ -2,6 +2,8 @@
 //! exit code ([`Exit`]). Commands read inputs through [`crate::io`], call the core, and print
 //! through [`crate::render`].
 
+#![allow(clippy::disallowed_methods)] // an edge module: files and environment are its job
+
 mod schema;
 mod validate;
 

@@ -86,6 +86,4 @@ codes! {
     PlanListConflict => "plan-list-conflict", Error, "a license sets both `disabled_plans` and `enabled_plans`";
     /// A usage location is not an ISO 3166-1 alpha-2 country code.
     InvalidUsageLocation => "invalid-usage-location", Error, "a usage location is not an ISO 3166-1 alpha-2 country code";
-    /// A value that must be a GUID is not one.
-    InvalidId => "invalid-id", Error, "an `id` is not a GUID";
 }

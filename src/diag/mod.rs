@@ -3,8 +3,10 @@
 //! column only when a diagnostic is rendered (`crate::render::diagnostics`).
 
 mod code;
+mod suggest;
 
 pub use code::{Code, Severity};
+pub use suggest::{did_you_mean, edit_distance};
 
 use crate::source::SourceId;
 use std::ops::Range;

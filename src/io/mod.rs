@@ -1,6 +1,8 @@
 //! Reading inputs from the file system: size and encoding limits, config files and directories.
 //! This is an edge module; the core receives text and returns data.
 
+#![allow(clippy::disallowed_methods)] // an edge module: files and environment are its job
+
 use std::path::{Path, PathBuf};
 
 use crate::config::{merge, parse_config_file, LoadedConfig};
@@ -93,7 +95,9 @@ pub fn default_config_paths() -> Vec<PathBuf> {
 }
 
 /// Expands files and directories into the config files to read: a directory contributes its
-/// `*.yaml` and `*.yml` files (recursively, sorted by path, hidden entries skipped).
+/// `*.yaml` and `*.yml` files (recursively, sorted by path, hidden entries skipped), except a
+/// tenant state file (`tenant.yaml`, `tenant.yml`), so that config and state can sit side by side
+/// as in `examples/quickstart/`.
 pub fn config_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     let mut files = Vec::new();
     for path in paths {
@@ -134,14 +138,23 @@ fn collect_yaml(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), Diagno
         }
         if path.is_dir() {
             collect_yaml(&path, files)?;
-        } else if matches!(
-            path.extension().and_then(|ext| ext.to_str()),
-            Some("yaml" | "yml")
-        ) {
+        } else if is_config_file_name(&path) {
             files.push(path);
         }
     }
     Ok(())
+}
+
+fn is_config_file_name(path: &Path) -> bool {
+    let yaml = matches!(
+        path.extension().and_then(|ext| ext.to_str()),
+        Some("yaml" | "yml")
+    );
+    let state = matches!(
+        path.file_stem().and_then(|stem| stem.to_str()),
+        Some("tenant")
+    );
+    yaml && !state
 }
 
 /// Reads, checks and merges the config at `paths` (files or directories), registering every file

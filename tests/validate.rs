@@ -1,0 +1,203 @@
+//! End-to-end tests of `seatplan validate` and `seatplan schema`: valid files and directories,
+//! every kind of bad input with its coded diagnostic (snapshots of what the user sees), and the
+//! committed schemas matching the types.
+
+#![allow(clippy::disallowed_methods)] // tests read and write fixture files
+
+mod common;
+
+use common::{assert_no_panic, redact, seatplan};
+use std::fs;
+
+fn fixture(name: &str) -> String {
+    format!("tests/fixtures/config/{name}")
+}
+
+/// Runs validate on one fixture and returns stderr, asserting exit 1 and no panic.
+fn invalid(name: &str) -> String {
+    let run = seatplan(&["validate", "-c", &fixture(name)]);
+    assert_no_panic(&run);
+    assert_eq!(
+        run.code, 1,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    run.stderr
+}
+
+#[test]
+fn quickstart_is_valid() {
+    let run = seatplan(&["validate", "-c", "examples/quickstart"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "Config is valid: 3 groups, 5 users.\n");
+}
+
+#[test]
+fn directory_files_are_merged() {
+    let run = seatplan(&["validate", "-c", &fixture("merge-ok")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "Config is valid: 1 group, 1 user.\n");
+}
+
+#[test]
+fn group_defined_in_two_files_shows_both() {
+    let stderr = invalid("merge-duplicate");
+    assert!(stderr.contains("merge-duplicate/a.yaml:3:3"), "{stderr}");
+    assert!(stderr.contains("merge-duplicate/b.yaml:3:3"), "{stderr}");
+    insta::assert_snapshot!("validate -c merge-duplicate", stderr);
+}
+
+#[test]
+fn all_schema_violations_are_reported_with_line_and_column() {
+    let stderr = invalid("two-violations.yaml");
+    assert!(stderr.contains("two-violations.yaml:7:9"), "{stderr}");
+    assert!(stderr.contains("two-violations.yaml:9:23"), "{stderr}");
+    assert!(stderr.contains("2 errors"), "{stderr}");
+    insta::assert_snapshot!("validate -c two-violations.yaml", stderr);
+}
+
+#[test]
+fn semantic_errors() {
+    let stderr = invalid("semantic.yaml");
+    for code in [
+        "invalid-usage-location",
+        "rule-with-members",
+        "plan-list-conflict",
+    ] {
+        assert!(
+            stderr.contains(&format!("seatplan::{code}")),
+            "{code} missing:\n{stderr}"
+        );
+    }
+    insta::assert_snapshot!("validate -c semantic.yaml", stderr);
+}
+
+#[test]
+fn empty_file() {
+    let stderr = invalid("empty.yaml");
+    assert!(stderr.contains("seatplan::schema"));
+    insta::assert_snapshot!("validate -c empty.yaml", stderr);
+}
+
+#[test]
+fn list_where_a_map_is_expected() {
+    insta::assert_snapshot!("validate -c list.yaml", invalid("list.yaml"));
+}
+
+#[test]
+fn tabs() {
+    let stderr = invalid("tabs.yaml");
+    assert!(stderr.contains("seatplan::yaml-syntax"), "{stderr}");
+    insta::assert_snapshot!("validate -c tabs.yaml", stderr);
+}
+
+#[test]
+fn duplicate_keys() {
+    let stderr = invalid("duplicate-keys.yaml");
+    assert!(stderr.contains("seatplan::duplicate-key"), "{stderr}");
+    insta::assert_snapshot!("validate -c duplicate-keys.yaml", stderr);
+}
+
+#[test]
+fn alias_bomb() {
+    let stderr = invalid("alias-bomb.yaml");
+    assert!(stderr.contains("seatplan::yaml-limit"), "{stderr}");
+    insta::assert_snapshot!("validate -c alias-bomb.yaml", stderr);
+}
+
+#[test]
+fn deep_nesting() {
+    let stderr = invalid("deep-nesting.yaml");
+    assert!(stderr.contains("seatplan::yaml-limit"), "{stderr}");
+    insta::assert_snapshot!("validate -c deep-nesting.yaml", stderr);
+}
+
+#[test]
+fn invalid_utf8() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("latin1.yaml");
+    fs::write(
+        &path,
+        b"version: 1\ngroups:\n  \"Verkauf M\xfcnchen\": {}\n",
+    )
+    .unwrap();
+    let run = seatplan(&["validate", "-c", path.to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    assert_no_panic(&run);
+    insta::assert_snapshot!(
+        "validate -c latin1.yaml",
+        redact(&run.stderr, directory.path())
+    );
+}
+
+#[test]
+fn nul_byte() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("nul.yaml");
+    fs::write(&path, b"version: 1\n\0groups: {}\n").unwrap();
+    let run = seatplan(&["validate", "-c", path.to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("seatplan::encoding"), "{}", run.stderr);
+    assert!(run.stderr.contains("line 2, column 1"), "{}", run.stderr);
+}
+
+#[test]
+fn fifty_megabyte_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("huge.yaml");
+    let mut text = String::from("version: 1\ngroups:\n");
+    let line = "  # padding padding padding padding padding padding padding padding padding\n";
+    while text.len() < 50 * 1024 * 1024 {
+        text.push_str(line);
+    }
+    fs::write(&path, text).unwrap();
+    let run = seatplan(&["validate", "-c", path.to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    assert_no_panic(&run);
+    insta::assert_snapshot!(
+        "validate -c huge.yaml",
+        redact(&run.stderr, directory.path())
+    );
+}
+
+#[test]
+fn missing_file() {
+    let run = seatplan(&[
+        "validate",
+        "-c",
+        "tests/fixtures/config/does-not-exist.yaml",
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("seatplan::io"), "{}", run.stderr);
+}
+
+#[test]
+fn committed_schemas_match_the_types() {
+    for (kind, path) in [
+        ("config", "schemas/seatplan.schema.json"),
+        ("tenant", "schemas/tenant.schema.json"),
+    ] {
+        let run = seatplan(&["schema", kind]);
+        assert_eq!(run.code, 0);
+        let committed = fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == run.stdout,
+            "{path} is out of date; regenerate it with `cargo run -- schema {kind} > {path}`"
+        );
+    }
+}
+
+#[test]
+fn examples_reference_the_schema() {
+    for entry in fs::read_dir("examples").unwrap() {
+        let directory = entry.unwrap().path();
+        let Ok(text) = fs::read_to_string(directory.join("seatplan.yaml")) else {
+            continue;
+        };
+        assert!(
+            text.starts_with("# yaml-language-server: $schema="),
+            "{} does not start with the schema line",
+            directory.display()
+        );
+    }
+}
