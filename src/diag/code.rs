@@ -84,6 +84,12 @@ codes! {
     RuleWithMembers => "rule-with-members", Error, "a group has both `rule` (dynamic) and `members` (static)";
     /// A license has both `disabled_plans` and `enabled_plans`.
     PlanListConflict => "plan-list-conflict", Error, "a license sets both `disabled_plans` and `enabled_plans`";
+    /// The tenant state refers to something that does not exist, or names something twice.
+    TenantReference => "tenant-reference", Error, "the tenant state refers to a user, group or product that does not exist, or names one twice";
+    /// A config group matches no tenant group by id, or several by name.
+    GroupReference => "group-reference", Error, "a group's `id` matches no tenant group, or its name matches several";
+    /// A config user or member is not a user of the tenant.
+    UserReference => "user-reference", Error, "a managed user or a static member is not a user of the tenant";
     /// A usage location is not an ISO 3166-1 alpha-2 country code.
     InvalidUsageLocation => "invalid-usage-location", Error, "a usage location is not an ISO 3166-1 alpha-2 country code";
 }

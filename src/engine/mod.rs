@@ -1,0 +1,545 @@
+//! The licensing engine: what Entra's group-based licensing does with a tenant (SPEC §2, seeds
+//! 000–004). A pure function from the service's memory (the *baseline* tenant with its recorded
+//! license states) and a *scenario* (the same tenant, possibly changed: memberships, group
+//! licenses, users' locations and direct licenses) to the [`Outcome`]: every user's assignments
+//! with their states and errors, effective service plans and consumed products, seats per product,
+//! and each group's status.
+//!
+//! How the service is modelled, and why:
+//! - Assignments are units: a user's membership in a licensed group is one unit covering all of
+//!   the group's products (all-or-nothing, seeds 000/001 "More than one product license assigned to
+//!   a group"); each direct license is its own unit (assigned by its own API call).
+//! - A unit whose content the service already processed keeps its recorded state: active units
+//!   keep their seats, errors stay errors — the service does not retry by itself (seed 003,
+//!   "License management automation does not automatically react…") unless the run is a
+//!   reprocess ([`Mode::Reprocess`]) or the user changed (location, direct licenses).
+//! - Removals first, then additions. A removal (or a change) that would leave a plan the user
+//!   keeps without any of its prerequisites is refused by the service: the old assignment stays,
+//!   in error with `DependencyViolation` (seeds 000/001 "Other products depend on this license").
+//!   The check is optimistic: prerequisites the user is about to gain count.
+//! - Additions in a fixed order: direct licenses (by UPN), then group units by group display name,
+//!   then UPN. Checks in SPEC §2.4 order: usage location (the user's, else the tenant's; seed 003),
+//!   conflicts with plans already effective (never resolved automatically; seed 002), seats, and
+//!   duplicate proxy addresses for units that enable an Exchange plan. The failing products record
+//!   the specific error; the unit's other products record `Other` ("Other errors are typically the
+//!   result of an error with another license assigned by the same group", seed 000).
+//! - A changed unit replaces its old content in one step (seed 001: removals and new assignments
+//!   are "made simultaneously"): the old plans do not conflict with the new ones, and a product
+//!   present before and after keeps its seat. When the change fails, the old content stays
+//!   effective with the error recorded.
+//! - A user consumes one seat per product however many units assign it (seed 001/002).
+
+use std::collections::HashMap;
+
+use crate::catalog::{Catalog, PlanSet, ProductId};
+use crate::tenant::index::{License, Source, Tenant, UserIdx};
+use crate::tenant::model::{AssignmentError, AssignmentState};
+
+/// Whether recorded errors stay (what the service does by itself) or are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Recorded errors stay errors unless the assignment or the user changed.
+    #[default]
+    Predict,
+    /// Every assignment in error is processed again (the portal's and `seatplan reprocess`'s
+    /// "Reprocess").
+    Reprocess,
+}
+
+/// The result of one assignment of one product to one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentOutcome {
+    /// Direct or the group it comes from.
+    pub source: Source,
+    /// The product.
+    pub product: ProductId,
+    /// `Active`, `ActiveWithError` (kept although a change failed) or `Error`.
+    pub state: AssignmentState,
+    /// The service's error name, when in error.
+    pub error: Option<AssignmentError>,
+    /// The plans this assignment contributes (empty when it is in `Error`).
+    pub enabled: PlanSet,
+}
+
+impl AssignmentOutcome {
+    /// True when the assignment gives the user its plans.
+    pub fn is_effective(&self) -> bool {
+        self.state != AssignmentState::Error
+    }
+}
+
+/// One user's licensing after processing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserOutcome {
+    /// Every assignment of the user, ordered by source then product.
+    pub assignments: Vec<AssignmentOutcome>,
+    /// The union of the plans of all effective assignments.
+    pub effective: PlanSet,
+    /// Products the user consumes a seat of, sorted.
+    pub consumed: Vec<ProductId>,
+}
+
+impl UserOutcome {
+    /// The assignments in error (with the error name).
+    pub fn errors(&self) -> impl Iterator<Item = &AssignmentOutcome> {
+        self.assignments.iter().filter(|assignment| assignment.error.is_some())
+    }
+}
+
+/// Seats of one product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatUsage {
+    /// The product.
+    pub product: ProductId,
+    /// Seats bought.
+    pub enabled: u64,
+    /// Seats consumed.
+    pub consumed: u64,
+}
+
+/// A group's licensing status, as the admin center shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupOutcome {
+    /// Members whose assignment from this group is in error, sorted.
+    pub users_in_error: Vec<UserIdx>,
+    /// Members whose assignment from this group is effective, sorted.
+    pub users_assigned: Vec<UserIdx>,
+}
+
+impl GroupOutcome {
+    /// `all-assigned` or `errors`.
+    pub fn status(&self) -> &'static str {
+        if self.users_in_error.is_empty() {
+            "all-assigned"
+        } else {
+            "errors"
+        }
+    }
+}
+
+/// Everything the engine predicts for a scenario.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Per user, indexed like [`Tenant::users`].
+    pub users: Vec<UserOutcome>,
+    /// Per product that is bought or assigned, sorted by product.
+    pub seats: Vec<SeatUsage>,
+    /// Per group, indexed like [`Tenant::groups`].
+    pub groups: Vec<GroupOutcome>,
+}
+
+impl Outcome {
+    /// Seats of `product`, if it is bought or assigned.
+    pub fn seats_of(&self, product: ProductId) -> Option<&SeatUsage> {
+        self.seats.iter().find(|usage| usage.product == product)
+    }
+}
+
+/// Effective direct user members of every group of a scenario, indexed like
+/// [`Tenant::groups`] (dynamic groups already evaluated; nested groups excluded).
+pub type Memberships = [Vec<UserIdx>];
+
+/// A unit of assignment: one group membership or one direct license of one user.
+#[derive(Debug, Clone)]
+struct Unit {
+    user: UserIdx,
+    source: Source,
+    /// What the service already gave (recorded active), empty if nothing.
+    old: Vec<License>,
+    /// What the scenario assigns, empty for a removal.
+    new: Vec<License>,
+    kind: UnitKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UnitKind {
+    /// Processed before, same content, active.
+    SettledActive,
+    /// Processed before, same content, in error: the recorded errors stay.
+    SettledError,
+    /// To be processed: new, changed, or retried.
+    Process,
+    /// Removed: the service takes the old content away unless a dependency forbids it.
+    Remove,
+}
+
+/// Runs the engine. `baseline` is the tenant as the service knows it (its recorded license states
+/// tell what was processed); `scenario` is the tenant to predict, with the same user indexes and
+/// the baseline's groups at the same indexes (new groups appended); `memberships` are the
+/// scenario's effective members.
+pub fn run(
+    catalog: &Catalog,
+    baseline: &Tenant,
+    scenario: &Tenant,
+    memberships: &Memberships,
+    mode: Mode,
+) -> Outcome {
+    let units = collect_units(baseline, scenario, memberships, mode);
+    let duplicated_proxy = duplicated_proxy_users(scenario);
+    let mut state = State::new(scenario);
+
+    // Phase 1: settled units and seats that survive a change.
+    for unit in &units {
+        match unit.kind {
+            UnitKind::SettledActive => state.apply(unit.user, unit.source, &unit.new, AssignmentState::Active, None),
+            UnitKind::SettledError => state.record_errors(unit, baseline),
+            UnitKind::Process => {
+                for license in &unit.old {
+                    if unit.new.iter().any(|new| new.product == license.product) {
+                        state.consume(unit.user, license.product);
+                    }
+                }
+            }
+            UnitKind::Remove => {}
+        }
+    }
+
+    // Phase 2: removals and the old side of changes, blocked where a dependency would break.
+    let mut blocked = vec![false; units.len()];
+    for (index, unit) in units.iter().enumerate() {
+        if unit.old.is_empty() || !matches!(unit.kind, UnitKind::Remove | UnitKind::Process) {
+            continue;
+        }
+        let mut others = PlanSet::default();
+        for (other_index, other) in units.iter().enumerate() {
+            if other.user != unit.user || other_index == index {
+                continue;
+            }
+            let content = match other.kind {
+                UnitKind::SettledActive | UnitKind::Process => &other.new,
+                UnitKind::SettledError | UnitKind::Remove => continue,
+            };
+            content.iter().for_each(|license| others.extend(license.enabled.iter()));
+        }
+        let mut after = others.clone();
+        unit.new.iter().for_each(|license| after.extend(license.enabled.iter()));
+        let mut before = after.clone();
+        unit.old.iter().for_each(|license| before.extend(license.enabled.iter()));
+        if !catalog.broken_by_removal(&before, &after).is_empty() {
+            blocked[index] = true;
+            state.apply(
+                unit.user,
+                unit.source,
+                &unit.old,
+                AssignmentState::ActiveWithError,
+                Some(AssignmentError::DependencyViolation),
+            );
+        }
+    }
+
+    // Phase 3: additions, changes and retries, in the service's order.
+    let mut order: Vec<usize> = (0..units.len())
+        .filter(|&index| units[index].kind == UnitKind::Process && !blocked[index] && !units[index].new.is_empty())
+        .collect();
+    order.sort_by(|&a, &b| processing_key(scenario, &units[a]).cmp(&processing_key(scenario, &units[b])));
+    for index in order {
+        let unit = &units[index];
+        match check_unit(catalog, scenario, &state, unit, duplicated_proxy.contains(&unit.user)) {
+            None => state.apply(unit.user, unit.source, &unit.new, AssignmentState::Active, None),
+            Some(failure) => {
+                if unit.old.is_empty() {
+                    state.fail(unit, &failure);
+                } else {
+                    state.apply(unit.user, unit.source, &unit.old, AssignmentState::ActiveWithError, Some(failure.error));
+                }
+            }
+        }
+    }
+    state.finish(scenario, memberships.len())
+}
+
+/// The first failing check of a unit: which products fail and with what error.
+struct Failure {
+    error: AssignmentError,
+    products: Vec<ProductId>,
+}
+
+fn check_unit(catalog: &Catalog, tenant: &Tenant, state: &State, unit: &Unit, duplicated_proxy: bool) -> Option<Failure> {
+    let user = unit.user;
+    let fail = |error, products: Vec<ProductId>| (!products.is_empty()).then_some(Failure { error, products });
+    // 1. Usage location: the user's, else the tenant's; no location at all blocks every plan.
+    let location = tenant.effective_location(user);
+    let prohibited = unit
+        .new
+        .iter()
+        .filter(|license| match location {
+            Some(country) => license.enabled.iter().any(|plan| !catalog.available_in(plan, country)),
+            None => true,
+        })
+        .map(|license| license.product)
+        .collect();
+    if let Some(failure) = fail(AssignmentError::ProhibitedInUsageLocationViolation, prohibited) {
+        return Some(failure);
+    }
+    // 2. Conflicts with plans already effective (and among the unit's own products).
+    let mut effective = state.effective(user).clone();
+    let mut conflicting = Vec::new();
+    for license in &unit.new {
+        if !catalog.conflicts(&effective, &license.enabled).is_empty() {
+            conflicting.push(license.product);
+        }
+        effective.extend(license.enabled.iter());
+    }
+    if let Some(failure) = fail(AssignmentError::MutuallyExclusiveViolation, conflicting) {
+        return Some(failure);
+    }
+    // 3. Seats, for products the user does not consume yet.
+    let mut reserved: Vec<ProductId> = Vec::new();
+    let mut short = Vec::new();
+    for license in &unit.new {
+        let product = license.product;
+        if state.consumes(user, product) || reserved.contains(&product) {
+            continue;
+        }
+        if state.used(product) >= tenant.seats_of(product) {
+            short.push(product);
+        } else {
+            reserved.push(product);
+        }
+    }
+    if let Some(failure) = fail(AssignmentError::CountViolation, short) {
+        return Some(failure);
+    }
+    // 4. Duplicate proxy addresses block units that enable Exchange.
+    if duplicated_proxy {
+        let exchange = unit
+            .new
+            .iter()
+            .filter(|license| license.enabled.iter().any(|plan| catalog.is_exchange(plan)))
+            .map(|license| license.product)
+            .collect();
+        if let Some(failure) = fail(AssignmentError::UniquenessViolation, exchange) {
+            return Some(failure);
+        }
+    }
+    None
+}
+
+/// Direct licenses first (by UPN), then group units by group display name, then UPN.
+fn processing_key<'a>(tenant: &'a Tenant, unit: &Unit) -> (u8, &'a str, &'a str, u32) {
+    let upn = &*tenant.user_at(unit.user).upn;
+    match unit.source {
+        Source::Direct => (0, "", upn, unit.new.first().map_or(0, |license| license.product.0 as u32)),
+        Source::Group(group) => (1, &*tenant.group_at(group).name, upn, group.0),
+    }
+}
+
+/// Users that share at least one proxy address with another user.
+fn duplicated_proxy_users(tenant: &Tenant) -> std::collections::HashSet<UserIdx> {
+    let mut owners: HashMap<&str, UserIdx> = HashMap::new();
+    let mut duplicated = std::collections::HashSet::new();
+    for (index, user) in tenant.users.iter().enumerate() {
+        let idx = UserIdx(index as u32);
+        for address in &user.proxy_addresses {
+            match owners.get(&**address) {
+                Some(&owner) if owner != idx => {
+                    duplicated.insert(owner);
+                    duplicated.insert(idx);
+                }
+                Some(_) => {}
+                None => {
+                    owners.insert(address, idx);
+                }
+            }
+        }
+    }
+    duplicated
+}
+
+/// Builds the units of every user: direct licenses product by product, groups as a whole.
+fn collect_units(baseline: &Tenant, scenario: &Tenant, memberships: &Memberships, mode: Mode) -> Vec<Unit> {
+    let mut targets: Vec<Vec<crate::tenant::index::GroupIdx>> = vec![Vec::new(); scenario.users.len()];
+    for (group_index, members) in memberships.iter().enumerate() {
+        let group = &scenario.groups[group_index];
+        if !group.security_enabled || group.licenses.is_empty() {
+            continue;
+        }
+        for member in members {
+            targets[member.0 as usize].push(crate::tenant::index::GroupIdx(group_index as u32));
+        }
+    }
+    let mut units = Vec::new();
+    for (index, user) in scenario.users.iter().enumerate() {
+        let idx = UserIdx(index as u32);
+        let before = baseline.users.get(index);
+        let user_changed = before.is_none_or(|before| {
+            before.usage_location != user.usage_location || before.direct != user.direct
+        }) || baseline.effective_location(idx) != scenario.effective_location(idx);
+        // Direct licenses, one unit per product.
+        let old_direct: &[License] = before.map_or(&[], |before| &before.direct);
+        for license in &user.direct {
+            let old: Vec<License> = old_direct.iter().filter(|old| old.product == license.product).cloned().collect();
+            let kind = if old.first() == Some(license) { UnitKind::SettledActive } else { UnitKind::Process };
+            units.push(Unit { user: idx, source: Source::Direct, old, new: vec![license.clone()], kind });
+        }
+        for license in old_direct {
+            if !user.direct.iter().any(|new| new.product == license.product) {
+                units.push(Unit { user: idx, source: Source::Direct, old: vec![license.clone()], new: Vec::new(), kind: UnitKind::Remove });
+            }
+        }
+        // Group units: every group the user is a target of now or has recorded assignments from.
+        let mut groups = targets[index].clone();
+        if let Some(before) = before {
+            groups.extend(before.recorded.iter().filter_map(|recorded| match recorded.source {
+                Source::Group(group) => Some(group),
+                Source::Direct => None,
+            }));
+        }
+        groups.sort_unstable();
+        groups.dedup();
+        for group in groups {
+            let source = Source::Group(group);
+            let new: Vec<License> = if targets[index].contains(&group) {
+                scenario.groups[group.0 as usize].licenses.clone()
+            } else {
+                Vec::new()
+            };
+            let recorded: Vec<_> = before
+                .map(|before| before.recorded.iter().filter(|recorded| recorded.source == source).collect())
+                .unwrap_or_default();
+            let baseline_licenses: &[License] = baseline.groups.get(group.0 as usize).map_or(&[], |group| &group.licenses);
+            let old: Vec<License> = recorded
+                .iter()
+                .filter(|recorded| recorded.state != AssignmentState::Error)
+                .filter_map(|recorded| {
+                    baseline_licenses.iter().find(|license| license.product == recorded.product).cloned()
+                })
+                .collect();
+            let recorded_all = !new.is_empty()
+                && new.iter().all(|license| recorded.iter().any(|recorded| recorded.product == license.product))
+                && recorded.len() == new.len();
+            let unchanged = recorded_all && new == baseline_licenses;
+            let any_error = recorded.iter().any(|recorded| recorded.state == AssignmentState::Error);
+            let kind = if new.is_empty() {
+                if old.is_empty() {
+                    continue;
+                }
+                UnitKind::Remove
+            } else if unchanged && !any_error && old.len() == new.len() {
+                UnitKind::SettledActive
+            } else if unchanged && any_error && mode == Mode::Predict && !user_changed {
+                UnitKind::SettledError
+            } else {
+                UnitKind::Process
+            };
+            units.push(Unit { user: idx, source, old, new, kind });
+        }
+    }
+    units
+}
+
+/// The engine's working state: per user effective plans, consumed products and outcomes.
+struct State {
+    users: Vec<UserOutcome>,
+    used: HashMap<ProductId, u64>,
+}
+
+impl State {
+    fn new(tenant: &Tenant) -> Self {
+        State {
+            users: vec![UserOutcome::default(); tenant.users.len()],
+            used: HashMap::new(),
+        }
+    }
+
+    fn effective(&self, user: UserIdx) -> &PlanSet {
+        &self.users[user.0 as usize].effective
+    }
+
+    fn consumes(&self, user: UserIdx, product: ProductId) -> bool {
+        self.users[user.0 as usize].consumed.binary_search(&product).is_ok()
+    }
+
+    fn used(&self, product: ProductId) -> u64 {
+        self.used.get(&product).copied().unwrap_or(0)
+    }
+
+    fn consume(&mut self, user: UserIdx, product: ProductId) {
+        let consumed = &mut self.users[user.0 as usize].consumed;
+        if let Err(position) = consumed.binary_search(&product) {
+            consumed.insert(position, product);
+            *self.used.entry(product).or_default() += 1;
+        }
+    }
+
+    fn apply(&mut self, user: UserIdx, source: Source, licenses: &[License], state: AssignmentState, error: Option<AssignmentError>) {
+        for license in licenses {
+            self.consume(user, license.product);
+            let outcome = &mut self.users[user.0 as usize];
+            outcome.effective.extend(license.enabled.iter());
+            outcome.assignments.push(AssignmentOutcome {
+                source,
+                product: license.product,
+                state,
+                error,
+                enabled: license.enabled.clone(),
+            });
+        }
+    }
+
+    fn fail(&mut self, unit: &Unit, failure: &Failure) {
+        let outcome = &mut self.users[unit.user.0 as usize];
+        for license in &unit.new {
+            let error = if failure.products.contains(&license.product) {
+                failure.error
+            } else {
+                AssignmentError::Other
+            };
+            outcome.assignments.push(AssignmentOutcome {
+                source: unit.source,
+                product: license.product,
+                state: AssignmentState::Error,
+                error: Some(error),
+                enabled: PlanSet::default(),
+            });
+        }
+    }
+
+    fn record_errors(&mut self, unit: &Unit, baseline: &Tenant) {
+        let recorded = &baseline.users[unit.user.0 as usize].recorded;
+        let outcome = &mut self.users[unit.user.0 as usize];
+        for license in &unit.new {
+            let entry = recorded.iter().find(|recorded| recorded.source == unit.source && recorded.product == license.product);
+            outcome.assignments.push(AssignmentOutcome {
+                source: unit.source,
+                product: license.product,
+                state: AssignmentState::Error,
+                error: Some(entry.and_then(|entry| entry.error).unwrap_or(AssignmentError::Other)),
+                enabled: PlanSet::default(),
+            });
+        }
+    }
+
+    fn finish(mut self, tenant: &Tenant, groups: usize) -> Outcome {
+        let mut group_outcomes = vec![GroupOutcome::default(); groups.max(tenant.groups.len())];
+        for (index, user) in self.users.iter_mut().enumerate() {
+            user.assignments.sort_by_key(|assignment| (assignment.source, assignment.product));
+            let idx = UserIdx(index as u32);
+            let mut seen: Vec<(crate::tenant::index::GroupIdx, bool)> = Vec::new();
+            for assignment in &user.assignments {
+                let Source::Group(group) = assignment.source else { continue };
+                let failed = assignment.error.is_some();
+                match seen.iter_mut().find(|(seen_group, _)| *seen_group == group) {
+                    Some((_, any_error)) => *any_error |= failed,
+                    None => seen.push((group, failed)),
+                }
+            }
+            for (group, any_error) in seen {
+                let slot = &mut group_outcomes[group.0 as usize];
+                if any_error {
+                    slot.users_in_error.push(idx);
+                } else {
+                    slot.users_assigned.push(idx);
+                }
+            }
+        }
+        let mut products: Vec<ProductId> = tenant.seats.keys().copied().chain(self.used.keys().copied()).collect();
+        products.sort_unstable();
+        products.dedup();
+        let seats = products
+            .into_iter()
+            .map(|product| SeatUsage { product, enabled: tenant.seats_of(product), consumed: self.used(product) })
+            .collect();
+        Outcome { users: self.users, seats, groups: group_outcomes }
+    }
+}

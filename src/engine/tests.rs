@@ -1,0 +1,346 @@
+//! The seed scenarios (seeds 000–004), each a small tenant whose outcome is checked against what
+//! Microsoft's documentation says the service does, plus property tests of the engine's invariants.
+
+use super::*;
+use crate::catalog::Catalog;
+use crate::source::SourceId;
+use crate::tenant::index::{build, GroupIdx};
+use crate::tenant::model::TenantState;
+
+/// A tenant from YAML, indexed against the built-in catalog.
+pub(crate) fn tenant(yaml: &str) -> Tenant {
+    let state: TenantState = serde_yaml::from_str(yaml).expect("test tenant parses");
+    build(&state, Catalog::builtin(), SourceId(0)).expect("test tenant is consistent")
+}
+
+/// Static memberships as recorded (no dynamic groups in these scenarios).
+pub(crate) fn members(tenant: &Tenant) -> Vec<Vec<UserIdx>> {
+    tenant.groups.iter().map(|group| group.members.clone()).collect()
+}
+
+fn predict(tenant: &Tenant) -> Outcome {
+    run(Catalog::builtin(), tenant, tenant, &members(tenant), Mode::Predict)
+}
+
+fn product(sku: &str) -> ProductId {
+    Catalog::builtin().resolve_product(sku).expect("known product")
+}
+
+fn plan(name: &str) -> crate::catalog::PlanId {
+    Catalog::builtin().resolve_plan(name).expect("known plan")
+}
+
+fn user<'a>(tenant: &Tenant, outcome: &'a Outcome, upn: &str) -> &'a UserOutcome {
+    &outcome.users[tenant.user(upn).expect("known user").0 as usize]
+}
+
+fn errors(outcome: &UserOutcome) -> Vec<(ProductId, AssignmentError)> {
+    outcome.errors().map(|assignment| (assignment.product, assignment.error.unwrap_or(AssignmentError::Other))).collect()
+}
+
+const HEAD: &str = "version: 1\ntenant: { id: t, default_usage_location: US }\n";
+
+#[test]
+fn e1_direct_conflicts_with_e3_from_a_group() {
+    // Seed 002: "A user has a license for Office 365 Enterprise E1 assigned directly … added to a
+    // group that has … E3 … the group license assignment fails".
+    let tenant = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: STANDARDPACK, enabled: 5 }}, {{ sku: ENTERPRISEPACK, enabled: 5 }}]
+users:
+  - {{ id: u1, upn: ann@contoso.com, licenses: [{{ sku: STANDARDPACK }}] }}
+groups:
+  - {{ id: g1, display_name: E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
+"
+    ));
+    let outcome = predict(&tenant);
+    let ann = user(&tenant, &outcome, "ann@contoso.com");
+    assert_eq!(errors(ann), vec![(product("ENTERPRISEPACK"), AssignmentError::MutuallyExclusiveViolation)]);
+    assert!(ann.effective.contains(plan("EXCHANGE_S_STANDARD")));
+    assert!(!ann.effective.contains(plan("EXCHANGE_S_ENTERPRISE")));
+    assert_eq!(ann.consumed, vec![product("STANDARDPACK")]);
+    assert_eq!(outcome.seats_of(product("ENTERPRISEPACK")).map(|seats| seats.consumed), Some(0));
+    assert_eq!(outcome.groups[0].status(), "errors");
+}
+
+#[test]
+fn e3_with_disabled_conflicting_plans_coexists_with_e1() {
+    // Seed 002's resolution: "modify the entire group license assignment and disable the plans".
+    let tenant = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: STANDARDPACK, enabled: 5 }}, {{ sku: ENTERPRISEPACK, enabled: 5 }}]
+users:
+  - {{ id: u1, upn: ann@contoso.com, licenses: [{{ sku: STANDARDPACK }}] }}
+groups:
+  - id: g1
+    display_name: E3 without Exchange and SharePoint
+    members: [ann@contoso.com]
+    licenses: [{{ sku: ENTERPRISEPACK, disabled_plans: [EXCHANGE_S_ENTERPRISE, SHAREPOINTENTERPRISE] }}]
+"
+    ));
+    let outcome = predict(&tenant);
+    let ann = user(&tenant, &outcome, "ann@contoso.com");
+    assert!(errors(ann).is_empty());
+    assert_eq!(ann.consumed, vec![product("STANDARDPACK"), product("ENTERPRISEPACK")].into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>());
+    assert_eq!(outcome.groups[0].status(), "all-assigned");
+}
+
+#[test]
+fn workplace_analytics_with_exchange_in_the_group_consumes_one_e3_seat() {
+    // Seeds 000–002: E3 with only Exchange Online (Plan 2) + Workplace Analytics in one group, full
+    // E3 in another: "they still consume only one license for that product".
+    let tenant = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 1 }}, {{ sku: WORKPLACE_ANALYTICS, enabled: 1 }}]
+users:
+  - {{ id: u1, upn: ann@contoso.com }}
+groups:
+  - id: g1
+    display_name: Analytics
+    members: [ann@contoso.com]
+    licenses:
+      - {{ sku: ENTERPRISEPACK, disabled_plans: [] }}
+      - {{ sku: WORKPLACE_ANALYTICS }}
+  - {{ id: g2, display_name: All E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
+"
+    ));
+    let outcome = predict(&tenant);
+    let ann = user(&tenant, &outcome, "ann@contoso.com");
+    assert!(errors(ann).is_empty(), "{:?}", errors(ann));
+    assert_eq!(outcome.seats_of(product("ENTERPRISEPACK")).map(|seats| seats.consumed), Some(1));
+    assert!(ann.effective.contains(plan("WORKPLACE_ANALYTICS")));
+}
+
+#[test]
+fn seats_run_out_mid_group_all_or_nothing_in_upn_order() {
+    // Seed 000: "if the processing of the licenses encounters issues such as insufficient licenses
+    // … it doesn't assign other licenses in the group either"; order: group name, then UPN.
+    let tenant = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 10 }}, {{ sku: EMS, enabled: 2 }}]
+users:
+  - {{ id: u1, upn: dan@contoso.com }}
+  - {{ id: u2, upn: ann@contoso.com }}
+  - {{ id: u3, upn: cat@contoso.com }}
+groups:
+  - id: g1
+    display_name: Staff
+    members: [dan@contoso.com, ann@contoso.com, cat@contoso.com]
+    licenses: [{{ sku: ENTERPRISEPACK }}, {{ sku: EMS }}]
+"
+    ));
+    let outcome = predict(&tenant);
+    assert!(errors(user(&tenant, &outcome, "ann@contoso.com")).is_empty());
+    assert!(errors(user(&tenant, &outcome, "cat@contoso.com")).is_empty());
+    let dan = user(&tenant, &outcome, "dan@contoso.com");
+    assert_eq!(
+        errors(dan),
+        vec![(product("ENTERPRISEPACK"), AssignmentError::Other), (product("EMS"), AssignmentError::CountViolation)]
+    );
+    assert!(dan.consumed.is_empty(), "a failed group assignment consumes nothing");
+    assert!(dan.effective.is_empty());
+    assert_eq!(outcome.seats_of(product("ENTERPRISEPACK")).map(|seats| seats.consumed), Some(2));
+    assert_eq!(outcome.seats_of(product("EMS")).map(|seats| seats.consumed), Some(2));
+    assert_eq!(outcome.groups[0].users_in_error, vec![tenant.user("dan@contoso.com").unwrap()]);
+}
+
+#[test]
+fn existing_assignments_keep_their_seats() {
+    // SPEC §2.5: assignments already active keep their seats; new ones queue behind them.
+    let tenant = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: EMS, enabled: 1 }}]
+users:
+  - id: u1
+    upn: zoe@contoso.com
+    license_states: [{{ sku: EMS, via: Mobile, state: Active }}]
+  - {{ id: u2, upn: ann@contoso.com }}
+groups:
+  - {{ id: g1, display_name: Mobile, members: [zoe@contoso.com, ann@contoso.com], licenses: [{{ sku: EMS }}] }}
+"
+    ));
+    let outcome = predict(&tenant);
+    assert!(errors(user(&tenant, &outcome, "zoe@contoso.com")).is_empty());
+    assert_eq!(errors(user(&tenant, &outcome, "ann@contoso.com")), vec![(product("EMS"), AssignmentError::CountViolation)]);
+}
+
+#[test]
+fn recorded_errors_stay_until_reprocessed() {
+    // Seed 003: the service "does not automatically react … and fix users in that error state";
+    // Reprocess does.
+    let tenant = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: EMS, enabled: 5 }}]
+users:
+  - id: u1
+    upn: ann@contoso.com
+    license_states: [{{ sku: EMS, via: Mobile, state: Error, error: CountViolation }}]
+groups:
+  - {{ id: g1, display_name: Mobile, members: [ann@contoso.com], licenses: [{{ sku: EMS }}] }}
+"
+    ));
+    let outcome = predict(&tenant);
+    assert_eq!(errors(user(&tenant, &outcome, "ann@contoso.com")), vec![(product("EMS"), AssignmentError::CountViolation)]);
+    let reprocessed = run(Catalog::builtin(), &tenant, &tenant, &members(&tenant), Mode::Reprocess);
+    assert!(errors(user(&tenant, &reprocessed, "ann@contoso.com")).is_empty());
+}
+
+#[test]
+fn users_without_usage_location_inherit_the_tenant_default() {
+    // Seed 003: "any users without a usage location specified inherit the location of the
+    // directory". A plan unavailable in the tenant's country therefore fails for them.
+    let mut state: TenantState = serde_yaml::from_str(&format!(
+        "version: 1
+tenant: {{ id: t, default_usage_location: CU }}
+subscriptions: [{{ sku: EMS, enabled: 5 }}]
+users:
+  - {{ id: u1, upn: ann@contoso.com }}
+  - {{ id: u2, upn: bob@contoso.com, usage_location: US }}
+groups:
+  - {{ id: g1, display_name: Mobile, members: [ann@contoso.com, bob@contoso.com], licenses: [{{ sku: EMS, disabled_plans: [] }}] }}
+"
+    ))
+    .unwrap();
+    state.tenant.default_usage_location = Some("CU".into());
+    let additions: crate::config::CatalogAdditions = serde_yaml::from_str("plans: { INTUNE_A: { unavailable_in: [CU] } }").unwrap();
+    let catalog = Catalog::builtin().with_additions(&additions, |_| None).expect("additions apply");
+    let tenant = build(&state, &catalog, SourceId(0)).unwrap();
+    let outcome = run(&catalog, &tenant, &tenant, &members(&tenant), Mode::Predict);
+    assert_eq!(
+        errors(user(&tenant, &outcome, "ann@contoso.com")),
+        vec![(product("EMS"), AssignmentError::ProhibitedInUsageLocationViolation)]
+    );
+    assert!(errors(user(&tenant, &outcome, "bob@contoso.com")).is_empty());
+}
+
+#[test]
+fn audio_conferencing_keeps_skype_when_the_group_goes_away() {
+    // Seed 001: Audio Conferencing held directly depends on Skype for Business from a group's
+    // E3; removing the group's license cannot take Skype away (DependencyViolation), the license
+    // stays with the user.
+    let before = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 5 }}, {{ sku: MCOMEETADV, enabled: 5 }}]
+users:
+  - id: u1
+    upn: ann@contoso.com
+    licenses: [{{ sku: MCOMEETADV }}]
+    license_states: [{{ sku: ENTERPRISEPACK, via: E3, state: Active }}, {{ sku: MCOMEETADV, state: Active }}]
+groups:
+  - {{ id: g1, display_name: E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
+"
+    ));
+    let mut after = before.clone();
+    after.groups[0].licenses.clear();
+    let outcome = run(Catalog::builtin(), &before, &after, &members(&after), Mode::Predict);
+    let ann = user(&after, &outcome, "ann@contoso.com");
+    assert_eq!(errors(ann), vec![(product("ENTERPRISEPACK"), AssignmentError::DependencyViolation)]);
+    assert!(ann.effective.contains(plan("MCOSTANDARD")));
+    assert!(ann.consumed.contains(&product("ENTERPRISEPACK")));
+}
+
+#[test]
+fn removing_a_group_without_dependents_frees_the_seat() {
+    let before = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 5 }}]
+users:
+  - {{ id: u1, upn: ann@contoso.com, license_states: [{{ sku: ENTERPRISEPACK, via: E3, state: Active }}] }}
+groups:
+  - {{ id: g1, display_name: E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
+"
+    ));
+    let mut after = before.clone();
+    after.groups[0].members.clear();
+    let outcome = run(Catalog::builtin(), &before, &after, &members(&after), Mode::Predict);
+    let ann = user(&after, &outcome, "ann@contoso.com");
+    assert!(ann.assignments.is_empty());
+    assert_eq!(outcome.seats_of(product("ENTERPRISEPACK")).map(|seats| seats.consumed), Some(0));
+}
+
+#[test]
+fn migration_in_one_group_is_simultaneous() {
+    // Seed 001: "the license assignment removals and new assignments are made simultaneously so
+    // that users do not … see license conflicts between plans" (E1 → E3).
+    let before = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: STANDARDPACK, enabled: 5 }}, {{ sku: ENTERPRISEPACK, enabled: 5 }}]
+users:
+  - {{ id: u1, upn: ann@contoso.com, license_states: [{{ sku: STANDARDPACK, via: Staff, state: Active }}] }}
+groups:
+  - {{ id: g1, display_name: Staff, members: [ann@contoso.com], licenses: [{{ sku: STANDARDPACK }}] }}
+"
+    ));
+    let mut after = before.clone();
+    after.groups[0].licenses = vec![crate::tenant::index::resolve_license(Catalog::builtin(), "ENTERPRISEPACK", &[], None).unwrap()];
+    let outcome = run(Catalog::builtin(), &before, &after, &members(&after), Mode::Predict);
+    let ann = user(&after, &outcome, "ann@contoso.com");
+    assert!(errors(ann).is_empty(), "{:?}", errors(ann));
+    assert_eq!(ann.consumed, vec![product("ENTERPRISEPACK")]);
+    assert_eq!(outcome.seats_of(product("STANDARDPACK")).map(|seats| seats.consumed), Some(0));
+}
+
+#[test]
+fn nested_group_members_get_nothing() {
+    // Seeds 003/004: "only the immediate first-level user members of the group have the licenses
+    // applied".
+    let tenant = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: EMS, enabled: 5 }}]
+users:
+  - {{ id: u1, upn: ann@contoso.com }}
+  - {{ id: u2, upn: bob@contoso.com }}
+groups:
+  - {{ id: g1, display_name: Parent, members: [ann@contoso.com, g2], licenses: [{{ sku: EMS }}] }}
+  - {{ id: g2, display_name: Child, members: [bob@contoso.com] }}
+"
+    ));
+    assert_eq!(tenant.groups[0].member_groups, vec![GroupIdx(1)]);
+    let outcome = predict(&tenant);
+    assert_eq!(user(&tenant, &outcome, "ann@contoso.com").consumed, vec![product("EMS")]);
+    assert!(user(&tenant, &outcome, "bob@contoso.com").assignments.is_empty());
+}
+
+#[test]
+fn non_security_groups_give_nothing() {
+    let tenant = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: EMS, enabled: 5 }}]
+users:
+  - {{ id: u1, upn: ann@contoso.com }}
+groups:
+  - {{ id: g1, display_name: Team, security_enabled: false, mail_enabled: true, members: [ann@contoso.com], licenses: [{{ sku: EMS }}] }}
+"
+    ));
+    assert!(user(&tenant, &predict(&tenant), "ann@contoso.com").assignments.is_empty());
+}
+
+#[test]
+fn duplicate_proxy_addresses_block_exchange() {
+    // Seeds 000/001: "some users … might be incorrectly configured with the same proxy address
+    // value. When group-based licensing tries to assign a license to such a user, it fails".
+    let tenant = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 5 }}, {{ sku: EMS, enabled: 5 }}]
+users:
+  - {{ id: u1, upn: ann@contoso.com, proxy_addresses: ['SMTP:sales@contoso.com'] }}
+  - {{ id: u2, upn: bob@contoso.com, proxy_addresses: ['smtp:sales@contoso.com'] }}
+  - {{ id: u3, upn: cat@contoso.com, proxy_addresses: ['SMTP:cat@contoso.com'] }}
+groups:
+  - {{ id: g1, display_name: E3, members: [ann@contoso.com, cat@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
+  - {{ id: g2, display_name: Mobile, members: [bob@contoso.com], licenses: [{{ sku: EMS, enabled_plans: [INTUNE_A] }}] }}
+"
+    ));
+    let outcome = predict(&tenant);
+    assert_eq!(errors(user(&tenant, &outcome, "ann@contoso.com")), vec![(product("ENTERPRISEPACK"), AssignmentError::UniquenessViolation)]);
+    assert!(errors(user(&tenant, &outcome, "cat@contoso.com")).is_empty());
+    assert!(errors(user(&tenant, &outcome, "bob@contoso.com")).is_empty(), "Intune alone enables no Exchange plan");
+}
+
+#[test]
+fn direct_and_inherited_share_one_seat_and_union_plans() {
+    // Seed 003: "Multiple licenses for the same product can overlap, and they result in all enabled
+    // services being applied to the user … while using only one license for this product".
+    let tenant = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 1 }}]
+users:
+  - {{ id: u1, upn: ann@contoso.com, licenses: [{{ sku: ENTERPRISEPACK, disabled_plans: [SWAY] }}] }}
+groups:
+  - {{ id: g1, display_name: Sway only, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK, disabled_plans: [] }}] }}
+"
+    ));
+    let outcome = predict(&tenant);
+    let ann = user(&tenant, &outcome, "ann@contoso.com");
+    assert!(errors(ann).is_empty());
+    assert!(ann.effective.contains(plan("SWAY")));
+    assert_eq!(outcome.seats_of(product("ENTERPRISEPACK")).map(|seats| seats.consumed), Some(1));
+    assert_eq!(ann.assignments.len(), 2);
+}

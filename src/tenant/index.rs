@@ -1,0 +1,355 @@
+//! The in-memory tenant: users in a dense vector indexed by [`UserIdx`], groups by [`GroupIdx`],
+//! products and plans resolved against the catalog, members resolved to indexes. Built once from a
+//! [`TenantState`]; referential problems (a member that does not exist, an unknown SKU, two users
+//! with one UPN) are diagnostics pointing at the state file, never panics.
+
+use std::collections::HashMap;
+
+use crate::catalog::{Catalog, PlanSet, ProductId};
+use crate::config::RuleProcessing;
+use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics, Location};
+use crate::source::SourceId;
+use crate::tenant::model::{AssignedLicense, AssignmentError, AssignmentState, TenantState};
+
+/// Index of a user in [`Tenant::users`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserIdx(pub u32);
+
+/// Index of a group in [`Tenant::groups`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupIdx(pub u32);
+
+/// A product with the service plans it enables (after `disabled_plans` / `enabled_plans`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct License {
+    /// The product.
+    pub product: ProductId,
+    /// The service plans this assignment turns on.
+    pub enabled: PlanSet,
+}
+
+/// Where an assignment comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// Assigned to the user directly.
+    Direct,
+    /// Inherited from a group the user is a direct member of.
+    Group(GroupIdx),
+}
+
+/// What the service last recorded for one (user, source, product) assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// Where the assignment comes from.
+    pub source: Source,
+    /// The product.
+    pub product: ProductId,
+    /// The recorded state.
+    pub state: AssignmentState,
+    /// The recorded error, if any.
+    pub error: Option<AssignmentError>,
+}
+
+/// A user as licensing sees them.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Object id.
+    pub id: Box<str>,
+    /// User principal name.
+    pub upn: Box<str>,
+    /// Usage location, upper-case ISO code; `None` inherits the tenant's.
+    pub usage_location: Option<Box<str>>,
+    /// Proxy addresses, lower-cased for uniqueness checks.
+    pub proxy_addresses: Vec<Box<str>>,
+    /// Direct license assignments.
+    pub direct: Vec<License>,
+    /// What the service last recorded.
+    pub recorded: Vec<Recorded>,
+}
+
+/// A group as licensing sees it.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Object id.
+    pub id: Box<str>,
+    /// Display name.
+    pub name: Box<str>,
+    /// Security group (only these can hold licenses).
+    pub security_enabled: bool,
+    /// Mail-enabled.
+    pub mail_enabled: bool,
+    /// The membership rule of a dynamic group.
+    pub rule: Option<Box<str>>,
+    /// Whether the rule is evaluated.
+    pub processing: RuleProcessing,
+    /// Direct user members (for dynamic groups: what the service last computed), sorted.
+    pub members: Vec<UserIdx>,
+    /// Direct group members (nested groups: their members receive nothing), sorted.
+    pub member_groups: Vec<GroupIdx>,
+    /// Products the group assigns.
+    pub licenses: Vec<License>,
+}
+
+/// The indexed tenant.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    /// The organization's country, inherited by users without a usage location.
+    pub default_usage_location: Option<Box<str>>,
+    /// Seats bought per product (`prepaidUnits.enabled`).
+    pub seats: HashMap<ProductId, u64>,
+    /// Users, indexed by [`UserIdx`].
+    pub users: Vec<User>,
+    /// Groups, indexed by [`GroupIdx`].
+    pub groups: Vec<Group>,
+    by_upn: HashMap<Box<str>, UserIdx>,
+    by_user_id: HashMap<Box<str>, UserIdx>,
+    by_group_id: HashMap<Box<str>, GroupIdx>,
+    by_group_name: HashMap<Box<str>, Vec<GroupIdx>>,
+}
+
+impl Tenant {
+    /// The user with this UPN or object id (UPNs compare case-insensitively).
+    pub fn user(&self, upn_or_id: &str) -> Option<UserIdx> {
+        self.by_upn
+            .get(upn_or_id.to_lowercase().as_str())
+            .or_else(|| self.by_user_id.get(upn_or_id.to_lowercase().as_str()))
+            .copied()
+    }
+
+    /// The group with this object id.
+    pub fn group_by_id(&self, id: &str) -> Option<GroupIdx> {
+        self.by_group_id.get(id.to_lowercase().as_str()).copied()
+    }
+
+    /// The groups with this display name (display names are not unique in Entra).
+    pub fn groups_named(&self, name: &str) -> &[GroupIdx] {
+        self.by_group_name.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The user at `index`.
+    pub fn user_at(&self, index: UserIdx) -> &User {
+        &self.users[index.0 as usize]
+    }
+
+    /// The group at `index`.
+    pub fn group_at(&self, index: GroupIdx) -> &Group {
+        &self.groups[index.0 as usize]
+    }
+
+    /// The usage location licensing uses for a user: theirs, else the tenant's.
+    pub fn effective_location(&self, user: UserIdx) -> Option<&str> {
+        self.user_at(user)
+            .usage_location
+            .as_deref()
+            .or(self.default_usage_location.as_deref())
+    }
+
+    /// Seats bought for a product (0 when the tenant has no subscription).
+    pub fn seats_of(&self, product: ProductId) -> u64 {
+        self.seats.get(&product).copied().unwrap_or(0)
+    }
+
+    /// Adds a group (for desired states that create groups) and returns its index.
+    pub fn add_group(&mut self, group: Group) -> GroupIdx {
+        let index = GroupIdx(self.groups.len() as u32);
+        self.by_group_id.insert(group.id.to_lowercase().into(), index);
+        self.by_group_name.entry(group.name.clone()).or_default().push(index);
+        self.groups.push(group);
+        index
+    }
+}
+
+/// Resolves one license of the state or config: the product and its enabled plans.
+pub fn resolve_license(
+    catalog: &Catalog,
+    sku: &str,
+    disabled: &[String],
+    enabled_only: Option<&[String]>,
+) -> Result<License, String> {
+    let product = catalog.resolve_product(sku).map_err(|suggestions| {
+        unknown("product", sku, &suggestions)
+    })?;
+    let all = &catalog.product(product).plans;
+    let mut resolve = |names: &[String]| -> Result<PlanSet, String> {
+        let mut set = PlanSet::default();
+        for name in names {
+            let plan = catalog
+                .resolve_plan(name)
+                .map_err(|suggestions| unknown("service plan", name, &suggestions))?;
+            set.insert(plan);
+        }
+        Ok(set)
+    };
+    let enabled = match enabled_only {
+        Some(names) => {
+            let chosen = resolve(names)?;
+            all.iter().copied().filter(|plan| chosen.contains(*plan)).collect()
+        }
+        None => {
+            let off = resolve(disabled)?;
+            all.iter().copied().filter(|plan| !off.contains(*plan)).collect()
+        }
+    };
+    Ok(License { product, enabled })
+}
+
+fn unknown(what: &str, name: &str, suggestions: &[String]) -> String {
+    match suggestions.first() {
+        Some(best) => format!("unknown {what} `{name}`; did you mean `{best}`?"),
+        None => format!("unknown {what} `{name}`"),
+    }
+}
+
+/// Builds the indexed tenant from its state file. Every referential problem is reported with a
+/// pointer into `source`.
+pub fn build(state: &TenantState, catalog: &Catalog, source: SourceId) -> Result<Tenant, Diagnostics> {
+    let mut problems = Diagnostics::default();
+    let at = |pointer: String| Location::node(source, pointer);
+    let mut tenant = Tenant {
+        default_usage_location: state
+            .tenant
+            .default_usage_location
+            .as_deref()
+            .map(|code| code.to_ascii_uppercase().into()),
+        seats: HashMap::new(),
+        users: Vec::with_capacity(state.users.len()),
+        groups: Vec::with_capacity(state.groups.len()),
+        by_upn: HashMap::with_capacity(state.users.len()),
+        by_user_id: HashMap::with_capacity(state.users.len()),
+        by_group_id: HashMap::with_capacity(state.groups.len()),
+        by_group_name: HashMap::new(),
+    };
+    for (index, subscription) in state.subscriptions.iter().enumerate() {
+        match catalog.resolve_product(&subscription.sku) {
+            Ok(product) => *tenant.seats.entry(product).or_default() += subscription.enabled,
+            Err(suggestions) => problems.push(reference(
+                at(format!("/subscriptions/{index}/sku")),
+                unknown("product", &subscription.sku, &suggestions),
+            )),
+        }
+    }
+    let mut license = |license: &AssignedLicense, pointer: String, problems: &mut Diagnostics| {
+        match resolve_license(catalog, &license.sku, &license.disabled_plans, None) {
+            Ok(resolved) => Some(resolved),
+            Err(message) => {
+                problems.push(reference(at(pointer), message));
+                None
+            }
+        }
+    };
+    for (index, user) in state.users.iter().enumerate() {
+        let idx = UserIdx(index as u32);
+        let upn_key: Box<str> = user.upn.to_lowercase().into();
+        if let Some(first) = tenant.by_upn.insert(upn_key, idx) {
+            problems.push(
+                Diagnostic::new(Code::TenantReference, format!("two users have the UPN `{}`", user.upn))
+                    .with_label(at(format!("/users/{index}/upn")), "second user")
+                    .with_label(at(format!("/users/{}/upn", first.0)), "first user")
+                    .with_help("a UPN names one user; fix the export or remove the duplicate"),
+            );
+        }
+        if tenant.by_user_id.insert(user.id.to_lowercase().into(), idx).is_some() {
+            problems.push(reference(at(format!("/users/{index}/id")), format!("two users have the id `{}`", user.id)));
+        }
+        let direct = user
+            .licenses
+            .iter()
+            .enumerate()
+            .filter_map(|(position, assigned)| license(assigned, format!("/users/{index}/licenses/{position}/sku"), &mut problems))
+            .collect();
+        tenant.users.push(User {
+            id: user.id.as_str().into(),
+            upn: user.upn.as_str().into(),
+            usage_location: user.usage_location.as_deref().map(|code| code.to_ascii_uppercase().into()),
+            proxy_addresses: user.proxy_addresses.iter().map(|address| address.to_lowercase().into()).collect(),
+            direct,
+            recorded: Vec::new(),
+        });
+    }
+    for (index, group) in state.groups.iter().enumerate() {
+        let licenses = group
+            .licenses
+            .iter()
+            .enumerate()
+            .filter_map(|(position, assigned)| license(assigned, format!("/groups/{index}/licenses/{position}/sku"), &mut problems))
+            .collect();
+        if tenant.group_by_id(&group.id).is_some() {
+            problems.push(reference(
+                at(format!("/groups/{index}/id")),
+                format!("two groups have the id `{}`", group.id),
+            ));
+        }
+        tenant.add_group(Group {
+            id: group.id.as_str().into(),
+            name: group.display_name.as_str().into(),
+            security_enabled: group.security_enabled,
+            mail_enabled: group.mail_enabled,
+            rule: group.rule.as_deref().map(Into::into),
+            processing: group.rule_processing.unwrap_or_default(),
+            members: Vec::new(),
+            member_groups: Vec::new(),
+            licenses,
+        });
+    }
+    for (index, group) in state.groups.iter().enumerate() {
+        let mut users = Vec::new();
+        let mut groups = Vec::new();
+        for (position, member) in group.members.iter().enumerate() {
+            if let Some(user) = tenant.user(member) {
+                users.push(user);
+            } else if let Some(nested) = tenant.group_by_id(member) {
+                groups.push(nested);
+            } else {
+                let upns = tenant.users.iter().map(|user| &*user.upn);
+                let hint = did_you_mean(member, upns, 1).first().map(|best| format!("; did you mean `{best}`?")).unwrap_or_default();
+                problems.push(reference(
+                    at(format!("/groups/{index}/members/{position}")),
+                    format!("member `{member}` of group `{}` is neither a user nor a group of this tenant{hint}", group.display_name),
+                ));
+            }
+        }
+        users.sort_unstable();
+        users.dedup();
+        groups.sort_unstable();
+        groups.dedup();
+        let slot = &mut tenant.groups[index];
+        slot.members = users;
+        slot.member_groups = groups;
+    }
+    for (index, user) in state.users.iter().enumerate() {
+        let mut recorded = Vec::new();
+        for (position, entry) in user.license_states.iter().enumerate() {
+            let pointer = format!("/users/{index}/license_states/{position}");
+            let Ok(product) = catalog.resolve_product(&entry.sku) else {
+                problems.push(reference(at(format!("{pointer}/sku")), format!("unknown product `{}`", entry.sku)));
+                continue;
+            };
+            let source = match &entry.via {
+                None => Source::Direct,
+                Some(name) => match tenant.groups_named(name) {
+                    [group] => Source::Group(*group),
+                    [] => {
+                        problems.push(reference(at(format!("{pointer}/via")), format!("no group is named `{name}`")));
+                        continue;
+                    }
+                    _ => {
+                        problems.push(reference(at(format!("{pointer}/via")), format!("several groups are named `{name}`; the state cannot say which one assigned this license")));
+                        continue;
+                    }
+                },
+            };
+            recorded.push(Recorded { source, product, state: entry.state, error: entry.error });
+        }
+        tenant.users[index].recorded = recorded;
+    }
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    Ok(tenant)
+}
+
+fn reference(location: Location, message: String) -> Diagnostic {
+    Diagnostic::new(Code::TenantReference, message)
+        .with_label(location, "here")
+        .with_help("the tenant state must be consistent: re-export it or fix the reference")
+}

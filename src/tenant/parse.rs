@@ -1,0 +1,161 @@
+//! Reading a tenant state file's text into [`TenantState`]: YAML through the span pass and the
+//! generated schema (every violation reported with its line), JSON through a typed streaming
+//! parse that never builds a generic tree (state files of a large tenant run to hundreds of
+//! megabytes). Spans for JSON are computed only when a diagnostic needs them.
+
+use crate::diag::{Code, Diagnostic, Diagnostics, Location};
+use crate::schema::{tenant_schema, validate_with, CompiledSchema};
+use crate::source::{PointerMap, SourceId};
+use crate::tenant::model::TenantState;
+use crate::yaml::{parse_document, YamlLimits};
+
+/// The format of a state file, chosen by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.yaml` / `.yml`.
+    Yaml,
+    /// `.json`.
+    Json,
+}
+
+impl Format {
+    /// The format for a file name: JSON for `.json`, YAML otherwise.
+    pub fn for_name(name: &str) -> Format {
+        if name.to_ascii_lowercase().ends_with(".json") {
+            Format::Json
+        } else {
+            Format::Yaml
+        }
+    }
+}
+
+/// Limits of the YAML pass for state files (larger and flatter than configs).
+const STATE_LIMITS: YamlLimits = YamlLimits {
+    max_depth: 32,
+    max_nodes: 50_000_000,
+};
+
+/// Parses a state file's text. On success the pointer map is returned for YAML (for later
+/// referential diagnostics); JSON gets one only if [`json_pointers`] is called.
+pub fn parse_state(
+    source: SourceId,
+    text: &str,
+    format: Format,
+) -> Result<(TenantState, Option<PointerMap>), (Diagnostics, Option<PointerMap>)> {
+    let state = match format {
+        Format::Json => {
+            let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+            let offset = text.len() - body.len();
+            serde_json::from_str::<TenantState>(body).map_err(|error| {
+                let at = offset + byte_offset(body, error.line(), error.column());
+                let diagnostic = Diagnostic::new(
+                    if error.is_syntax() || error.is_eof() { Code::YamlSyntax } else { Code::Schema },
+                    format!("the tenant state cannot be read: {error}"),
+                )
+                .with_label(Location::span(source, at..at), "here")
+                .with_help("compare the file with `seatplan schema tenant`, or export it again");
+                (Diagnostics::from(diagnostic), None)
+            })?;
+            return validate_version(source, &state).map(|()| (state, None)).map_err(|d| (d, None));
+        }
+        Format::Yaml => {
+            let document = parse_document(source, text, STATE_LIMITS)
+                .map_err(|diagnostic| (Diagnostics::from(diagnostic), None))?;
+            if document.value.is_null() {
+                let diagnostic = Diagnostic::new(Code::Schema, "the tenant state file is empty")
+                    .with_label(Location::span(source, 0..0), "no content")
+                    .with_help("create it with `seatplan import graph` or `seatplan export`");
+                return Err((diagnostic.into(), Some(document.pointers)));
+            }
+            let violations = validate_tenant(source, &document.value);
+            if !violations.is_empty() {
+                return Err((violations, Some(document.pointers)));
+            }
+            match serde_json::from_value::<TenantState>(document.value) {
+                Ok(state) => (state, document.pointers),
+                Err(error) => {
+                    let diagnostic = Diagnostic::new(Code::Schema, format!("the tenant state cannot be read: {error}"))
+                        .with_help("compare the file with `seatplan schema tenant`");
+                    return Err((diagnostic.into(), Some(document.pointers)));
+                }
+            }
+        }
+    };
+    let (state, pointers) = state;
+    validate_version(source, &state).map_err(|d| (d, Some(pointers.clone())))?;
+    Ok((state, Some(pointers)))
+}
+
+fn validate_version(source: SourceId, state: &TenantState) -> Result<(), Diagnostics> {
+    if state.version == 1 {
+        return Ok(());
+    }
+    Err(Diagnostic::new(Code::UnsupportedVersion, format!("tenant state version {} is not supported", state.version))
+        .with_label(Location::node(source, "/version"), "this seatplan reads version 1")
+        .with_help("export the state again with this seatplan")
+        .into())
+}
+
+/// Validates a parsed state document against the tenant schema.
+pub fn validate_tenant(source: SourceId, document: &serde_json::Value) -> Diagnostics {
+    static SCHEMA: std::sync::OnceLock<Option<CompiledSchema>> = std::sync::OnceLock::new();
+    match SCHEMA.get_or_init(|| CompiledSchema::new(&tenant_schema())) {
+        Some(schema) => validate_with(schema, source, document, "tenant"),
+        None => Diagnostic::new(Code::Schema, "the built-in tenant schema does not compile")
+            .with_help("this is a bug in seatplan; please report it")
+            .into(),
+    }
+}
+
+/// Builds the pointer map of a JSON state file (JSON is YAML, so the span pass reads it), for
+/// diagnostics found after loading. `None` when the file is too large to index.
+pub fn json_pointers(source: SourceId, text: &str) -> Option<PointerMap> {
+    const MAX_INDEXED: usize = 64 * 1024 * 1024;
+    if text.len() > MAX_INDEXED {
+        return None;
+    }
+    parse_document(source, text, STATE_LIMITS).ok().map(|document| document.pointers)
+}
+
+/// The byte offset of a 1-based line and column (in bytes, as serde_json counts).
+fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>();
+    (line_start + column.saturating_sub(1)).min(text.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATE: &str = "version: 1\ntenant: { id: t, default_usage_location: US }\nusers:\n  - { id: u1, upn: ann@contoso.com }\n";
+
+    #[test]
+    fn yaml_and_json_give_the_same_state() {
+        let (yaml, pointers) = parse_state(SourceId(0), STATE, Format::Yaml).unwrap();
+        assert!(pointers.is_some());
+        let json = serde_json::to_string(&yaml).unwrap();
+        let (from_json, _) = parse_state(SourceId(0), &json, Format::Json).unwrap();
+        assert_eq!(yaml, from_json);
+    }
+
+    #[test]
+    fn json_errors_have_positions() {
+        let text = "{\n  \"version\": 1,\n  \"tenant\": {},\n  \"users\": [ { \"id\": 5 } ]\n}\n";
+        let (diagnostics, _) = parse_state(SourceId(0), text, Format::Json).unwrap_err();
+        let Some(Location::Span { range, .. }) = diagnostics.0[0].labels.first().map(|label| label.location.clone()) else {
+            panic!("expected a span label");
+        };
+        assert_eq!(&text[..range.start].lines().count(), &4);
+    }
+
+    #[test]
+    fn yaml_schema_violations_are_all_reported() {
+        let text = "version: 1\ntenant: {}\nusers:\n  - { id: u1, upn: 5, colour: red }\n";
+        let (diagnostics, _) = parse_state(SourceId(0), text, Format::Yaml).unwrap_err();
+        assert_eq!(diagnostics.0.len(), 2, "{diagnostics:?}");
+    }
+}
