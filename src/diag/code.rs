@@ -88,4 +88,18 @@ codes! {
     InvalidUsageLocation => "invalid-usage-location", Error, "a usage location is not an ISO 3166-1 alpha-2 country code";
     /// A value that must be a GUID is not one.
     InvalidId => "invalid-id", Error, "an `id` is not a GUID";
+    /// A Graph response lacks a property seatplan needs.
+    GraphMissingField => "graph-missing-field", Error, "an object of a Graph response lacks a property seatplan needs (`id`, `userPrincipalName`, `skuId`, …)";
+    /// A Graph response property has the wrong shape or an unknown value.
+    GraphInvalidValue => "graph-invalid-value", Error, "a property of a Graph response has the wrong type or an unknown value";
+    /// The pages or files of a Graph export do not fit together.
+    GraphInconsistentExport => "graph-inconsistent-export", Error, "a Graph export is incomplete: a missing file or page, or a reference to a group it does not list";
+    /// A Graph object is listed twice.
+    GraphDuplicateObject => "graph-duplicate-object", Error, "a user, group or subscribed SKU appears twice in Graph responses";
+    /// A file in a Graph export directory is not part of the layout.
+    GraphUnknownFile => "graph-unknown-file", Warning, "a file in a Graph export directory is not part of the export layout and was ignored";
+    /// Authentication against the Microsoft identity platform failed.
+    GraphAuth => "graph-auth", Error, "no Graph credentials, or the identity platform refused them";
+    /// A Graph request failed.
+    GraphRequest => "graph-request", Error, "a Graph request failed (network, throttling past the retry limit, or an error response)";
 }
