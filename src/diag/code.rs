@@ -70,12 +70,16 @@ codes! {
     Encoding => "encoding", Error, "an input is not UTF-8 text, or contains a NUL byte";
     /// YAML syntax error.
     YamlSyntax => "yaml-syntax", Error, "the YAML is not well-formed (tabs for indentation, bad quoting, …)";
+    /// JSON syntax error.
+    JsonSyntax => "json-syntax", Error, "a JSON file is not well-formed";
     /// A mapping has the same key twice.
     DuplicateKey => "duplicate-key", Error, "a mapping has the same key twice (YAML would silently keep the last)";
     /// Nesting, alias or document-count limits of the YAML pass.
     YamlLimit => "yaml-limit", Error, "nesting too deep, aliases expanding too much, or more than one document";
     /// A document does not match its JSON schema.
     Schema => "schema", Error, "a field has the wrong type or name, or a required field is missing";
+    /// A file could not be written.
+    Write => "write", Error, "an output file could not be written";
     /// The config's `version` is not one seatplan understands.
     UnsupportedVersion => "unsupported-version", Error, "the file's `version` is not supported by this seatplan";
     /// A group or user is defined in two config files.
