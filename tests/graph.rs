@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use fake_graph::{FakeGraph, CLIENT_SECRET, TENANT};
+use fake_graph::{FakeGraph, CERTIFICATE, CLIENT_SECRET, TENANT};
 use seatplan::graph::{
     Credential, GraphClient, GraphErrorKind, GraphSettings, GroupPatch, LicenseProcessing,
     LicenseToAdd, NewGroup, RetryPolicy, Secret,
@@ -531,5 +531,31 @@ fn next_links_to_other_hosts_are_refused() {
             .filter(|r| r.url.starts_with("/v1.0"))
             .count(),
         1
+    );
+}
+
+#[test]
+fn a_certificate_signs_a_client_assertion() {
+    let server = FakeGraph::start();
+    let mut settings = settings(&server, CLIENT_SECRET);
+    settings.credential = Credential::Certificate(CERTIFICATE.into());
+    let client = GraphClient::new(settings);
+    assert_eq!(
+        client
+            .license_processing_state("0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e")
+            .unwrap(),
+        LicenseProcessing::ProcessingComplete
+    );
+    let token_request = &server.requests()[0];
+    assert!(token_request.body.contains("client_assertion="));
+    assert!(!token_request.body.contains("client_secret"));
+
+    let mut settings = settings_for(&server);
+    settings.credential = Credential::Certificate("tests/fixtures/graph/export/users.json".into());
+    let error = GraphClient::new(settings).delete_group("x").unwrap_err();
+    assert_eq!(error.kind, GraphErrorKind::Auth);
+    assert!(
+        error.message.contains("holds no PEM certificate"),
+        "{error}"
     );
 }

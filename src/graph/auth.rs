@@ -1,10 +1,19 @@
 //! The OAuth2 client-credentials flow against the Microsoft identity platform: one token request
-//! (`POST {login}/{tenant}/oauth2/v2.0/token`) with the client secret. The secret and the token
-//! travel only in the request and the [`Secret`] they are kept in.
+//! (`POST {login}/{tenant}/oauth2/v2.0/token`) with the client secret, or with a client assertion
+//! (a JWT signed RS256 with the certificate's private key, naming the certificate by its SHA-1
+//! and SHA-256 thumbprints). The secret and the token travel only in the request and the
+//! [`Secret`] they are kept in; the private key is read for each token request and dropped.
 
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::{json, Value};
 
 use super::client::{graph_error_fields, read_answer};
 use super::error::{GraphError, GraphErrorKind};
@@ -22,26 +31,31 @@ pub(super) fn request_token(
     );
     let request = format!("POST /{}/oauth2/v2.0/token", settings.tenant_id);
     let secret = match &settings.credential {
-        Credential::ClientSecret(secret) => secret,
-        Credential::Certificate(_) => {
-            return Err(GraphError::new(
-                GraphErrorKind::Unsupported,
-                request,
-                "certificate credentials are not supported yet",
-            ))
-        }
+        Credential::ClientSecret(secret) => secret.clone(),
+        Credential::Certificate(path) => client_assertion(path, &settings.client_id, &url)
+            .map_err(|message| GraphError::new(GraphErrorKind::Auth, request.clone(), message))?,
+    };
+    let credential = match &settings.credential {
+        Credential::ClientSecret(_) => "client_secret",
+        Credential::Certificate(_) => "client_assertion",
     };
     let policy = settings.retry;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let last = attempt >= policy.max_attempts.max(1);
-        let form = [
+        let mut form = vec![
             ("client_id", settings.client_id.as_str()),
             ("scope", settings.scope.as_str()),
             ("grant_type", "client_credentials"),
-            ("client_secret", secret.expose()),
+            (credential, secret.expose()),
         ];
+        if credential == "client_assertion" {
+            form.push((
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ));
+        }
         let answer = match agent.post(&url).send_form(form) {
             Ok(response) => read_answer(response),
             Err(error) => Err(error.to_string()),
@@ -91,4 +105,70 @@ pub(super) fn request_token(
             )),
         };
     }
+}
+
+/// The largest certificate file read.
+const MAX_CERTIFICATE_BYTES: u64 = 1024 * 1024;
+
+/// A client assertion for `client_id` at the token endpoint `audience`, signed with the private
+/// key of the PEM file at `path` (which holds the certificate and an RSA key, PKCS#8 or PKCS#1).
+fn client_assertion(path: &Path, client_id: &str, audience: &str) -> Result<Secret, String> {
+    let display = path.display();
+    let pem = crate::io::read_text(path, MAX_CERTIFICATE_BYTES)
+        .map_err(|diagnostic| diagnostic.message)?;
+    let pem = Secret::new(pem);
+    let certificate = CertificateDer::from_pem_slice(pem.expose().as_bytes())
+        .map_err(|_| format!("`{display}` holds no PEM certificate"))?;
+    let key = PrivateKeyDer::from_pem_slice(pem.expose().as_bytes())
+        .map_err(|_| format!("`{display}` holds no PEM private key"))?;
+    let key_pair = match &key {
+        PrivateKeyDer::Pkcs8(der) => RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()),
+        PrivateKeyDer::Pkcs1(der) => RsaKeyPair::from_der(der.secret_pkcs1_der()),
+        _ => return Err(format!("the private key in `{display}` is not an RSA key")),
+    }
+    .map_err(|rejected| format!("the private key in `{display}` is not usable: {rejected}"))?;
+    let sha1 = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &certificate);
+    let sha256 = ring::digest::digest(&ring::digest::SHA256, &certificate);
+    let header = json!({
+        "alg": "RS256",
+        "typ": "JWT",
+        "x5t": URL_SAFE_NO_PAD.encode(sha1.as_ref()),
+        "x5t#S256": URL_SAFE_NO_PAD.encode(sha256.as_ref()),
+    });
+    let random = SystemRandom::new();
+    let mut nonce = [0u8; 16];
+    random
+        .fill(&mut nonce)
+        .map_err(|_| "the system's random number generator failed".to_string())?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| "the system clock is before 1970".to_string())?
+        .as_secs();
+    let claims = json!({
+        "aud": audience,
+        "iss": client_id,
+        "sub": client_id,
+        "jti": nonce.iter().map(|byte| format!("{byte:02x}")).collect::<String>(),
+        "nbf": now,
+        "iat": now,
+        "exp": now + 600,
+    });
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut signature = vec![0; key_pair.public().modulus_len()];
+    key_pair
+        .sign(
+            &RSA_PKCS1_SHA256,
+            &random,
+            signing_input.as_bytes(),
+            &mut signature,
+        )
+        .map_err(|_| format!("signing with the private key in `{display}` failed"))?;
+    Ok(Secret::new(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    )))
 }

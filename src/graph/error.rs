@@ -18,8 +18,6 @@ pub enum GraphErrorKind {
     Status,
     /// Graph answered with a body seatplan could not read.
     InvalidResponse,
-    /// A feature seatplan does not support yet.
-    Unsupported,
 }
 
 /// A failed Graph request: the request, the status and Graph's own error code and message.
@@ -56,7 +54,7 @@ impl GraphError {
     /// The diagnostic to show for this error, with a help line fitting its kind.
     pub fn to_diagnostic(&self) -> Diagnostic {
         let code = match self.kind {
-            GraphErrorKind::Auth | GraphErrorKind::Unsupported => Code::GraphAuth,
+            GraphErrorKind::Auth => Code::GraphAuth,
             _ => Code::GraphRequest,
         };
         let help = match (self.kind, self.status) {
@@ -64,7 +62,6 @@ impl GraphError {
                 "check SEATPLAN_TENANT_ID, SEATPLAN_CLIENT_ID and the client secret or \
                  certificate of the app registration"
             }
-            (GraphErrorKind::Unsupported, _) => "use a client secret (SEATPLAN_CLIENT_SECRET)",
             (GraphErrorKind::Transport, _) => {
                 "check the network and the Graph and login URLs, then run the command again"
             }

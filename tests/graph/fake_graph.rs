@@ -201,10 +201,15 @@ fn answer(
             .map(|(k, v)| (k.to_string(), decode(v)))
             .collect();
         let secret = form.get("client_secret").cloned().unwrap_or_default();
+        let assertion_ok = form.get("client_assertion").is_some_and(|jwt| {
+            form.get("client_assertion_type").map(String::as_str)
+                == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+                && valid_assertion(jwt, &format!("{origin}{path}"))
+        });
         let good = request.method == "POST"
             && form.get("grant_type").map(String::as_str) == Some("client_credentials")
             && form.get("scope").map(String::as_str) == Some(&format!("{origin}/.default"))
-            && secret == CLIENT_SECRET;
+            && (secret == CLIENT_SECRET || assertion_ok);
         if !good {
             let description = if behaviour.echo_secret {
                 format!("AADSTS7000215: Invalid client secret provided: {secret}")
@@ -353,4 +358,43 @@ fn decode(text: &str) -> String {
         index += 1;
     }
     String::from_utf8(out).unwrap()
+}
+
+/// The PEM file (certificate and private key) of the fake app registration.
+pub const CERTIFICATE: &str = "tests/fixtures/graph/client-certificate.pem";
+
+/// Checks a client assertion: RS256 signature by the fixture's key, the certificate's SHA-256
+/// thumbprint, the audience and the client id.
+fn valid_assertion(jwt: &str, audience: &str) -> bool {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use ring::signature::{RsaKeyPair, UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+
+    let pem = std::fs::read(CERTIFICATE).unwrap();
+    let key = PrivatePkcs8KeyDer::from_pem_slice(&pem).unwrap();
+    let key = RsaKeyPair::from_pkcs8(key.secret_pkcs8_der()).unwrap();
+    let certificate = CertificateDer::from_pem_slice(&pem).unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [header, claims, signature] = parts.as_slice() else {
+        return false;
+    };
+    let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let public = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key.public().as_ref());
+    if public
+        .verify(format!("{header}.{claims}").as_bytes(), &signature)
+        .is_err()
+    {
+        return false;
+    }
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
+    let thumbprint = ring::digest::digest(&ring::digest::SHA256, &certificate);
+    header["alg"] == "RS256"
+        && header["x5t#S256"] == URL_SAFE_NO_PAD.encode(thumbprint.as_ref())
+        && claims["aud"] == audience
+        && claims["iss"] == "11111111-2222-3333-4444-555555555555"
+        && claims["sub"] == claims["iss"]
+        && claims["exp"].as_u64() > claims["nbf"].as_u64()
 }
