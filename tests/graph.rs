@@ -559,3 +559,35 @@ fn a_certificate_signs_a_client_assertion() {
         "{error}"
     );
 }
+
+#[test]
+fn an_unreachable_server_is_a_transport_error_after_the_retries() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let mut settings = GraphSettings::new(
+        TENANT,
+        "client",
+        Credential::ClientSecret(Secret::new(CLIENT_SECRET)),
+    )
+    .with_endpoints(&origin, &format!("{origin}/v1.0"));
+    settings.retry = RetryPolicy {
+        max_attempts: 2,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+    };
+    let error = GraphClient::new(settings).read_tenant(&[]).unwrap_err();
+    let diagnostic = &error.0[0];
+    assert_eq!(diagnostic.code.as_str(), "graph-request");
+    assert!(
+        diagnostic
+            .message
+            .starts_with(&format!("POST /{TENANT}/oauth2/v2.0/token failed")),
+        "{}",
+        diagnostic.message
+    );
+    assert!(!diagnostic.message.contains(CLIENT_SECRET));
+}
