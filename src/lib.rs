@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod country;
 pub mod diag;
+pub mod graph;
 pub mod io;
 pub mod render;
 pub mod schema;

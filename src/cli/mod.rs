@@ -4,6 +4,7 @@
 
 #![allow(clippy::disallowed_methods)] // an edge module: files and environment are its job
 
+mod import;
 mod schema;
 mod validate;
 
@@ -61,6 +62,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a JSON schema for editors and CI. Example: seatplan schema config > seatplan.schema.json
     Schema(schema::SchemaArgs),
+    /// Convert data from elsewhere into a tenant file. Example: seatplan import graph export/ -o tenant.yaml
+    Import(import::ImportArgs),
 }
 
 /// Where a command writes and how: colors and width for people, plain text for pipes.
@@ -108,6 +111,7 @@ pub fn run() -> ExitCode {
     let exit = match cli.command {
         Command::Validate(args) => validate::run(args, &terminal),
         Command::Schema(args) => schema::run(args, &terminal),
+        Command::Import(args) => import::run(args, &terminal),
     };
     exit.into()
 }

@@ -70,12 +70,16 @@ codes! {
     Encoding => "encoding", Error, "an input is not UTF-8 text, or contains a NUL byte";
     /// YAML syntax error.
     YamlSyntax => "yaml-syntax", Error, "the YAML is not well-formed (tabs for indentation, bad quoting, …)";
+    /// JSON syntax error.
+    JsonSyntax => "json-syntax", Error, "a JSON file is not well-formed";
     /// A mapping has the same key twice.
     DuplicateKey => "duplicate-key", Error, "a mapping has the same key twice (YAML would silently keep the last)";
     /// Nesting, alias or document-count limits of the YAML pass.
     YamlLimit => "yaml-limit", Error, "nesting too deep, aliases expanding too much, or more than one document";
     /// A document does not match its JSON schema.
     Schema => "schema", Error, "a field has the wrong type or name, or a required field is missing";
+    /// A file could not be written.
+    Write => "write", Error, "an output file could not be written";
     /// The config's `version` is not one seatplan understands.
     UnsupportedVersion => "unsupported-version", Error, "the file's `version` is not supported by this seatplan";
     /// A group or user is defined in two config files.
@@ -92,4 +96,18 @@ codes! {
     UserReference => "user-reference", Error, "a managed user or a static member is not a user of the tenant";
     /// A usage location is not an ISO 3166-1 alpha-2 country code.
     InvalidUsageLocation => "invalid-usage-location", Error, "a usage location is not an ISO 3166-1 alpha-2 country code";
+    /// A Graph response lacks a property seatplan needs.
+    GraphMissingField => "graph-missing-field", Error, "an object of a Graph response lacks a property seatplan needs (`id`, `userPrincipalName`, `skuId`, …)";
+    /// A Graph response property has the wrong shape or an unknown value.
+    GraphInvalidValue => "graph-invalid-value", Error, "a property of a Graph response has the wrong type or an unknown value";
+    /// The pages or files of a Graph export do not fit together.
+    GraphInconsistentExport => "graph-inconsistent-export", Error, "a Graph export is incomplete: a missing file or page, or a reference to a group it does not list";
+    /// A Graph object is listed twice.
+    GraphDuplicateObject => "graph-duplicate-object", Error, "a user, group or subscribed SKU appears twice in Graph responses";
+    /// A file in a Graph export directory is not part of the layout.
+    GraphUnknownFile => "graph-unknown-file", Warning, "a file in a Graph export directory is not part of the export layout and was ignored";
+    /// Authentication against the Microsoft identity platform failed.
+    GraphAuth => "graph-auth", Error, "no Graph credentials, or the identity platform refused them";
+    /// A Graph request failed.
+    GraphRequest => "graph-request", Error, "a Graph request failed (network, throttling past the retry limit, or an error response)";
 }

@@ -190,3 +190,142 @@ pub fn load_config(paths: &[PathBuf], sources: &mut Sources) -> Result<LoadedCon
     }
     merge(parsed)
 }
+
+/// The largest Graph response page seatplan reads (a page holds at most 999 objects; this is far
+/// above that and still bounds memory).
+pub const MAX_GRAPH_PAGE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The most files an export directory may hold (one members file per group, plus pages).
+pub const MAX_EXPORT_FILES: usize = 200_000;
+
+/// One JSON file of a Graph export directory, read and parsed.
+#[derive(Debug)]
+pub struct ReadExportFile {
+    /// The path relative to the export directory, with `/` separators.
+    pub relative_path: String,
+    /// The file's text, for diagnostics.
+    pub text: String,
+    /// The parsed JSON.
+    pub value: serde_json::Value,
+}
+
+/// Reads the `*.json` files of a Graph export directory (the top level and `members/`), sorted by
+/// path, each within [`MAX_GRAPH_PAGE_BYTES`]. Every unreadable or malformed file is reported.
+pub fn read_graph_export(directory: &Path) -> Result<Vec<ReadExportFile>, Diagnostics> {
+    let display = directory.display().to_string();
+    if !directory.is_dir() {
+        return Err(
+            Diagnostic::new(Code::Io, format!("`{display}` is not a directory"))
+                .with_help("pass the directory that holds organization.json, users.json, …")
+                .into(),
+        );
+    }
+    let mut paths = json_files(directory, "")?;
+    let members = directory.join("members");
+    if members.is_dir() {
+        paths.extend(json_files(&members, "members/")?);
+    }
+    if paths.len() > MAX_EXPORT_FILES {
+        return Err(Diagnostic::new(
+            Code::TooLarge,
+            format!(
+                "`{display}` holds {} JSON files; the limit is {MAX_EXPORT_FILES}",
+                paths.len()
+            ),
+        )
+        .with_help("check that the path names a Graph export directory")
+        .into());
+    }
+    paths.sort();
+    let mut files = Vec::new();
+    let mut problems = Diagnostics::default();
+    for (relative_path, path) in paths {
+        let text = match read_text(&path, MAX_GRAPH_PAGE_BYTES) {
+            Ok(text) => text,
+            Err(diagnostic) => {
+                problems.push(diagnostic);
+                continue;
+            }
+        };
+        match serde_json::from_str(&text) {
+            Ok(value) => files.push(ReadExportFile {
+                relative_path,
+                text,
+                value,
+            }),
+            Err(error) => problems.push(
+                Diagnostic::new(
+                    Code::JsonSyntax,
+                    format!("`{}` is not valid JSON: {error}", path.display()),
+                )
+                .with_help("the file must hold a Graph response body exactly as Graph returned it"),
+            ),
+        }
+    }
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    Ok(files)
+}
+
+/// The `*.json` files directly in `directory`, as (relative path with `prefix`, full path).
+fn json_files(directory: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, Diagnostic> {
+    let display = directory.display().to_string();
+    let entries = std::fs::read_dir(directory).map_err(|error| io_error(&display, &error))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|error| io_error(&display, &error))?;
+        let path = entry.path();
+        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+            continue;
+        };
+        if name.ends_with(".json") && !name.starts_with('.') && path.is_file() {
+            files.push((format!("{prefix}{name}"), path.clone()));
+        }
+    }
+    Ok(files)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory is written,
+/// flushed to disk and renamed over `path`, so readers see the old file or the new one, never
+/// a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
+    use std::io::Write;
+
+    let display = path.display().to_string();
+    let write_error = |error: std::io::Error| {
+        Diagnostic::new(Code::Write, format!("cannot write `{display}`: {error}"))
+            .with_help("check that the directory exists and is writable")
+    };
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .ok_or_else(|| {
+            Diagnostic::new(Code::Write, format!("`{display}` does not name a file"))
+                .with_help("give a file name such as tenant.yaml")
+        })?;
+    let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temporary, path)?;
+        // Make the rename itself durable; not every platform can open a directory.
+        if let Ok(directory) = std::fs::File::open(&directory) {
+            let _ = directory.sync_all();
+        }
+        Ok(())
+    })();
+    result.map_err(|error| {
+        let _ = std::fs::remove_file(&temporary);
+        write_error(error)
+    })
+}

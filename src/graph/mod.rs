@@ -1,0 +1,20 @@
+//! The Microsoft Graph edge: a blocking client ([`GraphClient`]) with client-credentials auth,
+//! retries and paging; [`GraphClient::read_tenant`] reads a live tenant into a
+//! [`crate::tenant::TenantState`] through the same mapping as `seatplan import graph`; the write
+//! calls (`assignLicense`, group and user changes) that applying a plan needs.
+
+mod auth;
+mod client;
+mod error;
+mod read;
+mod secret;
+mod settings;
+mod write;
+
+pub use client::{BatchRequest, BatchResponse, GraphClient, Method, BATCH_LIMIT};
+pub use error::{GraphError, GraphErrorKind};
+pub use secret::Secret;
+pub use settings::{Credential, GraphSettings, RetryPolicy, PUBLIC_GRAPH_BASE, PUBLIC_LOGIN_BASE};
+pub use write::{
+    DirectoryGroup, DirectoryUser, GroupPatch, LicenseProcessing, LicenseToAdd, NewGroup,
+};

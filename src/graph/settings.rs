@@ -1,0 +1,249 @@
+//! How to reach Graph: the tenant and app registration, the credential, the endpoints (public or
+//! national cloud, or a test server) and the limits of retries and parallel requests.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::secret::Secret;
+use crate::diag::{Code, Diagnostic};
+
+/// The Microsoft identity platform of the public cloud.
+pub const PUBLIC_LOGIN_BASE: &str = "https://login.microsoftonline.com";
+
+/// Microsoft Graph v1.0 of the public cloud.
+pub const PUBLIC_GRAPH_BASE: &str = "https://graph.microsoft.com/v1.0";
+
+/// How the app registration proves who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A client secret.
+    ClientSecret(Secret),
+    /// A PEM file holding the certificate and its private key.
+    Certificate(PathBuf),
+}
+
+/// When and how often a throttled or failed request is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Most attempts of one request, the first included.
+    pub max_attempts: u32,
+    /// The wait before the second attempt when Graph gives no `Retry-After`; doubled each time.
+    pub base_delay: Duration,
+    /// The longest wait between attempts, whatever `Retry-After` asks.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 6,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempt + 1` (attempt counts from 1): `Retry-After` when Graph
+    /// sent one, else exponential backoff, capped at [`RetryPolicy::max_delay`] either way.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let backoff = || {
+            let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
+            self.base_delay.saturating_mul(factor)
+        };
+        retry_after.unwrap_or_else(backoff).min(self.max_delay)
+    }
+}
+
+/// Everything the Graph client needs to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphSettings {
+    /// The directory (tenant) id or a verified domain.
+    pub tenant_id: String,
+    /// The app registration's application (client) id.
+    pub client_id: String,
+    /// The app's credential.
+    pub credential: Credential,
+    /// The identity platform's base URL, without a trailing slash.
+    pub login_base: String,
+    /// Graph's base URL including the version, without a trailing slash.
+    pub graph_base: String,
+    /// The OAuth2 scope requested: the Graph resource followed by `/.default`.
+    pub scope: String,
+    /// Retries of throttled and failed requests.
+    pub retry: RetryPolicy,
+    /// Most Graph requests in flight at once.
+    pub max_in_flight: usize,
+    /// Timeout of one request, connection to last byte.
+    pub timeout: Duration,
+}
+
+impl GraphSettings {
+    /// Settings for the public cloud.
+    pub fn new(
+        tenant_id: impl Into<String>,
+        client_id: impl Into<String>,
+        credential: Credential,
+    ) -> Self {
+        GraphSettings {
+            tenant_id: tenant_id.into(),
+            client_id: client_id.into(),
+            credential,
+            login_base: PUBLIC_LOGIN_BASE.into(),
+            graph_base: PUBLIC_GRAPH_BASE.into(),
+            scope: scope_for(PUBLIC_GRAPH_BASE),
+            retry: RetryPolicy::default(),
+            max_in_flight: 4,
+            timeout: Duration::from_secs(120),
+        }
+    }
+
+    /// The same settings with other endpoints (a national cloud, a test server); the scope
+    /// follows the Graph URL.
+    pub fn with_endpoints(mut self, login_base: &str, graph_base: &str) -> Self {
+        self.login_base = login_base.trim_end_matches('/').to_string();
+        self.graph_base = graph_base.trim_end_matches('/').to_string();
+        self.scope = scope_for(&self.graph_base);
+        self
+    }
+
+    /// Settings from the process environment: `SEATPLAN_TENANT_ID`, `SEATPLAN_CLIENT_ID`,
+    /// `SEATPLAN_CLIENT_SECRET` or `SEATPLAN_CLIENT_CERTIFICATE` (a PEM file), and optionally
+    /// `SEATPLAN_LOGIN_URL` and `SEATPLAN_GRAPH_URL`. `tenant_id` and `client_id` (from the
+    /// config) are used when the environment does not set them.
+    pub fn from_env(tenant_id: Option<&str>, client_id: Option<&str>) -> Result<Self, Diagnostic> {
+        Self::from_lookup(|name| std::env::var(name).ok(), tenant_id, client_id)
+    }
+
+    /// [`GraphSettings::from_env`] over any variable lookup (tests pass a map).
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        tenant_id: Option<&str>,
+        client_id: Option<&str>,
+    ) -> Result<Self, Diagnostic> {
+        let value = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let tenant = value("SEATPLAN_TENANT_ID")
+            .or_else(|| tenant_id.map(str::to_string))
+            .ok_or_else(|| missing("SEATPLAN_TENANT_ID", "the directory (tenant) id"))?;
+        let client = value("SEATPLAN_CLIENT_ID")
+            .or_else(|| client_id.map(str::to_string))
+            .ok_or_else(|| missing("SEATPLAN_CLIENT_ID", "the app registration's client id"))?;
+        let credential = match (
+            value("SEATPLAN_CLIENT_SECRET"),
+            value("SEATPLAN_CLIENT_CERTIFICATE"),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(Diagnostic::new(
+                    Code::GraphAuth,
+                    "both SEATPLAN_CLIENT_SECRET and SEATPLAN_CLIENT_CERTIFICATE are set",
+                )
+                .with_help("set only one of them"))
+            }
+            (Some(secret), None) => Credential::ClientSecret(Secret::new(secret)),
+            (None, Some(path)) => Credential::Certificate(PathBuf::from(path)),
+            (None, None) => {
+                return Err(missing(
+                    "SEATPLAN_CLIENT_SECRET",
+                    "a client secret (or SEATPLAN_CLIENT_CERTIFICATE, a PEM file)",
+                ))
+            }
+        };
+        let settings = GraphSettings::new(tenant, client, credential);
+        let login = value("SEATPLAN_LOGIN_URL").unwrap_or_else(|| PUBLIC_LOGIN_BASE.into());
+        let graph = value("SEATPLAN_GRAPH_URL").unwrap_or_else(|| PUBLIC_GRAPH_BASE.into());
+        Ok(settings.with_endpoints(&login, &graph))
+    }
+}
+
+fn missing(variable: &str, what: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::GraphAuth,
+        format!("{variable} is not set: seatplan needs {what} to connect to Graph"),
+    )
+    .with_help(
+        "set SEATPLAN_TENANT_ID, SEATPLAN_CLIENT_ID and SEATPLAN_CLIENT_SECRET (see the README)",
+    )
+}
+
+/// `https://graph.microsoft.com/v1.0` → `https://graph.microsoft.com/.default`.
+fn scope_for(graph_base: &str) -> String {
+    let after_scheme = graph_base.find("://").map_or(0, |index| index + 3);
+    let origin_end = graph_base[after_scheme..]
+        .find('/')
+        .map_or(graph_base.len(), |index| after_scheme + index);
+    format!("{}/.default", &graph_base[..origin_end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn settings_come_from_the_environment_with_config_fallbacks() {
+        let settings = GraphSettings::from_lookup(
+            lookup(&[
+                ("SEATPLAN_CLIENT_SECRET", "hunter2-secret"),
+                ("SEATPLAN_GRAPH_URL", "https://graph.microsoft.us/v1.0/"),
+                ("SEATPLAN_LOGIN_URL", "https://login.microsoftonline.us"),
+            ]),
+            Some("tenant"),
+            Some("client"),
+        )
+        .unwrap();
+        assert_eq!(settings.tenant_id, "tenant");
+        assert_eq!(settings.graph_base, "https://graph.microsoft.us/v1.0");
+        assert_eq!(settings.scope, "https://graph.microsoft.us/.default");
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn missing_or_double_credentials_are_diagnostics() {
+        let none = GraphSettings::from_lookup(lookup(&[]), Some("t"), Some("c")).unwrap_err();
+        assert!(none
+            .message
+            .starts_with("SEATPLAN_CLIENT_SECRET is not set"));
+        let both = GraphSettings::from_lookup(
+            lookup(&[
+                ("SEATPLAN_CLIENT_SECRET", "x"),
+                ("SEATPLAN_CLIENT_CERTIFICATE", "c.pem"),
+            ]),
+            Some("t"),
+            Some("c"),
+        )
+        .unwrap_err();
+        assert_eq!(both.code, Code::GraphAuth);
+        let tenant =
+            GraphSettings::from_lookup(lookup(&[("SEATPLAN_CLIENT_SECRET", "x")]), None, Some("c"))
+                .unwrap_err();
+        assert!(tenant.message.starts_with("SEATPLAN_TENANT_ID"));
+    }
+
+    #[test]
+    fn delays_honour_retry_after_and_are_capped() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(10),
+        };
+        assert_eq!(policy.delay(1, None), Duration::from_secs(1));
+        assert_eq!(policy.delay(3, None), Duration::from_secs(4));
+        assert_eq!(policy.delay(9, None), Duration::from_secs(10));
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(700))),
+            Duration::from_secs(10)
+        );
+    }
+}

@@ -1,0 +1,593 @@
+//! The Microsoft Graph side of seatplan, end to end: `seatplan import graph` on the example
+//! export (tests/fixtures/graph/), and the Graph client against a fake Graph server on 127.0.0.1.
+
+#[path = "graph/fake_graph.rs"]
+mod fake_graph;
+
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use fake_graph::{FakeGraph, CERTIFICATE, CLIENT_SECRET, TENANT};
+use seatplan::graph::{
+    Credential, GraphClient, GraphErrorKind, GraphSettings, GroupPatch, LicenseProcessing,
+    LicenseToAdd, NewGroup, RetryPolicy, Secret,
+};
+use seatplan::tenant::graph_import::{assemble_export, map_export, ExportFile, GraphPage};
+use seatplan::tenant::{AssignmentError, AssignmentState, TenantState};
+use serde_json::{json, Value};
+
+const EXPORT: &str = "tests/fixtures/graph/export";
+
+fn seatplan() -> Command {
+    let mut command = Command::cargo_bin("seatplan").unwrap();
+    command.env_remove("NO_COLOR").arg("--no-color");
+    command
+}
+
+#[test]
+fn import_graph_writes_a_tenant_file_that_loads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("tenant.yaml");
+    seatplan()
+        .args(["import", "graph", EXPORT, "-o"])
+        .arg(&output)
+        .assert()
+        .success()
+        .stdout(
+            "Imported 4 users, 2 groups, 2 subscriptions into ".to_string()
+                + &output.display().to_string()
+                + ".\n",
+        );
+    let text = std::fs::read_to_string(&output).unwrap();
+    insta::assert_snapshot!("import_graph_export_yaml", text);
+    let tenant: TenantState = serde_yaml::from_str(&text).unwrap();
+    assert_eq!(tenant.tenant.default_usage_location.as_deref(), Some("GB"));
+    let gus = tenant
+        .users
+        .iter()
+        .find(|u| u.upn == "gus@fabrikam.com")
+        .unwrap();
+    assert_eq!(gus.license_states[0].state, AssignmentState::Error);
+    assert_eq!(
+        gus.license_states[0].error,
+        Some(AssignmentError::CountViolation)
+    );
+    let engineering = tenant
+        .groups
+        .iter()
+        .find(|g| g.display_name == "Engineering E5")
+        .unwrap();
+    assert_eq!(engineering.members.len(), 4);
+    // No temporary file is left beside the output.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["tenant.yaml"]);
+}
+
+#[test]
+fn import_graph_writes_json_for_a_json_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = dir.path().join("tenant.yaml");
+    let json = dir.path().join("tenant.json");
+    for output in [&yaml, &json] {
+        seatplan()
+            .args(["import", "graph", EXPORT, "-o"])
+            .arg(output)
+            .assert()
+            .success();
+    }
+    let from_json: TenantState =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let from_yaml: TenantState =
+        serde_yaml::from_str(&std::fs::read_to_string(&yaml).unwrap()).unwrap();
+    assert_eq!(from_json, from_yaml);
+}
+
+fn copy_export(to: &Path) {
+    std::fs::create_dir_all(to.join("members")).unwrap();
+    for entry in walk(Path::new(EXPORT)) {
+        let relative = entry.strip_prefix(EXPORT).unwrap();
+        std::fs::copy(&entry, to.join(relative)).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn import_graph_reports_a_broken_export_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export");
+    copy_export(&export);
+    std::fs::remove_file(export.join("users-2.json")).unwrap();
+    let output = dir.path().join("tenant.yaml");
+    let assert = seatplan()
+        .args(["import", "graph"])
+        .arg(&export)
+        .arg("-o")
+        .arg(&output)
+        .assert()
+        .failure()
+        .code(1);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("seatplan::graph-inconsistent-export"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`users.json`: the response has an `@odata.nextLink`"),
+        "{stderr}"
+    );
+    assert!(!output.exists());
+}
+
+fn settings(server: &FakeGraph, secret: &str) -> GraphSettings {
+    let mut settings = GraphSettings::new(
+        TENANT,
+        "11111111-2222-3333-4444-555555555555",
+        Credential::ClientSecret(Secret::new(secret)),
+    )
+    .with_endpoints(&server.origin, &server.graph_base());
+    settings.retry = RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+    };
+    settings
+}
+
+fn client(server: &FakeGraph) -> GraphClient {
+    GraphClient::new(settings(server, CLIENT_SECRET))
+}
+
+fn fixture(relative: &str) -> Value {
+    let text = std::fs::read_to_string(Path::new("tests/fixtures/graph").join(relative)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The example export, imported from its files.
+fn imported() -> TenantState {
+    let files = walk(Path::new(EXPORT))
+        .into_iter()
+        .map(|path| {
+            let relative = path
+                .strip_prefix(EXPORT)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .replace('\\', "/");
+            let body: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            ExportFile {
+                page: GraphPage::new(relative.clone(), body),
+                relative_path: relative,
+            }
+        })
+        .collect();
+    let (export, problems) = assemble_export(files);
+    assert!(problems.is_empty(), "{problems:?}");
+    map_export(&export).unwrap()
+}
+
+#[test]
+fn a_live_read_equals_the_same_tenant_imported_from_files() {
+    let server = FakeGraph::start();
+    // One throttled and one unavailable answer on the way, and one throttled inner request.
+    server.fail("/v1.0/users", &[429]);
+    server.fail("/v1.0/groups", &[503]);
+    server
+        .behaviour
+        .lock()
+        .unwrap()
+        .throttle_in_batch
+        .push("9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d".into());
+    let tenant = client(&server)
+        .read_tenant(&["All staff (mail)".to_string()])
+        .unwrap();
+    assert_eq!(tenant, imported());
+
+    let requests = server.requests();
+    let count = |method: &str, prefix: &str| {
+        requests
+            .iter()
+            .filter(|r| r.method == method && r.url.starts_with(prefix))
+            .count()
+    };
+    assert_eq!(
+        count("POST", &format!("/{TENANT}/oauth2/v2.0/token")),
+        1,
+        "the token is cached"
+    );
+    assert_eq!(count("GET", "/v1.0/users"), 3, "429, page 1, page 2");
+    assert_eq!(count("GET", "/v1.0/groups?"), 2, "503, then the page");
+    assert_eq!(
+        count("POST", "/v1.0/$batch"),
+        2,
+        "the throttled inner request is sent again"
+    );
+    let users = requests
+        .iter()
+        .find(|r| r.url.starts_with("/v1.0/users?$select="))
+        .unwrap();
+    for field in [
+        "userPrincipalName",
+        "assignedLicenses",
+        "licenseAssignmentStates",
+        "usageLocation",
+        "proxyAddresses",
+        "department",
+    ] {
+        assert!(users.url.contains(field), "{} lacks {field}", users.url);
+    }
+    let first_batch = requests
+        .iter()
+        .find(|r| r.url == "/v1.0/$batch")
+        .unwrap()
+        .json();
+    let urls: Vec<&str> = first_batch["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls.len(), 2, "the licensed group and the one asked for");
+    assert!(urls
+        .iter()
+        .all(|u| u.ends_with("/members?$select=id,userPrincipalName&$top=999")));
+    // The paged members of the licensed group are followed outside the batch.
+    assert_eq!(
+        count(
+            "GET",
+            "/v1.0/groups/9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d/members"
+        ),
+        1
+    );
+}
+
+#[test]
+fn member_reads_are_batched_twenty_at_a_time() {
+    let server = FakeGraph::start();
+    let client = client(&server);
+    let urls: Vec<String> = (0..45)
+        .map(|_| "/groups/0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e/members?$select=id".to_string())
+        .collect();
+    let pages = client.get_many(&urls).unwrap();
+    assert_eq!(pages.len(), 45);
+    assert!(pages
+        .iter()
+        .all(|p| p.len() == 1 && p[0].body["value"].as_array().unwrap().len() == 2));
+    let sizes: Vec<usize> = server
+        .requests()
+        .iter()
+        .filter(|r| r.url == "/v1.0/$batch")
+        .map(|r| r.json()["requests"].as_array().unwrap().len())
+        .collect();
+    let mut sorted = sizes.clone();
+    sorted.sort();
+    assert_eq!(sorted, [5, 20, 20]);
+}
+
+#[test]
+fn throttling_past_the_retry_limit_is_an_error_naming_the_request() {
+    let server = FakeGraph::start();
+    server.fail("/v1.0/organization", &[429, 429, 429, 429, 429]);
+    let error = client(&server).read_export(&[]).unwrap_err();
+    assert_eq!(error.kind, GraphErrorKind::Throttled);
+    assert_eq!(error.status, Some(429));
+    assert_eq!(error.code.as_deref(), Some("TooManyRequests"));
+    assert!(
+        error.to_string().starts_with(
+            "GET /organization?$select=id,countryLetterCode failed (429 TooManyRequests)"
+        ),
+        "{error}"
+    );
+    let attempts = server
+        .requests()
+        .iter()
+        .filter(|r| r.url.starts_with("/v1.0/organization"))
+        .count();
+    assert_eq!(attempts, 4);
+}
+
+#[test]
+fn each_write_sends_the_documented_request() {
+    let server = FakeGraph::start();
+    let client = client(&server);
+    let group = "1132b215-826f-42a9-8cfe-1643d19d17fd";
+    let user = "2a3b4c5d-6e7f-4081-9a2b-3c4d5e6f7a8b";
+
+    // A migration from one product to another is one call with both arrays.
+    let updated = client
+        .assign_group_licenses(
+            group,
+            &[LicenseToAdd {
+                sku_id: "6fd2c87f-b296-42f0-b197-1e91e994b900".into(),
+                disabled_plans: vec!["a23b959c-7ce8-4e57-9140-b90eb88a9e97".into()],
+            }],
+            &["18181a46-0d4e-45cd-891e-60aabd171b4e".into()],
+        )
+        .unwrap();
+    assert_eq!(
+        updated.assigned_licenses[0].disabled_plans,
+        ["a23b959c-7ce8-4e57-9140-b90eb88a9e97"]
+    );
+    let user_result = client
+        .assign_user_licenses(
+            user,
+            &[LicenseToAdd {
+                sku_id: "efccb6f7-5641-4e0e-bd10-b4976e1bf68e".into(),
+                disabled_plans: vec![],
+            }],
+            &[],
+        )
+        .unwrap();
+    assert_eq!(user_result.id, user);
+    let created = client
+        .create_group(&NewGroup {
+            display_name: "Sales E3".into(),
+            description: Some("Everyone in Sales".into()),
+            mail_enabled: false,
+            mail_nickname: "sales-e3".into(),
+            security_enabled: true,
+            group_types: vec!["DynamicMembership".into()],
+            membership_rule: Some("(user.department -eq \"Sales\")".into()),
+            membership_rule_processing_state: Some("On".into()),
+        })
+        .unwrap();
+    assert_eq!(created.id, group);
+    client
+        .update_group(
+            group,
+            &GroupPatch {
+                membership_rule: Some(
+                    "(user.department -eq \"Sales\") -and (user.country -eq \"US\")".into(),
+                ),
+                ..GroupPatch::default()
+            },
+        )
+        .unwrap();
+    client.set_usage_location(user, "DE").unwrap();
+    client.add_group_member(group, user).unwrap();
+    client.remove_group_member(group, user).unwrap();
+    client.delete_group(group).unwrap();
+    assert_eq!(
+        client.license_processing_state(group).unwrap(),
+        LicenseProcessing::ProcessingComplete
+    );
+
+    let requests: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.url.starts_with("/v1.0"))
+        .collect();
+    let calls: Vec<(String, String)> = requests
+        .iter()
+        .map(|r| (r.method.clone(), r.url.clone()))
+        .collect();
+    let expected = [
+        ("POST", format!("/v1.0/groups/{group}/assignLicense")),
+        ("POST", format!("/v1.0/users/{user}/assignLicense")),
+        ("POST", "/v1.0/groups".to_string()),
+        ("PATCH", format!("/v1.0/groups/{group}")),
+        ("PATCH", format!("/v1.0/users/{user}")),
+        ("POST", format!("/v1.0/groups/{group}/members/$ref")),
+        (
+            "DELETE",
+            format!("/v1.0/groups/{group}/members/{user}/$ref"),
+        ),
+        ("DELETE", format!("/v1.0/groups/{group}")),
+        (
+            "GET",
+            format!("/v1.0/groups/{group}?$select=licenseProcessingState"),
+        ),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(m, u)| (m.to_string(), u.clone()))
+        .collect();
+    assert_eq!(calls, expected);
+    assert_eq!(
+        requests[0].json(),
+        fixture("api/group-assignLicense.request.json")
+    );
+    assert_eq!(
+        requests[1].json(),
+        fixture("api/user-assignLicense.request.json")
+    );
+    assert_eq!(requests[2].json(), fixture("api/group-create.request.json"));
+    assert_eq!(
+        requests[3].json(),
+        fixture("api/group-patch-membershipRule.request.json")
+    );
+    assert_eq!(
+        requests[4].json(),
+        fixture("api/user-patch-usageLocation.request.json")
+    );
+    assert_eq!(
+        requests[5].json(),
+        json!({"@odata.id": format!("{}/directoryObjects/{user}", server.graph_base())})
+    );
+    // An empty removal list is still sent: Graph requires both arrays.
+    assert_eq!(requests[1].json()["removeLicenses"], json!([]));
+}
+
+#[test]
+fn a_failing_assign_license_reports_graph_s_error() {
+    let server = FakeGraph::start();
+    let failing = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d";
+    server.behaviour.lock().unwrap().failing_license_group = Some(failing.into());
+    let client = client(&server);
+    let add = [LicenseToAdd {
+        sku_id: "06ebc4ee-1bb5-47dd-8120-11324bc54e06".into(),
+        disabled_plans: vec![],
+    }];
+    let error = client
+        .assign_group_licenses(failing, &add, &[])
+        .unwrap_err();
+    assert_eq!(error.kind, GraphErrorKind::Status);
+    assert_eq!(error.status, Some(400));
+    assert_eq!(error.code.as_deref(), Some("Request_BadRequest"));
+    assert!(error.message.contains("are mutually exclusive"));
+    let diagnostic = error.to_diagnostic();
+    assert_eq!(diagnostic.code.as_str(), "graph-request");
+    assert!(diagnostic.message.starts_with(&format!(
+        "POST /groups/{failing}/assignLicense failed (400 Request_BadRequest)"
+    )));
+    // Not retried: a 400 is final. Another group still works.
+    let calls = server
+        .requests()
+        .iter()
+        .filter(|r| r.url.ends_with("/assignLicense"))
+        .count();
+    assert_eq!(calls, 1);
+    client
+        .assign_group_licenses("0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", &add, &[])
+        .unwrap();
+}
+
+#[test]
+fn secrets_never_appear_in_errors_or_debug_output() {
+    let server = FakeGraph::start();
+    server.behaviour.lock().unwrap().echo_secret = true;
+    let secret = "wrong-secret-9f8e7d6c5b4a";
+    let settings = GraphSettings::from_lookup(
+        |name| match name {
+            "SEATPLAN_CLIENT_SECRET" => Some(secret.to_string()),
+            "SEATPLAN_LOGIN_URL" => Some(server.origin.clone()),
+            "SEATPLAN_GRAPH_URL" => Some(server.graph_base()),
+            _ => None,
+        },
+        Some(TENANT),
+        Some("11111111-2222-3333-4444-555555555555"),
+    )
+    .unwrap();
+    let client = GraphClient::new(settings.clone());
+    let error = client.read_export(&[]).unwrap_err();
+    assert_eq!(error.kind, GraphErrorKind::Auth);
+    assert_eq!(error.code.as_deref(), Some("invalid_client"));
+    let diagnostic = error.to_diagnostic();
+    let rendered = seatplan::render::diagnostics::render(
+        &diagnostic,
+        &seatplan::source::Sources::new(),
+        seatplan::render::diagnostics::Style {
+            color: false,
+            width: 100,
+        },
+    );
+    for text in [
+        error.to_string(),
+        format!("{error:?}"),
+        format!("{diagnostic:?}"),
+        rendered,
+        format!("{settings:?}"),
+        format!("{client:?}"),
+    ] {
+        assert!(!text.contains(secret), "the secret leaked into: {text}");
+    }
+    assert!(error.message.contains("[redacted]"), "{}", error.message);
+
+    // The access token is a secret too.
+    let good = GraphClient::new(settings_for(&server));
+    good.license_processing_state("0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e")
+        .unwrap();
+    let token = fixture("api/token.response.json")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!format!("{good:?}").contains(&token));
+}
+
+fn settings_for(server: &FakeGraph) -> GraphSettings {
+    settings(server, CLIENT_SECRET)
+}
+
+#[test]
+fn next_links_to_other_hosts_are_refused() {
+    let server = FakeGraph::start();
+    // The example page as exported links to graph.microsoft.com, not to the configured base.
+    let error = client(&server).get_pages("/exported/users").unwrap_err();
+    assert_eq!(error.kind, GraphErrorKind::InvalidResponse);
+    assert!(
+        error.message.contains("does not send its token elsewhere"),
+        "{error}"
+    );
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.url.starts_with("/v1.0"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_certificate_signs_a_client_assertion() {
+    let server = FakeGraph::start();
+    let mut settings = settings(&server, CLIENT_SECRET);
+    settings.credential = Credential::Certificate(CERTIFICATE.into());
+    let client = GraphClient::new(settings);
+    assert_eq!(
+        client
+            .license_processing_state("0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e")
+            .unwrap(),
+        LicenseProcessing::ProcessingComplete
+    );
+    let token_request = &server.requests()[0];
+    assert!(token_request.body.contains("client_assertion="));
+    assert!(!token_request.body.contains("client_secret"));
+
+    let mut settings = settings_for(&server);
+    settings.credential = Credential::Certificate("tests/fixtures/graph/export/users.json".into());
+    let error = GraphClient::new(settings).delete_group("x").unwrap_err();
+    assert_eq!(error.kind, GraphErrorKind::Auth);
+    assert!(
+        error.message.contains("holds no PEM certificate"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unreachable_server_is_a_transport_error_after_the_retries() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let mut settings = GraphSettings::new(
+        TENANT,
+        "client",
+        Credential::ClientSecret(Secret::new(CLIENT_SECRET)),
+    )
+    .with_endpoints(&origin, &format!("{origin}/v1.0"));
+    settings.retry = RetryPolicy {
+        max_attempts: 2,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+    };
+    let error = GraphClient::new(settings).read_tenant(&[]).unwrap_err();
+    let diagnostic = &error.0[0];
+    assert_eq!(diagnostic.code.as_str(), "graph-request");
+    assert!(
+        diagnostic
+            .message
+            .starts_with(&format!("POST /{TENANT}/oauth2/v2.0/token failed")),
+        "{}",
+        diagnostic.message
+    );
+    assert!(!diagnostic.message.contains(CLIENT_SECRET));
+}

@@ -1,0 +1,400 @@
+//! A fake Microsoft Graph and identity platform on 127.0.0.1 (tiny_http, one thread), answering
+//! with the bodies of tests/fixtures/graph/. It records every request and can be told to throttle
+//! (429 with `Retry-After: 0`), fail transiently (503), or refuse `assignLicense` for one group.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use serde_json::{json, Value};
+use tiny_http::{Header, Response, Server};
+
+const FIXTURES: &str = "tests/fixtures/graph";
+
+/// The client secret the fake identity platform accepts.
+pub const CLIENT_SECRET: &str = "fake-client-secret-Zq8~1x";
+
+/// The tenant id the fake identity platform serves.
+pub const TENANT: &str = "b5c1a3e0-6f2d-4c1a-9e7b-2d4f6a8c0e12";
+
+/// One request the fake server received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// Path and query as sent.
+    pub url: String,
+    /// The request body.
+    pub body: String,
+}
+
+impl Recorded {
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+/// What the fake server should do besides answering normally.
+#[derive(Debug, Default)]
+pub struct Behaviour {
+    /// Path (without query) → statuses to answer before answering normally (429s carry
+    /// `Retry-After: 0`).
+    pub failures: HashMap<String, VecDeque<u16>>,
+    /// Group ids whose members request inside `$batch` is throttled once.
+    pub throttle_in_batch: Vec<String>,
+    /// The group whose `assignLicense` fails with the example 400.
+    pub failing_license_group: Option<String>,
+    /// The token endpoint puts the submitted secret into its error text (a hostile server).
+    pub echo_secret: bool,
+}
+
+/// The running fake server.
+pub struct FakeGraph {
+    /// `http://127.0.0.1:PORT`.
+    pub origin: String,
+    /// Every request, in order.
+    pub log: Arc<Mutex<Vec<Recorded>>>,
+    /// What to do besides answering normally.
+    pub behaviour: Arc<Mutex<Behaviour>>,
+    server: Arc<Server>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeGraph {
+    /// Starts a server on an ephemeral port.
+    pub fn start() -> FakeGraph {
+        let server = Arc::new(Server::http("127.0.0.1:0").unwrap());
+        let port = server.server_addr().to_ip().unwrap().port();
+        let origin = format!("http://127.0.0.1:{port}");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let behaviour = Arc::new(Mutex::new(Behaviour::default()));
+        let thread = {
+            let (server, log, behaviour, origin) = (
+                server.clone(),
+                log.clone(),
+                behaviour.clone(),
+                origin.clone(),
+            );
+            std::thread::spawn(move || {
+                for mut request in server.incoming_requests() {
+                    let mut body = String::new();
+                    let _ = request.as_reader().read_to_string(&mut body);
+                    let recorded = Recorded {
+                        method: request.method().to_string(),
+                        url: request.url().to_string(),
+                        body,
+                    };
+                    let authorization = request
+                        .headers()
+                        .iter()
+                        .find(|h| h.field.equiv("Authorization"))
+                        .map(|h| h.value.to_string());
+                    log.lock().unwrap().push(recorded.clone());
+                    let (status, body, retry_after) = answer(
+                        &recorded,
+                        authorization.as_deref(),
+                        &mut behaviour.lock().unwrap(),
+                        &origin,
+                    );
+                    let mut response = Response::from_string(body)
+                        .with_status_code(status)
+                        .with_header(
+                            Header::from_bytes("Content-Type", "application/json").unwrap(),
+                        );
+                    if let Some(seconds) = retry_after {
+                        response = response
+                            .with_header(Header::from_bytes("Retry-After", seconds).unwrap());
+                    }
+                    let _ = request.respond(response);
+                }
+            })
+        };
+        FakeGraph {
+            origin,
+            log,
+            behaviour,
+            server,
+            thread: Some(thread),
+        }
+    }
+
+    /// The Graph base URL of the fake server.
+    pub fn graph_base(&self) -> String {
+        format!("{}/v1.0", self.origin)
+    }
+
+    /// The requests received so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Answers `statuses` to the next requests of `path` before answering normally.
+    pub fn fail(&self, path: &str, statuses: &[u16]) {
+        self.behaviour
+            .lock()
+            .unwrap()
+            .failures
+            .insert(path.to_string(), statuses.iter().copied().collect());
+    }
+}
+
+impl Drop for FakeGraph {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn fixture(relative: &str) -> Value {
+    let text = std::fs::read_to_string(Path::new(FIXTURES).join(relative)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// An export page with its `@odata.nextLink` pointed at the fake server.
+fn page(relative: &str, next: Option<String>) -> Value {
+    let mut body = fixture(relative);
+    let object = body.as_object_mut().unwrap();
+    match next {
+        Some(next) => {
+            object.insert("@odata.nextLink".into(), Value::String(next));
+        }
+        None => {
+            object.remove("@odata.nextLink");
+        }
+    }
+    body
+}
+
+fn graph_error(code: &str, message: &str) -> String {
+    json!({"error": {"code": code, "message": message}}).to_string()
+}
+
+fn answer(
+    request: &Recorded,
+    authorization: Option<&str>,
+    behaviour: &mut Behaviour,
+    origin: &str,
+) -> (u16, String, Option<String>) {
+    let (path, query) = request.url.split_once('?').unwrap_or((&request.url, ""));
+    if let Some(statuses) = behaviour.failures.get_mut(path) {
+        if let Some(status) = statuses.pop_front() {
+            let body = if status == 429 {
+                fixture("api/error-429.response.json").to_string()
+            } else {
+                graph_error(
+                    "ServiceUnavailable",
+                    "The service is temporarily unavailable.",
+                )
+            };
+            return (status, body, Some("0".into()));
+        }
+    }
+    if path == format!("/{TENANT}/oauth2/v2.0/token") {
+        let form: HashMap<String, String> = request
+            .body
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_string(), decode(v)))
+            .collect();
+        let secret = form.get("client_secret").cloned().unwrap_or_default();
+        let assertion_ok = form.get("client_assertion").is_some_and(|jwt| {
+            form.get("client_assertion_type").map(String::as_str)
+                == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+                && valid_assertion(jwt, &format!("{origin}{path}"))
+        });
+        let good = request.method == "POST"
+            && form.get("grant_type").map(String::as_str) == Some("client_credentials")
+            && form.get("scope").map(String::as_str) == Some(&format!("{origin}/.default"))
+            && (secret == CLIENT_SECRET || assertion_ok);
+        if !good {
+            let description = if behaviour.echo_secret {
+                format!("AADSTS7000215: Invalid client secret provided: {secret}")
+            } else {
+                "AADSTS7000215: Invalid client secret provided.".to_string()
+            };
+            let body = json!({"error": "invalid_client", "error_description": description});
+            return (401, body.to_string(), None);
+        }
+        return (200, fixture("api/token.response.json").to_string(), None);
+    }
+    let token = fixture("api/token.response.json")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    if authorization != Some(&format!("Bearer {token}")) {
+        return (
+            401,
+            graph_error("InvalidAuthenticationToken", "Access token is empty."),
+            None,
+        );
+    }
+    let Some(path) = path.strip_prefix("/v1.0") else {
+        return (
+            404,
+            graph_error("Request_ResourceNotFound", "not found"),
+            None,
+        );
+    };
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let second_page = query.contains("$skiptoken=page2");
+    let ok = |body: Value| (200, body.to_string(), None);
+    match (request.method.as_str(), segments.as_slice()) {
+        ("GET", ["exported", "users"]) => ok(fixture("export/users.json")),
+        ("GET", ["organization"]) => ok(fixture("export/organization.json")),
+        ("GET", ["subscribedSkus"]) => ok(fixture("export/subscribedSkus.json")),
+        ("GET", ["users"]) if second_page => ok(page("export/users-2.json", None)),
+        ("GET", ["users"]) => ok(page(
+            "export/users.json",
+            Some(format!("{origin}/v1.0/users?$skiptoken=page2")),
+        )),
+        ("GET", ["groups"]) => ok(fixture("export/groups.json")),
+        ("GET", ["groups", id, "members"]) => ok(members_page(id, second_page, origin)),
+        ("GET", ["groups", _id]) if query.contains("licenseProcessingState") => {
+            ok(fixture("api/group-licenseProcessingState.response.json"))
+        }
+        ("POST", ["$batch"]) => ok(batch(&request.json(), behaviour, origin)),
+        ("POST", ["groups", id, "assignLicense"]) => {
+            if behaviour.failing_license_group.as_deref() == Some(*id) {
+                (
+                    400,
+                    fixture("api/error-assignLicense-400.response.json").to_string(),
+                    None,
+                )
+            } else {
+                let mut group = fixture("api/group-assignLicense.response.json");
+                group["id"] = json!(id);
+                ok(group)
+            }
+        }
+        ("POST", ["users", id, "assignLicense"]) => {
+            let add = request.json()["addLicenses"].clone();
+            ok(
+                json!({"id": id, "userPrincipalName": "eli@fabrikam.com", "usageLocation": "IE", "assignedLicenses": add}),
+            )
+        }
+        ("POST", ["groups"]) => {
+            let mut group = request.json();
+            group["id"] = json!("1132b215-826f-42a9-8cfe-1643d19d17fd");
+            (201, group.to_string(), None)
+        }
+        ("PATCH", ["groups", _]) | ("PATCH", ["users", _]) => (204, String::new(), None),
+        ("POST", ["groups", _, "members", "$ref"]) => (204, String::new(), None),
+        ("DELETE", ["groups", _, "members", _, "$ref"]) | ("DELETE", ["groups", _]) => {
+            (204, String::new(), None)
+        }
+        _ => (
+            404,
+            graph_error("Request_ResourceNotFound", "not found"),
+            None,
+        ),
+    }
+}
+
+fn members_page(id: &str, second_page: bool, origin: &str) -> Value {
+    let paged = Path::new(FIXTURES)
+        .join(format!("export/members/{id}-2.json"))
+        .exists();
+    if second_page {
+        page(&format!("export/members/{id}-2.json"), None)
+    } else if paged {
+        page(
+            &format!("export/members/{id}.json"),
+            Some(format!(
+                "{origin}/v1.0/groups/{id}/members?$skiptoken=page2"
+            )),
+        )
+    } else {
+        page(&format!("export/members/{id}.json"), None)
+    }
+}
+
+fn batch(request: &Value, behaviour: &mut Behaviour, origin: &str) -> Value {
+    let responses: Vec<Value> = request["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|inner| {
+            let id = inner["id"].clone();
+            let url = inner["url"].as_str().unwrap();
+            let group = url
+                .trim_start_matches("/groups/")
+                .split('/')
+                .next()
+                .unwrap()
+                .to_string();
+            if let Some(at) = behaviour.throttle_in_batch.iter().position(|g| *g == group) {
+                behaviour.throttle_in_batch.remove(at);
+                let throttled = fixture("api/batch.response.json")["responses"][1].clone();
+                let mut throttled = throttled;
+                throttled["id"] = id;
+                throttled["headers"]["Retry-After"] = json!("0");
+                return throttled;
+            }
+            json!({"id": id, "status": 200, "headers": {"Content-Type": "application/json"},
+                   "body": members_page(&group, false, origin)})
+        })
+        .collect();
+    json!({"responses": responses})
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'+' => out.push(b' '),
+            b'%' if index + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                index += 2;
+            }
+            byte => out.push(byte),
+        }
+        index += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// The PEM file (certificate and private key) of the fake app registration.
+pub const CERTIFICATE: &str = "tests/fixtures/graph/client-certificate.pem";
+
+/// Checks a client assertion: RS256 signature by the fixture's key, the certificate's SHA-256
+/// thumbprint, the audience and the client id.
+fn valid_assertion(jwt: &str, audience: &str) -> bool {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use ring::signature::{RsaKeyPair, UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+
+    let pem = std::fs::read(CERTIFICATE).unwrap();
+    let key = PrivatePkcs8KeyDer::from_pem_slice(&pem).unwrap();
+    let key = RsaKeyPair::from_pkcs8(key.secret_pkcs8_der()).unwrap();
+    let certificate = CertificateDer::from_pem_slice(&pem).unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [header, claims, signature] = parts.as_slice() else {
+        return false;
+    };
+    let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let public = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key.public().as_ref());
+    if public
+        .verify(format!("{header}.{claims}").as_bytes(), &signature)
+        .is_err()
+    {
+        return false;
+    }
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
+    let thumbprint = ring::digest::digest(&ring::digest::SHA256, &certificate);
+    header["alg"] == "RS256"
+        && header["x5t#S256"] == URL_SAFE_NO_PAD.encode(thumbprint.as_ref())
+        && claims["aud"] == audience
+        && claims["iss"] == "11111111-2222-3333-4444-555555555555"
+        && claims["sub"] == claims["iss"]
+        && claims["exp"].as_u64() > claims["nbf"].as_u64()
+}
