@@ -11,6 +11,7 @@
 //! system, network, clock, environment, printing or process exit. Diagnostics ([`diag`]) are plain
 //! values that the edge renders through miette.
 
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod country;
