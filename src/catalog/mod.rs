@@ -496,11 +496,15 @@ impl Catalog {
                 });
             }
         }
+        catalog.relations.extend(added);
+        // Build the graph even after resolution errors, so that a self-conflict or a cycle is
+        // reported in the same run.
+        if let Err(graph_problems) = catalog.rebuild_graph() {
+            problems.extend(graph_problems);
+        }
         if problems.has_errors() {
             return Err(problems);
         }
-        catalog.relations.extend(added);
-        catalog.rebuild_graph()?;
         Ok(catalog)
     }
 
