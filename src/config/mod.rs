@@ -425,3 +425,39 @@ fn duplicate(
         "keep one definition of {what} `{name}` and delete the other"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(source: u32, text: &str) -> ConfigFile {
+        match parse_config_file(SourceId(source), text) {
+            Ok(file) => file,
+            Err((problems, _)) => panic!("{problems:?}"),
+        }
+    }
+
+    #[test]
+    fn catalog_entries_are_located_in_the_file_that_defines_them() {
+        let first = file(
+            0,
+            "version: 1\ncatalog:\n  plans:\n    SWAY: { conflicts_with: [MCOEV] }\n",
+        );
+        let second = file(
+            1,
+            "version: 1\ncatalog:\n  plans:\n    A/B: { id: 9c1e0000-0000-4000-8000-000000000002 }\n",
+        );
+        let loaded = merge(vec![first, second]).unwrap();
+        assert_eq!(
+            loaded.catalog_location("/catalog/plans/SWAY/conflicts_with/0"),
+            Some(Location::node(
+                SourceId(0),
+                "/catalog/plans/SWAY/conflicts_with/0"
+            ))
+        );
+        assert_eq!(
+            loaded.catalog_location("/catalog/plans/A~1B/id"),
+            Some(Location::node(SourceId(1), "/catalog/plans/A~1B/id"))
+        );
+    }
+}
