@@ -3,22 +3,30 @@
 //! Data flows forward only:
 //!
 //! 1. bytes → [`yaml`] span pass → spanned JSON value + pointer map ([`source`])
-//! 2. → [`config`]: schema-validated, typed desired configuration
-//! 3. → tenant state and catalog → licensing engine → outcome (before and after)
-//! 4. → plan → rendered views
+//! 2. → [`config`]: schema-validated, typed desired configuration; [`catalog`]: products, service
+//!    plans and their relations
+//! 3. → [`tenant`] state, indexed → [`engine`]: what Entra's licensing does, before and after
+//! 4. → [`plan`]: desired state, changes, impact, checks → [`render`]ed views
 //!
-//! The core (everything but [`io`], [`render`] and [`cli`]) takes data and returns data: no file
-//! system, network, clock, environment, printing or process exit. Diagnostics ([`diag`]) are plain
+//! The core ([`config`], [`rules`], [`catalog`], [`tenant`], [`engine`], [`plan`]) takes data and
+//! returns data: no file system, network, clock, environment, printing or process exit. The edges
+//! ([`io`], [`graph`], [`render`], [`cli`]) talk to the world. Diagnostics ([`diag`]) are plain
 //! values that the edge renders through miette.
 
-pub mod cli;
+// core
+pub mod catalog;
 pub mod config;
 pub mod country;
 pub mod diag;
-pub mod graph;
-pub mod io;
-pub mod render;
+pub mod engine;
+pub mod plan;
 pub mod schema;
 pub mod source;
 pub mod tenant;
 pub mod yaml;
+
+// edges
+pub mod cli;
+pub mod graph;
+pub mod io;
+pub mod render;

@@ -4,6 +4,7 @@
 
 #![allow(clippy::disallowed_methods)] // an edge module: files and environment are its job
 
+mod catalog;
 mod import;
 mod schema;
 mod validate;
@@ -64,6 +65,8 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Convert data from elsewhere into a tenant file. Example: seatplan import graph export/ -o tenant.yaml
     Import(import::ImportArgs),
+    /// List products with their service plans and relations. Example: seatplan catalog ENTERPRISEPACK
+    Catalog(catalog::CatalogArgs),
 }
 
 /// Where a command writes and how: colors and width for people, plain text for pipes.
@@ -112,6 +115,7 @@ pub fn run() -> ExitCode {
         Command::Validate(args) => validate::run(args, &terminal),
         Command::Schema(args) => schema::run(args, &terminal),
         Command::Import(args) => import::run(args, &terminal),
+        Command::Catalog(args) => catalog::run(args, &terminal),
     };
     exit.into()
 }

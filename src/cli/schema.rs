@@ -3,6 +3,7 @@
 use clap::{Args, ValueEnum};
 
 use super::{Exit, Terminal};
+use crate::catalog::relations::relations_schema;
 use crate::schema::{config_schema, schema_text, tenant_schema};
 
 /// Which schema to print.
@@ -12,6 +13,8 @@ pub enum SchemaKind {
     Config,
     /// The tenant state file (tenant.yaml / tenant.json).
     Tenant,
+    /// The service-plan relations file (data/relations.yaml).
+    Relations,
 }
 
 /// Arguments of `seatplan schema`.
@@ -27,6 +30,7 @@ pub fn run(args: SchemaArgs, terminal: &Terminal) -> Exit {
     let schema = match args.kind {
         SchemaKind::Config => config_schema(),
         SchemaKind::Tenant => tenant_schema(),
+        SchemaKind::Relations => relations_schema(),
     };
     terminal.print(&schema_text(&schema));
     Exit::Success

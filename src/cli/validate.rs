@@ -1,10 +1,14 @@
-//! `seatplan validate`: read and check config files without touching any tenant.
+//! `seatplan validate`: read and check config files without touching any tenant: YAML, schema,
+//! and every product and service plan they name against the catalog (with the config's
+//! `catalog:` additions).
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use clap::Args;
 
 use super::{Exit, Terminal};
+use crate::catalog::{check_config_references, Catalog};
 use crate::io::{default_config_paths, load_config};
 use crate::source::Sources;
 
@@ -26,6 +30,25 @@ pub fn run(args: ValidateArgs, terminal: &Terminal) -> Exit {
     let mut sources = Sources::new();
     match load_config(&paths, &mut sources) {
         Ok(loaded) => {
+            let catalog = match &loaded.config.catalog {
+                None => Cow::Borrowed(Catalog::builtin()),
+                Some(additions) => match Catalog::builtin()
+                    .with_additions(additions, |pointer| loaded.catalog_location(pointer))
+                {
+                    Ok(catalog) => Cow::Owned(catalog),
+                    Err(diagnostics) => {
+                        terminal.report(diagnostics.iter(), &sources);
+                        return Exit::Failure;
+                    }
+                },
+            };
+            let problems = check_config_references(&loaded, &catalog);
+            if !problems.is_empty() {
+                terminal.report(problems.iter(), &sources);
+            }
+            if problems.has_errors() {
+                return Exit::Failure;
+            }
             let groups = loaded
                 .config
                 .groups

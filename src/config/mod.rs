@@ -192,6 +192,9 @@ pub struct Origins {
     /// The file that holds `version`, `tenant`, `settings` and `catalog` (the first that has
     /// each).
     pub sections: IndexMap<&'static str, SourceId>,
+    /// The file that defines each catalog addition, by the entry's pointer
+    /// (`/catalog/plans/CONTOSO_PLAN`).
+    pub catalog: IndexMap<String, SourceId>,
 }
 
 /// The merged desired configuration of one or more files, with the origin of every entry.
@@ -221,6 +224,22 @@ impl LoadedConfig {
             source,
             format!("{}{suffix}", pointer_child("/users", upn)),
         ))
+    }
+
+    /// The location of a node below `/catalog` (`/catalog/plans/X/requires_any/0`) in the file
+    /// that defines that product or plan.
+    pub fn catalog_location(&self, pointer: &str) -> Option<Location> {
+        let entry: String = pointer
+            .split_inclusive('/')
+            .take(4)
+            .collect::<String>()
+            .trim_end_matches('/')
+            .to_string();
+        let source = match self.origins.catalog.get(&entry) {
+            Some(source) => *source,
+            None => *self.origins.sections.get("catalog")?,
+        };
+        Some(Location::node(source, pointer.to_string()))
     }
 
     /// The location of a top-level section's node (`/settings/max_license_removals`).
@@ -281,12 +300,13 @@ pub fn merge(files: Vec<ConfigFile>) -> Result<LoadedConfig, Diagnostics> {
                 .get_or_insert_with(CatalogAdditions::default);
             merged.origins.sections.entry("catalog").or_insert(source);
             let catalog_source = merged.origins.sections["catalog"];
+            let origins = &mut merged.origins.catalog;
             merge_entries(
                 &mut problems,
                 "/catalog/products",
                 catalog.products,
                 &mut target.products,
-                source,
+                (source, origins),
                 catalog_source,
                 "product",
             );
@@ -295,7 +315,7 @@ pub fn merge(files: Vec<ConfigFile>) -> Result<LoadedConfig, Diagnostics> {
                 "/catalog/plans",
                 catalog.plans,
                 &mut target.plans,
-                source,
+                (source, origins),
                 catalog_source,
                 "plan",
             );
@@ -371,22 +391,19 @@ fn merge_entries<T>(
     parent: &str,
     entries: Option<IndexMap<String, T>>,
     target: &mut Option<IndexMap<String, T>>,
-    source: SourceId,
+    (source, origins): (SourceId, &mut IndexMap<String, SourceId>),
     first_source: SourceId,
     what: &str,
 ) {
     let target = target.get_or_insert_with(IndexMap::new);
     for (name, entry) in entries.into_iter().flatten() {
+        let pointer = pointer_child(parent, &name);
         if target.contains_key(&name) {
-            problems.push(duplicate(
-                what,
-                &name,
-                pointer_child(parent, &name),
-                first_source,
-                source,
-            ));
+            let first = origins.get(&pointer).copied().unwrap_or(first_source);
+            problems.push(duplicate(what, &name, pointer, first, source));
             continue;
         }
+        origins.insert(pointer, source);
         target.insert(name, entry);
     }
 }
@@ -407,4 +424,40 @@ fn duplicate(
     .with_help(format!(
         "keep one definition of {what} `{name}` and delete the other"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(source: u32, text: &str) -> ConfigFile {
+        match parse_config_file(SourceId(source), text) {
+            Ok(file) => file,
+            Err((problems, _)) => panic!("{problems:?}"),
+        }
+    }
+
+    #[test]
+    fn catalog_entries_are_located_in_the_file_that_defines_them() {
+        let first = file(
+            0,
+            "version: 1\ncatalog:\n  plans:\n    SWAY: { conflicts_with: [MCOEV] }\n",
+        );
+        let second = file(
+            1,
+            "version: 1\ncatalog:\n  plans:\n    A/B: { id: 9c1e0000-0000-4000-8000-000000000002 }\n",
+        );
+        let loaded = merge(vec![first, second]).unwrap();
+        assert_eq!(
+            loaded.catalog_location("/catalog/plans/SWAY/conflicts_with/0"),
+            Some(Location::node(
+                SourceId(0),
+                "/catalog/plans/SWAY/conflicts_with/0"
+            ))
+        );
+        assert_eq!(
+            loaded.catalog_location("/catalog/plans/A~1B/id"),
+            Some(Location::node(SourceId(1), "/catalog/plans/A~1B/id"))
+        );
+    }
 }

@@ -110,4 +110,14 @@ codes! {
     GraphAuth => "graph-auth", Error, "no Graph credentials, or the identity platform refused them";
     /// A Graph request failed.
     GraphRequest => "graph-request", Error, "a Graph request failed (network, throttling past the retry limit, or an error response)";
+    /// A license names a product the catalog does not know.
+    UnknownSku => "unknown-sku", Error, "a license names a product (SKU) that is not in the catalog";
+    /// A product name matches several products.
+    AmbiguousSku => "ambiguous-sku", Error, "a skuPartNumber or display name matches several products; use the product GUID";
+    /// A service plan name the catalog does not know.
+    UnknownPlan => "unknown-plan", Error, "a service plan name is not in the catalog";
+    /// A license lists a plan its product does not contain.
+    PlanNotInProduct => "plan-not-in-product", Error, "`disabled_plans` or `enabled_plans` names a plan the product does not contain";
+    /// Catalog additions or relation data contradict themselves.
+    InvalidCatalog => "invalid-catalog", Error, "catalog data is inconsistent: a plan conflicting with itself, a `supersedes` cycle, a duplicate product or plan";
 }

@@ -82,7 +82,9 @@ pub struct UserOutcome {
 impl UserOutcome {
     /// The assignments in error (with the error name).
     pub fn errors(&self) -> impl Iterator<Item = &AssignmentOutcome> {
-        self.assignments.iter().filter(|assignment| assignment.error.is_some())
+        self.assignments
+            .iter()
+            .filter(|assignment| assignment.error.is_some())
     }
 }
 
@@ -181,7 +183,13 @@ pub fn run(
     // Phase 1: settled units and seats that survive a change.
     for unit in &units {
         match unit.kind {
-            UnitKind::SettledActive => state.apply(unit.user, unit.source, &unit.new, AssignmentState::Active, None),
+            UnitKind::SettledActive => state.apply(
+                unit.user,
+                unit.source,
+                &unit.new,
+                AssignmentState::Active,
+                None,
+            ),
             UnitKind::SettledError => state.record_errors(unit, baseline),
             UnitKind::Process => {
                 for license in &unit.old {
@@ -209,12 +217,18 @@ pub fn run(
                 UnitKind::SettledActive | UnitKind::Process => &other.new,
                 UnitKind::SettledError | UnitKind::Remove => continue,
             };
-            content.iter().for_each(|license| others.extend(license.enabled.iter()));
+            content
+                .iter()
+                .for_each(|license| others.union_with(&license.enabled));
         }
         let mut after = others.clone();
-        unit.new.iter().for_each(|license| after.extend(license.enabled.iter()));
+        unit.new
+            .iter()
+            .for_each(|license| after.union_with(&license.enabled));
         let mut before = after.clone();
-        unit.old.iter().for_each(|license| before.extend(license.enabled.iter()));
+        unit.old
+            .iter()
+            .for_each(|license| before.union_with(&license.enabled));
         if !catalog.broken_by_removal(&before, &after).is_empty() {
             blocked[index] = true;
             state.apply(
@@ -229,18 +243,42 @@ pub fn run(
 
     // Phase 3: additions, changes and retries, in the service's order.
     let mut order: Vec<usize> = (0..units.len())
-        .filter(|&index| units[index].kind == UnitKind::Process && !blocked[index] && !units[index].new.is_empty())
+        .filter(|&index| {
+            units[index].kind == UnitKind::Process
+                && !blocked[index]
+                && !units[index].new.is_empty()
+        })
         .collect();
-    order.sort_by(|&a, &b| processing_key(scenario, &units[a]).cmp(&processing_key(scenario, &units[b])));
+    order.sort_by(|&a, &b| {
+        processing_key(scenario, &units[a]).cmp(&processing_key(scenario, &units[b]))
+    });
     for index in order {
         let unit = &units[index];
-        match check_unit(catalog, scenario, &state, unit, duplicated_proxy.contains(&unit.user)) {
-            None => state.apply(unit.user, unit.source, &unit.new, AssignmentState::Active, None),
+        match check_unit(
+            catalog,
+            scenario,
+            &state,
+            unit,
+            duplicated_proxy.contains(&unit.user),
+        ) {
+            None => state.apply(
+                unit.user,
+                unit.source,
+                &unit.new,
+                AssignmentState::Active,
+                None,
+            ),
             Some(failure) => {
                 if unit.old.is_empty() {
                     state.fail(unit, &failure);
                 } else {
-                    state.apply(unit.user, unit.source, &unit.old, AssignmentState::ActiveWithError, Some(failure.error));
+                    state.apply(
+                        unit.user,
+                        unit.source,
+                        &unit.old,
+                        AssignmentState::ActiveWithError,
+                        Some(failure.error),
+                    );
                 }
             }
         }
@@ -254,21 +292,35 @@ struct Failure {
     products: Vec<ProductId>,
 }
 
-fn check_unit(catalog: &Catalog, tenant: &Tenant, state: &State, unit: &Unit, duplicated_proxy: bool) -> Option<Failure> {
+fn check_unit(
+    catalog: &Catalog,
+    tenant: &Tenant,
+    state: &State,
+    unit: &Unit,
+    duplicated_proxy: bool,
+) -> Option<Failure> {
     let user = unit.user;
-    let fail = |error, products: Vec<ProductId>| (!products.is_empty()).then_some(Failure { error, products });
+    let fail = |error, products: Vec<ProductId>| {
+        (!products.is_empty()).then_some(Failure { error, products })
+    };
     // 1. Usage location: the user's, else the tenant's; no location at all blocks every plan.
     let location = tenant.effective_location(user);
     let prohibited = unit
         .new
         .iter()
         .filter(|license| match location {
-            Some(country) => license.enabled.iter().any(|plan| !catalog.available_in(plan, country)),
+            Some(country) => license
+                .enabled
+                .iter()
+                .any(|plan| !catalog.available_in(plan, country)),
             None => true,
         })
         .map(|license| license.product)
         .collect();
-    if let Some(failure) = fail(AssignmentError::ProhibitedInUsageLocationViolation, prohibited) {
+    if let Some(failure) = fail(
+        AssignmentError::ProhibitedInUsageLocationViolation,
+        prohibited,
+    ) {
         return Some(failure);
     }
     // 2. Conflicts with plans already effective (and among the unit's own products).
@@ -278,7 +330,7 @@ fn check_unit(catalog: &Catalog, tenant: &Tenant, state: &State, unit: &Unit, du
         if !catalog.conflicts(&effective, &license.enabled).is_empty() {
             conflicting.push(license.product);
         }
-        effective.extend(license.enabled.iter());
+        effective.union_with(&license.enabled);
     }
     if let Some(failure) = fail(AssignmentError::MutuallyExclusiveViolation, conflicting) {
         return Some(failure);
@@ -319,7 +371,14 @@ fn check_unit(catalog: &Catalog, tenant: &Tenant, state: &State, unit: &Unit, du
 fn processing_key<'a>(tenant: &'a Tenant, unit: &Unit) -> (u8, &'a str, &'a str, u32) {
     let upn = &*tenant.user_at(unit.user).upn;
     match unit.source {
-        Source::Direct => (0, "", upn, unit.new.first().map_or(0, |license| license.product.0 as u32)),
+        Source::Direct => (
+            0,
+            "",
+            upn,
+            unit.new
+                .first()
+                .map_or(0, |license| license.product.0 as u32),
+        ),
         Source::Group(group) => (1, &*tenant.group_at(group).name, upn, group.0),
     }
 }
@@ -347,8 +406,14 @@ fn duplicated_proxy_users(tenant: &Tenant) -> std::collections::HashSet<UserIdx>
 }
 
 /// Builds the units of every user: direct licenses product by product, groups as a whole.
-fn collect_units(baseline: &Tenant, scenario: &Tenant, memberships: &Memberships, mode: Mode) -> Vec<Unit> {
-    let mut targets: Vec<Vec<crate::tenant::index::GroupIdx>> = vec![Vec::new(); scenario.users.len()];
+fn collect_units(
+    baseline: &Tenant,
+    scenario: &Tenant,
+    memberships: &Memberships,
+    mode: Mode,
+) -> Vec<Unit> {
+    let mut targets: Vec<Vec<crate::tenant::index::GroupIdx>> =
+        vec![Vec::new(); scenario.users.len()];
     for (group_index, members) in memberships.iter().enumerate() {
         let group = &scenario.groups[group_index];
         if !group.security_enabled || group.licenses.is_empty() {
@@ -364,26 +429,52 @@ fn collect_units(baseline: &Tenant, scenario: &Tenant, memberships: &Memberships
         let before = baseline.users.get(index);
         let user_changed = before.is_none_or(|before| {
             before.usage_location != user.usage_location || before.direct != user.direct
-        }) || baseline.effective_location(idx) != scenario.effective_location(idx);
+        }) || baseline.effective_location(idx)
+            != scenario.effective_location(idx);
         // Direct licenses, one unit per product.
         let old_direct: &[License] = before.map_or(&[], |before| &before.direct);
         for license in &user.direct {
-            let old: Vec<License> = old_direct.iter().filter(|old| old.product == license.product).cloned().collect();
-            let kind = if old.first() == Some(license) { UnitKind::SettledActive } else { UnitKind::Process };
-            units.push(Unit { user: idx, source: Source::Direct, old, new: vec![license.clone()], kind });
+            let old: Vec<License> = old_direct
+                .iter()
+                .filter(|old| old.product == license.product)
+                .cloned()
+                .collect();
+            let kind = if old.first() == Some(license) {
+                UnitKind::SettledActive
+            } else {
+                UnitKind::Process
+            };
+            units.push(Unit {
+                user: idx,
+                source: Source::Direct,
+                old,
+                new: vec![license.clone()],
+                kind,
+            });
         }
         for license in old_direct {
             if !user.direct.iter().any(|new| new.product == license.product) {
-                units.push(Unit { user: idx, source: Source::Direct, old: vec![license.clone()], new: Vec::new(), kind: UnitKind::Remove });
+                units.push(Unit {
+                    user: idx,
+                    source: Source::Direct,
+                    old: vec![license.clone()],
+                    new: Vec::new(),
+                    kind: UnitKind::Remove,
+                });
             }
         }
         // Group units: every group the user is a target of now or has recorded assignments from.
         let mut groups = targets[index].clone();
         if let Some(before) = before {
-            groups.extend(before.recorded.iter().filter_map(|recorded| match recorded.source {
-                Source::Group(group) => Some(group),
-                Source::Direct => None,
-            }));
+            groups.extend(
+                before
+                    .recorded
+                    .iter()
+                    .filter_map(|recorded| match recorded.source {
+                        Source::Group(group) => Some(group),
+                        Source::Direct => None,
+                    }),
+            );
         }
         groups.sort_unstable();
         groups.dedup();
@@ -395,21 +486,39 @@ fn collect_units(baseline: &Tenant, scenario: &Tenant, memberships: &Memberships
                 Vec::new()
             };
             let recorded: Vec<_> = before
-                .map(|before| before.recorded.iter().filter(|recorded| recorded.source == source).collect())
+                .map(|before| {
+                    before
+                        .recorded
+                        .iter()
+                        .filter(|recorded| recorded.source == source)
+                        .collect()
+                })
                 .unwrap_or_default();
-            let baseline_licenses: &[License] = baseline.groups.get(group.0 as usize).map_or(&[], |group| &group.licenses);
+            let baseline_licenses: &[License] = baseline
+                .groups
+                .get(group.0 as usize)
+                .map_or(&[], |group| &group.licenses);
             let old: Vec<License> = recorded
                 .iter()
                 .filter(|recorded| recorded.state != AssignmentState::Error)
                 .filter_map(|recorded| {
-                    baseline_licenses.iter().find(|license| license.product == recorded.product).cloned()
+                    baseline_licenses
+                        .iter()
+                        .find(|license| license.product == recorded.product)
+                        .cloned()
                 })
                 .collect();
             let recorded_all = !new.is_empty()
-                && new.iter().all(|license| recorded.iter().any(|recorded| recorded.product == license.product))
+                && new.iter().all(|license| {
+                    recorded
+                        .iter()
+                        .any(|recorded| recorded.product == license.product)
+                })
                 && recorded.len() == new.len();
             let unchanged = recorded_all && new == baseline_licenses;
-            let any_error = recorded.iter().any(|recorded| recorded.state == AssignmentState::Error);
+            let any_error = recorded
+                .iter()
+                .any(|recorded| recorded.state == AssignmentState::Error);
             let kind = if new.is_empty() {
                 if old.is_empty() {
                     continue;
@@ -422,7 +531,13 @@ fn collect_units(baseline: &Tenant, scenario: &Tenant, memberships: &Memberships
             } else {
                 UnitKind::Process
             };
-            units.push(Unit { user: idx, source, old, new, kind });
+            units.push(Unit {
+                user: idx,
+                source,
+                old,
+                new,
+                kind,
+            });
         }
     }
     units
@@ -447,7 +562,10 @@ impl State {
     }
 
     fn consumes(&self, user: UserIdx, product: ProductId) -> bool {
-        self.users[user.0 as usize].consumed.binary_search(&product).is_ok()
+        self.users[user.0 as usize]
+            .consumed
+            .binary_search(&product)
+            .is_ok()
     }
 
     fn used(&self, product: ProductId) -> u64 {
@@ -462,11 +580,18 @@ impl State {
         }
     }
 
-    fn apply(&mut self, user: UserIdx, source: Source, licenses: &[License], state: AssignmentState, error: Option<AssignmentError>) {
+    fn apply(
+        &mut self,
+        user: UserIdx,
+        source: Source,
+        licenses: &[License],
+        state: AssignmentState,
+        error: Option<AssignmentError>,
+    ) {
         for license in licenses {
             self.consume(user, license.product);
             let outcome = &mut self.users[user.0 as usize];
-            outcome.effective.extend(license.enabled.iter());
+            outcome.effective.union_with(&license.enabled);
             outcome.assignments.push(AssignmentOutcome {
                 source,
                 product: license.product,
@@ -499,12 +624,18 @@ impl State {
         let recorded = &baseline.users[unit.user.0 as usize].recorded;
         let outcome = &mut self.users[unit.user.0 as usize];
         for license in &unit.new {
-            let entry = recorded.iter().find(|recorded| recorded.source == unit.source && recorded.product == license.product);
+            let entry = recorded.iter().find(|recorded| {
+                recorded.source == unit.source && recorded.product == license.product
+            });
             outcome.assignments.push(AssignmentOutcome {
                 source: unit.source,
                 product: license.product,
                 state: AssignmentState::Error,
-                error: Some(entry.and_then(|entry| entry.error).unwrap_or(AssignmentError::Other)),
+                error: Some(
+                    entry
+                        .and_then(|entry| entry.error)
+                        .unwrap_or(AssignmentError::Other),
+                ),
                 enabled: PlanSet::default(),
             });
         }
@@ -513,11 +644,14 @@ impl State {
     fn finish(mut self, tenant: &Tenant, groups: usize) -> Outcome {
         let mut group_outcomes = vec![GroupOutcome::default(); groups.max(tenant.groups.len())];
         for (index, user) in self.users.iter_mut().enumerate() {
-            user.assignments.sort_by_key(|assignment| (assignment.source, assignment.product));
+            user.assignments
+                .sort_by_key(|assignment| (assignment.source, assignment.product));
             let idx = UserIdx(index as u32);
             let mut seen: Vec<(crate::tenant::index::GroupIdx, bool)> = Vec::new();
             for assignment in &user.assignments {
-                let Source::Group(group) = assignment.source else { continue };
+                let Source::Group(group) = assignment.source else {
+                    continue;
+                };
                 let failed = assignment.error.is_some();
                 match seen.iter_mut().find(|(seen_group, _)| *seen_group == group) {
                     Some((_, any_error)) => *any_error |= failed,
@@ -533,13 +667,29 @@ impl State {
                 }
             }
         }
-        let mut products: Vec<ProductId> = tenant.seats.keys().copied().chain(self.used.keys().copied()).collect();
+        let mut products: Vec<ProductId> = tenant
+            .seats
+            .keys()
+            .copied()
+            .chain(self.used.keys().copied())
+            .collect();
         products.sort_unstable();
         products.dedup();
         let seats = products
             .into_iter()
-            .map(|product| SeatUsage { product, enabled: tenant.seats_of(product), consumed: self.used(product) })
+            .map(|product| SeatUsage {
+                product,
+                enabled: tenant.seats_of(product),
+                consumed: self.used(product),
+            })
             .collect();
-        Outcome { users: self.users, seats, groups: group_outcomes }
+        Outcome {
+            users: self.users,
+            seats,
+            groups: group_outcomes,
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

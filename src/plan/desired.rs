@@ -44,26 +44,51 @@ impl Desired {
 pub fn new_group_id(name: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(name.as_bytes());
-    let hex: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
-    format!("{}-{}-4{}-8{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+    let hex: String = digest
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
 }
 
 /// Finds the tenant group a config group refers to: by `id`, else by display name.
-fn match_group(current: &TenantState, name: &str, spec: &GroupSpec) -> Result<Option<usize>, String> {
+fn match_group(
+    current: &TenantState,
+    name: &str,
+    spec: &GroupSpec,
+) -> Result<Option<usize>, String> {
     if let Some(id) = &spec.id {
-        return match current.groups.iter().position(|group| group.id.eq_ignore_ascii_case(id)) {
+        return match current
+            .groups
+            .iter()
+            .position(|group| group.id.eq_ignore_ascii_case(id))
+        {
             Some(index) => Ok(Some(index)),
             None => Err(format!("no group of the tenant has the id `{id}`")),
         };
     }
-    let matches: Vec<usize> = (0..current.groups.len()).filter(|&index| current.groups[index].display_name == name).collect();
+    let matches: Vec<usize> = (0..current.groups.len())
+        .filter(|&index| current.groups[index].display_name == name)
+        .collect();
     match matches.as_slice() {
         [] => Ok(None),
         [index] => Ok(Some(*index)),
         several => Err(format!(
             "{} groups of the tenant are named `{name}` (ids {}); add `id:` to say which one",
             several.len(),
-            several.iter().map(|&index| current.groups[index].id.as_str()).collect::<Vec<_>>().join(", ")
+            several
+                .iter()
+                .map(|&index| current.groups[index].id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }
@@ -77,7 +102,10 @@ pub fn state_licenses(catalog: &Catalog, licenses: &[LicenseSpec]) -> Vec<Assign
             let disabled_plans = match (&license.enabled_plans, &license.disabled_plans) {
                 (Some(enabled), _) => match catalog.resolve_product(&license.sku) {
                     Ok(product) => {
-                        let keep: Vec<_> = enabled.iter().filter_map(|name| catalog.resolve_plan(name).ok()).collect();
+                        let keep: Vec<_> = enabled
+                            .iter()
+                            .filter_map(|name| catalog.resolve_plan(name).ok())
+                            .collect();
                         catalog
                             .product(product)
                             .plans
@@ -91,14 +119,21 @@ pub fn state_licenses(catalog: &Catalog, licenses: &[LicenseSpec]) -> Vec<Assign
                 (None, Some(disabled)) => disabled.clone(),
                 (None, None) => Vec::new(),
             };
-            AssignedLicense { sku: license.sku.clone(), disabled_plans }
+            AssignedLicense {
+                sku: license.sku.clone(),
+                disabled_plans,
+            }
         })
         .collect()
 }
 
 /// Applies the config to the current state. Every reference problem (unknown member, ambiguous
 /// group name, unknown user) is reported, pointing at the config.
-pub fn build(current: &TenantState, loaded: &LoadedConfig, catalog: &Catalog) -> Result<Desired, Diagnostics> {
+pub fn build(
+    current: &TenantState,
+    loaded: &LoadedConfig,
+    catalog: &Catalog,
+) -> Result<Desired, Diagnostics> {
     let mut problems = Diagnostics::default();
     let mut state = current.clone();
     let mut desired = Desired {
@@ -109,11 +144,20 @@ pub fn build(current: &TenantState, loaded: &LoadedConfig, catalog: &Catalog) ->
         managed_users: Vec::new(),
     };
     let config = &loaded.config;
-    if let Some(location) = config.tenant.as_ref().and_then(|tenant| tenant.default_usage_location.clone()) {
+    if let Some(location) = config
+        .tenant
+        .as_ref()
+        .and_then(|tenant| tenant.default_usage_location.clone())
+    {
         state.tenant.default_usage_location = Some(location.to_ascii_uppercase());
     }
     let upns: Vec<&str> = current.users.iter().map(|user| user.upn.as_str()).collect();
-    let find_user = |upn: &str| current.users.iter().position(|user| user.upn.eq_ignore_ascii_case(upn));
+    let find_user = |upn: &str| {
+        current
+            .users
+            .iter()
+            .position(|user| user.upn.eq_ignore_ascii_case(upn))
+    };
     for (name, spec) in config.groups.iter().flatten() {
         let locate = |suffix: &str| loaded.group_location(name, suffix);
         let index = match match_group(current, name, spec) {
@@ -160,7 +204,10 @@ pub fn build(current: &TenantState, loaded: &LoadedConfig, catalog: &Catalog) ->
         }
         if let Some(rule) = &spec.rule {
             group.rule = Some(rule.clone());
-            group.rule_processing = Some(spec.rule_processing.unwrap_or(group.rule_processing.unwrap_or(RuleProcessing::On)));
+            group.rule_processing = Some(
+                spec.rule_processing
+                    .unwrap_or(group.rule_processing.unwrap_or(RuleProcessing::On)),
+            );
         } else if let Some(processing) = spec.rule_processing {
             group.rule_processing = Some(processing);
         }
@@ -180,7 +227,9 @@ pub fn build(current: &TenantState, loaded: &LoadedConfig, catalog: &Catalog) ->
                             .unwrap_or_default();
                         let mut diagnostic = Diagnostic::new(
                             Code::UserReference,
-                            format!("member `{member}` of group `{name}` is not a user of the tenant"),
+                            format!(
+                                "member `{member}` of group `{name}` is not a user of the tenant"
+                            ),
                         )
                         .with_help(format!("{hint}members are listed by user principal name"));
                         if let Some(location) = locate(&format!("/members/{position}")) {
@@ -194,7 +243,12 @@ pub fn build(current: &TenantState, loaded: &LoadedConfig, catalog: &Catalog) ->
             let nested: Vec<String> = group
                 .members
                 .iter()
-                .filter(|member| current.groups.iter().any(|candidate| candidate.id.eq_ignore_ascii_case(member)))
+                .filter(|member| {
+                    current
+                        .groups
+                        .iter()
+                        .any(|candidate| candidate.id.eq_ignore_ascii_case(member))
+                })
                 .cloned()
                 .collect();
             resolved.extend(nested);
@@ -211,8 +265,13 @@ pub fn build(current: &TenantState, loaded: &LoadedConfig, catalog: &Catalog) ->
                 .first()
                 .map(|best| format!("did you mean `{best}`? "))
                 .unwrap_or_default();
-            let mut diagnostic = Diagnostic::new(Code::UserReference, format!("user `{upn}` is not in the tenant"))
-                .with_help(format!("{hint}seatplan manages existing users; it does not create them"));
+            let mut diagnostic = Diagnostic::new(
+                Code::UserReference,
+                format!("user `{upn}` is not in the tenant"),
+            )
+            .with_help(format!(
+                "{hint}seatplan manages existing users; it does not create them"
+            ));
             if let Some(location) = loaded.user_location(upn, "") {
                 diagnostic = diagnostic.with_label(location, "unknown user");
             }

@@ -152,8 +152,12 @@ impl Tenant {
     /// Adds a group (for desired states that create groups) and returns its index.
     pub fn add_group(&mut self, group: Group) -> GroupIdx {
         let index = GroupIdx(self.groups.len() as u32);
-        self.by_group_id.insert(group.id.to_lowercase().into(), index);
-        self.by_group_name.entry(group.name.clone()).or_default().push(index);
+        self.by_group_id
+            .insert(group.id.to_lowercase().into(), index);
+        self.by_group_name
+            .entry(group.name.clone())
+            .or_default()
+            .push(index);
         self.groups.push(group);
         index
     }
@@ -166,11 +170,11 @@ pub fn resolve_license(
     disabled: &[String],
     enabled_only: Option<&[String]>,
 ) -> Result<License, String> {
-    let product = catalog.resolve_product(sku).map_err(|suggestions| {
-        unknown("product", sku, &suggestions)
-    })?;
+    let product = catalog
+        .resolve_product(sku)
+        .map_err(|suggestions| unknown("product", sku, &suggestions))?;
     let all = &catalog.product(product).plans;
-    let mut resolve = |names: &[String]| -> Result<PlanSet, String> {
+    let resolve = |names: &[String]| -> Result<PlanSet, String> {
         let mut set = PlanSet::default();
         for name in names {
             let plan = catalog
@@ -183,11 +187,17 @@ pub fn resolve_license(
     let enabled = match enabled_only {
         Some(names) => {
             let chosen = resolve(names)?;
-            all.iter().copied().filter(|plan| chosen.contains(*plan)).collect()
+            all.iter()
+                .copied()
+                .filter(|plan| chosen.contains(*plan))
+                .collect()
         }
         None => {
             let off = resolve(disabled)?;
-            all.iter().copied().filter(|plan| !off.contains(*plan)).collect()
+            all.iter()
+                .copied()
+                .filter(|plan| !off.contains(*plan))
+                .collect()
         }
     };
     Ok(License { product, enabled })
@@ -202,7 +212,11 @@ fn unknown(what: &str, name: &str, suggestions: &[String]) -> String {
 
 /// Builds the indexed tenant from its state file. Every referential problem is reported with a
 /// pointer into `source`.
-pub fn build(state: &TenantState, catalog: &Catalog, source: SourceId) -> Result<Tenant, Diagnostics> {
+pub fn build(
+    state: &TenantState,
+    catalog: &Catalog,
+    source: SourceId,
+) -> Result<Tenant, Diagnostics> {
     let mut problems = Diagnostics::default();
     let at = |pointer: String| Location::node(source, pointer);
     let mut tenant = Tenant {
@@ -228,7 +242,7 @@ pub fn build(state: &TenantState, catalog: &Catalog, source: SourceId) -> Result
             )),
         }
     }
-    let mut license = |license: &AssignedLicense, pointer: String, problems: &mut Diagnostics| {
+    let license = |license: &AssignedLicense, pointer: String, problems: &mut Diagnostics| {
         match resolve_license(catalog, &license.sku, &license.disabled_plans, None) {
             Ok(resolved) => Some(resolved),
             Err(message) => {
@@ -242,26 +256,49 @@ pub fn build(state: &TenantState, catalog: &Catalog, source: SourceId) -> Result
         let upn_key: Box<str> = user.upn.to_lowercase().into();
         if let Some(first) = tenant.by_upn.insert(upn_key, idx) {
             problems.push(
-                Diagnostic::new(Code::TenantReference, format!("two users have the UPN `{}`", user.upn))
-                    .with_label(at(format!("/users/{index}/upn")), "second user")
-                    .with_label(at(format!("/users/{}/upn", first.0)), "first user")
-                    .with_help("a UPN names one user; fix the export or remove the duplicate"),
+                Diagnostic::new(
+                    Code::TenantReference,
+                    format!("two users have the UPN `{}`", user.upn),
+                )
+                .with_label(at(format!("/users/{index}/upn")), "second user")
+                .with_label(at(format!("/users/{}/upn", first.0)), "first user")
+                .with_help("a UPN names one user; fix the export or remove the duplicate"),
             );
         }
-        if tenant.by_user_id.insert(user.id.to_lowercase().into(), idx).is_some() {
-            problems.push(reference(at(format!("/users/{index}/id")), format!("two users have the id `{}`", user.id)));
+        if tenant
+            .by_user_id
+            .insert(user.id.to_lowercase().into(), idx)
+            .is_some()
+        {
+            problems.push(reference(
+                at(format!("/users/{index}/id")),
+                format!("two users have the id `{}`", user.id),
+            ));
         }
         let direct = user
             .licenses
             .iter()
             .enumerate()
-            .filter_map(|(position, assigned)| license(assigned, format!("/users/{index}/licenses/{position}/sku"), &mut problems))
+            .filter_map(|(position, assigned)| {
+                license(
+                    assigned,
+                    format!("/users/{index}/licenses/{position}/sku"),
+                    &mut problems,
+                )
+            })
             .collect();
         tenant.users.push(User {
             id: user.id.as_str().into(),
             upn: user.upn.as_str().into(),
-            usage_location: user.usage_location.as_deref().map(|code| code.to_ascii_uppercase().into()),
-            proxy_addresses: user.proxy_addresses.iter().map(|address| address.to_lowercase().into()).collect(),
+            usage_location: user
+                .usage_location
+                .as_deref()
+                .map(|code| code.to_ascii_uppercase().into()),
+            proxy_addresses: user
+                .proxy_addresses
+                .iter()
+                .map(|address| address.to_lowercase().into())
+                .collect(),
             direct,
             recorded: Vec::new(),
         });
@@ -271,7 +308,13 @@ pub fn build(state: &TenantState, catalog: &Catalog, source: SourceId) -> Result
             .licenses
             .iter()
             .enumerate()
-            .filter_map(|(position, assigned)| license(assigned, format!("/groups/{index}/licenses/{position}/sku"), &mut problems))
+            .filter_map(|(position, assigned)| {
+                license(
+                    assigned,
+                    format!("/groups/{index}/licenses/{position}/sku"),
+                    &mut problems,
+                )
+            })
             .collect();
         if tenant.group_by_id(&group.id).is_some() {
             problems.push(reference(
@@ -301,7 +344,10 @@ pub fn build(state: &TenantState, catalog: &Catalog, source: SourceId) -> Result
                 groups.push(nested);
             } else {
                 let upns = tenant.users.iter().map(|user| &*user.upn);
-                let hint = did_you_mean(member, upns, 1).first().map(|best| format!("; did you mean `{best}`?")).unwrap_or_default();
+                let hint = did_you_mean(member, upns, 1)
+                    .first()
+                    .map(|best| format!("; did you mean `{best}`?"))
+                    .unwrap_or_default();
                 problems.push(reference(
                     at(format!("/groups/{index}/members/{position}")),
                     format!("member `{member}` of group `{}` is neither a user nor a group of this tenant{hint}", group.display_name),
@@ -321,7 +367,10 @@ pub fn build(state: &TenantState, catalog: &Catalog, source: SourceId) -> Result
         for (position, entry) in user.license_states.iter().enumerate() {
             let pointer = format!("/users/{index}/license_states/{position}");
             let Ok(product) = catalog.resolve_product(&entry.sku) else {
-                problems.push(reference(at(format!("{pointer}/sku")), format!("unknown product `{}`", entry.sku)));
+                problems.push(reference(
+                    at(format!("{pointer}/sku")),
+                    format!("unknown product `{}`", entry.sku),
+                ));
                 continue;
             };
             let source = match &entry.via {
@@ -329,7 +378,10 @@ pub fn build(state: &TenantState, catalog: &Catalog, source: SourceId) -> Result
                 Some(name) => match tenant.groups_named(name) {
                     [group] => Source::Group(*group),
                     [] => {
-                        problems.push(reference(at(format!("{pointer}/via")), format!("no group is named `{name}`")));
+                        problems.push(reference(
+                            at(format!("{pointer}/via")),
+                            format!("no group is named `{name}`"),
+                        ));
                         continue;
                     }
                     _ => {
@@ -338,7 +390,12 @@ pub fn build(state: &TenantState, catalog: &Catalog, source: SourceId) -> Result
                     }
                 },
             };
-            recorded.push(Recorded { source, product, state: entry.state, error: entry.error });
+            recorded.push(Recorded {
+                source,
+                product,
+                state: entry.state,
+                error: entry.error,
+            });
         }
         tenant.users[index].recorded = recorded;
     }

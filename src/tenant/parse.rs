@@ -42,58 +42,75 @@ pub fn parse_state(
     text: &str,
     format: Format,
 ) -> Result<(TenantState, Option<PointerMap>), (Diagnostics, Option<PointerMap>)> {
-    let state = match format {
+    match format {
         Format::Json => {
             let body = text.strip_prefix('\u{feff}').unwrap_or(text);
             let offset = text.len() - body.len();
-            serde_json::from_str::<TenantState>(body).map_err(|error| {
+            let state = serde_json::from_str::<TenantState>(body).map_err(|error| {
                 let at = offset + byte_offset(body, error.line(), error.column());
-                let diagnostic = Diagnostic::new(
-                    if error.is_syntax() || error.is_eof() { Code::YamlSyntax } else { Code::Schema },
-                    format!("the tenant state cannot be read: {error}"),
-                )
-                .with_label(Location::span(source, at..at), "here")
-                .with_help("compare the file with `seatplan schema tenant`, or export it again");
+                let code = if error.is_syntax() || error.is_eof() {
+                    Code::JsonSyntax
+                } else {
+                    Code::Schema
+                };
+                let diagnostic =
+                    Diagnostic::new(code, format!("the tenant state cannot be read: {error}"))
+                        .with_label(Location::span(source, at..at), "here")
+                        .with_help(
+                            "compare the file with `seatplan schema tenant`, or export it again",
+                        );
                 (Diagnostics::from(diagnostic), None)
             })?;
-            return validate_version(source, &state).map(|()| (state, None)).map_err(|d| (d, None));
+            validate_version(source, &state).map_err(|problems| (problems, None))?;
+            Ok((state, None))
         }
         Format::Yaml => {
             let document = parse_document(source, text, STATE_LIMITS)
                 .map_err(|diagnostic| (Diagnostics::from(diagnostic), None))?;
+            let pointers = document.pointers;
             if document.value.is_null() {
                 let diagnostic = Diagnostic::new(Code::Schema, "the tenant state file is empty")
                     .with_label(Location::span(source, 0..0), "no content")
                     .with_help("create it with `seatplan import graph` or `seatplan export`");
-                return Err((diagnostic.into(), Some(document.pointers)));
+                return Err((diagnostic.into(), Some(pointers)));
             }
             let violations = validate_tenant(source, &document.value);
             if !violations.is_empty() {
-                return Err((violations, Some(document.pointers)));
+                return Err((violations, Some(pointers)));
             }
-            match serde_json::from_value::<TenantState>(document.value) {
-                Ok(state) => (state, document.pointers),
+            let state = match serde_json::from_value::<TenantState>(document.value) {
+                Ok(state) => state,
                 Err(error) => {
-                    let diagnostic = Diagnostic::new(Code::Schema, format!("the tenant state cannot be read: {error}"))
-                        .with_help("compare the file with `seatplan schema tenant`");
-                    return Err((diagnostic.into(), Some(document.pointers)));
+                    let diagnostic = Diagnostic::new(
+                        Code::Schema,
+                        format!("the tenant state cannot be read: {error}"),
+                    )
+                    .with_help("compare the file with `seatplan schema tenant`");
+                    return Err((diagnostic.into(), Some(pointers)));
                 }
+            };
+            if let Err(problems) = validate_version(source, &state) {
+                return Err((problems, Some(pointers)));
             }
+            Ok((state, Some(pointers)))
         }
-    };
-    let (state, pointers) = state;
-    validate_version(source, &state).map_err(|d| (d, Some(pointers.clone())))?;
-    Ok((state, Some(pointers)))
+    }
 }
 
 fn validate_version(source: SourceId, state: &TenantState) -> Result<(), Diagnostics> {
     if state.version == 1 {
         return Ok(());
     }
-    Err(Diagnostic::new(Code::UnsupportedVersion, format!("tenant state version {} is not supported", state.version))
-        .with_label(Location::node(source, "/version"), "this seatplan reads version 1")
-        .with_help("export the state again with this seatplan")
-        .into())
+    Err(Diagnostic::new(
+        Code::UnsupportedVersion,
+        format!("tenant state version {} is not supported", state.version),
+    )
+    .with_label(
+        Location::node(source, "/version"),
+        "this seatplan reads version 1",
+    )
+    .with_help("export the state again with this seatplan")
+    .into())
 }
 
 /// Validates a parsed state document against the tenant schema.
@@ -114,7 +131,9 @@ pub fn json_pointers(source: SourceId, text: &str) -> Option<PointerMap> {
     if text.len() > MAX_INDEXED {
         return None;
     }
-    parse_document(source, text, STATE_LIMITS).ok().map(|document| document.pointers)
+    parse_document(source, text, STATE_LIMITS)
+        .ok()
+        .map(|document| document.pointers)
 }
 
 /// The byte offset of a 1-based line and column (in bytes, as serde_json counts).
@@ -146,7 +165,11 @@ mod tests {
     fn json_errors_have_positions() {
         let text = "{\n  \"version\": 1,\n  \"tenant\": {},\n  \"users\": [ { \"id\": 5 } ]\n}\n";
         let (diagnostics, _) = parse_state(SourceId(0), text, Format::Json).unwrap_err();
-        let Some(Location::Span { range, .. }) = diagnostics.0[0].labels.first().map(|label| label.location.clone()) else {
+        let Some(Location::Span { range, .. }) = diagnostics.0[0]
+            .labels
+            .first()
+            .map(|label| label.location.clone())
+        else {
             panic!("expected a span label");
         };
         assert_eq!(&text[..range.start].lines().count(), &4);
