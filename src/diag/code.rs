@@ -120,4 +120,32 @@ codes! {
     PlanNotInProduct => "plan-not-in-product", Error, "`disabled_plans` or `enabled_plans` names a plan the product does not contain";
     /// Catalog additions or relation data contradict themselves.
     InvalidCatalog => "invalid-catalog", Error, "catalog data is inconsistent: a plan conflicting with itself, a `supersedes` cycle, a duplicate product or plan";
+    /// Users lose service plans they have today.
+    LicenseLoss => "license-loss", Error, "users would lose service plans they have today (upgrades through `supersedes` excepted); allowed per group or with --allow-license-loss";
+    /// A removal leaves a dependent plan without any prerequisite.
+    DependencyBreak => "dependency-break", Error, "a removal leaves a dependent plan without any prerequisite (the service records DependencyViolation)";
+    /// A group enables an add-on without its prerequisite in the same group.
+    GroupMissingPrerequisite => "group-missing-prerequisite", Error, "a group enables an add-on without one of its prerequisites in the same group";
+    /// The change creates conflicting plans for users.
+    MutuallyExclusive => "mutually-exclusive", Error, "the change gives users plans that conflict with plans they have (MutuallyExclusiveViolation)";
+    /// The change needs more seats than bought.
+    SeatShortage => "seat-shortage", Error, "the change needs more seats than are enabled (CountViolation), with the shortfall";
+    /// The change assigns a plan not available in a user's location.
+    UsageLocation => "usage-location", Error, "the change assigns a plan not available in a user's usage location";
+    /// The change creates a UniquenessViolation.
+    ProxyAddressConflict => "proxy-address-conflict", Error, "the change licenses Exchange for users who share a proxy address (UniquenessViolation)";
+    /// A static group becomes dynamic.
+    StaticToDynamic => "static-to-dynamic", Error, "a static group becomes dynamic: its members lose its licenses until the rule is processed";
+    /// A deleted group's license removal would break dependencies.
+    LicensedGroupDelete => "licensed-group-delete", Error, "`ensure: absent` on a group whose license removal would break dependencies";
+    /// Licenses on a group that is not a security group.
+    NonSecurityGroup => "non-security-group", Error, "licenses on a group with `security_enabled: false`";
+    /// More removals than `max_license_removals`.
+    RemovalThreshold => "removal-threshold", Error, "the plan removes more licenses than `max_license_removals` allows (override: --force)";
+    /// A licensed group has group members.
+    NestedGroup => "nested-group", Warning, "a licensed group has group members; their members receive nothing";
+    /// Users are in error already.
+    ExistingErrors => "existing-errors", Warning, "users are already in a licensing error state before the change";
+    /// Licensed groups not in the config.
+    UnmanagedGroup => "unmanaged-group", Note, "licensed tenant groups are absent from the config (read, never changed)";
 }

@@ -14,8 +14,9 @@ pub struct Desired {
     /// The tenant as the config wants it. Groups to delete stay in place (so group indexes match
     /// the current state's) with no members and no licenses; [`Desired::deleted`] lists them.
     pub state: TenantState,
-    /// Indexes into `state.groups` of groups the config deletes (`ensure: absent`).
-    pub deleted: Vec<usize>,
+    /// Groups the config deletes (`ensure: absent`): their config name and index in
+    /// `state.groups`.
+    pub deleted: Vec<(String, usize)>,
     /// Indexes into `state.groups` of groups the config creates.
     pub created: Vec<usize>,
     /// For each managed config group present in the desired state: its name in the config and its
@@ -31,7 +32,7 @@ impl Desired {
         let mut state = self.state.clone();
         let mut index = 0;
         state.groups.retain(|_| {
-            let keep = !self.deleted.contains(&index);
+            let keep = !self.deleted.iter().any(|(_, deleted)| *deleted == index);
             index += 1;
             keep
         });
@@ -178,7 +179,7 @@ pub fn build(
                 group.members.clear();
                 group.licenses.clear();
                 group.rule = None;
-                desired.deleted.push(index);
+                desired.deleted.push((name.clone(), index));
             }
             continue;
         }

@@ -1,0 +1,537 @@
+//! The planner's safety checks (SPEC §3). Each check is a function from the plan's context to
+//! diagnostics with the codes of the contract, pointing at the config node that causes them and
+//! saying what to do. Only what the plan *changes* is an error; what is wrong already is a warning.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::catalog::{Catalog, PlanSet, ProductId};
+use crate::config::{LoadedConfig, RemovalLimit};
+use crate::diag::{Code, Diagnostic, Location, Severity};
+use crate::engine::{AssignmentOutcome, Outcome};
+use crate::plan::desired::Desired;
+use crate::plan::diff::group_address;
+use crate::plan::document::{Change, Op};
+use crate::tenant::index::{GroupIdx, Source, Tenant, UserIdx};
+use crate::tenant::model::{AssignmentError, TenantState};
+
+/// How many affected users a diagnostic names before it summarises the rest.
+const LISTED_USERS: usize = 10;
+
+/// Command-line overrides of the config's safety settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    /// `--allow-license-loss`: license loss and static→dynamic conversions are warnings.
+    pub allow_license_loss: bool,
+    /// `--force`: the removal threshold is a warning.
+    pub force: bool,
+}
+
+/// Everything the checks look at.
+pub struct Context<'a> {
+    /// The catalog.
+    pub catalog: &'a Catalog,
+    /// The config, for locations and settings.
+    pub loaded: &'a LoadedConfig,
+    /// The current state file.
+    pub current_state: &'a TenantState,
+    /// The desired state.
+    pub desired: &'a Desired,
+    /// The current tenant, indexed.
+    pub current: &'a Tenant,
+    /// The desired tenant, indexed (same user and group indexes, created groups appended).
+    pub target: &'a Tenant,
+    /// Engine outcome of the current tenant.
+    pub before: &'a Outcome,
+    /// Engine outcome of the desired tenant.
+    pub after: &'a Outcome,
+    /// The plan's changes.
+    pub changes: &'a [Change],
+    /// Command-line overrides.
+    pub overrides: Overrides,
+}
+
+impl Context<'_> {
+    /// The config name of a group by its index, if the config manages or deletes it.
+    fn config_name(&self, group: GroupIdx) -> Option<&str> {
+        let index = group.0 as usize;
+        self.desired
+            .managed_groups
+            .iter()
+            .chain(&self.desired.deleted)
+            .find(|(_, candidate)| *candidate == index)
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// The display name of a group (desired state).
+    fn group_name(&self, group: GroupIdx) -> &str {
+        &self.target.group_at(group).name
+    }
+
+    /// The config node that best explains a change of `group`: its rule, members, licenses or
+    /// `ensure`, else the group's key.
+    fn group_location(&self, group: GroupIdx) -> Option<Location> {
+        let name = self.config_name(group)?;
+        let address = group_address(name);
+        let ops: Vec<&Op> = self.changes.iter().filter(|change| change.address == address).flat_map(|change| &change.ops).collect();
+        let spec = self.loaded.config.groups.as_ref()?.get(name)?;
+        let suffix = if ops.iter().any(|op| matches!(op, Op::DeleteGroup)) && spec.ensure.is_some() {
+            "/ensure"
+        } else if ops.iter().any(|op| matches!(op, Op::SetRule { .. })) && spec.rule.is_some() {
+            "/rule"
+        } else if ops.iter().any(|op| matches!(op, Op::AddMembers { .. } | Op::RemoveMembers { .. })) && spec.members.is_some() {
+            "/members"
+        } else if ops.iter().any(|op| matches!(op, Op::AddLicense { .. } | Op::RemoveLicense { .. } | Op::UpdateLicensePlans { .. } | Op::Migrate { .. }))
+            && spec.licenses.is_some()
+        {
+            "/licenses"
+        } else {
+            return self.loaded.group_location(name, "").map(|location| as_key(location));
+        };
+        self.loaded.group_location(name, suffix)
+    }
+
+    /// The config node of a managed user (their licenses or usage location), else none.
+    fn user_location(&self, user: UserIdx) -> Option<Location> {
+        let upn = &self.target.user_at(user).upn;
+        let (name, _) = self.desired.managed_users.iter().find(|(_, index)| *index == user.0 as usize)?;
+        let _ = upn;
+        self.loaded.user_location(name, "").map(as_key)
+    }
+
+    fn source_location(&self, source: Source, user: UserIdx) -> Option<Location> {
+        match source {
+            Source::Group(group) => self.group_location(group),
+            Source::Direct => self.user_location(user),
+        }
+    }
+
+    fn source_label(&self, source: Source, user: UserIdx) -> String {
+        match source {
+            Source::Group(group) => format!("group `{}`", self.group_name(group)),
+            Source::Direct => format!("the direct licenses of `{}`", self.target.user_at(user).upn),
+        }
+    }
+
+    fn upn(&self, user: UserIdx) -> &str {
+        &self.target.user_at(user).upn
+    }
+
+    fn plan_list(&self, plans: &PlanSet) -> String {
+        plans.iter().map(|plan| self.catalog.plan(plan).name.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    fn sku(&self, product: ProductId) -> &str {
+        &self.catalog.product(product).sku_part_number
+    }
+
+    /// Whether license loss caused by `source` is allowed: the flag, the group's own setting,
+    /// else the config's.
+    fn loss_allowed(&self, source: Source) -> bool {
+        if self.overrides.allow_license_loss {
+            return true;
+        }
+        let global = self.loaded.config.settings.as_ref().and_then(|settings| settings.allow_license_loss).unwrap_or(false);
+        match source {
+            Source::Group(group) => self
+                .config_name(group)
+                .and_then(|name| self.loaded.config.groups.as_ref()?.get(name))
+                .and_then(|spec| spec.allow_license_loss)
+                .unwrap_or(global),
+            Source::Direct => global,
+        }
+    }
+}
+
+fn as_key(location: Location) -> Location {
+    match location {
+        Location::Node { source, pointer, .. } => Location::key(source, pointer),
+        other => other,
+    }
+}
+
+/// Adds a label when the location is known (unmanaged groups have none in the config).
+fn labelled(diagnostic: Diagnostic, location: Option<Location>, text: &str) -> Diagnostic {
+    match location {
+        Some(location) => diagnostic.with_label(location, text),
+        None => diagnostic,
+    }
+}
+
+/// Adds one note per user (up to [`LISTED_USERS`]) and a count of the rest.
+fn with_users(mut diagnostic: Diagnostic, lines: Vec<String>) -> Diagnostic {
+    let total = lines.len();
+    for line in lines.into_iter().take(LISTED_USERS) {
+        diagnostic = diagnostic.with_note(format!("- {line}"));
+    }
+    if total > LISTED_USERS {
+        diagnostic = diagnostic.with_note(format!("… and {} more", total - LISTED_USERS));
+    }
+    diagnostic
+}
+
+fn plural(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{count} {word}s")
+    }
+}
+
+/// Plans each source contributes to a user.
+fn contributions(assignments: &[AssignmentOutcome]) -> BTreeMap<Source, PlanSet> {
+    let mut by_source: BTreeMap<Source, PlanSet> = BTreeMap::new();
+    for assignment in assignments.iter().filter(|assignment| assignment.is_effective()) {
+        by_source.entry(assignment.source).or_default().union_with(&assignment.enabled);
+    }
+    by_source
+}
+
+/// Runs every check and returns the diagnostics in a stable order (errors first).
+pub fn run(context: &Context<'_>) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    license_loss(context, &mut diagnostics);
+    new_errors(context, &mut diagnostics);
+    missing_prerequisites(context, &mut diagnostics);
+    static_to_dynamic(context, &mut diagnostics);
+    non_security_groups(context, &mut diagnostics);
+    removal_threshold(context, &mut diagnostics);
+    nested_groups(context, &mut diagnostics);
+    existing_errors(context, &mut diagnostics);
+    unmanaged_groups(context, &mut diagnostics);
+    diagnostics.sort_by_key(|diagnostic| diagnostic.severity);
+    diagnostics
+}
+
+/// `license-loss`: users lose service plans (upgrades through `supersedes` excluded).
+fn license_loss(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let mut by_source: BTreeMap<Source, Vec<(UserIdx, PlanSet)>> = BTreeMap::new();
+    for (index, (old, new)) in context.before.users.iter().zip(&context.after.users).enumerate() {
+        let lost = old.effective.difference(&new.effective);
+        if lost.is_empty() {
+            continue;
+        }
+        let gained = new.effective.difference(&old.effective);
+        let lost: PlanSet = lost.iter().filter(|&plan| !context.catalog.is_upgrade(plan, &gained)).collect();
+        if lost.is_empty() {
+            continue;
+        }
+        let user = UserIdx(index as u32);
+        let before = contributions(&old.assignments);
+        let after = contributions(&new.assignments);
+        let mut attributed = PlanSet::default();
+        for (source, plans) in &before {
+            let kept = after.get(source).cloned().unwrap_or_default();
+            let dropped: PlanSet = plans.difference(&kept).iter().filter(|&plan| lost.contains(plan)).collect();
+            if !dropped.is_empty() {
+                attributed.union_with(&dropped);
+                by_source.entry(*source).or_default().push((user, dropped));
+            }
+        }
+        let rest = lost.difference(&attributed);
+        if !rest.is_empty() {
+            by_source.entry(Source::Direct).or_default().push((user, rest));
+        }
+    }
+    for (source, users) in by_source {
+        let anchor = users[0].0;
+        let allowed = context.loss_allowed(source);
+        let message = format!(
+            "{} would lose service plans through {}",
+            plural(users.len(), "user"),
+            context.source_label(source, anchor)
+        );
+        let lines = users
+            .iter()
+            .map(|(user, plans)| format!("{} loses {}", context.upn(*user), context.plan_list(plans)))
+            .collect();
+        let mut diagnostic = labelled(Diagnostic::new(Code::LicenseLoss, message), context.source_location(source, anchor), "this change takes licenses away")
+            .with_help(if allowed {
+                "allowed by `allow_license_loss` or --allow-license-loss".to_string()
+            } else {
+                "if intended, set `allow_license_loss: true` on the group or pass --allow-license-loss; to replace a product without loss, swap it in the same group in one edit (a migration)".to_string()
+            });
+        if allowed {
+            diagnostic = diagnostic.with_severity(Severity::Warning);
+        }
+        out.push(with_users(diagnostic, lines));
+    }
+}
+
+type ErrorKey = (UserIdx, Source, ProductId, AssignmentError);
+
+fn error_set(outcome: &Outcome) -> BTreeSet<ErrorKey> {
+    let mut errors = BTreeSet::new();
+    for (index, user) in outcome.users.iter().enumerate() {
+        for assignment in user.errors() {
+            if let Some(error) = assignment.error {
+                errors.insert((UserIdx(index as u32), assignment.source, assignment.product, error));
+            }
+        }
+    }
+    errors
+}
+
+/// Errors that the change creates: `mutually-exclusive`, `seat-shortage`, `usage-location`,
+/// `proxy-address-conflict`, `dependency-break` and `licensed-group-delete`.
+fn new_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let before = error_set(context.before);
+    let fresh: Vec<ErrorKey> = error_set(context.after).into_iter().filter(|key| !before.contains(key)).collect();
+    // Seat shortage: one diagnostic per product, with the shortfall.
+    let mut short: BTreeMap<ProductId, Vec<(UserIdx, Source)>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<(AssignmentError, Source), Vec<(UserIdx, ProductId)>> = BTreeMap::new();
+    for (user, source, product, error) in fresh {
+        match error {
+            AssignmentError::CountViolation => short.entry(product).or_default().push((user, source)),
+            AssignmentError::Other => {}
+            _ => by_kind.entry((error, source)).or_default().push((user, product)),
+        }
+    }
+    for (product, users) in short {
+        let seats = context.after.seats_of(product);
+        let enabled = seats.map_or(0, |usage| usage.enabled);
+        let needed = seats.map_or(0, |usage| usage.consumed) + users.len() as u64;
+        let mut diagnostic = Diagnostic::new(
+            Code::SeatShortage,
+            format!(
+                "{} needs {} more (enabled {enabled}, required {needed}): {} would not be licensed",
+                context.sku(product),
+                plural(users.len(), "seat"),
+                plural(users.len(), "user")
+            ),
+        )
+        .with_help(format!(
+            "buy {} of {}, or free seats (remove direct assignments, shrink groups) before applying",
+            plural(users.len(), "seat"),
+            context.sku(product)
+        ));
+        let mut labelled_sources = BTreeSet::new();
+        for (user, source) in &users {
+            if labelled_sources.insert(*source) {
+                if let Some(location) = context.source_location(*source, *user) {
+                    diagnostic = diagnostic.with_label(location, format!("assigns {}", context.sku(product)));
+                }
+            }
+        }
+        let lines = users.iter().map(|(user, source)| format!("{} via {}", context.upn(*user), context.source_label(*source, *user))).collect();
+        out.push(with_users(diagnostic, lines));
+    }
+    for ((error, source), users) in by_kind {
+        let anchor = users[0].0;
+        let deleted = matches!(source, Source::Group(group) if context.desired.deleted.iter().any(|(_, index)| *index == group.0 as usize));
+        let (code, what, help) = match error {
+            AssignmentError::MutuallyExclusiveViolation => (
+                Code::MutuallyExclusive,
+                "would get service plans that conflict with plans they already have",
+                "Entra never resolves conflicts itself: disable the conflicting plans in this group (`disabled_plans`) or remove the other license first",
+            ),
+            AssignmentError::ProhibitedInUsageLocationViolation => (
+                Code::UsageLocation,
+                "would get service plans that are not available in their usage location",
+                "set the users' `usage_location`, or disable the unavailable plans in this group",
+            ),
+            AssignmentError::UniquenessViolation => (
+                Code::ProxyAddressConflict,
+                "share a proxy address with another user and would get an Exchange plan",
+                "fix the duplicate proxy addresses (Exchange Online: Get-Recipient) before licensing these users",
+            ),
+            AssignmentError::DependencyViolation if deleted => (
+                Code::LicensedGroupDelete,
+                "hold plans that depend on this deleted group's licenses: the service cannot remove them, so the group cannot be deleted",
+                "give the users the prerequisite plans through another group or direct license first, or remove the dependent plans",
+            ),
+            _ => (
+                Code::DependencyBreak,
+                "would keep plans whose prerequisites this change removes (DependencyViolation): the service leaves the license in error instead of removing it",
+                "keep a prerequisite plan through another assignment, or remove the dependent plans first",
+            ),
+        };
+        let message = format!("{} {what} ({})", plural(users.len(), "user"), context.source_label(source, anchor));
+        let diagnostic = labelled(Diagnostic::new(code, message), context.source_location(source, anchor), "caused by this change").with_help(help);
+        let lines = users
+            .iter()
+            .map(|(user, product)| {
+                let location = context.target.effective_location(*user).unwrap_or("no location");
+                match error {
+                    AssignmentError::ProhibitedInUsageLocationViolation => format!("{} ({location}): {}", context.upn(*user), context.sku(*product)),
+                    _ => format!("{}: {}", context.upn(*user), context.sku(*product)),
+                }
+            })
+            .collect();
+        out.push(with_users(diagnostic, lines));
+    }
+}
+
+/// `group-missing-prerequisite`: a changed group assigns an add-on without a prerequisite in the
+/// same group (the portal refuses it; seeds 000–002, Workplace Analytics).
+fn missing_prerequisites(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for (name, index) in &context.desired.managed_groups {
+        let address = group_address(name);
+        let changed = context.changes.iter().any(|change| {
+            change.address == address
+                && change.ops.iter().any(|op| matches!(op, Op::AddLicense { .. } | Op::UpdateLicensePlans { .. } | Op::Migrate { .. }))
+        });
+        if !changed {
+            continue;
+        }
+        let mut enabled = PlanSet::default();
+        for license in &context.target.groups[*index].licenses {
+            enabled.union_with(&license.enabled);
+        }
+        for (plan, any_of) in context.catalog.unmet_prerequisites(&enabled) {
+            let names: Vec<&str> = any_of.iter().map(|plan| context.catalog.plan(*plan).name.as_str()).collect();
+            let diagnostic = Diagnostic::new(
+                Code::GroupMissingPrerequisite,
+                format!(
+                    "group `{name}` enables {} without any of its prerequisites ({}) in the same group",
+                    context.catalog.plan(plan).name,
+                    names.join(" or ")
+                ),
+            )
+            .with_help("Entra requires an add-on's prerequisite in the same group: add a product with one of these plans to this group (its other plans may be disabled)");
+            out.push(labelled(diagnostic, context.loaded.group_location(name, "/licenses"), "add-on without prerequisite"));
+        }
+    }
+}
+
+/// `static-to-dynamic`: converting a static group removes every member until the rule is
+/// processed (seed 000).
+fn static_to_dynamic(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for (name, index) in &context.desired.managed_groups {
+        if context.desired.created.contains(index) {
+            continue;
+        }
+        let before = &context.current_state.groups[*index];
+        let after = &context.desired.state.groups[*index];
+        if before.rule.is_some() || after.rule.is_none() || before.members.is_empty() {
+            continue;
+        }
+        let source = Source::Group(GroupIdx(*index as u32));
+        let allowed = context.loss_allowed(source);
+        let mut diagnostic = Diagnostic::new(
+            Code::StaticToDynamic,
+            format!(
+                "group `{name}` changes from static to dynamic: its {} are removed first and lose the group's licenses until the rule is processed",
+                plural(before.members.len(), "member")
+            ),
+        )
+        .with_help("create a new dynamic group, check it with `seatplan rule diff`, then move the licenses; or allow it with `allow_license_loss: true` / --allow-license-loss");
+        if allowed {
+            diagnostic = diagnostic.with_severity(Severity::Warning);
+        }
+        out.push(labelled(diagnostic, context.loaded.group_location(name, "/rule"), "dynamic rule on a static group"));
+    }
+}
+
+/// `non-security-group`: licenses on a group that is not a security group.
+fn non_security_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for (name, index) in &context.desired.managed_groups {
+        let group = &context.desired.state.groups[*index];
+        if group.security_enabled || group.licenses.is_empty() {
+            continue;
+        }
+        let spec = context.loaded.config.groups.as_ref().and_then(|groups| groups.get(name));
+        let suffix = if spec.is_some_and(|spec| spec.security_enabled.is_some()) { "/security_enabled" } else { "/licenses" };
+        let diagnostic = Diagnostic::new(Code::NonSecurityGroup, format!("group `{name}` assigns licenses but is not a security group"))
+            .with_help("group-based licensing works only with security groups (and Microsoft 365 groups with securityEnabled); set `security_enabled: true` or use another group");
+        out.push(labelled(diagnostic, context.loaded.group_location(name, suffix), "not a security group"));
+    }
+}
+
+/// `removal-threshold`: more product removals than `max_license_removals` allows.
+fn removal_threshold(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let Some(limit) = context.loaded.config.settings.as_ref().and_then(|settings| settings.max_license_removals) else {
+        return;
+    };
+    let mut removals = 0u64;
+    let mut licensed = 0u64;
+    for (old, new) in context.before.users.iter().zip(&context.after.users) {
+        if !old.consumed.is_empty() {
+            licensed += 1;
+        }
+        removals += old.consumed.iter().filter(|product| new.consumed.binary_search(product).is_err()).count() as u64;
+    }
+    let (maximum, described) = match limit {
+        RemovalLimit::Count(count) => (count, format!("{count}")),
+        RemovalLimit::Percent(percent) => (((percent / 100.0) * licensed as f64).floor() as u64, format!("{percent}% of {licensed} licensed users")),
+    };
+    if removals <= maximum {
+        return;
+    }
+    let mut diagnostic = Diagnostic::new(
+        Code::RemovalThreshold,
+        format!("the plan removes {removals} licenses; `max_license_removals` allows {maximum} ({described})"),
+    )
+    .with_help("check that the change is intended; split it into smaller plans, or pass --force");
+    if context.overrides.force {
+        diagnostic = diagnostic.with_severity(Severity::Warning).with_help("allowed by --force");
+    }
+    out.push(labelled(diagnostic, context.loaded.section_location("settings", "/settings/max_license_removals"), "limit"));
+}
+
+/// `nested-group`: a licensed group has group members, whose members receive nothing.
+fn nested_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for (name, index) in &context.desired.managed_groups {
+        let group = &context.target.groups[*index];
+        if group.licenses.is_empty() || group.member_groups.is_empty() {
+            continue;
+        }
+        let nested: Vec<&str> = group.member_groups.iter().map(|nested| &*context.target.group_at(*nested).name).collect();
+        let diagnostic = Diagnostic::new(
+            Code::NestedGroup,
+            format!("licensed group `{name}` has group members ({}); their members receive no license", nested.join(", ")),
+        )
+        .with_help("group-based licensing applies to direct user members only: add the users themselves, or license the nested group");
+        out.push(labelled(diagnostic, context.loaded.group_location(name, ""), "nested groups get nothing").with_severity(Severity::Warning));
+    }
+}
+
+/// `existing-errors`: users already in error before the change.
+fn existing_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let errors = error_set(context.before);
+    if errors.is_empty() {
+        return;
+    }
+    let users: BTreeSet<UserIdx> = errors.iter().map(|(user, ..)| *user).collect();
+    let mut by_group: BTreeMap<String, usize> = BTreeMap::new();
+    for (user, source, product, error) in &errors {
+        if *error == AssignmentError::Other {
+            continue;
+        }
+        let key = format!("{}: {} {:?}", context.source_label(*source, *user), context.sku(*product), error);
+        *by_group.entry(key).or_default() += 1;
+    }
+    let mut diagnostic = Diagnostic::new(
+        Code::ExistingErrors,
+        format!("{} already in a licensing error state before this plan", plural(users.len(), "user is").replace("users is", "users are")),
+    )
+    .with_help("`seatplan report` lists them; after fixing the cause, `seatplan reprocess` shows who would then succeed");
+    for (what, count) in by_group {
+        diagnostic = diagnostic.with_note(format!("- {what} ({})", plural(count, "user")));
+    }
+    out.push(diagnostic);
+}
+
+/// `unmanaged-group`: licensed tenant groups that the config does not mention.
+fn unmanaged_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let managed: BTreeSet<usize> = context.desired.managed_groups.iter().chain(&context.desired.deleted).map(|(_, index)| *index).collect();
+    let names: Vec<&str> = context
+        .current
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(index, group)| !group.licenses.is_empty() && !managed.contains(index))
+        .map(|(_, group)| &*group.name)
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    let mut diagnostic = Diagnostic::new(
+        Code::UnmanagedGroup,
+        format!("{} licensed in the tenant but not in the config; seatplan reads them and never changes them", plural(names.len(), "group is").replace("groups is", "groups are")),
+    )
+    .with_help("`seatplan export` writes a config for them if you want to manage them");
+    for name in names {
+        diagnostic = diagnostic.with_note(format!("- {name}"));
+    }
+    out.push(diagnostic);
+}

@@ -1,0 +1,215 @@
+//! Diffing the current and desired tenant states into addressed changes. Licenses are compared as
+//! resolved products and plan sets, so a deny-list and the equivalent allow-list are the same;
+//! rules are compared by their canonical form, so an edit of spacing or case is no change.
+
+use crate::catalog::{Catalog, PlanSet, ProductId};
+use crate::plan::desired::Desired;
+use crate::plan::document::{Action, Change, LicenseRef, Op};
+use crate::tenant::model::{AssignedLicense, GroupState, TenantState};
+
+/// The address of a group in plans and audit records.
+pub fn group_address(name: &str) -> String {
+    format!("group[{}]", serde_json::Value::String(name.to_string()))
+}
+
+/// The address of a user in plans and audit records.
+pub fn user_address(upn: &str) -> String {
+    format!("user[{}]", serde_json::Value::String(upn.to_string()))
+}
+
+/// True when two rule texts select the same users: equal canonical forms (or equal text when a
+/// rule does not parse, which validation reports separately).
+pub fn same_rule(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => canonical_rule(a) == canonical_rule(b),
+        _ => false,
+    }
+}
+
+/// The canonical text of a rule, or the text itself when it does not parse.
+pub fn canonical_rule(text: &str) -> String {
+    match crate::rules::parse(text) {
+        Ok(rule) => crate::rules::print(&rule),
+        Err(_) => text.to_string(),
+    }
+}
+
+/// A license resolved for comparison: the product and its enabled plans.
+fn resolved(catalog: &Catalog, license: &AssignedLicense) -> Option<(ProductId, PlanSet)> {
+    let product = catalog.resolve_product(&license.sku).ok()?;
+    let all = catalog.plans_of(product);
+    let disabled: PlanSet = license
+        .disabled_plans
+        .iter()
+        .filter_map(|name| catalog.plan_in_product(product, name).or_else(|| catalog.resolve_plan(name).ok()))
+        .collect();
+    Some((product, all.difference(&disabled)))
+}
+
+/// The operation form of a license: skuPartNumber, skuId and the disabled plans by name.
+pub fn license_ref(catalog: &Catalog, product: ProductId, enabled: &PlanSet) -> LicenseRef {
+    let details = catalog.product(product);
+    let mut disabled_plans: Vec<String> = catalog
+        .plans_of(product)
+        .difference(enabled)
+        .iter()
+        .map(|plan| catalog.plan(plan).name.clone())
+        .collect();
+    disabled_plans.sort();
+    LicenseRef {
+        sku: details.sku_part_number.clone(),
+        sku_id: details.id.clone(),
+        disabled_plans,
+    }
+}
+
+fn plan_names(catalog: &Catalog, plans: &PlanSet) -> Vec<String> {
+    let mut names: Vec<String> = plans.iter().map(|plan| catalog.plan(plan).name.clone()).collect();
+    names.sort();
+    names
+}
+
+/// The license operations turning `before` into `after` (one entity's list of licenses). When
+/// products are both removed and added, they go into one `migrate` operation.
+pub fn license_ops(catalog: &Catalog, before: &[AssignedLicense], after: &[AssignedLicense]) -> Vec<Op> {
+    let before: Vec<(ProductId, PlanSet)> = before.iter().filter_map(|license| resolved(catalog, license)).collect();
+    let after: Vec<(ProductId, PlanSet)> = after.iter().filter_map(|license| resolved(catalog, license)).collect();
+    let mut ops = Vec::new();
+    let mut added = Vec::new();
+    let mut removed = Vec::new();
+    for (product, enabled) in &after {
+        match before.iter().find(|(old, _)| old == product) {
+            None => added.push(license_ref(catalog, *product, enabled)),
+            Some((_, old)) if old != enabled => ops.push(Op::UpdateLicensePlans {
+                license: license_ref(catalog, *product, enabled),
+                enable: plan_names(catalog, &enabled.difference(old)),
+                disable: plan_names(catalog, &old.difference(enabled)),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (product, enabled) in &before {
+        if !after.iter().any(|(new, _)| new == product) {
+            removed.push(license_ref(catalog, *product, enabled));
+        }
+    }
+    added.sort_by(|a, b| a.sku.cmp(&b.sku));
+    removed.sort_by(|a, b| a.sku.cmp(&b.sku));
+    match (added.is_empty(), removed.is_empty()) {
+        (false, false) => ops.push(Op::Migrate { remove: removed, add: added }),
+        (false, true) => ops.extend(added.into_iter().map(|license| Op::AddLicense { license })),
+        (true, false) => ops.extend(removed.into_iter().map(|license| Op::RemoveLicense { sku: license.sku, sku_id: license.sku_id })),
+        (true, true) => {}
+    }
+    ops
+}
+
+fn member_upns(state: &TenantState, group: &GroupState) -> Vec<String> {
+    let mut upns: Vec<String> = group
+        .members
+        .iter()
+        .filter_map(|member| {
+            state
+                .users
+                .iter()
+                .find(|user| user.upn.eq_ignore_ascii_case(member) || user.id.eq_ignore_ascii_case(member))
+                .map(|user| user.upn.clone())
+        })
+        .collect();
+    upns.sort();
+    upns.dedup();
+    upns
+}
+
+/// `on`/`paused` for a dynamic group (an absent processing state is `on`, as Graph's default).
+fn processing_name(group: &GroupState) -> Option<String> {
+    group.rule.as_ref()?;
+    Some(match group.rule_processing.unwrap_or_default() {
+        crate::config::RuleProcessing::On => "on".to_string(),
+        crate::config::RuleProcessing::Paused => "paused".to_string(),
+    })
+}
+
+/// All changes from `current` to the desired state, groups (by name) then users (by UPN).
+pub fn changes(catalog: &Catalog, current: &TenantState, desired: &Desired) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for &(ref name, index) in &desired.managed_groups {
+        let after = &desired.state.groups[index];
+        let address = group_address(name);
+        if desired.created.contains(&index) {
+            let mut ops = vec![Op::CreateGroup { display_name: after.display_name.clone(), security_enabled: after.security_enabled }];
+            if after.description.is_some() {
+                ops.push(Op::SetDescription { before: None, after: after.description.clone() });
+            }
+            if let Some(rule) = &after.rule {
+                ops.push(Op::SetRule { before: None, after: Some(rule.clone()) });
+            } else {
+                let users = member_upns(&desired.state, after);
+                if !users.is_empty() {
+                    ops.push(Op::AddMembers { users });
+                }
+            }
+            ops.extend(license_ops(catalog, &[], &after.licenses));
+            changes.push(Change { address, action: Action::Create, id: None, ops });
+            continue;
+        }
+        let before = &current.groups[index];
+        let mut ops = Vec::new();
+        if before.description != after.description {
+            ops.push(Op::SetDescription { before: before.description.clone(), after: after.description.clone() });
+        }
+        if before.security_enabled != after.security_enabled {
+            ops.push(Op::SetSecurityEnabled { before: before.security_enabled, after: after.security_enabled });
+        }
+        if !same_rule(before.rule.as_deref(), after.rule.as_deref()) {
+            ops.push(Op::SetRule { before: before.rule.clone(), after: after.rule.clone() });
+        }
+        if after.rule.is_some() && processing_name(before) != processing_name(after) {
+            if let Some(processing) = processing_name(after) {
+                ops.push(Op::SetRuleProcessing { before: processing_name(before), after: processing });
+            }
+        }
+        if after.rule.is_none() {
+            let old = if before.rule.is_some() { Vec::new() } else { member_upns(current, before) };
+            let new = member_upns(&desired.state, after);
+            let add: Vec<String> = new.iter().filter(|user| !old.contains(user)).cloned().collect();
+            let remove: Vec<String> = old.iter().filter(|user| !new.contains(user)).cloned().collect();
+            if !add.is_empty() {
+                ops.push(Op::AddMembers { users: add });
+            }
+            if !remove.is_empty() {
+                ops.push(Op::RemoveMembers { users: remove });
+            }
+        }
+        ops.extend(license_ops(catalog, &before.licenses, &after.licenses));
+        if !ops.is_empty() {
+            changes.push(Change { address, action: Action::Update, id: Some(before.id.clone()), ops });
+        }
+    }
+    for &(_, index) in &desired.deleted {
+        let before = &current.groups[index];
+        let mut ops = license_ops(catalog, &before.licenses, &[]);
+        ops.push(Op::DeleteGroup);
+        changes.push(Change { address: group_address(&before.display_name), action: Action::Delete, id: Some(before.id.clone()), ops });
+    }
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    let mut user_changes = Vec::new();
+    for &(_, index) in &desired.managed_users {
+        let before = &current.users[index];
+        let after = &desired.state.users[index];
+        let mut ops = Vec::new();
+        if before.usage_location != after.usage_location {
+            if let Some(location) = &after.usage_location {
+                ops.push(Op::SetUsageLocation { before: before.usage_location.clone(), after: location.clone() });
+            }
+        }
+        ops.extend(license_ops(catalog, &before.licenses, &after.licenses));
+        if !ops.is_empty() {
+            user_changes.push(Change { address: user_address(&after.upn), action: Action::Update, id: Some(after.id.clone()), ops });
+        }
+    }
+    user_changes.sort_by(|a, b| a.address.cmp(&b.address));
+    changes.extend(user_changes);
+    changes
+}
