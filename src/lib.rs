@@ -17,6 +17,7 @@ pub mod country;
 pub mod diag;
 pub mod io;
 pub mod render;
+pub mod rules;
 pub mod schema;
 pub mod source;
 pub mod tenant;
