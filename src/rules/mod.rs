@@ -9,14 +9,18 @@
 //! written on the module that makes it.
 
 pub mod ast;
+pub mod compile;
 pub mod error;
 pub mod lexer;
 pub mod parser;
 pub mod printer;
 pub mod property;
 pub mod regex_support;
+pub mod table;
 
 pub use ast::{Expr, ExprKind, Rule, RuleKind, Span};
+pub use compile::{CompiledRule, EvalContext, GroupMembers, NoGroups};
 pub use error::RuleError;
 pub use parser::{parse, parse_with, RuleLimits, MAX_RULE_CHARS};
 pub use printer::print;
+pub use table::{AssignedPlanValue, TableError, UserTable, UserTableBuilder};
