@@ -2,6 +2,7 @@
 //! exit code ([`Exit`]). Commands read inputs through [`crate::io`], call the core, and print
 //! through [`crate::render`].
 
+mod rule;
 mod schema;
 mod validate;
 
@@ -59,6 +60,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a JSON schema for editors and CI. Example: seatplan schema config > seatplan.schema.json
     Schema(schema::SchemaArgs),
+    /// Check dynamic membership rules. Example: seatplan rule check '(user.department -eq "Sales")'
+    Rule(rule::RuleArgs),
 }
 
 /// Where a command writes and how: colors and width for people, plain text for pipes.
@@ -106,6 +109,7 @@ pub fn run() -> ExitCode {
     let exit = match cli.command {
         Command::Validate(args) => validate::run(args, &terminal),
         Command::Schema(args) => schema::run(args, &terminal),
+        Command::Rule(args) => rule::run(args, &terminal),
     };
     exit.into()
 }

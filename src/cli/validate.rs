@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::{Exit, Terminal};
 use crate::io::{default_config_paths, load_config};
+use crate::rules::check_config;
 use crate::source::Sources;
 
 /// Arguments of `seatplan validate`.
@@ -26,6 +27,13 @@ pub fn run(args: ValidateArgs, terminal: &Terminal) -> Exit {
     let mut sources = Sources::new();
     match load_config(&paths, &mut sources) {
         Ok(loaded) => {
+            let rule_problems = check_config(&loaded);
+            if !rule_problems.is_empty() {
+                terminal.report(rule_problems.iter(), &sources);
+            }
+            if rule_problems.has_errors() {
+                return Exit::Failure;
+            }
             let groups = loaded
                 .config
                 .groups

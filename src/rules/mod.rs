@@ -10,6 +10,7 @@
 
 pub mod ast;
 pub mod compile;
+mod config_check;
 pub mod error;
 pub mod lexer;
 pub mod parser;
@@ -20,6 +21,7 @@ pub mod table;
 
 pub use ast::{Expr, ExprKind, Rule, RuleKind, Span};
 pub use compile::{CompiledRule, EvalContext, GroupMembers, NoGroups};
+pub use config_check::check_config;
 pub use error::RuleError;
 pub use parser::{parse, parse_with, RuleLimits, MAX_RULE_CHARS};
 pub use printer::print;

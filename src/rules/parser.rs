@@ -1025,17 +1025,14 @@ fn check_comparison(
                     value_span,
                     "not a valid regular expression",
                 )
-                .with_help(format!(
-                    "{}; a leading `*` needs something to repeat, e.g. \".*@domain.com\"",
-                    first_line(&reason)
-                ))),
+                .with_help(regex_help(pattern, &reason))),
                 Err(RegexProblem::DotNetOnly(construct)) => Err(RuleError::new(
                     Code::RuleUnsupportedRegex,
-                    format!("The pattern uses a .NET-only construct ({construct}) that seatplan cannot evaluate."),
+                    format!("The pattern uses {construct}, which seatplan cannot evaluate."),
                     value_span,
-                    "unsupported construct",
+                    ".NET-only construct",
                 )
-                .with_help("rewrite the pattern without lookaround or backreferences, e.g. split it into conditions joined with -and/-not")),
+                .with_help(DOTNET_HELP)),
             }
         }
         (Value::String(_), _) => Ok(value),
@@ -1047,6 +1044,24 @@ fn check_comparison(
             format!("`{name}` is not a date"),
             "dates apply to `employeeHireDate` only",
         )),
+    }
+}
+
+const DOTNET_HELP: &str =
+    "Entra accepts .NET regular expressions, but seatplan evaluates rules with a \
+     linear-time engine without lookaround or backreferences: express the condition with \
+     several comparisons joined by -and/-not";
+
+fn regex_help(pattern: &str, reason: &str) -> String {
+    let reason = first_line(reason);
+    let reason = reason.strip_prefix("error: ").unwrap_or(&reason);
+    if pattern.starts_with(['*', '+', '?']) {
+        format!(
+            "{reason}: a leading `{}` has nothing to repeat; for \"any text\" write `.*`",
+            &pattern[..1]
+        )
+    } else {
+        format!("{reason} (patterns are .NET-style regular expressions, matched case-insensitively anywhere in the value)")
     }
 }
 
