@@ -430,3 +430,48 @@ mod round_trip {
         }
     }
 }
+
+/// One rendered diagnostic per kind of rule error, as `rule check` prints them.
+#[test]
+fn rule_error_snapshots() {
+    use seatplan::diag::Location;
+    use seatplan::render::diagnostics::{render, Style};
+    use seatplan::source::Sources;
+
+    let rules = [
+        r#"(user.department -eq "Sales") (user.department -eq "Marketing")"#,
+        r#"(user.department-eq"Sales")"#,
+        "(user.department –eq “Sales”)",
+        r#"(device.displayName -eq "Rob Iphone”)"#,
+        r#"(user.accountEnabled -eq true"#,
+        r#"user.accountEnabled -eq true)"#,
+        r#"(user.invalidProperty -eq "Value")"#,
+        r#"(device.deviceOwnership -eq "Corporate") and (device.manufacturer -eq "samsung")"#,
+        r#"(user.accountEnabled -contains true)"#,
+        r#"(user.accountEnabled -eq "True")"#,
+        r#"(user.jobTitle -eq "t1") or (user.displayName -eq ["n1", "n2"])"#,
+        r#"user.userPrincipalName -match [".*@domain1.com",".*@domain2.com"]"#,
+        r#"(user.userPrincipalName -match "*@domain.ext")"#,
+        r#"user.mail -match "^(?!admin)""#,
+        r#"user.memberof -all (group.objectId -in ['groupId'])"#,
+        r#"(user.city -eq "x") -and device.devicePhysicalIds -any _ -eq "y""#,
+        r#"user.employeeHireDate -ge system.now -plus 30 days"#,
+        r#"Direct Reports for "62e19b97-8b3d-4d4a-a106-4ce66896a863" -and (user.city -eq "x")"#,
+        r#"user.department -eq `"Sales`""#,
+        r#"(device.extensionAttribute15 -eq HighRisk-W11-23H2)"#,
+    ];
+    let style = Style {
+        color: false,
+        width: 100,
+    };
+    let mut out = String::new();
+    for rule in rules {
+        let mut sources = Sources::new();
+        let source = sources.add("<rule>", rule);
+        let error = parse(rule).expect_err(rule);
+        let diagnostic = error.to_diagnostic(|range| Location::span(source, range));
+        out.push_str(&render(&diagnostic, &sources, style));
+        out.push('\n');
+    }
+    insta::assert_snapshot!("rule_errors", out);
+}

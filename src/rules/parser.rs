@@ -1155,3 +1155,353 @@ fn member_of_span(expr: &Expr) -> Option<Span> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> RuleError {
+        match parse(text) {
+            Ok(rule) => panic!("{text:?} parsed as {rule:?}"),
+            Err(error) => error,
+        }
+    }
+
+    fn bad_token<'t>(text: &'t str) -> (&'t str, Code) {
+        let error = error(text);
+        (&text[error.range.clone()], error.code)
+    }
+
+    #[test]
+    fn keywords_properties_and_hyphens_ignore_case() {
+        let canonical = parse(r#"(user.department -eq "Sales") -and (user.city -ne null)"#)
+            .unwrap()
+            .strip_spans();
+        for variant in [
+            r#"(USER.DEPARTMENT -EQ "Sales") -AND (User.City -Ne NULL)"#,
+            r#"(user.department eq "Sales") and (user.city ne $null)"#,
+            "(user.department -eq 'Sales')\n  -and\t(user.city -ne null)",
+        ] {
+            assert_eq!(
+                parse(variant).unwrap().strip_spans(),
+                canonical,
+                "{variant}"
+            );
+        }
+    }
+
+    #[test]
+    fn and_binds_tighter_than_or() {
+        let rule =
+            parse(r#"user.city -eq "a" -and user.city -eq "b" -or user.city -eq "c""#).unwrap();
+        let RuleKind::Expr(expr) = rule.kind else {
+            panic!("expression expected")
+        };
+        let ExprKind::Or(operands) = expr.kind else {
+            panic!("-or at the top expected")
+        };
+        assert!(matches!(operands[0].kind, ExprKind::And(_)));
+    }
+
+    #[test]
+    fn bare_lambda_body_only_as_a_whole_group() {
+        assert!(parse(r#"device.devicePhysicalIds -any _ -startsWith "[ZTDId]""#).is_ok());
+        assert!(parse(r#"(device.devicePhysicalIds -any _ -eq "[OrderID]:1")"#).is_ok());
+        assert_eq!(
+            bad_token(
+                r#"(device.accountEnabled -eq true) -and device.devicePhysicalIds -any _ -eq "x""#
+            ),
+            ("-any", Code::RuleInvalidForm)
+        );
+        assert_eq!(
+            bad_token(r#"device.devicePhysicalIds -any _ -eq "x" -and device.isRooted -eq true"#),
+            ("device.isRooted", Code::RuleInvalidForm)
+        );
+    }
+
+    #[test]
+    fn not_is_a_prefix_operator_only() {
+        assert!(parse(r#"-not (user.city -eq "x")"#).is_ok());
+        assert!(parse(r#"not user.city -eq "x""#).is_ok());
+        assert_eq!(
+            bad_token(r#"user.city -not -eq "x""#),
+            ("-not", Code::RuleSyntax)
+        );
+        assert!(error(r#"user.city -not -eq "x""#)
+            .help
+            .unwrap()
+            .contains("-not (user.x"));
+    }
+
+    #[test]
+    fn values_need_quotes() {
+        assert_eq!(
+            bad_token("user.department -eq Sales"),
+            ("Sales", Code::RuleSyntax)
+        );
+        assert_eq!(
+            bad_token("user.employeeId -eq 5"),
+            ("5", Code::RuleInvalidValue)
+        );
+        assert_eq!(
+            bad_token("device.extensionAttribute15 -eq HighRisk-W11-23H2"),
+            ("-W", Code::RuleSyntax)
+        );
+        assert!(error("device.extensionAttribute15 -eq HighRisk-W11-23H2")
+            .help
+            .unwrap()
+            .contains("\"HighRisk-W11-23H2\""));
+    }
+
+    #[test]
+    fn null_on_every_property_type() {
+        for text in [
+            "user.accountEnabled -eq null",
+            "user.otherMails -ne null",
+            "user.employeeHireDate -eq null",
+            "user.department -eq $null",
+        ] {
+            assert!(parse(text).is_ok(), "{text}");
+        }
+        assert_eq!(
+            bad_token("user.department -startsWith null"),
+            ("null", Code::RuleInvalidValue)
+        );
+    }
+
+    #[test]
+    fn quoted_timestamps_on_dates_mean_the_timestamp() {
+        let quoted = parse(r#"user.employeeHireDate -le "2020-06-10T18:13:20Z""#).unwrap();
+        let bare = parse("user.employeeHireDate -le 2020-06-10T18:13:20Z").unwrap();
+        assert_eq!(quoted.strip_spans(), bare.strip_spans());
+        assert_eq!(
+            bad_token("user.employeeHireDate -le 2020-06-10"),
+            ("2020-06-10", Code::RuleInvalidValue)
+        );
+        assert_eq!(
+            bad_token(r#"user.employeeHireDate -eq "value""#),
+            ("\"value\"", Code::RuleInvalidValue)
+        );
+        assert_eq!(
+            bad_token("user.employeeHireDate -ge system.now -plus 30"),
+            ("30", Code::RuleInvalidValue)
+        );
+        assert_eq!(
+            bad_token("user.department -le system.now"),
+            ("-le", Code::RuleUnsupportedOperator)
+        );
+        assert!(parse("user.employeeHireDate -ge (system.now -minus P30D)").is_ok());
+    }
+
+    #[test]
+    fn operator_and_value_types() {
+        let cases = [
+            (
+                "user.accountEnabled -contains true",
+                "-contains",
+                Code::RuleUnsupportedOperator,
+            ),
+            (
+                r#"user.accountEnabled -eq "True""#,
+                "\"True\"",
+                Code::RuleInvalidValue,
+            ),
+            (
+                r#"user.department -eq ["a","b"]"#,
+                r#"["a","b"]"#,
+                Code::RuleInvalidValue,
+            ),
+            (r#"user.upn -eq "a""#, "user.upn", Code::RuleUnknownProperty),
+            (
+                r#"user.userPrincipalName -match [".*@a.com"]"#,
+                r#"[".*@a.com"]"#,
+                Code::RuleInvalidValue,
+            ),
+            (
+                r#"user.department -in "Sales""#,
+                "\"Sales\"",
+                Code::RuleInvalidValue,
+            ),
+            ("user.department -in []", "[]", Code::RuleInvalidValue),
+            (
+                r#"user.department -in ["a", 1]"#,
+                "1",
+                Code::RuleInvalidValue,
+            ),
+            (r#"user.department -lt "a""#, "-lt", Code::RuleSyntax),
+            (
+                r#"user.assignedPlans -eq "x""#,
+                "-eq",
+                Code::RuleUnsupportedOperator,
+            ),
+            (
+                r#"user.department -any (_ -eq "x")"#,
+                "-any",
+                Code::RuleUnsupportedOperator,
+            ),
+            (
+                r#"user.otherMails -any (user.city -eq "x")"#,
+                "user.city",
+                Code::RuleInvalidForm,
+            ),
+            (
+                r#"user.assignedPlans -any (_ -eq "x")"#,
+                "_",
+                Code::RuleInvalidForm,
+            ),
+            (
+                r#"user.assignedPlans -any (assignedPlan.sku -eq "x")"#,
+                "assignedPlan.sku",
+                Code::RuleUnknownProperty,
+            ),
+            (r#"_ -eq "x""#, "_", Code::RuleInvalidForm),
+            (
+                r#"user.mail -match "^(?!admin)""#,
+                r#""^(?!admin)""#,
+                Code::RuleUnsupportedRegex,
+            ),
+            (
+                r#"user.mail -match "(unclosed""#,
+                r#""(unclosed""#,
+                Code::RuleInvalidRegex,
+            ),
+        ];
+        for (text, token, code) in cases {
+            assert_eq!(bad_token(text), (token, code), "{text}");
+        }
+    }
+
+    #[test]
+    fn whole_rule_forms() {
+        assert!(parse(r#"Direct Reports for "62e19b97-8b3d-4d4a-a106-4ce66896a863""#).is_ok());
+        assert_eq!(
+            bad_token(
+                r#"Direct Reports for "62e19b97-8b3d-4d4a-a106-4ce66896a863" -and user.city -eq "x""#
+            ),
+            ("-and", Code::RuleInvalidForm)
+        );
+        assert_eq!(
+            bad_token(r#"Direct Reports for "{objectID_of_manager}""#),
+            (r#""{objectID_of_manager}""#, Code::RuleInvalidValue)
+        );
+        assert_eq!(
+            bad_token(
+                r#"user.city -eq "x" -and Direct Reports for "62e19b97-8b3d-4d4a-a106-4ce66896a863""#
+            ),
+            ("Direct", Code::RuleInvalidForm)
+        );
+        assert_eq!(
+            bad_token(
+                r#"(user.memberOf -any (group.objectId -in ['a'])) -and (user.city -eq "x")"#
+            ),
+            ("user.memberOf", Code::RuleInvalidForm)
+        );
+        assert_eq!(
+            bad_token(r#"user.memberOf -any (group.objectId -eq 'a')"#),
+            ("-eq", Code::RuleInvalidForm)
+        );
+        let many: Vec<String> = (0..51).map(|index| format!("'{index}'")).collect();
+        let text = format!(
+            "user.memberOf -any (group.objectId -in [{}])",
+            many.join(",")
+        );
+        assert_eq!(error(&text).code, Code::RuleInvalidForm);
+        assert_eq!(
+            bad_token(r#"(user.city -eq "x") -and (device.deviceModel -eq "y")"#),
+            ("device.deviceModel", Code::RuleInvalidForm)
+        );
+    }
+
+    #[test]
+    fn structural_errors_point_at_the_right_token() {
+        let cases = [
+            ("", "", Code::RuleSyntax),
+            ("   ", "", Code::RuleSyntax),
+            (r#"(user.city -eq "x""#, "(", Code::RuleUnbalancedParens),
+            (r#"user.city -eq "x")"#, ")", Code::RuleUnbalancedParens),
+            (r#"user.city -in ["x""#, "[", Code::RuleUnbalancedParens),
+            (r#"user.city -eq "x"#, "\"", Code::RuleUnterminatedString),
+            ("user.city -eq", "-eq", Code::RuleSyntax),
+            ("user.city", "", Code::RuleSyntax),
+            (r#"user.city -eq "x" -and"#, "", Code::RuleSyntax),
+            (r#"-and user.city -eq "x""#, "-and", Code::RuleSyntax),
+            (r#"() -or user.city -eq "x""#, ")", Code::RuleSyntax),
+            (
+                r#"user.city -eq "x" user.city -eq "y""#,
+                "user.city",
+                Code::RuleSyntax,
+            ),
+            ("user.city -eq `\"x`\"", "`", Code::RuleSyntax),
+            (
+                "user.city -eq \"x\" \u{2013}and user.city -eq \"y\"",
+                "\u{2013}",
+                Code::RuleTypographicCharacter,
+            ),
+            ("user.city # \"x\"", "#", Code::RuleSyntax),
+        ];
+        for (text, token, code) in cases {
+            assert_eq!(bad_token(text), (token, code), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn length_limit_counts_characters() {
+        let at_limit = format!("user.city -eq \"{}\"", "é".repeat(MAX_RULE_CHARS - 16));
+        assert_eq!(at_limit.chars().count(), MAX_RULE_CHARS);
+        assert!(parse(&at_limit).is_ok());
+        let over = format!("user.city -eq \"{}\"", "é".repeat(MAX_RULE_CHARS - 15));
+        let error = error(&over);
+        assert_eq!(error.code, Code::RuleTooLong);
+        assert!(
+            error.message.contains("3073 characters"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn huge_inputs_give_errors_not_stack_overflows() {
+        let unlimited = RuleLimits {
+            max_chars: None,
+            ..RuleLimits::default()
+        };
+        let parens = "(".repeat(100_000);
+        assert_eq!(
+            parse(&parens).map_err(|error| error.code),
+            Err(Code::RuleTooLong)
+        );
+        let error = parse_with(&parens, unlimited).unwrap_err();
+        assert_eq!(error.code, Code::RuleTooDeep);
+        assert_eq!(error.range, 40..41);
+
+        let nots = "-not ".repeat(100_000);
+        assert_eq!(
+            parse_with(&nots, unlimited).unwrap_err().code,
+            Code::RuleTooDeep
+        );
+
+        let brackets = format!("user.city -in {}", "[".repeat(100_000));
+        assert_eq!(
+            parse_with(&brackets, unlimited).unwrap_err().code,
+            Code::RuleInvalidValue
+        );
+
+        let megabyte = r#"(user.city -eq "Lagos") -or "#.repeat(40_000);
+        assert!(megabyte.len() > 1_000_000);
+        assert_eq!(parse(&megabyte).unwrap_err().code, Code::RuleTooLong);
+        assert_eq!(
+            parse_with(&megabyte, unlimited).unwrap_err().code,
+            Code::RuleSyntax
+        );
+        let flat = format!("{megabyte}(user.city -eq \"Abuja\")");
+        let rule = parse_with(&flat, unlimited).unwrap();
+        let RuleKind::Expr(Expr {
+            kind: ExprKind::Or(operands),
+            ..
+        }) = &rule.kind
+        else {
+            panic!("a flat -or expected");
+        };
+        assert_eq!(operands.len(), 40_001);
+    }
+}
