@@ -1167,7 +1167,7 @@ mod tests {
         }
     }
 
-    fn bad_token<'t>(text: &'t str) -> (&'t str, Code) {
+    fn bad_token(text: &str) -> (&str, Code) {
         let error = error(text);
         (&text[error.range.clone()], error.code)
     }
