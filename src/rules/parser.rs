@@ -21,12 +21,16 @@
 //!   most 50 ids; `Direct Reports for "<guid>"` is a whole rule.
 //! - A rule may not mix `user.` and `device.` properties.
 //! - Arrays hold one or more quoted strings.
+//! - Nesting is limited twice with the same bound: while parsing (parentheses, `-not`, lambdas),
+//!   which keeps the stack small on hostile input, and on the canonical text the rule prints as,
+//!   so that the canonical form of every accepted rule is accepted too.
 
 use crate::diag::Code;
 
 use super::ast::*;
 use super::error::{wording, RuleError};
 use super::lexer::{tokenize, Token, TokenKind};
+use super::printer::canonical_depth;
 use super::property::{self, ExtensionProblem, ObjectKind, PropertyName, PropertyType};
 use super::regex_support::{self, RegexProblem};
 
@@ -198,6 +202,18 @@ impl Parser<'_> {
             });
         }
         check_whole_rule(&expr)?;
+        if canonical_depth(&expr, false) > self.limits.max_depth {
+            return Err(RuleError::new(
+                Code::RuleTooDeep,
+                format!(
+                    "the rule nests parentheses, `-not` or lambdas more than {} levels deep",
+                    self.limits.max_depth
+                ),
+                expr.span,
+                "too deep",
+            )
+            .with_help("flatten the rule: remove redundant parentheses and double negations"));
+        }
         Ok(Rule {
             kind: RuleKind::Expr(expr),
             span,
@@ -1457,6 +1473,31 @@ mod tests {
             "{}",
             error.message
         );
+    }
+
+    #[test]
+    fn canonical_form_of_a_rule_near_the_depth_limit_is_accepted() {
+        for depth in 30..45 {
+            let text = format!("{}user.city -eq \"x\"", "-not ".repeat(depth));
+            let Ok(rule) = parse(&text) else {
+                assert!(depth >= 39, "rejected at depth {depth}");
+                continue;
+            };
+            let canonical = crate::rules::print(&rule);
+            assert_eq!(
+                parse(&canonical).map(|rule| rule.strip_spans()),
+                Ok(rule.strip_spans())
+            );
+            let text = format!(
+                "{}user.city -eq \"x\"{}",
+                "(".repeat(depth),
+                ")".repeat(depth)
+            );
+            if let Ok(rule) = parse(&text) {
+                let canonical = crate::rules::print(&rule);
+                assert_eq!(canonical, "user.city -eq \"x\"");
+            }
+        }
     }
 
     #[test]

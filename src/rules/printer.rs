@@ -28,6 +28,30 @@ pub fn print(rule: &Rule) -> String {
     out
 }
 
+/// How deeply the canonical text of `expr` nests parentheses, `-not` and lambdas, counted as the
+/// parser counts them. The parser rejects a rule whose canonical text would exceed its depth
+/// limit, so every accepted rule's canonical form is accepted too.
+pub(crate) fn canonical_depth(expr: &Expr, in_lambda: bool) -> usize {
+    match &expr.kind {
+        ExprKind::Or(operands) | ExprKind::And(operands) => operands
+            .iter()
+            .map(|operand| operand_depth(operand, in_lambda))
+            .max()
+            .unwrap_or(0),
+        ExprKind::Not(inner) => 1 + operand_depth(inner, in_lambda),
+        ExprKind::Compare(_) => 0,
+        ExprKind::Collection(test) => 2 + canonical_depth(&test.body, true),
+    }
+}
+
+fn operand_depth(expr: &Expr, in_lambda: bool) -> usize {
+    match &expr.kind {
+        ExprKind::Not(_) => canonical_depth(expr, in_lambda),
+        ExprKind::Compare(_) if in_lambda => 0,
+        _ => 1 + canonical_depth(expr, in_lambda),
+    }
+}
+
 fn expression(expr: &Expr, in_lambda: bool, out: &mut String) {
     match &expr.kind {
         ExprKind::Or(operands) | ExprKind::And(operands) => {
