@@ -20,6 +20,7 @@ pub mod country;
 pub mod diag;
 pub mod engine;
 pub mod plan;
+pub mod rules;
 pub mod schema;
 pub mod source;
 pub mod tenant;

@@ -6,6 +6,7 @@
 
 mod catalog;
 mod import;
+mod rule;
 mod schema;
 mod validate;
 
@@ -67,6 +68,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// List products with their service plans and relations. Example: seatplan catalog ENTERPRISEPACK
     Catalog(catalog::CatalogArgs),
+    /// Check dynamic membership rules. Example: seatplan rule check '(user.department -eq "Sales")'
+    Rule(rule::RuleArgs),
 }
 
 /// Where a command writes and how: colors and width for people, plain text for pipes.
@@ -116,6 +119,7 @@ pub fn run() -> ExitCode {
         Command::Schema(args) => schema::run(args, &terminal),
         Command::Import(args) => import::run(args, &terminal),
         Command::Catalog(args) => catalog::run(args, &terminal),
+        Command::Rule(args) => rule::run(args, &terminal),
     };
     exit.into()
 }

@@ -10,6 +10,7 @@ use clap::Args;
 use super::{Exit, Terminal};
 use crate::catalog::{check_config_references, Catalog};
 use crate::io::{default_config_paths, load_config};
+use crate::rules::check_config;
 use crate::source::Sources;
 
 /// Arguments of `seatplan validate`.
@@ -42,7 +43,8 @@ pub fn run(args: ValidateArgs, terminal: &Terminal) -> Exit {
                     }
                 },
             };
-            let problems = check_config_references(&loaded, &catalog);
+            let mut problems = check_config(&loaded);
+            problems.extend(check_config_references(&loaded, &catalog));
             if !problems.is_empty() {
                 terminal.report(problems.iter(), &sources);
             }

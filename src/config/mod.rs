@@ -14,9 +14,6 @@ use crate::schema;
 use crate::source::{pointer_child, PointerMap, SourceId};
 use crate::yaml::{parse_document, YamlLimits};
 
-/// The longest membership rule the service accepts (SPEC §3; Entra's documented limit).
-pub const MAX_RULE_LENGTH: usize = 3072;
-
 /// One config file after the YAML pass, schema validation and typing.
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
@@ -71,7 +68,8 @@ pub fn parse_config_file(
     })
 }
 
-/// Checks that need more than the schema: version, exclusive fields, country codes, rule length.
+/// Checks that need more than the schema: version, exclusive fields, country codes. (Rules are
+/// checked by [`crate::rules::check_config`].)
 fn check_file(source: SourceId, config: &Config, problems: &mut Diagnostics) {
     if config.version != 1 {
         problems.push(
@@ -113,19 +111,6 @@ fn check_file(source: SourceId, config: &Config, problems: &mut Diagnostics) {
                     "a group's members come from a rule or from a list, never both: remove one",
                 ),
             );
-        }
-        if let Some(rule) = &group.rule {
-            let length = rule.chars().count();
-            if length > MAX_RULE_LENGTH {
-                problems.push(
-                    Diagnostic::new(
-                        Code::TooLarge,
-                        format!("the rule of group `{name}` is {length} characters long; Entra accepts at most {MAX_RULE_LENGTH}"),
-                    )
-                    .with_label(Location::node(source, format!("{base}/rule")), "rule too long")
-                    .with_help("collapse `-or` chains into `-in [...]` and drop redundant conditions"),
-                );
-            }
         }
         check_licenses(source, &base, group.licenses.as_deref(), problems);
     }

@@ -148,4 +148,30 @@ codes! {
     ExistingErrors => "existing-errors", Warning, "users are already in a licensing error state before the change";
     /// Licensed groups not in the config.
     UnmanagedGroup => "unmanaged-group", Note, "licensed tenant groups are absent from the config (read, never changed)";
+    /// A membership rule is not well-formed.
+    RuleSyntax => "rule-syntax", Error, "a membership rule is not well-formed (missing operator, whitespace or quotes, unexpected token)";
+    /// A membership rule has an unmatched parenthesis or bracket.
+    RuleUnbalancedParens => "rule-unbalanced-parens", Error, "a membership rule has an unmatched `(`, `)`, `[` or `]`";
+    /// A membership rule has a string without its closing quote.
+    RuleUnterminatedString => "rule-unterminated-string", Error, "a string in a membership rule has no closing quote";
+    /// A membership rule contains an en dash or a curly quote.
+    RuleTypographicCharacter => "rule-typographic-character", Error, "a membership rule contains an en dash or curly quote copied from a document";
+    /// A membership rule names a property the service does not support.
+    RuleUnknownProperty => "rule-unknown-property", Error, "a membership rule names a property that rules cannot use";
+    /// A membership rule uses an operator that the property's type does not allow.
+    RuleUnsupportedOperator => "rule-unsupported-operator", Error, "an operator is not allowed for the property's type";
+    /// A membership rule compares a property with a value of the wrong kind.
+    RuleInvalidValue => "rule-invalid-value", Error, "a value does not fit the property or operator (array with -eq, quoted boolean, bad date)";
+    /// A `-match` pattern is not a valid regular expression.
+    RuleInvalidRegex => "rule-invalid-regex", Error, "a -match or -notMatch pattern is not a valid regular expression";
+    /// A `-match` pattern uses a .NET-only construct seatplan cannot evaluate.
+    RuleUnsupportedRegex => "rule-unsupported-regex", Error, "a -match pattern uses a .NET-only construct (lookaround, backreference) that seatplan cannot evaluate";
+    /// A whole-rule form is combined with other expressions, or a lambda is malformed.
+    RuleInvalidForm => "rule-invalid-form", Error, "Direct Reports, memberOf or -any/-all used in a shape the service rejects";
+    /// A membership rule is longer than the service accepts.
+    RuleTooLong => "rule-too-long", Error, "a membership rule is longer than 3,072 characters";
+    /// A membership rule nests parentheses or `-not` too deeply.
+    RuleTooDeep => "rule-too-deep", Error, "a membership rule nests parentheses or -not deeper than seatplan accepts";
+    /// A device rule on a group seatplan licenses.
+    RuleDeviceRule => "rule-device-rule", Error, "a group's rule selects devices; licenses are assigned to users only";
 }

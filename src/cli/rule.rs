@@ -1,0 +1,144 @@
+//! `seatplan rule`: work with dynamic membership rules on their own. `rule check` parses a rule
+//! (or a file of rules, one per line) as the service would and prints the canonical form.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::{Exit, Terminal};
+use crate::diag::{Code, Diagnostic, Location, Severity};
+use crate::io::read_text;
+use crate::rules::{parse, print, Rule};
+use crate::source::{SourceId, Sources};
+
+/// The largest rule file `rule check --file` reads.
+const MAX_RULE_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Arguments of `seatplan rule`.
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// What to do with the rule.
+    #[command(subcommand)]
+    pub command: RuleCommand,
+}
+
+/// The `rule` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RuleCommand {
+    /// Check a rule as Entra would and print its canonical form. Example: seatplan rule check '(user.department -eq "Sales")'
+    Check(CheckArgs),
+}
+
+/// Arguments of `seatplan rule check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The membership rule (quote it for the shell).
+    #[arg(
+        value_name = "RULE",
+        allow_hyphen_values = true,
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub rule: Option<String>,
+    /// Check every line of FILE as one rule instead (blank lines and lines starting with `#` are skipped).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+/// Runs a `rule` subcommand.
+pub fn run(args: RuleArgs, terminal: &Terminal) -> Exit {
+    match args.command {
+        RuleCommand::Check(args) => check(args, terminal),
+    }
+}
+
+fn check(args: CheckArgs, terminal: &Terminal) -> Exit {
+    let mut sources = Sources::new();
+    match (args.rule, args.file) {
+        (Some(rule), _) => {
+            let source = sources.add("<rule>", rule.as_str());
+            match check_one(&rule, source, 0) {
+                Ok((rule, warning)) => {
+                    if let Some(warning) = warning {
+                        terminal.report([&warning], &sources);
+                    }
+                    terminal.print(&format!("{}\n", print(&rule)));
+                    Exit::Success
+                }
+                Err(diagnostic) => {
+                    terminal.report([&diagnostic], &sources);
+                    Exit::Failure
+                }
+            }
+        }
+        (None, Some(path)) => check_file(&path, &mut sources, terminal),
+        (None, None) => Exit::Failure,
+    }
+}
+
+/// Parses one rule written at byte `offset` of `source`; a device rule parses with a warning.
+fn check_one(
+    text: &str,
+    source: SourceId,
+    offset: usize,
+) -> Result<(Rule, Option<Diagnostic>), Diagnostic> {
+    let locate = |range: std::ops::Range<usize>| {
+        Location::span(source, offset + range.start..offset + range.end)
+    };
+    let rule = parse(text).map_err(|error| error.to_diagnostic(locate))?;
+    let warning = rule.first_device_span().map(|span| {
+        Diagnostic::new(Code::RuleDeviceRule, "this rule selects devices")
+            .with_severity(Severity::Warning)
+            .with_label(locate(span.range()), "a device property")
+            .with_help("Entra accepts it, but licenses are assigned to users only; seatplan rejects it on licensed groups")
+    });
+    Ok((rule, warning))
+}
+
+fn check_file(path: &std::path::Path, sources: &mut Sources, terminal: &Terminal) -> Exit {
+    let text = match read_text(path, MAX_RULE_FILE_BYTES) {
+        Ok(text) => text,
+        Err(diagnostic) => {
+            terminal.report([&diagnostic], sources);
+            return Exit::Failure;
+        }
+    };
+    let source = sources.add(path.display().to_string(), text.as_str());
+    let mut problems = Vec::new();
+    let mut output = String::new();
+    let (mut valid, mut invalid) = (0, 0);
+    let mut offset = 0;
+    for (index, line) in text.split('\n').enumerate() {
+        let line_offset = offset;
+        offset += line.len() + 1;
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        match check_one(line, source, line_offset) {
+            Ok((rule, warning)) => {
+                valid += 1;
+                problems.extend(warning);
+                output.push_str(&format!("{}: {}\n", index + 1, print(&rule)));
+            }
+            Err(diagnostic) => {
+                invalid += 1;
+                problems.push(diagnostic);
+            }
+        }
+    }
+    if !problems.is_empty() {
+        terminal.report(problems.iter(), sources);
+    }
+    output.push_str(&format!(
+        "Checked {} rule{}: {valid} valid, {invalid} invalid.\n",
+        valid + invalid,
+        if valid + invalid == 1 { "" } else { "s" }
+    ));
+    terminal.print(&output);
+    if invalid > 0 {
+        Exit::Failure
+    } else {
+        Exit::Success
+    }
+}
