@@ -5,7 +5,9 @@
 #![allow(clippy::disallowed_methods)] // an edge module: files and environment are its job
 
 mod catalog;
+mod common;
 mod import;
+mod plan;
 mod rule;
 mod schema;
 mod validate;
@@ -62,6 +64,8 @@ pub struct Cli {
 pub enum Command {
     /// Check config files: YAML, schema, references. Example: seatplan validate -c seatplan/
     Validate(validate::ValidateArgs),
+    /// Show what applying the config would change, and check it is safe. Example: seatplan plan -c seatplan.yaml --state tenant.yaml
+    Plan(plan::PlanArgs),
     /// Print a JSON schema for editors and CI. Example: seatplan schema config > seatplan.schema.json
     Schema(schema::SchemaArgs),
     /// Convert data from elsewhere into a tenant file. Example: seatplan import graph export/ -o tenant.yaml
@@ -78,6 +82,8 @@ pub struct Terminal {
     pub style: Style,
     /// Whether stdout is a terminal (colors and prompts allowed there).
     pub stdout_is_tty: bool,
+    /// False with --no-color or NO_COLOR.
+    pub color_allowed: bool,
 }
 
 impl Terminal {
@@ -91,6 +97,7 @@ impl Terminal {
                 width: 100,
             },
             stdout_is_tty: std::io::stdout().is_terminal(),
+            color_allowed: !no_color,
         }
     }
 
@@ -102,6 +109,11 @@ impl Terminal {
     ) {
         let text = render_all(diagnostics, sources, self.style);
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+
+    /// Whether stdout gets colors (a terminal, and colors not turned off).
+    pub fn stdout_color(&self) -> bool {
+        self.stdout_is_tty && self.color_allowed
     }
 
     /// Writes `text` to stdout.
@@ -117,6 +129,7 @@ pub fn run() -> ExitCode {
     let exit = match cli.command {
         Command::Validate(args) => validate::run(args, &terminal),
         Command::Schema(args) => schema::run(args, &terminal),
+        Command::Plan(args) => plan::run(args, &terminal),
         Command::Import(args) => import::run(args, &terminal),
         Command::Catalog(args) => catalog::run(args, &terminal),
         Command::Rule(args) => rule::run(args, &terminal),

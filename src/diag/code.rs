@@ -174,4 +174,6 @@ codes! {
     RuleTooDeep => "rule-too-deep", Error, "a membership rule nests parentheses or -not deeper than seatplan accepts";
     /// A device rule on a group seatplan licenses.
     RuleDeviceRule => "rule-device-rule", Error, "a group's rule selects devices; licenses are assigned to users only";
+    /// A dynamic group's recorded members differ from its rule's result.
+    MembershipPending => "membership-pending", Warning, "a dynamic group's recorded members differ from what its rule selects (processing pending or failed)";
 }

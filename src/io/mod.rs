@@ -84,6 +84,20 @@ fn io_error(display: &str, error: &std::io::Error) -> Diagnostic {
     Diagnostic::new(Code::Io, format!("cannot read `{display}`: {error}")).with_help(help)
 }
 
+/// `sha256:<hex>` of `bytes`: the fingerprint plans record of the state and config they were
+/// computed from.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    let mut text = String::with_capacity(7 + 64);
+    text.push_str("sha256:");
+    for byte in digest.iter() {
+        text.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        text.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+    }
+    text
+}
+
 /// The config paths used when none is given: `seatplan.yaml`, else the directory `seatplan/`.
 pub fn default_config_paths() -> Vec<PathBuf> {
     let file = PathBuf::from("seatplan.yaml");

@@ -61,6 +61,7 @@ pub fn license_ref(catalog: &Catalog, product: ProductId, enabled: &PlanSet) -> 
         sku: details.sku_part_number.clone(),
         sku_id: details.id.clone(),
         disabled_plans,
+        enabled_plans: plan_names(catalog, enabled),
     }
 }
 
@@ -139,8 +140,8 @@ pub fn changes(catalog: &Catalog, current: &TenantState, desired: &Desired) -> V
         let address = group_address(name);
         if desired.created.contains(&index) {
             let mut ops = vec![Op::CreateGroup { display_name: after.display_name.clone(), security_enabled: after.security_enabled }];
-            if after.description.is_some() {
-                ops.push(Op::SetDescription { before: None, after: after.description.clone() });
+            if let Some(description) = &after.description {
+                ops.push(Op::SetDescription { before: None, after: Some(description.clone()) });
             }
             if let Some(rule) = &after.rule {
                 ops.push(Op::SetRule { before: None, after: Some(rule.clone()) });

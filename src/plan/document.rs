@@ -86,6 +86,9 @@ pub struct LicenseRef {
     /// Service plans switched off, by name.
     #[serde(default)]
     pub disabled_plans: Vec<String>,
+    /// Service plans switched on, by name (the complement, for people reading the plan).
+    #[serde(default)]
+    pub enabled_plans: Vec<String>,
 }
 
 /// One operation of a change.

@@ -58,7 +58,7 @@ pub fn impact(
     let mut products: Vec<_> = before.seats.iter().chain(&after.seats).map(|usage| usage.product).collect();
     products.sort_unstable();
     products.dedup();
-    let seats = products
+    let mut seats: Vec<SeatImpact> = products
         .into_iter()
         .map(|product| {
             let old = before.seats_of(product);
@@ -71,6 +71,7 @@ pub fn impact(
             }
         })
         .collect();
+    seats.sort_by(|a, b| a.sku.cmp(&b.sku));
     let mut groups = Vec::new();
     for (name, index) in changed_groups {
         let old = members_before.get(*index).map_or(&[][..], Vec::as_slice);

@@ -2,3 +2,4 @@
 //! decides anything; it only draws.
 
 pub mod diagnostics;
+pub mod plan;
