@@ -32,13 +32,21 @@ pub struct CheckedConfig {
 
 /// Reads, checks and merges the config at `paths` (default `seatplan.yaml` or `seatplan/`), and
 /// builds its catalog. Returns every problem at once.
-pub fn load_checked_config(paths: &[PathBuf], sources: &mut Sources) -> Result<CheckedConfig, Diagnostics> {
-    let paths = if paths.is_empty() { default_config_paths() } else { paths.to_vec() };
+pub fn load_checked_config(
+    paths: &[PathBuf],
+    sources: &mut Sources,
+) -> Result<CheckedConfig, Diagnostics> {
+    let paths = if paths.is_empty() {
+        default_config_paths()
+    } else {
+        paths.to_vec()
+    };
     let first_source = SourceId(sources_len(sources));
     let loaded = load_config(&paths, sources)?;
     let catalog = match &loaded.config.catalog {
         None => Catalog::builtin().clone(),
-        Some(additions) => Catalog::builtin().with_additions(additions, |pointer| loaded.catalog_location(pointer))?,
+        Some(additions) => Catalog::builtin()
+            .with_additions(additions, |pointer| loaded.catalog_location(pointer))?,
     };
     let mut problems = check_config(&loaded);
     problems.extend(check_config_references(&loaded, &catalog));
@@ -54,7 +62,12 @@ pub fn load_checked_config(paths: &[PathBuf], sources: &mut Sources) -> Result<C
         hashed.push(0);
         index += 1;
     }
-    Ok(CheckedConfig { loaded, catalog, fingerprint: fingerprint(&hashed), warnings: problems })
+    Ok(CheckedConfig {
+        loaded,
+        catalog,
+        fingerprint: fingerprint(&hashed),
+        warnings: problems,
+    })
 }
 
 fn sources_len(sources: &Sources) -> u32 {
@@ -97,7 +110,12 @@ pub fn load_state(path: &Path, sources: &mut Sources) -> Result<LoadedState, Dia
             if let Some(pointers) = pointers {
                 sources.set_pointers(source, pointers);
             }
-            Ok(LoadedState { state, source, fingerprint, path: path.to_path_buf() })
+            Ok(LoadedState {
+                state,
+                source,
+                fingerprint,
+                path: path.to_path_buf(),
+            })
         }
         Err((diagnostics, pointers)) => {
             if let Some(pointers) = pointers.or_else(|| json_pointers(source, &text)) {
@@ -111,7 +129,9 @@ pub fn load_state(path: &Path, sources: &mut Sources) -> Result<LoadedState, Dia
 /// Builds the pointer map of a JSON state source that was parsed without one, so that
 /// diagnostics about it can show lines. Called only when such diagnostics exist.
 pub fn index_state(sources: &mut Sources, source: SourceId) {
-    let Some(file) = sources.get(source) else { return };
+    let Some(file) = sources.get(source) else {
+        return;
+    };
     if file.pointers.is_some() {
         return;
     }

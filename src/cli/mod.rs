@@ -6,10 +6,13 @@
 
 mod catalog;
 mod common;
+mod export;
 mod import;
 mod plan;
 mod rule;
+mod rule_diff;
 mod schema;
+mod show;
 mod validate;
 
 use std::io::{IsTerminal, Write};
@@ -66,6 +69,10 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Show what applying the config would change, and check it is safe. Example: seatplan plan -c seatplan.yaml --state tenant.yaml
     Plan(plan::PlanArgs),
+    /// Render a saved plan file. Example: seatplan show plan.json --format markdown
+    Show(show::ShowArgs),
+    /// Write a config that reproduces the tenant's licensed groups (bootstrap). Example: seatplan export --state tenant.yaml -o seatplan.yaml
+    Export(export::ExportArgs),
     /// Print a JSON schema for editors and CI. Example: seatplan schema config > seatplan.schema.json
     Schema(schema::SchemaArgs),
     /// Convert data from elsewhere into a tenant file. Example: seatplan import graph export/ -o tenant.yaml
@@ -116,6 +123,11 @@ impl Terminal {
         self.stdout_is_tty && self.color_allowed
     }
 
+    /// Writes `text` to stderr.
+    pub fn eprint(&self, text: &str) {
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+
     /// Writes `text` to stdout.
     pub fn print(&self, text: &str) {
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
@@ -130,6 +142,8 @@ pub fn run() -> ExitCode {
         Command::Validate(args) => validate::run(args, &terminal),
         Command::Schema(args) => schema::run(args, &terminal),
         Command::Plan(args) => plan::run(args, &terminal),
+        Command::Show(args) => show::run(args, &terminal),
+        Command::Export(args) => export::run(args, &terminal),
         Command::Import(args) => import::run(args, &terminal),
         Command::Catalog(args) => catalog::run(args, &terminal),
         Command::Rule(args) => rule::run(args, &terminal),

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{index_state, load_checked_config, load_state, CheckedConfig, LoadedState, DEFAULT_STATE};
+use super::common::{
+    index_state, load_checked_config, load_state, CheckedConfig, LoadedState, DEFAULT_STATE,
+};
 use super::{Exit, Terminal};
 use crate::diag::Diagnostics;
 use crate::io::write_atomic;
@@ -70,10 +72,19 @@ pub struct Prepared {
 }
 
 /// Loads config and state and computes the plan, reporting problems on the terminal.
-pub fn prepare(args: &PlanInputArgs, sources: &mut Sources, terminal: &Terminal) -> Result<Prepared, Exit> {
-    let config = load_checked_config(&args.config, sources).map_err(|problems| fail(terminal, &problems, sources))?;
-    let path = args.state.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_STATE));
-    let state = load_state(&path, sources).map_err(|problems| fail(terminal, &problems, sources))?;
+pub fn prepare(
+    args: &PlanInputArgs,
+    sources: &mut Sources,
+    terminal: &Terminal,
+) -> Result<Prepared, Exit> {
+    let config = load_checked_config(&args.config, sources)
+        .map_err(|problems| fail(terminal, &problems, sources))?;
+    let path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE));
+    let state =
+        load_state(&path, sources).map_err(|problems| fail(terminal, &problems, sources))?;
     let inputs = Inputs {
         catalog: &config.catalog,
         loaded: &config.loaded,
@@ -82,7 +93,10 @@ pub fn prepare(args: &PlanInputArgs, sources: &mut Sources, terminal: &Terminal)
         state_fingerprint: state.fingerprint.clone(),
         config_fingerprint: config.fingerprint.clone(),
         now: jiff::Timestamp::now(),
-        overrides: Overrides { allow_license_loss: args.allow_license_loss, force: args.force },
+        overrides: Overrides {
+            allow_license_loss: args.allow_license_loss,
+            force: args.force,
+        },
     };
     let planned = match compute(&inputs) {
         Ok(planned) => planned,
@@ -91,7 +105,11 @@ pub fn prepare(args: &PlanInputArgs, sources: &mut Sources, terminal: &Terminal)
             return Err(fail(terminal, &problems, sources));
         }
     };
-    Ok(Prepared { config, state, planned })
+    Ok(Prepared {
+        config,
+        state,
+        planned,
+    })
 }
 
 fn fail(terminal: &Terminal, problems: &Diagnostics, sources: &Sources) -> Exit {
@@ -102,13 +120,20 @@ fn fail(terminal: &Terminal, problems: &Diagnostics, sources: &Sources) -> Exit 
 /// Runs `plan`.
 pub fn run(args: PlanArgs, terminal: &Terminal) -> Exit {
     let mut sources = Sources::new();
-    let Prepared { config, mut planned, .. } = match prepare(&args.inputs, &mut sources, terminal) {
+    let Prepared {
+        config,
+        mut planned,
+        ..
+    } = match prepare(&args.inputs, &mut sources, terminal) {
         Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
     let mut diagnostics: Vec<_> = config.warnings.iter().cloned().collect();
     diagnostics.extend(planned.diagnostics.iter().cloned());
-    planned.document.diagnostics = diagnostics.iter().map(|diagnostic| to_json(diagnostic, &sources)).collect();
+    planned.document.diagnostics = diagnostics
+        .iter()
+        .map(|diagnostic| to_json(diagnostic, &sources))
+        .collect();
     terminal.report(diagnostics.iter(), &sources);
     let document = &planned.document;
     let output = match args.format {

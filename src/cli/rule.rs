@@ -27,6 +27,8 @@ pub struct RuleArgs {
 pub enum RuleCommand {
     /// Check a rule as Entra would and print its canonical form. Example: seatplan rule check '(user.department -eq "Sales")'
     Check(CheckArgs),
+    /// Review a rule edit: who joins, who leaves, licenses gained or lost, checks. Example: seatplan rule diff "All Staff - E3" '(user.accountEnabled -eq true)' --state tenant.yaml
+    Diff(super::rule_diff::DiffArgs),
 }
 
 /// Arguments of `seatplan rule check`.
@@ -49,6 +51,7 @@ pub struct CheckArgs {
 pub fn run(args: RuleArgs, terminal: &Terminal) -> Exit {
     match args.command {
         RuleCommand::Check(args) => check(args, terminal),
+        RuleCommand::Diff(args) => super::rule_diff::run(args, terminal),
     }
 }
 

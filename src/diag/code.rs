@@ -176,4 +176,6 @@ codes! {
     RuleDeviceRule => "rule-device-rule", Error, "a group's rule selects devices; licenses are assigned to users only";
     /// A dynamic group's recorded members differ from its rule's result.
     MembershipPending => "membership-pending", Warning, "a dynamic group's recorded members differ from what its rule selects (processing pending or failed)";
+    /// A plan file cannot be used.
+    PlanFile => "plan-file", Error, "a plan file is not valid JSON, was edited, or has an unknown `format_version`";
 }

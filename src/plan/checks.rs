@@ -72,20 +72,40 @@ impl Context<'_> {
     fn group_location(&self, group: GroupIdx) -> Option<Location> {
         let name = self.config_name(group)?;
         let address = group_address(name);
-        let ops: Vec<&Op> = self.changes.iter().filter(|change| change.address == address).flat_map(|change| &change.ops).collect();
+        let ops: Vec<&Op> = self
+            .changes
+            .iter()
+            .filter(|change| change.address == address)
+            .flat_map(|change| &change.ops)
+            .collect();
         let spec = self.loaded.config.groups.as_ref()?.get(name)?;
-        let suffix = if ops.iter().any(|op| matches!(op, Op::DeleteGroup)) && spec.ensure.is_some() {
+        let suffix = if ops.iter().any(|op| matches!(op, Op::DeleteGroup)) && spec.ensure.is_some()
+        {
             "/ensure"
         } else if ops.iter().any(|op| matches!(op, Op::SetRule { .. })) && spec.rule.is_some() {
             "/rule"
-        } else if ops.iter().any(|op| matches!(op, Op::AddMembers { .. } | Op::RemoveMembers { .. })) && spec.members.is_some() {
+        } else if ops
+            .iter()
+            .any(|op| matches!(op, Op::AddMembers { .. } | Op::RemoveMembers { .. }))
+            && spec.members.is_some()
+        {
             "/members"
-        } else if ops.iter().any(|op| matches!(op, Op::AddLicense { .. } | Op::RemoveLicense { .. } | Op::UpdateLicensePlans { .. } | Op::Migrate { .. }))
-            && spec.licenses.is_some()
+        } else if ops.iter().any(|op| {
+            matches!(
+                op,
+                Op::AddLicense { .. }
+                    | Op::RemoveLicense { .. }
+                    | Op::UpdateLicensePlans { .. }
+                    | Op::Migrate { .. }
+            )
+        }) && spec.licenses.is_some()
         {
             "/licenses"
         } else {
-            return self.loaded.group_location(name, "").map(|location| as_key(location));
+            return self
+                .loaded
+                .group_location(name, "")
+                .map(|location| as_key(location));
         };
         self.loaded.group_location(name, suffix)
     }
@@ -93,7 +113,11 @@ impl Context<'_> {
     /// The config node of a managed user (their licenses or usage location), else none.
     fn user_location(&self, user: UserIdx) -> Option<Location> {
         let upn = &self.target.user_at(user).upn;
-        let (name, _) = self.desired.managed_users.iter().find(|(_, index)| *index == user.0 as usize)?;
+        let (name, _) = self
+            .desired
+            .managed_users
+            .iter()
+            .find(|(_, index)| *index == user.0 as usize)?;
         let _ = upn;
         self.loaded.user_location(name, "").map(as_key)
     }
@@ -116,8 +140,17 @@ impl Context<'_> {
         &self.target.user_at(user).upn
     }
 
+    /// Plan names, the first six of them and a count of the rest.
     fn plan_list(&self, plans: &PlanSet) -> String {
-        plans.iter().map(|plan| self.catalog.plan(plan).name.as_str()).collect::<Vec<_>>().join(", ")
+        let names: Vec<&str> = plans
+            .iter()
+            .map(|plan| self.catalog.plan(plan).name.as_str())
+            .collect();
+        let mut text = names.iter().take(6).copied().collect::<Vec<_>>().join(", ");
+        if names.len() > 6 {
+            text.push_str(&format!(" and {} more", names.len() - 6));
+        }
+        text
     }
 
     fn sku(&self, product: ProductId) -> &str {
@@ -130,7 +163,13 @@ impl Context<'_> {
         if self.overrides.allow_license_loss {
             return true;
         }
-        let global = self.loaded.config.settings.as_ref().and_then(|settings| settings.allow_license_loss).unwrap_or(false);
+        let global = self
+            .loaded
+            .config
+            .settings
+            .as_ref()
+            .and_then(|settings| settings.allow_license_loss)
+            .unwrap_or(false);
         match source {
             Source::Group(group) => self
                 .config_name(group)
@@ -144,7 +183,9 @@ impl Context<'_> {
 
 fn as_key(location: Location) -> Location {
     match location {
-        Location::Node { source, pointer, .. } => Location::key(source, pointer),
+        Location::Node {
+            source, pointer, ..
+        } => Location::key(source, pointer),
         other => other,
     }
 }
@@ -177,11 +218,26 @@ fn plural(count: usize, word: &str) -> String {
     }
 }
 
+/// "1 user is" / "3 users are".
+fn are(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("1 {word} is")
+    } else {
+        format!("{count} {word}s are")
+    }
+}
+
 /// Plans each source contributes to a user.
 fn contributions(assignments: &[AssignmentOutcome]) -> BTreeMap<Source, PlanSet> {
     let mut by_source: BTreeMap<Source, PlanSet> = BTreeMap::new();
-    for assignment in assignments.iter().filter(|assignment| assignment.is_effective()) {
-        by_source.entry(assignment.source).or_default().union_with(&assignment.enabled);
+    for assignment in assignments
+        .iter()
+        .filter(|assignment| assignment.is_effective())
+    {
+        by_source
+            .entry(assignment.source)
+            .or_default()
+            .union_with(&assignment.enabled);
     }
     by_source
 }
@@ -205,13 +261,22 @@ pub fn run(context: &Context<'_>) -> Vec<Diagnostic> {
 /// `license-loss`: users lose service plans (upgrades through `supersedes` excluded).
 fn license_loss(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let mut by_source: BTreeMap<Source, Vec<(UserIdx, PlanSet)>> = BTreeMap::new();
-    for (index, (old, new)) in context.before.users.iter().zip(&context.after.users).enumerate() {
+    for (index, (old, new)) in context
+        .before
+        .users
+        .iter()
+        .zip(&context.after.users)
+        .enumerate()
+    {
         let lost = old.effective.difference(&new.effective);
         if lost.is_empty() {
             continue;
         }
         let gained = new.effective.difference(&old.effective);
-        let lost: PlanSet = lost.iter().filter(|&plan| !context.catalog.is_upgrade(plan, &gained)).collect();
+        let lost: PlanSet = lost
+            .iter()
+            .filter(|&plan| !context.catalog.is_upgrade(plan, &gained))
+            .collect();
         if lost.is_empty() {
             continue;
         }
@@ -221,7 +286,11 @@ fn license_loss(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let mut attributed = PlanSet::default();
         for (source, plans) in &before {
             let kept = after.get(source).cloned().unwrap_or_default();
-            let dropped: PlanSet = plans.difference(&kept).iter().filter(|&plan| lost.contains(plan)).collect();
+            let dropped: PlanSet = plans
+                .difference(&kept)
+                .iter()
+                .filter(|&plan| lost.contains(plan))
+                .collect();
             if !dropped.is_empty() {
                 attributed.union_with(&dropped);
                 by_source.entry(*source).or_default().push((user, dropped));
@@ -229,7 +298,10 @@ fn license_loss(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
         let rest = lost.difference(&attributed);
         if !rest.is_empty() {
-            by_source.entry(Source::Direct).or_default().push((user, rest));
+            by_source
+                .entry(Source::Direct)
+                .or_default()
+                .push((user, rest));
         }
     }
     for (source, users) in by_source {
@@ -242,7 +314,14 @@ fn license_loss(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         );
         let lines = users
             .iter()
-            .map(|(user, plans)| format!("{} loses {}", context.upn(*user), context.plan_list(plans)))
+            .map(|(user, plans)| {
+                format!(
+                    "{} loses {}: {}",
+                    context.upn(*user),
+                    plural(plans.len(), "plan"),
+                    context.plan_list(plans)
+                )
+            })
             .collect();
         let mut diagnostic = labelled(Diagnostic::new(Code::LicenseLoss, message), context.source_location(source, anchor), "this change takes licenses away")
             .with_help(if allowed {
@@ -264,7 +343,12 @@ fn error_set(outcome: &Outcome) -> BTreeSet<ErrorKey> {
     for (index, user) in outcome.users.iter().enumerate() {
         for assignment in user.errors() {
             if let Some(error) = assignment.error {
-                errors.insert((UserIdx(index as u32), assignment.source, assignment.product, error));
+                errors.insert((
+                    UserIdx(index as u32),
+                    assignment.source,
+                    assignment.product,
+                    error,
+                ));
             }
         }
     }
@@ -275,15 +359,24 @@ fn error_set(outcome: &Outcome) -> BTreeSet<ErrorKey> {
 /// `proxy-address-conflict`, `dependency-break` and `licensed-group-delete`.
 fn new_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let before = error_set(context.before);
-    let fresh: Vec<ErrorKey> = error_set(context.after).into_iter().filter(|key| !before.contains(key)).collect();
+    let fresh: Vec<ErrorKey> = error_set(context.after)
+        .into_iter()
+        .filter(|key| !before.contains(key))
+        .collect();
     // Seat shortage: one diagnostic per product, with the shortfall.
     let mut short: BTreeMap<ProductId, Vec<(UserIdx, Source)>> = BTreeMap::new();
-    let mut by_kind: BTreeMap<(AssignmentError, Source), Vec<(UserIdx, ProductId)>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<(AssignmentError, Source), Vec<(UserIdx, ProductId)>> =
+        BTreeMap::new();
     for (user, source, product, error) in fresh {
         match error {
-            AssignmentError::CountViolation => short.entry(product).or_default().push((user, source)),
+            AssignmentError::CountViolation => {
+                short.entry(product).or_default().push((user, source))
+            }
             AssignmentError::Other => {}
-            _ => by_kind.entry((error, source)).or_default().push((user, product)),
+            _ => by_kind
+                .entry((error, source))
+                .or_default()
+                .push((user, product)),
         }
     }
     for (product, users) in short {
@@ -308,11 +401,21 @@ fn new_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         for (user, source) in &users {
             if labelled_sources.insert(*source) {
                 if let Some(location) = context.source_location(*source, *user) {
-                    diagnostic = diagnostic.with_label(location, format!("assigns {}", context.sku(product)));
+                    diagnostic = diagnostic
+                        .with_label(location, format!("assigns {}", context.sku(product)));
                 }
             }
         }
-        let lines = users.iter().map(|(user, source)| format!("{} via {}", context.upn(*user), context.source_label(*source, *user))).collect();
+        let lines = users
+            .iter()
+            .map(|(user, source)| {
+                format!(
+                    "{} via {}",
+                    context.upn(*user),
+                    context.source_label(*source, *user)
+                )
+            })
+            .collect();
         out.push(with_users(diagnostic, lines));
     }
     for ((error, source), users) in by_kind {
@@ -345,14 +448,30 @@ fn new_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 "keep a prerequisite plan through another assignment, or remove the dependent plans first",
             ),
         };
-        let message = format!("{} {what} ({})", plural(users.len(), "user"), context.source_label(source, anchor));
-        let diagnostic = labelled(Diagnostic::new(code, message), context.source_location(source, anchor), "caused by this change").with_help(help);
+        let message = format!(
+            "{} {what} ({})",
+            plural(users.len(), "user"),
+            context.source_label(source, anchor)
+        );
+        let diagnostic = labelled(
+            Diagnostic::new(code, message),
+            context.source_location(source, anchor),
+            "caused by this change",
+        )
+        .with_help(help);
         let lines = users
             .iter()
             .map(|(user, product)| {
-                let location = context.target.effective_location(*user).unwrap_or("no location");
+                let location = context
+                    .target
+                    .effective_location(*user)
+                    .unwrap_or("no location");
                 match error {
-                    AssignmentError::ProhibitedInUsageLocationViolation => format!("{} ({location}): {}", context.upn(*user), context.sku(*product)),
+                    AssignmentError::ProhibitedInUsageLocationViolation => format!(
+                        "{} ({location}): {}",
+                        context.upn(*user),
+                        context.sku(*product)
+                    ),
                     _ => format!("{}: {}", context.upn(*user), context.sku(*product)),
                 }
             })
@@ -368,7 +487,12 @@ fn missing_prerequisites(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let address = group_address(name);
         let changed = context.changes.iter().any(|change| {
             change.address == address
-                && change.ops.iter().any(|op| matches!(op, Op::AddLicense { .. } | Op::UpdateLicensePlans { .. } | Op::Migrate { .. }))
+                && change.ops.iter().any(|op| {
+                    matches!(
+                        op,
+                        Op::AddLicense { .. } | Op::UpdateLicensePlans { .. } | Op::Migrate { .. }
+                    )
+                })
         });
         if !changed {
             continue;
@@ -378,7 +502,10 @@ fn missing_prerequisites(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             enabled.union_with(&license.enabled);
         }
         for (plan, any_of) in context.catalog.unmet_prerequisites(&enabled) {
-            let names: Vec<&str> = any_of.iter().map(|plan| context.catalog.plan(*plan).name.as_str()).collect();
+            let names: Vec<&str> = any_of
+                .iter()
+                .map(|plan| context.catalog.plan(*plan).name.as_str())
+                .collect();
             let diagnostic = Diagnostic::new(
                 Code::GroupMissingPrerequisite,
                 format!(
@@ -388,7 +515,11 @@ fn missing_prerequisites(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .with_help("Entra requires an add-on's prerequisite in the same group: add a product with one of these plans to this group (its other plans may be disabled)");
-            out.push(labelled(diagnostic, context.loaded.group_location(name, "/licenses"), "add-on without prerequisite"));
+            out.push(labelled(
+                diagnostic,
+                context.loaded.group_location(name, "/licenses"),
+                "add-on without prerequisite",
+            ));
         }
     }
 }
@@ -418,7 +549,11 @@ fn static_to_dynamic(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         if allowed {
             diagnostic = diagnostic.with_severity(Severity::Warning);
         }
-        out.push(labelled(diagnostic, context.loaded.group_location(name, "/rule"), "dynamic rule on a static group"));
+        out.push(labelled(
+            diagnostic,
+            context.loaded.group_location(name, "/rule"),
+            "dynamic rule on a static group",
+        ));
     }
 }
 
@@ -429,17 +564,36 @@ fn non_security_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         if group.security_enabled || group.licenses.is_empty() {
             continue;
         }
-        let spec = context.loaded.config.groups.as_ref().and_then(|groups| groups.get(name));
-        let suffix = if spec.is_some_and(|spec| spec.security_enabled.is_some()) { "/security_enabled" } else { "/licenses" };
+        let spec = context
+            .loaded
+            .config
+            .groups
+            .as_ref()
+            .and_then(|groups| groups.get(name));
+        let suffix = if spec.is_some_and(|spec| spec.security_enabled.is_some()) {
+            "/security_enabled"
+        } else {
+            "/licenses"
+        };
         let diagnostic = Diagnostic::new(Code::NonSecurityGroup, format!("group `{name}` assigns licenses but is not a security group"))
             .with_help("group-based licensing works only with security groups (and Microsoft 365 groups with securityEnabled); set `security_enabled: true` or use another group");
-        out.push(labelled(diagnostic, context.loaded.group_location(name, suffix), "not a security group"));
+        out.push(labelled(
+            diagnostic,
+            context.loaded.group_location(name, suffix),
+            "not a security group",
+        ));
     }
 }
 
 /// `removal-threshold`: more product removals than `max_license_removals` allows.
 fn removal_threshold(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(limit) = context.loaded.config.settings.as_ref().and_then(|settings| settings.max_license_removals) else {
+    let Some(limit) = context
+        .loaded
+        .config
+        .settings
+        .as_ref()
+        .and_then(|settings| settings.max_license_removals)
+    else {
         return;
     };
     let mut removals = 0u64;
@@ -448,11 +602,18 @@ fn removal_threshold(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         if !old.consumed.is_empty() {
             licensed += 1;
         }
-        removals += old.consumed.iter().filter(|product| new.consumed.binary_search(product).is_err()).count() as u64;
+        removals += old
+            .consumed
+            .iter()
+            .filter(|product| new.consumed.binary_search(product).is_err())
+            .count() as u64;
     }
     let (maximum, described) = match limit {
         RemovalLimit::Count(count) => (count, format!("{count}")),
-        RemovalLimit::Percent(percent) => (((percent / 100.0) * licensed as f64).floor() as u64, format!("{percent}% of {licensed} licensed users")),
+        RemovalLimit::Percent(percent) => (
+            ((percent / 100.0) * licensed as f64).floor() as u64,
+            format!("{percent}% of {licensed} licensed users"),
+        ),
     };
     if removals <= maximum {
         return;
@@ -463,9 +624,17 @@ fn removal_threshold(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     )
     .with_help("check that the change is intended; split it into smaller plans, or pass --force");
     if context.overrides.force {
-        diagnostic = diagnostic.with_severity(Severity::Warning).with_help("allowed by --force");
+        diagnostic = diagnostic
+            .with_severity(Severity::Warning)
+            .with_help("allowed by --force");
     }
-    out.push(labelled(diagnostic, context.loaded.section_location("settings", "/settings/max_license_removals"), "limit"));
+    out.push(labelled(
+        diagnostic,
+        context
+            .loaded
+            .section_location("settings", "/settings/max_license_removals"),
+        "limit",
+    ));
 }
 
 /// `nested-group`: a licensed group has group members, whose members receive nothing.
@@ -475,13 +644,24 @@ fn nested_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         if group.licenses.is_empty() || group.member_groups.is_empty() {
             continue;
         }
-        let nested: Vec<&str> = group.member_groups.iter().map(|nested| &*context.target.group_at(*nested).name).collect();
+        let nested: Vec<&str> = group
+            .member_groups
+            .iter()
+            .map(|nested| &*context.target.group_at(*nested).name)
+            .collect();
         let diagnostic = Diagnostic::new(
             Code::NestedGroup,
             format!("licensed group `{name}` has group members ({}); their members receive no license", nested.join(", ")),
         )
         .with_help("group-based licensing applies to direct user members only: add the users themselves, or license the nested group");
-        out.push(labelled(diagnostic, context.loaded.group_location(name, ""), "nested groups get nothing").with_severity(Severity::Warning));
+        out.push(
+            labelled(
+                diagnostic,
+                context.loaded.group_location(name, ""),
+                "nested groups get nothing",
+            )
+            .with_severity(Severity::Warning),
+        );
     }
 }
 
@@ -497,12 +677,17 @@ fn existing_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         if *error == AssignmentError::Other {
             continue;
         }
-        let key = format!("{}: {} {:?}", context.source_label(*source, *user), context.sku(*product), error);
+        let key = format!(
+            "{}: {} {:?}",
+            context.source_label(*source, *user),
+            context.sku(*product),
+            error
+        );
         *by_group.entry(key).or_default() += 1;
     }
     let mut diagnostic = Diagnostic::new(
         Code::ExistingErrors,
-        format!("{} already in a licensing error state before this plan", plural(users.len(), "user is").replace("users is", "users are")),
+        format!("{} already in a licensing error state before this plan", are(users.len(), "user")),
     )
     .with_help("`seatplan report` lists them; after fixing the cause, `seatplan reprocess` shows who would then succeed");
     for (what, count) in by_group {
@@ -513,7 +698,13 @@ fn existing_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
 
 /// `unmanaged-group`: licensed tenant groups that the config does not mention.
 fn unmanaged_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let managed: BTreeSet<usize> = context.desired.managed_groups.iter().chain(&context.desired.deleted).map(|(_, index)| *index).collect();
+    let managed: BTreeSet<usize> = context
+        .desired
+        .managed_groups
+        .iter()
+        .chain(&context.desired.deleted)
+        .map(|(_, index)| *index)
+        .collect();
     let names: Vec<&str> = context
         .current
         .groups
@@ -527,7 +718,7 @@ fn unmanaged_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     }
     let mut diagnostic = Diagnostic::new(
         Code::UnmanagedGroup,
-        format!("{} licensed in the tenant but not in the config; seatplan reads them and never changes them", plural(names.len(), "group is").replace("groups is", "groups are")),
+        format!("{} licensed in the tenant but not in the config; seatplan reads them and never changes them", are(names.len(), "group")),
     )
     .with_help("`seatplan export` writes a config for them if you want to manage them");
     for name in names {

@@ -42,7 +42,11 @@ fn resolved(catalog: &Catalog, license: &AssignedLicense) -> Option<(ProductId, 
     let disabled: PlanSet = license
         .disabled_plans
         .iter()
-        .filter_map(|name| catalog.plan_in_product(product, name).or_else(|| catalog.resolve_plan(name).ok()))
+        .filter_map(|name| {
+            catalog
+                .plan_in_product(product, name)
+                .or_else(|| catalog.resolve_plan(name).ok())
+        })
         .collect();
     Some((product, all.difference(&disabled)))
 }
@@ -66,16 +70,29 @@ pub fn license_ref(catalog: &Catalog, product: ProductId, enabled: &PlanSet) -> 
 }
 
 fn plan_names(catalog: &Catalog, plans: &PlanSet) -> Vec<String> {
-    let mut names: Vec<String> = plans.iter().map(|plan| catalog.plan(plan).name.clone()).collect();
+    let mut names: Vec<String> = plans
+        .iter()
+        .map(|plan| catalog.plan(plan).name.clone())
+        .collect();
     names.sort();
     names
 }
 
 /// The license operations turning `before` into `after` (one entity's list of licenses). When
 /// products are both removed and added, they go into one `migrate` operation.
-pub fn license_ops(catalog: &Catalog, before: &[AssignedLicense], after: &[AssignedLicense]) -> Vec<Op> {
-    let before: Vec<(ProductId, PlanSet)> = before.iter().filter_map(|license| resolved(catalog, license)).collect();
-    let after: Vec<(ProductId, PlanSet)> = after.iter().filter_map(|license| resolved(catalog, license)).collect();
+pub fn license_ops(
+    catalog: &Catalog,
+    before: &[AssignedLicense],
+    after: &[AssignedLicense],
+) -> Vec<Op> {
+    let before: Vec<(ProductId, PlanSet)> = before
+        .iter()
+        .filter_map(|license| resolved(catalog, license))
+        .collect();
+    let after: Vec<(ProductId, PlanSet)> = after
+        .iter()
+        .filter_map(|license| resolved(catalog, license))
+        .collect();
     let mut ops = Vec::new();
     let mut added = Vec::new();
     let mut removed = Vec::new();
@@ -98,9 +115,15 @@ pub fn license_ops(catalog: &Catalog, before: &[AssignedLicense], after: &[Assig
     added.sort_by(|a, b| a.sku.cmp(&b.sku));
     removed.sort_by(|a, b| a.sku.cmp(&b.sku));
     match (added.is_empty(), removed.is_empty()) {
-        (false, false) => ops.push(Op::Migrate { remove: removed, add: added }),
+        (false, false) => ops.push(Op::Migrate {
+            remove: removed,
+            add: added,
+        }),
         (false, true) => ops.extend(added.into_iter().map(|license| Op::AddLicense { license })),
-        (true, false) => ops.extend(removed.into_iter().map(|license| Op::RemoveLicense { sku: license.sku, sku_id: license.sku_id })),
+        (true, false) => ops.extend(removed.into_iter().map(|license| Op::RemoveLicense {
+            sku: license.sku,
+            sku_id: license.sku_id,
+        })),
         (true, true) => {}
     }
     ops
@@ -114,7 +137,9 @@ fn member_upns(state: &TenantState, group: &GroupState) -> Vec<String> {
             state
                 .users
                 .iter()
-                .find(|user| user.upn.eq_ignore_ascii_case(member) || user.id.eq_ignore_ascii_case(member))
+                .find(|user| {
+                    user.upn.eq_ignore_ascii_case(member) || user.id.eq_ignore_ascii_case(member)
+                })
                 .map(|user| user.upn.clone())
         })
         .collect();
@@ -139,12 +164,21 @@ pub fn changes(catalog: &Catalog, current: &TenantState, desired: &Desired) -> V
         let after = &desired.state.groups[index];
         let address = group_address(name);
         if desired.created.contains(&index) {
-            let mut ops = vec![Op::CreateGroup { display_name: after.display_name.clone(), security_enabled: after.security_enabled }];
+            let mut ops = vec![Op::CreateGroup {
+                display_name: after.display_name.clone(),
+                security_enabled: after.security_enabled,
+            }];
             if let Some(description) = &after.description {
-                ops.push(Op::SetDescription { before: None, after: Some(description.clone()) });
+                ops.push(Op::SetDescription {
+                    before: None,
+                    after: Some(description.clone()),
+                });
             }
             if let Some(rule) = &after.rule {
-                ops.push(Op::SetRule { before: None, after: Some(rule.clone()) });
+                ops.push(Op::SetRule {
+                    before: None,
+                    after: Some(rule.clone()),
+                });
             } else {
                 let users = member_upns(&desired.state, after);
                 if !users.is_empty() {
@@ -152,30 +186,59 @@ pub fn changes(catalog: &Catalog, current: &TenantState, desired: &Desired) -> V
                 }
             }
             ops.extend(license_ops(catalog, &[], &after.licenses));
-            changes.push(Change { address, action: Action::Create, id: None, ops });
+            changes.push(Change {
+                address,
+                action: Action::Create,
+                id: None,
+                ops,
+            });
             continue;
         }
         let before = &current.groups[index];
         let mut ops = Vec::new();
         if before.description != after.description {
-            ops.push(Op::SetDescription { before: before.description.clone(), after: after.description.clone() });
+            ops.push(Op::SetDescription {
+                before: before.description.clone(),
+                after: after.description.clone(),
+            });
         }
         if before.security_enabled != after.security_enabled {
-            ops.push(Op::SetSecurityEnabled { before: before.security_enabled, after: after.security_enabled });
+            ops.push(Op::SetSecurityEnabled {
+                before: before.security_enabled,
+                after: after.security_enabled,
+            });
         }
         if !same_rule(before.rule.as_deref(), after.rule.as_deref()) {
-            ops.push(Op::SetRule { before: before.rule.clone(), after: after.rule.clone() });
+            ops.push(Op::SetRule {
+                before: before.rule.clone(),
+                after: after.rule.clone(),
+            });
         }
         if after.rule.is_some() && processing_name(before) != processing_name(after) {
             if let Some(processing) = processing_name(after) {
-                ops.push(Op::SetRuleProcessing { before: processing_name(before), after: processing });
+                ops.push(Op::SetRuleProcessing {
+                    before: processing_name(before),
+                    after: processing,
+                });
             }
         }
         if after.rule.is_none() {
-            let old = if before.rule.is_some() { Vec::new() } else { member_upns(current, before) };
+            let old = if before.rule.is_some() {
+                Vec::new()
+            } else {
+                member_upns(current, before)
+            };
             let new = member_upns(&desired.state, after);
-            let add: Vec<String> = new.iter().filter(|user| !old.contains(user)).cloned().collect();
-            let remove: Vec<String> = old.iter().filter(|user| !new.contains(user)).cloned().collect();
+            let add: Vec<String> = new
+                .iter()
+                .filter(|user| !old.contains(user))
+                .cloned()
+                .collect();
+            let remove: Vec<String> = old
+                .iter()
+                .filter(|user| !new.contains(user))
+                .cloned()
+                .collect();
             if !add.is_empty() {
                 ops.push(Op::AddMembers { users: add });
             }
@@ -185,14 +248,24 @@ pub fn changes(catalog: &Catalog, current: &TenantState, desired: &Desired) -> V
         }
         ops.extend(license_ops(catalog, &before.licenses, &after.licenses));
         if !ops.is_empty() {
-            changes.push(Change { address, action: Action::Update, id: Some(before.id.clone()), ops });
+            changes.push(Change {
+                address,
+                action: Action::Update,
+                id: Some(before.id.clone()),
+                ops,
+            });
         }
     }
     for &(_, index) in &desired.deleted {
         let before = &current.groups[index];
         let mut ops = license_ops(catalog, &before.licenses, &[]);
         ops.push(Op::DeleteGroup);
-        changes.push(Change { address: group_address(&before.display_name), action: Action::Delete, id: Some(before.id.clone()), ops });
+        changes.push(Change {
+            address: group_address(&before.display_name),
+            action: Action::Delete,
+            id: Some(before.id.clone()),
+            ops,
+        });
     }
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     let mut user_changes = Vec::new();
@@ -202,12 +275,20 @@ pub fn changes(catalog: &Catalog, current: &TenantState, desired: &Desired) -> V
         let mut ops = Vec::new();
         if before.usage_location != after.usage_location {
             if let Some(location) = &after.usage_location {
-                ops.push(Op::SetUsageLocation { before: before.usage_location.clone(), after: location.clone() });
+                ops.push(Op::SetUsageLocation {
+                    before: before.usage_location.clone(),
+                    after: location.clone(),
+                });
             }
         }
         ops.extend(license_ops(catalog, &before.licenses, &after.licenses));
         if !ops.is_empty() {
-            user_changes.push(Change { address: user_address(&after.upn), action: Action::Update, id: Some(after.id.clone()), ops });
+            user_changes.push(Change {
+                address: user_address(&after.upn),
+                action: Action::Update,
+                id: Some(after.id.clone()),
+                ops,
+            });
         }
     }
     user_changes.sort_by(|a, b| a.address.cmp(&b.address));

@@ -7,9 +7,16 @@ use crate::plan::document::{GroupImpact, Impact, SeatImpact, UserImpact};
 use crate::tenant::index::{Source, Tenant, UserIdx};
 
 /// Describes an assignment in error: `ENTERPRISEPACK via "Sales - E3": CountViolation`.
-pub fn describe_error(catalog: &Catalog, tenant: &Tenant, assignment: &AssignmentOutcome) -> String {
+pub fn describe_error(
+    catalog: &Catalog,
+    tenant: &Tenant,
+    assignment: &AssignmentOutcome,
+) -> String {
     let sku = &catalog.product(assignment.product).sku_part_number;
-    let error = assignment.error.map(|error| format!("{error:?}")).unwrap_or_default();
+    let error = assignment
+        .error
+        .map(|error| format!("{error:?}"))
+        .unwrap_or_default();
     match assignment.source {
         Source::Direct => format!("{sku} (direct): {error}"),
         Source::Group(group) => format!("{sku} via \"{}\": {error}", tenant.group_at(group).name),
@@ -17,7 +24,10 @@ pub fn describe_error(catalog: &Catalog, tenant: &Tenant, assignment: &Assignmen
 }
 
 fn names(catalog: &Catalog, plans: &PlanSet) -> Vec<String> {
-    let mut names: Vec<String> = plans.iter().map(|plan| catalog.plan(plan).name.clone()).collect();
+    let mut names: Vec<String> = plans
+        .iter()
+        .map(|plan| catalog.plan(plan).name.clone())
+        .collect();
     names.sort();
     names
 }
@@ -37,14 +47,22 @@ pub fn impact(
 ) -> Impact {
     let mut users = Vec::new();
     for (index, (old, new)) in before.users.iter().zip(&after.users).enumerate() {
-        let errors_before: Vec<String> = old.errors().map(|a| describe_error(catalog, current, a)).collect();
-        let errors_after: Vec<String> = new.errors().map(|a| describe_error(catalog, desired, a)).collect();
+        let errors_before: Vec<String> = old
+            .errors()
+            .map(|a| describe_error(catalog, current, a))
+            .collect();
+        let errors_after: Vec<String> = new
+            .errors()
+            .map(|a| describe_error(catalog, desired, a))
+            .collect();
         if old.effective == new.effective && errors_before == errors_after {
             continue;
         }
         let gained = new.effective.difference(&old.effective);
         let lost = old.effective.difference(&new.effective);
-        let (upgraded, lost): (Vec<_>, Vec<_>) = lost.iter().partition(|&plan| catalog.is_upgrade(plan, &gained));
+        let (upgraded, lost): (Vec<_>, Vec<_>) = lost
+            .iter()
+            .partition(|&plan| catalog.is_upgrade(plan, &gained));
         users.push(UserImpact {
             user: desired.users[index].upn.to_string(),
             gains: names(catalog, &gained),
@@ -55,7 +73,12 @@ pub fn impact(
         });
     }
     users.sort_by(|a, b| a.user.cmp(&b.user));
-    let mut products: Vec<_> = before.seats.iter().chain(&after.seats).map(|usage| usage.product).collect();
+    let mut products: Vec<_> = before
+        .seats
+        .iter()
+        .chain(&after.seats)
+        .map(|usage| usage.product)
+        .collect();
     products.sort_unstable();
     products.dedup();
     let mut seats: Vec<SeatImpact> = products
@@ -77,15 +100,33 @@ pub fn impact(
         let old = members_before.get(*index).map_or(&[][..], Vec::as_slice);
         let new = members_after.get(*index).map_or(&[][..], Vec::as_slice);
         let upn = |user: &UserIdx| desired.user_at(*user).upn.to_string();
-        let mut joiners: Vec<String> = new.iter().filter(|user| old.binary_search(user).is_err()).map(upn).collect();
-        let mut leavers: Vec<String> = old.iter().filter(|user| new.binary_search(user).is_err()).map(upn).collect();
+        let mut joiners: Vec<String> = new
+            .iter()
+            .filter(|user| old.binary_search(user).is_err())
+            .map(upn)
+            .collect();
+        let mut leavers: Vec<String> = old
+            .iter()
+            .filter(|user| new.binary_search(user).is_err())
+            .map(upn)
+            .collect();
         if joiners.is_empty() && leavers.is_empty() {
             continue;
         }
         joiners.sort();
         leavers.sort();
-        groups.push(GroupImpact { group: name.clone(), joining: joiners.len(), leaving: leavers.len(), joiners, leavers });
+        groups.push(GroupImpact {
+            group: name.clone(),
+            joining: joiners.len(),
+            leaving: leavers.len(),
+            joiners,
+            leavers,
+        });
     }
     groups.sort_by(|a, b| a.group.cmp(&b.group));
-    Impact { users, seats, groups }
+    Impact {
+        users,
+        seats,
+        groups,
+    }
 }

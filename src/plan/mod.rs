@@ -6,6 +6,7 @@ pub mod checks;
 pub mod desired;
 pub mod diff;
 pub mod document;
+pub mod export;
 pub mod impact;
 
 use jiff::Timestamp;
@@ -69,30 +70,56 @@ pub struct Evaluated {
 
 /// Indexes a state, evaluates its dynamic groups and runs the engine on it (as the service would
 /// leave it once it has processed everything it knows).
-pub fn evaluate(catalog: &Catalog, state: &TenantState, source: SourceId, now: Timestamp, mode: Mode) -> Result<Evaluated, Diagnostics> {
+pub fn evaluate(
+    catalog: &Catalog,
+    state: &TenantState,
+    source: SourceId,
+    now: Timestamp,
+    mode: Mode,
+) -> Result<Evaluated, Diagnostics> {
     let tenant = index::build(state, catalog, source)?;
     let table = user_table(state);
     let memberships = memberships(&tenant, &table, now);
     let outcome = engine::run(catalog, &tenant, &tenant, &memberships.members, mode);
-    Ok(Evaluated { tenant, memberships, outcome })
+    Ok(Evaluated {
+        tenant,
+        memberships,
+        outcome,
+    })
 }
 
 /// Computes the plan. Reference errors (unknown members, ambiguous groups, an inconsistent
 /// state) are returned as `Err`; check findings are part of the plan.
 pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
     let catalog = inputs.catalog;
-    let current = evaluate(catalog, inputs.state, inputs.state_source, inputs.now, Mode::Predict)?;
+    let current = evaluate(
+        catalog,
+        inputs.state,
+        inputs.state_source,
+        inputs.now,
+        Mode::Predict,
+    )?;
     let desired = desired::build(inputs.state, inputs.loaded, catalog)?;
     let target = index::build(&desired.state, catalog, inputs.state_source)?;
     let table = user_table(&desired.state);
     let target_memberships = memberships(&target, &table, inputs.now);
-    let after = engine::run(catalog, &current.tenant, &target, &target_memberships.members, Mode::Predict);
+    let after = engine::run(
+        catalog,
+        &current.tenant,
+        &target,
+        &target_memberships.members,
+        Mode::Predict,
+    );
     let changes = diff::changes(catalog, inputs.state, &desired);
     let changed_groups: Vec<(String, usize)> = desired
         .managed_groups
         .iter()
         .chain(&desired.deleted)
-        .filter(|(name, _)| changes.iter().any(|change| change.address == diff::group_address(name)))
+        .filter(|(name, _)| {
+            changes
+                .iter()
+                .any(|change| change.address == diff::group_address(name))
+        })
         .cloned()
         .collect();
     let impact = impact::impact(
@@ -121,10 +148,21 @@ pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
     diagnostics.extend(pending_memberships(&current, inputs.loaded, &desired));
     diagnostics.sort_by_key(|diagnostic| diagnostic.severity);
     let summary = Summary {
-        add: changes.iter().filter(|change| change.action == Action::Create).count(),
-        change: changes.iter().filter(|change| change.action == Action::Update).count(),
-        destroy: changes.iter().filter(|change| change.action == Action::Delete).count(),
-        rejected: diagnostics.iter().any(|diagnostic| diagnostic.severity == Severity::Error),
+        add: changes
+            .iter()
+            .filter(|change| change.action == Action::Create)
+            .count(),
+        change: changes
+            .iter()
+            .filter(|change| change.action == Action::Update)
+            .count(),
+        destroy: changes
+            .iter()
+            .filter(|change| change.action == Action::Delete)
+            .count(),
+        rejected: diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.severity == Severity::Error),
     };
     let document = PlanDocument {
         format_version: FORMAT_VERSION,
@@ -135,17 +173,31 @@ pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
         diagnostics: Vec::new(),
         summary,
     };
-    Ok(Planned { document, diagnostics, desired, target, after })
+    Ok(Planned {
+        document,
+        diagnostics,
+        desired,
+        target,
+        after,
+    })
 }
 
 /// Warnings for dynamic groups whose recorded members lag behind their rule: the plan's
 /// "before" already counts the rule's result, so these changes are not the plan's doing.
-fn pending_memberships(current: &Evaluated, loaded: &LoadedConfig, desired: &desired::Desired) -> Vec<Diagnostic> {
+fn pending_memberships(
+    current: &Evaluated,
+    loaded: &LoadedConfig,
+    desired: &desired::Desired,
+) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for pending in &current.memberships.pending {
         let group = current.tenant.group_at(pending.group);
         let upns = |users: &[crate::tenant::index::UserIdx]| {
-            let mut names: Vec<&str> = users.iter().take(5).map(|user| &*current.tenant.user_at(*user).upn).collect();
+            let mut names: Vec<&str> = users
+                .iter()
+                .take(5)
+                .map(|user| &*current.tenant.user_at(*user).upn)
+                .collect();
             if users.len() > 5 {
                 names.push("…");
             }
@@ -167,10 +219,15 @@ fn pending_memberships(current: &Evaluated, loaded: &LoadedConfig, desired: &des
         if !pending.leaving.is_empty() {
             diagnostic = diagnostic.with_note(format!("leaving: {}", upns(&pending.leaving)));
         }
-        let managed = desired.managed_groups.iter().find(|(_, index)| *index == pending.group.0 as usize);
+        let managed = desired
+            .managed_groups
+            .iter()
+            .find(|(_, index)| *index == pending.group.0 as usize);
         if let Some(location) = managed.and_then(|(name, _)| loaded.group_location(name, "")) {
             let location = match location {
-                Location::Node { source, pointer, .. } => Location::key(source, pointer),
+                Location::Node {
+                    source, pointer, ..
+                } => Location::key(source, pointer),
                 other => other,
             };
             diagnostic = diagnostic.with_label(location, "membership pending");

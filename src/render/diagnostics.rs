@@ -232,3 +232,39 @@ pub fn to_json(diagnostic: &Diagnostic, sources: &Sources) -> Value {
         "labels": labels,
     })
 }
+
+/// Diagnostics saved in a plan file (their JSON form), one block each: `severity[code]: message`,
+/// the first location and the help.
+pub fn json_summary(diagnostics: &[Value]) -> String {
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let text = |key: &str| diagnostic[key].as_str().unwrap_or_default().to_string();
+        out.push_str(&format!(
+            "{}[{}]: {}\n",
+            text("severity"),
+            text("code"),
+            text("message")
+        ));
+        if let Some(label) = diagnostic["labels"]
+            .as_array()
+            .and_then(|labels| labels.first())
+        {
+            out.push_str(&format!(
+                "  --> {}:{}:{}\n",
+                label["file"].as_str().unwrap_or_default(),
+                label["line"],
+                label["column"]
+            ));
+        }
+        if let Some(help) = diagnostic["help"].as_str() {
+            out.push_str(&format!("  help: {help}\n"));
+        }
+        if let Some(notes) = diagnostic["notes"].as_array() {
+            for note in notes.iter().filter_map(Value::as_str) {
+                out.push_str(&format!("  {note}\n"));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -57,7 +57,12 @@ impl Palette {
 
 /// `a, b, c … and N more`.
 fn listed(items: &[String]) -> String {
-    let mut text = items.iter().take(LISTED).cloned().collect::<Vec<_>>().join(", ");
+    let mut text = items
+        .iter()
+        .take(LISTED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if items.len() > LISTED {
         let _ = write!(text, " … and {} more", items.len() - LISTED);
     }
@@ -67,24 +72,52 @@ fn listed(items: &[String]) -> String {
 /// A license in one line: the shorter of "all but …" and "only …".
 fn describe_license(license: &LicenseRef) -> String {
     if license.disabled_plans.is_empty() {
-        format!("{} (all {} plans)", license.sku, license.enabled_plans.len())
+        format!(
+            "{} (all {} plans)",
+            license.sku,
+            license.enabled_plans.len()
+        )
     } else if license.enabled_plans.len() <= license.disabled_plans.len() {
         format!("{} (only {})", license.sku, listed(&license.enabled_plans))
     } else {
-        format!("{} (without {})", license.sku, listed(&license.disabled_plans))
+        format!(
+            "{} (without {})",
+            license.sku,
+            listed(&license.disabled_plans)
+        )
     }
 }
 
 /// The rule edit as a word diff: `[-removed-]` and `{+added+}`, colored on a terminal.
 pub fn rule_diff(before: &str, after: &str, palette: Palette) -> String {
     let diff = TextDiff::from_words(before, after);
-    let mut out = String::new();
+    // Runs of deleted or inserted words (with the spaces between them) are shown as one span.
+    let mut runs: Vec<(ChangeTag, String)> = Vec::new();
     for change in diff.iter_all_changes() {
+        let tag = change.tag();
         let word = change.value();
-        match change.tag() {
-            ChangeTag::Equal => out.push_str(word),
-            ChangeTag::Delete => out.push_str(&palette.removed(&format!("[-{word}-]"))),
-            ChangeTag::Insert => out.push_str(&palette.added(&format!("{{+{word}+}}"))),
+        let blank = word.trim().is_empty();
+        match runs.last_mut() {
+            Some((last, text)) if *last == tag || (blank && *last != ChangeTag::Equal) => {
+                text.push_str(word)
+            }
+            _ => runs.push((tag, word.to_string())),
+        }
+    }
+    let mut out = String::new();
+    for (tag, text) in runs {
+        let trimmed = text.trim_end();
+        let trailing = &text[trimmed.len()..];
+        match tag {
+            ChangeTag::Equal => out.push_str(&text),
+            ChangeTag::Delete => {
+                out.push_str(&palette.removed(&format!("[-{trimmed}-]")));
+                out.push_str(trailing);
+            }
+            ChangeTag::Insert => {
+                out.push_str(&palette.added(&format!("{{+{trimmed}+}}")));
+                out.push_str(trailing);
+            }
         }
     }
     out
@@ -95,30 +128,58 @@ fn op_lines(op: &Op, palette: Palette) -> Vec<String> {
     let minus = palette.action(Action::Delete, "-");
     let tilde = palette.action(Action::Update, "~");
     match op {
-        Op::CreateGroup { display_name, security_enabled } => vec![format!(
+        Op::CreateGroup {
+            display_name,
+            security_enabled,
+        } => vec![format!(
             "{plus} create {} group \"{display_name}\"",
-            if *security_enabled { "security" } else { "non-security" }
+            if *security_enabled {
+                "security"
+            } else {
+                "non-security"
+            }
         )],
-        Op::SetDescription { before: None, after: Some(after) } => vec![format!("{plus} description: {after:?}")],
+        Op::SetDescription {
+            before: None,
+            after: Some(after),
+        } => vec![format!("{plus} description: {after:?}")],
         Op::SetDescription { before, after } => vec![format!(
             "{tilde} description: {} -> {}",
-            before.as_deref().map_or("(none)".to_string(), |text| format!("{text:?}")),
-            after.as_deref().map_or("(none)".to_string(), |text| format!("{text:?}"))
+            before
+                .as_deref()
+                .map_or("(none)".to_string(), |text| format!("{text:?}")),
+            after
+                .as_deref()
+                .map_or("(none)".to_string(), |text| format!("{text:?}"))
         )],
-        Op::SetSecurityEnabled { before, after } => vec![format!("{tilde} security_enabled: {before} -> {after}")],
+        Op::SetSecurityEnabled { before, after } => {
+            vec![format!("{tilde} security_enabled: {before} -> {after}")]
+        }
         Op::SetRule { before, after } => match (before, after) {
-            (Some(before), Some(after)) => vec![format!("{tilde} rule: {}", rule_diff(before, after, palette))],
+            (Some(before), Some(after)) => vec![format!(
+                "{tilde} rule: {}",
+                rule_diff(before, after, palette)
+            )],
             (None, Some(after)) => vec![format!("{plus} rule: {after}")],
-            (Some(before), None) => vec![format!("{minus} rule: {before} (the group becomes static)")],
+            (Some(before), None) => {
+                vec![format!("{minus} rule: {before} (the group becomes static)")]
+            }
             (None, None) => Vec::new(),
         },
         Op::SetRuleProcessing { before, after } => {
-            vec![format!("{tilde} rule processing: {} -> {after}", before.as_deref().unwrap_or("(none)"))]
+            vec![format!(
+                "{tilde} rule processing: {} -> {after}",
+                before.as_deref().unwrap_or("(none)")
+            )]
         }
         Op::AddMembers { users } => vec![format!("{plus} members: {}", listed(users))],
         Op::RemoveMembers { users } => vec![format!("{minus} members: {}", listed(users))],
         Op::AddLicense { license } => vec![format!("{plus} license {}", describe_license(license))],
-        Op::UpdateLicensePlans { license, enable, disable } => {
+        Op::UpdateLicensePlans {
+            license,
+            enable,
+            disable,
+        } => {
             let mut lines = vec![format!("{tilde} license {}", license.sku)];
             if !enable.is_empty() {
                 lines.push(format!("    {plus} plans: {}", listed(enable)));
@@ -130,15 +191,30 @@ fn op_lines(op: &Op, palette: Palette) -> Vec<String> {
         }
         Op::RemoveLicense { sku, .. } => vec![format!("{minus} license {sku}")],
         Op::Migrate { remove, add } => {
-            let mut lines = vec![format!("{} migrate in one assignLicense call:", palette.action(Action::Update, "±"))];
-            lines.extend(remove.iter().map(|license| format!("    {minus} license {}", license.sku)));
-            lines.extend(add.iter().map(|license| format!("    {plus} license {}", describe_license(license))));
+            let mut lines = vec![format!(
+                "{} migrate in one assignLicense call:",
+                palette.action(Action::Update, "±")
+            )];
+            lines.extend(
+                remove
+                    .iter()
+                    .map(|license| format!("    {minus} license {}", license.sku)),
+            );
+            lines.extend(
+                add.iter()
+                    .map(|license| format!("    {plus} license {}", describe_license(license))),
+            );
             lines
         }
         Op::SetUsageLocation { before, after } => {
-            vec![format!("{tilde} usage_location: {} -> {after}", before.as_deref().unwrap_or("(none, inherits the tenant's)"))]
+            vec![format!(
+                "{tilde} usage_location: {} -> {after}",
+                before.as_deref().unwrap_or("(none, inherits the tenant's)")
+            )]
         }
-        Op::DeleteGroup => vec![format!("{minus} delete group (after its licenses are removed)")],
+        Op::DeleteGroup => vec![format!(
+            "{minus} delete group (after its licenses are removed)"
+        )],
     }
 }
 
@@ -151,9 +227,19 @@ fn kind_and_name(address: &str) -> (&str, &str) {
 
 fn change_block(change: &Change, impact: &Impact, palette: Palette) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "  {} {} will be {}", palette.bold("#"), palette.bold(&change.address), change.action.verb());
+    let _ = writeln!(
+        out,
+        "  {} {} will be {}",
+        palette.bold("#"),
+        palette.bold(&change.address),
+        change.action.verb()
+    );
     let (kind, name) = kind_and_name(&change.address);
-    let _ = writeln!(out, "  {} {kind} {name} {{", palette.action(change.action, change.action.symbol()));
+    let _ = writeln!(
+        out,
+        "  {} {kind} {name} {{",
+        palette.action(change.action, change.action.symbol())
+    );
     for op in &change.ops {
         for line in op_lines(op, palette) {
             let _ = writeln!(out, "      {line}");
@@ -163,7 +249,11 @@ fn change_block(change: &Change, impact: &Impact, palette: Palette) -> String {
     if kind == "group" {
         let display = serde_json::from_str::<String>(name).unwrap_or_default();
         if let Some(group) = impact.groups.iter().find(|group| group.group == display) {
-            let _ = writeln!(out, "    impact: {} joining, {} leaving", group.joining, group.leaving);
+            let _ = writeln!(
+                out,
+                "    impact: {} joining, {} leaving",
+                group.joining, group.leaving
+            );
             if !group.joiners.is_empty() {
                 let _ = writeln!(out, "      joining: {}", listed(&group.joiners));
             }
@@ -196,32 +286,66 @@ pub fn text(document: &PlanDocument, palette: Palette) -> String {
                 parts.push(palette.added(&format!("+{} plans", user.gains.len())));
             }
             if !user.loses.is_empty() {
-                parts.push(palette.removed(&format!("-{} plans ({})", user.loses.len(), listed(&user.loses))));
+                parts.push(palette.removed(&format!(
+                    "-{} plans ({})",
+                    user.loses.len(),
+                    listed(&user.loses)
+                )));
             }
             if !user.upgraded.is_empty() {
                 parts.push(format!("{} upgraded", user.upgraded.len()));
             }
-            for error in user.errors_after.iter().filter(|error| !user.errors_before.contains(error)) {
+            for error in user
+                .errors_after
+                .iter()
+                .filter(|error| !user.errors_before.contains(error))
+            {
                 parts.push(palette.removed(&format!("error: {error}")));
             }
-            for error in user.errors_before.iter().filter(|error| !user.errors_after.contains(error)) {
+            for error in user
+                .errors_before
+                .iter()
+                .filter(|error| !user.errors_after.contains(error))
+            {
                 parts.push(palette.added(&format!("fixed: {error}")));
             }
             let _ = writeln!(out, "  {:<32} {}", user.user, parts.join(", "));
         }
         if impact.users.len() > LISTED * 2 {
-            let _ = writeln!(out, "  … and {} more users (see --format json)", impact.users.len() - LISTED * 2);
+            let _ = writeln!(
+                out,
+                "  … and {} more users (see --format json)",
+                impact.users.len() - LISTED * 2
+            );
         }
         out.push('\n');
     }
     if !impact.seats.is_empty() {
         let _ = writeln!(out, "{}", palette.bold("Seats:"));
-        let width = impact.seats.iter().map(|seat| seat.sku.len()).max().unwrap_or(7).max(7);
-        let _ = writeln!(out, "  {:<width$}  {:>8}  {:>8}  {:>8}  {:>6}", "product", "enabled", "before", "after", "free");
+        let width = impact
+            .seats
+            .iter()
+            .map(|seat| seat.sku.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:>8}  {:>8}  {:>8}  {:>6}",
+            "product", "enabled", "before", "after", "free"
+        );
         for seat in &impact.seats {
             let free = seat.enabled as i64 - seat.after as i64;
-            let free_text = if free < 0 { palette.removed(&format!("{free:>6}")) } else { format!("{free:>6}") };
-            let _ = writeln!(out, "  {:<width$}  {:>8}  {:>8}  {:>8}  {free_text}", seat.sku, seat.enabled, seat.before, seat.after);
+            let free_text = if free < 0 {
+                palette.removed(&format!("{free:>6}"))
+            } else {
+                format!("{free:>6}")
+            };
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {:>8}  {:>8}  {:>8}  {free_text}",
+                seat.sku, seat.enabled, seat.before, seat.after
+            );
         }
         out.push('\n');
     }
@@ -235,7 +359,13 @@ pub fn text(document: &PlanDocument, palette: Palette) -> String {
         summary.destroy
     );
     if summary.rejected {
-        let _ = writeln!(out, "{}", palette.removed("The plan is rejected: fix the errors above (they are printed on stderr)."));
+        let _ = writeln!(
+            out,
+            "{}",
+            palette.removed(
+                "The plan is rejected: fix the errors above (they are printed on stderr)."
+            )
+        );
     }
     out
 }
@@ -244,11 +374,29 @@ pub fn text(document: &PlanDocument, palette: Palette) -> String {
 pub fn markdown(document: &PlanDocument) -> String {
     let mut out = String::new();
     let summary = &document.summary;
-    let verdict = if summary.rejected { "❌ rejected" } else if document.changes.is_empty() { "✅ no changes" } else { "✅ ready to apply" };
+    let verdict = if summary.rejected {
+        "❌ rejected"
+    } else if document.changes.is_empty() {
+        "✅ no changes"
+    } else {
+        "✅ ready to apply"
+    };
     let _ = writeln!(out, "### seatplan plan: {verdict}\n");
-    let _ = writeln!(out, "**Plan:** {} to add, {} to change, {} to destroy.\n", summary.add, summary.change, summary.destroy);
-    let errors: Vec<&serde_json::Value> = document.diagnostics.iter().filter(|d| d["severity"] == "error").collect();
-    let others: Vec<&serde_json::Value> = document.diagnostics.iter().filter(|d| d["severity"] != "error").collect();
+    let _ = writeln!(
+        out,
+        "**Plan:** {} to add, {} to change, {} to destroy.\n",
+        summary.add, summary.change, summary.destroy
+    );
+    let errors: Vec<&serde_json::Value> = document
+        .diagnostics
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .collect();
+    let others: Vec<&serde_json::Value> = document
+        .diagnostics
+        .iter()
+        .filter(|d| d["severity"] != "error")
+        .collect();
     if !errors.is_empty() {
         out.push_str("#### Rejected by\n\n");
         for diagnostic in &errors {
@@ -265,25 +413,59 @@ pub fn markdown(document: &PlanDocument) -> String {
                 .flat_map(|op| op_lines(op, Palette::new(false)))
                 .map(|line| line.trim().replace('|', "\\|"))
                 .collect();
-            let _ = writeln!(out, "| `{}` | `{}` | {} |", change.action.symbol(), change.address, what.join("<br>"));
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` | {} |",
+                change.action.symbol(),
+                change.address,
+                what.join("<br>")
+            );
         }
         out.push('\n');
     }
     let impact = &document.impact;
-    let gaining = impact.users.iter().filter(|user| !user.gains.is_empty()).count();
-    let losing = impact.users.iter().filter(|user| !user.loses.is_empty()).count();
-    let new_errors = impact.users.iter().filter(|user| user.errors_after.iter().any(|error| !user.errors_before.contains(error))).count();
+    let gaining = impact
+        .users
+        .iter()
+        .filter(|user| !user.gains.is_empty())
+        .count();
+    let losing = impact
+        .users
+        .iter()
+        .filter(|user| !user.loses.is_empty())
+        .count();
+    let new_errors = impact
+        .users
+        .iter()
+        .filter(|user| {
+            user.errors_after
+                .iter()
+                .any(|error| !user.errors_before.contains(error))
+        })
+        .count();
     let _ = writeln!(out, "**Impact:** {gaining} users gain plans, {losing} lose plans, {new_errors} get new errors.\n");
     if !impact.seats.is_empty() {
         out.push_str("| product | enabled | before | after |\n|---|---:|---:|---:|\n");
         for seat in &impact.seats {
-            let marker = if seat.after > seat.enabled { " ⚠️" } else { "" };
-            let _ = writeln!(out, "| {} | {} | {} | {}{marker} |", seat.sku, seat.enabled, seat.before, seat.after);
+            let marker = if seat.after > seat.enabled {
+                " ⚠️"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {}{marker} |",
+                seat.sku, seat.enabled, seat.before, seat.after
+            );
         }
         out.push('\n');
     }
     if !impact.users.is_empty() {
-        let _ = writeln!(out, "<details><summary>Affected users ({})</summary>\n", impact.users.len());
+        let _ = writeln!(
+            out,
+            "<details><summary>Affected users ({})</summary>\n",
+            impact.users.len()
+        );
         for user in impact.users.iter().take(100) {
             let mut parts = Vec::new();
             if !user.gains.is_empty() {
@@ -292,20 +474,35 @@ pub fn markdown(document: &PlanDocument) -> String {
             if !user.loses.is_empty() {
                 parts.push(format!("**loses {}**", listed(&user.loses)));
             }
-            for error in user.errors_after.iter().filter(|error| !user.errors_before.contains(error)) {
+            for error in user
+                .errors_after
+                .iter()
+                .filter(|error| !user.errors_before.contains(error))
+            {
                 parts.push(format!("error: {error}"));
             }
             let _ = writeln!(out, "- `{}`: {}", user.user, parts.join("; "));
         }
         if impact.users.len() > 100 {
-            let _ = writeln!(out, "- … and {} more (see the JSON plan)", impact.users.len() - 100);
+            let _ = writeln!(
+                out,
+                "- … and {} more (see the JSON plan)",
+                impact.users.len() - 100
+            );
         }
         out.push_str("\n</details>\n\n");
     }
     if !others.is_empty() {
         out.push_str("#### Warnings and notes\n\n");
         for diagnostic in &others {
-            out.push_str(&markdown_diagnostic(diagnostic, if diagnostic["severity"] == "warning" { "⚠️" } else { "ℹ️" }));
+            out.push_str(&markdown_diagnostic(
+                diagnostic,
+                if diagnostic["severity"] == "warning" {
+                    "⚠️"
+                } else {
+                    "ℹ️"
+                },
+            ));
         }
     }
     out
@@ -317,12 +514,41 @@ fn markdown_diagnostic(diagnostic: &serde_json::Value, icon: &str) -> String {
         diagnostic["code"].as_str().unwrap_or_default(),
         diagnostic["message"].as_str().unwrap_or_default()
     );
-    if let Some(label) = diagnostic["labels"].as_array().and_then(|labels| labels.first()) {
-        let _ = write!(out, " ({}:{})", label["file"].as_str().unwrap_or_default(), label["line"]);
+    if let Some(label) = diagnostic["labels"]
+        .as_array()
+        .and_then(|labels| labels.first())
+    {
+        let _ = write!(
+            out,
+            " ({}:{})",
+            label["file"].as_str().unwrap_or_default(),
+            label["line"]
+        );
     }
     out.push('\n');
     if let Some(help) = diagnostic["help"].as_str() {
         let _ = writeln!(out, "  - {help}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_diff_merges_runs() {
+        let before = r#"(user.department -eq "Sales")"#;
+        let after = r#"(user.department -eq "Sales") -and (user.country -eq "US")"#;
+        assert_eq!(
+            rule_diff(before, after, Palette::new(false)),
+            r#"(user.department -eq "Sales"){+ -and (user.country -eq "US")+}"#
+        );
+        let changed = rule_diff(
+            r#"user.city -eq "Berlin""#,
+            r#"user.city -eq "Munich""#,
+            Palette::new(false),
+        );
+        assert_eq!(changed, r#"user.city -eq [-"Berlin"-]{+"Munich"+}"#);
+    }
 }

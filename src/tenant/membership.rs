@@ -51,7 +51,12 @@ pub fn user_table(state: &TenantState) -> UserTable {
             let plans: Vec<(&str, &str)> = user
                 .assigned_plans
                 .iter()
-                .map(|plan| (plan.service_plan_id.as_str(), plan.capability_status.as_str()))
+                .map(|plan| {
+                    (
+                        plan.service_plan_id.as_str(),
+                        plan.capability_status.as_str(),
+                    )
+                })
                 .collect();
             let _ = builder.set_assigned_plans(row, &plans);
         }
@@ -66,12 +71,22 @@ pub fn user_table(state: &TenantState) -> UserTable {
             let _ = match value {
                 AttributeValue::Bool(flag) => builder.set_bool(row, property, *flag),
                 AttributeValue::String(text) => match text.to_ascii_lowercase().as_str() {
-                    "true" | "false" if builder.set_bool(row, property, text.eq_ignore_ascii_case("true")).is_ok() => Ok(()),
+                    "true" | "false"
+                        if builder
+                            .set_bool(row, property, text.eq_ignore_ascii_case("true"))
+                            .is_ok() =>
+                    {
+                        Ok(())
+                    }
                     _ => builder.set_string(row, property, text),
                 },
-                AttributeValue::Number(number) => builder.set_string(row, property, &number.to_string()),
+                AttributeValue::Number(number) => {
+                    builder.set_string(row, property, &number.to_string())
+                }
                 AttributeValue::List(items) => match name.eq_ignore_ascii_case("businessPhones") {
-                    true => items.first().map_or(Ok(()), |first| builder.set_string(row, "telephoneNumber", first)),
+                    true => items.first().map_or(Ok(()), |first| {
+                        builder.set_string(row, "telephoneNumber", first)
+                    }),
                     false => builder.set_strings(row, property, items),
                 },
             };
@@ -131,11 +146,28 @@ pub fn memberships(tenant: &Tenant, table: &UserTable, now: Timestamp) -> Member
             result.members.push(group.members.clone());
             continue;
         };
-        let selected: Vec<UserIdx> = compiled.evaluate(table, &context).ones().map(|user| UserIdx(user as u32)).collect();
-        let joining: Vec<UserIdx> = selected.iter().filter(|user| group.members.binary_search(user).is_err()).copied().collect();
-        let leaving: Vec<UserIdx> = group.members.iter().filter(|user| selected.binary_search(user).is_err()).copied().collect();
+        let selected: Vec<UserIdx> = compiled
+            .evaluate(table, &context)
+            .ones()
+            .map(|user| UserIdx(user as u32))
+            .collect();
+        let joining: Vec<UserIdx> = selected
+            .iter()
+            .filter(|user| group.members.binary_search(user).is_err())
+            .copied()
+            .collect();
+        let leaving: Vec<UserIdx> = group
+            .members
+            .iter()
+            .filter(|user| selected.binary_search(user).is_err())
+            .copied()
+            .collect();
         if !joining.is_empty() || !leaving.is_empty() {
-            result.pending.push(PendingMembership { group: idx, joining, leaving });
+            result.pending.push(PendingMembership {
+                group: idx,
+                joining,
+                leaving,
+            });
         }
         result.members.push(selected);
     }

@@ -1,0 +1,106 @@
+//! Export: a desired config that reproduces a tenant's licensed groups and users' usage locations,
+//! so that planning it against the same tenant shows no changes (the bootstrap of a repository).
+
+use indexmap::IndexMap;
+
+use crate::config::{Config, GroupSpec, LicenseSpec, RuleProcessing, TenantSettings, UserSpec};
+use crate::tenant::model::TenantState;
+
+/// The config for `state`: every licensed group (with its rule or members, and licenses as
+/// skuPartNumber + `disabled_plans`), every user's usage location. Groups whose display name is
+/// shared by another group carry their `id`.
+pub fn config_from_state(state: &TenantState) -> Config {
+    let mut groups = IndexMap::new();
+    let mut sorted: Vec<_> = state
+        .groups
+        .iter()
+        .filter(|group| !group.licenses.is_empty())
+        .collect();
+    sorted.sort_by(|a, b| a.display_name.cmp(&b.display_name).then(a.id.cmp(&b.id)));
+    for group in sorted {
+        let shared = state
+            .groups
+            .iter()
+            .filter(|other| other.display_name == group.display_name)
+            .count()
+            > 1;
+        let upn_of = |member: &String| {
+            state
+                .users
+                .iter()
+                .find(|user| {
+                    user.upn.eq_ignore_ascii_case(member) || user.id.eq_ignore_ascii_case(member)
+                })
+                .map(|user| user.upn.clone())
+        };
+        let members = match &group.rule {
+            Some(_) => None,
+            None => {
+                let mut upns: Vec<String> = group.members.iter().filter_map(upn_of).collect();
+                upns.sort();
+                Some(upns)
+            }
+        };
+        let spec = GroupSpec {
+            id: shared.then(|| group.id.clone()),
+            description: group.description.clone(),
+            security_enabled: (!group.security_enabled).then_some(false),
+            rule: group.rule.clone(),
+            rule_processing: match (&group.rule, group.rule_processing) {
+                (Some(_), Some(RuleProcessing::Paused)) => Some(RuleProcessing::Paused),
+                _ => None,
+            },
+            members,
+            licenses: Some(
+                group
+                    .licenses
+                    .iter()
+                    .map(|license| LicenseSpec {
+                        sku: license.sku.clone(),
+                        disabled_plans: (!license.disabled_plans.is_empty())
+                            .then(|| license.disabled_plans.clone()),
+                        enabled_plans: None,
+                    })
+                    .collect(),
+            ),
+            allow_license_loss: None,
+            ensure: None,
+        };
+        let key = if shared {
+            format!("{} ({})", group.display_name, group.id)
+        } else {
+            group.display_name.clone()
+        };
+        groups.insert(key, spec);
+    }
+    let mut users = IndexMap::new();
+    let mut sorted: Vec<_> = state
+        .users
+        .iter()
+        .filter(|user| user.usage_location.is_some())
+        .collect();
+    sorted.sort_by(|a, b| a.upn.cmp(&b.upn));
+    for user in sorted {
+        users.insert(
+            user.upn.clone(),
+            UserSpec {
+                usage_location: user.usage_location.clone(),
+                licenses: None,
+            },
+        );
+    }
+    Config {
+        version: 1,
+        tenant: state
+            .tenant
+            .default_usage_location
+            .as_ref()
+            .map(|location| TenantSettings {
+                default_usage_location: Some(location.clone()),
+            }),
+        settings: None,
+        catalog: None,
+        groups: (!groups.is_empty()).then_some(groups),
+        users: (!users.is_empty()).then_some(users),
+    }
+}
