@@ -26,7 +26,8 @@
 //! - A changed unit replaces its old content in one step (seed 001: removals and new assignments
 //!   are "made simultaneously"): the old plans do not conflict with the new ones, and a product
 //!   present before and after keeps its seat. When the change fails, the old content stays
-//!   effective with the error recorded.
+//!   effective and the products it adds record the error (so a migration without enough seats
+//!   leaves the user on the old product, with the new one in `CountViolation`).
 //! - A user consumes one seat per product however many units assign it (seed 001/002).
 
 use std::collections::HashMap;
@@ -269,17 +270,16 @@ pub fn run(
                 None,
             ),
             Some(failure) => {
-                if unit.old.is_empty() {
-                    state.fail(unit, &failure);
-                } else {
-                    state.apply(
-                        unit.user,
-                        unit.source,
-                        &unit.old,
-                        AssignmentState::ActiveWithError,
-                        Some(failure.error),
-                    );
-                }
+                // A failed change leaves what the user had (the service never takes service away
+                // for an update it could not make); the new products record the error.
+                state.apply(
+                    unit.user,
+                    unit.source,
+                    &unit.old,
+                    AssignmentState::Active,
+                    None,
+                );
+                state.fail(unit, &failure);
             }
         }
     }
@@ -602,9 +602,14 @@ impl State {
         }
     }
 
+    /// Records the unit's new products (those it did not have before) as failed.
     fn fail(&mut self, unit: &Unit, failure: &Failure) {
         let outcome = &mut self.users[unit.user.0 as usize];
-        for license in &unit.new {
+        let added = unit
+            .new
+            .iter()
+            .filter(|license| !unit.old.iter().any(|old| old.product == license.product));
+        for license in added {
             let error = if failure.products.contains(&license.product) {
                 failure.error
             } else {

@@ -386,9 +386,10 @@ fn new_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let mut diagnostic = Diagnostic::new(
             Code::SeatShortage,
             format!(
-                "{} needs {} more (enabled {enabled}, required {needed}): {} would not be licensed",
+                "{} needs {} more {} (enabled {enabled}, required {needed}): {} would not be licensed",
                 context.sku(product),
-                plural(users.len(), "seat"),
+                users.len(),
+                if users.len() == 1 { "seat" } else { "seats" },
                 plural(users.len(), "user")
             ),
         )
