@@ -120,4 +120,10 @@ codes! {
     PlanNotInProduct => "plan-not-in-product", Error, "`disabled_plans` or `enabled_plans` names a plan the product does not contain";
     /// Catalog additions or relation data contradict themselves.
     InvalidCatalog => "invalid-catalog", Error, "catalog data is inconsistent: a plan conflicting with itself, a `supersedes` cycle, a duplicate product or plan";
+    /// Another apply holds the state file's lock.
+    StateLocked => "state-locked", Error, "another apply holds the state file's lock (or left it behind on another host); the message names its pid and age";
+    /// A killed apply left its lock file behind; the lock was taken over.
+    StaleLock => "stale-lock", Warning, "a previous apply was killed while holding the state file's lock; seatplan took the lock over and says how far that apply got";
+    /// The state file changed between reading and writing it.
+    StateChanged => "state-changed", Error, "the state file changed after seatplan read it (another writer); nothing was written";
 }
