@@ -10,7 +10,7 @@
 //!
 //! The core ([`config`], [`rules`], [`catalog`], [`tenant`], [`engine`], [`plan`]) takes data and
 //! returns data: no file system, network, clock, environment, printing or process exit. The edges
-//! ([`io`], [`graph`], [`render`], [`cli`]) talk to the world. Diagnostics ([`diag`]) are plain
+//! ([`io`], [`backend`], [`graph`], [`render`], [`cli`]) talk to the world. Diagnostics ([`diag`]) are plain
 //! values that the edge renders through miette.
 
 // core
@@ -27,6 +27,7 @@ pub mod tenant;
 pub mod yaml;
 
 // edges
+pub mod backend;
 pub mod cli;
 pub mod graph;
 pub mod io;

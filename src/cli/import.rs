@@ -2,13 +2,14 @@
 //! (layout in SPEC §1.2) into a tenant state file, written atomically as YAML, or JSON when the
 //! output name ends in `.json`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
 use super::{Exit, Terminal};
-use crate::diag::{Diagnostic, Diagnostics, Location};
-use crate::io::{read_graph_export, write_atomic, ReadExportFile};
+use crate::backend::write_state;
+use crate::diag::{Diagnostics, Location};
+use crate::io::{read_graph_export, ReadExportFile};
 use crate::source::{SourceId, Sources};
 use crate::tenant::graph_import::{assemble_export, map_export, ExportFile, GraphPage};
 use crate::tenant::TenantState;
@@ -95,7 +96,7 @@ fn run_graph(args: ImportGraphArgs, terminal: &Terminal) -> Exit {
     let Some(tenant) = tenant else {
         return Exit::Failure;
     };
-    match write_tenant(&args.output, &tenant) {
+    match write_state(&args.output, &tenant) {
         Ok(()) => {
             terminal.print(&format!(
                 "Imported {} into {}.\n",
@@ -131,28 +132,6 @@ fn attach_pointers(problems: &Diagnostics, texts: &[(SourceId, String)], sources
             }
         }
     }
-}
-
-/// Serialises the tenant as YAML, or as JSON for a `.json` path, and writes it atomically.
-pub fn write_tenant(path: &Path, tenant: &TenantState) -> Result<(), Diagnostic> {
-    let json = path
-        .extension()
-        .is_some_and(|extension| extension.eq_ignore_ascii_case("json"));
-    let text = if json {
-        serde_json::to_string_pretty(tenant)
-            .map(|text| text + "\n")
-            .map_err(|error| error.to_string())
-    } else {
-        serde_yaml::to_string(tenant).map_err(|error| error.to_string())
-    };
-    let text = text.map_err(|error| {
-        Diagnostic::new(
-            crate::diag::Code::Write,
-            format!("cannot serialise the tenant state: {error}"),
-        )
-        .with_help("this is a bug in seatplan; please report it")
-    })?;
-    write_atomic(path, text.as_bytes())
 }
 
 fn summary(tenant: &TenantState) -> String {

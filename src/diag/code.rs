@@ -178,4 +178,10 @@ codes! {
     MembershipPending => "membership-pending", Warning, "a dynamic group's recorded members differ from what its rule selects (processing pending or failed)";
     /// A plan file cannot be used.
     PlanFile => "plan-file", Error, "a plan file is not valid JSON, was edited, or has an unknown `format_version`";
+    /// Another apply holds the state file's lock.
+    StateLocked => "state-locked", Error, "another apply holds the state file's lock (or left it behind on another host); the message names its pid and age";
+    /// A killed apply left its lock file behind; the lock was taken over.
+    StaleLock => "stale-lock", Warning, "a previous apply was killed while holding the state file's lock; seatplan took the lock over and says how far that apply got";
+    /// The state file changed between reading and writing it.
+    StateChanged => "state-changed", Error, "the state file changed after seatplan read it (another writer); nothing was written";
 }

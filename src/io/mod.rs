@@ -301,9 +301,19 @@ fn json_files(directory: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, 
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory is written,
-/// flushed to disk and renamed over `path`, so readers see the old file or the new one, never
-/// a part.
+/// flushed to disk and renamed over `path`, and the directory is flushed, so readers see the old
+/// file or the new one, never a part, and the rename survives a power loss.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
+    write_atomic_with(path, bytes, || {})
+}
+
+/// [`write_atomic`], calling `before_rename` once the temporary file is complete and on disk but
+/// not yet renamed (the file backend's fault injection pauses there).
+pub fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    before_rename: impl FnOnce(),
+) -> Result<(), Diagnostic> {
     use std::io::Write;
 
     let display = path.display().to_string();
@@ -311,35 +321,181 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
         Diagnostic::new(Code::Write, format!("cannot write `{display}`: {error}"))
             .with_help("check that the directory exists and is writable")
     };
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .ok_or_else(|| {
-            Diagnostic::new(Code::Write, format!("`{display}` does not name a file"))
-                .with_help("give a file name such as tenant.yaml")
-        })?;
-    let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
+    let directory = parent_directory(path);
+    let temporary = temporary_path(path, std::process::id()).ok_or_else(|| {
+        Diagnostic::new(Code::Write, format!("`{display}` does not name a file"))
+            .with_help("give a file name such as tenant.yaml")
+    })?;
     let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temporary)?;
+        let mut file = match create_new(&temporary) {
+            // The name holds this process's id, so an existing file was left by a killed process
+            // that had the same id: it is garbage.
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::fs::remove_file(&temporary)?;
+                create_new(&temporary)?
+            }
+            other => other?,
+        };
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
+        before_rename();
         std::fs::rename(&temporary, path)?;
-        // Make the rename itself durable; not every platform can open a directory.
-        if let Ok(directory) = std::fs::File::open(&directory) {
-            let _ = directory.sync_all();
-        }
+        sync_directory(&directory);
         Ok(())
     })();
     result.map_err(|error| {
         let _ = std::fs::remove_file(&temporary);
         write_error(error)
     })
+}
+
+fn create_new(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
+/// The temporary file [`write_atomic`] uses for `path` in process `pid`: `.<name>.<pid>.tmp` in
+/// the same directory (a rename is atomic only within one file system). `None` when `path` has
+/// no UTF-8 file name.
+pub fn temporary_path(path: &Path, pid: u32) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    Some(parent_directory(path).join(format!(".{name}.{pid}.tmp")))
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+pub fn parent_directory(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Flushes a directory's entries (a rename or a new file) to disk; best effort, since not every
+/// platform can open a directory.
+pub fn sync_directory(directory: &Path) {
+    if let Ok(directory) = std::fs::File::open(directory) {
+        let _ = directory.sync_all();
+    }
+}
+
+/// Appends `text` (complete lines) to the file at `path`, creating it, and flushes it to disk.
+/// If the file does not end with a newline (a write cut short by a crash), a newline is written
+/// first so that the torn line stays alone and the new lines are whole.
+pub fn append_lines(path: &Path, text: &str) -> Result<(), Diagnostic> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+
+    let display = path.display().to_string();
+    let result = (|| {
+        let existed = path.exists();
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)?;
+        let length = file.metadata()?.len();
+        let mut bytes = Vec::with_capacity(text.len() + 1);
+        if length > 0 {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::Start(length - 1))?;
+            file.read_exact(&mut last)?;
+            if last[0] != b'\n' {
+                bytes.push(b'\n');
+            }
+        }
+        bytes.extend_from_slice(text.as_bytes());
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        if !existed {
+            sync_directory(&parent_directory(path));
+        }
+        Ok(())
+    })();
+    result.map_err(|error: std::io::Error| {
+        Diagnostic::new(
+            Code::Write,
+            format!("cannot append to `{display}`: {error}"),
+        )
+        .with_help("check that the directory is writable and the disk is not full")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_replaces_the_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tenant.yaml");
+        std::fs::write(&path, "old\n").unwrap();
+        write_atomic(&path, b"new\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("tenant.yaml")]);
+    }
+
+    #[test]
+    fn write_atomic_replaces_a_temporary_left_by_a_killed_process_with_the_same_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tenant.yaml");
+        let leftover = temporary_path(&path, std::process::id()).unwrap();
+        std::fs::write(&leftover, "half a file").unwrap();
+        write_atomic(&path, b"whole\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"whole\n");
+        assert!(!leftover.exists());
+    }
+
+    #[test]
+    fn write_atomic_runs_the_hook_before_the_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tenant.json");
+        std::fs::write(&path, "old").unwrap();
+        let mut seen = None;
+        write_atomic_with(&path, b"new", || {
+            let temporary = temporary_path(&path, std::process::id()).unwrap();
+            seen = Some((
+                std::fs::read(&path).unwrap(),
+                std::fs::read(temporary).unwrap(),
+            ));
+        })
+        .unwrap();
+        assert_eq!(seen, Some((b"old".to_vec(), b"new".to_vec())));
+    }
+
+    #[test]
+    fn write_atomic_reports_a_missing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = write_atomic(&dir.path().join("missing/tenant.yaml"), b"x").unwrap_err();
+        assert_eq!(error.code, Code::Write);
+    }
+
+    #[test]
+    fn append_lines_creates_then_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        append_lines(&path, "{\"a\":1}\n").unwrap();
+        append_lines(&path, "{\"b\":2}\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\":1}\n{\"b\":2}\n"
+        );
+    }
+
+    #[test]
+    fn append_lines_starts_a_new_line_after_a_torn_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        std::fs::write(&path, "{\"a\":1}\n{\"torn\":").unwrap();
+        append_lines(&path, "{\"b\":2}\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\":1}\n{\"torn\":\n{\"b\":2}\n"
+        );
+    }
 }

@@ -1,0 +1,470 @@
+//! The file backend's state file: reading it within size limits, fingerprinting its exact bytes,
+//! parsing it, and committing a new version under the lock ([`StateFile::commit`]).
+//!
+//! # Order of the writes of a commit, and what a crash leaves
+//!
+//! With the lock held ([`StateLock`], whose lock file records each stage reached):
+//!
+//! 1. The state file is read again; if its fingerprint is not the one read before planning,
+//!    another writer changed it: `state-changed`, nothing is written (no lost update).
+//! 2. `<state>.backup` is replaced atomically by those bytes. Stage `backup-written`.
+//! 3. The new state is written to `.<name>.<pid>.tmp` in the same directory, flushed, renamed
+//!    over the state file, and the directory is flushed. Stage `state-replaced`.
+//! 4. The audit records are appended to `<state>.audit.jsonl` and flushed. Stage
+//!    `audit-appended`; then the lock is released and its file emptied.
+//!
+//! A rename within one directory is atomic, so the state file is always either the old version
+//! or the new one, never a mix. A process killed before the rename leaves the old state (and at
+//! most a stray temporary file, removed by the next apply); killed after it, the new state,
+//! possibly without its audit records. The next apply finds the lock file still naming the dead
+//! process and its stage, and explains which of these happened (`stale-lock`). A crash while
+//! appending can leave a torn last audit line; the next append starts on a new line.
+//!
+//! The new state is written in the file's format (JSON for `.json`, YAML otherwise) by serde
+//! from the typed model, so the output is deterministic; comments in a hand-edited YAML state
+//! file are not kept. The pause points of the crash tests are described in
+//! [`super::fault`] (test-only).
+//!
+//! Size limits: a JSON state file is parsed by a streaming typed parser and may be up to
+//! [`MAX_JSON_STATE_BYTES`] (1 GiB); a YAML one goes through the span pass, which builds a tree
+//! and a pointer map, and may be up to [`MAX_YAML_STATE_BYTES`] (128 MiB) — use JSON for very
+//! large tenants.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::audit::{render_entries, AuditRecord};
+use super::fault::{pause_point, PausePoint};
+use super::lock::{Stage, StateLock};
+use super::{audit_path, backup_path, fingerprint};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::io::{append_lines, read_text, write_atomic, write_atomic_with};
+use crate::source::{SourceId, Sources};
+use crate::tenant::parse::{json_pointers, parse_state, Format};
+use crate::tenant::TenantState;
+
+/// The largest JSON state file seatplan reads.
+pub const MAX_JSON_STATE_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// The largest YAML state file seatplan reads.
+pub const MAX_YAML_STATE_BYTES: u64 = 128 * 1024 * 1024;
+
+/// The size limit for a state file of `format`.
+pub fn state_limit(format: Format) -> u64 {
+    match format {
+        Format::Json => MAX_JSON_STATE_BYTES,
+        Format::Yaml => MAX_YAML_STATE_BYTES,
+    }
+}
+
+/// The format of the state file at `path`: JSON for `.json`, YAML otherwise.
+pub fn state_format(path: &Path) -> Format {
+    Format::for_name(&path.to_string_lossy())
+}
+
+/// A state file as read: its exact text and the fingerprint of its bytes. Commits are checked
+/// against this fingerprint.
+#[derive(Debug, Clone)]
+pub struct StateFile {
+    path: PathBuf,
+    format: Format,
+    text: Arc<str>,
+    fingerprint: String,
+}
+
+/// What a successful commit wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The fingerprint of the new state file.
+    pub fingerprint: String,
+    /// The backup of the previous state.
+    pub backup: PathBuf,
+    /// The audit log the records were appended to.
+    pub audit: PathBuf,
+    /// How many audit records were appended.
+    pub records: usize,
+}
+
+impl StateFile {
+    /// Reads the state file at `path` (UTF-8, within [`state_limit`] of its format).
+    pub fn read(path: &Path) -> Result<StateFile, Diagnostic> {
+        let format = state_format(path);
+        let text = read_text(path, state_limit(format))?;
+        Ok(StateFile {
+            path: path.to_path_buf(),
+            format,
+            fingerprint: fingerprint(text.as_bytes()),
+            text: Arc::from(text),
+        })
+    }
+
+    /// The path the file was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's format, by its extension.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The file's text, exactly as read.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// `sha256:<hex>` of the file's bytes, as recorded in plans.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Registers the file in `sources` and parses it. The source id is returned with the state
+    /// for diagnostics found later (`tenant::index::build`); YAML files get their pointer map at
+    /// once, JSON files through [`StateFile::index_pointers`] when a diagnostic needs one.
+    pub fn parse(&self, sources: &mut Sources) -> Result<(TenantState, SourceId), Diagnostics> {
+        let source = sources.add(self.path.display().to_string(), Arc::clone(&self.text));
+        match parse_state(source, &self.text, self.format) {
+            Ok((state, pointers)) => {
+                if let Some(pointers) = pointers {
+                    sources.set_pointers(source, pointers);
+                }
+                Ok((state, source))
+            }
+            Err((problems, pointers)) => {
+                if let Some(pointers) = pointers {
+                    sources.set_pointers(source, pointers);
+                }
+                Err(problems)
+            }
+        }
+    }
+
+    /// Builds the pointer map of a JSON state file registered as `source`, so that diagnostics
+    /// pointing into it can be located (YAML files already have theirs).
+    pub fn index_pointers(&self, source: SourceId, sources: &mut Sources) {
+        if self.format == Format::Json {
+            if let Some(pointers) = json_pointers(source, &self.text) {
+                sources.set_pointers(source, pointers);
+            }
+        }
+    }
+
+    /// Replaces the state file by `new_state` under `lock`, keeping the current file as
+    /// `<state>.backup` and appending `records` to `<state>.audit.jsonl`; the order of the
+    /// writes and what a crash leaves are described in the module documentation. Fails with
+    /// `state-changed` when the file is no longer the one this `StateFile` read.
+    pub fn commit(
+        &self,
+        lock: &mut StateLock,
+        new_state: &TenantState,
+        records: &[AuditRecord],
+    ) -> Result<Committed, Diagnostic> {
+        let state = self.path.as_path();
+        if lock.state_path() != state {
+            return Err(Diagnostic::new(
+                Code::Write,
+                format!(
+                    "the lock held is for `{}`, not `{}`",
+                    lock.state_path().display(),
+                    state.display()
+                ),
+            )
+            .with_help("this is a bug in seatplan; please report it"));
+        }
+        let current = read_text(state, state_limit(self.format))?;
+        let current_fingerprint = fingerprint(current.as_bytes());
+        if current_fingerprint != self.fingerprint {
+            return Err(Diagnostic::new(
+                Code::StateChanged,
+                format!(
+                    "`{}` changed after seatplan read it: another writer got there first",
+                    state.display()
+                ),
+            )
+            .with_note(format!(
+                "read as {}, now {current_fingerprint}",
+                self.fingerprint
+            ))
+            .with_help("nothing was written; plan again against the current state"));
+        }
+        let text = render_state(new_state, self.format)?;
+        let new_fingerprint = fingerprint(text.as_bytes());
+        let entries = render_entries(records, &self.fingerprint, &new_fingerprint)?;
+        let (backup, audit) = (backup_path(state), audit_path(state));
+
+        write_atomic(&backup, current.as_bytes())?;
+        lock.set_stage(Stage::BackupWritten)?;
+        pause_point(state, PausePoint::AfterBackup);
+
+        write_atomic_with(state, text.as_bytes(), || {
+            pause_point(state, PausePoint::AfterTempWrite);
+        })?;
+        lock.set_stage(Stage::StateReplaced)?;
+        pause_point(state, PausePoint::AfterRename);
+
+        if !entries.is_empty() {
+            append_lines(&audit, &entries).map_err(|problem| {
+                Diagnostic::new(
+                    Code::Write,
+                    format!(
+                        "`{}` now holds the new state, but its audit records could not be \
+                         appended: {}",
+                        state.display(),
+                        problem.message
+                    ),
+                )
+                .with_help(format!(
+                    "the changes are applied; free space or fix permissions for `{}`, whose \
+                     records of this apply are missing",
+                    audit.display()
+                ))
+            })?;
+        }
+        lock.set_stage(Stage::AuditAppended)?;
+        pause_point(state, PausePoint::AfterAudit);
+
+        Ok(Committed {
+            fingerprint: new_fingerprint,
+            backup,
+            audit,
+            records: records.len(),
+        })
+    }
+}
+
+/// The text of a state file of `format` holding `state`: YAML, or pretty JSON with a final
+/// newline. Deterministic: the same state gives the same bytes.
+pub fn render_state(state: &TenantState, format: Format) -> Result<String, Diagnostic> {
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(state)
+            .map(|text| text + "\n")
+            .map_err(|error| error.to_string()),
+        Format::Yaml => serde_yaml::to_string(state).map_err(|error| error.to_string()),
+    };
+    text.map_err(|error| {
+        Diagnostic::new(
+            Code::Write,
+            format!("cannot serialise the tenant state: {error}"),
+        )
+        .with_help("this is a bug in seatplan; please report it")
+    })
+}
+
+/// Writes `state` to `path` atomically in the format its name asks for (no lock, backup or
+/// audit: for creating a state file, as `import graph` does).
+pub fn write_state(path: &Path, state: &TenantState) -> Result<(), Diagnostic> {
+    let text = render_state(state, state_format(path))?;
+    write_atomic(path, text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::disallowed_methods)] // tests set up files directly
+
+    use super::*;
+    use crate::backend::audit::{processing_summary, AuditEntry};
+    use crate::backend::lock::LockOptions;
+    use crate::backend::lock_path;
+
+    const STATE: &str = "version: 1\ntenant: { id: t, default_usage_location: US }\nsubscriptions:\n  - { sku: ENTERPRISEPACK, enabled: 10 }\nusers:\n  - { id: u1, upn: ann@contoso.com }\n";
+
+    fn setup(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    fn lock(path: &Path) -> StateLock {
+        StateLock::acquire(path, &LockOptions::default())
+            .unwrap()
+            .lock
+    }
+
+    fn record(address: &str) -> AuditRecord {
+        AuditRecord {
+            time: "2026-03-01T09:30:00Z".parse().unwrap(),
+            actor: "ann".to_owned(),
+            address: address.to_owned(),
+            action: "update".to_owned(),
+            before: serde_json::json!(10),
+            after: serde_json::json!(11),
+            summary: processing_summary(1, 0),
+        }
+    }
+
+    fn read_and_parse(path: &Path) -> (StateFile, TenantState) {
+        let file = StateFile::read(path).unwrap();
+        let (state, _) = file.parse(&mut Sources::new()).unwrap();
+        (file, state)
+    }
+
+    #[test]
+    fn reading_fingerprints_the_exact_bytes() {
+        let (_dir, path) = setup("tenant.yaml", STATE);
+        let file = StateFile::read(&path).unwrap();
+        assert_eq!(file.fingerprint(), fingerprint(STATE.as_bytes()));
+        assert_eq!(file.text(), STATE);
+        assert_eq!(file.format(), Format::Yaml);
+        std::fs::write(&path, STATE.replace('\n', "\r\n")).unwrap();
+        assert_ne!(
+            StateFile::read(&path).unwrap().fingerprint(),
+            file.fingerprint()
+        );
+    }
+
+    #[test]
+    fn parsing_registers_the_source_for_diagnostics() {
+        let (_dir, path) = setup("tenant.yaml", "version: 1\ntenant: {}\nusers: 5\n");
+        let mut sources = Sources::new();
+        let problems = StateFile::read(&path)
+            .unwrap()
+            .parse(&mut sources)
+            .unwrap_err();
+        assert_eq!(problems.0[0].code, Code::Schema);
+        let resolved = problems.0[0]
+            .labels
+            .first()
+            .and_then(|label| sources.resolve(&label.location));
+        assert!(resolved.is_some(), "{problems:?}");
+    }
+
+    #[test]
+    fn json_pointers_are_built_on_request() {
+        let (_dir, path) = setup("tenant.json", "{\"version\": 1, \"tenant\": {}}\n");
+        let file = StateFile::read(&path).unwrap();
+        let mut sources = Sources::new();
+        let (_, source) = file.parse(&mut sources).unwrap();
+        let location = crate::diag::Location::node(source, "/tenant");
+        assert!(sources.resolve(&location).is_none());
+        file.index_pointers(source, &mut sources);
+        assert!(sources.resolve(&location).is_some());
+    }
+
+    #[test]
+    fn oversized_and_binary_state_files_are_refused() {
+        let (_dir, path) = setup("tenant.yaml", "version: 1\0\n");
+        assert_eq!(StateFile::read(&path).unwrap_err().code, Code::Encoding);
+        assert_eq!(state_limit(Format::Yaml), 128 * 1024 * 1024);
+        assert!(state_limit(Format::Json) > state_limit(Format::Yaml));
+    }
+
+    #[test]
+    fn commit_writes_state_backup_and_audit() {
+        let (_dir, path) = setup("tenant.yaml", STATE);
+        let mut lock = lock(&path);
+        let (file, mut state) = read_and_parse(&path);
+        state.subscriptions[0].enabled = 11;
+        let committed = file
+            .commit(
+                &mut lock,
+                &state,
+                &[record("subscription[\"ENTERPRISEPACK\"]")],
+            )
+            .unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(written, render_state(&state, Format::Yaml).unwrap());
+        assert_eq!(committed.fingerprint, fingerprint(written.as_bytes()));
+        assert_eq!(std::fs::read_to_string(&committed.backup).unwrap(), STATE);
+        let (_, reread) = read_and_parse(&path);
+        assert_eq!(reread, state);
+        let audit = std::fs::read_to_string(&committed.audit).unwrap();
+        let entry: AuditEntry = serde_json::from_str(audit.trim_end()).unwrap();
+        assert_eq!(entry.state_before, file.fingerprint());
+        assert_eq!(entry.state_after, committed.fingerprint);
+        assert_eq!(entry.record.address, "subscription[\"ENTERPRISEPACK\"]");
+        assert_eq!(committed.records, 1);
+        let holder = std::fs::read_to_string(lock_path(&path)).unwrap();
+        assert!(holder.contains("audit-appended"), "{holder}");
+        drop(lock);
+        assert_eq!(std::fs::read(lock_path(&path)).unwrap(), b"");
+    }
+
+    #[test]
+    fn audit_entries_chain_across_commits() {
+        let (_dir, path) = setup("tenant.json", "{\"version\": 1, \"tenant\": {}}\n");
+        let mut lock = lock(&path);
+        let mut fingerprints = Vec::new();
+        for _ in 0..3 {
+            let (file, mut state) = read_and_parse(&path);
+            state.tenant.id = Some(format!("{}x", state.tenant.id.unwrap_or_default()));
+            fingerprints.push(file.fingerprint().to_owned());
+            let committed = file.commit(&mut lock, &state, &[record("tenant")]).unwrap();
+            fingerprints.push(committed.fingerprint);
+        }
+        let audit = std::fs::read_to_string(crate::backend::audit_path(&path)).unwrap();
+        let entries: Vec<AuditEntry> = audit
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(entries.len(), 3);
+        for (index, entry) in entries.iter().enumerate() {
+            assert_eq!(entry.state_before, fingerprints[2 * index]);
+            assert_eq!(entry.state_after, fingerprints[2 * index + 1]);
+        }
+        assert_eq!(entries[1].state_before, entries[0].state_after);
+        let (_, state) = read_and_parse(&path);
+        assert_eq!(state.tenant.id.as_deref(), Some("xxx"));
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with("{\n"));
+    }
+
+    #[test]
+    fn a_change_by_another_writer_is_not_overwritten() {
+        let (_dir, path) = setup("tenant.yaml", STATE);
+        let mut lock = lock(&path);
+        let (file, mut state) = read_and_parse(&path);
+        let edited = STATE.replace("enabled: 10", "enabled: 20");
+        std::fs::write(&path, &edited).unwrap();
+        state.subscriptions[0].enabled = 11;
+        let error = file.commit(&mut lock, &state, &[record("x")]).unwrap_err();
+        assert_eq!(error.code, Code::StateChanged);
+        assert!(error.notes[0].contains(file.fingerprint()));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+        assert!(!backup_path(&path).exists());
+        assert!(!audit_path(&path).exists());
+    }
+
+    #[test]
+    fn a_deleted_state_file_is_not_recreated() {
+        let (_dir, path) = setup("tenant.yaml", STATE);
+        let mut lock = lock(&path);
+        let (file, state) = read_and_parse(&path);
+        std::fs::remove_file(&path).unwrap();
+        let error = file.commit(&mut lock, &state, &[]).unwrap_err();
+        assert_eq!(error.code, Code::Io);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn commit_refuses_a_lock_of_another_file() {
+        let (dir, path) = setup("tenant.yaml", STATE);
+        let other = dir.path().join("other.yaml");
+        let mut lock = lock(&other);
+        let (file, state) = read_and_parse(&path);
+        let error = file.commit(&mut lock, &state, &[]).unwrap_err();
+        assert!(error.message.contains("other.yaml"), "{}", error.message);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), STATE);
+    }
+
+    #[test]
+    fn rendering_is_deterministic_and_round_trips_in_both_formats() {
+        let (_dir, path) = setup("tenant.yaml", STATE);
+        let (_, state) = read_and_parse(&path);
+        for format in [Format::Yaml, Format::Json] {
+            let text = render_state(&state, format).unwrap();
+            assert_eq!(text, render_state(&state, format).unwrap());
+            let (parsed, _) = parse_state(SourceId(0), &text, format).unwrap();
+            assert_eq!(parsed, state);
+        }
+    }
+
+    #[test]
+    fn write_state_picks_the_format_from_the_name() {
+        let (dir, path) = setup("tenant.yaml", STATE);
+        let (_, state) = read_and_parse(&path);
+        let json = dir.path().join("out.JSON");
+        write_state(&json, &state).unwrap();
+        let text = std::fs::read_to_string(&json).unwrap();
+        assert_eq!(text, render_state(&state, Format::Json).unwrap());
+    }
+}
