@@ -37,7 +37,6 @@ pub use lock::{Acquired, LockHolder, LockOptions, Stage, StateLock};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-
 pub use crate::io::fingerprint;
 
 /// The file next to the state file with `suffix` appended to its name (`tenant.yaml.lock`).

@@ -3,17 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::backend::StateFile;
 use crate::catalog::{check_config_references, Catalog};
 use crate::config::LoadedConfig;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::io::{default_config_paths, fingerprint, load_config, read_text};
+use crate::io::{default_config_paths, fingerprint, load_config};
 use crate::rules::check_config;
 use crate::source::{SourceId, Sources};
 use crate::tenant::model::TenantState;
-use crate::tenant::parse::{json_pointers, parse_state, Format};
-
-/// The largest tenant state file seatplan reads (a JSON export of a million users is ~600 MB).
-pub const MAX_STATE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 /// The default state file when neither `--state` nor the config names one.
 pub const DEFAULT_STATE: &str = "tenant.yaml";
@@ -84,15 +81,25 @@ pub struct LoadedState {
     pub state: TenantState,
     /// Its source (for diagnostics pointing into it).
     pub source: SourceId,
+    /// The file as read (text, fingerprint, and `commit` for apply).
+    pub file: StateFile,
+}
+
+impl LoadedState {
     /// `sha256:` of the file's bytes.
-    pub fingerprint: String,
-    /// The path it was read from.
-    pub path: PathBuf,
+    pub fn fingerprint(&self) -> &str {
+        self.file.fingerprint()
+    }
+
+    /// Makes diagnostics about a JSON state file locatable (YAML files already are).
+    pub fn index_pointers(&self, sources: &mut Sources) {
+        self.file.index_pointers(self.source, sources);
+    }
 }
 
 /// Reads and parses a tenant state file (YAML or JSON by extension).
 pub fn load_state(path: &Path, sources: &mut Sources) -> Result<LoadedState, Diagnostics> {
-    let text = read_text(path, MAX_STATE_BYTES).map_err(|diagnostic: Diagnostic| {
+    let file = StateFile::read(path).map_err(|diagnostic: Diagnostic| {
         let hint = if path == Path::new(DEFAULT_STATE) {
             "\nno state file was given: pass --state FILE, or create one with `seatplan import graph`"
         } else {
@@ -101,42 +108,10 @@ pub fn load_state(path: &Path, sources: &mut Sources) -> Result<LoadedState, Dia
         let help = diagnostic.help.clone().unwrap_or_default();
         Diagnostics::from(diagnostic.with_help(format!("{help}{hint}")))
     })?;
-    let name = path.display().to_string();
-    let format = Format::for_name(&name);
-    let fingerprint = fingerprint(text.as_bytes());
-    let source = sources.add(name, text.as_str());
-    match parse_state(source, &text, format) {
-        Ok((state, pointers)) => {
-            if let Some(pointers) = pointers {
-                sources.set_pointers(source, pointers);
-            }
-            Ok(LoadedState {
-                state,
-                source,
-                fingerprint,
-                path: path.to_path_buf(),
-            })
-        }
-        Err((diagnostics, pointers)) => {
-            if let Some(pointers) = pointers.or_else(|| json_pointers(source, &text)) {
-                sources.set_pointers(source, pointers);
-            }
-            Err(diagnostics)
-        }
-    }
-}
-
-/// Builds the pointer map of a JSON state source that was parsed without one, so that
-/// diagnostics about it can show lines. Called only when such diagnostics exist.
-pub fn index_state(sources: &mut Sources, source: SourceId) {
-    let Some(file) = sources.get(source) else {
-        return;
-    };
-    if file.pointers.is_some() {
-        return;
-    }
-    let text = file.text.clone();
-    if let Some(pointers) = json_pointers(source, &text) {
-        sources.set_pointers(source, pointers);
-    }
+    let (state, source) = file.parse(sources)?;
+    Ok(LoadedState {
+        state,
+        source,
+        file,
+    })
 }

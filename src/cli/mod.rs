@@ -4,6 +4,7 @@
 
 #![allow(clippy::disallowed_methods)] // an edge module: files and environment are its job
 
+mod apply;
 mod catalog;
 mod common;
 mod export;
@@ -69,6 +70,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Show what applying the config would change, and check it is safe. Example: seatplan plan -c seatplan.yaml --state tenant.yaml
     Plan(plan::PlanArgs),
+    /// Apply the config (or a saved plan) to the tenant. Example: seatplan apply plan.json --state tenant.yaml
+    Apply(apply::ApplyArgs),
     /// Render a saved plan file. Example: seatplan show plan.json --format markdown
     Show(show::ShowArgs),
     /// Write a config that reproduces the tenant's licensed groups (bootstrap). Example: seatplan export --state tenant.yaml -o seatplan.yaml
@@ -143,6 +146,7 @@ pub fn run() -> ExitCode {
         Command::Schema(args) => schema::run(args, &terminal),
         Command::Plan(args) => plan::run(args, &terminal),
         Command::Show(args) => show::run(args, &terminal),
+        Command::Apply(args) => apply::run(args, &terminal),
         Command::Export(args) => export::run(args, &terminal),
         Command::Import(args) => import::run(args, &terminal),
         Command::Catalog(args) => catalog::run(args, &terminal),

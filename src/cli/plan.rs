@@ -4,9 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{
-    index_state, load_checked_config, load_state, CheckedConfig, LoadedState, DEFAULT_STATE,
-};
+use super::common::{load_checked_config, load_state, CheckedConfig, LoadedState, DEFAULT_STATE};
 use super::{Exit, Terminal};
 use crate::diag::Diagnostics;
 use crate::io::write_atomic;
@@ -71,6 +69,13 @@ pub struct Prepared {
     pub planned: Planned,
 }
 
+/// The state path the arguments name (default `tenant.yaml`).
+pub fn state_path(args: &PlanInputArgs) -> PathBuf {
+    args.state
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE))
+}
+
 /// Loads config and state and computes the plan, reporting problems on the terminal.
 pub fn prepare(
     args: &PlanInputArgs,
@@ -79,18 +84,25 @@ pub fn prepare(
 ) -> Result<Prepared, Exit> {
     let config = load_checked_config(&args.config, sources)
         .map_err(|problems| fail(terminal, &problems, sources))?;
-    let path = args
-        .state
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE));
-    let state =
-        load_state(&path, sources).map_err(|problems| fail(terminal, &problems, sources))?;
+    let state = load_state(&state_path(args), sources)
+        .map_err(|problems| fail(terminal, &problems, sources))?;
+    prepare_with(args, config, state, sources, terminal)
+}
+
+/// Computes the plan for an already loaded config and state.
+pub fn prepare_with(
+    args: &PlanInputArgs,
+    config: CheckedConfig,
+    state: LoadedState,
+    sources: &mut Sources,
+    terminal: &Terminal,
+) -> Result<Prepared, Exit> {
     let inputs = Inputs {
         catalog: &config.catalog,
         loaded: &config.loaded,
         state: &state.state,
         state_source: state.source,
-        state_fingerprint: state.fingerprint.clone(),
+        state_fingerprint: state.fingerprint().to_string(),
         config_fingerprint: config.fingerprint.clone(),
         now: jiff::Timestamp::now(),
         overrides: Overrides {
@@ -101,7 +113,7 @@ pub fn prepare(
     let planned = match compute(&inputs) {
         Ok(planned) => planned,
         Err(problems) => {
-            index_state(sources, state.source);
+            state.index_pointers(sources);
             return Err(fail(terminal, &problems, sources));
         }
     };
@@ -117,31 +129,39 @@ fn fail(terminal: &Terminal, problems: &Diagnostics, sources: &Sources) -> Exit 
     Exit::Failure
 }
 
-/// Runs `plan`.
-pub fn run(args: PlanArgs, terminal: &Terminal) -> Exit {
-    let mut sources = Sources::new();
-    let Prepared {
-        config,
-        mut planned,
-        ..
-    } = match prepare(&args.inputs, &mut sources, terminal) {
-        Ok(prepared) => prepared,
-        Err(exit) => return exit,
-    };
-    let mut diagnostics: Vec<_> = config.warnings.iter().cloned().collect();
-    diagnostics.extend(planned.diagnostics.iter().cloned());
-    planned.document.diagnostics = diagnostics
+/// Reports a prepared plan's diagnostics on stderr, stores their JSON form in the document and
+/// prints the document in `format`.
+pub fn show_plan(
+    prepared: &mut Prepared,
+    sources: &Sources,
+    terminal: &Terminal,
+    format: PlanFormat,
+) {
+    let mut diagnostics: Vec<_> = prepared.config.warnings.iter().cloned().collect();
+    diagnostics.extend(prepared.planned.diagnostics.iter().cloned());
+    prepared.planned.document.diagnostics = diagnostics
         .iter()
-        .map(|diagnostic| to_json(diagnostic, &sources))
+        .map(|diagnostic| to_json(diagnostic, sources))
         .collect();
-    terminal.report(diagnostics.iter(), &sources);
-    let document = &planned.document;
-    let output = match args.format {
+    terminal.report(diagnostics.iter(), sources);
+    let document = &prepared.planned.document;
+    let output = match format {
         PlanFormat::Text => text(document, Palette::new(terminal.stdout_color())),
         PlanFormat::Json => document_json(document),
         PlanFormat::Markdown => markdown(document),
     };
     terminal.print(&output);
+}
+
+/// Runs `plan`.
+pub fn run(args: PlanArgs, terminal: &Terminal) -> Exit {
+    let mut sources = Sources::new();
+    let mut prepared = match prepare(&args.inputs, &mut sources, terminal) {
+        Ok(prepared) => prepared,
+        Err(exit) => return exit,
+    };
+    show_plan(&mut prepared, &sources, terminal, args.format);
+    let document = &prepared.planned.document;
     if let Some(path) = &args.out {
         if let Err(diagnostic) = write_atomic(path, document_json(document).as_bytes()) {
             terminal.report([&diagnostic], &sources);

@@ -184,4 +184,8 @@ codes! {
     StaleLock => "stale-lock", Warning, "a previous apply was killed while holding the state file's lock; seatplan took the lock over and says how far that apply got";
     /// The state file changed between reading and writing it.
     StateChanged => "state-changed", Error, "the state file changed after seatplan read it (another writer); nothing was written";
+    /// A saved plan no longer matches the tenant or config.
+    StalePlan => "stale-plan", Error, "a saved plan was made against another tenant state or config than the current one";
+    /// apply without approval and without a terminal.
+    ApprovalRequired => "approval-required", Error, "`apply` without a plan file needs --auto-approve when there is no terminal to ask on";
 }

@@ -26,20 +26,6 @@ pub struct Desired {
     pub managed_users: Vec<(String, usize)>,
 }
 
-impl Desired {
-    /// The desired state as it is written to the state file: deleted groups are gone.
-    pub fn written_state(&self) -> TenantState {
-        let mut state = self.state.clone();
-        let mut index = 0;
-        state.groups.retain(|_| {
-            let keep = !self.deleted.iter().any(|(_, deleted)| *deleted == index);
-            index += 1;
-            keep
-        });
-        state
-    }
-}
-
 /// A deterministic object id for a group the file backend creates: GUID-shaped, derived from the
 /// display name so that the same config always yields the same id.
 pub fn new_group_id(name: &str) -> String {

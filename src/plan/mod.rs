@@ -236,3 +236,60 @@ fn pending_memberships(
     }
     diagnostics
 }
+
+/// The state file after applying a plan on the file backend: the desired state without deleted
+/// groups, with every user's `license_states` recomputed by the engine — what Entra would record
+/// once it has processed the change.
+pub fn applied_state(catalog: &Catalog, planned: &Planned) -> TenantState {
+    use crate::tenant::model::LicenseState;
+    let mut state = planned.desired.state.clone();
+    for (user, outcome) in state.users.iter_mut().zip(&planned.after.users) {
+        user.license_states = outcome
+            .assignments
+            .iter()
+            .filter_map(|assignment| match assignment.source {
+                crate::tenant::index::Source::Group(group) => Some(LicenseState {
+                    sku: catalog.product(assignment.product).sku_part_number.clone(),
+                    via: Some(planned.target.group_at(group).name.to_string()),
+                    state: assignment.state,
+                    error: assignment.error,
+                }),
+                crate::tenant::index::Source::Direct => None,
+            })
+            .collect();
+    }
+    let deleted: Vec<usize> = planned
+        .desired
+        .deleted
+        .iter()
+        .map(|(_, index)| *index)
+        .collect();
+    let mut index = 0;
+    state.groups.retain(|_| {
+        let keep = !deleted.contains(&index);
+        index += 1;
+        keep
+    });
+    state
+}
+
+/// Per changed group: users whose assignment from it succeeds and fails after the change (for
+/// audit records' processing summaries), keyed by the change's address.
+pub fn processing_counts(planned: &Planned) -> Vec<(String, usize, usize)> {
+    let mut counts = Vec::new();
+    for (name, index) in planned
+        .desired
+        .managed_groups
+        .iter()
+        .chain(&planned.desired.deleted)
+    {
+        if let Some(group) = planned.after.groups.get(*index) {
+            counts.push((
+                diff::group_address(name),
+                group.users_assigned.len(),
+                group.users_in_error.len(),
+            ));
+        }
+    }
+    counts
+}
