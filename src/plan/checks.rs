@@ -102,23 +102,18 @@ impl Context<'_> {
         {
             "/licenses"
         } else {
-            return self
-                .loaded
-                .group_location(name, "")
-                .map(|location| as_key(location));
+            return self.loaded.group_location(name, "").map(as_key);
         };
         self.loaded.group_location(name, suffix)
     }
 
     /// The config node of a managed user (their licenses or usage location), else none.
     fn user_location(&self, user: UserIdx) -> Option<Location> {
-        let upn = &self.target.user_at(user).upn;
         let (name, _) = self
             .desired
             .managed_users
             .iter()
             .find(|(_, index)| *index == user.0 as usize)?;
-        let _ = upn;
         self.loaded.user_location(name, "").map(as_key)
     }
 
