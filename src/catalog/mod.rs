@@ -722,6 +722,16 @@ impl Catalog {
         }
     }
 
+    /// The names of `plans`, sorted (for plans, reports and diagnostics).
+    pub fn plan_names(&self, plans: &PlanSet) -> Vec<String> {
+        let mut names: Vec<String> = plans
+            .iter()
+            .map(|plan| self.plan(plan).name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Every plan of `product`.
     pub fn plans_of(&self, product: ProductId) -> PlanSet {
         self.product(product).plans.iter().copied().collect()

@@ -65,17 +65,8 @@ pub fn license_ref(catalog: &Catalog, product: ProductId, enabled: &PlanSet) -> 
         sku: details.sku_part_number.clone(),
         sku_id: details.id.clone(),
         disabled_plans,
-        enabled_plans: plan_names(catalog, enabled),
+        enabled_plans: catalog.plan_names(enabled),
     }
-}
-
-fn plan_names(catalog: &Catalog, plans: &PlanSet) -> Vec<String> {
-    let mut names: Vec<String> = plans
-        .iter()
-        .map(|plan| catalog.plan(plan).name.clone())
-        .collect();
-    names.sort();
-    names
 }
 
 /// The license operations turning `before` into `after` (one entity's list of licenses). When
@@ -101,8 +92,8 @@ pub fn license_ops(
             None => added.push(license_ref(catalog, *product, enabled)),
             Some((_, old)) if old != enabled => ops.push(Op::UpdateLicensePlans {
                 license: license_ref(catalog, *product, enabled),
-                enable: plan_names(catalog, &enabled.difference(old)),
-                disable: plan_names(catalog, &old.difference(enabled)),
+                enable: catalog.plan_names(&enabled.difference(old)),
+                disable: catalog.plan_names(&old.difference(enabled)),
             }),
             Some(_) => {}
         }
@@ -129,19 +120,21 @@ pub fn license_ops(
     ops
 }
 
+/// The UPN of a member given by UPN or object id, if it is a user of `state`.
+pub fn member_upn(state: &TenantState, member: &str) -> Option<String> {
+    state
+        .users
+        .iter()
+        .find(|user| user.upn.eq_ignore_ascii_case(member) || user.id.eq_ignore_ascii_case(member))
+        .map(|user| user.upn.clone())
+}
+
+/// A group's user members by UPN, sorted (group members are left out).
 fn member_upns(state: &TenantState, group: &GroupState) -> Vec<String> {
     let mut upns: Vec<String> = group
         .members
         .iter()
-        .filter_map(|member| {
-            state
-                .users
-                .iter()
-                .find(|user| {
-                    user.upn.eq_ignore_ascii_case(member) || user.id.eq_ignore_ascii_case(member)
-                })
-                .map(|user| user.upn.clone())
-        })
+        .filter_map(|member| member_upn(state, member))
         .collect();
     upns.sort();
     upns.dedup();

@@ -4,6 +4,7 @@
 use indexmap::IndexMap;
 
 use crate::config::{Config, GroupSpec, LicenseSpec, RuleProcessing, TenantSettings, UserSpec};
+use crate::plan::diff::member_upn;
 use crate::tenant::model::TenantState;
 
 /// The config for `state`: every licensed group (with its rule or members, and licenses as
@@ -24,19 +25,14 @@ pub fn config_from_state(state: &TenantState) -> Config {
             .filter(|other| other.display_name == group.display_name)
             .count()
             > 1;
-        let upn_of = |member: &String| {
-            state
-                .users
-                .iter()
-                .find(|user| {
-                    user.upn.eq_ignore_ascii_case(member) || user.id.eq_ignore_ascii_case(member)
-                })
-                .map(|user| user.upn.clone())
-        };
         let members = match &group.rule {
             Some(_) => None,
             None => {
-                let mut upns: Vec<String> = group.members.iter().filter_map(upn_of).collect();
+                let mut upns: Vec<String> = group
+                    .members
+                    .iter()
+                    .filter_map(|member| member_upn(state, member))
+                    .collect();
                 upns.sort();
                 Some(upns)
             }

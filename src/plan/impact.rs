@@ -1,7 +1,7 @@
 //! The impact of a plan: the engine's outcome before and after, turned into per-user gains,
 //! losses and errors, seats per product, and members joining and leaving each changed group.
 
-use crate::catalog::{Catalog, PlanSet};
+use crate::catalog::Catalog;
 use crate::engine::{AssignmentOutcome, Outcome};
 use crate::plan::document::{GroupImpact, Impact, SeatImpact, UserImpact};
 use crate::tenant::index::{Source, Tenant, UserIdx};
@@ -21,15 +21,6 @@ pub fn describe_error(
         Source::Direct => format!("{sku} (direct): {error}"),
         Source::Group(group) => format!("{sku} via \"{}\": {error}", tenant.group_at(group).name),
     }
-}
-
-fn names(catalog: &Catalog, plans: &PlanSet) -> Vec<String> {
-    let mut names: Vec<String> = plans
-        .iter()
-        .map(|plan| catalog.plan(plan).name.clone())
-        .collect();
-    names.sort();
-    names
 }
 
 /// The impact of going from `before` to `after`. `changed_groups` are the indexes and names of
@@ -65,9 +56,9 @@ pub fn impact(
             .partition(|&plan| catalog.is_upgrade(plan, &gained));
         users.push(UserImpact {
             user: desired.users[index].upn.to_string(),
-            gains: names(catalog, &gained),
-            loses: names(catalog, &lost.into_iter().collect()),
-            upgraded: names(catalog, &upgraded.into_iter().collect()),
+            gains: catalog.plan_names(&gained),
+            loses: catalog.plan_names(&lost.into_iter().collect()),
+            upgraded: catalog.plan_names(&upgraded.into_iter().collect()),
             errors_before,
             errors_after,
         });
