@@ -206,3 +206,21 @@ fn without_a_terminal_apply_needs_auto_approve() {
         "an apply without changes writes no audit record"
     );
 }
+
+#[test]
+fn a_rule_edit_applied_records_the_new_members() {
+    let directory = quickstart();
+    let path = directory.path();
+    let config = fs::read_to_string(path.join("seatplan.yaml"))
+        .unwrap()
+        .replace(
+            r#"rule: (user.accountEnabled -eq true) -and (user.userType -eq "Member")"#,
+            r#"rule: (user.accountEnabled -eq true) -and (user.userType -eq "Member") -and (user.department -ne "Legal")"#,
+        );
+    fs::write(path.join("seatplan.yaml"), config).unwrap();
+    let applied = run(path, &with(&["apply"], &["--auto-approve"]));
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let again = run(path, &with(&["plan"], &["--detailed-exitcode"]));
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    assert!(!again.stderr.contains("membership-pending"), "members recorded as the rule selects them:\n{}", again.stderr);
+}

@@ -91,7 +91,7 @@ pub fn state_licenses(catalog: &Catalog, licenses: &[LicenseSpec]) -> Vec<Assign
                     Ok(product) => {
                         let keep: Vec<_> = enabled
                             .iter()
-                            .filter_map(|name| catalog.resolve_plan(name).ok())
+                            .filter_map(|name| catalog.plan_in_product(product, name))
                             .collect();
                         catalog
                             .product(product)

@@ -56,6 +56,8 @@ pub struct Planned {
     pub target: Tenant,
     /// The engine's outcome after the change (what `apply` records as license states).
     pub after: Outcome,
+    /// Effective memberships after the change (what `apply` records as dynamic groups' members).
+    pub after_memberships: Memberships,
 }
 
 /// The current tenant indexed, its memberships and the engine's outcome for it.
@@ -179,6 +181,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
         desired,
         target,
         after,
+        after_memberships: target_memberships,
     })
 }
 
@@ -243,6 +246,15 @@ fn pending_memberships(
 pub fn applied_state(catalog: &Catalog, planned: &Planned) -> TenantState {
     use crate::tenant::model::LicenseState;
     let mut state = planned.desired.state.clone();
+    // Dynamic groups: the members are what the service computes from the rule.
+    for (index, group) in state.groups.iter_mut().enumerate() {
+        let evaluated = group.rule.is_some() && group.rule_processing != Some(crate::config::RuleProcessing::Paused);
+        if let (true, Some(members)) = (evaluated, planned.after_memberships.members.get(index)) {
+            if !planned.after_memberships.unevaluated.iter().any(|group| group.0 as usize == index) {
+                group.members = members.iter().map(|user| planned.target.user_at(*user).upn.to_string()).collect();
+            }
+        }
+    }
     for (user, outcome) in state.users.iter_mut().zip(&planned.after.users) {
         user.license_states = outcome
             .assignments

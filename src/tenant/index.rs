@@ -177,9 +177,14 @@ pub fn resolve_license(
     let resolve = |names: &[String]| -> Result<PlanSet, String> {
         let mut set = PlanSet::default();
         for name in names {
-            let plan = catalog
-                .resolve_plan(name)
-                .map_err(|suggestions| unknown("service plan", name, &suggestions))?;
+            // Names are resolved within the product first: Microsoft's data reuses a few plan
+            // names for different plans (PROJECT_ESSENTIALS).
+            let plan = match catalog.plan_in_product(product, name) {
+                Some(plan) => plan,
+                None => catalog
+                    .resolve_plan(name)
+                    .map_err(|suggestions| unknown("service plan", name, &suggestions))?,
+            };
             set.insert(plan);
         }
         Ok(set)
