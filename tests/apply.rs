@@ -215,12 +215,38 @@ fn a_rule_edit_applied_records_the_new_members() {
         .unwrap()
         .replace(
             r#"rule: (user.accountEnabled -eq true) -and (user.userType -eq "Member")"#,
-            r#"rule: (user.accountEnabled -eq true) -and (user.userType -eq "Member") -and (user.department -ne "Legal")"#,
+            r#"rule: (user.accountEnabled -eq true) -and (user.userType -eq "Member") -and (user.department -ne "Finance")"#,
         );
     fs::write(path.join("seatplan.yaml"), config).unwrap();
-    let applied = run(path, &with(&["apply"], &["--auto-approve"]));
+    let refused = run(path, &with(&["apply"], &["--auto-approve"]));
+    assert_eq!(refused.code, 1, "judy would lose plans");
+    assert!(
+        refused.stderr.contains("judy@contoso.com loses"),
+        "{}",
+        refused.stderr
+    );
+    let applied = run(
+        path,
+        &with(&["apply"], &["--auto-approve", "--allow-license-loss"]),
+    );
     assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let state: seatplan::tenant::TenantState =
+        serde_yaml::from_str(&fs::read_to_string(path.join("tenant.yaml")).unwrap()).unwrap();
+    let all_staff = state
+        .groups
+        .iter()
+        .find(|group| group.display_name == "All Staff - E3")
+        .unwrap();
+    assert!(!all_staff
+        .members
+        .iter()
+        .any(|member| member == "judy@contoso.com"));
+    assert_eq!(all_staff.members.len(), 9);
     let again = run(path, &with(&["plan"], &["--detailed-exitcode"]));
     assert_eq!(again.code, 0, "{}", again.stdout);
-    assert!(!again.stderr.contains("membership-pending"), "members recorded as the rule selects them:\n{}", again.stderr);
+    assert!(
+        !again.stderr.contains("membership-pending"),
+        "members recorded as the rule selects them:\n{}",
+        again.stderr
+    );
 }

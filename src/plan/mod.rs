@@ -248,10 +248,19 @@ pub fn applied_state(catalog: &Catalog, planned: &Planned) -> TenantState {
     let mut state = planned.desired.state.clone();
     // Dynamic groups: the members are what the service computes from the rule.
     for (index, group) in state.groups.iter_mut().enumerate() {
-        let evaluated = group.rule.is_some() && group.rule_processing != Some(crate::config::RuleProcessing::Paused);
+        let evaluated = group.rule.is_some()
+            && group.rule_processing != Some(crate::config::RuleProcessing::Paused);
         if let (true, Some(members)) = (evaluated, planned.after_memberships.members.get(index)) {
-            if !planned.after_memberships.unevaluated.iter().any(|group| group.0 as usize == index) {
-                group.members = members.iter().map(|user| planned.target.user_at(*user).upn.to_string()).collect();
+            if !planned
+                .after_memberships
+                .unevaluated
+                .iter()
+                .any(|group| group.0 as usize == index)
+            {
+                group.members = members
+                    .iter()
+                    .map(|user| planned.target.user_at(*user).upn.to_string())
+                    .collect();
             }
         }
     }
