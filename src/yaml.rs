@@ -49,6 +49,7 @@ enum Frame {
         pending_key: Option<(String, Range<usize>)>,
         anchor: usize,
         nodes_at_start: usize,
+        last_end: usize,
     },
     Sequence {
         pointer: String,
@@ -56,6 +57,7 @@ enum Frame {
         items: Vec<Value>,
         anchor: usize,
         nodes_at_start: usize,
+        last_end: usize,
     },
 }
 
@@ -212,6 +214,7 @@ impl Pass {
                     pending_key: None,
                     anchor,
                     nodes_at_start: self.nodes,
+                    last_end: range.end,
                 });
                 Ok(())
             }
@@ -224,6 +227,7 @@ impl Pass {
                     items: Vec::new(),
                     anchor,
                     nodes_at_start: self.nodes,
+                    last_end: range.end,
                 });
                 Ok(())
             }
@@ -231,28 +235,52 @@ impl Pass {
                 let Some(frame) = self.stack.pop() else {
                     return Ok(());
                 };
-                let (value, start, anchor, nodes_at_start, pointer) = match frame {
+                let (value, start, anchor, nodes_at_start, pointer, last_end) = match frame {
                     Frame::Mapping {
                         map,
                         start,
                         anchor,
                         nodes_at_start,
                         pointer,
+                        last_end,
                         ..
-                    } => (Value::Object(map), start, anchor, nodes_at_start, pointer),
+                    } => (
+                        Value::Object(map),
+                        start,
+                        anchor,
+                        nodes_at_start,
+                        pointer,
+                        last_end,
+                    ),
                     Frame::Sequence {
                         items,
                         start,
                         anchor,
                         nodes_at_start,
                         pointer,
-                    } => (Value::Array(items), start, anchor, nodes_at_start, pointer),
+                        last_end,
+                    } => (
+                        Value::Array(items),
+                        start,
+                        anchor,
+                        nodes_at_start,
+                        pointer,
+                        last_end,
+                    ),
                 };
                 if anchor != 0 {
                     self.anchors
                         .insert(anchor, (value.clone(), self.nodes - nodes_at_start + 1));
                 }
-                let end = range.end.max(start);
+                // A flow collection's end event covers its closing bracket; a block collection's is
+                // empty and sits at the next token, so the node ends with its last child instead.
+                let end = if range.is_empty() {
+                    last_end
+                } else {
+                    range.end
+                }
+                .max(start);
+                self.bump(end);
                 let key = self.pending_key_span();
                 self.pointers.insert(
                     pointer,
@@ -366,6 +394,16 @@ impl Pass {
         }
     }
 
+    /// Records that the innermost open collection extends at least to `end`.
+    fn bump(&mut self, end: usize) {
+        match self.stack.last_mut() {
+            Some(Frame::Mapping { last_end, .. }) | Some(Frame::Sequence { last_end, .. }) => {
+                *last_end = (*last_end).max(end);
+            }
+            None => {}
+        }
+    }
+
     fn value(
         &mut self,
         value: Value,
@@ -374,6 +412,7 @@ impl Pass {
     ) -> Result<(), Diagnostic> {
         let pointer = self.child_pointer(&range)?;
         let key = self.pending_key_span();
+        self.bump(range.end);
         self.pointers.insert(
             pointer,
             NodeSpan {
@@ -458,6 +497,17 @@ mod tests {
         assert_eq!(&text[span.key.clone().unwrap()], "sku");
         let group = document.pointers.get("/groups/Sales - E3").unwrap();
         assert_eq!(&text[group.key.clone().unwrap()], "\"Sales - E3\"");
+        assert_eq!(
+            &text[group.value.clone()],
+            "licenses:\n      - sku: ENTERPRISEPACK",
+            "a block mapping ends with its last child"
+        );
+        let flow = parse("a: [x, y]\nb: 1\n").unwrap();
+        assert_eq!(
+            flow.pointers.get("/a").unwrap().value,
+            3..9,
+            "a flow sequence ends at `]`"
+        );
     }
 
     #[test]

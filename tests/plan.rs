@@ -65,6 +65,7 @@ fn every_check_code_fires_on_its_fixture() {
         "existing-errors",
         "unmanaged-group",
         "membership-pending",
+        "new-plans-enabled",
     ] {
         assert!(
             seen.iter().any(|name| name == code),

@@ -722,6 +722,46 @@ impl Catalog {
         }
     }
 
+    /// The catalog with a tenant's view of a product: `plans` (name, GUID) as Graph lists them for
+    /// the tenant's subscription. Plans the product does not list yet are appended to it (new
+    /// plans get an entry of their own); the returned ids are those appended.
+    pub fn with_subscription_plans(
+        &self,
+        product: ProductId,
+        plans: &[(String, String)],
+    ) -> (Catalog, Vec<PlanId>) {
+        let mut catalog = self.clone();
+        let mut appended = Vec::new();
+        for (name, id) in plans {
+            let id = id.to_ascii_lowercase();
+            let plan = match catalog.plan_by_id.get(&id) {
+                Some(&plan) => plan,
+                None => {
+                    if catalog.plans.len() >= usize::from(u16::MAX) {
+                        break;
+                    }
+                    catalog.plans.push(Plan {
+                        name: name.clone(),
+                        id: id.clone(),
+                        friendly_name: name.clone(),
+                        aliases: Vec::new(),
+                    });
+                    catalog.reindex();
+                    PlanId((catalog.plans.len() - 1) as u16)
+                }
+            };
+            let listed = &mut catalog.products[product.index()].plans;
+            if !listed.contains(&plan) {
+                listed.push(plan);
+                appended.push(plan);
+            }
+        }
+        if !appended.is_empty() {
+            catalog.reindex();
+        }
+        (catalog, appended)
+    }
+
     /// The names of `plans`, sorted (for plans, reports and diagnostics).
     pub fn plan_names(&self, plans: &PlanSet) -> Vec<String> {
         let mut names: Vec<String> = plans

@@ -188,4 +188,6 @@ codes! {
     StalePlan => "stale-plan", Error, "a saved plan was made against another tenant state or config than the current one";
     /// apply without approval and without a terminal.
     ApprovalRequired => "approval-required", Error, "`apply` without a plan file needs --auto-approve when there is no terminal to ask on";
+    /// Plans enabled only because Microsoft added them to a product.
+    NewPlansEnabled => "new-plans-enabled", Warning, "plans are enabled only because Microsoft added them to the product (groups using `disabled_plans`)";
 }

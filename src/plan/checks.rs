@@ -48,6 +48,9 @@ pub struct Context<'a> {
     pub changes: &'a [Change],
     /// Command-line overrides.
     pub overrides: Overrides,
+    /// Service plans the tenant's subscriptions list that the catalog did not (added by
+    /// Microsoft since), per product.
+    pub new_plans: &'a [(ProductId, crate::catalog::PlanId)],
 }
 
 impl Context<'_> {
@@ -247,6 +250,7 @@ pub fn run(context: &Context<'_>) -> Vec<Diagnostic> {
     non_security_groups(context, &mut diagnostics);
     removal_threshold(context, &mut diagnostics);
     nested_groups(context, &mut diagnostics);
+    new_plans_enabled(context, &mut diagnostics);
     existing_errors(context, &mut diagnostics);
     unmanaged_groups(context, &mut diagnostics);
     diagnostics.sort_by_key(|diagnostic| diagnostic.severity);
@@ -658,6 +662,70 @@ fn nested_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             )
             .with_severity(Severity::Warning),
         );
+    }
+}
+
+/// `new-plans-enabled`: plans that a group's deny-list (`disabled_plans`) leaves on only because
+/// Microsoft added them to the product after the catalog seatplan ships (seed 003, "Managing new
+/// services added to products"). Groups with `enabled_plans` keep them off.
+fn new_plans_enabled(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    if context.new_plans.is_empty() {
+        return;
+    }
+    for (name, index) in &context.desired.managed_groups {
+        let Some(spec) = context
+            .loaded
+            .config
+            .groups
+            .as_ref()
+            .and_then(|groups| groups.get(name))
+        else {
+            continue;
+        };
+        for (position, license) in spec.licenses.iter().flatten().enumerate() {
+            if license.enabled_plans.is_some() {
+                continue;
+            }
+            let Ok(product) = context.catalog.resolve_product(&license.sku) else {
+                continue;
+            };
+            let Some(assigned) = context.target.groups[*index]
+                .licenses
+                .iter()
+                .find(|assigned| assigned.product == product)
+            else {
+                continue;
+            };
+            let fresh: PlanSet = context
+                .new_plans
+                .iter()
+                .filter(|(owner, plan)| *owner == product && assigned.enabled.contains(*plan))
+                .map(|(_, plan)| *plan)
+                .collect();
+            if fresh.is_empty() {
+                continue;
+            }
+            let diagnostic = Diagnostic::new(
+                Code::NewPlansEnabled,
+                format!(
+                    "group `{name}` enables {} of {} only because Microsoft added {} to the product",
+                    context.plan_list(&fresh),
+                    context.sku(product),
+                    if fresh.len() == 1 { "it" } else { "them" }
+                ),
+            )
+            .with_help("to keep new plans off, add them to `disabled_plans`, or list the plans you want with `enabled_plans` (later additions then stay off)");
+            out.push(
+                labelled(
+                    diagnostic,
+                    context
+                        .loaded
+                        .group_location(name, &format!("/licenses/{position}")),
+                    "deny-list lets new plans in",
+                )
+                .with_severity(Severity::Warning),
+            );
+        }
     }
 }
 

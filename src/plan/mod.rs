@@ -90,10 +90,45 @@ pub fn evaluate(
     })
 }
 
+/// The catalog as the tenant sees it: every subscribed product extended with the service plans
+/// Graph lists for it that the catalog does not (plans Microsoft added since the catalog was
+/// published). Returns the grown catalog and the (product, plan) pairs that were added.
+pub fn tenant_catalog(
+    catalog: &Catalog,
+    state: &TenantState,
+) -> (
+    Catalog,
+    Vec<(crate::catalog::ProductId, crate::catalog::PlanId)>,
+) {
+    let mut grown = catalog.clone();
+    let mut added = Vec::new();
+    for subscription in state
+        .subscriptions
+        .iter()
+        .filter(|subscription| !subscription.plans.is_empty())
+    {
+        let Ok(product) =
+            grown.resolve_product(subscription.id.as_deref().unwrap_or(&subscription.sku))
+        else {
+            continue;
+        };
+        let plans: Vec<(String, String)> = subscription
+            .plans
+            .iter()
+            .map(|plan| (plan.name.clone(), plan.id.clone()))
+            .collect();
+        let (next, appended) = grown.with_subscription_plans(product, &plans);
+        grown = next;
+        added.extend(appended.into_iter().map(|plan| (product, plan)));
+    }
+    (grown, added)
+}
+
 /// Computes the plan. Reference errors (unknown members, ambiguous groups, an inconsistent
 /// state) are returned as `Err`; check findings are part of the plan.
 pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
-    let catalog = inputs.catalog;
+    let (grown, new_plans) = tenant_catalog(inputs.catalog, inputs.state);
+    let catalog = &grown;
     let current = evaluate(
         catalog,
         inputs.state,
@@ -145,6 +180,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
         after: &after,
         changes: &changes,
         overrides: inputs.overrides,
+        new_plans: &new_plans,
     };
     let mut diagnostics = checks::run(&context);
     diagnostics.extend(pending_memberships(&current, inputs.loaded, &desired));

@@ -20,7 +20,7 @@ use crate::source::{pointer_child, SourceId};
 
 use super::model::{
     AssignedLicense, AssignedPlan, AssignmentError, AssignmentState, AttributeValue, GroupState,
-    LicenseState, Subscription, TenantInfo, TenantState, UserState,
+    LicenseState, SubscribedPlan, Subscription, TenantInfo, TenantState, UserState,
 };
 
 /// Graph user properties copied into a user's `attributes` (by their Graph names) because
@@ -601,6 +601,7 @@ impl Mapper {
                     }
                 },
             };
+            let mut service_plans = Vec::new();
             if let Some(plans) = object.get("servicePlans").and_then(Value::as_array) {
                 for plan in plans {
                     let id = plan.get("servicePlanId").and_then(Value::as_str);
@@ -608,9 +609,14 @@ impl Mapper {
                     if let (Some(id), Some(name)) = (id, name) {
                         self.plan_names
                             .insert(id.to_ascii_lowercase(), name.to_string());
+                        service_plans.push(SubscribedPlan {
+                            name: name.to_string(),
+                            id: id.to_ascii_lowercase(),
+                        });
                     }
                 }
             }
+            service_plans.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
             let (Some(sku_id), Some(part_number), Some(enabled)) = (sku_id, part_number, enabled)
             else {
                 continue;
@@ -633,6 +639,7 @@ impl Mapper {
                     sku: part_number.to_string(),
                     id: Some(sku_id.to_string()),
                     enabled,
+                    plans: service_plans,
                 },
             );
         }

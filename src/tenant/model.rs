@@ -54,6 +54,21 @@ pub struct Subscription {
     pub id: Option<String>,
     /// Seats bought and active (`prepaidUnits.enabled`). Consumption is computed, not stored.
     pub enabled: u64,
+    /// The product's service plans as Graph reports them for this tenant (`servicePlans`). Plans
+    /// that seatplan's catalog does not list for the product are plans Microsoft added since:
+    /// groups that assign the product with `disabled_plans` get them switched on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plans: Vec<SubscribedPlan>,
+}
+
+/// A service plan of a subscribed product.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribedPlan {
+    /// The service plan name (`EXCHANGE_S_ENTERPRISE`).
+    pub name: String,
+    /// The service plan id (GUID).
+    pub id: String,
 }
 
 /// A license assignment: a product and the plans switched off in it.
