@@ -1,12 +1,15 @@
 //! The planner: from a loaded config and the current tenant to a plan — the desired state
 //! ([`desired`]), the changes ([`diff`]), the engine's before/after [`impact`] and the safety
-//! [`checks`], gathered in a [`document::PlanDocument`].
+//! [`checks`], gathered in a [`document::PlanDocument`]; and the views of the tenant as it is:
+//! the licensing [`report`] and what [`reprocess`]ing its errors would do.
 
 pub mod checks;
 pub mod desired;
 pub mod diff;
 pub mod document;
 pub mod impact;
+pub mod report;
+pub mod reprocess;
 
 use jiff::Timestamp;
 
