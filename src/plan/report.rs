@@ -570,3 +570,150 @@ fn assigned_plans(
         .map(|license| license.enabled.clone())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::engine::Mode;
+    use crate::plan::evaluate;
+    use crate::source::SourceId;
+
+    /// A tenant from YAML, evaluated against the built-in catalog.
+    pub(crate) fn evaluated(yaml: &str) -> (TenantState, Evaluated) {
+        let state: TenantState = serde_yaml::from_str(yaml).expect("test tenant parses");
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        let evaluated = evaluate(Catalog::builtin(), &state, SourceId(0), now, Mode::Predict)
+            .expect("test tenant is consistent");
+        (state, evaluated)
+    }
+
+    const TENANT: &str = "version: 1
+tenant: { id: t1, default_usage_location: US }
+subscriptions: [{ sku: ENTERPRISEPACK, enabled: 2 }, { sku: EMS, enabled: 1 }]
+users:
+  - { id: u1, upn: ann@contoso.com, attributes: { department: Sales }, licenses: [{ sku: ENTERPRISEPACK }] }
+  - { id: u2, upn: bob@contoso.com, usage_location: DE, attributes: { department: Sales } }
+  - { id: u3, upn: cat@contoso.com, attributes: { department: Sales } }
+  - { id: u4, upn: dan@contoso.com }
+groups:
+  - id: g1
+    display_name: Sales
+    rule: user.department -eq \"Sales\"
+    members: [ann@contoso.com, bob@contoso.com]
+    licenses: [{ sku: ENTERPRISEPACK }, { sku: EMS }]
+  - { id: g2, display_name: Parent, members: [ann@contoso.com, g3], licenses: [{ sku: EMS }] }
+  - { id: g3, display_name: Child, members: [dan@contoso.com] }
+";
+
+    #[test]
+    fn report_shows_seats_holders_statuses_errors_pending_and_nested() {
+        let (state, evaluated) = evaluated(TENANT);
+        let report = build(Catalog::builtin(), &state, &evaluated);
+        assert_eq!(report.tenant.as_deref(), Some("t1"));
+        // Sales is processed in UPN order after Parent: "Parent" < "Sales". ann gets EMS from
+        // Parent (the one EMS seat); in Sales, ann already consumes EMS and E3, bob needs an EMS
+        // seat (none left) and fails as a whole; cat (joining by rule) fails the same way.
+        let e3 = report
+            .products
+            .iter()
+            .find(|product| product.sku == "ENTERPRISEPACK")
+            .unwrap();
+        assert_eq!((e3.enabled, e3.consumed, e3.free), (2, 1, 1));
+        assert_eq!(e3.both, ["ann@contoso.com"]);
+        assert!(e3.direct.is_empty() && e3.inherited.is_empty());
+        let ems = report
+            .products
+            .iter()
+            .find(|product| product.sku == "EMS")
+            .unwrap();
+        assert_eq!((ems.consumed, ems.free), (1, 0));
+        assert_eq!(ems.inherited, ["ann@contoso.com"]);
+
+        let sales = report
+            .groups
+            .iter()
+            .find(|group| group.group == "Sales")
+            .unwrap();
+        assert_eq!(sales.status, GroupStatus::Errors);
+        assert_eq!(sales.membership, "dynamic");
+        assert_eq!((sales.members, sales.assigned), (3, 1));
+        let in_error: Vec<&str> = sales
+            .users_in_error
+            .iter()
+            .map(|user| user.user.as_str())
+            .collect();
+        assert_eq!(in_error, ["bob@contoso.com", "cat@contoso.com"]);
+        let bob = &sales.users_in_error[0].errors;
+        assert!(bob.iter().any(|error| error.sku == "EMS"
+            && error.error == AssignmentError::CountViolation
+            && error.reason == "no free seat of EMS: 1 enabled, 1 consumed"));
+        assert!(bob
+            .iter()
+            .any(|error| error.sku == "ENTERPRISEPACK" && error.error == AssignmentError::Other));
+        let parent = report
+            .groups
+            .iter()
+            .find(|group| group.group == "Parent")
+            .unwrap();
+        assert_eq!(parent.status, GroupStatus::AllAssigned);
+        assert_eq!(report.groups.len(), 2, "Child has no licenses");
+        assert_eq!(report.summary.users_in_error, 2);
+        assert_eq!(report.summary.groups_in_error, 1);
+        assert_eq!(report.errors.len(), 4);
+
+        assert_eq!(report.pending_memberships.len(), 1);
+        assert_eq!(report.pending_memberships[0].joining, ["cat@contoso.com"]);
+        assert_eq!(report.nested_groups.len(), 1);
+        assert_eq!(report.nested_groups[0].nested, ["Child"]);
+        assert_eq!(report.nested_groups[0].users, ["dan@contoso.com"]);
+
+        let bob = report
+            .users
+            .iter()
+            .find(|user| user.user == "bob@contoso.com")
+            .unwrap();
+        assert_eq!(bob.usage_location.as_deref(), Some("DE"));
+        assert!(!bob.location_inherited);
+        assert!(bob.effective_plans.is_empty());
+        let dan = report
+            .users
+            .iter()
+            .find(|user| user.user == "dan@contoso.com")
+            .unwrap();
+        assert!(dan.location_inherited);
+        assert!(dan.assignments.is_empty());
+        let ann = report
+            .users
+            .iter()
+            .find(|user| user.user == "ann@contoso.com")
+            .unwrap();
+        assert_eq!(ann.consumed, ["EMS", "ENTERPRISEPACK"]);
+        assert!(ann
+            .effective_plans
+            .contains(&"EXCHANGE_S_ENTERPRISE".to_string()));
+    }
+
+    #[test]
+    fn conflicts_name_the_plans() {
+        let (state, evaluated) = evaluated(
+            "version: 1
+tenant: { id: t, default_usage_location: US }
+subscriptions: [{ sku: STANDARDPACK, enabled: 5 }, { sku: ENTERPRISEPACK, enabled: 5 }]
+users:
+  - { id: u1, upn: ann@contoso.com, licenses: [{ sku: STANDARDPACK }] }
+groups:
+  - { id: g1, display_name: E3, members: [ann@contoso.com], licenses: [{ sku: ENTERPRISEPACK }] }
+",
+        );
+        let report = build(Catalog::builtin(), &state, &evaluated);
+        let error = &report.errors[0];
+        assert_eq!(error.error, AssignmentError::MutuallyExclusiveViolation);
+        assert!(
+            error
+                .reason
+                .contains("EXCHANGE_S_ENTERPRISE conflicts with EXCHANGE_S_STANDARD"),
+            "{}",
+            error.reason
+        );
+    }
+}

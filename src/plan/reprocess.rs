@@ -175,3 +175,98 @@ pub fn find_group(tenant: &Tenant, name_or_id: &str) -> Result<GroupIdx, Diagnos
     )
     .with_help(help))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::report::tests::evaluated;
+
+    /// Two groups with recorded CountViolations; seats were bought since.
+    const TENANT: &str = "version: 1
+tenant: { id: t, default_usage_location: US }
+subscriptions: [{ sku: EMS, enabled: 2 }, { sku: VISIOCLIENT, enabled: 1 }]
+users:
+  - id: u1
+    upn: ann@contoso.com
+    license_states: [{ sku: EMS, via: Mobile, state: Error, error: CountViolation }]
+  - id: u2
+    upn: bob@contoso.com
+    license_states: [{ sku: VISIOCLIENT, via: Visio, state: Error, error: CountViolation }]
+  - id: u3
+    upn: cat@contoso.com
+    license_states: [{ sku: VISIOCLIENT, via: Visio, state: Error, error: CountViolation }]
+groups:
+  - { id: g1, display_name: Mobile, members: [ann@contoso.com], licenses: [{ sku: EMS }] }
+  - { id: g2, display_name: Visio, members: [bob@contoso.com, cat@contoso.com], licenses: [{ sku: VISIOCLIENT }] }
+  - { id: g3, display_name: Visio Users, members: [] }
+  - { id: g4, display_name: Twin, members: [] }
+  - { id: g5, display_name: Twin, members: [] }
+";
+
+    #[test]
+    fn reprocessing_everything_lists_who_succeeds_and_who_still_fails() {
+        let (_, evaluated) = evaluated(TENANT);
+        let result = reprocess(Catalog::builtin(), &evaluated, Mode::Reprocess, None);
+        let users = |retries: &[Retry]| -> Vec<(String, Option<String>)> {
+            retries
+                .iter()
+                .map(|retry| (retry.user.clone(), retry.via.clone()))
+                .collect()
+        };
+        assert_eq!(
+            users(&result.succeed),
+            [
+                ("ann@contoso.com".to_string(), Some("Mobile".to_string())),
+                ("bob@contoso.com".to_string(), Some("Visio".to_string()))
+            ]
+        );
+        assert_eq!(
+            users(&result.still_failing),
+            [("cat@contoso.com".to_string(), Some("Visio".to_string()))]
+        );
+        let cat = &result.still_failing[0];
+        assert_eq!(cat.before[0].error, AssignmentError::CountViolation);
+        assert_eq!(cat.after[0].error, AssignmentError::CountViolation);
+        assert_eq!(
+            cat.after[0].reason,
+            "no free seat of VISIOCLIENT: 1 enabled, 1 consumed"
+        );
+        let seats: Vec<(&str, u64, u64)> = result
+            .seats
+            .iter()
+            .map(|seat| (seat.sku.as_str(), seat.before, seat.after))
+            .collect();
+        assert_eq!(seats, [("EMS", 0, 1), ("VISIOCLIENT", 0, 1)]);
+    }
+
+    #[test]
+    fn reprocessing_one_group_leaves_the_others_errors() {
+        let (_, evaluated) = evaluated(TENANT);
+        let mobile = find_group(&evaluated.tenant, "Mobile").unwrap();
+        let result = reprocess(
+            Catalog::builtin(),
+            &evaluated,
+            Mode::ReprocessGroup(mobile),
+            Some("Mobile".into()),
+        );
+        assert_eq!(result.succeed.len(), 1);
+        assert_eq!(result.succeed[0].user, "ann@contoso.com");
+        assert!(result.still_failing.is_empty());
+        assert_eq!(result.seats.len(), 1);
+        assert_eq!(result.seats[0].sku, "EMS");
+    }
+
+    #[test]
+    fn groups_are_found_by_name_or_id_and_bad_names_are_diagnostics() {
+        let (_, evaluated) = evaluated(TENANT);
+        let tenant = &evaluated.tenant;
+        assert_eq!(find_group(tenant, "Visio").unwrap().0, 1);
+        assert_eq!(find_group(tenant, "G2").unwrap().0, 1);
+        let unknown = find_group(tenant, "Mobil").unwrap_err();
+        assert_eq!(unknown.code, Code::UnknownGroup);
+        assert_eq!(unknown.help.as_deref(), Some("did you mean `Mobile`?"));
+        let twins = find_group(tenant, "Twin").unwrap_err();
+        assert_eq!(twins.code, Code::UnknownGroup);
+        assert!(twins.help.unwrap().contains("g4, g5"));
+    }
+}
