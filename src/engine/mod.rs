@@ -705,4 +705,6 @@ impl State {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
