@@ -34,16 +34,23 @@ const MAX_GROUPS: usize = 6;
 const LOCATIONS: &[Option<&str>] = &[None, Some("US"), Some("DE"), Some("GB"), Some("CU")];
 const DEPARTMENTS: &[&str] = &["Sales", "Engineering", "Legal"];
 
+/// One user's choices: location index, department index, proxy choice (< 4: one of four shared
+/// addresses), direct product.
+type UserChoice = (usize, usize, u8, Option<usize>);
+
+/// One group's choices: member flag per user, products, security enabled, rule department,
+/// nested group.
+type GroupChoice = (Vec<bool>, Vec<usize>, bool, Option<usize>, Option<usize>);
+
 /// The random choices a tenant is made of.
 #[derive(Debug, Clone)]
 struct Raw {
     users: usize,
     groups: usize,
-    /// Per user: location index, department index, proxy choice (< 4: one of four shared
-    /// addresses), direct product.
-    user_choices: Vec<(usize, usize, u8, Option<usize>)>,
-    /// Per group: member flags per user, products, security enabled, rule department, nested group.
-    group_choices: Vec<(Vec<bool>, Vec<usize>, bool, Option<usize>, Option<usize>)>,
+    /// Per user.
+    user_choices: Vec<UserChoice>,
+    /// Per group.
+    group_choices: Vec<GroupChoice>,
     /// Seats beyond the direct holders, per product.
     extra_seats: Vec<u64>,
     /// Whether the tenant has a default usage location.
