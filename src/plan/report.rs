@@ -503,12 +503,17 @@ pub fn reason(
     };
     let text = match assignment.error.unwrap_or(AssignmentError::Other) {
         AssignmentError::CountViolation => {
-            let seats = outcome.seats_of(assignment.product);
-            format!(
-                "no free seat of {sku}: {} enabled, {} consumed",
-                seats.map_or(0, |usage| usage.enabled),
-                seats.map_or(0, |usage| usage.consumed)
-            )
+            let (enabled, consumed) = outcome
+                .seats_of(assignment.product)
+                .map_or((0, 0), |usage| (usage.enabled, usage.consumed));
+            if consumed < enabled {
+                format!(
+                    "no free seat of {sku} when it was processed; {} free now, reprocess to retry",
+                    enabled - consumed
+                )
+            } else {
+                format!("no free seat of {sku}: {enabled} enabled, {consumed} consumed")
+            }
         }
         AssignmentError::MutuallyExclusiveViolation => {
             let enabled = assigned_plans(tenant, user, assignment);

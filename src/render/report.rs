@@ -434,9 +434,11 @@ pub fn reprocess_text(result: &Reprocessed, palette: Palette) -> String {
         }
         out.push('\n');
     }
-    out.push_str(
-        "Reprocess in the admin center (group → Licenses → Reprocess) or with Invoke-MgLicenseUser.\n",
-    );
+    if !result.succeed.is_empty() {
+        out.push_str(
+            "Reprocess in the admin center (group → Licenses → Reprocess) or with Invoke-MgLicenseUser.\n",
+        );
+    }
     out
 }
 
