@@ -10,6 +10,8 @@ mod common;
 mod export;
 mod import;
 mod plan;
+mod report;
+mod reprocess;
 mod rule;
 mod rule_diff;
 mod schema;
@@ -82,8 +84,12 @@ pub enum Command {
     Import(import::ImportArgs),
     /// List products with their service plans and relations. Example: seatplan catalog ENTERPRISEPACK
     Catalog(catalog::CatalogArgs),
-    /// Check dynamic membership rules. Example: seatplan rule check '(user.department -eq "Sales")'
+    /// Check dynamic membership rules and the users they select. Example: seatplan rule check '(user.department -eq "Sales")'
     Rule(rule::RuleArgs),
+    /// Show seats, group statuses and users in error as the service leaves them. Example: seatplan report --state tenant.yaml
+    Report(report::ReportArgs),
+    /// Show who would succeed if assignments in error were processed again. Example: seatplan reprocess --group "Sales - E3"
+    Reprocess(reprocess::ReprocessArgs),
 }
 
 /// Where a command writes and how: colors and width for people, plain text for pipes.
@@ -151,6 +157,8 @@ pub fn run() -> ExitCode {
         Command::Import(args) => import::run(args, &terminal),
         Command::Catalog(args) => catalog::run(args, &terminal),
         Command::Rule(args) => rule::run(args, &terminal),
+        Command::Report(args) => report::run(args, &terminal),
+        Command::Reprocess(args) => reprocess::run(args, &terminal),
     };
     exit.into()
 }

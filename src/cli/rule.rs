@@ -1,15 +1,20 @@
 //! `seatplan rule`: work with dynamic membership rules on their own. `rule check` parses a rule
-//! (or a file of rules, one per line) as the service would and prints the canonical form.
+//! (or a file of rules, one per line) as the service would and prints the canonical form;
+//! `rule test` lists the users of a tenant state the rule selects, with the values it reads.
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
 
+use super::report::{load, StateArgs};
 use super::{Exit, Terminal};
 use crate::diag::{Code, Diagnostic, Location, Severity};
 use crate::io::read_text;
-use crate::rules::{parse, print, Rule};
+use crate::render::report::json;
+use crate::rules::{parse, print, CompiledRule, Rule};
 use crate::source::{SourceId, Sources};
+use crate::tenant::membership::{rule_matches, user_table, RuleMatch};
 
 /// The largest rule file `rule check --file` reads.
 const MAX_RULE_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -29,6 +34,42 @@ pub enum RuleCommand {
     Check(CheckArgs),
     /// Review a rule edit: who joins, who leaves, licenses gained or lost, checks. Example: seatplan rule diff "All Staff - E3" '(user.accountEnabled -eq true)' --state tenant.yaml
     Diff(super::rule_diff::DiffArgs),
+    /// List the users of the tenant state a rule selects. Example: seatplan rule test '(user.department -eq "Sales")' --state tenant.yaml
+    Test(TestArgs),
+}
+
+/// Arguments of `seatplan rule test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The membership rule (quote it for the shell).
+    #[arg(value_name = "RULE", allow_hyphen_values = true)]
+    pub rule: String,
+    #[command(flatten)]
+    /// State and config.
+    pub inputs: StateArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    pub format: TestFormat,
+}
+
+/// Output formats of `rule test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    /// One line per matching user.
+    Text,
+    /// `{ "rule", "users", "matched": [ { "user", "attributes" } ] }`.
+    Json,
+}
+
+/// What `rule test --format json` prints.
+#[derive(Debug, Serialize)]
+struct TestOutput<'a> {
+    /// The rule's canonical form.
+    rule: String,
+    /// Users in the tenant.
+    users: usize,
+    /// The users the rule selects.
+    matched: &'a [RuleMatch],
 }
 
 /// Arguments of `seatplan rule check`.
@@ -52,7 +93,67 @@ pub fn run(args: RuleArgs, terminal: &Terminal) -> Exit {
     match args.command {
         RuleCommand::Check(args) => check(args, terminal),
         RuleCommand::Diff(args) => super::rule_diff::run(args, terminal),
+        RuleCommand::Test(args) => test(args, terminal),
     }
+}
+
+fn test(args: TestArgs, terminal: &Terminal) -> Exit {
+    let mut sources = Sources::new();
+    let rule_source = sources.add("<rule>", args.rule.as_str());
+    let locate = |range: std::ops::Range<usize>| Location::span(rule_source, range);
+    let parsed = parse(&args.rule).and_then(|rule| {
+        let compiled = CompiledRule::compile(&rule)?;
+        Ok((rule, compiled))
+    });
+    let (rule, compiled) = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            terminal.report([&error.to_diagnostic(locate)], &sources);
+            return Exit::Failure;
+        }
+    };
+    let loaded = match load(&args.inputs, &mut sources, terminal) {
+        Ok(loaded) => loaded,
+        Err(exit) => return exit,
+    };
+    let table = user_table(&loaded.state.state);
+    let tenant = &loaded.evaluated.tenant;
+    let matched = rule_matches(tenant, &table, &rule, &compiled, jiff::Timestamp::now());
+    let canonical = print(&rule);
+    let output = match args.format {
+        TestFormat::Json => json(&TestOutput {
+            rule: canonical,
+            users: tenant.users.len(),
+            matched: &matched,
+        }),
+        TestFormat::Text => {
+            let mut out = format!(
+                "{canonical}\nselects {} of {} users\n",
+                matched.len(),
+                tenant.users.len()
+            );
+            let width = matched
+                .iter()
+                .map(|found| found.user.len())
+                .max()
+                .unwrap_or(0);
+            for found in &matched {
+                let values: Vec<String> = found
+                    .attributes
+                    .iter()
+                    .map(|(name, value)| {
+                        format!("{name}: {}", value.as_deref().unwrap_or("(none)"))
+                    })
+                    .collect();
+                let line = format!("  {:<width$}  {}", found.user, values.join(", "));
+                out.push_str(line.trim_end());
+                out.push('\n');
+            }
+            out
+        }
+    };
+    terminal.print(&output);
+    Exit::Success
 }
 
 fn check(args: CheckArgs, terminal: &Terminal) -> Exit {

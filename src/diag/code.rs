@@ -92,6 +92,8 @@ codes! {
     TenantReference => "tenant-reference", Error, "the tenant state refers to a user, group or product that does not exist, or names one twice";
     /// A config group matches no tenant group by id, or several by name.
     GroupReference => "group-reference", Error, "a group's `id` matches no tenant group, or its name matches several";
+    /// A command-line group name matches no group of the tenant state, or several.
+    UnknownGroup => "unknown-group", Error, "a group named on the command line (`reprocess --group`) is not in the tenant state, or several groups have that name";
     /// A config user or member is not a user of the tenant.
     UserReference => "user-reference", Error, "a managed user or a static member is not a user of the tenant";
     /// A usage location is not an ISO 3166-1 alpha-2 country code.

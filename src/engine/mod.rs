@@ -33,7 +33,7 @@
 use std::collections::HashMap;
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
-use crate::tenant::index::{License, Source, Tenant, UserIdx};
+use crate::tenant::index::{GroupIdx, License, Source, Tenant, UserIdx};
 use crate::tenant::model::{AssignmentError, AssignmentState};
 
 /// Whether recorded errors stay (what the service does by itself) or are retried.
@@ -45,6 +45,20 @@ pub enum Mode {
     /// Every assignment in error is processed again (the portal's and `seatplan reprocess`'s
     /// "Reprocess").
     Reprocess,
+    /// Only the assignments in error from this group are processed again (the group pane's
+    /// "Reprocess" button); other recorded errors stay.
+    ReprocessGroup(GroupIdx),
+}
+
+impl Mode {
+    /// Whether a recorded error of an assignment from `source` is processed again.
+    pub fn retries(self, source: Source) -> bool {
+        match self {
+            Mode::Predict => false,
+            Mode::Reprocess => true,
+            Mode::ReprocessGroup(group) => source == Source::Group(group),
+        }
+    }
 }
 
 /// The result of one assignment of one product to one user.
@@ -412,15 +426,14 @@ fn collect_units(
     memberships: &Memberships,
     mode: Mode,
 ) -> Vec<Unit> {
-    let mut targets: Vec<Vec<crate::tenant::index::GroupIdx>> =
-        vec![Vec::new(); scenario.users.len()];
+    let mut targets: Vec<Vec<GroupIdx>> = vec![Vec::new(); scenario.users.len()];
     for (group_index, members) in memberships.iter().enumerate() {
         let group = &scenario.groups[group_index];
         if !group.security_enabled || group.licenses.is_empty() {
             continue;
         }
         for member in members {
-            targets[member.0 as usize].push(crate::tenant::index::GroupIdx(group_index as u32));
+            targets[member.0 as usize].push(GroupIdx(group_index as u32));
         }
     }
     let mut units = Vec::new();
@@ -526,7 +539,7 @@ fn collect_units(
                 UnitKind::Remove
             } else if unchanged && !any_error && old.len() == new.len() {
                 UnitKind::SettledActive
-            } else if unchanged && any_error && mode == Mode::Predict && !user_changed {
+            } else if unchanged && any_error && !mode.retries(source) && !user_changed {
                 UnitKind::SettledError
             } else {
                 UnitKind::Process
@@ -652,7 +665,7 @@ impl State {
             user.assignments
                 .sort_by_key(|assignment| (assignment.source, assignment.product));
             let idx = UserIdx(index as u32);
-            let mut seen: Vec<(crate::tenant::index::GroupIdx, bool)> = Vec::new();
+            let mut seen: Vec<(GroupIdx, bool)> = Vec::new();
             for assignment in &user.assignments {
                 let Source::Group(group) = assignment.source else {
                     continue;
@@ -696,5 +709,7 @@ impl State {
     }
 }
 
+#[cfg(test)]
+mod properties;
 #[cfg(test)]
 mod tests;

@@ -482,3 +482,39 @@ groups:
     );
     assert_eq!(ann.assignments.len(), 2);
 }
+
+#[test]
+fn reprocessing_one_group_retries_only_its_errors() {
+    // The group pane's Reprocess (seeds 001/002): only that group's members are processed again.
+    let tenant = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: EMS, enabled: 5 }}, {{ sku: VISIOCLIENT, enabled: 5 }}]
+users:
+  - id: u1
+    upn: ann@contoso.com
+    license_states:
+      - {{ sku: EMS, via: Mobile, state: Error, error: CountViolation }}
+      - {{ sku: VISIOCLIENT, via: Visio, state: Error, error: CountViolation }}
+groups:
+  - {{ id: g1, display_name: Mobile, members: [ann@contoso.com], licenses: [{{ sku: EMS }}] }}
+  - {{ id: g2, display_name: Visio, members: [ann@contoso.com], licenses: [{{ sku: VISIOCLIENT }}] }}
+"
+    ));
+    assert!(Mode::ReprocessGroup(GroupIdx(0)).retries(Source::Group(GroupIdx(0))));
+    assert!(!Mode::ReprocessGroup(GroupIdx(0)).retries(Source::Group(GroupIdx(1))));
+    assert!(!Mode::ReprocessGroup(GroupIdx(0)).retries(Source::Direct));
+    let outcome = run(
+        Catalog::builtin(),
+        &tenant,
+        &tenant,
+        &members(&tenant),
+        Mode::ReprocessGroup(GroupIdx(0)),
+    );
+    let ann = user(&tenant, &outcome, "ann@contoso.com");
+    assert_eq!(
+        errors(ann),
+        vec![(product("VISIOCLIENT"), AssignmentError::CountViolation)]
+    );
+    assert_eq!(ann.consumed, vec![product("EMS")]);
+    assert_eq!(outcome.groups[0].status(), "all-assigned");
+    assert_eq!(outcome.groups[1].status(), "errors");
+}

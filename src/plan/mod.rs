@@ -1,6 +1,7 @@
 //! The planner: from a loaded config and the current tenant to a plan — the desired state
 //! ([`desired`]), the changes ([`diff`]), the engine's before/after [`impact`] and the safety
-//! [`checks`], gathered in a [`document::PlanDocument`].
+//! [`checks`], gathered in a [`document::PlanDocument`]; and the views of the tenant as it is:
+//! the licensing [`report`] and what [`reprocess`]ing its errors would do.
 
 pub mod checks;
 pub mod desired;
@@ -8,6 +9,8 @@ pub mod diff;
 pub mod document;
 pub mod export;
 pub mod impact;
+pub mod report;
+pub mod reprocess;
 
 use jiff::Timestamp;
 

@@ -3,3 +3,4 @@
 
 pub mod diagnostics;
 pub mod plan;
+pub mod report;

@@ -11,7 +11,7 @@ use similar::{ChangeTag, TextDiff};
 use crate::plan::document::{Action, Change, Impact, LicenseRef, Op, PlanDocument};
 
 /// How many entries of a long list are printed before "… and N more".
-const LISTED: usize = 10;
+pub(crate) const LISTED: usize = 10;
 
 /// Text styling: ANSI colors or none.
 #[derive(Debug, Clone, Copy)]
@@ -42,21 +42,24 @@ impl Palette {
         self.paint(Style::new().fg_color(Some(color.into())), text)
     }
 
-    fn bold(&self, text: &str) -> String {
+    /// `text` in bold (unchanged without colors).
+    pub(crate) fn bold(&self, text: &str) -> String {
         self.paint(Style::new().bold(), text)
     }
 
-    fn removed(&self, text: &str) -> String {
+    /// `text` in red: something lost or failing.
+    pub(crate) fn removed(&self, text: &str) -> String {
         self.paint(Style::new().fg_color(Some(AnsiColor::Red.into())), text)
     }
 
-    fn added(&self, text: &str) -> String {
+    /// `text` in green: something gained or fixed.
+    pub(crate) fn added(&self, text: &str) -> String {
         self.paint(Style::new().fg_color(Some(AnsiColor::Green.into())), text)
     }
 }
 
 /// `a, b, c … and N more`.
-fn listed(items: &[String]) -> String {
+pub(crate) fn listed(items: &[String]) -> String {
     let mut text = items
         .iter()
         .take(LISTED)

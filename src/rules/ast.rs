@@ -468,6 +468,17 @@ impl Rule {
         }
     }
 
+    /// The user properties the rule reads, in the order they first appear, each once
+    /// (`memberOf` and the `assignedPlans`/string collections of `-any`/`-all` included). Empty for
+    /// `Direct Reports for`, which reads the manager instead.
+    pub fn properties(&self) -> Vec<PropertyName> {
+        let mut found = Vec::new();
+        if let RuleKind::Expr(expr) = &self.kind {
+            expr.collect_properties(&mut found);
+        }
+        found
+    }
+
     /// The same rule with every span set to zero, for comparing rules by meaning.
     pub fn strip_spans(&self) -> Rule {
         let kind = match &self.kind {
@@ -485,6 +496,29 @@ impl Rule {
 }
 
 impl Expr {
+    fn collect_properties(&self, found: &mut Vec<PropertyName>) {
+        fn push(found: &mut Vec<PropertyName>, name: &PropertyName) {
+            if !found.contains(name) {
+                found.push(name.clone());
+            }
+        }
+        match &self.kind {
+            ExprKind::Or(operands) | ExprKind::And(operands) => operands
+                .iter()
+                .for_each(|operand| operand.collect_properties(found)),
+            ExprKind::Not(inner) => inner.collect_properties(found),
+            ExprKind::Compare(comparison) => {
+                if let Subject::Property(property) = &comparison.subject {
+                    push(found, &property.name);
+                }
+            }
+            ExprKind::Collection(test) => {
+                push(found, &test.property.name);
+                test.body.collect_properties(found);
+            }
+        }
+    }
+
     /// The same expression with every span set to zero.
     pub fn strip_spans(&self) -> Expr {
         let kind = match &self.kind {

@@ -281,6 +281,65 @@ impl UserTable {
         self.users == 0
     }
 
+    /// The value of `property` for `user` as rules see it, written out for people: a string as
+    /// is, `true`/`false`, an RFC 3339 timestamp, a collection as `[a, b]` (assigned plans as
+    /// their service plan ids). `None` when the user has no value.
+    pub fn value_text(&self, property: &PropertyName, user: u32) -> Option<String> {
+        let user = user as usize;
+        if user >= self.users {
+            return None;
+        }
+        let list = |codes: &[u32], dictionary: &Dictionary| -> Option<String> {
+            let values: Vec<&str> = codes
+                .iter()
+                .filter_map(|&code| dictionary.values.get(code as usize))
+                .map(|value| &**value)
+                .collect();
+            (!values.is_empty()).then(|| format!("[{}]", values.join(", ")))
+        };
+        match self.column(&ColumnKey::of(property))? {
+            Column::Strings { codes, dictionary } => dictionary
+                .values
+                .get(*codes.get(user)? as usize)
+                .map(|value| value.to_string()),
+            Column::Bools { present, value } => present
+                .contains(user)
+                .then(|| value.contains(user).to_string()),
+            Column::Dates { values } => {
+                values.get(user).copied().flatten().map(|at| at.to_string())
+            }
+            Column::Multi {
+                offsets,
+                codes,
+                dictionary,
+            } => list(&codes[offsets[user]..offsets[user + 1]], dictionary),
+            Column::Plans {
+                offsets,
+                codes,
+                triples,
+                fields,
+            } => {
+                let ids: Vec<u32> = codes[offsets[user]..offsets[user + 1]]
+                    .iter()
+                    .filter_map(|&code| triples.get(code as usize))
+                    .map(|triple| triple[field_index(PlanField::ServicePlanId)])
+                    .collect();
+                list(&ids, &fields[field_index(PlanField::ServicePlanId)])
+            }
+        }
+    }
+
+    /// The object id of `user`'s manager, if known.
+    pub fn manager_of(&self, user: u32) -> Option<&str> {
+        match self.manager.as_ref()? {
+            Column::Strings { codes, dictionary } => dictionary
+                .values
+                .get(*codes.get(user as usize)? as usize)
+                .map(|value| &**value),
+            _ => None,
+        }
+    }
+
     pub(crate) fn column(&self, key: &ColumnKey) -> Option<&Column> {
         let index = match key {
             ColumnKey::Known(id) => self.known.get(usize::from(id.0)).copied().flatten()?,
@@ -620,6 +679,50 @@ fn next_batch(latest: &mut Vec<u32>, user: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_written_out_as_rules_see_them() {
+        let mut builder = UserTableBuilder::new();
+        let a = builder.push_user();
+        let b = builder.push_user();
+        builder
+            .set_datetime(
+                a,
+                "employeeHireDate",
+                "2020-06-10T18:13:20Z".parse().unwrap(),
+            )
+            .unwrap();
+        builder
+            .set_strings(a, "otherMails", &["x@contoso.com", "y@contoso.com"])
+            .unwrap();
+        builder
+            .set_assigned_plans(a, &[("efb87545-963c-4e0d-99df-69c6916d9eb0", "Enabled")])
+            .unwrap();
+        builder.set_bool(b, "accountEnabled", false).unwrap();
+        let table = builder.finish();
+        let name = |text: &str| {
+            PropertyName::Known(property::lookup(ObjectKind::User, text).expect("known property"))
+        };
+        let value = |text: &str, user: u32| table.value_text(&name(text), user);
+        assert_eq!(
+            value("employeeHireDate", a).as_deref(),
+            Some("2020-06-10T18:13:20Z")
+        );
+        assert_eq!(
+            value("otherMails", a).as_deref(),
+            Some("[x@contoso.com, y@contoso.com]")
+        );
+        assert_eq!(
+            value("assignedPlans", a).as_deref(),
+            Some("[efb87545-963c-4e0d-99df-69c6916d9eb0]")
+        );
+        assert_eq!(value("accountEnabled", b).as_deref(), Some("false"));
+        assert_eq!(value("accountEnabled", a), None);
+        assert_eq!(value("otherMails", b), None);
+        assert_eq!(value("department", a), None, "no column at all");
+        assert_eq!(value("otherMails", 7), None, "no such user");
+        assert_eq!(table.manager_of(a), None);
+    }
 
     #[test]
     fn strings_are_dictionary_encoded() {

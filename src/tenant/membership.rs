@@ -2,15 +2,19 @@
 //! state's Graph-named attributes) and the effective direct user members of every group —
 //! dynamic groups with processing on get their rule's result, paused and static groups keep their
 //! recorded members. Differences between a dynamic group's recorded members and its rule's result
-//! are reported as pending processing, never silently overwritten in the state.
+//! are reported as pending processing, never silently overwritten in the state. Also who a rule
+//! selects, with the values it reads ([`rule_matches`], for `seatplan rule test`).
 
 use std::collections::HashMap;
 
 use fixedbitset::FixedBitSet;
+use indexmap::IndexMap;
 use jiff::Timestamp;
+use serde::Serialize;
 
 use crate::config::RuleProcessing;
-use crate::rules::{CompiledRule, EvalContext, UserTable, UserTableBuilder};
+use crate::rules::property::PropertyType;
+use crate::rules::{CompiledRule, EvalContext, Rule, RuleKind, UserTable, UserTableBuilder};
 use crate::tenant::index::{GroupIdx, Tenant, UserIdx};
 use crate::tenant::model::{AttributeValue, TenantState};
 
@@ -121,14 +125,7 @@ pub struct Memberships {
 /// that do not parse or compile keep their recorded members (and are listed in `unevaluated`);
 /// `memberOf` rules see the recorded members of the groups they name.
 pub fn memberships(tenant: &Tenant, table: &UserTable, now: Timestamp) -> Memberships {
-    let mut recorded: HashMap<String, FixedBitSet> = HashMap::new();
-    for group in &tenant.groups {
-        let mut bits = FixedBitSet::with_capacity(tenant.users.len());
-        for member in &group.members {
-            bits.insert(member.0 as usize);
-        }
-        recorded.insert(group.id.to_lowercase(), bits);
-    }
+    let recorded = recorded_members(tenant);
     let context = EvalContext::new(now, &recorded);
     let mut result = Memberships::default();
     for (index, group) in tenant.groups.iter().enumerate() {
@@ -172,4 +169,143 @@ pub fn memberships(tenant: &Tenant, table: &UserTable, now: Timestamp) -> Member
         result.members.push(selected);
     }
     result
+}
+
+/// The recorded direct user members of every group, keyed by lowercase object id: what
+/// `memberOf` rules see.
+pub fn recorded_members(tenant: &Tenant) -> HashMap<String, FixedBitSet> {
+    let mut recorded = HashMap::with_capacity(tenant.groups.len());
+    for group in &tenant.groups {
+        let mut bits = FixedBitSet::with_capacity(tenant.users.len());
+        for member in &group.members {
+            bits.insert(member.0 as usize);
+        }
+        recorded.insert(group.id.to_lowercase(), bits);
+    }
+    recorded
+}
+
+/// One user a rule selects, with the values of the properties the rule reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleMatch {
+    /// The user's UPN.
+    pub user: String,
+    /// Property name (as the rule language spells it) and the user's value (`None`: no value).
+    /// `memberOf` lists the groups the user is a recorded member of; `Direct Reports for` rules
+    /// show `manager`.
+    pub attributes: IndexMap<String, Option<String>>,
+}
+
+/// The users of `tenant` that `rule` selects, sorted by UPN, at instant `now` (`system.now`);
+/// `memberOf` sees the groups' recorded members, as for [`memberships`].
+pub fn rule_matches(
+    tenant: &Tenant,
+    table: &UserTable,
+    rule: &Rule,
+    compiled: &CompiledRule,
+    now: Timestamp,
+) -> Vec<RuleMatch> {
+    let recorded = recorded_members(tenant);
+    let context = EvalContext::new(now, &recorded);
+    let properties = rule.properties();
+    let direct_reports = matches!(rule.kind, RuleKind::DirectReports(_));
+    let mut matched: Vec<RuleMatch> = compiled
+        .evaluate(table, &context)
+        .ones()
+        .map(|index| {
+            let user = UserIdx(index as u32);
+            let mut attributes: IndexMap<String, Option<String>> = properties
+                .iter()
+                .map(|property| {
+                    let value = if property.ty() == PropertyType::MemberOf {
+                        let groups: Vec<&str> = tenant
+                            .groups
+                            .iter()
+                            .filter(|group| group.members.binary_search(&user).is_ok())
+                            .map(|group| &*group.name)
+                            .collect();
+                        (!groups.is_empty()).then(|| format!("[{}]", groups.join(", ")))
+                    } else {
+                        table.value_text(property, user.0)
+                    };
+                    (property.to_string(), value)
+                })
+                .collect();
+            if direct_reports {
+                attributes.insert(
+                    "manager".to_string(),
+                    table.manager_of(user.0).map(str::to_string),
+                );
+            }
+            RuleMatch {
+                user: tenant.user_at(user).upn.to_string(),
+                attributes,
+            }
+        })
+        .collect();
+    matched.sort_by(|a, b| a.user.cmp(&b.user));
+    matched
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::source::SourceId;
+    use crate::tenant::index::build;
+
+    #[test]
+    fn rule_matches_lists_selected_users_with_the_values_the_rule_reads() {
+        let state: TenantState = serde_yaml::from_str(
+            "version: 1
+tenant: { id: t }
+users:
+  - { id: 62e19b97-8b3d-4d4a-a106-4ce66896a863, upn: bob@contoso.com, attributes: { department: Sales, accountEnabled: true, mobilePhone: '555' } }
+  - { id: u2, upn: ann@contoso.com, attributes: { department: sales, accountEnabled: 'true' } }
+  - { id: u3, upn: cat@contoso.com, attributes: { department: Sales, accountEnabled: false } }
+  - { id: u4, upn: dan@contoso.com, attributes: { manager: 62E19B97-8B3D-4D4A-A106-4CE66896A863 } }
+groups:
+  - { id: G1, display_name: Staff, members: [ann@contoso.com] }
+",
+        )
+        .unwrap();
+        let tenant = build(&state, Catalog::builtin(), SourceId(0)).unwrap();
+        let table = user_table(&state);
+        let test = |text: &str| {
+            let rule = crate::rules::parse(text).unwrap();
+            let compiled = CompiledRule::compile(&rule).unwrap();
+            rule_matches(&tenant, &table, &rule, &compiled, Timestamp::UNIX_EPOCH)
+        };
+        let found = test(
+            r#"user.department -eq "Sales" -and user.accountEnabled -eq true -or user.mobile -eq "555""#,
+        );
+        let users: Vec<&str> = found.iter().map(|found| found.user.as_str()).collect();
+        assert_eq!(users, ["ann@contoso.com", "bob@contoso.com"]);
+        let bob: Vec<(&str, Option<&str>)> = found[1]
+            .attributes
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_deref()))
+            .collect();
+        assert_eq!(
+            bob,
+            [
+                ("department", Some("Sales")),
+                ("accountEnabled", Some("true")),
+                ("mobile", Some("555"))
+            ]
+        );
+        assert_eq!(found[0].attributes["mobile"], None);
+
+        let found = test(r#"user.memberOf -any (group.objectId -in ["g1"])"#);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].attributes["memberOf"].as_deref(), Some("[Staff]"));
+
+        let found = test(r#"Direct Reports for "62e19b97-8b3d-4d4a-a106-4ce66896a863""#);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].user, "dan@contoso.com");
+        assert_eq!(
+            found[0].attributes["manager"].as_deref(),
+            Some("62e19b97-8b3d-4d4a-a106-4ce66896a863")
+        );
+    }
 }

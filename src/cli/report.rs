@@ -1,0 +1,119 @@
+//! `seatplan report`: the tenant's licensing as the service leaves it — seats per product, who
+//! holds each product directly or through groups, every licensed group's status with its users in
+//! error, dynamic groups whose membership is pending and members of nested groups. Also the
+//! loading that `reprocess` and `rule test` share: state, optional config (for its catalog
+//! additions), evaluation.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::common::{load_checked_config, load_state, LoadedState, DEFAULT_STATE};
+use super::{Exit, Terminal};
+use crate::catalog::Catalog;
+use crate::diag::Diagnostics;
+use crate::engine::Mode;
+use crate::plan::{evaluate, report, Evaluated};
+use crate::render::plan::Palette;
+use crate::render::report::{json, markdown, text};
+use crate::source::Sources;
+
+/// Output formats of `report` and `reprocess`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Text for people.
+    Text,
+    /// JSON for scripts (stable, versioned).
+    Json,
+    /// Markdown for a wiki page or a pull-request comment.
+    Markdown,
+}
+
+/// Where the tenant state and the optional config are.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// The tenant state file. Default: tenant.yaml.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Config file or directory (repeatable), read for its `catalog:` additions. Default: none
+    /// (the built-in catalog).
+    #[arg(short = 'c', long = "config", value_name = "PATH")]
+    pub config: Vec<PathBuf>,
+}
+
+/// Arguments of `seatplan report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    /// State and config.
+    pub inputs: StateArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// A tenant read, indexed and evaluated, with the catalog it was evaluated against.
+pub struct Loaded {
+    /// The built-in catalog, with the config's additions when a config was given.
+    pub catalog: Catalog,
+    /// The state as read.
+    pub state: LoadedState,
+    /// Index, memberships and the engine's outcome.
+    pub evaluated: Evaluated,
+}
+
+/// Reads the optional config and the state, and evaluates the tenant (reporting problems and
+/// warnings on the terminal).
+pub fn load(args: &StateArgs, sources: &mut Sources, terminal: &Terminal) -> Result<Loaded, Exit> {
+    let fail = |problems: &Diagnostics, sources: &Sources| {
+        terminal.report(problems.iter(), sources);
+        Exit::Failure
+    };
+    let catalog = if args.config.is_empty() {
+        Catalog::builtin().clone()
+    } else {
+        let config = load_checked_config(&args.config, sources).map_err(|p| fail(&p, sources))?;
+        if !config.warnings.is_empty() {
+            terminal.report(config.warnings.iter(), sources);
+        }
+        config.catalog
+    };
+    let path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE));
+    let state = load_state(&path, sources).map_err(|p| fail(&p, sources))?;
+    let evaluated = evaluate(
+        &catalog,
+        &state.state,
+        state.source,
+        jiff::Timestamp::now(),
+        Mode::Predict,
+    )
+    .map_err(|problems| {
+        state.index_pointers(sources);
+        fail(&problems, sources)
+    })?;
+    Ok(Loaded {
+        catalog,
+        state,
+        evaluated,
+    })
+}
+
+/// Runs `report`.
+pub fn run(args: ReportArgs, terminal: &Terminal) -> Exit {
+    let mut sources = Sources::new();
+    let loaded = match load(&args.inputs, &mut sources, terminal) {
+        Ok(loaded) => loaded,
+        Err(exit) => return exit,
+    };
+    let report = report::build(&loaded.catalog, &loaded.state.state, &loaded.evaluated);
+    let output = match args.format {
+        ReportFormat::Text => text(&report, Palette::new(terminal.stdout_color())),
+        ReportFormat::Json => json(&report),
+        ReportFormat::Markdown => markdown(&report),
+    };
+    terminal.print(&output);
+    Exit::Success
+}

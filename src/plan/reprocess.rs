@@ -1,0 +1,272 @@
+//! What reprocessing would do (`seatplan reprocess`, SPEC §2.10): the service does not retry
+//! assignments in error by itself; "Reprocess" processes them again against the current seats.
+//! The engine runs once as the service leaves the tenant ([`Mode::Predict`]) and once retrying the
+//! chosen errors ([`Mode::Reprocess`] or [`Mode::ReprocessGroup`]); the difference says who would
+//! now succeed and who still fails, and why.
+
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::diag::{did_you_mean, Code, Diagnostic};
+use crate::engine::{self, Mode, Outcome};
+use crate::plan::report::{reason, ProductError};
+use crate::plan::Evaluated;
+use crate::tenant::index::{GroupIdx, Source, Tenant, UserIdx};
+use crate::tenant::model::AssignmentError;
+
+/// The result of reprocessing, as the views render it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reprocessed {
+    /// The group whose errors were retried; absent when all were.
+    pub group: Option<String>,
+    /// Users and groups in error before, whose assignments now succeed, sorted.
+    pub succeed: Vec<Retry>,
+    /// Users and groups still in error after the retry, sorted.
+    pub still_failing: Vec<Retry>,
+    /// Products whose consumed seats change, sorted by SKU.
+    pub seats: Vec<SeatChange>,
+}
+
+/// One user's assignment from one source (a group or direct), before and after the retry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Retry {
+    /// UPN.
+    pub user: String,
+    /// The group; absent for direct assignments.
+    pub via: Option<String>,
+    /// The errors before.
+    pub before: Vec<ProductError>,
+    /// The errors after (empty when the assignment now succeeds).
+    pub after: Vec<ProductError>,
+}
+
+/// Seats of one product before and after the retry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeatChange {
+    /// The skuPartNumber.
+    pub sku: String,
+    /// Seats bought.
+    pub enabled: u64,
+    /// Consumed before.
+    pub before: u64,
+    /// Consumed after.
+    pub after: u64,
+}
+
+/// Retries the errors `mode` selects and compares with the tenant as it is. `group` is the name
+/// shown for [`Mode::ReprocessGroup`].
+pub fn reprocess(
+    catalog: &Catalog,
+    evaluated: &Evaluated,
+    mode: Mode,
+    group: Option<String>,
+) -> Reprocessed {
+    let tenant = &evaluated.tenant;
+    let before = &evaluated.outcome;
+    let after = engine::run(
+        catalog,
+        tenant,
+        tenant,
+        &evaluated.memberships.members,
+        mode,
+    );
+    let mut succeed = Vec::new();
+    let mut still_failing = Vec::new();
+    for (index, user) in before.users.iter().enumerate() {
+        let idx = UserIdx(index as u32);
+        let mut sources: Vec<Source> = user
+            .errors()
+            .map(|assignment| assignment.source)
+            .filter(|&source| mode.retries(source))
+            .collect();
+        sources.dedup();
+        for source in sources {
+            let retry = Retry {
+                user: tenant.user_at(idx).upn.to_string(),
+                via: match source {
+                    Source::Direct => None,
+                    Source::Group(group) => Some(tenant.group_at(group).name.to_string()),
+                },
+                before: errors_from(catalog, evaluated, before, idx, source),
+                after: errors_from(catalog, evaluated, &after, idx, source),
+            };
+            if retry.after.is_empty() {
+                succeed.push(retry);
+            } else {
+                still_failing.push(retry);
+            }
+        }
+    }
+    let key = |retry: &Retry| (retry.user.clone(), retry.via.clone());
+    succeed.sort_by_key(key);
+    still_failing.sort_by_key(key);
+    let mut seats: Vec<SeatChange> = after
+        .seats
+        .iter()
+        .filter_map(|usage| {
+            let old = before.seats_of(usage.product).map_or(0, |old| old.consumed);
+            (old != usage.consumed).then(|| SeatChange {
+                sku: catalog.product(usage.product).sku_part_number.clone(),
+                enabled: usage.enabled,
+                before: old,
+                after: usage.consumed,
+            })
+        })
+        .collect();
+    seats.sort_by(|a, b| a.sku.cmp(&b.sku));
+    Reprocessed {
+        group,
+        succeed,
+        still_failing,
+        seats,
+    }
+}
+
+fn errors_from(
+    catalog: &Catalog,
+    evaluated: &Evaluated,
+    outcome: &Outcome,
+    user: UserIdx,
+    source: Source,
+) -> Vec<ProductError> {
+    outcome.users[user.0 as usize]
+        .errors()
+        .filter(|assignment| assignment.source == source)
+        .map(|assignment| ProductError {
+            sku: catalog.product(assignment.product).sku_part_number.clone(),
+            error: assignment.error.unwrap_or(AssignmentError::Other),
+            reason: reason(catalog, &evaluated.tenant, outcome, user, assignment),
+        })
+        .collect()
+}
+
+/// The group `name_or_id` names: a display name (exact) or an object id. A name several groups
+/// share, or one no group has, is an `unknown-group` error with the closest names.
+pub fn find_group(tenant: &Tenant, name_or_id: &str) -> Result<GroupIdx, Diagnostic> {
+    match tenant.groups_named(name_or_id) {
+        [group] => return Ok(*group),
+        [] => {}
+        several => {
+            let ids: Vec<String> = several
+                .iter()
+                .map(|&group| tenant.group_at(group).id.to_string())
+                .collect();
+            return Err(Diagnostic::new(
+                Code::UnknownGroup,
+                format!("{} groups are named `{name_or_id}`", several.len()),
+            )
+            .with_help(format!(
+                "name the group by its object id: {}",
+                ids.join(", ")
+            )));
+        }
+    }
+    if let Some(group) = tenant.group_by_id(name_or_id) {
+        return Ok(group);
+    }
+    let names = tenant.groups.iter().map(|group| &*group.name);
+    let help = match did_you_mean(name_or_id, names, 1).first() {
+        Some(best) => format!("did you mean `{best}`?"),
+        None => "give a group's display name or object id as the tenant state has it".to_string(),
+    };
+    Err(Diagnostic::new(
+        Code::UnknownGroup,
+        format!("no group of the tenant is named `{name_or_id}`"),
+    )
+    .with_help(help))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::report::tests::evaluated;
+
+    /// Two groups with recorded CountViolations; seats were bought since.
+    const TENANT: &str = "version: 1
+tenant: { id: t, default_usage_location: US }
+subscriptions: [{ sku: EMS, enabled: 2 }, { sku: VISIOCLIENT, enabled: 1 }]
+users:
+  - id: u1
+    upn: ann@contoso.com
+    license_states: [{ sku: EMS, via: Mobile, state: Error, error: CountViolation }]
+  - id: u2
+    upn: bob@contoso.com
+    license_states: [{ sku: VISIOCLIENT, via: Visio, state: Error, error: CountViolation }]
+  - id: u3
+    upn: cat@contoso.com
+    license_states: [{ sku: VISIOCLIENT, via: Visio, state: Error, error: CountViolation }]
+groups:
+  - { id: g1, display_name: Mobile, members: [ann@contoso.com], licenses: [{ sku: EMS }] }
+  - { id: g2, display_name: Visio, members: [bob@contoso.com, cat@contoso.com], licenses: [{ sku: VISIOCLIENT }] }
+  - { id: g3, display_name: Visio Users, members: [] }
+  - { id: g4, display_name: Twin, members: [] }
+  - { id: g5, display_name: Twin, members: [] }
+";
+
+    #[test]
+    fn reprocessing_everything_lists_who_succeeds_and_who_still_fails() {
+        let (_, evaluated) = evaluated(TENANT);
+        let result = reprocess(Catalog::builtin(), &evaluated, Mode::Reprocess, None);
+        let users = |retries: &[Retry]| -> Vec<(String, Option<String>)> {
+            retries
+                .iter()
+                .map(|retry| (retry.user.clone(), retry.via.clone()))
+                .collect()
+        };
+        assert_eq!(
+            users(&result.succeed),
+            [
+                ("ann@contoso.com".to_string(), Some("Mobile".to_string())),
+                ("bob@contoso.com".to_string(), Some("Visio".to_string()))
+            ]
+        );
+        assert_eq!(
+            users(&result.still_failing),
+            [("cat@contoso.com".to_string(), Some("Visio".to_string()))]
+        );
+        let cat = &result.still_failing[0];
+        assert_eq!(cat.before[0].error, AssignmentError::CountViolation);
+        assert_eq!(cat.after[0].error, AssignmentError::CountViolation);
+        assert_eq!(
+            cat.after[0].reason,
+            "no free seat of VISIOCLIENT: 1 enabled, 1 consumed"
+        );
+        let seats: Vec<(&str, u64, u64)> = result
+            .seats
+            .iter()
+            .map(|seat| (seat.sku.as_str(), seat.before, seat.after))
+            .collect();
+        assert_eq!(seats, [("EMS", 0, 1), ("VISIOCLIENT", 0, 1)]);
+    }
+
+    #[test]
+    fn reprocessing_one_group_leaves_the_others_errors() {
+        let (_, evaluated) = evaluated(TENANT);
+        let mobile = find_group(&evaluated.tenant, "Mobile").unwrap();
+        let result = reprocess(
+            Catalog::builtin(),
+            &evaluated,
+            Mode::ReprocessGroup(mobile),
+            Some("Mobile".into()),
+        );
+        assert_eq!(result.succeed.len(), 1);
+        assert_eq!(result.succeed[0].user, "ann@contoso.com");
+        assert!(result.still_failing.is_empty());
+        assert_eq!(result.seats.len(), 1);
+        assert_eq!(result.seats[0].sku, "EMS");
+    }
+
+    #[test]
+    fn groups_are_found_by_name_or_id_and_bad_names_are_diagnostics() {
+        let (_, evaluated) = evaluated(TENANT);
+        let tenant = &evaluated.tenant;
+        assert_eq!(find_group(tenant, "Visio").unwrap().0, 1);
+        assert_eq!(find_group(tenant, "G2").unwrap().0, 1);
+        let unknown = find_group(tenant, "Mobil").unwrap_err();
+        assert_eq!(unknown.code, Code::UnknownGroup);
+        assert_eq!(unknown.help.as_deref(), Some("did you mean `Mobile`?"));
+        let twins = find_group(tenant, "Twin").unwrap_err();
+        assert_eq!(twins.code, Code::UnknownGroup);
+        assert!(twins.help.unwrap().contains("g4, g5"));
+    }
+}
