@@ -66,6 +66,7 @@ fn every_check_code_fires_on_its_fixture() {
         "unmanaged-group",
         "membership-pending",
         "new-plans-enabled",
+        "tenant-mismatch",
     ] {
         assert!(
             seen.iter().any(|name| name == code),

@@ -192,4 +192,6 @@ codes! {
     ApprovalRequired => "approval-required", Error, "`apply` without a plan file needs --auto-approve when there is no terminal to ask on";
     /// Plans enabled only because Microsoft added them to a product.
     NewPlansEnabled => "new-plans-enabled", Warning, "plans are enabled only because Microsoft added them to the product (groups using `disabled_plans`)";
+    /// The config's tenant facts contradict the tenant.
+    TenantMismatch => "tenant-mismatch", Error, "the config's `tenant` section contradicts the tenant (its usage location is the organization's country)";
 }

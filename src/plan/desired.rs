@@ -131,12 +131,33 @@ pub fn build(
         managed_users: Vec::new(),
     };
     let config = &loaded.config;
+    // The organization's country is a fact of the tenant that seatplan cannot change: the config's
+    // value fills in a state that lacks it, and a different value is an error.
     if let Some(location) = config
         .tenant
         .as_ref()
-        .and_then(|tenant| tenant.default_usage_location.clone())
+        .and_then(|tenant| tenant.default_usage_location.as_ref())
     {
-        state.tenant.default_usage_location = Some(location.to_ascii_uppercase());
+        let wanted = location.to_ascii_uppercase();
+        match &current.tenant.default_usage_location {
+            None => state.tenant.default_usage_location = Some(wanted),
+            Some(actual) if actual.eq_ignore_ascii_case(&wanted) => {}
+            Some(actual) => {
+                let mut diagnostic = Diagnostic::new(
+                    Code::TenantMismatch,
+                    format!("the config says the tenant's usage location is {wanted}, but the tenant's is {actual}"),
+                )
+                .with_help(format!(
+                    "the organization's country is set when the tenant is created and seatplan cannot change it; write `default_usage_location: {actual}` or remove the line"
+                ));
+                if let Some(location) =
+                    loaded.section_location("tenant", "/tenant/default_usage_location")
+                {
+                    diagnostic = diagnostic.with_label(location, "differs from the tenant");
+                }
+                problems.push(diagnostic);
+            }
+        }
     }
     let upns: Vec<&str> = current.users.iter().map(|user| user.upn.as_str()).collect();
     let find_user = |upn: &str| {
