@@ -594,3 +594,206 @@ fn an_unreachable_server_is_a_transport_error_after_the_retries() {
     );
     assert!(!diagnostic.message.contains(CLIENT_SECRET));
 }
+
+const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+const APPLY_CONFIG: &str = "tests/fixtures/graph/apply/seatplan.yaml";
+const SPE_E3: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
+const SPE_E5: &str = "06ebc4ee-1bb5-47dd-8120-11324bc54e06";
+const MCOMEETADV: &str = "0c266dff-15dd-4b49-8397-2bb16070ed52";
+const EMS: &str = "efccb6f7-5641-4e0e-bd10-b4976e1bf68e";
+const LEGACY: &str = "5d6e7f80-91a2-43b4-8c5d-6e7f8091a2b3";
+const PILOT: &str = "6e7f8091-a2b3-44c5-9d6e-7f8091a2b3c4";
+const ENGINEERING: &str = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d";
+const DANA: &str = "1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
+const ELI: &str = "2a3b4c5d-6e7f-4081-9a2b-3c4d5e6f7a8b";
+const FAY: &str = "3b4c5d6e-7f80-4192-8a3b-4c5d6e7f8091";
+const GUS: &str = "4c5d6e7f-8091-42a3-9b4c-5d6e7f8091a2";
+
+/// The export's tenant with the subscriptions and groups the apply config needs.
+fn apply_tenant() -> FakeGraph {
+    FakeGraph::start_live(|live| {
+        live.add_sku("SPE_E3", SPE_E3, 10);
+        live.add_sku("MCOMEETADV", MCOMEETADV, 10);
+        live.add_group(LEGACY, "Legacy EMS", &[EMS], &[GUS]);
+        live.add_group(PILOT, "Old pilot", &[EMS], &[ELI]);
+    })
+}
+
+/// The binary with the fake server's credentials and endpoints in its environment.
+fn live_seatplan(server: &FakeGraph) -> Command {
+    let mut command = seatplan();
+    command
+        .env("SEATPLAN_TENANT_ID", TENANT)
+        .env("SEATPLAN_CLIENT_ID", CLIENT_ID)
+        .env("SEATPLAN_CLIENT_SECRET", CLIENT_SECRET)
+        .env("SEATPLAN_LOGIN_URL", &server.origin)
+        .env("SEATPLAN_GRAPH_URL", server.graph_base())
+        .env_remove("SEATPLAN_CLIENT_CERTIFICATE");
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// The calls that change something, as `METHOD /path` (token, reads and `$batch` left out).
+fn writes(server: &FakeGraph) -> Vec<(String, Value)> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.url.starts_with("/v1.0") && r.method != "GET" && r.url != "/v1.0/$batch")
+        .map(|r| {
+            let body = if r.body.is_empty() {
+                Value::Null
+            } else {
+                r.json()
+            };
+            (
+                format!("{} {}", r.method, r.url.trim_start_matches("/v1.0")),
+                body,
+            )
+        })
+        .collect()
+}
+
+const PLAN_ARGS: [&str; 2] = ["--allow-license-loss", "--force"];
+
+#[test]
+fn plan_against_graph_equals_the_plan_against_the_same_tenant_in_a_file() {
+    let server = apply_tenant();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("tenant.yaml");
+    let groups = ["Conferencing", "Legacy EMS", "Old pilot", "Engineering E5"].map(String::from);
+    let tenant = client(&server).read_tenant(&groups).unwrap();
+    seatplan::backend::write_state(&state, &tenant).unwrap();
+
+    let from_graph = live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let from_file = seatplan()
+        .args(["plan", "-c", APPLY_CONFIG, "--state"])
+        .arg(&state)
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let graph_out = text(&from_graph.get_output().stdout);
+    assert_eq!(graph_out, text(&from_file.get_output().stdout));
+    assert!(
+        graph_out.contains("Plan: 1 to add, 3 to change, 1 to destroy."),
+        "{graph_out}"
+    );
+    insta::assert_snapshot!("plan_graph_apply_config", graph_out);
+    // Reading is all a plan does.
+    assert!(writes(&server).is_empty());
+}
+
+fn apply_command(server: &FakeGraph) -> Command {
+    let mut command = live_seatplan(server);
+    command
+        .args(["apply", "--graph", "-c", APPLY_CONFIG, "--auto-approve"])
+        .args(PLAN_ARGS)
+        .args(["--processing-checks", "2", "--processing-interval", "0"]);
+    command
+}
+
+fn replan(server: &FakeGraph) -> String {
+    let assert = live_seatplan(server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG, "--detailed-exitcode"])
+        .args(PLAN_ARGS)
+        .assert();
+    text(&assert.get_output().stdout)
+}
+
+#[test]
+fn apply_makes_the_calls_in_dependency_order_and_a_new_plan_is_empty() {
+    let server = apply_tenant();
+    // One throttled answer on the way: retried after its Retry-After.
+    server.fail(&format!("/v1.0/groups/{ENGINEERING}/assignLicense"), &[429]);
+    let assert = apply_command(&server).assert().success();
+    let stdout = text(&assert.get_output().stdout);
+    assert!(
+        stdout.contains("Apply complete! Resources: 1 added, 3 changed, 1 destroyed."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "License processing:\n  group[\"Conferencing\"]: license processing complete\n"
+        ),
+        "{stdout}"
+    );
+    // Gus's count violation on SPE_E5 went with the migration: nobody is in error now.
+    assert!(!stdout.contains("in error"), "{stdout}");
+
+    let created = "00000000-0000-4000-8000-000000000001";
+    let calls = writes(&server);
+    let order: Vec<&str> = calls.iter().map(|(call, _)| call.as_str()).collect();
+    let expected = [
+        "POST /groups".to_string(),
+        format!("PATCH /users/{FAY}"),
+        format!("POST /groups/{created}/assignLicense"),
+        format!("POST /groups/{created}/assignLicense"),
+        // Throttled once, then sent again.
+        format!("POST /groups/{ENGINEERING}/assignLicense"),
+        format!("POST /groups/{ENGINEERING}/assignLicense"),
+        format!("POST /groups/{created}/members/$ref"),
+        format!("PATCH /groups/{ENGINEERING}"),
+        format!("POST /groups/{LEGACY}/members/$ref"),
+        format!("DELETE /groups/{LEGACY}/members/{GUS}/$ref"),
+        format!("POST /groups/{LEGACY}/assignLicense"),
+        format!("POST /groups/{PILOT}/assignLicense"),
+        format!("DELETE /groups/{PILOT}"),
+    ];
+    assert_eq!(
+        order,
+        expected.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let body = |index: usize| calls[index].1.clone();
+    assert_eq!(
+        body(0),
+        json!({"displayName": "Conferencing", "mailEnabled": false, "mailNickname": "Conferencing",
+               "securityEnabled": true, "groupTypes": []})
+    );
+    assert_eq!(body(1), json!({"usageLocation": "GB"}));
+    // The prerequisite first (SPE_E3 has the MCOSTANDARD that Audio Conferencing needs), with the
+    // disabled plan as its GUID; then the add-on, although it sorts first by name.
+    let yammer = "7547a3fe-08ee-4ccb-b430-5077c5041653";
+    assert_eq!(
+        body(2),
+        json!({"addLicenses": [{"skuId": SPE_E3, "disabledPlans": [yammer]}], "removeLicenses": []})
+    );
+    assert_eq!(
+        body(3),
+        json!({"addLicenses": [{"skuId": MCOMEETADV, "disabledPlans": []}], "removeLicenses": []})
+    );
+    // The migration is one call with both arrays.
+    assert_eq!(
+        body(5),
+        json!({"addLicenses": [{"skuId": SPE_E3, "disabledPlans": []}], "removeLicenses": [SPE_E5]})
+    );
+    assert_eq!(
+        body(6),
+        json!({"@odata.id": format!("{}/directoryObjects/{DANA}", server.graph_base())})
+    );
+    assert_eq!(
+        body(7),
+        json!({"membershipRule": "user.department -eq \"Engineering\" -or user.department -eq \"Research\""})
+    );
+    assert_eq!(
+        body(10),
+        json!({"addLicenses": [], "removeLicenses": [EMS]})
+    );
+
+    let live = server.live();
+    assert!(live.group("Old pilot").is_none());
+    assert_eq!(
+        live.group("Conferencing").unwrap()["assignedLicenses"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let replanned = replan(&server);
+    assert!(replanned.contains("No changes."), "{replanned}");
+}
