@@ -797,3 +797,178 @@ fn apply_makes_the_calls_in_dependency_order_and_a_new_plan_is_empty() {
     let replanned = replan(&server);
     assert!(replanned.contains("No changes."), "{replanned}");
 }
+
+#[test]
+fn a_failing_call_stops_the_apply_reports_each_change_and_a_new_plan_converges() {
+    let server = apply_tenant();
+    server.behaviour.lock().unwrap().failing_license_group = Some(ENGINEERING.into());
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("plan.json");
+    let saved = live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG, "-o"])
+        .arg(&plan_file)
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let mut outputs = vec![
+        text(&saved.get_output().stdout),
+        text(&saved.get_output().stderr),
+        std::fs::read_to_string(&plan_file).unwrap(),
+    ];
+
+    // A saved plan is applied without asking, after reading the tenant again.
+    let failed = live_seatplan(&server)
+        .args(["apply", "--graph", "-c", APPLY_CONFIG])
+        .arg(&plan_file)
+        .args(PLAN_ARGS)
+        .args(["--processing-checks", "1", "--processing-interval", "0"])
+        .assert()
+        .failure()
+        .code(1);
+    let stdout = text(&failed.get_output().stdout);
+    let stderr = text(&failed.get_output().stderr);
+    assert!(
+        stdout.contains(&format!(
+            "\nApply failed: 1 of 5 changes done.\n\
+             \x20 group[\"Conferencing\"]: partly done (3 of 4 calls)\n\
+             \x20 group[\"Engineering E5\"]: failed: POST /groups/{ENGINEERING}/assignLicense failed (400 Request_BadRequest): "
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "  group[\"Legacy EMS\"]: not attempted\n\
+             \x20 group[\"Old pilot\"]: not attempted\n\
+             \x20 user[\"fay@fabrikam.com\"]: done\n"
+        ),
+        "{stdout}"
+    );
+    // What the service records after the partial apply, errors included.
+    assert!(
+        stdout.contains(
+            "License assignments in error, as the service records them:\n\
+             \x20 gus@fabrikam.com: SPE_E5 via Engineering E5: Error (CountViolation)\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stderr.contains("seatplan::graph-request"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the apply stopped at `assignLicense +SPE_E3 -SPE_E5` of group[\"Engineering E5\"]"
+        ),
+        "{stderr}"
+    );
+    // Nothing after the failing call was sent.
+    let calls = writes(&server);
+    assert_eq!(
+        calls.last().unwrap().0,
+        format!("POST /groups/{ENGINEERING}/assignLicense")
+    );
+    assert_eq!(calls.len(), 5);
+    outputs.extend([stdout, stderr]);
+
+    // The saved plan is stale now: the tenant changed.
+    let stale = live_seatplan(&server)
+        .args(["apply", "--graph", "-c", APPLY_CONFIG])
+        .arg(&plan_file)
+        .args(PLAN_ARGS)
+        .assert()
+        .failure();
+    let stale_err = text(&stale.get_output().stderr);
+    assert!(stale_err.contains("seatplan::stale-plan"), "{stale_err}");
+    outputs.push(stale_err);
+
+    // A new plan shows what remains: the member of the created group, the failed migration,
+    // the changes never attempted; not the usage location that was set.
+    let remaining = replan(&server);
+    assert!(
+        remaining.contains("Plan: 0 to add, 3 to change, 1 to destroy."),
+        "{remaining}"
+    );
+    assert!(
+        remaining.contains("~ group \"Conferencing\" {\n      + members: dana@fabrikam.com\n    }"),
+        "{remaining}"
+    );
+    assert!(!remaining.contains("usage_location"), "{remaining}");
+    outputs.push(remaining);
+
+    // With the cause gone, applying the rest converges.
+    server.behaviour.lock().unwrap().failing_license_group = None;
+    let fixed = apply_command(&server).assert().success();
+    outputs.push(text(&fixed.get_output().stdout));
+    outputs.push(text(&fixed.get_output().stderr));
+    let last = replan(&server);
+    assert!(last.contains("No changes."), "{last}");
+    outputs.push(last);
+
+    let token = fixture("api/token.response.json")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for output in &outputs {
+        assert!(
+            !output.contains(CLIENT_SECRET),
+            "the secret leaked: {output}"
+        );
+        assert!(!output.contains(&token), "the token leaked: {output}");
+    }
+}
+
+#[test]
+fn the_config_names_the_graph_backend_and_state_overrides_it() {
+    let server = apply_tenant();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("seatplan.yaml");
+    let text_config = std::fs::read_to_string(APPLY_CONFIG).unwrap().replace(
+        "version: 1\n",
+        &format!(
+            "version: 1\nbackend:\n  graph: {{ tenant_id: {TENANT}, client_id: {CLIENT_ID} }}\n"
+        ),
+    );
+    std::fs::write(&config, text_config).unwrap();
+    let from_config = live_seatplan(&server)
+        .env_remove("SEATPLAN_TENANT_ID")
+        .env_remove("SEATPLAN_CLIENT_ID")
+        .args(["plan", "-c"])
+        .arg(&config)
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    assert!(text(&from_config.get_output().stdout)
+        .contains("Plan: 1 to add, 3 to change, 1 to destroy."));
+    let reads = server.requests().len();
+    assert!(reads > 0);
+    // --state wins over the config; the file is missing, so nothing is read from Graph.
+    let missing = dir.path().join("absent.yaml");
+    live_seatplan(&server)
+        .args(["plan", "-c"])
+        .arg(&config)
+        .arg("--state")
+        .arg(&missing)
+        .assert()
+        .failure()
+        .code(1);
+    assert_eq!(server.requests().len(), reads);
+    // --graph and --state together are refused.
+    live_seatplan(&server)
+        .args(["plan", "--graph", "--state", "x.yaml"])
+        .assert()
+        .failure()
+        .code(2);
+}
+
+#[test]
+fn missing_credentials_are_a_diagnostic_naming_the_variable() {
+    let assert = seatplan()
+        .env_remove("SEATPLAN_TENANT_ID")
+        .env_remove("SEATPLAN_CLIENT_ID")
+        .env_remove("SEATPLAN_CLIENT_SECRET")
+        .env_remove("SEATPLAN_CLIENT_CERTIFICATE")
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .assert()
+        .failure()
+        .code(1);
+    let stderr = text(&assert.get_output().stderr);
+    assert!(stderr.contains("seatplan::graph-auth"), "{stderr}");
+    assert!(stderr.contains("SEATPLAN_TENANT_ID is not set"), "{stderr}");
+}

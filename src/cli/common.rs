@@ -99,7 +99,7 @@ pub enum BackendChoice {
 pub fn choose_backend(state: Option<&Path>, graph: bool, config: &Config) -> BackendChoice {
     let configured = config.backend.as_ref();
     let graph_ids = || match configured {
-        Some(BackendSpec::Graph(graph)) => BackendChoice::Graph {
+        Some(BackendSpec::Graph { graph }) => BackendChoice::Graph {
             tenant_id: graph.tenant_id.clone(),
             client_id: graph.client_id.clone(),
         },
@@ -111,8 +111,8 @@ pub fn choose_backend(state: Option<&Path>, graph: bool, config: &Config) -> Bac
     match (state, graph, configured) {
         (Some(path), _, _) => BackendChoice::File(path.to_path_buf()),
         (None, true, _) => graph_ids(),
-        (None, false, Some(BackendSpec::File(path))) => BackendChoice::File(PathBuf::from(path)),
-        (None, false, Some(BackendSpec::Graph(_))) => graph_ids(),
+        (None, false, Some(BackendSpec::File { file })) => BackendChoice::File(PathBuf::from(file)),
+        (None, false, Some(BackendSpec::Graph { .. })) => graph_ids(),
         (None, false, None) => BackendChoice::File(PathBuf::from(DEFAULT_STATE)),
     }
 }

@@ -38,14 +38,20 @@ pub struct Config {
 
 /// The backend a config names: `{ file: tenant.yaml }` or `{ graph: { tenant_id, client_id } }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(untagged, deny_unknown_fields)]
 pub enum BackendSpec {
-    /// A tenant state file (YAML, or JSON when the name ends in `.json`), relative to the
-    /// working directory.
-    File(String),
+    /// A tenant state file.
+    File {
+        /// The tenant state file (YAML, or JSON when the name ends in `.json`), relative to the
+        /// working directory.
+        file: String,
+    },
     /// Microsoft Graph. The client secret or certificate comes from the environment only
     /// (`SEATPLAN_CLIENT_SECRET` or `SEATPLAN_CLIENT_CERTIFICATE`), never from the config.
-    Graph(GraphBackend),
+    Graph {
+        /// The tenant and app registration to connect as.
+        graph: GraphBackend,
+    },
 }
 
 /// The non-secret half of a Graph connection; `SEATPLAN_TENANT_ID` and `SEATPLAN_CLIENT_ID`
