@@ -501,13 +501,13 @@ mod tests {
         .unwrap();
         let text = canonical_json(&state);
         assert_eq!(text, canonical_json(&state.clone()));
-        let keys: Vec<&str> = text
-            .trim_start_matches('{')
-            .split(",\"")
-            .map(|part| part.trim_start_matches('"').split('"').next().unwrap())
-            .collect();
-        let mut sorted = keys.clone();
-        sorted.sort();
-        assert_eq!(keys, sorted, "{text}");
+        let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
+        assert!(text.starts_with("{\"groups\":"), "{text}");
+        assert!(
+            at("groups") < at("tenant") && at("tenant") < at("users"),
+            "{text}"
+        );
+        assert!(at("users") < at("version"), "{text}");
+        assert!(at("default_usage_location") < at("id"), "{text}");
     }
 }

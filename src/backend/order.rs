@@ -482,3 +482,75 @@ fn processing_state(name: &str) -> String {
         _ => "On".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::document::Action as ChangeAction;
+
+    fn license(catalog: &Catalog, sku: &str) -> LicenseRef {
+        let product = catalog.resolve_product(sku).unwrap();
+        crate::plan::diff::license_ref(catalog, product, &catalog.plans_of(product))
+    }
+
+    #[test]
+    fn prerequisites_come_before_add_ons_and_removals_come_last() {
+        let catalog = Catalog::builtin();
+        let state = TenantState::default();
+        let changes = vec![
+            Change {
+                address: "group[\"A\"]".into(),
+                action: ChangeAction::Update,
+                id: Some("a".into()),
+                ops: vec![Op::RemoveLicense {
+                    sku: "EMS".into(),
+                    sku_id: "efccb6f7-5641-4e0e-bd10-b4976e1bf68e".into(),
+                }],
+            },
+            Change {
+                address: "group[\"B\"]".into(),
+                action: ChangeAction::Update,
+                id: Some("b".into()),
+                ops: vec![
+                    Op::AddLicense {
+                        license: license(catalog, "MCOMEETADV"),
+                    },
+                    Op::AddLicense {
+                        license: license(catalog, "SPE_E3"),
+                    },
+                ],
+            },
+        ];
+        let order: Vec<String> = steps(catalog, &state, &changes)
+            .unwrap()
+            .iter()
+            .map(|step| format!("{} {}", step.change, step.describe()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "1 assignLicense +SPE_E3",
+                "1 assignLicense +MCOMEETADV",
+                "0 assignLicense -EMS"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_member_fails_before_anything_is_applied() {
+        let changes = vec![Change {
+            address: "group[\"A\"]".into(),
+            action: ChangeAction::Update,
+            id: Some("a".into()),
+            ops: vec![Op::AddMembers {
+                users: vec!["nobody@contoso.com".into()],
+            }],
+        }];
+        let error = steps(Catalog::builtin(), &TenantState::default(), &changes).unwrap_err();
+        assert!(
+            error.message.contains("nobody@contoso.com"),
+            "{}",
+            error.message
+        );
+    }
+}
