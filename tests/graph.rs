@@ -594,3 +594,381 @@ fn an_unreachable_server_is_a_transport_error_after_the_retries() {
     );
     assert!(!diagnostic.message.contains(CLIENT_SECRET));
 }
+
+const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+const APPLY_CONFIG: &str = "tests/fixtures/graph/apply/seatplan.yaml";
+const SPE_E3: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
+const SPE_E5: &str = "06ebc4ee-1bb5-47dd-8120-11324bc54e06";
+const MCOMEETADV: &str = "0c266dff-15dd-4b49-8397-2bb16070ed52";
+const EMS: &str = "efccb6f7-5641-4e0e-bd10-b4976e1bf68e";
+const LEGACY: &str = "5d6e7f80-91a2-43b4-8c5d-6e7f8091a2b3";
+const PILOT: &str = "6e7f8091-a2b3-44c5-9d6e-7f8091a2b3c4";
+const ENGINEERING: &str = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d";
+const DANA: &str = "1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
+const ELI: &str = "2a3b4c5d-6e7f-4081-9a2b-3c4d5e6f7a8b";
+const FAY: &str = "3b4c5d6e-7f80-4192-8a3b-4c5d6e7f8091";
+const GUS: &str = "4c5d6e7f-8091-42a3-9b4c-5d6e7f8091a2";
+
+/// The export's tenant with the subscriptions and groups the apply config needs.
+fn apply_tenant() -> FakeGraph {
+    FakeGraph::start_live(|live| {
+        live.add_sku("SPE_E3", SPE_E3, 10);
+        live.add_sku("MCOMEETADV", MCOMEETADV, 10);
+        live.add_group(LEGACY, "Legacy EMS", &[EMS], &[GUS]);
+        live.add_group(PILOT, "Old pilot", &[EMS], &[ELI]);
+    })
+}
+
+/// The binary with the fake server's credentials and endpoints in its environment.
+fn live_seatplan(server: &FakeGraph) -> Command {
+    let mut command = seatplan();
+    command
+        .env("SEATPLAN_TENANT_ID", TENANT)
+        .env("SEATPLAN_CLIENT_ID", CLIENT_ID)
+        .env("SEATPLAN_CLIENT_SECRET", CLIENT_SECRET)
+        .env("SEATPLAN_LOGIN_URL", &server.origin)
+        .env("SEATPLAN_GRAPH_URL", server.graph_base())
+        .env_remove("SEATPLAN_CLIENT_CERTIFICATE");
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// The calls that change something, as `METHOD /path` (token, reads and `$batch` left out).
+fn writes(server: &FakeGraph) -> Vec<(String, Value)> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.url.starts_with("/v1.0") && r.method != "GET" && r.url != "/v1.0/$batch")
+        .map(|r| {
+            let body = if r.body.is_empty() {
+                Value::Null
+            } else {
+                r.json()
+            };
+            (
+                format!("{} {}", r.method, r.url.trim_start_matches("/v1.0")),
+                body,
+            )
+        })
+        .collect()
+}
+
+const PLAN_ARGS: [&str; 2] = ["--allow-license-loss", "--force"];
+
+#[test]
+fn plan_against_graph_equals_the_plan_against_the_same_tenant_in_a_file() {
+    let server = apply_tenant();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("tenant.yaml");
+    let groups = ["Conferencing", "Legacy EMS", "Old pilot", "Engineering E5"].map(String::from);
+    let tenant = client(&server).read_tenant(&groups).unwrap();
+    seatplan::backend::write_state(&state, &tenant).unwrap();
+
+    let from_graph = live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let from_file = seatplan()
+        .args(["plan", "-c", APPLY_CONFIG, "--state"])
+        .arg(&state)
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let graph_out = text(&from_graph.get_output().stdout);
+    assert_eq!(graph_out, text(&from_file.get_output().stdout));
+    assert!(
+        graph_out.contains("Plan: 1 to add, 3 to change, 1 to destroy."),
+        "{graph_out}"
+    );
+    insta::assert_snapshot!("plan_graph_apply_config", graph_out);
+    // Reading is all a plan does.
+    assert!(writes(&server).is_empty());
+}
+
+fn apply_command(server: &FakeGraph) -> Command {
+    let mut command = live_seatplan(server);
+    command
+        .args(["apply", "--graph", "-c", APPLY_CONFIG, "--auto-approve"])
+        .args(PLAN_ARGS)
+        .args(["--processing-checks", "2", "--processing-interval", "0"]);
+    command
+}
+
+fn replan(server: &FakeGraph) -> String {
+    let assert = live_seatplan(server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG, "--detailed-exitcode"])
+        .args(PLAN_ARGS)
+        .assert();
+    text(&assert.get_output().stdout)
+}
+
+#[test]
+fn apply_makes_the_calls_in_dependency_order_and_a_new_plan_is_empty() {
+    let server = apply_tenant();
+    // One throttled answer on the way: retried after its Retry-After.
+    server.fail(&format!("/v1.0/groups/{ENGINEERING}/assignLicense"), &[429]);
+    let assert = apply_command(&server).assert().success();
+    let stdout = text(&assert.get_output().stdout);
+    assert!(
+        stdout.contains("Apply complete! Resources: 1 added, 3 changed, 1 destroyed."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "License processing:\n  group[\"Conferencing\"]: license processing complete\n"
+        ),
+        "{stdout}"
+    );
+    // Gus's count violation on SPE_E5 went with the migration: nobody is in error now.
+    assert!(!stdout.contains("in error"), "{stdout}");
+
+    let created = "00000000-0000-4000-8000-000000000001";
+    let calls = writes(&server);
+    let order: Vec<&str> = calls.iter().map(|(call, _)| call.as_str()).collect();
+    let expected = [
+        "POST /groups".to_string(),
+        format!("PATCH /users/{FAY}"),
+        format!("POST /groups/{created}/assignLicense"),
+        format!("POST /groups/{created}/assignLicense"),
+        // Throttled once, then sent again.
+        format!("POST /groups/{ENGINEERING}/assignLicense"),
+        format!("POST /groups/{ENGINEERING}/assignLicense"),
+        format!("POST /groups/{created}/members/$ref"),
+        format!("PATCH /groups/{ENGINEERING}"),
+        format!("POST /groups/{LEGACY}/members/$ref"),
+        format!("DELETE /groups/{LEGACY}/members/{GUS}/$ref"),
+        format!("POST /groups/{LEGACY}/assignLicense"),
+        format!("POST /groups/{PILOT}/assignLicense"),
+        format!("DELETE /groups/{PILOT}"),
+    ];
+    assert_eq!(
+        order,
+        expected.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let body = |index: usize| calls[index].1.clone();
+    assert_eq!(
+        body(0),
+        json!({"displayName": "Conferencing", "mailEnabled": false, "mailNickname": "Conferencing",
+               "securityEnabled": true, "groupTypes": []})
+    );
+    assert_eq!(body(1), json!({"usageLocation": "GB"}));
+    // The prerequisite first (SPE_E3 has the MCOSTANDARD that Audio Conferencing needs), with the
+    // disabled plan as its GUID; then the add-on, although it sorts first by name.
+    let yammer = "7547a3fe-08ee-4ccb-b430-5077c5041653";
+    assert_eq!(
+        body(2),
+        json!({"addLicenses": [{"skuId": SPE_E3, "disabledPlans": [yammer]}], "removeLicenses": []})
+    );
+    assert_eq!(
+        body(3),
+        json!({"addLicenses": [{"skuId": MCOMEETADV, "disabledPlans": []}], "removeLicenses": []})
+    );
+    // The migration is one call with both arrays.
+    assert_eq!(
+        body(5),
+        json!({"addLicenses": [{"skuId": SPE_E3, "disabledPlans": []}], "removeLicenses": [SPE_E5]})
+    );
+    assert_eq!(
+        body(6),
+        json!({"@odata.id": format!("{}/directoryObjects/{DANA}", server.graph_base())})
+    );
+    assert_eq!(
+        body(7),
+        json!({"membershipRule": "user.department -eq \"Engineering\" -or user.department -eq \"Research\""})
+    );
+    assert_eq!(
+        body(10),
+        json!({"addLicenses": [], "removeLicenses": [EMS]})
+    );
+
+    let live = server.live();
+    assert!(live.group("Old pilot").is_none());
+    assert_eq!(
+        live.group("Conferencing").unwrap()["assignedLicenses"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let replanned = replan(&server);
+    assert!(replanned.contains("No changes."), "{replanned}");
+}
+
+#[test]
+fn a_failing_call_stops_the_apply_reports_each_change_and_a_new_plan_converges() {
+    let server = apply_tenant();
+    server.behaviour.lock().unwrap().failing_license_group = Some(ENGINEERING.into());
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("plan.json");
+    let saved = live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG, "-o"])
+        .arg(&plan_file)
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let mut outputs = vec![
+        text(&saved.get_output().stdout),
+        text(&saved.get_output().stderr),
+        std::fs::read_to_string(&plan_file).unwrap(),
+    ];
+
+    // A saved plan is applied without asking, after reading the tenant again.
+    let failed = live_seatplan(&server)
+        .args(["apply", "--graph", "-c", APPLY_CONFIG])
+        .arg(&plan_file)
+        .args(PLAN_ARGS)
+        .args(["--processing-checks", "1", "--processing-interval", "0"])
+        .assert()
+        .failure()
+        .code(1);
+    let stdout = text(&failed.get_output().stdout);
+    let stderr = text(&failed.get_output().stderr);
+    assert!(
+        stdout.contains(&format!(
+            "\nApply failed: 1 of 5 changes done.\n\
+             \x20 group[\"Conferencing\"]: partly done (3 of 4 calls)\n\
+             \x20 group[\"Engineering E5\"]: failed: POST /groups/{ENGINEERING}/assignLicense failed (400 Request_BadRequest): "
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "  group[\"Legacy EMS\"]: not attempted\n\
+             \x20 group[\"Old pilot\"]: not attempted\n\
+             \x20 user[\"fay@fabrikam.com\"]: done\n"
+        ),
+        "{stdout}"
+    );
+    // What the service records after the partial apply, errors included.
+    assert!(
+        stdout.contains(
+            "License assignments in error, as the service records them:\n\
+             \x20 gus@fabrikam.com: SPE_E5 via Engineering E5: Error (CountViolation)\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stderr.contains("seatplan::graph-request"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the apply stopped at `assignLicense +SPE_E3 -SPE_E5` of group[\"Engineering E5\"]"
+        ),
+        "{stderr}"
+    );
+    // Nothing after the failing call was sent.
+    let calls = writes(&server);
+    assert_eq!(
+        calls.last().unwrap().0,
+        format!("POST /groups/{ENGINEERING}/assignLicense")
+    );
+    assert_eq!(calls.len(), 5);
+    outputs.extend([stdout, stderr]);
+
+    // The saved plan is stale now: the tenant changed.
+    let stale = live_seatplan(&server)
+        .args(["apply", "--graph", "-c", APPLY_CONFIG])
+        .arg(&plan_file)
+        .args(PLAN_ARGS)
+        .assert()
+        .failure();
+    let stale_err = text(&stale.get_output().stderr);
+    assert!(stale_err.contains("seatplan::stale-plan"), "{stale_err}");
+    outputs.push(stale_err);
+
+    // A new plan shows what remains: the member of the created group, the failed migration,
+    // the changes never attempted; not the usage location that was set.
+    let remaining = replan(&server);
+    assert!(
+        remaining.contains("Plan: 0 to add, 3 to change, 1 to destroy."),
+        "{remaining}"
+    );
+    assert!(
+        remaining.contains("~ group \"Conferencing\" {\n      + members: dana@fabrikam.com\n    }"),
+        "{remaining}"
+    );
+    assert!(!remaining.contains("usage_location"), "{remaining}");
+    outputs.push(remaining);
+
+    // With the cause gone, applying the rest converges.
+    server.behaviour.lock().unwrap().failing_license_group = None;
+    let fixed = apply_command(&server).assert().success();
+    outputs.push(text(&fixed.get_output().stdout));
+    outputs.push(text(&fixed.get_output().stderr));
+    let last = replan(&server);
+    assert!(last.contains("No changes."), "{last}");
+    outputs.push(last);
+
+    let token = fixture("api/token.response.json")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for output in &outputs {
+        assert!(
+            !output.contains(CLIENT_SECRET),
+            "the secret leaked: {output}"
+        );
+        assert!(!output.contains(&token), "the token leaked: {output}");
+    }
+}
+
+#[test]
+fn the_config_names_the_graph_backend_and_state_overrides_it() {
+    let server = apply_tenant();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("seatplan.yaml");
+    let text_config = std::fs::read_to_string(APPLY_CONFIG).unwrap().replace(
+        "version: 1\n",
+        &format!(
+            "version: 1\nbackend:\n  graph: {{ tenant_id: {TENANT}, client_id: {CLIENT_ID} }}\n"
+        ),
+    );
+    std::fs::write(&config, text_config).unwrap();
+    let from_config = live_seatplan(&server)
+        .env_remove("SEATPLAN_TENANT_ID")
+        .env_remove("SEATPLAN_CLIENT_ID")
+        .args(["plan", "-c"])
+        .arg(&config)
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    assert!(text(&from_config.get_output().stdout)
+        .contains("Plan: 1 to add, 3 to change, 1 to destroy."));
+    let reads = server.requests().len();
+    assert!(reads > 0);
+    // --state wins over the config; the file is missing, so nothing is read from Graph.
+    let missing = dir.path().join("absent.yaml");
+    live_seatplan(&server)
+        .args(["plan", "-c"])
+        .arg(&config)
+        .arg("--state")
+        .arg(&missing)
+        .assert()
+        .failure()
+        .code(1);
+    assert_eq!(server.requests().len(), reads);
+    // --graph and --state together are refused.
+    live_seatplan(&server)
+        .args(["plan", "--graph", "--state", "x.yaml"])
+        .assert()
+        .failure()
+        .code(2);
+}
+
+#[test]
+fn missing_credentials_are_a_diagnostic_naming_the_variable() {
+    let assert = seatplan()
+        .env_remove("SEATPLAN_TENANT_ID")
+        .env_remove("SEATPLAN_CLIENT_ID")
+        .env_remove("SEATPLAN_CLIENT_SECRET")
+        .env_remove("SEATPLAN_CLIENT_CERTIFICATE")
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .assert()
+        .failure()
+        .code(1);
+    let stderr = text(&assert.get_output().stderr);
+    assert!(stderr.contains("seatplan::graph-auth"), "{stderr}");
+    assert!(stderr.contains("SEATPLAN_TENANT_ID is not set"), "{stderr}");
+}

@@ -1,6 +1,5 @@
 //! End-to-end tests of the rule language: the real-world corpus, the `rule check` command and
 //! rule errors inside config files.
-
 // Tests are an edge: they read fixtures and run the binary.
 #![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
 

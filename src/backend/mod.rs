@@ -1,6 +1,9 @@
-//! Backends: where the tenant state lives and how `apply` changes it. The file backend keeps the
-//! state in a YAML or JSON file and changes it under an exclusive lock ([`lock`]), atomically
-//! with a backup ([`file`]), recording every change in an append-only audit log ([`audit`]).
+//! Backends: where the tenant state lives and how `apply` changes it, behind one [`Backend`]
+//! trait so the planner never knows which one it talks to. The file backend
+//! ([`tenant_file::FileBackend`]) keeps the state in a YAML or JSON file and changes it under an
+//! exclusive lock ([`lock`]), atomically with a backup ([`file`]), recording every change in an
+//! append-only audit log ([`audit`]). The Graph backend ([`graph::GraphBackend`]) reads a live
+//! tenant and applies a plan call by call in the dependency order [`order`] derives from it.
 //! [`fault`] holds the test-only pause points the crash tests kill the process at.
 //!
 //! The flow of an apply on the file backend:
@@ -28,7 +31,10 @@
 pub mod audit;
 pub mod fault;
 pub mod file;
+pub mod graph;
 pub mod lock;
+pub mod order;
+pub mod tenant_file;
 
 pub use audit::{processing_summary, AuditEntry, AuditRecord};
 pub use file::{render_state, write_state, Committed, StateFile};
@@ -38,6 +44,105 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub use crate::io::fingerprint;
+
+use jiff::Timestamp;
+
+use crate::catalog::Catalog;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::plan::Planned;
+use crate::source::{SourceId, Sources};
+use crate::tenant::TenantState;
+
+/// The tenant as a backend read it.
+pub struct CurrentState {
+    /// The state.
+    pub state: TenantState,
+    /// Its registered source, for diagnostics pointing into it.
+    pub source: SourceId,
+    /// `sha256:…` identifying this state: of the file's bytes, or of the canonical JSON of a
+    /// tenant read from Graph. Saved plans record it; `apply` reads again and compares.
+    pub fingerprint: String,
+}
+
+/// What an apply needs besides the backend: the plan and who applies it when.
+pub struct ApplyContext<'a> {
+    /// The catalog the plan was computed with (service plan names to ids).
+    pub catalog: &'a Catalog,
+    /// The plan, as computed against the state the backend read.
+    pub planned: &'a Planned,
+    /// The state the backend read and the plan was computed against.
+    pub current: &'a TenantState,
+    /// Who applies (audit records).
+    pub actor: &'a str,
+    /// When (audit records).
+    pub time: Timestamp,
+}
+
+/// How far one change of a plan got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    /// Every step was applied.
+    Done,
+    /// Some steps were applied; the apply stopped before the others.
+    Partial {
+        /// Steps applied.
+        done: usize,
+        /// Steps the change has.
+        total: usize,
+    },
+    /// A step of this change failed (Graph's error); its earlier steps were applied.
+    Failed {
+        /// The error, as the service reported it.
+        error: String,
+    },
+    /// Nothing of this change was applied.
+    NotAttempted,
+}
+
+/// One change's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeResult {
+    /// The plan address (`group["Sales - E3"]`).
+    pub address: String,
+    /// How far it got.
+    pub outcome: ChangeOutcome,
+    /// What the licensing service did or will do (a processing summary), when known.
+    pub summary: Option<String>,
+}
+
+/// What an apply did: a result per change, the error that stopped it, and what the service
+/// reported afterwards.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    /// One result per change of the plan, in plan order.
+    pub results: Vec<ChangeResult>,
+    /// The error that stopped the apply, if one did.
+    pub failure: Option<Diagnostic>,
+    /// Lines about the service's processing after the apply (license processing states).
+    pub processing: Vec<String>,
+    /// License assignments in error after the apply, as the backend records them
+    /// (`user: SKU via group: Error (CountViolation)`).
+    pub users_in_error: Vec<String>,
+    /// Notes for the person applying (where the audit records went, warnings of the
+    /// verification).
+    pub notes: Vec<String>,
+}
+
+/// A place the tenant lives: read its current state, apply a plan to it.
+pub trait Backend {
+    /// What the backend talks to, for messages (`tenant.yaml`, `Microsoft Graph (tenant …)`).
+    fn describe(&self) -> String;
+
+    /// Reads the current tenant, registering it in `sources` for diagnostics.
+    fn read(&mut self, sources: &mut Sources) -> Result<CurrentState, Diagnostics>;
+
+    /// Makes diagnostics pointing into the state read as `state` locatable (builds its pointer
+    /// map when that was deferred).
+    fn locate(&self, state: &CurrentState, sources: &mut Sources);
+
+    /// Applies `context.planned`, computed against the state last read, and reports per change.
+    fn apply(&mut self, context: &ApplyContext<'_>) -> ApplyReport;
+}
 
 /// The file next to the state file with `suffix` appended to its name (`tenant.yaml.lock`).
 pub fn sibling(state: &Path, suffix: &str) -> PathBuf {

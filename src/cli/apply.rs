@@ -1,7 +1,8 @@
 //! `seatplan apply`: plan and apply (asking on a terminal), or apply a saved plan file after
-//! checking it still matches the tenant and the config it was made from. On the file backend the
-//! state is changed under an exclusive lock, atomically, with a backup and an audit record per
-//! change.
+//! checking it still matches the tenant and the config it was made from. The backend does the
+//! applying: on the file backend the state is changed under an exclusive lock, atomically, with a
+//! backup and an audit record per change; on Microsoft Graph the changes are made call by call
+//! in dependency order and the result of each change is printed.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -9,13 +10,13 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::common::{load_checked_config, load_state};
-use super::plan::{prepare_with, show_plan, state_path, PlanFormat, PlanInputArgs};
+use super::common::{choose_backend, load_checked_config, open_backend};
+use super::plan::{prepare_with, show_plan, PlanFormat, PlanInputArgs};
 use super::show::read_plan;
 use super::{Exit, Terminal};
-use crate::backend::{processing_summary, AuditRecord, LockOptions, StateLock};
+use crate::backend::graph::PollPolicy;
+use crate::backend::{ApplyContext, ApplyReport, ChangeOutcome, LockOptions};
 use crate::diag::{Code, Diagnostic};
-use crate::plan::{applied_state, processing_counts};
 use crate::source::Sources;
 
 /// Arguments of `seatplan apply`.
@@ -36,26 +37,17 @@ pub struct ApplyArgs {
     /// How long to wait for another apply to release the state file, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub lock_timeout: u64,
+    /// Graph: how many times to check each changed group's license processing after applying.
+    #[arg(long, value_name = "COUNT", default_value_t = 10)]
+    pub processing_checks: u32,
+    /// Graph: seconds between two checks of a group's license processing.
+    #[arg(long, value_name = "SECONDS", default_value_t = 6.0)]
+    pub processing_interval: f64,
 }
 
 /// Runs `apply`.
 pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
     let mut sources = Sources::new();
-    let path = state_path(&args.inputs);
-    let options = LockOptions {
-        timeout: Duration::from_secs(args.lock_timeout),
-        command: "seatplan apply".to_string(),
-    };
-    let mut acquired = match StateLock::acquire(&path, &options) {
-        Ok(acquired) => acquired,
-        Err(diagnostic) => {
-            terminal.report([&diagnostic], &sources);
-            return Exit::Failure;
-        }
-    };
-    if let Some(stale) = &acquired.stale {
-        terminal.report([stale], &sources);
-    }
     let saved = match &args.plan {
         Some(file) => match read_plan(file) {
             Ok(document) => Some(document),
@@ -73,7 +65,31 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
             return Exit::Failure;
         }
     };
-    let state = match load_state(&path, &mut sources) {
+    let options = LockOptions {
+        timeout: Duration::from_secs(args.lock_timeout),
+        command: "seatplan apply".to_string(),
+    };
+    let poll = PollPolicy {
+        attempts: args.processing_checks.max(1),
+        interval: Duration::try_from_secs_f64(args.processing_interval).unwrap_or_default(),
+    };
+    let choice = choose_backend(
+        args.inputs.state.as_deref(),
+        args.inputs.graph,
+        &config.loaded.config,
+    );
+    let (mut backend, stale) =
+        match open_backend(&choice, &config.loaded.config, Some(&options), poll) {
+            Ok(opened) => opened,
+            Err(diagnostic) => {
+                terminal.report([&diagnostic], &sources);
+                return Exit::Failure;
+            }
+        };
+    if let Some(stale) = &stale {
+        terminal.report([stale], &sources);
+    }
+    let state = match backend.read(&mut sources) {
         Ok(state) => state,
         Err(problems) => {
             terminal.report(problems.iter(), &sources);
@@ -81,12 +97,19 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
         }
     };
     if let Some(saved) = &saved {
-        if let Err(diagnostic) = check_saved(saved, state.fingerprint(), &config.fingerprint) {
+        if let Err(diagnostic) = check_saved(saved, &state.fingerprint, &config.fingerprint) {
             terminal.report([&diagnostic], &sources);
             return Exit::Failure;
         }
     }
-    let mut prepared = match prepare_with(&args.inputs, config, state, &mut sources, terminal) {
+    let mut prepared = match prepare_with(
+        &args.inputs,
+        config,
+        state,
+        backend.as_ref(),
+        &mut sources,
+        terminal,
+    ) {
         Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
@@ -114,52 +137,80 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
         .clone()
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".to_string());
-    let time = jiff::Timestamp::now();
-    let counts = processing_counts(&prepared.planned);
-    let current = &prepared.state.state;
-    let new_state = applied_state(&prepared.config.catalog, &prepared.planned);
-    let records: Vec<AuditRecord> = document
-        .changes
-        .iter()
-        .map(|change| {
-            let (assigned, failed) = counts
-                .iter()
-                .find(|(address, ..)| *address == change.address)
-                .map_or((0, 0), |(_, assigned, failed)| (*assigned, *failed));
-            let before = entity(current, change.id.as_deref(), &change.address);
-            let after = entity(&new_state, change.id.as_deref(), &change.address);
-            AuditRecord {
-                time,
-                actor: actor.clone(),
-                address: change.address.clone(),
-                action: serde_json::to_value(change.action)
-                    .ok()
-                    .and_then(|value| value.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                before,
-                after,
-                summary: processing_summary(assigned, failed),
-            }
-        })
-        .collect();
-    match prepared
-        .state
-        .file
-        .commit(&mut acquired.lock, &new_state, &records)
-    {
-        Ok(_) => {
+    let report = backend.apply(&ApplyContext {
+        catalog: &prepared.config.catalog,
+        planned: &prepared.planned,
+        current: &prepared.state.state,
+        actor: &actor,
+        time: jiff::Timestamp::now(),
+    });
+    print_report(&report, document, terminal, &sources)
+}
+
+/// Prints what the apply did and decides the exit code.
+fn print_report(
+    report: &ApplyReport,
+    document: &crate::plan::document::PlanDocument,
+    terminal: &Terminal,
+    sources: &Sources,
+) -> Exit {
+    let mut out = String::new();
+    match &report.failure {
+        None => {
             let summary = &document.summary;
-            terminal.print(&format!(
+            out.push_str(&format!(
                 "\nApply complete! Resources: {} added, {} changed, {} destroyed.\n",
                 summary.add, summary.change, summary.destroy
             ));
-            for record in &records {
-                terminal.print(&format!("  {}: {}\n", record.address, record.summary));
+            for result in &report.results {
+                if let Some(summary) = &result.summary {
+                    out.push_str(&format!("  {}: {summary}\n", result.address));
+                }
             }
-            Exit::Success
         }
-        Err(diagnostic) => {
-            terminal.report([&diagnostic], &sources);
+        Some(_) => {
+            let done = report
+                .results
+                .iter()
+                .filter(|result| result.outcome == ChangeOutcome::Done)
+                .count();
+            out.push_str(&format!(
+                "\nApply failed: {done} of {} changes done.\n",
+                report.results.len()
+            ));
+            for result in &report.results {
+                let outcome = match &result.outcome {
+                    ChangeOutcome::Done => "done".to_string(),
+                    ChangeOutcome::Partial { done, total } => {
+                        format!("partly done ({done} of {total} calls)")
+                    }
+                    ChangeOutcome::Failed { error } => format!("failed: {error}"),
+                    ChangeOutcome::NotAttempted => "not attempted".to_string(),
+                };
+                out.push_str(&format!("  {}: {outcome}\n", result.address));
+            }
+        }
+    }
+    if !report.processing.is_empty() {
+        out.push_str("\nLicense processing:\n");
+        for line in &report.processing {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    if !report.users_in_error.is_empty() {
+        out.push_str("\nLicense assignments in error, as the service records them:\n");
+        for line in &report.users_in_error {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    for note in &report.notes {
+        out.push_str(&format!("\nNote: {note}\n"));
+    }
+    terminal.print(&out);
+    match &report.failure {
+        None => Exit::Success,
+        Some(diagnostic) => {
+            terminal.report([diagnostic], sources);
             Exit::Failure
         }
     }
@@ -197,34 +248,6 @@ fn check_saved(
         .with_note(format!("config is now  {config}")));
     }
     Ok(())
-}
-
-/// The JSON of the group or user a change addresses, as the state file holds it.
-fn entity(
-    state: &crate::tenant::model::TenantState,
-    id: Option<&str>,
-    address: &str,
-) -> serde_json::Value {
-    let name = address
-        .split_once('[')
-        .and_then(|(_, rest)| serde_json::from_str::<String>(rest.trim_end_matches(']')).ok())
-        .unwrap_or_default();
-    if address.starts_with("user[") {
-        return state
-            .users
-            .iter()
-            .find(|user| user.upn == name)
-            .and_then(|user| serde_json::to_value(user).ok())
-            .unwrap_or(serde_json::Value::Null);
-    }
-    state
-        .groups
-        .iter()
-        .find(|group| {
-            id.is_some_and(|id| group.id == id) || (id.is_none() && group.display_name == name)
-        })
-        .and_then(|group| serde_json::to_value(group).ok())
-        .unwrap_or(serde_json::Value::Null)
 }
 
 /// Asks on a terminal; refuses without one.

@@ -1,19 +1,19 @@
 //! What several commands share: reading and checking the config (YAML, schema, rules, catalog
-//! references) into a config plus its catalog, and reading the tenant state with its fingerprint.
+//! references) into a config plus its catalog, and choosing and opening the backend the tenant state is read from.
 
 use std::path::{Path, PathBuf};
 
-use crate::backend::StateFile;
+use crate::backend::graph::{GraphBackend, PollPolicy};
+use crate::backend::tenant_file::FileBackend;
+pub use crate::backend::tenant_file::DEFAULT_STATE;
+use crate::backend::{Backend, CurrentState, LockOptions};
 use crate::catalog::{check_config_references, Catalog};
-use crate::config::LoadedConfig;
+use crate::config::{BackendSpec, Config, LoadedConfig};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::graph::GraphSettings;
 use crate::io::{default_config_paths, fingerprint, load_config};
 use crate::rules::check_config;
 use crate::source::{SourceId, Sources};
-use crate::tenant::model::TenantState;
-
-/// The default state file when neither `--state` nor the config names one.
-pub const DEFAULT_STATE: &str = "tenant.yaml";
 
 /// A checked config, its catalog and its fingerprint.
 pub struct CheckedConfig {
@@ -75,43 +75,75 @@ fn sources_len(sources: &Sources) -> u32 {
     count
 }
 
-/// A tenant state read from a file.
-pub struct LoadedState {
-    /// The state.
-    pub state: TenantState,
-    /// Its source (for diagnostics pointing into it).
-    pub source: SourceId,
-    /// The file as read (text, fingerprint, and `commit` for apply).
-    pub file: StateFile,
-}
-
-impl LoadedState {
-    /// `sha256:` of the file's bytes.
-    pub fn fingerprint(&self) -> &str {
-        self.file.fingerprint()
-    }
-
-    /// Makes diagnostics about a JSON state file locatable (YAML files already are).
-    pub fn index_pointers(&self, sources: &mut Sources) {
-        self.file.index_pointers(self.source, sources);
-    }
-}
-
 /// Reads and parses a tenant state file (YAML or JSON by extension).
-pub fn load_state(path: &Path, sources: &mut Sources) -> Result<LoadedState, Diagnostics> {
-    let file = StateFile::read(path).map_err(|diagnostic: Diagnostic| {
-        let hint = if path == Path::new(DEFAULT_STATE) {
-            "\nno state file was given: pass --state FILE, or create one with `seatplan import graph`"
-        } else {
-            ""
-        };
-        let help = diagnostic.help.clone().unwrap_or_default();
-        Diagnostics::from(diagnostic.with_help(format!("{help}{hint}")))
-    })?;
-    let (state, source) = file.parse(sources)?;
-    Ok(LoadedState {
-        state,
-        source,
-        file,
-    })
+pub fn load_state(path: &Path, sources: &mut Sources) -> Result<CurrentState, Diagnostics> {
+    FileBackend::new(path).read(sources)
+}
+
+/// The backend a command talks to, as chosen by the command line and the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// A tenant state file.
+    File(PathBuf),
+    /// Microsoft Graph, with the config's tenant and client ids (the environment overrides
+    /// them).
+    Graph {
+        /// The config's tenant id.
+        tenant_id: Option<String>,
+        /// The config's client id.
+        client_id: Option<String>,
+    },
+}
+
+/// `--state FILE` wins, then `--graph`, then the config's `backend`, then `tenant.yaml`.
+pub fn choose_backend(state: Option<&Path>, graph: bool, config: &Config) -> BackendChoice {
+    let configured = config.backend.as_ref();
+    let graph_ids = || match configured {
+        Some(BackendSpec::Graph { graph }) => BackendChoice::Graph {
+            tenant_id: graph.tenant_id.clone(),
+            client_id: graph.client_id.clone(),
+        },
+        _ => BackendChoice::Graph {
+            tenant_id: None,
+            client_id: None,
+        },
+    };
+    match (state, graph, configured) {
+        (Some(path), _, _) => BackendChoice::File(path.to_path_buf()),
+        (None, true, _) => graph_ids(),
+        (None, false, Some(BackendSpec::File { file })) => BackendChoice::File(PathBuf::from(file)),
+        (None, false, Some(BackendSpec::Graph { .. })) => graph_ids(),
+        (None, false, None) => BackendChoice::File(PathBuf::from(DEFAULT_STATE)),
+    }
+}
+
+/// Opens the chosen backend. With `lock`, a file backend holds its exclusive lock until
+/// dropped, and the `stale-lock` warning of a lock left by a killed apply is returned.
+pub fn open_backend(
+    choice: &BackendChoice,
+    config: &Config,
+    lock: Option<&LockOptions>,
+    poll: PollPolicy,
+) -> Result<(Box<dyn Backend>, Option<Diagnostic>), Diagnostic> {
+    match choice {
+        BackendChoice::File(path) => match lock {
+            Some(options) => {
+                let (backend, stale) = FileBackend::locked(path, options)?;
+                Ok((Box::new(backend), stale))
+            }
+            None => Ok((Box::new(FileBackend::new(path)), None)),
+        },
+        BackendChoice::Graph {
+            tenant_id,
+            client_id,
+        } => {
+            let settings = GraphSettings::from_env(tenant_id.as_deref(), client_id.as_deref())?;
+            let groups = config
+                .groups
+                .iter()
+                .flat_map(|groups| groups.keys().cloned())
+                .collect();
+            Ok((Box::new(GraphBackend::new(settings, groups, poll)), None))
+        }
+    }
 }

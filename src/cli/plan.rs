@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{load_checked_config, load_state, CheckedConfig, LoadedState, DEFAULT_STATE};
+use super::common::{choose_backend, load_checked_config, open_backend, CheckedConfig};
 use super::{Exit, Terminal};
+use crate::backend::graph::PollPolicy;
+use crate::backend::{Backend, CurrentState};
 use crate::diag::Diagnostics;
 use crate::io::write_atomic;
 use crate::plan::{compute, Inputs, Overrides, Planned};
@@ -31,9 +33,12 @@ pub struct PlanInputArgs {
     /// Config file or directory of *.yaml files (repeatable). Default: seatplan.yaml or seatplan/.
     #[arg(short = 'c', long = "config", value_name = "PATH")]
     pub config: Vec<PathBuf>,
-    /// The tenant state file. Default: tenant.yaml.
-    #[arg(long, value_name = "FILE")]
+    /// The tenant state file. Default: the config's `backend`, else tenant.yaml.
+    #[arg(long, value_name = "FILE", conflicts_with = "graph")]
     pub state: Option<PathBuf>,
+    /// Read the tenant from Microsoft Graph (credentials from SEATPLAN_* environment variables).
+    #[arg(long)]
+    pub graph: bool,
     /// Allow plans in which users lose service plans (and static→dynamic conversions).
     #[arg(long)]
     pub allow_license_loss: bool,
@@ -63,20 +68,14 @@ pub struct PlanArgs {
 pub struct Prepared {
     /// The config and catalog.
     pub config: CheckedConfig,
-    /// The state.
-    pub state: LoadedState,
+    /// The state, as the backend read it.
+    pub state: CurrentState,
     /// The plan.
     pub planned: Planned,
 }
 
-/// The state path the arguments name (default `tenant.yaml`).
-pub fn state_path(args: &PlanInputArgs) -> PathBuf {
-    args.state
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE))
-}
-
-/// Loads config and state and computes the plan, reporting problems on the terminal.
+/// Loads the config, reads the tenant from the backend the arguments and config name, and
+/// computes the plan, reporting problems on the terminal.
 pub fn prepare(
     args: &PlanInputArgs,
     sources: &mut Sources,
@@ -84,16 +83,22 @@ pub fn prepare(
 ) -> Result<Prepared, Exit> {
     let config = load_checked_config(&args.config, sources)
         .map_err(|problems| fail(terminal, &problems, sources))?;
-    let state = load_state(&state_path(args), sources)
+    let choice = choose_backend(args.state.as_deref(), args.graph, &config.loaded.config);
+    let (mut backend, _) =
+        open_backend(&choice, &config.loaded.config, None, PollPolicy::default())
+            .map_err(|diagnostic| fail(terminal, &Diagnostics::from(diagnostic), sources))?;
+    let state = backend
+        .read(sources)
         .map_err(|problems| fail(terminal, &problems, sources))?;
-    prepare_with(args, config, state, sources, terminal)
+    prepare_with(args, config, state, backend.as_ref(), sources, terminal)
 }
 
-/// Computes the plan for an already loaded config and state.
+/// Computes the plan for an already loaded config and a state read from `backend`.
 pub fn prepare_with(
     args: &PlanInputArgs,
     config: CheckedConfig,
-    state: LoadedState,
+    state: CurrentState,
+    backend: &dyn Backend,
     sources: &mut Sources,
     terminal: &Terminal,
 ) -> Result<Prepared, Exit> {
@@ -102,7 +107,7 @@ pub fn prepare_with(
         loaded: &config.loaded,
         state: &state.state,
         state_source: state.source,
-        state_fingerprint: state.fingerprint().to_string(),
+        state_fingerprint: state.fingerprint.clone(),
         config_fingerprint: config.fingerprint.clone(),
         now: jiff::Timestamp::now(),
         overrides: Overrides {
@@ -113,7 +118,7 @@ pub fn prepare_with(
     let planned = match compute(&inputs) {
         Ok(planned) => planned,
         Err(problems) => {
-            state.index_pointers(sources);
+            backend.locate(&state, sources);
             return Err(fail(terminal, &problems, sources));
         }
     };

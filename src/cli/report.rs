@@ -8,8 +8,10 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{load_checked_config, load_state, LoadedState, DEFAULT_STATE};
+use super::common::{load_checked_config, DEFAULT_STATE};
 use super::{Exit, Terminal};
+use crate::backend::tenant_file::FileBackend;
+use crate::backend::{Backend, CurrentState};
 use crate::catalog::Catalog;
 use crate::diag::Diagnostics;
 use crate::engine::Mode;
@@ -57,7 +59,7 @@ pub struct Loaded {
     /// The built-in catalog, with the config's additions when a config was given.
     pub catalog: Catalog,
     /// The state as read.
-    pub state: LoadedState,
+    pub state: CurrentState,
     /// Index, memberships and the engine's outcome.
     pub evaluated: Evaluated,
 }
@@ -82,7 +84,8 @@ pub fn load(args: &StateArgs, sources: &mut Sources, terminal: &Terminal) -> Res
         .state
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE));
-    let state = load_state(&path, sources).map_err(|p| fail(&p, sources))?;
+    let mut backend = FileBackend::new(&path);
+    let state = backend.read(sources).map_err(|p| fail(&p, sources))?;
     let evaluated = evaluate(
         &catalog,
         &state.state,
@@ -91,7 +94,7 @@ pub fn load(args: &StateArgs, sources: &mut Sources, terminal: &Terminal) -> Res
         Mode::Predict,
     )
     .map_err(|problems| {
-        state.index_pointers(sources);
+        backend.locate(&state, sources);
         fail(&problems, sources)
     })?;
     Ok(Loaded {

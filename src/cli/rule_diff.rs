@@ -134,7 +134,7 @@ pub fn run(args: DiffArgs, terminal: &Terminal) -> Exit {
         loaded: &loaded,
         state: &state.state,
         state_source: state.source,
-        state_fingerprint: state.fingerprint().to_string(),
+        state_fingerprint: state.fingerprint.clone(),
         config_fingerprint: fingerprint,
         now: jiff::Timestamp::now(),
         overrides: Overrides::default(),

@@ -278,6 +278,14 @@ pub fn merge(files: Vec<ConfigFile>) -> Result<LoadedConfig, Diagnostics> {
             config.settings,
             |c| &mut c.settings,
         );
+        merge_section(
+            &mut merged,
+            &mut problems,
+            source,
+            "backend",
+            config.backend,
+            |c| &mut c.backend,
+        );
         if let Some(catalog) = config.catalog {
             let target = merged
                 .config

@@ -20,6 +20,10 @@ pub struct Config {
     /// Safety settings of the planner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<Settings>,
+    /// Where the tenant is read from and applied to: a tenant state file or Microsoft Graph.
+    /// `--state FILE` and `--graph` on the command line override it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<BackendSpec>,
     /// Products, service plans and relations missing from the built-in catalog, or overrides of
     /// its usage-location availability.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -30,6 +34,37 @@ pub struct Config {
     /// Managed users, keyed by user principal name. Users not listed here are never changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<IndexMap<String, UserSpec>>,
+}
+
+/// The backend a config names: `{ file: tenant.yaml }` or `{ graph: { tenant_id, client_id } }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum BackendSpec {
+    /// A tenant state file.
+    File {
+        /// The tenant state file (YAML, or JSON when the name ends in `.json`), relative to the
+        /// working directory.
+        file: String,
+    },
+    /// Microsoft Graph. The client secret or certificate comes from the environment only
+    /// (`SEATPLAN_CLIENT_SECRET` or `SEATPLAN_CLIENT_CERTIFICATE`), never from the config.
+    Graph {
+        /// The tenant and app registration to connect as.
+        graph: GraphBackend,
+    },
+}
+
+/// The non-secret half of a Graph connection; `SEATPLAN_TENANT_ID` and `SEATPLAN_CLIENT_ID`
+/// override these values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GraphBackend {
+    /// The directory (tenant) id or a verified domain of the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// The application (client) id of the app registration seatplan signs in as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 /// Tenant-wide settings.

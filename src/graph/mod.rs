@@ -16,6 +16,7 @@ mod write;
 
 pub use client::{BatchRequest, BatchResponse, GraphClient, Method, BATCH_LIMIT};
 pub use error::{GraphError, GraphErrorKind};
+pub use read::path_segment;
 pub use secret::Secret;
 pub use settings::{Credential, GraphSettings, RetryPolicy, PUBLIC_GRAPH_BASE, PUBLIC_LOGIN_BASE};
 pub use write::{

@@ -73,7 +73,7 @@ impl GraphClient {
 }
 
 /// Percent-encodes an id for use as one URL path segment.
-pub(super) fn path_segment(id: &str) -> String {
+pub fn path_segment(id: &str) -> String {
     let mut encoded = String::with_capacity(id.len());
     for byte in id.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {

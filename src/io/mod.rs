@@ -76,7 +76,7 @@ fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
 fn io_error(display: &str, error: &std::io::Error) -> Diagnostic {
     let help = match error.kind() {
         std::io::ErrorKind::NotFound => {
-            "check the path; `-c` takes a file or a directory of *.yaml files"
+            "check the path (relative paths start in the current directory)"
         }
         std::io::ErrorKind::PermissionDenied => "check the file's permissions",
         _ => "check that the path names a readable file",

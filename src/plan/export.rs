@@ -86,6 +86,7 @@ pub fn config_from_state(state: &TenantState) -> Config {
         );
     }
     Config {
+        backend: None,
         version: 1,
         tenant: state
             .tenant

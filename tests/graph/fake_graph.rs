@@ -1,8 +1,10 @@
 //! A fake Microsoft Graph and identity platform on 127.0.0.1 (tiny_http, one thread), answering
 //! with the bodies of tests/fixtures/graph/. It records every request and can be told to throttle
 //! (429 with `Retry-After: 0`), fail transiently (503), or refuse `assignLicense` for one group.
+//! Started with [`FakeGraph::start_live`], it holds a tenant ([`Live`]) that its write calls
+//! change, so a read after an apply sees what the apply did.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -48,6 +50,325 @@ pub struct Behaviour {
     pub failing_license_group: Option<String>,
     /// The token endpoint puts the submitted secret into its error text (a hostile server).
     pub echo_secret: bool,
+    /// A tenant the write calls change (reads and writes are served from it when set).
+    pub live: Option<Live>,
+}
+
+/// A live tenant in Graph's shapes: what the export fixtures hold, changed by write calls. The
+/// licensing service is simulated just enough for reads to stay consistent: a group's members get
+/// an `Active` assignment state for each of its products (an assignment already in error stays
+/// in error), and users' `assignedLicenses` follow their states.
+#[derive(Debug, Clone, Default)]
+pub struct Live {
+    /// The organization object.
+    pub organization: Value,
+    /// subscribedSku objects.
+    pub skus: Vec<Value>,
+    /// user objects.
+    pub users: Vec<Value>,
+    /// group objects.
+    pub groups: Vec<Value>,
+    /// Members (directoryObjects) by group id.
+    pub members: BTreeMap<String, Vec<Value>>,
+    created: u32,
+}
+
+impl Live {
+    /// The tenant of the export fixtures, pages joined.
+    pub fn from_export() -> Live {
+        let values = |name: &str| -> Vec<Value> {
+            fixture(&format!("export/{name}"))["value"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        let mut members = BTreeMap::new();
+        for group in values("groups.json") {
+            let id = group["id"].as_str().unwrap().to_string();
+            let mut list = values(&format!("members/{id}.json"));
+            if Path::new(FIXTURES)
+                .join(format!("export/members/{id}-2.json"))
+                .exists()
+            {
+                list.extend(values(&format!("members/{id}-2.json")));
+            }
+            members.insert(id, list);
+        }
+        let mut users = values("users.json");
+        users.extend(values("users-2.json"));
+        Live {
+            organization: values("organization.json")[0].clone(),
+            skus: values("subscribedSkus.json"),
+            users,
+            groups: values("groups.json"),
+            members,
+            created: 0,
+        }
+    }
+
+    /// Adds a subscription of `enabled` seats.
+    pub fn add_sku(&mut self, part_number: &str, sku_id: &str, enabled: u64) {
+        self.skus.push(json!({
+            "accountName": "fabrikam", "appliesTo": "User", "capabilityStatus": "Enabled",
+            "consumedUnits": 0, "id": format!("{TENANT}_{sku_id}"), "skuId": sku_id,
+            "skuPartNumber": part_number,
+            "prepaidUnits": {"enabled": enabled, "suspended": 0, "warning": 0, "lockedOut": 0},
+            "servicePlans": []
+        }));
+    }
+
+    /// Adds a static security group assigning `sku_ids`, with `member_ids` as members.
+    pub fn add_group(&mut self, id: &str, name: &str, sku_ids: &[&str], member_ids: &[&str]) {
+        let licenses: Vec<Value> = sku_ids
+            .iter()
+            .map(|sku| json!({"disabledPlans": [], "skuId": sku}))
+            .collect();
+        self.groups.push(json!({
+            "id": id, "displayName": name, "description": null, "groupTypes": [],
+            "securityEnabled": true, "mailEnabled": false, "membershipRule": null,
+            "membershipRuleProcessingState": null, "assignedLicenses": licenses
+        }));
+        let members = member_ids.iter().map(|user| self.member(user)).collect();
+        self.members.insert(id.to_string(), members);
+        self.process(id);
+    }
+
+    /// The group named `name`.
+    pub fn group(&self, name: &str) -> Option<&Value> {
+        self.groups.iter().find(|g| g["displayName"] == name)
+    }
+
+    fn member(&self, user_id: &str) -> Value {
+        let user = self.users.iter().find(|u| u["id"] == user_id).unwrap();
+        json!({"@odata.type": "#microsoft.graph.user", "id": user_id,
+               "userPrincipalName": user["userPrincipalName"]})
+    }
+
+    /// Recomputes the assignment states the group `group_id` gives its members.
+    fn process(&mut self, group_id: &str) {
+        let licenses: Vec<Value> = self
+            .groups
+            .iter()
+            .find(|g| g["id"] == group_id)
+            .map(|g| g["assignedLicenses"].as_array().unwrap().clone())
+            .unwrap_or_default();
+        let members: Vec<String> = self
+            .members
+            .get(group_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["id"].as_str().map(str::to_string))
+            .collect();
+        for user in &mut self.users {
+            let id = user["id"].as_str().unwrap().to_string();
+            let states = user["licenseAssignmentStates"].as_array_mut().unwrap();
+            let old: Vec<Value> = states
+                .iter()
+                .filter(|s| s["assignedByGroup"] == group_id)
+                .cloned()
+                .collect();
+            states.retain(|s| s["assignedByGroup"] != group_id);
+            if members.contains(&id) {
+                for license in &licenses {
+                    let kept = old.iter().find(|s| s["skuId"] == license["skuId"]);
+                    let state = match kept {
+                        Some(state) if state["state"] == "Error" => state.clone(),
+                        _ => json!({"assignedByGroup": group_id,
+                            "disabledPlans": license["disabledPlans"], "error": "None",
+                            "lastUpdatedDateTime": "2026-11-02T08:00:00Z",
+                            "skuId": license["skuId"], "state": "Active"}),
+                    };
+                    states.push(state);
+                }
+            }
+            let mut assigned: Vec<Value> = Vec::new();
+            for state in states.iter().filter(|s| s["state"] == "Active") {
+                if !assigned.iter().any(|a| a["skuId"] == state["skuId"]) {
+                    assigned.push(json!({"disabledPlans": state["disabledPlans"],
+                                         "skuId": state["skuId"]}));
+                }
+            }
+            user["assignedLicenses"] = Value::Array(assigned);
+        }
+    }
+}
+
+/// `licenses` after an `assignLicense` body: removals dropped, additions added or replaced.
+fn assign(licenses: &Value, body: &Value) -> Value {
+    let mut list: Vec<Value> = licenses.as_array().cloned().unwrap_or_default();
+    for removed in body["removeLicenses"].as_array().unwrap() {
+        list.retain(|l| l["skuId"] != *removed);
+    }
+    for added in body["addLicenses"].as_array().unwrap() {
+        list.retain(|l| l["skuId"] != added["skuId"]);
+        list.push(json!({"disabledPlans": added["disabledPlans"], "skuId": added["skuId"]}));
+    }
+    Value::Array(list)
+}
+
+/// Serves `request` from the live tenant; `None` for a route it does not know.
+fn live_answer(
+    request: &Recorded,
+    segments: &[&str],
+    query: &str,
+    live: &mut Live,
+    failing_group: Option<&str>,
+) -> Option<(u16, String, Option<String>)> {
+    let ok = |body: Value| Some((200, body.to_string(), None));
+    let no_content = || Some((204, String::new(), None));
+    let missing = || {
+        Some((
+            404,
+            graph_error("Request_ResourceNotFound", "Resource does not exist."),
+            None,
+        ))
+    };
+    match (request.method.as_str(), segments) {
+        ("GET", ["organization"]) => ok(json!({"value": [live.organization]})),
+        ("GET", ["subscribedSkus"]) => ok(json!({"value": live.skus})),
+        ("GET", ["users"]) => ok(json!({"value": live.users})),
+        ("GET", ["groups"]) => ok(json!({"value": live.groups})),
+        ("GET", ["groups", id, "members"]) => match live.members.get(*id) {
+            Some(members) => ok(json!({"value": members})),
+            None => missing(),
+        },
+        ("GET", ["groups", id]) => {
+            let group = live.groups.iter().find(|g| g["id"] == *id)?;
+            if query.contains("licenseProcessingState") {
+                ok(json!({"id": id, "licenseProcessingState": {"state": "ProcessingComplete"}}))
+            } else {
+                ok(json!({"id": id, "groupTypes": group["groupTypes"]}))
+            }
+        }
+        ("POST", ["$batch"]) => {
+            let responses: Vec<Value> = request.json()["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|inner| {
+                    let url = inner["url"].as_str().unwrap();
+                    let group = url
+                        .trim_start_matches("/groups/")
+                        .split('/')
+                        .next()
+                        .unwrap();
+                    let members = live.members.get(group).cloned().unwrap_or_default();
+                    json!({"id": inner["id"], "status": 200,
+                           "headers": {"Content-Type": "application/json"},
+                           "body": {"value": members}})
+                })
+                .collect();
+            ok(json!({"responses": responses}))
+        }
+        ("POST", ["groups", id, "assignLicense"]) => {
+            if failing_group == Some(*id) {
+                return Some((
+                    400,
+                    fixture("api/error-assignLicense-400.response.json").to_string(),
+                    None,
+                ));
+            }
+            let body = request.json();
+            let group = live.groups.iter_mut().find(|g| g["id"] == *id)?;
+            group["assignedLicenses"] = assign(&group["assignedLicenses"], &body);
+            let answer = group.clone();
+            live.process(id);
+            ok(answer)
+        }
+        ("POST", ["users", id, "assignLicense"]) => {
+            let body = request.json();
+            let user = live.users.iter_mut().find(|u| u["id"] == *id)?;
+            let states = user["licenseAssignmentStates"].as_array_mut().unwrap();
+            for removed in body["removeLicenses"].as_array().unwrap() {
+                states.retain(|s| !(s["assignedByGroup"].is_null() && s["skuId"] == *removed));
+            }
+            for added in body["addLicenses"].as_array().unwrap() {
+                states
+                    .retain(|s| !(s["assignedByGroup"].is_null() && s["skuId"] == added["skuId"]));
+                states.push(
+                    json!({"assignedByGroup": null, "disabledPlans": added["disabledPlans"],
+                    "error": "None", "lastUpdatedDateTime": "2026-11-02T08:00:00Z",
+                    "skuId": added["skuId"], "state": "Active"}),
+                );
+            }
+            user["assignedLicenses"] = assign(&user["assignedLicenses"], &body);
+            ok(user.clone())
+        }
+        ("POST", ["groups"]) => {
+            live.created += 1;
+            let mut group = request.json();
+            let id = format!("00000000-0000-4000-8000-{:012}", live.created);
+            group["id"] = json!(id);
+            group["assignedLicenses"] = json!([]);
+            for field in [
+                "description",
+                "membershipRule",
+                "membershipRuleProcessingState",
+            ] {
+                if group.get(field).is_none() {
+                    group[field] = Value::Null;
+                }
+            }
+            live.groups.push(group.clone());
+            live.members.insert(id, Vec::new());
+            Some((201, group.to_string(), None))
+        }
+        ("PATCH", ["groups", id]) => {
+            let group = live.groups.iter_mut().find(|g| g["id"] == *id)?;
+            for (key, value) in request.json().as_object().unwrap() {
+                group[key.as_str()] = value.clone();
+            }
+            no_content()
+        }
+        ("PATCH", ["users", id]) => {
+            let user = live.users.iter_mut().find(|u| u["id"] == *id)?;
+            for (key, value) in request.json().as_object().unwrap() {
+                user[key.as_str()] = value.clone();
+            }
+            no_content()
+        }
+        ("POST", ["groups", id, "members", "$ref"]) => {
+            let reference = request.json()["@odata.id"].as_str().unwrap().to_string();
+            let user = reference.rsplit('/').next().unwrap().to_string();
+            let member = live.member(&user);
+            let members = live.members.get_mut(*id)?;
+            if members.iter().any(|m| m["id"] == user.as_str()) {
+                return Some((
+                    400,
+                    graph_error(
+                        "Request_BadRequest",
+                        "One or more added object references already exist for the following modified properties: 'members'.",
+                    ),
+                    None,
+                ));
+            }
+            members.push(member);
+            live.process(id);
+            no_content()
+        }
+        ("DELETE", ["groups", id, "members", user, "$ref"]) => {
+            let members = live.members.get_mut(*id)?;
+            let before = members.len();
+            members.retain(|m| m["id"] != *user);
+            if members.len() == before {
+                return missing();
+            }
+            live.process(id);
+            no_content()
+        }
+        ("DELETE", ["groups", id]) => {
+            let before = live.groups.len();
+            live.groups.retain(|g| g["id"] != *id);
+            if live.groups.len() == before {
+                return missing();
+            }
+            live.members.insert(id.to_string(), Vec::new());
+            live.process(id);
+            live.members.remove(*id);
+            no_content()
+        }
+        _ => None,
+    }
 }
 
 /// The running fake server.
@@ -123,6 +444,21 @@ impl FakeGraph {
     /// The Graph base URL of the fake server.
     pub fn graph_base(&self) -> String {
         format!("{}/v1.0", self.origin)
+    }
+
+    /// Starts a server serving (and changing) the export fixtures' tenant, changed first by
+    /// `setup`.
+    pub fn start_live(setup: impl FnOnce(&mut Live)) -> FakeGraph {
+        let server = FakeGraph::start();
+        let mut live = Live::from_export();
+        setup(&mut live);
+        server.behaviour.lock().unwrap().live = Some(live);
+        server
+    }
+
+    /// A copy of the live tenant as it is now.
+    pub fn live(&self) -> Live {
+        self.behaviour.lock().unwrap().live.clone().unwrap()
     }
 
     /// The requests received so far.
@@ -242,6 +578,18 @@ fn answer(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let second_page = query.contains("$skiptoken=page2");
     let ok = |body: Value| (200, body.to_string(), None);
+    let failing = behaviour.failing_license_group.clone();
+    if let Some(live) = behaviour.live.as_mut() {
+        return live_answer(request, &segments, query, live, failing.as_deref()).unwrap_or_else(
+            || {
+                (
+                    404,
+                    graph_error("Request_ResourceNotFound", "Resource does not exist."),
+                    None,
+                )
+            },
+        );
+    }
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["exported", "users"]) => ok(fixture("export/users.json")),
         ("GET", ["organization"]) => ok(fixture("export/organization.json")),

@@ -1,0 +1,513 @@
+//! [`GraphBackend`]: the [`Backend`] over Microsoft Graph. Reading maps the live tenant into a
+//! tenant state; its fingerprint is the sha256 of the state's canonical JSON (object keys
+//! sorted), so a saved plan is checked for staleness by reading again. Applying runs the steps
+//! of [`super::order`] one call at a time and stops at the first failure; each step is
+//! idempotent or checked (adding a member who is one, removing one who is not, deleting a group
+//! that is gone count as done), so a new `plan` after a failure shows exactly what remains.
+//! Afterwards it polls the touched groups' `licenseProcessingState` (bounded) and reads the
+//! tenant again to report the assignments the service records in error.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::order::{self, Action, Step, Target};
+use super::tenant_file::users_in_error;
+use super::{
+    processing_summary, ApplyContext, ApplyReport, Backend, ChangeOutcome, ChangeResult,
+    CurrentState,
+};
+use crate::diag::Diagnostics;
+use crate::graph::{
+    GraphClient, GraphError, GraphErrorKind, GraphSettings, GroupPatch, LicenseProcessing, Method,
+    NewGroup,
+};
+use crate::source::Sources;
+use crate::tenant::model::AssignmentState;
+use crate::tenant::TenantState;
+
+/// How long to wait for the service to process the touched groups' licenses after an apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollPolicy {
+    /// Most checks of each group's processing state.
+    pub attempts: u32,
+    /// The wait between two checks.
+    pub interval: Duration,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        PollPolicy {
+            attempts: 10,
+            interval: Duration::from_secs(6),
+        }
+    }
+}
+
+/// A live tenant behind Microsoft Graph.
+pub struct GraphBackend {
+    client: GraphClient,
+    member_groups: Vec<String>,
+    poll: PollPolicy,
+    text: Option<String>,
+}
+
+impl GraphBackend {
+    /// A backend connecting with `settings`; the members of `member_groups` (display names or
+    /// ids, such as the config's groups) are read besides those of every licensed group.
+    pub fn new(settings: GraphSettings, member_groups: Vec<String>, poll: PollPolicy) -> Self {
+        GraphBackend {
+            client: GraphClient::new(settings),
+            member_groups,
+            poll,
+            text: None,
+        }
+    }
+
+    /// Runs one step; `group_ids` holds the group id of each change (created ones once made).
+    fn run(&self, step: &Step, group_ids: &mut [Option<String>]) -> Result<(), GraphError> {
+        let client = &self.client;
+        let group = || -> Result<String, GraphError> {
+            group_ids[step.change].clone().ok_or_else(|| {
+                GraphError::new(
+                    GraphErrorKind::InvalidResponse,
+                    step.describe(),
+                    "the group has no id (its creation did not return one)",
+                )
+            })
+        };
+        match (&step.action, &step.target) {
+            (
+                Action::CreateGroup {
+                    display_name,
+                    description,
+                    security_enabled,
+                    rule,
+                },
+                _,
+            ) => {
+                let created = client.create_group(&NewGroup {
+                    display_name: display_name.clone(),
+                    description: description.clone(),
+                    mail_enabled: false,
+                    mail_nickname: mail_nickname(display_name),
+                    security_enabled: *security_enabled,
+                    group_types: if rule.is_some() {
+                        vec!["DynamicMembership".to_string()]
+                    } else {
+                        Vec::new()
+                    },
+                    membership_rule: rule.clone(),
+                    membership_rule_processing_state: rule.as_ref().map(|_| "On".to_string()),
+                })?;
+                group_ids[step.change] = Some(created.id);
+                Ok(())
+            }
+            (Action::SetDescription(description), _) => {
+                self.patch_group(&group()?, &json!({ "description": description }))
+            }
+            (Action::SetSecurityEnabled(enabled), _) => {
+                self.patch_group(&group()?, &json!({ "securityEnabled": enabled }))
+            }
+            (Action::SetRuleProcessing(state), _) => client.update_group(
+                &group()?,
+                &GroupPatch {
+                    membership_rule_processing_state: Some(state.clone()),
+                    ..GroupPatch::default()
+                },
+            ),
+            (Action::SetRule(rule), _) => {
+                let id = group()?;
+                let mut types = self.group_types(&id)?;
+                let dynamic = types.iter().any(|kind| kind == "DynamicMembership");
+                let patch = match rule {
+                    Some(rule) if dynamic => GroupPatch {
+                        membership_rule: Some(rule.clone()),
+                        ..GroupPatch::default()
+                    },
+                    Some(rule) => {
+                        types.push("DynamicMembership".to_string());
+                        GroupPatch {
+                            membership_rule: Some(rule.clone()),
+                            membership_rule_processing_state: Some("On".to_string()),
+                            group_types: Some(types),
+                            ..GroupPatch::default()
+                        }
+                    }
+                    None => {
+                        types.retain(|kind| kind != "DynamicMembership");
+                        GroupPatch {
+                            group_types: Some(types),
+                            ..GroupPatch::default()
+                        }
+                    }
+                };
+                client.update_group(&id, &patch)
+            }
+            (Action::AddMember { user_id, .. }, _) => {
+                match client.add_group_member(&group()?, user_id) {
+                    // Already a member: what the step wanted.
+                    Err(error)
+                        if error.status == Some(400) && error.message.contains("already exist") =>
+                    {
+                        Ok(())
+                    }
+                    other => other,
+                }
+            }
+            (Action::RemoveMember { user_id, .. }, _) => {
+                gone_is_done(client.remove_group_member(&group()?, user_id))
+            }
+            (Action::SetUsageLocation(location), Target::User(user)) => {
+                client.set_usage_location(user, location)
+            }
+            (Action::SetUsageLocation(_), Target::Group) => Err(GraphError::new(
+                GraphErrorKind::InvalidResponse,
+                step.describe(),
+                "a usage location belongs to a user, not a group",
+            )),
+            (Action::AssignLicenses { add, remove, .. }, Target::Group) => client
+                .assign_group_licenses(&group()?, add, remove)
+                .map(drop),
+            (Action::AssignLicenses { add, remove, .. }, Target::User(user)) => {
+                client.assign_user_licenses(user, add, remove).map(drop)
+            }
+            (Action::DeleteGroup, _) => gone_is_done(client.delete_group(&group()?)),
+        }
+    }
+
+    fn patch_group(&self, id: &str, body: &Value) -> Result<(), GraphError> {
+        let url = self
+            .client
+            .url(&format!("/groups/{}", crate::graph::path_segment(id)));
+        self.client.send(Method::Patch, &url, Some(body)).map(drop)
+    }
+
+    /// The group's `groupTypes` as Graph has them now.
+    fn group_types(&self, id: &str) -> Result<Vec<String>, GraphError> {
+        let url = self.client.url(&format!(
+            "/groups/{}?$select=groupTypes",
+            crate::graph::path_segment(id)
+        ));
+        let body = self.client.send(Method::Get, &url, None)?;
+        Ok(body
+            .get("groupTypes")
+            .and_then(Value::as_array)
+            .map(|types| {
+                types
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Polls each group's license processing until it is complete or the attempts run out.
+    fn wait_for_processing(&self, groups: &[(String, String)], report: &mut ApplyReport) {
+        for (address, id) in groups {
+            let mut last = None;
+            for attempt in 0..self.poll.attempts.max(1) {
+                if attempt > 0 {
+                    std::thread::sleep(self.poll.interval);
+                }
+                match self.client.license_processing_state(id) {
+                    Ok(LicenseProcessing::ProcessingComplete) => {
+                        last = Some(Ok("ProcessingComplete".to_string()));
+                        break;
+                    }
+                    Ok(state) => last = Some(Ok(processing_name(&state))),
+                    Err(error) => {
+                        last = Some(Err(error));
+                        break;
+                    }
+                }
+            }
+            let line = match last {
+                Some(Ok(state)) if state == "ProcessingComplete" => {
+                    format!("{address}: license processing complete")
+                }
+                Some(Ok(state)) => format!(
+                    "{address}: license processing still {state} after {} checks; run `seatplan plan --graph` later to see the result",
+                    self.poll.attempts.max(1)
+                ),
+                Some(Err(error)) => format!("{address}: license processing unknown: {error}"),
+                None => continue,
+            };
+            report.processing.push(line);
+        }
+    }
+}
+
+/// A 404 on a removal means the thing is already gone: done.
+fn gone_is_done(result: Result<(), GraphError>) -> Result<(), GraphError> {
+    match result {
+        Err(error) if error.status == Some(404) => Ok(()),
+        other => other,
+    }
+}
+
+fn processing_name(state: &LicenseProcessing) -> String {
+    match state {
+        LicenseProcessing::QueuedForProcessing => "QueuedForProcessing".to_string(),
+        LicenseProcessing::ProcessingInProgress => "ProcessingInProgress".to_string(),
+        LicenseProcessing::ProcessingComplete => "ProcessingComplete".to_string(),
+        LicenseProcessing::Other(other) => other.clone(),
+    }
+}
+
+/// The mail nickname Graph requires of every group: the name's ASCII letters and digits (at most
+/// 64), or `group` when it has none.
+fn mail_nickname(display_name: &str) -> String {
+    let nickname: String = display_name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(64)
+        .collect();
+    if nickname.is_empty() {
+        "group".to_string()
+    } else {
+        nickname
+    }
+}
+
+/// The canonical JSON of a state: compact, object keys sorted at every level.
+pub fn canonical_json(state: &TenantState) -> String {
+    fn sorted(value: Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut object = serde_json::Map::new();
+                for (key, value) in entries {
+                    object.insert(key, sorted(value));
+                }
+                Value::Object(object)
+            }
+            Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+            other => other,
+        }
+    }
+    let value = serde_json::to_value(state).unwrap_or(Value::Null);
+    // With serde_json's insertion-ordered maps the rebuilt objects keep the sorted order.
+    serde_json::to_string(&sorted(value)).unwrap_or_default()
+}
+
+impl Backend for GraphBackend {
+    fn describe(&self) -> String {
+        format!(
+            "Microsoft Graph (tenant {})",
+            self.client.settings().tenant_id
+        )
+    }
+
+    fn read(&mut self, sources: &mut Sources) -> Result<CurrentState, Diagnostics> {
+        let state = self.client.read_tenant(&self.member_groups)?;
+        let fingerprint = crate::io::fingerprint(canonical_json(&state).as_bytes());
+        let text = serde_json::to_string_pretty(&state).unwrap_or_default();
+        let source = sources.add(self.describe(), text.as_str());
+        self.text = Some(text);
+        Ok(CurrentState {
+            state,
+            source,
+            fingerprint,
+        })
+    }
+
+    fn locate(&self, state: &CurrentState, sources: &mut Sources) {
+        if let Some(text) = &self.text {
+            if let Some(pointers) = crate::tenant::parse::json_pointers(state.source, text) {
+                sources.set_pointers(state.source, pointers);
+            }
+        }
+    }
+
+    fn apply(&mut self, context: &ApplyContext<'_>) -> ApplyReport {
+        let changes = &context.planned.document.changes;
+        let mut report = ApplyReport::default();
+        let steps = match order::steps(context.catalog, context.current, changes) {
+            Ok(steps) => steps,
+            Err(diagnostic) => {
+                report.results = changes
+                    .iter()
+                    .map(|change| ChangeResult {
+                        address: change.address.clone(),
+                        outcome: ChangeOutcome::NotAttempted,
+                        summary: None,
+                    })
+                    .collect();
+                report.failure = Some(diagnostic);
+                return report;
+            }
+        };
+        let mut group_ids: Vec<Option<String>> = changes
+            .iter()
+            .map(|change| {
+                if change.address.starts_with("group[") {
+                    change.id.clone()
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let mut done = vec![0usize; changes.len()];
+        let mut total = vec![0usize; changes.len()];
+        for step in &steps {
+            total[step.change] += 1;
+        }
+        let mut failed: Option<(usize, GraphError)> = None;
+        let mut touched: Vec<usize> = Vec::new();
+        let mut deleted: Vec<usize> = Vec::new();
+        for step in &steps {
+            match self.run(step, &mut group_ids) {
+                Ok(()) => {
+                    done[step.change] += 1;
+                    if step.target == Target::Group {
+                        if step.action == Action::DeleteGroup {
+                            deleted.push(step.change);
+                        } else if !touched.contains(&step.change) {
+                            touched.push(step.change);
+                        }
+                    }
+                }
+                Err(error) => {
+                    let address = &changes[step.change].address;
+                    let diagnostic = error
+                        .to_diagnostic()
+                        .with_note(format!(
+                            "the apply stopped at `{}` of {address}; the calls before it were made, none after",
+                            step.describe()
+                        ))
+                        .with_help(
+                            "fix the cause, then run `seatplan plan --graph` to see what remains and apply that",
+                        );
+                    report.failure = Some(diagnostic);
+                    failed = Some((step.change, error));
+                    break;
+                }
+            }
+        }
+        let groups: Vec<(String, String)> = touched
+            .iter()
+            .filter(|change| !deleted.contains(change))
+            .filter_map(|&change| {
+                group_ids[change]
+                    .clone()
+                    .map(|id| (changes[change].address.clone(), id))
+            })
+            .collect();
+        self.wait_for_processing(&groups, &mut report);
+        let after = match self.client.read_tenant(&self.member_groups) {
+            Ok(state) => Some(state),
+            Err(problems) => {
+                let reasons: Vec<String> = problems
+                    .iter()
+                    .map(|problem| problem.message.clone())
+                    .collect();
+                report.notes.push(format!(
+                    "the tenant could not be read again to verify the apply: {}",
+                    reasons.join("; ")
+                ));
+                None
+            }
+        };
+        if let Some(after) = &after {
+            report.users_in_error = users_in_error(after);
+        }
+        report.results = changes
+            .iter()
+            .enumerate()
+            .map(|(index, change)| {
+                let outcome = match &failed {
+                    Some((change, error)) if *change == index => ChangeOutcome::Failed {
+                        error: error.to_string(),
+                    },
+                    _ if done[index] == total[index] => ChangeOutcome::Done,
+                    _ if done[index] == 0 => ChangeOutcome::NotAttempted,
+                    _ => ChangeOutcome::Partial {
+                        done: done[index],
+                        total: total[index],
+                    },
+                };
+                let summary = match (&outcome, &after) {
+                    (ChangeOutcome::Done, Some(after))
+                        if change.address.starts_with("group[") && !deleted.contains(&index) =>
+                    {
+                        group_name(&change.address).map(|name| group_summary(after, &name))
+                    }
+                    _ => None,
+                };
+                ChangeResult {
+                    address: change.address.clone(),
+                    outcome,
+                    summary,
+                }
+            })
+            .collect();
+        report
+    }
+}
+
+/// `group["Sales"]` → `Sales`.
+fn group_name(address: &str) -> Option<String> {
+    let inner = address.strip_prefix("group[")?.strip_suffix(']')?;
+    serde_json::from_str(inner).ok()
+}
+
+/// The processing summary of a group as the service recorded its users' assignments.
+fn group_summary(state: &TenantState, group: &str) -> String {
+    let (mut assigned, mut failed) = (0, 0);
+    for user in &state.users {
+        let states: Vec<AssignmentState> = user
+            .license_states
+            .iter()
+            .filter(|license| license.via.as_deref() == Some(group))
+            .map(|license| license.state)
+            .collect();
+        if states.is_empty() {
+            continue;
+        }
+        if states.iter().any(|state| {
+            matches!(
+                state,
+                AssignmentState::Error | AssignmentState::ActiveWithError
+            )
+        }) {
+            failed += 1;
+        } else {
+            assigned += 1;
+        }
+    }
+    processing_summary(assigned, failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_nicknames_keep_ascii_letters_and_digits() {
+        assert_eq!(mail_nickname("Sales - E3 (EU)"), "SalesE3EU");
+        assert_eq!(mail_nickname("Ünïcödé ✓"), "ncd");
+        assert_eq!(mail_nickname("✓"), "group");
+        assert_eq!(mail_nickname(&"x".repeat(100)).len(), 64);
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_and_is_stable() {
+        let state: TenantState = serde_yaml::from_str(
+            "version: 1\ntenant: { id: t, default_usage_location: US }\nusers: []\ngroups: []\n",
+        )
+        .unwrap();
+        let text = canonical_json(&state);
+        assert_eq!(text, canonical_json(&state.clone()));
+        let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
+        assert!(text.starts_with("{\"groups\":"), "{text}");
+        assert!(
+            at("groups") < at("tenant") && at("tenant") < at("users"),
+            "{text}"
+        );
+        assert!(at("users") < at("version"), "{text}");
+        assert!(at("default_usage_location") < at("id"), "{text}");
+    }
+}

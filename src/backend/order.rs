@@ -1,0 +1,556 @@
+//! The order a plan is applied in, one service call per [`Step`]. The plan's operations become
+//! steps in a petgraph graph whose edges mean "must happen before": a group's creation before
+//! anything else on it, usage locations before any license is added, a license that provides a
+//! prerequisite before the add-on that needs it, every addition before any removal, a group's
+//! removals before its deletion. A topological sort (Kahn's, taking the lowest
+//! [`Phase`] first among the steps that are ready) gives the order: create groups → set usage
+//! locations → add licenses → migrations (one `assignLicense` with both arrays) → group
+//! properties, rules and members → license removals → group deletions.
+//!
+//! Plan names become Graph ids here: skuIds from the plan, disabled plan GUIDs from the catalog,
+//! user ids from the tenant state. The group ids of created groups are only known while
+//! applying; steps name groups by the index of their change.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::Direction;
+
+use crate::catalog::{Catalog, PlanSet};
+use crate::diag::{Code, Diagnostic};
+use crate::graph::LicenseToAdd;
+use crate::plan::document::{Change, LicenseRef, Op};
+use crate::tenant::TenantState;
+
+/// The stages of an apply, in the order they run when nothing forces otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Group creation, and turning a group into a security group (licenses need one).
+    CreateGroups,
+    /// Users' usage locations (a license cannot be assigned without one).
+    UsageLocations,
+    /// Products added, and changes of the plans enabled in an assigned product.
+    AddLicenses,
+    /// Products replaced in one call.
+    Migrations,
+    /// Descriptions, membership rules, rule processing and static members.
+    Membership,
+    /// Products removed.
+    RemoveLicenses,
+    /// Groups deleted.
+    DeleteGroups,
+}
+
+/// What a step does: one call to the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Create a security group (with its description and rule, for a dynamic group).
+    CreateGroup {
+        /// Display name.
+        display_name: String,
+        /// Description.
+        description: Option<String>,
+        /// Security-enabled.
+        security_enabled: bool,
+        /// The dynamic membership rule.
+        rule: Option<String>,
+    },
+    /// Change the group's description.
+    SetDescription(Option<String>),
+    /// Change the group's security flag.
+    SetSecurityEnabled(bool),
+    /// Set or remove the dynamic membership rule (removing it makes the group static).
+    SetRule(Option<String>),
+    /// `On` or `Paused`.
+    SetRuleProcessing(String),
+    /// Add a user to a static group.
+    AddMember {
+        /// The user's object id.
+        user_id: String,
+        /// The user's UPN (for reports).
+        upn: String,
+    },
+    /// Remove a user from a static group.
+    RemoveMember {
+        /// The user's object id.
+        user_id: String,
+        /// The user's UPN (for reports).
+        upn: String,
+    },
+    /// Set a user's usage location.
+    SetUsageLocation(String),
+    /// One `assignLicense` call: products added (or re-added with other disabled plans) and
+    /// skuIds removed.
+    AssignLicenses {
+        /// Products added.
+        add: Vec<LicenseToAdd>,
+        /// skuIds removed.
+        remove: Vec<String>,
+        /// The products' names, for reports (`+SPE_E3 -SPE_E5`).
+        label: String,
+    },
+    /// Delete the group.
+    DeleteGroup,
+}
+
+/// What a step acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The group of change `change` (its id is in the plan, or returned by its creation).
+    Group,
+    /// The user of change `change`, by object id.
+    User(String),
+}
+
+/// One call of an apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The index of the plan change the step belongs to.
+    pub change: usize,
+    /// What it acts on.
+    pub target: Target,
+    /// What it does.
+    pub action: Action,
+    /// Its stage.
+    pub phase: Phase,
+}
+
+impl Step {
+    /// A short description for reports (`add license SPE_E5`).
+    pub fn describe(&self) -> String {
+        match &self.action {
+            Action::CreateGroup { display_name, .. } => format!("create group {display_name}"),
+            Action::SetDescription(_) => "set description".to_string(),
+            Action::SetSecurityEnabled(on) => format!("set securityEnabled {on}"),
+            Action::SetRule(Some(_)) => "set membership rule".to_string(),
+            Action::SetRule(None) => "remove membership rule".to_string(),
+            Action::SetRuleProcessing(state) => format!("set rule processing {state}"),
+            Action::AddMember { upn, .. } => format!("add member {upn}"),
+            Action::RemoveMember { upn, .. } => format!("remove member {upn}"),
+            Action::SetUsageLocation(location) => format!("set usage location {location}"),
+            Action::AssignLicenses { label, .. } => format!("assignLicense {label}"),
+            Action::DeleteGroup => "delete group".to_string(),
+        }
+    }
+
+    fn grants(&self) -> bool {
+        matches!(self.phase, Phase::AddLicenses | Phase::Migrations)
+    }
+}
+
+/// A step with the plans it grants (for prerequisite edges) while the graph is built.
+struct Pending {
+    step: Step,
+    grants: PlanSet,
+    needs: Vec<Vec<crate::catalog::PlanId>>,
+}
+
+/// The steps of `changes` in the order to apply them. Fails, before anything is applied, when a
+/// name cannot be turned into an id (a member or a service plan the catalog or state lacks) or
+/// the dependencies form a cycle.
+pub fn steps(
+    catalog: &Catalog,
+    state: &TenantState,
+    changes: &[Change],
+) -> Result<Vec<Step>, Diagnostic> {
+    let mut pending = Vec::new();
+    for (index, change) in changes.iter().enumerate() {
+        let user = change.address.starts_with("user[");
+        let target = if user {
+            Target::User(change.id.clone().ok_or_else(|| missing_id(change))?)
+        } else {
+            Target::Group
+        };
+        let mut push = |action: Action, phase: Phase, grants: PlanSet, needs| {
+            pending.push(Pending {
+                step: Step {
+                    change: index,
+                    target: target.clone(),
+                    action,
+                    phase,
+                },
+                grants,
+                needs,
+            });
+        };
+        let created = change.ops.iter().find_map(|op| match op {
+            Op::CreateGroup {
+                display_name,
+                security_enabled,
+            } => Some((display_name.clone(), *security_enabled)),
+            _ => None,
+        });
+        let is_created = created.is_some();
+        if let Some((display_name, security_enabled)) = created {
+            let description = change.ops.iter().find_map(|op| match op {
+                Op::SetDescription { after, .. } => after.clone(),
+                _ => None,
+            });
+            let rule = change.ops.iter().find_map(|op| match op {
+                Op::SetRule { after, .. } => after.clone(),
+                _ => None,
+            });
+            push(
+                Action::CreateGroup {
+                    display_name,
+                    description,
+                    security_enabled,
+                    rule,
+                },
+                Phase::CreateGroups,
+                PlanSet::new(),
+                Vec::new(),
+            );
+        }
+        for op in &change.ops {
+            match op {
+                Op::CreateGroup { .. } => {}
+                Op::SetDescription { after, .. } => {
+                    if !is_created {
+                        push(
+                            Action::SetDescription(after.clone()),
+                            Phase::Membership,
+                            PlanSet::new(),
+                            Vec::new(),
+                        );
+                    }
+                }
+                Op::SetRule { after, .. } => {
+                    if !is_created {
+                        push(
+                            Action::SetRule(after.clone()),
+                            Phase::Membership,
+                            PlanSet::new(),
+                            Vec::new(),
+                        );
+                    }
+                }
+                Op::SetSecurityEnabled { after, .. } => push(
+                    Action::SetSecurityEnabled(*after),
+                    Phase::CreateGroups,
+                    PlanSet::new(),
+                    Vec::new(),
+                ),
+                Op::SetRuleProcessing { after, .. } => push(
+                    Action::SetRuleProcessing(processing_state(after)),
+                    Phase::Membership,
+                    PlanSet::new(),
+                    Vec::new(),
+                ),
+                Op::AddMembers { users } | Op::RemoveMembers { users } => {
+                    for upn in users {
+                        let user_id = user_id(state, upn).ok_or_else(|| {
+                            Diagnostic::new(
+                                Code::GraphRequest,
+                                format!(
+                                    "`{}`: member `{upn}` is not in the tenant state",
+                                    change.address
+                                ),
+                            )
+                            .with_help("plan again: the tenant changed since the plan was made")
+                        })?;
+                        let upn = upn.clone();
+                        let action = if matches!(op, Op::AddMembers { .. }) {
+                            Action::AddMember { user_id, upn }
+                        } else {
+                            Action::RemoveMember { user_id, upn }
+                        };
+                        push(action, Phase::Membership, PlanSet::new(), Vec::new());
+                    }
+                }
+                Op::SetUsageLocation { after, .. } => push(
+                    Action::SetUsageLocation(after.clone()),
+                    Phase::UsageLocations,
+                    PlanSet::new(),
+                    Vec::new(),
+                ),
+                Op::AddLicense { license } | Op::UpdateLicensePlans { license, .. } => {
+                    let (add, grants) = license_to_add(catalog, license)?;
+                    let needs = catalog
+                        .unmet_prerequisites(&grants)
+                        .into_iter()
+                        .map(|(_, any_of)| any_of)
+                        .collect();
+                    push(
+                        Action::AssignLicenses {
+                            add: vec![add],
+                            remove: Vec::new(),
+                            label: format!("+{}", license.sku),
+                        },
+                        Phase::AddLicenses,
+                        grants,
+                        needs,
+                    );
+                }
+                Op::Migrate { remove, add } => {
+                    let mut added = Vec::new();
+                    let mut grants = PlanSet::new();
+                    for license in add {
+                        let (license, plans) = license_to_add(catalog, license)?;
+                        added.push(license);
+                        grants.union_with(&plans);
+                    }
+                    let label = add
+                        .iter()
+                        .map(|license| format!("+{}", license.sku))
+                        .chain(remove.iter().map(|license| format!("-{}", license.sku)))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    push(
+                        Action::AssignLicenses {
+                            add: added,
+                            remove: remove
+                                .iter()
+                                .map(|license| license.sku_id.clone())
+                                .collect(),
+                            label,
+                        },
+                        Phase::Migrations,
+                        grants,
+                        Vec::new(),
+                    );
+                }
+                Op::RemoveLicense { sku, sku_id } => push(
+                    Action::AssignLicenses {
+                        add: Vec::new(),
+                        remove: vec![sku_id.clone()],
+                        label: format!("-{sku}"),
+                    },
+                    Phase::RemoveLicenses,
+                    PlanSet::new(),
+                    Vec::new(),
+                ),
+                Op::DeleteGroup => push(
+                    Action::DeleteGroup,
+                    Phase::DeleteGroups,
+                    PlanSet::new(),
+                    Vec::new(),
+                ),
+            }
+        }
+    }
+    order(pending)
+}
+
+/// Builds the dependency graph of `pending` and sorts it.
+fn order(pending: Vec<Pending>) -> Result<Vec<Step>, Diagnostic> {
+    let mut graph: DiGraph<usize, ()> = DiGraph::new();
+    let nodes: Vec<NodeIndex> = (0..pending.len()).map(|i| graph.add_node(i)).collect();
+    for (a, first) in pending.iter().enumerate() {
+        for (b, then) in pending.iter().enumerate() {
+            if a != b && must_precede(first, then) {
+                graph.add_edge(nodes[a], nodes[b], ());
+            }
+        }
+    }
+    // Kahn's algorithm; among the ready steps the lowest (phase, plan position) goes first.
+    let mut waiting: Vec<usize> = nodes
+        .iter()
+        .map(|&node| graph.neighbors_directed(node, Direction::Incoming).count())
+        .collect();
+    let mut ready: BinaryHeap<Reverse<(Phase, usize)>> = waiting
+        .iter()
+        .enumerate()
+        .filter(|(_, count)| **count == 0)
+        .map(|(index, _)| Reverse((pending[index].step.phase, index)))
+        .collect();
+    let mut sorted = Vec::with_capacity(pending.len());
+    while let Some(Reverse((_, index))) = ready.pop() {
+        sorted.push(index);
+        for next in graph.neighbors_directed(nodes[index], Direction::Outgoing) {
+            let next = graph[next];
+            waiting[next] -= 1;
+            if waiting[next] == 0 {
+                ready.push(Reverse((pending[next].step.phase, next)));
+            }
+        }
+    }
+    if sorted.len() != pending.len() {
+        return Err(Diagnostic::new(
+            Code::GraphRequest,
+            "the plan's changes depend on each other in a cycle (products that are each other's prerequisite)",
+        )
+        .with_help("assign such products in one group through one `licenses` entry each, or report the catalog relation"));
+    }
+    let mut steps: Vec<Option<Step>> = pending.into_iter().map(|p| Some(p.step)).collect();
+    Ok(sorted
+        .into_iter()
+        .filter_map(|index| steps[index].take())
+        .collect())
+}
+
+/// True when `first` must be applied before `then`.
+fn must_precede(first: &Pending, then: &Pending) -> bool {
+    let (a, b) = (&first.step, &then.step);
+    let same = a.change == b.change && a.target == b.target;
+    // A group is created before anything else is done to it.
+    if same && matches!(a.action, Action::CreateGroup { .. }) {
+        return true;
+    }
+    // Only security groups hold licenses.
+    if same && matches!(a.action, Action::SetSecurityEnabled(true)) && b.grants() {
+        return true;
+    }
+    // A license needs the user's usage location (a group's members may be any user).
+    if a.phase == Phase::UsageLocations && b.grants() {
+        return match &b.target {
+            Target::Group => true,
+            Target::User(_) => a.target == b.target,
+        };
+    }
+    // A license providing an add-on's prerequisite goes first, on the same group or user.
+    if same
+        && a.grants()
+        && b.phase == Phase::AddLicenses
+        && then
+            .needs
+            .iter()
+            .any(|any_of| first.grants.contains_any(any_of))
+    {
+        return true;
+    }
+    // Nobody loses a product before the additions are in.
+    if a.grants() && b.phase == Phase::RemoveLicenses {
+        return true;
+    }
+    // A group's licenses are removed before it is deleted.
+    same && a.phase == Phase::RemoveLicenses && b.action == Action::DeleteGroup
+}
+
+/// A plan's license as `assignLicense` takes it, and the service plans it enables.
+fn license_to_add(
+    catalog: &Catalog,
+    license: &LicenseRef,
+) -> Result<(LicenseToAdd, PlanSet), Diagnostic> {
+    let product = catalog
+        .resolve_product(&license.sku_id)
+        .or_else(|_| catalog.resolve_product(&license.sku))
+        .map_err(|_| unknown(&license.sku, None))?;
+    let mut disabled_ids = Vec::new();
+    let mut disabled = PlanSet::new();
+    for name in &license.disabled_plans {
+        let plan = catalog
+            .plan_in_product(product, name)
+            .or_else(|| catalog.resolve_plan(name).ok())
+            .ok_or_else(|| unknown(&license.sku, Some(name)))?;
+        disabled.insert(plan);
+        disabled_ids.push(catalog.plan(plan).id.clone());
+    }
+    Ok((
+        LicenseToAdd {
+            sku_id: license.sku_id.clone(),
+            disabled_plans: disabled_ids,
+        },
+        catalog.plans_of(product).difference(&disabled),
+    ))
+}
+
+fn unknown(sku: &str, plan: Option<&str>) -> Diagnostic {
+    let what = match plan {
+        Some(plan) => format!("service plan `{plan}` of `{sku}`"),
+        None => format!("product `{sku}`"),
+    };
+    Diagnostic::new(
+        Code::GraphRequest,
+        format!("the catalog has no id for {what}, so it cannot be sent to Graph"),
+    )
+    .with_help("add it under `catalog:` in the config with its GUID, then plan again")
+}
+
+fn missing_id(change: &Change) -> Diagnostic {
+    Diagnostic::new(
+        Code::GraphRequest,
+        format!("`{}` has no object id in the plan", change.address),
+    )
+    .with_help("plan again against the tenant")
+}
+
+/// The object id of the user `upn` (or the id itself) in `state`.
+pub fn user_id(state: &TenantState, upn: &str) -> Option<String> {
+    state
+        .users
+        .iter()
+        .find(|user| user.upn.eq_ignore_ascii_case(upn) || user.id.eq_ignore_ascii_case(upn))
+        .map(|user| user.id.clone())
+}
+
+/// `on` → `On`, `paused` → `Paused` (Graph's spelling).
+fn processing_state(name: &str) -> String {
+    match name {
+        "paused" => "Paused".to_string(),
+        _ => "On".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::document::Action as ChangeAction;
+
+    fn license(catalog: &Catalog, sku: &str) -> LicenseRef {
+        let product = catalog.resolve_product(sku).unwrap();
+        crate::plan::diff::license_ref(catalog, product, &catalog.plans_of(product))
+    }
+
+    #[test]
+    fn prerequisites_come_before_add_ons_and_removals_come_last() {
+        let catalog = Catalog::builtin();
+        let state = TenantState::default();
+        let changes = vec![
+            Change {
+                address: "group[\"A\"]".into(),
+                action: ChangeAction::Update,
+                id: Some("a".into()),
+                ops: vec![Op::RemoveLicense {
+                    sku: "EMS".into(),
+                    sku_id: "efccb6f7-5641-4e0e-bd10-b4976e1bf68e".into(),
+                }],
+            },
+            Change {
+                address: "group[\"B\"]".into(),
+                action: ChangeAction::Update,
+                id: Some("b".into()),
+                ops: vec![
+                    Op::AddLicense {
+                        license: license(catalog, "MCOMEETADV"),
+                    },
+                    Op::AddLicense {
+                        license: license(catalog, "SPE_E3"),
+                    },
+                ],
+            },
+        ];
+        let order: Vec<String> = steps(catalog, &state, &changes)
+            .unwrap()
+            .iter()
+            .map(|step| format!("{} {}", step.change, step.describe()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "1 assignLicense +SPE_E3",
+                "1 assignLicense +MCOMEETADV",
+                "0 assignLicense -EMS"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_member_fails_before_anything_is_applied() {
+        let changes = vec![Change {
+            address: "group[\"A\"]".into(),
+            action: ChangeAction::Update,
+            id: Some("a".into()),
+            ops: vec![Op::AddMembers {
+                users: vec!["nobody@contoso.com".into()],
+            }],
+        }];
+        let error = steps(Catalog::builtin(), &TenantState::default(), &changes).unwrap_err();
+        assert!(
+            error.message.contains("nobody@contoso.com"),
+            "{}",
+            error.message
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! [`FileBackend`]: the [`Backend`] over a tenant state file. Reading parses the file and
+//! fingerprints its bytes; applying writes the state the engine predicts (what Entra would
+//! record once it has processed the change) under the exclusive lock, with a backup and one
+//! audit record per change ([`StateFile::commit`]).
+
+use std::path::{Path, PathBuf};
+
+use super::audit::{processing_summary, AuditRecord};
+use super::file::StateFile;
+use super::lock::{LockOptions, StateLock};
+use super::{ApplyContext, ApplyReport, Backend, ChangeOutcome, ChangeResult, CurrentState};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::plan::{applied_state, processing_counts};
+use crate::source::Sources;
+use crate::tenant::model::{AssignmentState, TenantState};
+
+/// The state file used when neither the command line nor the config names a backend.
+pub const DEFAULT_STATE: &str = "tenant.yaml";
+
+/// A tenant state file, optionally locked for an apply.
+pub struct FileBackend {
+    path: PathBuf,
+    lock: Option<StateLock>,
+    file: Option<StateFile>,
+}
+
+impl FileBackend {
+    /// A backend over `path` that reads only (`plan`).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileBackend {
+            path: path.into(),
+            lock: None,
+            file: None,
+        }
+    }
+
+    /// A backend over `path` holding its exclusive lock until dropped (`apply`). Returns the
+    /// `stale-lock` warning to show when a killed apply had left the lock behind.
+    pub fn locked(
+        path: impl Into<PathBuf>,
+        options: &LockOptions,
+    ) -> Result<(Self, Option<Diagnostic>), Diagnostic> {
+        let path = path.into();
+        let acquired = StateLock::acquire(&path, options)?;
+        Ok((
+            FileBackend {
+                path,
+                lock: Some(acquired.lock),
+                file: None,
+            },
+            acquired.stale,
+        ))
+    }
+
+    /// The state file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Backend for FileBackend {
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn read(&mut self, sources: &mut Sources) -> Result<CurrentState, Diagnostics> {
+        let file = StateFile::read(&self.path).map_err(|diagnostic: Diagnostic| {
+            let hint = if self.path == Path::new(DEFAULT_STATE) {
+                "\nno state file given: pass --state FILE or --graph, or create one with\n`seatplan import graph`"
+            } else {
+                ""
+            };
+            let help = diagnostic.help.clone().unwrap_or_default();
+            Diagnostics::from(diagnostic.with_help(format!("{help}{hint}")))
+        })?;
+        let (state, source) = file.parse(sources)?;
+        let fingerprint = file.fingerprint().to_string();
+        self.file = Some(file);
+        Ok(CurrentState {
+            state,
+            source,
+            fingerprint,
+        })
+    }
+
+    fn locate(&self, state: &CurrentState, sources: &mut Sources) {
+        if let Some(file) = &self.file {
+            file.index_pointers(state.source, sources);
+        }
+    }
+
+    fn apply(&mut self, context: &ApplyContext<'_>) -> ApplyReport {
+        let planned = context.planned;
+        let changes = &planned.document.changes;
+        let not_applied = |failure: Diagnostic| ApplyReport {
+            results: changes
+                .iter()
+                .map(|change| ChangeResult {
+                    address: change.address.clone(),
+                    outcome: ChangeOutcome::NotAttempted,
+                    summary: None,
+                })
+                .collect(),
+            failure: Some(failure),
+            ..ApplyReport::default()
+        };
+        let (Some(file), Some(lock)) = (&self.file, self.lock.as_mut()) else {
+            return not_applied(
+                Diagnostic::new(
+                    Code::Write,
+                    "the state file must be locked and read before it is applied to",
+                )
+                .with_help("this is a bug in seatplan; please report it"),
+            );
+        };
+        let before = context.current;
+        let counts = processing_counts(planned);
+        let new_state = applied_state(context.catalog, planned);
+        let records: Vec<AuditRecord> = changes
+            .iter()
+            .map(|change| {
+                let (assigned, failed) = counts
+                    .iter()
+                    .find(|(address, ..)| *address == change.address)
+                    .map_or((0, 0), |(_, assigned, failed)| (*assigned, *failed));
+                AuditRecord {
+                    time: context.time,
+                    actor: context.actor.to_string(),
+                    address: change.address.clone(),
+                    action: serde_json::to_value(change.action)
+                        .ok()
+                        .and_then(|value| value.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    before: entity(before, change.id.as_deref(), &change.address),
+                    after: entity(&new_state, change.id.as_deref(), &change.address),
+                    summary: processing_summary(assigned, failed),
+                }
+            })
+            .collect();
+        match file.commit(lock, &new_state, &records) {
+            // The plan already showed the engine's predicted errors; the audit log has the rest.
+            Ok(_) => ApplyReport {
+                results: records
+                    .iter()
+                    .map(|record| ChangeResult {
+                        address: record.address.clone(),
+                        outcome: ChangeOutcome::Done,
+                        summary: Some(record.summary.clone()),
+                    })
+                    .collect(),
+                ..ApplyReport::default()
+            },
+            Err(diagnostic) => not_applied(diagnostic),
+        }
+    }
+}
+
+/// `user: SKU via group: Error (CountViolation)` for every assignment in error in `state`.
+pub fn users_in_error(state: &TenantState) -> Vec<String> {
+    let mut lines = Vec::new();
+    for user in &state.users {
+        for license in &user.license_states {
+            if matches!(
+                license.state,
+                AssignmentState::Error | AssignmentState::ActiveWithError
+            ) {
+                let via = license
+                    .via
+                    .as_deref()
+                    .map_or_else(|| " (direct)".to_string(), |group| format!(" via {group}"));
+                let state = serde_json::to_value(license.state)
+                    .ok()
+                    .and_then(|value| value.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let error = license
+                    .error
+                    .and_then(|error| serde_json::to_value(error).ok())
+                    .and_then(|value| value.as_str().map(|text| format!(" ({text})")))
+                    .unwrap_or_default();
+                lines.push(format!(
+                    "{}: {}{via}: {state}{error}",
+                    user.upn, license.sku
+                ));
+            }
+        }
+    }
+    lines
+}
+
+/// The JSON of the group or user a change addresses, as the state file holds it.
+fn entity(state: &TenantState, id: Option<&str>, address: &str) -> serde_json::Value {
+    let name = address
+        .split_once('[')
+        .and_then(|(_, rest)| serde_json::from_str::<String>(rest.trim_end_matches(']')).ok())
+        .unwrap_or_default();
+    if address.starts_with("user[") {
+        return state
+            .users
+            .iter()
+            .find(|user| user.upn == name)
+            .and_then(|user| serde_json::to_value(user).ok())
+            .unwrap_or(serde_json::Value::Null);
+    }
+    state
+        .groups
+        .iter()
+        .find(|group| {
+            id.is_some_and(|id| group.id == id) || (id.is_none() && group.display_name == name)
+        })
+        .and_then(|group| serde_json::to_value(group).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
