@@ -972,3 +972,44 @@ fn missing_credentials_are_a_diagnostic_naming_the_variable() {
     assert!(stderr.contains("seatplan::graph-auth"), "{stderr}");
     assert!(stderr.contains("SEATPLAN_TENANT_ID is not set"), "{stderr}");
 }
+
+#[test]
+fn creating_a_group_is_not_retried_after_a_server_error() {
+    // A 500 may hide a group that was created; retrying would create a second one. Throttling is
+    // answered before processing, so it is retried.
+    let server = FakeGraph::start();
+    let group = NewGroup {
+        display_name: "Sales E3".into(),
+        description: None,
+        mail_enabled: false,
+        mail_nickname: "sales-e3".into(),
+        security_enabled: true,
+        group_types: vec![],
+        membership_rule: None,
+        membership_rule_processing_state: None,
+    };
+    server.fail("/v1.0/groups", &[500]);
+    let error = client(&server).create_group(&group).unwrap_err();
+    assert!(error.to_string().contains("500"), "{error}");
+    let posts = |server: &FakeGraph| {
+        server
+            .requests()
+            .iter()
+            .filter(|request| {
+                request.method == "POST"
+                    && request
+                        .url
+                        .split('?')
+                        .next()
+                        .unwrap_or_default()
+                        .ends_with("/groups")
+            })
+            .count()
+    };
+    assert_eq!(posts(&server), 1, "not retried");
+    server.fail("/v1.0/groups", &[429]);
+    client(&server)
+        .create_group(&group)
+        .expect("a throttled create is retried");
+    assert_eq!(posts(&server), 3);
+}

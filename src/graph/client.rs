@@ -185,6 +185,11 @@ impl GraphClient {
     ) -> Result<Value, GraphError> {
         let request = self.describe(method, url);
         let policy = self.settings.retry;
+        // Creating a group is not idempotent: a 5xx or a lost answer may hide a group that was
+        // created, and a retry would create a second one. Only throttling (429, 503 with
+        // Retry-After, answered before the request is processed) is retried for it; the other
+        // calls set a state and can be repeated safely.
+        let creates = method == Method::Post && url.trim_end_matches('/').ends_with("/groups");
         let mut renewed = false;
         let mut attempt = 0;
         loop {
@@ -194,7 +199,7 @@ impl GraphClient {
             let last = attempt >= policy.max_attempts.max(1);
             let answer = match outcome {
                 Ok(answer) => answer,
-                Err(_) if !last => {
+                Err(_) if !last && !creates => {
                     std::thread::sleep(policy.delay(attempt, None));
                     continue;
                 }
@@ -215,7 +220,11 @@ impl GraphClient {
                     attempt -= 1;
                     continue;
                 }
-                429 | 500 | 502 | 503 | 504 if !last => {
+                429 | 503 if !last => {
+                    std::thread::sleep(policy.delay(attempt, answer.retry_after));
+                    continue;
+                }
+                500 | 502 | 504 if !last && !creates => {
                     std::thread::sleep(policy.delay(attempt, answer.retry_after));
                     continue;
                 }
