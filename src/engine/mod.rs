@@ -203,14 +203,23 @@ pub fn run(
     }
 
     // Phase 2: removals and the old side of changes, blocked where a dependency would break.
+    // Units are collected user by user, so a user's other units are a contiguous run.
     let mut blocked = vec![false; units.len()];
+    let mut run_start = 0;
     for (index, unit) in units.iter().enumerate() {
+        if index > 0 && units[index - 1].user != unit.user {
+            run_start = index;
+        }
         if unit.old.is_empty() || !matches!(unit.kind, UnitKind::Remove | UnitKind::Process) {
             continue;
         }
+        let run_end = units[index..]
+            .iter()
+            .position(|other| other.user != unit.user)
+            .map_or(units.len(), |length| index + length);
         let mut others = PlanSet::default();
-        for (other_index, other) in units.iter().enumerate() {
-            if other.user != unit.user || other_index == index {
+        for (other_index, other) in units.iter().enumerate().take(run_end).skip(run_start) {
+            if other_index == index {
                 continue;
             }
             let content = match other.kind {
