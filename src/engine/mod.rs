@@ -32,7 +32,9 @@
 use std::collections::HashMap;
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
-use crate::tenant::index::{License, Source, Tenant, UserIdx};
+use rayon::prelude::*;
+
+use crate::tenant::index::{GroupIdx, License, Source, Tenant, UserIdx};
 use crate::tenant::model::{AssignmentError, AssignmentState};
 
 /// Whether recorded errors stay (what the service does by itself) or are retried.
@@ -414,142 +416,202 @@ fn duplicated_proxy_users(tenant: &Tenant) -> std::collections::HashSet<UserIdx>
     duplicated
 }
 
+/// The licensed groups each user is a direct member of, in compressed rows: user `u`'s groups
+/// are `groups[starts[u]..starts[u + 1]]`, ascending.
+struct Targets {
+    starts: Vec<u32>,
+    groups: Vec<GroupIdx>,
+}
+
+impl Targets {
+    fn new(scenario: &Tenant, memberships: &Memberships) -> Self {
+        let licensed = |group_index: usize| {
+            let group = &scenario.groups[group_index];
+            group.security_enabled && !group.licenses.is_empty()
+        };
+        let mut starts = vec![0u32; scenario.users.len() + 1];
+        for (group_index, members) in memberships.iter().enumerate() {
+            if licensed(group_index) {
+                members
+                    .iter()
+                    .for_each(|member| starts[member.0 as usize + 1] += 1);
+            }
+        }
+        for index in 1..starts.len() {
+            starts[index] += starts[index - 1];
+        }
+        let mut fill = starts.clone();
+        let mut groups = vec![GroupIdx(0); starts.last().map_or(0, |&total| total as usize)];
+        for (group_index, members) in memberships.iter().enumerate() {
+            if licensed(group_index) {
+                for member in members {
+                    let slot = &mut fill[member.0 as usize];
+                    groups[*slot as usize] = GroupIdx(group_index as u32);
+                    *slot += 1;
+                }
+            }
+        }
+        Targets { starts, groups }
+    }
+
+    fn of(&self, user: usize) -> &[GroupIdx] {
+        &self.groups[self.starts[user] as usize..self.starts[user + 1] as usize]
+    }
+}
+
+/// Users per parallel task of [`collect_units`].
+const UNITS_CHUNK: usize = 4096;
+
 /// Builds the units of every user: direct licenses product by product, groups as a whole.
+/// Units come out user by user, in user order (phase 2 of [`run`] relies on it); users are
+/// processed in parallel chunks.
 fn collect_units(
     baseline: &Tenant,
     scenario: &Tenant,
     memberships: &Memberships,
     mode: Mode,
 ) -> Vec<Unit> {
-    let mut targets: Vec<Vec<crate::tenant::index::GroupIdx>> =
-        vec![Vec::new(); scenario.users.len()];
-    for (group_index, members) in memberships.iter().enumerate() {
-        let group = &scenario.groups[group_index];
-        if !group.security_enabled || group.licenses.is_empty() {
-            continue;
-        }
-        for member in members {
-            targets[member.0 as usize].push(crate::tenant::index::GroupIdx(group_index as u32));
-        }
+    let targets = Targets::new(scenario, memberships);
+    let chunks: Vec<Vec<Unit>> = scenario
+        .users
+        .par_chunks(UNITS_CHUNK)
+        .enumerate()
+        .map(|(chunk, users)| {
+            let mut units = Vec::new();
+            for (offset, user) in users.iter().enumerate() {
+                let index = chunk * UNITS_CHUNK + offset;
+                user_units(baseline, scenario, &targets, mode, index, user, &mut units);
+            }
+            units
+        })
+        .collect();
+    chunks.concat()
+}
+
+/// Appends the units of the user at `index` of `scenario`.
+fn user_units(
+    baseline: &Tenant,
+    scenario: &Tenant,
+    targets: &Targets,
+    mode: Mode,
+    index: usize,
+    user: &crate::tenant::index::User,
+    units: &mut Vec<Unit>,
+) {
+    let targets = targets.of(index);
+    let idx = UserIdx(index as u32);
+    let before = baseline.users.get(index);
+    let user_changed = before.is_none_or(|before| {
+        before.usage_location != user.usage_location || before.direct != user.direct
+    }) || baseline.effective_location(idx) != scenario.effective_location(idx);
+    // Direct licenses, one unit per product.
+    let old_direct: &[License] = before.map_or(&[], |before| &before.direct);
+    for license in &user.direct {
+        let old: Vec<License> = old_direct
+            .iter()
+            .filter(|old| old.product == license.product)
+            .cloned()
+            .collect();
+        let kind = if old.first() == Some(license) {
+            UnitKind::SettledActive
+        } else {
+            UnitKind::Process
+        };
+        units.push(Unit {
+            user: idx,
+            source: Source::Direct,
+            old,
+            new: vec![license.clone()],
+            kind,
+        });
     }
-    let mut units = Vec::new();
-    for (index, user) in scenario.users.iter().enumerate() {
-        let idx = UserIdx(index as u32);
-        let before = baseline.users.get(index);
-        let user_changed = before.is_none_or(|before| {
-            before.usage_location != user.usage_location || before.direct != user.direct
-        }) || baseline.effective_location(idx)
-            != scenario.effective_location(idx);
-        // Direct licenses, one unit per product.
-        let old_direct: &[License] = before.map_or(&[], |before| &before.direct);
-        for license in &user.direct {
-            let old: Vec<License> = old_direct
-                .iter()
-                .filter(|old| old.product == license.product)
-                .cloned()
-                .collect();
-            let kind = if old.first() == Some(license) {
-                UnitKind::SettledActive
-            } else {
-                UnitKind::Process
-            };
+    for license in old_direct {
+        if !user.direct.iter().any(|new| new.product == license.product) {
             units.push(Unit {
                 user: idx,
                 source: Source::Direct,
-                old,
-                new: vec![license.clone()],
-                kind,
-            });
-        }
-        for license in old_direct {
-            if !user.direct.iter().any(|new| new.product == license.product) {
-                units.push(Unit {
-                    user: idx,
-                    source: Source::Direct,
-                    old: vec![license.clone()],
-                    new: Vec::new(),
-                    kind: UnitKind::Remove,
-                });
-            }
-        }
-        // Group units: every group the user is a target of now or has recorded assignments from.
-        let mut groups = targets[index].clone();
-        if let Some(before) = before {
-            groups.extend(
-                before
-                    .recorded
-                    .iter()
-                    .filter_map(|recorded| match recorded.source {
-                        Source::Group(group) => Some(group),
-                        Source::Direct => None,
-                    }),
-            );
-        }
-        groups.sort_unstable();
-        groups.dedup();
-        for group in groups {
-            let source = Source::Group(group);
-            let new: Vec<License> = if targets[index].contains(&group) {
-                scenario.groups[group.0 as usize].licenses.clone()
-            } else {
-                Vec::new()
-            };
-            let recorded: Vec<_> = before
-                .map(|before| {
-                    before
-                        .recorded
-                        .iter()
-                        .filter(|recorded| recorded.source == source)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let baseline_licenses: &[License] = baseline
-                .groups
-                .get(group.0 as usize)
-                .map_or(&[], |group| &group.licenses);
-            let old: Vec<License> = recorded
-                .iter()
-                .filter(|recorded| recorded.state != AssignmentState::Error)
-                .filter_map(|recorded| {
-                    baseline_licenses
-                        .iter()
-                        .find(|license| license.product == recorded.product)
-                        .cloned()
-                })
-                .collect();
-            let recorded_all = !new.is_empty()
-                && new.iter().all(|license| {
-                    recorded
-                        .iter()
-                        .any(|recorded| recorded.product == license.product)
-                })
-                && recorded.len() == new.len();
-            let unchanged = recorded_all && new == baseline_licenses;
-            let any_error = recorded
-                .iter()
-                .any(|recorded| recorded.state == AssignmentState::Error);
-            let kind = if new.is_empty() {
-                if old.is_empty() {
-                    continue;
-                }
-                UnitKind::Remove
-            } else if unchanged && !any_error && old.len() == new.len() {
-                UnitKind::SettledActive
-            } else if unchanged && any_error && mode == Mode::Predict && !user_changed {
-                UnitKind::SettledError
-            } else {
-                UnitKind::Process
-            };
-            units.push(Unit {
-                user: idx,
-                source,
-                old,
-                new,
-                kind,
+                old: vec![license.clone()],
+                new: Vec::new(),
+                kind: UnitKind::Remove,
             });
         }
     }
-    units
+    // Group units: every group the user is a target of now or has recorded assignments from.
+    let mut groups = targets.to_vec();
+    if let Some(before) = before {
+        groups.extend(
+            before
+                .recorded
+                .iter()
+                .filter_map(|recorded| match recorded.source {
+                    Source::Group(group) => Some(group),
+                    Source::Direct => None,
+                }),
+        );
+    }
+    groups.sort_unstable();
+    groups.dedup();
+    for group in groups {
+        let source = Source::Group(group);
+        let new: Vec<License> = if targets.binary_search(&group).is_ok() {
+            scenario.groups[group.0 as usize].licenses.clone()
+        } else {
+            Vec::new()
+        };
+        let recorded: Vec<_> = before
+            .map(|before| {
+                before
+                    .recorded
+                    .iter()
+                    .filter(|recorded| recorded.source == source)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let baseline_licenses: &[License] = baseline
+            .groups
+            .get(group.0 as usize)
+            .map_or(&[], |group| &group.licenses);
+        let old: Vec<License> = recorded
+            .iter()
+            .filter(|recorded| recorded.state != AssignmentState::Error)
+            .filter_map(|recorded| {
+                baseline_licenses
+                    .iter()
+                    .find(|license| license.product == recorded.product)
+                    .cloned()
+            })
+            .collect();
+        let recorded_all = !new.is_empty()
+            && new.iter().all(|license| {
+                recorded
+                    .iter()
+                    .any(|recorded| recorded.product == license.product)
+            })
+            && recorded.len() == new.len();
+        let unchanged = recorded_all && new == baseline_licenses;
+        let any_error = recorded
+            .iter()
+            .any(|recorded| recorded.state == AssignmentState::Error);
+        let kind = if new.is_empty() {
+            if old.is_empty() {
+                continue;
+            }
+            UnitKind::Remove
+        } else if unchanged && !any_error && old.len() == new.len() {
+            UnitKind::SettledActive
+        } else if unchanged && any_error && mode == Mode::Predict && !user_changed {
+            UnitKind::SettledError
+        } else {
+            UnitKind::Process
+        };
+        units.push(Unit {
+            user: idx,
+            source,
+            old,
+            new,
+            kind,
+        });
+    }
 }
 
 /// The engine's working state: per user effective plans, consumed products and outcomes.

@@ -523,3 +523,91 @@ fn reference(location: Location, message: String) -> Diagnostic {
         .with_label(location, "here")
         .with_help("the tenant state must be consistent: re-export it or fix the reference")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(yaml: &str) -> TenantState {
+        serde_yaml::from_str(yaml).expect("test state parses")
+    }
+
+    const TENANT: &str = "
+version: 1
+tenant: { default_usage_location: us }
+subscriptions: [ { sku: ENTERPRISEPACK, enabled: 5 } ]
+users:
+  - { id: U-1, upn: Ann@Contoso.com, proxy_addresses: [SMTP:Ann@Contoso.com] }
+  - { id: u-2, upn: bob@contoso.com, licenses: [ { sku: EMS } ],
+      license_states: [ { sku: ENTERPRISEPACK, via: Staff, state: Active }, { sku: EMS, state: Active } ] }
+groups:
+  - { id: G-1, display_name: Staff, members: [ann@contoso.com, U-2, g-2], licenses: [ { sku: ENTERPRISEPACK, disabled_plans: [SWAY] } ] }
+  - { id: g-2, display_name: Nested }
+";
+
+    #[test]
+    fn members_and_recorded_states_resolve_case_insensitively() {
+        let catalog = Catalog::builtin();
+        let tenant = build(&state(TENANT), catalog, SourceId(0)).expect("consistent");
+        let staff = tenant.group_at(GroupIdx(0));
+        assert_eq!(staff.members, [UserIdx(0), UserIdx(1)]);
+        assert_eq!(staff.member_groups, [GroupIdx(1)]);
+        assert_eq!(tenant.user("ANN@contoso.COM"), Some(UserIdx(0)));
+        assert_eq!(tenant.user("u-1"), Some(UserIdx(0)));
+        assert_eq!(tenant.group_by_id("g-1"), Some(GroupIdx(0)));
+        assert_eq!(
+            &*tenant.user_at(UserIdx(0)).proxy_addresses[0],
+            "smtp:ann@contoso.com"
+        );
+        assert_eq!(tenant.effective_location(UserIdx(0)), Some("US"));
+        let sway = catalog.resolve_plan("SWAY").unwrap();
+        let e3 = catalog.resolve_product("ENTERPRISEPACK").unwrap();
+        assert!(!staff.licenses[0].enabled.contains(sway));
+        assert_eq!(
+            staff.licenses[0].enabled.len() + 1,
+            catalog.product(e3).plans.len()
+        );
+        let ems = catalog.resolve_product("EMS").unwrap();
+        assert_eq!(
+            tenant.user_at(UserIdx(1)).direct[0].enabled,
+            catalog
+                .product(ems)
+                .plans
+                .iter()
+                .copied()
+                .collect::<PlanSet>()
+        );
+        let recorded = &tenant.user_at(UserIdx(1)).recorded;
+        assert_eq!(recorded[0].source, Source::Group(GroupIdx(0)));
+        assert_eq!(recorded[1].source, Source::Direct);
+        assert_eq!(tenant.seats_of(e3), 5);
+    }
+
+    #[test]
+    fn every_referential_problem_is_reported_in_file_order() {
+        let broken = TENANT
+            .replace("upn: bob@contoso.com", "upn: ANN@contoso.com")
+            .replace("U-2, g-2", "U-2, g-2, carol@contoso.com")
+            .replace("via: Staff", "via: Staf")
+            .replace("sku: EMS }", "sku: EMZ }");
+        let problems = build(&state(&broken), Catalog::builtin(), SourceId(0)).unwrap_err();
+        let pointers: Vec<String> = problems
+            .0
+            .iter()
+            .map(|problem| match &problem.labels[0].location {
+                Location::Node { pointer, .. } => pointer.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            pointers,
+            [
+                "/users/1/upn",
+                "/users/1/licenses/0/sku",
+                "/groups/0/members/3",
+                "/users/1/license_states/0/via",
+            ],
+            "{problems:?}"
+        );
+    }
+}

@@ -213,10 +213,18 @@ pub struct UserState {
     pub usage_location: Option<String>,
     /// Graph user properties by Graph name (`department`, `accountEnabled`, `extensionAttribute1`,
     /// `otherMails`); rules address them case-insensitively.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "IndexMap::is_empty",
+        deserialize_with = "compact_map"
+    )]
     pub attributes: IndexMap<String, AttributeValue>,
     /// Proxy addresses (`SMTP:alice@contoso.com`); duplicates across users block Exchange plans.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "compact_vec"
+    )]
     pub proxy_addresses: Vec<String>,
     /// Service plans as Graph's `assignedPlans` reports them, for rules on `user.assignedPlans`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -225,7 +233,11 @@ pub struct UserState {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licenses: Vec<AssignedLicense>,
     /// What the service last recorded for each assignment (direct and inherited).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "compact_vec"
+    )]
     pub license_states: Vec<LicenseState>,
 }
 
@@ -259,6 +271,24 @@ pub struct GroupState {
     /// Products the group assigns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licenses: Vec<AssignedLicense>,
+}
+
+// A million users' maps and lists would otherwise carry the spare capacity of doubling growth
+// (an IndexMap of 9 attributes holds room for 16): per-user collections are shrunk to their size.
+fn compact_map<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<IndexMap<String, AttributeValue>, D::Error> {
+    let mut map = IndexMap::<String, AttributeValue>::deserialize(deserializer)?;
+    map.shrink_to_fit();
+    Ok(map)
+}
+
+fn compact_vec<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    let mut list = Vec::<T>::deserialize(deserializer)?;
+    list.shrink_to_fit();
+    Ok(list)
 }
 
 fn default_true() -> bool {
