@@ -33,13 +33,14 @@ if [[ ! -f "$STATE" ]]; then
 fi
 
 # measure LABEL COMMAND: runs COMMAND (stdout discarded, stderr kept in $DIR/LABEL.log) and sets
-# SECONDS_TAKEN and PEAK_KB.
+# SECONDS_TAKEN (wall), CPU_TAKEN (user + system) and PEAK_KB.
 measure() {
     local label="$1" command="$2" report
     report="$(mktemp)"
     if [[ -x /usr/bin/time ]]; then
-        /usr/bin/time -f "%e %M" -o "$report" bash -c "exec $command" >/dev/null 2>"$DIR/$label.log"
-        read -r SECONDS_TAKEN PEAK_KB <"$report"
+        /usr/bin/time -f "%e %M %U %S" -o "$report" bash -c "exec $command" >/dev/null 2>"$DIR/$label.log"
+        read -r SECONDS_TAKEN PEAK_KB user system <"$report"
+        CPU_TAKEN=$(awk -v u="$user" -v s="$system" 'BEGIN { print u + s }')
     else
         python3 - "$command" "$DIR/$label.log" >"$report" <<'PY'
 import resource, subprocess, sys, time
@@ -47,9 +48,10 @@ start = time.monotonic()
 with open(sys.argv[2], "w") as log:
     subprocess.run(["bash", "-c", "exec " + sys.argv[1]], stdout=subprocess.DEVNULL, stderr=log, check=True)
 elapsed = time.monotonic() - start
-print(f"{elapsed:.2f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{elapsed:.2f} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime:.2f}")
 PY
-        read -r SECONDS_TAKEN PEAK_KB <"$report"
+        read -r SECONDS_TAKEN PEAK_KB CPU_TAKEN <"$report"
     fi
     rm -f "$report"
 }
@@ -60,18 +62,21 @@ echo "state:   $STATE ($size_mb MB, $USERS users)"
 echo
 
 measure python "$PYTHON_CMD"
-py_s=$SECONDS_TAKEN py_kb=$PEAK_KB
+py_s=$SECONDS_TAKEN py_cpu=$CPU_TAKEN py_kb=$PEAK_KB
 measure plan "$PLAN_CMD"
-plan_s=$SECONDS_TAKEN plan_kb=$PEAK_KB
+plan_s=$SECONDS_TAKEN plan_cpu=$CPU_TAKEN plan_kb=$PEAK_KB
 measure edit "$EDIT_CMD"
-edit_s=$SECONDS_TAKEN edit_kb=$PEAK_KB
+edit_s=$SECONDS_TAKEN edit_cpu=$CPU_TAKEN edit_kb=$PEAK_KB
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+printf '%-28s %9s %7s %9s %7s %9s\n' "" "wall" "ratio" "cpu" "ratio" "peak RSS"
 row() {
-    printf '%-34s %8.2f s %9.0f MB   %5.2f x json.load\n' "$1" "$2" "$(($3 / 1024))" "$(awk -v a="$2" -v b="$py_s" 'BEGIN { print a / b }')"
+    printf '%-28s %7.2f s %6s x %7.2f s %6s x %6d MB\n' "$1" "$2" "$(ratio "$2" "$py_s")" \
+        "$3" "$(ratio "$3" "$py_cpu")" "$(($4 / 1024))"
 }
-row "python3 json.load" "$py_s" "$py_kb"
-row "seatplan (matching config)" "$plan_s" "$plan_kb"
-row "seatplan (one rule edited)" "$edit_s" "$edit_kb"
+row "python3 json.load" "$py_s" "$py_cpu" "$py_kb"
+row "seatplan (matching config)" "$plan_s" "$plan_cpu" "$plan_kb"
+row "seatplan (one rule edited)" "$edit_s" "$edit_cpu" "$edit_kb"
 echo
 echo "commands:"
 echo "  python:   $PYTHON_CMD"

@@ -47,6 +47,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// CPU time of this process so far (user and system, all threads), from `/proc/self/stat` in
+/// clock ticks of 1/100 s; 0 where that file does not exist. On a shared machine the wall time
+/// of a phase includes waiting for a core; the CPU time does not.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => (user + system) / 100.0,
+        _ => 0.0,
+    }
+}
+
 fn memberships(tenant: &Tenant) -> Vec<Vec<UserIdx>> {
     tenant
         .groups
@@ -57,10 +76,16 @@ fn memberships(tenant: &Tenant) -> Vec<Vec<UserIdx>> {
 
 fn load(args: &Args) -> Result<(), String> {
     let started = Instant::now();
-    let mut phase = Instant::now();
+    let mut phase = (Instant::now(), cpu_seconds());
+    eprintln!("{:<22} {:>9} {:>9}", "phase", "wall", "cpu");
     let mut lap = |name: &str| {
-        eprintln!("{name:<22} {:>8.3} s", phase.elapsed().as_secs_f64());
-        phase = Instant::now();
+        let cpu = cpu_seconds();
+        eprintln!(
+            "{name:<22} {:>7.3} s {:>7.2} s",
+            phase.0.elapsed().as_secs_f64(),
+            cpu - phase.1
+        );
+        phase = (Instant::now(), cpu);
     };
     let catalog = Catalog::builtin();
     let text = seatplan::io::read_text(&args.state, MAX_STATE_BYTES)
@@ -120,10 +145,11 @@ fn load(args: &Args) -> Result<(), String> {
             .sum::<usize>();
     }
     eprintln!(
-        "{} users, {} groups, {errors} assignments in error; total {:.3} s",
+        "{} users, {} groups, {errors} assignments in error; total {:.3} s wall, {:.2} s cpu",
         state.users.len(),
         state.groups.len(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        cpu_seconds()
     );
     Ok(())
 }
