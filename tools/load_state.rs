@@ -59,7 +59,11 @@ fn cpu_seconds() -> f64 {
         return 0.0;
     };
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<f64>().ok());
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|field| field.parse::<f64>().ok())
+    };
     match (ticks(11), ticks(12)) {
         (Some(user), Some(system)) => (user + system) / 100.0,
         _ => 0.0,
