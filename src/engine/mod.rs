@@ -145,13 +145,16 @@ pub type Memberships = [Vec<UserIdx>];
 
 /// A unit of assignment: one group membership or one direct license of one user.
 #[derive(Debug, Clone)]
-struct Unit {
+///
+/// Units borrow their licenses from the tenants (a million users' units would otherwise clone a
+/// plan set per license).
+struct Unit<'a> {
     user: UserIdx,
     source: Source,
     /// What the service already gave (recorded active), empty if nothing.
-    old: Vec<License>,
+    old: Vec<&'a License>,
     /// What the scenario assigns, empty for a removal.
-    new: Vec<License>,
+    new: &'a [License],
     kind: UnitKind,
 }
 
@@ -188,7 +191,7 @@ pub fn run(
             UnitKind::SettledActive => state.apply(
                 unit.user,
                 unit.source,
-                &unit.new,
+                unit.new,
                 AssignmentState::Active,
                 None,
             ),
@@ -225,7 +228,7 @@ pub fn run(
                 continue;
             }
             let content = match other.kind {
-                UnitKind::SettledActive | UnitKind::Process => &other.new,
+                UnitKind::SettledActive | UnitKind::Process => other.new,
                 UnitKind::SettledError | UnitKind::Remove => continue,
             };
             content
@@ -245,7 +248,7 @@ pub fn run(
             state.apply(
                 unit.user,
                 unit.source,
-                &unit.old,
+                unit.old.iter().copied(),
                 AssignmentState::ActiveWithError,
                 Some(AssignmentError::DependencyViolation),
             );
@@ -275,7 +278,7 @@ pub fn run(
             None => state.apply(
                 unit.user,
                 unit.source,
-                &unit.new,
+                unit.new,
                 AssignmentState::Active,
                 None,
             ),
@@ -286,7 +289,7 @@ pub fn run(
                     state.apply(
                         unit.user,
                         unit.source,
-                        &unit.old,
+                        unit.old.iter().copied(),
                         AssignmentState::ActiveWithError,
                         Some(failure.error),
                     );
@@ -337,7 +340,7 @@ fn check_unit(
     // 2. Conflicts with plans already effective (and among the unit's own products).
     let mut effective = state.effective(user).clone();
     let mut conflicting = Vec::new();
-    for license in &unit.new {
+    for license in unit.new {
         if !catalog.conflicts(&effective, &license.enabled).is_empty() {
             conflicting.push(license.product);
         }
@@ -349,7 +352,7 @@ fn check_unit(
     // 3. Seats, for products the user does not consume yet.
     let mut reserved: Vec<ProductId> = Vec::new();
     let mut short = Vec::new();
-    for license in &unit.new {
+    for license in unit.new {
         let product = license.product;
         if state.consumes(user, product) || reserved.contains(&product) {
             continue;
@@ -465,12 +468,12 @@ const UNITS_CHUNK: usize = 4096;
 /// Builds the units of every user: direct licenses product by product, groups as a whole.
 /// Units come out user by user, in user order (phase 2 of [`run`] relies on it); users are
 /// processed in parallel chunks.
-fn collect_units(
-    baseline: &Tenant,
-    scenario: &Tenant,
+fn collect_units<'a>(
+    baseline: &'a Tenant,
+    scenario: &'a Tenant,
     memberships: &Memberships,
     mode: Mode,
-) -> Vec<Unit> {
+) -> Vec<Unit<'a>> {
     let targets = Targets::new(scenario, memberships);
     let chunks: Vec<Vec<Unit>> = scenario
         .users
@@ -489,14 +492,14 @@ fn collect_units(
 }
 
 /// Appends the units of the user at `index` of `scenario`.
-fn user_units(
-    baseline: &Tenant,
-    scenario: &Tenant,
+fn user_units<'a>(
+    baseline: &'a Tenant,
+    scenario: &'a Tenant,
     targets: &Targets,
     mode: Mode,
     index: usize,
-    user: &crate::tenant::index::User,
-    units: &mut Vec<Unit>,
+    user: &'a crate::tenant::index::User,
+    units: &mut Vec<Unit<'a>>,
 ) {
     let targets = targets.of(index);
     let idx = UserIdx(index as u32);
@@ -507,12 +510,11 @@ fn user_units(
     // Direct licenses, one unit per product.
     let old_direct: &[License] = before.map_or(&[], |before| &before.direct);
     for license in &user.direct {
-        let old: Vec<License> = old_direct
+        let old: Vec<&License> = old_direct
             .iter()
             .filter(|old| old.product == license.product)
-            .cloned()
             .collect();
-        let kind = if old.first() == Some(license) {
+        let kind = if old.first().copied() == Some(license) {
             UnitKind::SettledActive
         } else {
             UnitKind::Process
@@ -521,7 +523,7 @@ fn user_units(
             user: idx,
             source: Source::Direct,
             old,
-            new: vec![license.clone()],
+            new: std::slice::from_ref(license),
             kind,
         });
     }
@@ -530,8 +532,8 @@ fn user_units(
             units.push(Unit {
                 user: idx,
                 source: Source::Direct,
-                old: vec![license.clone()],
-                new: Vec::new(),
+                old: vec![license],
+                new: &[],
                 kind: UnitKind::Remove,
             });
         }
@@ -553,10 +555,10 @@ fn user_units(
     groups.dedup();
     for group in groups {
         let source = Source::Group(group);
-        let new: Vec<License> = if targets.binary_search(&group).is_ok() {
-            scenario.groups[group.0 as usize].licenses.clone()
+        let new: &[License] = if targets.binary_search(&group).is_ok() {
+            &scenario.groups[group.0 as usize].licenses
         } else {
-            Vec::new()
+            &[]
         };
         let recorded: Vec<_> = before
             .map(|before| {
@@ -571,14 +573,13 @@ fn user_units(
             .groups
             .get(group.0 as usize)
             .map_or(&[], |group| &group.licenses);
-        let old: Vec<License> = recorded
+        let old: Vec<&License> = recorded
             .iter()
             .filter(|recorded| recorded.state != AssignmentState::Error)
             .filter_map(|recorded| {
                 baseline_licenses
                     .iter()
                     .find(|license| license.product == recorded.product)
-                    .cloned()
             })
             .collect();
         let recorded_all = !new.is_empty()
@@ -651,11 +652,11 @@ impl State {
         }
     }
 
-    fn apply(
+    fn apply<'a>(
         &mut self,
         user: UserIdx,
         source: Source,
-        licenses: &[License],
+        licenses: impl IntoIterator<Item = &'a License>,
         state: AssignmentState,
         error: Option<AssignmentError>,
     ) {
@@ -675,7 +676,7 @@ impl State {
 
     fn fail(&mut self, unit: &Unit, failure: &Failure) {
         let outcome = &mut self.users[unit.user.0 as usize];
-        for license in &unit.new {
+        for license in unit.new {
             let error = if failure.products.contains(&license.product) {
                 failure.error
             } else {
@@ -694,7 +695,7 @@ impl State {
     fn record_errors(&mut self, unit: &Unit, baseline: &Tenant) {
         let recorded = &baseline.users[unit.user.0 as usize].recorded;
         let outcome = &mut self.users[unit.user.0 as usize];
-        for license in &unit.new {
+        for license in unit.new {
             let entry = recorded.iter().find(|recorded| {
                 recorded.source == unit.source && recorded.product == license.product
             });
