@@ -33,6 +33,7 @@ use std::collections::HashMap;
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
 use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::tenant::index::{GroupIdx, License, Source, Tenant, UserIdx};
 use crate::tenant::model::{AssignmentError, AssignmentState};
@@ -398,9 +399,10 @@ fn processing_key<'a>(tenant: &'a Tenant, unit: &Unit) -> (u8, &'a str, &'a str,
 }
 
 /// Users that share at least one proxy address with another user.
-fn duplicated_proxy_users(tenant: &Tenant) -> std::collections::HashSet<UserIdx> {
-    let mut owners: HashMap<&str, UserIdx> = HashMap::new();
-    let mut duplicated = std::collections::HashSet::new();
+fn duplicated_proxy_users(tenant: &Tenant) -> FxHashSet<UserIdx> {
+    let mut owners: FxHashMap<&str, UserIdx> =
+        FxHashMap::with_capacity_and_hasher(tenant.users.len(), Default::default());
+    let mut duplicated = FxHashSet::default();
     for (index, user) in tenant.users.iter().enumerate() {
         let idx = UserIdx(index as u32);
         for address in &user.proxy_addresses {
