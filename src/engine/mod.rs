@@ -33,6 +33,9 @@
 use std::collections::HashMap;
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use crate::tenant::index::{GroupIdx, License, Source, Tenant, UserIdx};
 use crate::tenant::model::{AssignmentError, AssignmentState};
 
@@ -158,13 +161,16 @@ pub type Memberships = [Vec<UserIdx>];
 
 /// A unit of assignment: one group membership or one direct license of one user.
 #[derive(Debug, Clone)]
-struct Unit {
+///
+/// Units borrow their licenses from the tenants (a million users' units would otherwise clone a
+/// plan set per license).
+struct Unit<'a> {
     user: UserIdx,
     source: Source,
     /// What the service already gave (recorded active), empty if nothing.
-    old: Vec<License>,
+    old: Vec<&'a License>,
     /// What the scenario assigns, empty for a removal.
-    new: Vec<License>,
+    new: &'a [License],
     kind: UnitKind,
 }
 
@@ -201,7 +207,7 @@ pub fn run(
             UnitKind::SettledActive => state.apply(
                 unit.user,
                 unit.source,
-                &unit.new,
+                unit.new,
                 AssignmentState::Active,
                 None,
             ),
@@ -218,18 +224,27 @@ pub fn run(
     }
 
     // Phase 2: removals and the old side of changes, blocked where a dependency would break.
+    // Units are collected user by user, so a user's other units are a contiguous run.
     let mut blocked = vec![false; units.len()];
+    let mut run_start = 0;
     for (index, unit) in units.iter().enumerate() {
+        if index > 0 && units[index - 1].user != unit.user {
+            run_start = index;
+        }
         if unit.old.is_empty() || !matches!(unit.kind, UnitKind::Remove | UnitKind::Process) {
             continue;
         }
+        let run_end = units[index..]
+            .iter()
+            .position(|other| other.user != unit.user)
+            .map_or(units.len(), |length| index + length);
         let mut others = PlanSet::default();
-        for (other_index, other) in units.iter().enumerate() {
-            if other.user != unit.user || other_index == index {
+        for (other_index, other) in units.iter().enumerate().take(run_end).skip(run_start) {
+            if other_index == index {
                 continue;
             }
             let content = match other.kind {
-                UnitKind::SettledActive | UnitKind::Process => &other.new,
+                UnitKind::SettledActive | UnitKind::Process => other.new,
                 UnitKind::SettledError | UnitKind::Remove => continue,
             };
             content
@@ -249,7 +264,7 @@ pub fn run(
             state.apply(
                 unit.user,
                 unit.source,
-                &unit.old,
+                unit.old.iter().copied(),
                 AssignmentState::ActiveWithError,
                 Some(AssignmentError::DependencyViolation),
             );
@@ -279,7 +294,7 @@ pub fn run(
             None => state.apply(
                 unit.user,
                 unit.source,
-                &unit.new,
+                unit.new,
                 AssignmentState::Active,
                 None,
             ),
@@ -289,7 +304,7 @@ pub fn run(
                 state.apply(
                     unit.user,
                     unit.source,
-                    &unit.old,
+                    unit.old.iter().copied(),
                     AssignmentState::Active,
                     None,
                 );
@@ -340,7 +355,7 @@ fn check_unit(
     // 2. Conflicts with plans already effective (and among the unit's own products).
     let mut effective = state.effective(user).clone();
     let mut conflicting = Vec::new();
-    for license in &unit.new {
+    for license in unit.new {
         if !catalog.conflicts(&effective, &license.enabled).is_empty() {
             conflicting.push(license.product);
         }
@@ -352,7 +367,7 @@ fn check_unit(
     // 3. Seats, for products the user does not consume yet.
     let mut reserved: Vec<ProductId> = Vec::new();
     let mut short = Vec::new();
-    for license in &unit.new {
+    for license in unit.new {
         let product = license.product;
         if state.consumes(user, product) || reserved.contains(&product) {
             continue;
@@ -398,9 +413,10 @@ fn processing_key<'a>(tenant: &'a Tenant, unit: &Unit) -> (u8, &'a str, &'a str,
 }
 
 /// Users that share at least one proxy address with another user.
-fn duplicated_proxy_users(tenant: &Tenant) -> std::collections::HashSet<UserIdx> {
-    let mut owners: HashMap<&str, UserIdx> = HashMap::new();
-    let mut duplicated = std::collections::HashSet::new();
+fn duplicated_proxy_users(tenant: &Tenant) -> FxHashSet<UserIdx> {
+    let mut owners: FxHashMap<&str, UserIdx> =
+        FxHashMap::with_capacity_and_hasher(tenant.users.len(), Default::default());
+    let mut duplicated = FxHashSet::default();
     for (index, user) in tenant.users.iter().enumerate() {
         let idx = UserIdx(index as u32);
         for address in &user.proxy_addresses {
@@ -419,141 +435,200 @@ fn duplicated_proxy_users(tenant: &Tenant) -> std::collections::HashSet<UserIdx>
     duplicated
 }
 
+/// The licensed groups each user is a direct member of, in compressed rows: user `u`'s groups
+/// are `groups[starts[u]..starts[u + 1]]`, ascending.
+struct Targets {
+    starts: Vec<u32>,
+    groups: Vec<GroupIdx>,
+}
+
+impl Targets {
+    fn new(scenario: &Tenant, memberships: &Memberships) -> Self {
+        let licensed = |group_index: usize| {
+            let group = &scenario.groups[group_index];
+            group.security_enabled && !group.licenses.is_empty()
+        };
+        let mut starts = vec![0u32; scenario.users.len() + 1];
+        for (group_index, members) in memberships.iter().enumerate() {
+            if licensed(group_index) {
+                members
+                    .iter()
+                    .for_each(|member| starts[member.0 as usize + 1] += 1);
+            }
+        }
+        for index in 1..starts.len() {
+            starts[index] += starts[index - 1];
+        }
+        let mut fill = starts.clone();
+        let mut groups = vec![GroupIdx(0); starts.last().map_or(0, |&total| total as usize)];
+        for (group_index, members) in memberships.iter().enumerate() {
+            if licensed(group_index) {
+                for member in members {
+                    let slot = &mut fill[member.0 as usize];
+                    groups[*slot as usize] = GroupIdx(group_index as u32);
+                    *slot += 1;
+                }
+            }
+        }
+        Targets { starts, groups }
+    }
+
+    fn of(&self, user: usize) -> &[GroupIdx] {
+        &self.groups[self.starts[user] as usize..self.starts[user + 1] as usize]
+    }
+}
+
+/// Users per parallel task of [`collect_units`].
+const UNITS_CHUNK: usize = 4096;
+
 /// Builds the units of every user: direct licenses product by product, groups as a whole.
-fn collect_units(
-    baseline: &Tenant,
-    scenario: &Tenant,
+/// Units come out user by user, in user order (phase 2 of [`run`] relies on it); users are
+/// processed in parallel chunks.
+fn collect_units<'a>(
+    baseline: &'a Tenant,
+    scenario: &'a Tenant,
     memberships: &Memberships,
     mode: Mode,
-) -> Vec<Unit> {
-    let mut targets: Vec<Vec<GroupIdx>> = vec![Vec::new(); scenario.users.len()];
-    for (group_index, members) in memberships.iter().enumerate() {
-        let group = &scenario.groups[group_index];
-        if !group.security_enabled || group.licenses.is_empty() {
-            continue;
-        }
-        for member in members {
-            targets[member.0 as usize].push(GroupIdx(group_index as u32));
-        }
+) -> Vec<Unit<'a>> {
+    let targets = Targets::new(scenario, memberships);
+    let chunks: Vec<Vec<Unit>> = scenario
+        .users
+        .par_chunks(UNITS_CHUNK)
+        .enumerate()
+        .map(|(chunk, users)| {
+            let mut units = Vec::new();
+            for (offset, user) in users.iter().enumerate() {
+                let index = chunk * UNITS_CHUNK + offset;
+                user_units(baseline, scenario, &targets, mode, index, user, &mut units);
+            }
+            units
+        })
+        .collect();
+    chunks.concat()
+}
+
+/// Appends the units of the user at `index` of `scenario`.
+fn user_units<'a>(
+    baseline: &'a Tenant,
+    scenario: &'a Tenant,
+    targets: &Targets,
+    mode: Mode,
+    index: usize,
+    user: &'a crate::tenant::index::User,
+    units: &mut Vec<Unit<'a>>,
+) {
+    let targets = targets.of(index);
+    let idx = UserIdx(index as u32);
+    let before = baseline.users.get(index);
+    let user_changed = before.is_none_or(|before| {
+        before.usage_location != user.usage_location || before.direct != user.direct
+    }) || baseline.effective_location(idx) != scenario.effective_location(idx);
+    // Direct licenses, one unit per product.
+    let old_direct: &[License] = before.map_or(&[], |before| &before.direct);
+    for license in &user.direct {
+        let old: Vec<&License> = old_direct
+            .iter()
+            .filter(|old| old.product == license.product)
+            .collect();
+        let kind = if old.first().copied() == Some(license) {
+            UnitKind::SettledActive
+        } else {
+            UnitKind::Process
+        };
+        units.push(Unit {
+            user: idx,
+            source: Source::Direct,
+            old,
+            new: std::slice::from_ref(license),
+            kind,
+        });
     }
-    let mut units = Vec::new();
-    for (index, user) in scenario.users.iter().enumerate() {
-        let idx = UserIdx(index as u32);
-        let before = baseline.users.get(index);
-        let user_changed = before.is_none_or(|before| {
-            before.usage_location != user.usage_location || before.direct != user.direct
-        }) || baseline.effective_location(idx)
-            != scenario.effective_location(idx);
-        // Direct licenses, one unit per product.
-        let old_direct: &[License] = before.map_or(&[], |before| &before.direct);
-        for license in &user.direct {
-            let old: Vec<License> = old_direct
-                .iter()
-                .filter(|old| old.product == license.product)
-                .cloned()
-                .collect();
-            let kind = if old.first() == Some(license) {
-                UnitKind::SettledActive
-            } else {
-                UnitKind::Process
-            };
+    for license in old_direct {
+        if !user.direct.iter().any(|new| new.product == license.product) {
             units.push(Unit {
                 user: idx,
                 source: Source::Direct,
-                old,
-                new: vec![license.clone()],
-                kind,
-            });
-        }
-        for license in old_direct {
-            if !user.direct.iter().any(|new| new.product == license.product) {
-                units.push(Unit {
-                    user: idx,
-                    source: Source::Direct,
-                    old: vec![license.clone()],
-                    new: Vec::new(),
-                    kind: UnitKind::Remove,
-                });
-            }
-        }
-        // Group units: every group the user is a target of now or has recorded assignments from.
-        let mut groups = targets[index].clone();
-        if let Some(before) = before {
-            groups.extend(
-                before
-                    .recorded
-                    .iter()
-                    .filter_map(|recorded| match recorded.source {
-                        Source::Group(group) => Some(group),
-                        Source::Direct => None,
-                    }),
-            );
-        }
-        groups.sort_unstable();
-        groups.dedup();
-        for group in groups {
-            let source = Source::Group(group);
-            let new: Vec<License> = if targets[index].contains(&group) {
-                scenario.groups[group.0 as usize].licenses.clone()
-            } else {
-                Vec::new()
-            };
-            let recorded: Vec<_> = before
-                .map(|before| {
-                    before
-                        .recorded
-                        .iter()
-                        .filter(|recorded| recorded.source == source)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let baseline_licenses: &[License] = baseline
-                .groups
-                .get(group.0 as usize)
-                .map_or(&[], |group| &group.licenses);
-            let old: Vec<License> = recorded
-                .iter()
-                .filter(|recorded| recorded.state != AssignmentState::Error)
-                .filter_map(|recorded| {
-                    baseline_licenses
-                        .iter()
-                        .find(|license| license.product == recorded.product)
-                        .cloned()
-                })
-                .collect();
-            let recorded_all = !new.is_empty()
-                && new.iter().all(|license| {
-                    recorded
-                        .iter()
-                        .any(|recorded| recorded.product == license.product)
-                })
-                && recorded.len() == new.len();
-            let unchanged = recorded_all && new == baseline_licenses;
-            let any_error = recorded
-                .iter()
-                .any(|recorded| recorded.state == AssignmentState::Error);
-            let kind = if new.is_empty() {
-                if old.is_empty() {
-                    continue;
-                }
-                UnitKind::Remove
-            } else if unchanged && !any_error && old.len() == new.len() {
-                UnitKind::SettledActive
-            } else if unchanged && any_error && !mode.retries(source) && !user_changed {
-                UnitKind::SettledError
-            } else {
-                UnitKind::Process
-            };
-            units.push(Unit {
-                user: idx,
-                source,
-                old,
-                new,
-                kind,
+                old: vec![license],
+                new: &[],
+                kind: UnitKind::Remove,
             });
         }
     }
-    units
+    // Group units: every group the user is a target of now or has recorded assignments from.
+    let mut groups = targets.to_vec();
+    if let Some(before) = before {
+        groups.extend(
+            before
+                .recorded
+                .iter()
+                .filter_map(|recorded| match recorded.source {
+                    Source::Group(group) => Some(group),
+                    Source::Direct => None,
+                }),
+        );
+    }
+    groups.sort_unstable();
+    groups.dedup();
+    for group in groups {
+        let source = Source::Group(group);
+        let new: &[License] = if targets.binary_search(&group).is_ok() {
+            &scenario.groups[group.0 as usize].licenses
+        } else {
+            &[]
+        };
+        let recorded: Vec<_> = before
+            .map(|before| {
+                before
+                    .recorded
+                    .iter()
+                    .filter(|recorded| recorded.source == source)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let baseline_licenses: &[License] = baseline
+            .groups
+            .get(group.0 as usize)
+            .map_or(&[], |group| &group.licenses);
+        let old: Vec<&License> = recorded
+            .iter()
+            .filter(|recorded| recorded.state != AssignmentState::Error)
+            .filter_map(|recorded| {
+                baseline_licenses
+                    .iter()
+                    .find(|license| license.product == recorded.product)
+            })
+            .collect();
+        let recorded_all = !new.is_empty()
+            && new.iter().all(|license| {
+                recorded
+                    .iter()
+                    .any(|recorded| recorded.product == license.product)
+            })
+            && recorded.len() == new.len();
+        let unchanged = recorded_all && new == baseline_licenses;
+        let any_error = recorded
+            .iter()
+            .any(|recorded| recorded.state == AssignmentState::Error);
+        let kind = if new.is_empty() {
+            if old.is_empty() {
+                continue;
+            }
+            UnitKind::Remove
+        } else if unchanged && !any_error && old.len() == new.len() {
+            UnitKind::SettledActive
+        } else if unchanged && any_error && !mode.retries(source) && !user_changed {
+            UnitKind::SettledError
+        } else {
+            UnitKind::Process
+        };
+        units.push(Unit {
+            user: idx,
+            source,
+            old,
+            new,
+            kind,
+        });
+    }
 }
 
 /// The engine's working state: per user effective plans, consumed products and outcomes.
@@ -593,11 +668,11 @@ impl State {
         }
     }
 
-    fn apply(
+    fn apply<'a>(
         &mut self,
         user: UserIdx,
         source: Source,
-        licenses: &[License],
+        licenses: impl IntoIterator<Item = &'a License>,
         state: AssignmentState,
         error: Option<AssignmentError>,
     ) {
@@ -641,7 +716,7 @@ impl State {
     fn record_errors(&mut self, unit: &Unit, baseline: &Tenant) {
         let recorded = &baseline.users[unit.user.0 as usize].recorded;
         let outcome = &mut self.users[unit.user.0 as usize];
-        for license in &unit.new {
+        for license in unit.new {
             let entry = recorded.iter().find(|recorded| {
                 recorded.source == unit.source && recorded.product == license.product
             });
@@ -665,7 +740,7 @@ impl State {
             user.assignments
                 .sort_by_key(|assignment| (assignment.source, assignment.product));
             let idx = UserIdx(index as u32);
-            let mut seen: Vec<(GroupIdx, bool)> = Vec::new();
+            let mut seen: Vec<(crate::tenant::index::GroupIdx, bool)> = Vec::new();
             for assignment in &user.assignments {
                 let Source::Group(group) = assignment.source else {
                     continue;

@@ -3,6 +3,8 @@
 //! `id`, else by display name (an ambiguous name is an error). Omitted config fields leave the
 //! tenant's value alone; empty lists mean "none".
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use crate::catalog::Catalog;
 use crate::config::{Ensure, GroupSpec, LicenseSpec, LoadedConfig, RuleProcessing};
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
@@ -160,12 +162,21 @@ pub fn build(
         }
     }
     let upns: Vec<&str> = current.users.iter().map(|user| user.upn.as_str()).collect();
-    let find_user = |upn: &str| {
-        current
-            .users
-            .iter()
-            .position(|user| user.upn.eq_ignore_ascii_case(upn))
-    };
+    // Lookups by UPN and by group id are hashed: a large tenant has a million users and config
+    // member lists of hundreds of thousands of entries.
+    let by_upn: FxHashMap<String, usize> = current
+        .users
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(index, user)| (user.upn.to_ascii_lowercase(), index))
+        .collect();
+    let find_user = |upn: &str| by_upn.get(&upn.to_ascii_lowercase()).copied();
+    let group_ids: FxHashSet<String> = current
+        .groups
+        .iter()
+        .map(|group| group.id.to_ascii_lowercase())
+        .collect();
     for (name, spec) in config.groups.iter().flatten() {
         let locate = |suffix: &str| loaded.group_location(name, suffix);
         let index = match match_group(current, name, spec) {
@@ -251,12 +262,7 @@ pub fn build(
             let nested: Vec<String> = group
                 .members
                 .iter()
-                .filter(|member| {
-                    current
-                        .groups
-                        .iter()
-                        .any(|candidate| candidate.id.eq_ignore_ascii_case(member))
-                })
+                .filter(|member| group_ids.contains(&member.to_ascii_lowercase()))
                 .cloned()
                 .collect();
             resolved.extend(nested);

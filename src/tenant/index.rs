@@ -3,13 +3,19 @@
 //! [`TenantState`]; referential problems (a member that does not exist, an unknown SKU, two users
 //! with one UPN) are diagnostics pointing at the state file, never panics.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
 use crate::config::RuleProcessing;
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics, Location};
 use crate::source::SourceId;
-use crate::tenant::model::{AssignedLicense, AssignmentError, AssignmentState, TenantState};
+use crate::tenant::model::{
+    AssignedLicense, AssignmentError, AssignmentState, GroupState, TenantState, UserState,
+};
 
 /// Index of a user in [`Tenant::users`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -101,24 +107,25 @@ pub struct Tenant {
     pub users: Vec<User>,
     /// Groups, indexed by [`GroupIdx`].
     pub groups: Vec<Group>,
-    by_upn: HashMap<Box<str>, UserIdx>,
-    by_user_id: HashMap<Box<str>, UserIdx>,
-    by_group_id: HashMap<Box<str>, GroupIdx>,
-    by_group_name: HashMap<Box<str>, Vec<GroupIdx>>,
+    by_upn: FxHashMap<Box<str>, UserIdx>,
+    by_user_id: FxHashMap<Box<str>, UserIdx>,
+    by_group_id: FxHashMap<Box<str>, GroupIdx>,
+    by_group_name: FxHashMap<Box<str>, Vec<GroupIdx>>,
 }
 
 impl Tenant {
     /// The user with this UPN or object id (UPNs compare case-insensitively).
     pub fn user(&self, upn_or_id: &str) -> Option<UserIdx> {
+        let key = lower(upn_or_id);
         self.by_upn
-            .get(upn_or_id.to_lowercase().as_str())
-            .or_else(|| self.by_user_id.get(upn_or_id.to_lowercase().as_str()))
+            .get(&*key)
+            .or_else(|| self.by_user_id.get(&*key))
             .copied()
     }
 
     /// The group with this object id.
     pub fn group_by_id(&self, id: &str) -> Option<GroupIdx> {
-        self.by_group_id.get(id.to_lowercase().as_str()).copied()
+        self.by_group_id.get(&*lower(id)).copied()
     }
 
     /// The groups with this display name (display names are not unique in Entra).
@@ -152,8 +159,7 @@ impl Tenant {
     /// Adds a group (for desired states that create groups) and returns its index.
     pub fn add_group(&mut self, group: Group) -> GroupIdx {
         let index = GroupIdx(self.groups.len() as u32);
-        self.by_group_id
-            .insert(group.id.to_lowercase().into(), index);
+        self.by_group_id.insert(lower(&group.id).into(), index);
         self.by_group_name
             .entry(group.name.clone())
             .or_default()
@@ -216,7 +222,8 @@ fn unknown(what: &str, name: &str, suggestions: &[String]) -> String {
 }
 
 /// Builds the indexed tenant from its state file. Every referential problem is reported with a
-/// pointer into `source`.
+/// pointer into `source`. Users, memberships and recorded states are resolved in parallel; the
+/// diagnostics come out in file order whatever the scheduling.
 pub fn build(
     state: &TenantState,
     catalog: &Catalog,
@@ -224,6 +231,7 @@ pub fn build(
 ) -> Result<Tenant, Diagnostics> {
     let mut problems = Diagnostics::default();
     let at = |pointer: String| Location::node(source, pointer);
+    let products = ProductNames::new(catalog);
     let mut tenant = Tenant {
         default_usage_location: state
             .tenant
@@ -233,13 +241,13 @@ pub fn build(
         seats: HashMap::new(),
         users: Vec::with_capacity(state.users.len()),
         groups: Vec::with_capacity(state.groups.len()),
-        by_upn: HashMap::with_capacity(state.users.len()),
-        by_user_id: HashMap::with_capacity(state.users.len()),
-        by_group_id: HashMap::with_capacity(state.groups.len()),
-        by_group_name: HashMap::new(),
+        by_upn: FxHashMap::with_capacity_and_hasher(state.users.len(), Default::default()),
+        by_user_id: FxHashMap::with_capacity_and_hasher(state.users.len(), Default::default()),
+        by_group_id: FxHashMap::with_capacity_and_hasher(state.groups.len(), Default::default()),
+        by_group_name: FxHashMap::default(),
     };
     for (index, subscription) in state.subscriptions.iter().enumerate() {
-        match catalog.resolve_product(&subscription.sku) {
+        match products.resolve(&subscription.sku) {
             Ok(product) => *tenant.seats.entry(product).or_default() += subscription.enabled,
             Err(suggestions) => problems.push(reference(
                 at(format!("/subscriptions/{index}/sku")),
@@ -247,18 +255,56 @@ pub fn build(
             )),
         }
     }
-    let license = |license: &AssignedLicense, pointer: String, problems: &mut Diagnostics| {
-        match resolve_license(catalog, &license.sku, &license.disabled_plans, None) {
-            Ok(resolved) => Some(resolved),
-            Err(message) => {
-                problems.push(reference(at(pointer), message));
-                None
+    let license =
+        |license: &AssignedLicense, pointer: &dyn Fn() -> String, problems: &mut Diagnostics| {
+            match resolve_license_with(catalog, &products, license) {
+                Ok(resolved) => Some(resolved),
+                Err(message) => {
+                    problems.push(reference(at(pointer()), message));
+                    None
+                }
             }
-        }
-    };
-    for (index, user) in state.users.iter().enumerate() {
+        };
+    let converted: Vec<(User, Box<str>, Box<str>, Diagnostics)> = state
+        .users
+        .par_iter()
+        .enumerate()
+        .map(|(index, user)| {
+            let mut problems = Diagnostics::default();
+            let direct = user
+                .licenses
+                .iter()
+                .enumerate()
+                .filter_map(|(position, assigned)| {
+                    license(
+                        assigned,
+                        &|| format!("/users/{index}/licenses/{position}/sku"),
+                        &mut problems,
+                    )
+                })
+                .collect();
+            let converted = User {
+                id: user.id.as_str().into(),
+                upn: user.upn.as_str().into(),
+                usage_location: user
+                    .usage_location
+                    .as_deref()
+                    .map(|code| code.to_ascii_uppercase().into()),
+                proxy_addresses: user
+                    .proxy_addresses
+                    .iter()
+                    .map(|address| lower(address).into())
+                    .collect(),
+                direct,
+                recorded: Vec::new(),
+            };
+            let upn_key = lower(&user.upn).into();
+            let id_key = lower(&user.id).into();
+            (converted, upn_key, id_key, problems)
+        })
+        .collect();
+    for (index, (user, upn_key, id_key, user_problems)) in converted.into_iter().enumerate() {
         let idx = UserIdx(index as u32);
-        let upn_key: Box<str> = user.upn.to_lowercase().into();
         if let Some(first) = tenant.by_upn.insert(upn_key, idx) {
             problems.push(
                 Diagnostic::new(
@@ -270,43 +316,14 @@ pub fn build(
                 .with_help("a UPN names one user; fix the export or remove the duplicate"),
             );
         }
-        if tenant
-            .by_user_id
-            .insert(user.id.to_lowercase().into(), idx)
-            .is_some()
-        {
+        if tenant.by_user_id.insert(id_key, idx).is_some() {
             problems.push(reference(
                 at(format!("/users/{index}/id")),
                 format!("two users have the id `{}`", user.id),
             ));
         }
-        let direct = user
-            .licenses
-            .iter()
-            .enumerate()
-            .filter_map(|(position, assigned)| {
-                license(
-                    assigned,
-                    format!("/users/{index}/licenses/{position}/sku"),
-                    &mut problems,
-                )
-            })
-            .collect();
-        tenant.users.push(User {
-            id: user.id.as_str().into(),
-            upn: user.upn.as_str().into(),
-            usage_location: user
-                .usage_location
-                .as_deref()
-                .map(|code| code.to_ascii_uppercase().into()),
-            proxy_addresses: user
-                .proxy_addresses
-                .iter()
-                .map(|address| address.to_lowercase().into())
-                .collect(),
-            direct,
-            recorded: Vec::new(),
-        });
+        problems.extend(user_problems);
+        tenant.users.push(user);
     }
     for (index, group) in state.groups.iter().enumerate() {
         let licenses = group
@@ -316,7 +333,7 @@ pub fn build(
             .filter_map(|(position, assigned)| {
                 license(
                     assigned,
-                    format!("/groups/{index}/licenses/{position}/sku"),
+                    &|| format!("/groups/{index}/licenses/{position}/sku"),
                     &mut problems,
                 )
             })
@@ -339,70 +356,26 @@ pub fn build(
             licenses,
         });
     }
-    for (index, group) in state.groups.iter().enumerate() {
-        let mut users = Vec::new();
-        let mut groups = Vec::new();
-        for (position, member) in group.members.iter().enumerate() {
-            if let Some(user) = tenant.user(member) {
-                users.push(user);
-            } else if let Some(nested) = tenant.group_by_id(member) {
-                groups.push(nested);
-            } else {
-                let upns = tenant.users.iter().map(|user| &*user.upn);
-                let hint = did_you_mean(member, upns, 1)
-                    .first()
-                    .map(|best| format!("; did you mean `{best}`?"))
-                    .unwrap_or_default();
-                problems.push(reference(
-                    at(format!("/groups/{index}/members/{position}")),
-                    format!("member `{member}` of group `{}` is neither a user nor a group of this tenant{hint}", group.display_name),
-                ));
-            }
-        }
-        users.sort_unstable();
-        users.dedup();
-        groups.sort_unstable();
-        groups.dedup();
-        let slot = &mut tenant.groups[index];
+    let resolved: Vec<(Vec<UserIdx>, Vec<GroupIdx>, Diagnostics)> = state
+        .groups
+        .par_iter()
+        .enumerate()
+        .map(|(index, group)| resolve_members(&tenant, index, group, &at))
+        .collect();
+    for (slot, (users, groups, group_problems)) in tenant.groups.iter_mut().zip(resolved) {
         slot.members = users;
         slot.member_groups = groups;
+        problems.extend(group_problems);
     }
-    for (index, user) in state.users.iter().enumerate() {
-        let mut recorded = Vec::new();
-        for (position, entry) in user.license_states.iter().enumerate() {
-            let pointer = format!("/users/{index}/license_states/{position}");
-            let Ok(product) = catalog.resolve_product(&entry.sku) else {
-                problems.push(reference(
-                    at(format!("{pointer}/sku")),
-                    format!("unknown product `{}`", entry.sku),
-                ));
-                continue;
-            };
-            let source = match &entry.via {
-                None => Source::Direct,
-                Some(name) => match tenant.groups_named(name) {
-                    [group] => Source::Group(*group),
-                    [] => {
-                        problems.push(reference(
-                            at(format!("{pointer}/via")),
-                            format!("no group is named `{name}`"),
-                        ));
-                        continue;
-                    }
-                    _ => {
-                        problems.push(reference(at(format!("{pointer}/via")), format!("several groups are named `{name}`; the state cannot say which one assigned this license")));
-                        continue;
-                    }
-                },
-            };
-            recorded.push(Recorded {
-                source,
-                product,
-                state: entry.state,
-                error: entry.error,
-            });
-        }
-        tenant.users[index].recorded = recorded;
+    let recorded: Vec<(Vec<Recorded>, Diagnostics)> = state
+        .users
+        .par_iter()
+        .enumerate()
+        .map(|(index, user)| recorded_states(&tenant, &products, index, user, &at))
+        .collect();
+    for (slot, (recorded, user_problems)) in tenant.users.iter_mut().zip(recorded) {
+        slot.recorded = recorded;
+        problems.extend(user_problems);
     }
     if problems.has_errors() {
         return Err(problems);
@@ -410,8 +383,236 @@ pub fn build(
     Ok(tenant)
 }
 
+/// Lower-cases `text`, borrowing it when it has no upper-case letter (the common case for ids,
+/// UPNs and proxy addresses).
+fn lower(text: &str) -> Cow<'_, str> {
+    if text
+        .bytes()
+        .any(|byte| byte.is_ascii_uppercase() || !byte.is_ascii())
+    {
+        Cow::Owned(text.to_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Product lookup with a fast path for exact skuPartNumbers (what state files hold), falling
+/// back to the catalog's full lookup (GUIDs, display names, other letter case).
+struct ProductNames<'a> {
+    catalog: &'a Catalog,
+    exact: FxHashMap<&'a str, ProductId>,
+}
+
+impl<'a> ProductNames<'a> {
+    fn new(catalog: &'a Catalog) -> Self {
+        let exact = catalog
+            .products()
+            .iter()
+            .map(|product| product.sku_part_number.as_str())
+            .filter_map(|sku| catalog.resolve_product(sku).ok().map(|id| (sku, id)))
+            .collect();
+        ProductNames { catalog, exact }
+    }
+
+    fn resolve(&self, sku: &str) -> Result<ProductId, Vec<String>> {
+        match self.exact.get(sku) {
+            Some(&id) => Ok(id),
+            None => self.catalog.resolve_product(sku),
+        }
+    }
+}
+
+/// [`resolve_license`] for a license of the state file, through the product fast path.
+fn resolve_license_with(
+    catalog: &Catalog,
+    products: &ProductNames<'_>,
+    license: &AssignedLicense,
+) -> Result<License, String> {
+    let product = products
+        .resolve(&license.sku)
+        .map_err(|suggestions| unknown("product", &license.sku, &suggestions))?;
+    if license.disabled_plans.is_empty() {
+        return Ok(License {
+            product,
+            enabled: catalog.product(product).plans.iter().copied().collect(),
+        });
+    }
+    resolve_license(catalog, &license.sku, &license.disabled_plans, None)
+}
+
+/// A group's members resolved to users and nested groups, with the problems of the group.
+fn resolve_members(
+    tenant: &Tenant,
+    index: usize,
+    group: &GroupState,
+    at: &(dyn Fn(String) -> Location + Sync),
+) -> (Vec<UserIdx>, Vec<GroupIdx>, Diagnostics) {
+    let mut problems = Diagnostics::default();
+    let mut users = Vec::with_capacity(group.members.len());
+    let mut groups = Vec::new();
+    for (position, member) in group.members.iter().enumerate() {
+        if let Some(user) = tenant.user(member) {
+            users.push(user);
+        } else if let Some(nested) = tenant.group_by_id(member) {
+            groups.push(nested);
+        } else {
+            let upns = tenant.users.iter().map(|user| &*user.upn);
+            let hint = did_you_mean(member, upns, 1)
+                .first()
+                .map(|best| format!("; did you mean `{best}`?"))
+                .unwrap_or_default();
+            problems.push(reference(
+                at(format!("/groups/{index}/members/{position}")),
+                format!(
+                    "member `{member}` of group `{}` is neither a user nor a group of this tenant{hint}",
+                    group.display_name
+                ),
+            ));
+        }
+    }
+    users.sort_unstable();
+    users.dedup();
+    groups.sort_unstable();
+    groups.dedup();
+    (users, groups, problems)
+}
+
+/// A user's recorded license states resolved to products and groups.
+fn recorded_states(
+    tenant: &Tenant,
+    products: &ProductNames<'_>,
+    index: usize,
+    user: &UserState,
+    at: &(dyn Fn(String) -> Location + Sync),
+) -> (Vec<Recorded>, Diagnostics) {
+    let mut problems = Diagnostics::default();
+    let mut recorded = Vec::with_capacity(user.license_states.len());
+    for (position, entry) in user.license_states.iter().enumerate() {
+        let pointer = || format!("/users/{index}/license_states/{position}");
+        let Ok(product) = products.resolve(&entry.sku) else {
+            problems.push(reference(
+                at(format!("{}/sku", pointer())),
+                format!("unknown product `{}`", entry.sku),
+            ));
+            continue;
+        };
+        let source = match &entry.via {
+            None => Source::Direct,
+            Some(name) => match tenant.groups_named(name) {
+                [group] => Source::Group(*group),
+                [] => {
+                    problems.push(reference(
+                        at(format!("{}/via", pointer())),
+                        format!("no group is named `{name}`"),
+                    ));
+                    continue;
+                }
+                _ => {
+                    problems.push(reference(at(format!("{}/via", pointer())), format!("several groups are named `{name}`; the state cannot say which one assigned this license")));
+                    continue;
+                }
+            },
+        };
+        recorded.push(Recorded {
+            source,
+            product,
+            state: entry.state,
+            error: entry.error,
+        });
+    }
+    (recorded, problems)
+}
+
 fn reference(location: Location, message: String) -> Diagnostic {
     Diagnostic::new(Code::TenantReference, message)
         .with_label(location, "here")
         .with_help("the tenant state must be consistent: re-export it or fix the reference")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(yaml: &str) -> TenantState {
+        serde_yaml::from_str(yaml).expect("test state parses")
+    }
+
+    const TENANT: &str = "
+version: 1
+tenant: { default_usage_location: us }
+subscriptions: [ { sku: ENTERPRISEPACK, enabled: 5 } ]
+users:
+  - { id: U-1, upn: Ann@Contoso.com, proxy_addresses: [SMTP:Ann@Contoso.com] }
+  - { id: u-2, upn: bob@contoso.com, licenses: [ { sku: EMS } ],
+      license_states: [ { sku: ENTERPRISEPACK, via: Staff, state: Active }, { sku: EMS, state: Active } ] }
+groups:
+  - { id: G-1, display_name: Staff, members: [ann@contoso.com, U-2, g-2], licenses: [ { sku: ENTERPRISEPACK, disabled_plans: [SWAY] } ] }
+  - { id: g-2, display_name: Nested }
+";
+
+    #[test]
+    fn members_and_recorded_states_resolve_case_insensitively() {
+        let catalog = Catalog::builtin();
+        let tenant = build(&state(TENANT), catalog, SourceId(0)).expect("consistent");
+        let staff = tenant.group_at(GroupIdx(0));
+        assert_eq!(staff.members, [UserIdx(0), UserIdx(1)]);
+        assert_eq!(staff.member_groups, [GroupIdx(1)]);
+        assert_eq!(tenant.user("ANN@contoso.COM"), Some(UserIdx(0)));
+        assert_eq!(tenant.user("u-1"), Some(UserIdx(0)));
+        assert_eq!(tenant.group_by_id("g-1"), Some(GroupIdx(0)));
+        assert_eq!(
+            &*tenant.user_at(UserIdx(0)).proxy_addresses[0],
+            "smtp:ann@contoso.com"
+        );
+        assert_eq!(tenant.effective_location(UserIdx(0)), Some("US"));
+        let sway = catalog.resolve_plan("SWAY").unwrap();
+        let e3 = catalog.resolve_product("ENTERPRISEPACK").unwrap();
+        assert!(!staff.licenses[0].enabled.contains(sway));
+        assert_eq!(
+            staff.licenses[0].enabled.len() + 1,
+            catalog.product(e3).plans.len()
+        );
+        let ems = catalog.resolve_product("EMS").unwrap();
+        assert_eq!(
+            tenant.user_at(UserIdx(1)).direct[0].enabled,
+            catalog
+                .product(ems)
+                .plans
+                .iter()
+                .copied()
+                .collect::<PlanSet>()
+        );
+        let recorded = &tenant.user_at(UserIdx(1)).recorded;
+        assert_eq!(recorded[0].source, Source::Group(GroupIdx(0)));
+        assert_eq!(recorded[1].source, Source::Direct);
+        assert_eq!(tenant.seats_of(e3), 5);
+    }
+
+    #[test]
+    fn every_referential_problem_is_reported_in_file_order() {
+        let broken = TENANT
+            .replace("upn: bob@contoso.com", "upn: ANN@contoso.com")
+            .replace("U-2, g-2", "U-2, g-2, carol@contoso.com")
+            .replace("via: Staff", "via: Staf")
+            .replace("sku: EMS }", "sku: EMZ }");
+        let problems = build(&state(&broken), Catalog::builtin(), SourceId(0)).unwrap_err();
+        let pointers: Vec<String> = problems
+            .0
+            .iter()
+            .map(|problem| match &problem.labels[0].location {
+                Location::Node { pointer, .. } => pointer.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            pointers,
+            [
+                "/users/1/upn",
+                "/users/1/licenses/0/sku",
+                "/groups/0/members/3",
+                "/users/1/license_states/0/via",
+            ],
+            "{problems:?}"
+        );
+    }
 }

@@ -147,7 +147,7 @@ pub struct AssignedPlan {
 
 /// A value of a user attribute: Graph properties are strings, booleans, date strings or string
 /// lists (`otherMails`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum AttributeValue {
     /// A boolean (`accountEnabled`).
@@ -158,6 +158,61 @@ pub enum AttributeValue {
     String(String),
     /// A list of strings (`otherMails`).
     List(Vec<String>),
+}
+
+// Deserialised by a visitor rather than serde's `untagged`, which buffers every value before
+// trying each variant: that was the hot spot of loading a large state file.
+impl<'de> Deserialize<'de> for AttributeValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(AttributeVisitor)
+    }
+}
+
+struct AttributeVisitor;
+
+impl<'de> serde::de::Visitor<'de> for AttributeVisitor {
+    type Value = AttributeValue;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a string, a boolean, a number or a list of strings")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<AttributeValue, E> {
+        Ok(AttributeValue::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<AttributeValue, E> {
+        Ok(AttributeValue::Number(value.into()))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<AttributeValue, E> {
+        Ok(AttributeValue::Number(value.into()))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<AttributeValue, E> {
+        serde_json::Number::from_f64(value)
+            .map(AttributeValue::Number)
+            .ok_or_else(|| E::custom("a number must be finite"))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<AttributeValue, E> {
+        Ok(AttributeValue::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<AttributeValue, E> {
+        Ok(AttributeValue::String(value))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut items: A,
+    ) -> Result<AttributeValue, A::Error> {
+        let mut list = Vec::with_capacity(items.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = items.next_element::<String>()? {
+            list.push(item);
+        }
+        Ok(AttributeValue::List(list))
+    }
 }
 
 /// A user and everything licensing and rules need to know about them.
@@ -173,10 +228,18 @@ pub struct UserState {
     pub usage_location: Option<String>,
     /// Graph user properties by Graph name (`department`, `accountEnabled`, `extensionAttribute1`,
     /// `otherMails`); rules address them case-insensitively.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "IndexMap::is_empty",
+        deserialize_with = "compact_map"
+    )]
     pub attributes: IndexMap<String, AttributeValue>,
     /// Proxy addresses (`SMTP:alice@contoso.com`); duplicates across users block Exchange plans.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "compact_vec"
+    )]
     pub proxy_addresses: Vec<String>,
     /// Service plans as Graph's `assignedPlans` reports them, for rules on `user.assignedPlans`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -185,7 +248,11 @@ pub struct UserState {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licenses: Vec<AssignedLicense>,
     /// What the service last recorded for each assignment (direct and inherited).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "compact_vec"
+    )]
     pub license_states: Vec<LicenseState>,
 }
 
@@ -219,6 +286,24 @@ pub struct GroupState {
     /// Products the group assigns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licenses: Vec<AssignedLicense>,
+}
+
+// A million users' maps and lists would otherwise carry the spare capacity of doubling growth
+// (an IndexMap of 9 attributes holds room for 16): per-user collections are shrunk to their size.
+fn compact_map<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<IndexMap<String, AttributeValue>, D::Error> {
+    let mut map = IndexMap::<String, AttributeValue>::deserialize(deserializer)?;
+    map.shrink_to_fit();
+    Ok(map)
+}
+
+fn compact_vec<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    let mut list = Vec::<T>::deserialize(deserializer)?;
+    list.shrink_to_fit();
+    Ok(list)
 }
 
 fn default_true() -> bool {

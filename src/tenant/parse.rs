@@ -162,6 +162,38 @@ mod tests {
     }
 
     #[test]
+    fn attribute_values_of_every_kind_load_from_json_and_yaml() {
+        use crate::tenant::model::AttributeValue;
+        let json = r#"{"version":1,"tenant":{},"users":[{"id":"u1","upn":"ann@contoso.com",
+            "attributes":{"department":"Sales","accountEnabled":false,"employeeNumber":42,
+            "weight":1.5,"otherMails":["a@b.c","d@e.f"]}}]}"#;
+        let (state, _) = parse_state(SourceId(0), json, Format::Json).unwrap();
+        let attributes = &state.users[0].attributes;
+        assert_eq!(
+            attributes["department"],
+            AttributeValue::String("Sales".into())
+        );
+        assert_eq!(attributes["accountEnabled"], AttributeValue::Bool(false));
+        assert_eq!(
+            attributes["employeeNumber"],
+            AttributeValue::Number(42.into())
+        );
+        assert_eq!(
+            attributes["weight"],
+            AttributeValue::Number(serde_json::Number::from_f64(1.5).unwrap())
+        );
+        assert_eq!(
+            attributes["otherMails"],
+            AttributeValue::List(vec!["a@b.c".into(), "d@e.f".into()])
+        );
+        let yaml = serde_yaml::to_string(&state).unwrap();
+        let (from_yaml, _) = parse_state(SourceId(0), &yaml, Format::Yaml).unwrap();
+        assert_eq!(from_yaml, state);
+        let nested = json.replace(r#""weight":1.5"#, r#""weight":{"kg":1}"#);
+        assert!(parse_state(SourceId(0), &nested, Format::Json).is_err());
+    }
+
+    #[test]
     fn json_errors_have_positions() {
         let text = "{\n  \"version\": 1,\n  \"tenant\": {},\n  \"users\": [ { \"id\": 5 } ]\n}\n";
         let (diagnostics, _) = parse_state(SourceId(0), text, Format::Json).unwrap_err();

@@ -1,0 +1,161 @@
+//! Benchmarks of the load path and the engine on generated tenants of 10,000 and 100,000 users
+//! (2,000 licensed groups, 20 products; see `tools/tenantgen.rs`): parsing the JSON state,
+//! building the index, the engine on an unchanged tenant, the engine after a product migration
+//! in one group, and the desired state of the matching config. Run with `cargo bench --bench
+//! scale`; the 1,000,000-user case is `benches/compare.sh`.
+
+#[path = "../tools/tenantgen.rs"]
+#[allow(dead_code)] // the generator's full surface serves the example and the tests
+mod tenantgen;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use divan::Bencher;
+use seatplan::catalog::Catalog;
+use seatplan::engine::{self, Mode};
+use seatplan::source::SourceId;
+use seatplan::tenant::index::{self, Tenant, UserIdx};
+use seatplan::tenant::parse::{parse_state, Format};
+use seatplan::tenant::TenantState;
+
+fn main() {
+    divan::main();
+}
+
+const SIZES: [usize; 2] = [10_000, 100_000];
+
+/// A generated tenant of one size, with everything the benchmarks start from.
+struct Fixture {
+    text: String,
+    state: TenantState,
+    config: seatplan::config::Config,
+    tenant: Tenant,
+    memberships: Vec<Vec<UserIdx>>,
+    /// The tenant after one group's E1 is migrated to E3.
+    migrated: Tenant,
+}
+
+fn fixture(users: usize) -> &'static Fixture {
+    static CACHE: OnceLock<Mutex<HashMap<usize, &'static Fixture>>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    cache.entry(users).or_insert_with(|| {
+        let catalog = Catalog::builtin();
+        let params = tenantgen::Params {
+            users,
+            ..tenantgen::Params::default()
+        };
+        let generated = tenantgen::generate(&params, catalog);
+        let state = generated.state;
+        let text = serde_json::to_string(&state).expect("state serialises");
+        let tenant = index::build(&state, catalog, SourceId(0)).expect("consistent tenant");
+        let memberships = tenant
+            .groups
+            .iter()
+            .map(|group| group.members.clone())
+            .collect();
+        let mut changed = state.clone();
+        if let Some(group) = changed.groups.iter_mut().find(|group| {
+            group.rule.is_some()
+                && group
+                    .licenses
+                    .iter()
+                    .any(|license| license.sku == "STANDARDPACK")
+        }) {
+            group.licenses = vec![seatplan::tenant::AssignedLicense {
+                sku: "ENTERPRISEPACK".into(),
+                disabled_plans: Vec::new(),
+            }];
+        }
+        let migrated = index::build(&changed, catalog, SourceId(0)).expect("consistent tenant");
+        Box::leak(Box::new(Fixture {
+            text,
+            state,
+            config: generated.config,
+            tenant,
+            memberships,
+            migrated,
+        }))
+    })
+}
+
+/// `parse_state` of the JSON text: the typed, streaming deserialisation of the state file.
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn parse_json(bencher: Bencher, users: usize) {
+    let fixture = fixture(users);
+    bencher
+        .counter(divan::counter::BytesCount::new(fixture.text.len()))
+        .bench(|| parse_state(SourceId(0), &fixture.text, Format::Json).map(|parsed| parsed.0));
+}
+
+/// `index::build`: resolving products, plans, members and recorded states.
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn build_index(bencher: Bencher, users: usize) {
+    let fixture = fixture(users);
+    bencher.bench(|| index::build(&fixture.state, Catalog::builtin(), SourceId(0)));
+}
+
+/// The engine on the tenant as it is (every assignment settled).
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn engine_unchanged(bencher: Bencher, users: usize) {
+    let fixture = fixture(users);
+    bencher.bench(|| {
+        engine::run(
+            Catalog::builtin(),
+            &fixture.tenant,
+            &fixture.tenant,
+            &fixture.memberships,
+            Mode::Predict,
+        )
+    });
+}
+
+/// The engine after E1 is replaced by E3 in one dynamic group (its members are processed).
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn engine_migrated(bencher: Bencher, users: usize) {
+    let fixture = fixture(users);
+    bencher.bench(|| {
+        engine::run(
+            Catalog::builtin(),
+            &fixture.tenant,
+            &fixture.migrated,
+            &fixture.memberships,
+            Mode::Predict,
+        )
+    });
+}
+
+/// The engine in reprocess mode: every assignment in error is processed again.
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn engine_reprocess(bencher: Bencher, users: usize) {
+    let fixture = fixture(users);
+    bencher.bench(|| {
+        engine::run(
+            Catalog::builtin(),
+            &fixture.tenant,
+            &fixture.tenant,
+            &fixture.memberships,
+            Mode::Reprocess,
+        )
+    });
+}
+
+/// The planner's desired state for the matching config (config already loaded).
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn desired_state(bencher: Bencher, users: usize) {
+    let fixture = fixture(users);
+    let files = tenantgen::config_files(&fixture.config, 4 << 20).expect("config serialises");
+    let parsed = files
+        .iter()
+        .enumerate()
+        .map(|(index, (_, text))| {
+            seatplan::config::parse_config_file(SourceId(index as u32), text)
+                .unwrap_or_else(|_| panic!("generated config loads"))
+        })
+        .collect();
+    let loaded = seatplan::config::merge(parsed).expect("config files merge");
+    bencher.bench(|| seatplan::plan::desired::build(&fixture.state, &loaded, Catalog::builtin()));
+}

@@ -1,0 +1,174 @@
+//! The benchmark tenant generator (`tools/tenantgen.rs`): deterministic, its recorded license
+//! states are what the engine predicts, its config directory loads and describes the tenant as it
+//! is, and each variant changes one group.
+
+#[path = "../tools/tenantgen.rs"]
+#[allow(dead_code)] // the generator's full surface serves the example and the benchmarks
+mod tenantgen;
+
+use seatplan::catalog::Catalog;
+use seatplan::config::{merge, parse_config_file, LoadedConfig};
+use seatplan::engine::{self, Mode};
+use seatplan::plan::desired;
+use seatplan::source::SourceId;
+use seatplan::tenant::index::{self, Source, UserIdx};
+use seatplan::tenant::model::AttributeValue;
+use tenantgen::{generate, Generated, Params};
+
+fn small() -> Params {
+    Params {
+        users: 3_000,
+        groups: 120,
+        ..Params::default()
+    }
+}
+
+fn load(config: &seatplan::config::Config) -> LoadedConfig {
+    let files = tenantgen::config_files(config, 16 * 1024).expect("config serialises");
+    assert!(files.len() > 2, "the config is split into several files");
+    let parsed = files
+        .iter()
+        .enumerate()
+        .map(
+            |(index, (name, text))| match parse_config_file(SourceId(index as u32), text) {
+                Ok(file) => file,
+                Err((problems, _)) => panic!("{name} does not load: {problems:?}"),
+            },
+        )
+        .collect();
+    merge(parsed).expect("config files merge")
+}
+
+#[test]
+fn the_same_parameters_give_the_same_tenant() {
+    let catalog = Catalog::builtin();
+    let first = serde_json::to_string(&generate(&small(), catalog).state).unwrap();
+    let second = serde_json::to_string(&generate(&small(), catalog).state).unwrap();
+    assert_eq!(first, second);
+    let other = Params { seed: 9, ..small() };
+    assert_ne!(
+        first,
+        serde_json::to_string(&generate(&other, catalog).state).unwrap()
+    );
+}
+
+#[test]
+fn recorded_license_states_are_what_the_engine_predicts() {
+    let catalog = Catalog::builtin();
+    let Generated { state, .. } = generate(&small(), catalog);
+    let tenant = index::build(&state, catalog, SourceId(0)).expect("consistent tenant");
+    let memberships: Vec<Vec<UserIdx>> = tenant
+        .groups
+        .iter()
+        .map(|group| group.members.clone())
+        .collect();
+    let outcome = engine::run(catalog, &tenant, &tenant, &memberships, Mode::Predict);
+    let mut assignments = 0;
+    let mut errors = 0;
+    for (user, predicted) in state.users.iter().zip(&outcome.users) {
+        let predicted: Vec<_> = predicted
+            .assignments
+            .iter()
+            .map(|assignment| {
+                let via = match assignment.source {
+                    Source::Direct => None,
+                    Source::Group(group) => Some(tenant.group_at(group).name.to_string()),
+                };
+                (
+                    catalog.product(assignment.product).sku_part_number.clone(),
+                    via,
+                    assignment.state,
+                    assignment.error,
+                )
+            })
+            .collect();
+        let recorded: Vec<_> = user
+            .license_states
+            .iter()
+            .map(|entry| {
+                (
+                    entry.sku.clone(),
+                    entry.via.clone(),
+                    entry.state,
+                    entry.error,
+                )
+            })
+            .collect();
+        assert_eq!(predicted, recorded, "user {}", user.upn);
+        assignments += recorded.len();
+        errors += recorded.iter().filter(|entry| entry.3.is_some()).count();
+    }
+    assert!(assignments > state.users.len(), "{assignments} assignments");
+    assert!(errors > 0, "a realistic tenant has a few errors");
+    assert!(
+        errors * 10 < assignments,
+        "{errors} errors of {assignments}"
+    );
+}
+
+#[test]
+fn the_config_describes_the_tenant_as_it_is() {
+    let catalog = Catalog::builtin();
+    let generated = generate(&small(), catalog);
+    let loaded = load(&generated.config);
+    let wanted = desired::build(&generated.state, &loaded, catalog).expect("config applies");
+    assert!(wanted.created.is_empty() && wanted.deleted.is_empty());
+    assert_eq!(wanted.managed_groups.len(), generated.state.groups.len());
+    assert_eq!(wanted.state, generated.state);
+}
+
+#[test]
+fn each_variant_changes_one_group() {
+    let catalog = Catalog::builtin();
+    let generated = generate(&small(), catalog);
+    let stems: Vec<&str> = generated.variants.iter().map(|(stem, ..)| *stem).collect();
+    assert_eq!(stems, ["rule-edited", "product-migrated", "group-deleted"]);
+    for (stem, _, config) in &generated.variants {
+        let loaded = load(config);
+        let wanted = desired::build(&generated.state, &loaded, catalog).expect("config applies");
+        let changed: Vec<&str> = wanted
+            .state
+            .groups
+            .iter()
+            .zip(&generated.state.groups)
+            .filter(|(after, before)| after != before)
+            .map(|(after, _)| after.display_name.as_str())
+            .collect();
+        assert_eq!(changed.len(), 1, "{stem}: {changed:?}");
+        assert_eq!(wanted.deleted.len(), usize::from(*stem == "group-deleted"));
+    }
+}
+
+#[test]
+fn base_group_members_are_the_users_of_their_department_and_countries() {
+    let catalog = Catalog::builtin();
+    let state = generate(&small(), catalog).state;
+    let shape =
+        regex::Regex::new(r#"^\(user\.department -eq "([^"]+)"\) -and \(user\.country -in \[("[^"]+"(?:,"[^"]+")*)\]\)$"#)
+            .unwrap();
+    let text = |user: &seatplan::tenant::model::UserState, key: &str| match user.attributes.get(key)
+    {
+        Some(AttributeValue::String(value)) => value.clone(),
+        _ => String::new(),
+    };
+    let mut checked = 0;
+    for group in &state.groups {
+        let Some(captures) = group.rule.as_deref().and_then(|rule| shape.captures(rule)) else {
+            continue;
+        };
+        let expected: Vec<&str> = state
+            .users
+            .iter()
+            .filter(|user| {
+                text(user, "department") == captures[1]
+                    && captures[2]
+                        .split(',')
+                        .any(|quoted| quoted.trim_matches('"') == text(user, "country"))
+            })
+            .map(|user| user.upn.as_str())
+            .collect();
+        assert_eq!(group.members, expected, "{}", group.display_name);
+        checked += 1;
+    }
+    assert!(checked > 5, "{checked} groups checked");
+}
