@@ -16,12 +16,11 @@ USERS="${USERS:-1000000}"
 DIR="${DIR:-target/scale-$USERS}"
 STATE="$DIR/tenant.json"
 
-# The seatplan commands measured, on the matching config (no changes) and after one rule edit.
-# Until `seatplan plan` exists they are the `load-state` tool: read, parse, index, engine on the
-# current tenant, desired state of the config, index and engine on it. Switch to e.g.
-#   PLAN_CMD="target/release/seatplan plan -c $DIR/config --state $STATE --format json"
-PLAN_CMD="${PLAN_CMD:-target/release/examples/load-state $STATE --config $DIR/config}"
-EDIT_CMD="${EDIT_CMD:-target/release/examples/load-state $STATE --config $DIR/config-rule-edited}"
+# The seatplan commands measured: a full plan of the matching config (no changes) and of the
+# config with one rule edited. For a per-phase breakdown, run the `load-state` tool instead:
+#   PLAN_CMD="target/release/examples/load-state $STATE --config $DIR/config"
+PLAN_CMD="${PLAN_CMD:-target/release/seatplan plan -c $DIR/config --state $STATE --format json}"
+EDIT_CMD="${EDIT_CMD:-target/release/seatplan plan -c $DIR/config-rule-edited --state $STATE --format json --allow-license-loss}"
 PYTHON_CMD="python3 -c 'import json; json.load(open(\"$STATE\"))'"
 
 echo "== building release binaries" >&2

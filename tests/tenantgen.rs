@@ -172,3 +172,35 @@ fn base_group_members_are_the_users_of_their_department_and_countries() {
     }
     assert!(checked > 5, "{checked} groups checked");
 }
+
+#[test]
+fn recorded_dynamic_members_are_what_the_rules_select() {
+    // The generator computes dynamic membership on its own; the rule evaluator must agree with it
+    // on every rule shape it writes (equality, -in, -startsWith, -contains, -match, -any over
+    // proxyAddresses, -not, -and/-or).
+    let catalog = Catalog::builtin();
+    let Generated { state, .. } = generate(&small(), catalog);
+    let tenant = index::build(&state, catalog, SourceId(0)).expect("consistent tenant");
+    let table = seatplan::tenant::membership::user_table(&state);
+    let memberships =
+        seatplan::tenant::membership::memberships(&tenant, &table, jiff::Timestamp::UNIX_EPOCH);
+    assert!(
+        memberships.unevaluated.is_empty(),
+        "every generated rule compiles"
+    );
+    let dynamic = tenant
+        .groups
+        .iter()
+        .filter(|group| group.rule.is_some())
+        .count();
+    assert!(dynamic > 10, "the tenant has dynamic groups");
+    let pending: Vec<&str> = memberships
+        .pending
+        .iter()
+        .map(|pending| &*tenant.group_at(pending.group).name)
+        .collect();
+    assert!(
+        pending.is_empty(),
+        "recorded members differ from the rule's result in {pending:?}"
+    );
+}
