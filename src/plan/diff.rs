@@ -120,25 +120,40 @@ pub fn license_ops(
     ops
 }
 
-/// The UPN of a member given by UPN or object id, if it is a user of `state`.
-pub fn member_upn(state: &TenantState, member: &str) -> Option<String> {
-    state
-        .users
-        .iter()
-        .find(|user| user.upn.eq_ignore_ascii_case(member) || user.id.eq_ignore_ascii_case(member))
-        .map(|user| user.upn.clone())
+/// Finds users named by UPN or object id (case-insensitively), built once per state so that
+/// resolving every member of every group stays linear.
+pub struct UserNames<'a> {
+    by_name: std::collections::HashMap<String, &'a str>,
 }
 
-/// A group's user members by UPN, sorted (group members are left out).
-fn member_upns(state: &TenantState, group: &GroupState) -> Vec<String> {
-    let mut upns: Vec<String> = group
-        .members
-        .iter()
-        .filter_map(|member| member_upn(state, member))
-        .collect();
-    upns.sort();
-    upns.dedup();
-    upns
+impl<'a> UserNames<'a> {
+    /// Indexes the users of `state`.
+    pub fn new(state: &'a TenantState) -> Self {
+        let mut by_name = std::collections::HashMap::with_capacity(state.users.len() * 2);
+        for user in &state.users {
+            by_name.insert(user.id.to_lowercase(), user.upn.as_str());
+            by_name.insert(user.upn.to_lowercase(), user.upn.as_str());
+        }
+        UserNames { by_name }
+    }
+
+    /// The UPN of a member given by UPN or object id, if it is a user.
+    pub fn upn(&self, member: &str) -> Option<&'a str> {
+        self.by_name.get(&member.to_lowercase()).copied()
+    }
+
+    /// A group's user members by UPN, sorted (group members are left out).
+    pub fn members(&self, group: &GroupState) -> Vec<String> {
+        let mut upns: Vec<String> = group
+            .members
+            .iter()
+            .filter_map(|member| self.upn(member))
+            .map(str::to_string)
+            .collect();
+        upns.sort();
+        upns.dedup();
+        upns
+    }
 }
 
 /// `on`/`paused` for a dynamic group (an absent processing state is `on`, as Graph's default).
@@ -152,6 +167,8 @@ fn processing_name(group: &GroupState) -> Option<String> {
 
 /// All changes from `current` to the desired state, groups (by name) then users (by UPN).
 pub fn changes(catalog: &Catalog, current: &TenantState, desired: &Desired) -> Vec<Change> {
+    let current_names = UserNames::new(current);
+    let desired_names = UserNames::new(&desired.state);
     let mut changes = Vec::new();
     for &(ref name, index) in &desired.managed_groups {
         let after = &desired.state.groups[index];
@@ -173,7 +190,7 @@ pub fn changes(catalog: &Catalog, current: &TenantState, desired: &Desired) -> V
                     after: Some(rule.clone()),
                 });
             } else {
-                let users = member_upns(&desired.state, after);
+                let users = desired_names.members(after);
                 if !users.is_empty() {
                     ops.push(Op::AddMembers { users });
                 }
@@ -219,9 +236,9 @@ pub fn changes(catalog: &Catalog, current: &TenantState, desired: &Desired) -> V
             let old = if before.rule.is_some() {
                 Vec::new()
             } else {
-                member_upns(current, before)
+                current_names.members(before)
             };
-            let new = member_upns(&desired.state, after);
+            let new = desired_names.members(after);
             let add: Vec<String> = new
                 .iter()
                 .filter(|user| !old.contains(user))

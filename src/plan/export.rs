@@ -4,13 +4,14 @@
 use indexmap::IndexMap;
 
 use crate::config::{Config, GroupSpec, LicenseSpec, RuleProcessing, TenantSettings, UserSpec};
-use crate::plan::diff::member_upn;
+use crate::plan::diff::UserNames;
 use crate::tenant::model::TenantState;
 
 /// The config for `state`: every licensed group (with its rule or members, and licenses as
 /// skuPartNumber + `disabled_plans`), every user's usage location. Groups whose display name is
 /// shared by another group carry their `id`.
 pub fn config_from_state(state: &TenantState) -> Config {
+    let names = UserNames::new(state);
     let mut groups = IndexMap::new();
     let mut sorted: Vec<_> = state
         .groups
@@ -31,7 +32,7 @@ pub fn config_from_state(state: &TenantState) -> Config {
                 let mut upns: Vec<String> = group
                     .members
                     .iter()
-                    .filter_map(|member| member_upn(state, member))
+                    .filter_map(|member| names.upn(member).map(str::to_string))
                     .collect();
                 upns.sort();
                 Some(upns)

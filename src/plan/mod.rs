@@ -20,7 +20,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics, Location, Severity};
 use crate::engine::{self, Mode, Outcome};
 use crate::source::SourceId;
 use crate::tenant::index::{self, Tenant};
-use crate::tenant::membership::{memberships, user_table, Memberships};
+use crate::tenant::membership::{memberships, memberships_reusing, user_table, Memberships};
 use crate::tenant::model::TenantState;
 
 pub use checks::Overrides;
@@ -67,6 +67,8 @@ pub struct Planned {
 pub struct Evaluated {
     /// The indexed tenant.
     pub tenant: Tenant,
+    /// The users' attributes as rules read them.
+    pub table: crate::rules::UserTable,
     /// Effective memberships.
     pub memberships: Memberships,
     /// The engine's outcome.
@@ -88,6 +90,7 @@ pub fn evaluate(
     let outcome = engine::run(catalog, &tenant, &tenant, &memberships.members, mode);
     Ok(Evaluated {
         tenant,
+        table,
         memberships,
         outcome,
     })
@@ -141,8 +144,25 @@ pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
     )?;
     let desired = desired::build(inputs.state, inputs.loaded, catalog)?;
     let target = index::build(&desired.state, catalog, inputs.state_source)?;
-    let table = user_table(&desired.state);
-    let target_memberships = memberships(&target, &table, inputs.now);
+    // Rules read user attributes, and the only attribute a config changes is the usage location:
+    // unless one changes, the current table serves, and the rules of unchanged groups keep their
+    // result.
+    let same_users = desired
+        .state
+        .users
+        .iter()
+        .zip(&inputs.state.users)
+        .all(|(after, before)| after.usage_location == before.usage_location);
+    let target_memberships = if same_users {
+        memberships_reusing(
+            &target,
+            &current.table,
+            inputs.now,
+            Some((&current.tenant, &current.memberships)),
+        )
+    } else {
+        memberships(&target, &user_table(&desired.state), inputs.now)
+    };
     let after = engine::run(
         catalog,
         &current.tenant,

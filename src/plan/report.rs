@@ -223,6 +223,7 @@ pub fn build(catalog: &Catalog, state: &TenantState, evaluated: &Evaluated) -> R
         tenant,
         memberships,
         outcome,
+        ..
     } = evaluated;
     let upn = |user: UserIdx| tenant.user_at(user).upn.to_string();
     let sku = |product: ProductId| catalog.product(product).sku_part_number.clone();

@@ -125,11 +125,41 @@ pub struct Memberships {
 /// that do not parse or compile keep their recorded members (and are listed in `unevaluated`);
 /// `memberOf` rules see the recorded members of the groups they name.
 pub fn memberships(tenant: &Tenant, table: &UserTable, now: Timestamp) -> Memberships {
+    memberships_reusing(tenant, table, now, None)
+}
+
+/// Like [`memberships`], but dynamic groups whose result `earlier` already holds are not
+/// evaluated again: `earlier` is the result for the same users and attributes, and groups whose
+/// rule or processing state is the same there (and whose rule does not read other groups through
+/// `memberOf`) keep it. Planning uses this so that only the rules a change touches are evaluated a
+/// second time.
+pub fn memberships_reusing(
+    tenant: &Tenant,
+    table: &UserTable,
+    now: Timestamp,
+    earlier: Option<(&Tenant, &Memberships)>,
+) -> Memberships {
     let recorded = recorded_members(tenant);
     let context = EvalContext::new(now, &recorded);
     let mut result = Memberships::default();
     for (index, group) in tenant.groups.iter().enumerate() {
         let idx = GroupIdx(index as u32);
+        let reusable = earlier.and_then(|(before, evaluated)| {
+            let previous = before.groups.get(index)?;
+            let same = previous.rule == group.rule
+                && previous.processing == group.processing
+                && group
+                    .rule
+                    .as_deref()
+                    .is_some_and(|rule| !rule.to_ascii_lowercase().contains("memberof"))
+                && !evaluated.unevaluated.contains(&idx);
+            same.then(|| evaluated.members.get(index).cloned())
+                .flatten()
+        });
+        if let Some(members) = reusable {
+            result.members.push(members);
+            continue;
+        }
         let rule = match (&group.rule, group.processing) {
             (Some(rule), RuleProcessing::On) => rule,
             _ => {
