@@ -102,10 +102,7 @@ impl Context<'_> {
         {
             "/licenses"
         } else {
-            return self
-                .loaded
-                .group_location(name, "")
-                .map(|location| as_key(location));
+            return self.loaded.group_location(name, "").map(as_key);
         };
         self.loaded.group_location(name, suffix)
     }

@@ -7,9 +7,18 @@ use std::collections::HashMap;
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
 use crate::config::RuleProcessing;
+use crate::country::normalize_country;
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics, Location};
 use crate::source::SourceId;
 use crate::tenant::model::{AssignedLicense, AssignmentError, AssignmentState, TenantState};
+
+/// The most seats one subscription may have (`prepaidUnits.enabled`). Real tenants stay far
+/// below; anything above is a corrupted or hand-edited file, and the bound keeps seat sums exact.
+pub const MAX_SEATS: u64 = 1_000_000_000;
+
+/// The longest user id, UPN, group id or group display name seatplan accepts (Entra's own limits
+/// are lower: 113 characters for a UPN, 256 for a display name).
+pub const MAX_NAME_CHARS: usize = 1024;
 
 /// Index of a user in [`Tenant::users`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -233,9 +242,49 @@ pub fn build(
         by_group_id: HashMap::with_capacity(state.groups.len()),
         by_group_name: HashMap::new(),
     };
+    if let Some(code) = &state.tenant.default_usage_location {
+        check_country(
+            &mut problems,
+            at("/tenant/default_usage_location".into()),
+            code,
+        );
+    }
     for (index, subscription) in state.subscriptions.iter().enumerate() {
+        if subscription.enabled > MAX_SEATS {
+            problems.push(
+                Diagnostic::new(
+                    Code::TooLarge,
+                    format!(
+                        "subscription `{}` has {} seats; seatplan accepts at most {MAX_SEATS}",
+                        subscription.sku, subscription.enabled
+                    ),
+                )
+                .with_label(
+                    at(format!("/subscriptions/{index}/enabled")),
+                    "absurd seat count",
+                )
+                .with_help("the file is corrupted or was edited by hand: export the state again"),
+            );
+            continue;
+        }
         match catalog.resolve_product(&subscription.sku) {
-            Ok(product) => *tenant.seats.entry(product).or_default() += subscription.enabled,
+            Ok(product) => {
+                let expected = &catalog.product(product).id;
+                if let Some(id) = &subscription.id {
+                    if !expected.is_empty() && !id.eq_ignore_ascii_case(expected) {
+                        problems.push(reference(
+                            at(format!("/subscriptions/{index}/id")),
+                            format!(
+                                "subscription `{}` has skuId `{id}`, but that product's skuId is `{expected}`",
+                                subscription.sku
+                            ),
+                        ));
+                        continue;
+                    }
+                }
+                let seats = tenant.seats.entry(product).or_default();
+                *seats = seats.saturating_add(subscription.enabled);
+            }
             Err(suggestions) => problems.push(reference(
                 at(format!("/subscriptions/{index}/sku")),
                 unknown("product", &subscription.sku, &suggestions),
@@ -252,6 +301,25 @@ pub fn build(
         }
     };
     for (index, user) in state.users.iter().enumerate() {
+        check_name(
+            &mut problems,
+            at(format!("/users/{index}/id")),
+            "user id",
+            &user.id,
+        );
+        check_name(
+            &mut problems,
+            at(format!("/users/{index}/upn")),
+            "UPN",
+            &user.upn,
+        );
+        if let Some(code) = &user.usage_location {
+            check_country(
+                &mut problems,
+                at(format!("/users/{index}/usage_location")),
+                code,
+            );
+        }
         let idx = UserIdx(index as u32);
         let upn_key: Box<str> = user.upn.to_lowercase().into();
         if let Some(first) = tenant.by_upn.insert(upn_key, idx) {
@@ -304,6 +372,18 @@ pub fn build(
         });
     }
     for (index, group) in state.groups.iter().enumerate() {
+        check_name(
+            &mut problems,
+            at(format!("/groups/{index}/id")),
+            "group id",
+            &group.id,
+        );
+        check_name(
+            &mut problems,
+            at(format!("/groups/{index}/display_name")),
+            "group display name",
+            &group.display_name,
+        );
         let licenses = group
             .licenses
             .iter()
@@ -342,6 +422,9 @@ pub fn build(
                 users.push(user);
             } else if let Some(nested) = tenant.group_by_id(member) {
                 groups.push(nested);
+            } else if problems.is_full() {
+                // Past the cap only the error counts; skip the suggestion search over all users.
+                problems.push(reference(at(String::new()), String::new()));
             } else {
                 let upns = tenant.users.iter().map(|user| &*user.upn);
                 let hint = did_you_mean(member, upns, 1)
@@ -405,8 +488,105 @@ pub fn build(
     Ok(tenant)
 }
 
+/// A usage location of the state must be an ISO 3166-1 alpha-2 code, as in the config (JSON state
+/// files are not checked against the schema, so this is where both formats are checked).
+fn check_country(problems: &mut Diagnostics, location: Location, code: &str) {
+    if normalize_country(code).is_none() {
+        problems.push(
+            Diagnostic::new(
+                Code::InvalidUsageLocation,
+                format!("`{code}` is not an ISO 3166-1 alpha-2 country code"),
+            )
+            .with_label(location, "unknown country")
+            .with_help("usage locations are two-letter ISO 3166-1 codes such as `US`, `DE` or `GB`; export the state again"),
+        );
+    }
+}
+
+/// Ids, UPNs and display names must be non-empty, of sane length, and free of control
+/// characters (an escaped NUL or a terminal escape sequence is never part of a real name).
+fn check_name(problems: &mut Diagnostics, location: Location, what: &str, name: &str) {
+    let problem = if name.trim().is_empty() {
+        Some("is empty".to_owned())
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        Some(format!("is longer than {MAX_NAME_CHARS} characters"))
+    } else {
+        name.chars()
+            .find(|c| c.is_control())
+            .map(|c| format!("contains the control character U+{:04X}", u32::from(c)))
+    };
+    if let Some(problem) = problem {
+        problems.push(
+            Diagnostic::new(Code::InvalidName, format!("a {what} {problem}"))
+                .with_label(location, "here")
+                .with_help("the file is corrupted or was edited by hand: export the state again"),
+        );
+    }
+}
+
 fn reference(location: Location, message: String) -> Diagnostic {
     Diagnostic::new(Code::TenantReference, message)
         .with_label(location, "here")
         .with_help("the tenant state must be consistent: re-export it or fix the reference")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenant::parse::{parse_state, Format};
+
+    fn problems(text: &str, format: Format) -> Vec<(Code, String)> {
+        let (state, _) = parse_state(SourceId(0), text, format).unwrap();
+        match build(&state, Catalog::builtin(), SourceId(0)) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems
+                .0
+                .into_iter()
+                .map(|problem| (problem.code, problem.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn seat_counts_that_would_overflow_are_refused_not_added() {
+        let text = r#"{"version": 1, "tenant": {}, "subscriptions": [{"sku": "EMS", "enabled": 10000000000000000000}, {"sku": "EMS", "enabled": 10000000000000000000}]}"#;
+        let found = problems(text, Format::Json);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().all(|(code, _)| *code == Code::TooLarge));
+        let text = r#"{"version": 1, "tenant": {}, "subscriptions": [{"sku": "EMS", "enabled": 1000000000}, {"sku": "EMS", "enabled": 1000000000}]}"#;
+        assert_eq!(problems(text, Format::Json), Vec::new());
+    }
+
+    #[test]
+    fn usage_locations_of_json_and_yaml_states_are_iso_codes() {
+        let json = r#"{"version": 1, "tenant": {"default_usage_location": "USA"}, "users": [{"id": "u", "upn": "a@b.c", "usage_location": "XX"}]}"#;
+        let found = problems(json, Format::Json);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found
+            .iter()
+            .all(|(code, _)| *code == Code::InvalidUsageLocation));
+        let yaml =
+            "version: 1\ntenant: {}\nusers:\n  - { id: u, upn: a@b.c, usage_location: de }\n";
+        assert_eq!(problems(yaml, Format::Yaml), Vec::new());
+    }
+
+    #[test]
+    fn empty_and_control_character_names_are_refused() {
+        let json = r#"{"version": 1, "tenant": {}, "users": [{"id": "", "upn": "a\u0000@b.c"}], "groups": [{"id": "g", "display_name": "\u001b[31m"}]}"#;
+        let found = problems(json, Format::Json);
+        let codes: Vec<_> = found.iter().map(|(code, _)| *code).collect();
+        assert_eq!(codes, [Code::InvalidName; 3], "{found:?}");
+        assert!(found[1].1.contains("U+0000"), "{found:?}");
+    }
+
+    #[test]
+    fn a_sku_id_must_be_the_products() {
+        let yaml = "version: 1\ntenant: {}\nsubscriptions:\n  - { sku: ENTERPRISEPACK, id: efccb6f7-5641-4e0e-bd10-b4976e1bf68e, enabled: 1 }\n";
+        let found = problems(yaml, Format::Yaml);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, Code::TenantReference);
+        assert!(found[0].1.contains("6fd2c87f"), "{}", found[0].1);
+        let yaml = "version: 1\ntenant: {}\nsubscriptions:\n  - { sku: ENTERPRISEPACK, id: 6FD2C87F-B296-42F0-B197-1E91E994B900, enabled: 1 }\n";
+        assert_eq!(problems(yaml, Format::Yaml), Vec::new());
+    }
 }

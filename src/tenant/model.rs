@@ -158,7 +158,11 @@ pub struct UserState {
     pub usage_location: Option<String>,
     /// Graph user properties by Graph name (`department`, `accountEnabled`, `extensionAttribute1`,
     /// `otherMails`); rules address them case-insensitively.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "IndexMap::is_empty",
+        deserialize_with = "unique_attributes"
+    )]
     pub attributes: IndexMap<String, AttributeValue>,
     /// Proxy addresses (`SMTP:alice@contoso.com`); duplicates across users block Exchange plans.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -206,6 +210,63 @@ pub struct GroupState {
     pub licenses: Vec<AssignedLicense>,
 }
 
+/// Reads `attributes` refusing a name given twice: JSON parsers keep the last silently, and the
+/// YAML pass rejects duplicates, so both formats agree.
+fn unique_attributes<'de, D>(deserializer: D) -> Result<IndexMap<String, AttributeValue>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Unique;
+    impl<'de> serde::de::Visitor<'de> for Unique {
+        type Value = IndexMap<String, AttributeValue>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a map of attribute names to values")
+        }
+
+        fn visit_map<A>(self, mut map: A) -> Result<Self::Value, A::Error>
+        where
+            A: serde::de::MapAccess<'de>,
+        {
+            let mut attributes = IndexMap::new();
+            while let Some((name, value)) = map.next_entry::<String, AttributeValue>()? {
+                if attributes.contains_key(&name) {
+                    return Err(serde::de::Error::custom(format!(
+                        "duplicate field `{name}` in attributes"
+                    )));
+                }
+                attributes.insert(name, value);
+            }
+            Ok(attributes)
+        }
+    }
+    deserializer.deserialize_map(Unique)
+}
+
 fn default_true() -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attribute_given_twice_is_refused() {
+        let text =
+            r#"{"id": "u", "upn": "a@b.c", "attributes": {"department": "A", "department": "B"}}"#;
+        let error = serde_json::from_str::<UserState>(text).unwrap_err();
+        assert!(
+            error.to_string().contains("duplicate field `department`"),
+            "{error}"
+        );
+        let text = r#"{"id": "u", "upn": "a@b.c", "attributes": {"department": "A", "city": "B"}}"#;
+        assert_eq!(
+            serde_json::from_str::<UserState>(text)
+                .unwrap()
+                .attributes
+                .len(),
+            2
+        );
+    }
 }
