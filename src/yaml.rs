@@ -31,6 +31,9 @@ impl Default for YamlLimits {
     }
 }
 
+/// The most nodes alias expansions may add to a document, whatever its node limit.
+pub const MAX_ALIAS_NODES: usize = 2_000_000;
+
 /// A parsed document: its value (for schema validation) and its node spans.
 #[derive(Debug, Clone)]
 pub struct SpannedDocument {
@@ -80,6 +83,7 @@ pub fn parse_document(
         pointers: PointerMap::default(),
         anchors: HashMap::new(),
         nodes: 0,
+        aliased: 0,
         root: None,
         documents: 0,
     };
@@ -113,6 +117,8 @@ struct Pass {
     /// Anchor id → (value, node count of the value).
     anchors: HashMap<usize, (Value, usize)>,
     nodes: usize,
+    /// Nodes copied by alias expansions (part of `nodes`).
+    aliased: usize,
     root: Option<Value>,
     documents: usize,
 }
@@ -195,12 +201,26 @@ impl Pass {
                     .with_label(Location::span(self.source, range), "alias used as a key")
                     .with_help("write the key out in full"));
                 }
-                let (value, count) = self.anchors.get(&anchor).cloned().ok_or_else(|| {
-                    Diagnostic::new(Code::YamlSyntax, "alias refers to an unknown anchor")
-                        .with_label(Location::span(self.source, range.clone()), "unknown anchor")
-                        .with_help("define the anchor (`&name`) before using it (`*name`)")
-                })?;
+                let count = self
+                    .anchors
+                    .get(&anchor)
+                    .map(|(_, count)| *count)
+                    .ok_or_else(|| {
+                        Diagnostic::new(Code::YamlSyntax, "alias refers to an unknown anchor")
+                            .with_label(
+                                Location::span(self.source, range.clone()),
+                                "unknown anchor",
+                            )
+                            .with_help("define the anchor (`&name`) before using it (`*name`)")
+                    })?;
+                // Counted before the copy, so that a bomb is stopped before it is built.
                 self.count(count, &range)?;
+                self.count_aliased(count, &range)?;
+                let value = self
+                    .anchors
+                    .get(&anchor)
+                    .map(|(value, _)| value.clone())
+                    .unwrap_or(Value::Null);
                 self.value(value, range, None)
             }
             Event::MappingStart(_, anchor, _) => {
@@ -303,6 +323,22 @@ impl Pass {
             return Err(Diagnostic::new(
                 Code::YamlLimit,
                 format!("the document expands to more than {} nodes", self.limits.max_nodes),
+            )
+            .with_label(Location::span(self.source, range.clone()), "expansion passes the limit here")
+            .with_help("aliases that refer to aliases multiply (a \"billion laughs\" document); write the data out instead"));
+        }
+        Ok(())
+    }
+
+    /// Alias expansions have their own budget, far below the node limit of large state files:
+    /// data written out needs no aliases, and a few kilobytes of aliases must not build a tree of
+    /// millions of nodes before the node limit stops it.
+    fn count_aliased(&mut self, nodes: usize, range: &Range<usize>) -> Result<(), Diagnostic> {
+        self.aliased = self.aliased.saturating_add(nodes);
+        if self.aliased > MAX_ALIAS_NODES {
+            return Err(Diagnostic::new(
+                Code::YamlLimit,
+                format!("aliases expand to more than {MAX_ALIAS_NODES} nodes"),
             )
             .with_label(Location::span(self.source, range.clone()), "expansion passes the limit here")
             .with_help("aliases that refer to aliases multiply (a \"billion laughs\" document); write the data out instead"));
@@ -539,6 +575,27 @@ mod tests {
         }
         let error = parse(&text).unwrap_err();
         assert_eq!(error.code, Code::YamlLimit);
+    }
+
+    #[test]
+    fn alias_expansion_has_its_own_budget_under_a_large_node_limit() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..9 {
+            let previous = format!("*a{}", level - 1);
+            let items = [previous.as_str(); 10].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+        }
+        let limits = YamlLimits {
+            max_depth: 32,
+            max_nodes: 50_000_000,
+        };
+        let error = parse_document(SourceId(0), &text, limits).unwrap_err();
+        assert_eq!(error.code, Code::YamlLimit);
+        assert!(
+            error.message.starts_with("aliases expand"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

@@ -109,6 +109,7 @@ fn rule_check_shows_a_caret_under_the_bad_token() {
 }
 
 #[test]
+#[allow(clippy::disallowed_methods)] // a test sets up its input file
 fn rule_check_file_checks_every_line() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("rules.txt");

@@ -3,24 +3,8 @@
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use seatplan::rules::{parse_with, print, RuleLimits};
+mod common;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let limits = RuleLimits {
-        max_chars: None,
-        ..RuleLimits::default()
-    };
-    if let Ok(rule) = parse_with(text, limits) {
-        let canonical = print(&rule);
-        let reparsed = parse_with(&canonical, limits);
-        assert_eq!(
-            reparsed.map(|rule| rule.strip_spans()),
-            Ok(rule.strip_spans()),
-            "canonical form {canonical:?} of {text:?}"
-        );
-    }
-});
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| common::rule_parser(data));

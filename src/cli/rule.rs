@@ -231,6 +231,19 @@ fn check_file(path: &std::path::Path, sources: &mut Sources, terminal: &Terminal
             }
         }
     }
+    if valid + invalid == 0 {
+        // An empty or truncated file must not pass a CI check as "all rules valid".
+        problems.push(
+            Diagnostic::new(
+                Code::RuleSyntax,
+                format!("`{}` holds no rules", path.display()),
+            )
+            .with_label(Location::span(source, 0..0), "no rule in this file")
+            .with_help(
+                "write one rule per line; blank lines and lines starting with `#` are skipped",
+            ),
+        );
+    }
     if !problems.is_empty() {
         terminal.report(problems.iter(), sources);
     }
@@ -240,7 +253,7 @@ fn check_file(path: &std::path::Path, sources: &mut Sources, terminal: &Terminal
         if valid + invalid == 1 { "" } else { "s" }
     ));
     terminal.print(&output);
-    if invalid > 0 {
+    if invalid > 0 || valid == 0 {
         Exit::Failure
     } else {
         Exit::Success

@@ -51,7 +51,9 @@ pub fn read_plan(path: &std::path::Path) -> Result<PlanDocument, Diagnostic> {
         )
         .with_help("make the plan again with this seatplan (`seatplan plan -o PLANFILE`)"));
     }
-    serde_json::from_value(value).map_err(|error| {
+    // Typed from the text, not from the tree: a tree keeps the last of duplicated keys silently,
+    // so a hand-edited plan could show one fingerprint and hide another.
+    serde_json::from_str(&text).map_err(|error| {
         Diagnostic::new(
             Code::PlanFile,
             format!("`{}` is not a valid plan: {error}", path.display()),

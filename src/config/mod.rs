@@ -93,6 +93,7 @@ fn check_file(source: SourceId, config: &Config, problems: &mut Diagnostics) {
     }
     for (name, group) in config.groups.iter().flatten() {
         let base = pointer_child("/groups", name);
+        check_display_name(source, &base, name, problems);
         if group.rule.is_some() && group.members.is_some() {
             problems.push(
                 Diagnostic::new(
@@ -125,6 +126,38 @@ fn check_file(source: SourceId, config: &Config, problems: &mut Diagnostics) {
             );
         }
         check_licenses(source, &base, user.licenses.as_deref(), problems);
+    }
+}
+
+/// Entra's limit on a group's display name, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 256;
+
+/// A group's display name (its key in the config) must be something Entra accepts: not empty,
+/// at most [`MAX_DISPLAY_NAME_CHARS`] characters, no control characters (an escaped NUL or a
+/// terminal escape sequence would otherwise reach the tenant).
+fn check_display_name(source: SourceId, pointer: &str, name: &str, problems: &mut Diagnostics) {
+    let problem = if name.trim().is_empty() {
+        Some("is empty".to_owned())
+    } else if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        Some(format!(
+            "has {} characters; Entra allows at most {MAX_DISPLAY_NAME_CHARS}",
+            name.chars().count()
+        ))
+    } else {
+        name.chars()
+            .find(|c| c.is_control())
+            .map(|c| format!("contains the control character U+{:04X}", u32::from(c)))
+    };
+    if let Some(problem) = problem {
+        let shown: String = name.chars().take(60).flat_map(char::escape_debug).collect();
+        problems.push(
+            Diagnostic::new(
+                Code::InvalidName,
+                format!("the group name \"{shown}\" {problem}"),
+            )
+            .with_label(Location::key(source, pointer), "group name")
+            .with_help("a group's key is its display name in Entra: use printable text of 1 to 256 characters"),
+        );
     }
 }
 
@@ -428,6 +461,30 @@ mod tests {
             Ok(file) => file,
             Err((problems, _)) => panic!("{problems:?}"),
         }
+    }
+
+    #[test]
+    fn group_names_entra_would_refuse_are_rejected() {
+        for (key, expected) in [
+            ("\"\"", "is empty"),
+            ("\"a\\0b\"", "U+0000"),
+            ("\"\\e[31mred\"", "U+001B"),
+            (&format!("\"{}\"", "g".repeat(257)), "257 characters"),
+        ] {
+            let text = format!("version: 1\ngroups:\n  {key}:\n    members: []\n");
+            let (problems, _) = parse_config_file(SourceId(0), &text).unwrap_err();
+            assert_eq!(problems.0[0].code, Code::InvalidName, "{key}");
+            assert!(
+                problems.0[0].message.contains(expected),
+                "{}",
+                problems.0[0].message
+            );
+        }
+        assert!(parse_config_file(
+            SourceId(0),
+            "version: 1\ngroups:\n  Élan – E3 ✓:\n    members: []\n"
+        )
+        .is_ok());
     }
 
     #[test]

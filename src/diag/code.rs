@@ -96,6 +96,8 @@ codes! {
     UnknownGroup => "unknown-group", Error, "a group named on the command line (`reprocess --group`) is not in the tenant state, or several groups have that name";
     /// A config user or member is not a user of the tenant.
     UserReference => "user-reference", Error, "a managed user or a static member is not a user of the tenant";
+    /// A name or id is empty, too long, or contains control characters.
+    InvalidName => "invalid-name", Error, "a group name, user id or UPN is empty, too long, or contains control characters";
     /// A usage location is not an ISO 3166-1 alpha-2 country code.
     InvalidUsageLocation => "invalid-usage-location", Error, "a usage location is not an ISO 3166-1 alpha-2 country code";
     /// A Graph response lacks a property seatplan needs.

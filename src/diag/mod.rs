@@ -147,21 +147,50 @@ impl Diagnostic {
 
 /// A list of diagnostics returned by a stage that collects every problem instead of stopping at
 /// the first one.
+/// The most diagnostics a [`Diagnostics`] keeps: a hostile input (a million unknown members)
+/// must not build a million diagnostics. [`Diagnostics::push`] beyond it keeps one note saying so.
+pub const MAX_DIAGNOSTICS: usize = 1000;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
     /// Adds one diagnostic.
     pub fn push(&mut self, diagnostic: Diagnostic) {
-        self.0.push(diagnostic);
+        match self.0.len().cmp(&MAX_DIAGNOSTICS) {
+            std::cmp::Ordering::Less => self.0.push(diagnostic),
+            std::cmp::Ordering::Equal => self.0.push(
+                Diagnostic::new(
+                    diagnostic.code,
+                    format!("more than {MAX_DIAGNOSTICS} problems; the rest are not listed"),
+                )
+                .with_severity(diagnostic.severity)
+                .with_help("fix the problems listed, then run again to see the rest"),
+            ),
+            std::cmp::Ordering::Greater => {
+                // The summary stands for everything dropped: an error among them keeps the
+                // whole list failing.
+                if let Some(summary) = self.0.last_mut() {
+                    summary.severity = summary.severity.min(diagnostic.severity);
+                }
+            }
+        }
     }
 
     /// Adds all diagnostics of `other`.
     pub fn extend(&mut self, other: impl IntoIterator<Item = Diagnostic>) {
-        self.0.extend(other);
+        for diagnostic in other {
+            self.push(diagnostic);
+        }
     }
 
-    /// True when any diagnostic is an error.
+    /// Whether the list is at [`MAX_DIAGNOSTICS`]: further pushes are only counted, so callers may
+    /// skip the work of describing them (suggestions, locations).
+    pub fn is_full(&self) -> bool {
+        self.0.len() >= MAX_DIAGNOSTICS
+    }
+
+    /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(Diagnostic::is_error)
     }
@@ -188,5 +217,25 @@ impl IntoIterator for Diagnostics {
     type IntoIter = std::vec::IntoIter<Diagnostic>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_diagnostics_is_capped_and_an_error_beyond_the_cap_still_fails() {
+        let mut problems = Diagnostics::default();
+        for _ in 0..MAX_DIAGNOSTICS + 10 {
+            problems
+                .push(Diagnostic::new(Code::UnmanagedGroup, "w").with_severity(Severity::Warning));
+        }
+        assert_eq!(problems.0.len(), MAX_DIAGNOSTICS + 1);
+        assert!(!problems.has_errors());
+        problems.extend([Diagnostic::new(Code::UserReference, "e")]);
+        assert_eq!(problems.0.len(), MAX_DIAGNOSTICS + 1);
+        assert!(problems.has_errors());
+        assert!(problems.0[MAX_DIAGNOSTICS].message.contains("not listed"));
     }
 }

@@ -239,6 +239,10 @@ pub fn build(
             for (position, member) in members.iter().enumerate() {
                 match find_user(member) {
                     Some(user) => resolved.push(current.users[user].upn.clone()),
+                    // Past the cap only the error counts; skip the suggestion search.
+                    None if problems.is_full() => {
+                        problems.push(Diagnostic::new(Code::UserReference, "unknown member"));
+                    }
                     None => {
                         let hint = did_you_mean(member, upns.iter().copied(), 1)
                             .first()

@@ -84,12 +84,60 @@ fn miette_severity(severity: Severity) -> miette::Severity {
     }
 }
 
+/// The longest source line drawn as an excerpt, in bytes. A label on a longer line (a minified
+/// JSON state file, a megabyte-long value) is given as a `file:line:column` note instead: drawing
+/// it would print the whole line, and miette cannot pad past 65,535 columns.
+pub const MAX_EXCERPT_LINE_BYTES: usize = 2000;
+
+/// How many diagnostics [`render_all`] draws in full; the rest are only counted.
+pub const MAX_RENDERED: usize = 50;
+
+/// Whether the lines `range` covers in `text` are short enough to draw.
+fn drawable(text: &str, range: &std::ops::Range<usize>) -> bool {
+    let start = range.start.min(text.len());
+    let end = range.end.clamp(start, text.len());
+    let bytes = text.as_bytes();
+    let line_start = bytes[..start]
+        .iter()
+        .rposition(|&byte| byte == b'\n')
+        .map_or(0, |index| index + 1);
+    let line_end = bytes[end..]
+        .iter()
+        .position(|&byte| byte == b'\n')
+        .map_or(text.len(), |index| end + index);
+    line_end - line_start <= MAX_EXCERPT_LINE_BYTES
+}
+
 fn build(diagnostic: &Diagnostic, sources: &Sources) -> Report {
     let mut groups: Vec<(SourceId, Vec<LabeledSpan>)> = Vec::new();
+    let mut undrawn = Vec::new();
     for label in &diagnostic.labels {
         let Some((source, range)) = sources.resolve(&label.location) else {
+            // Not locatable in its text (a JSON state too large to index): name the node.
+            if let crate::diag::Location::Node {
+                source, pointer, ..
+            } = &label.location
+            {
+                let file = sources.get(*source).map_or("", |file| file.name.as_str());
+                undrawn.push(format!("at {file} {pointer} ({})", label.message));
+            }
             continue;
         };
+        if let Some(file) = sources.get(source) {
+            if !drawable(&file.text, &range) {
+                let (line, column) = line_column(&file.text, range.start);
+                let what = if label.message.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", label.message)
+                };
+                undrawn.push(format!(
+                    "at {}:{line}:{column}{what}; the line is too long to show",
+                    file.name
+                ));
+                continue;
+            }
+        }
         let text = (!label.message.is_empty()).then(|| label.message.clone());
         let span = LabeledSpan::new(text, range.start, range.len());
         match groups.iter_mut().find(|(id, _)| *id == source) {
@@ -98,7 +146,7 @@ fn build(diagnostic: &Diagnostic, sources: &Sources) -> Report {
         }
     }
     let mut help = diagnostic.help.clone().unwrap_or_default();
-    for note in &diagnostic.notes {
+    for note in undrawn.iter().chain(&diagnostic.notes) {
         if !help.is_empty() {
             help.push('\n');
         }
@@ -167,14 +215,29 @@ pub fn render_all<'a>(
 ) -> String {
     let mut out = String::new();
     let (mut errors, mut warnings) = (0, 0);
-    for diagnostic in diagnostics {
+    let mut hidden = 0;
+    for (index, diagnostic) in diagnostics.into_iter().enumerate() {
         match diagnostic.severity {
             Severity::Error => errors += 1,
             Severity::Warning => warnings += 1,
             Severity::Note => {}
         }
-        out.push_str(&render(diagnostic, sources, style));
-        out.push('\n');
+        if index < MAX_RENDERED {
+            out.push_str(&render(diagnostic, sources, style));
+            out.push('\n');
+        } else {
+            hidden += 1;
+        }
+    }
+    if hidden > 0 {
+        let what = if hidden == 1 {
+            "diagnostic"
+        } else {
+            "diagnostics"
+        };
+        out.push_str(&format!(
+            "… and {hidden} more {what} not shown (the first {MAX_RENDERED} are above)\n"
+        ));
     }
     if errors + warnings > 0 {
         out.push_str(&format!(

@@ -11,11 +11,20 @@ use rustc_hash::FxHashMap;
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
 use crate::config::RuleProcessing;
+use crate::country::normalize_country;
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics, Location};
 use crate::source::SourceId;
 use crate::tenant::model::{
     AssignedLicense, AssignmentError, AssignmentState, GroupState, TenantState, UserState,
 };
+
+/// The most seats one subscription may have (`prepaidUnits.enabled`). Real tenants stay far
+/// below; anything above is a corrupted or hand-edited file, and the bound keeps seat sums exact.
+pub const MAX_SEATS: u64 = 1_000_000_000;
+
+/// The longest user id, UPN, group id or group display name seatplan accepts (Entra's own limits
+/// are lower: 113 characters for a UPN, 256 for a display name).
+pub const MAX_NAME_CHARS: usize = 1024;
 
 /// Index of a user in [`Tenant::users`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -246,9 +255,49 @@ pub fn build(
         by_group_id: FxHashMap::with_capacity_and_hasher(state.groups.len(), Default::default()),
         by_group_name: FxHashMap::default(),
     };
+    if let Some(code) = &state.tenant.default_usage_location {
+        check_country(
+            &mut problems,
+            at("/tenant/default_usage_location".into()),
+            code,
+        );
+    }
     for (index, subscription) in state.subscriptions.iter().enumerate() {
+        if subscription.enabled > MAX_SEATS {
+            problems.push(
+                Diagnostic::new(
+                    Code::TooLarge,
+                    format!(
+                        "subscription `{}` has {} seats; seatplan accepts at most {MAX_SEATS}",
+                        subscription.sku, subscription.enabled
+                    ),
+                )
+                .with_label(
+                    at(format!("/subscriptions/{index}/enabled")),
+                    "absurd seat count",
+                )
+                .with_help("the file is corrupted or was edited by hand: export the state again"),
+            );
+            continue;
+        }
         match products.resolve(&subscription.sku) {
-            Ok(product) => *tenant.seats.entry(product).or_default() += subscription.enabled,
+            Ok(product) => {
+                let expected = &catalog.product(product).id;
+                if let Some(id) = &subscription.id {
+                    if !expected.is_empty() && !id.eq_ignore_ascii_case(expected) {
+                        problems.push(reference(
+                            at(format!("/subscriptions/{index}/id")),
+                            format!(
+                                "subscription `{}` has skuId `{id}`, but that product's skuId is `{expected}`",
+                                subscription.sku
+                            ),
+                        ));
+                        continue;
+                    }
+                }
+                let seats = tenant.seats.entry(product).or_default();
+                *seats = seats.saturating_add(subscription.enabled);
+            }
             Err(suggestions) => problems.push(reference(
                 at(format!("/subscriptions/{index}/sku")),
                 unknown("product", &subscription.sku, &suggestions),
@@ -265,6 +314,27 @@ pub fn build(
                 }
             }
         };
+    for (index, user) in state.users.iter().enumerate() {
+        check_name(
+            &mut problems,
+            at(format!("/users/{index}/id")),
+            "user id",
+            &user.id,
+        );
+        check_name(
+            &mut problems,
+            at(format!("/users/{index}/upn")),
+            "UPN",
+            &user.upn,
+        );
+        if let Some(code) = &user.usage_location {
+            check_country(
+                &mut problems,
+                at(format!("/users/{index}/usage_location")),
+                code,
+            );
+        }
+    }
     let converted: Vec<(User, Box<str>, Box<str>, Diagnostics)> = state
         .users
         .par_iter()
@@ -338,6 +408,18 @@ pub fn build(
                 )
             })
             .collect();
+        check_name(
+            &mut problems,
+            at(format!("/groups/{index}/id")),
+            "group id",
+            &group.id,
+        );
+        check_name(
+            &mut problems,
+            at(format!("/groups/{index}/display_name")),
+            "group display name",
+            &group.display_name,
+        );
         if tenant.group_by_id(&group.id).is_some() {
             problems.push(reference(
                 at(format!("/groups/{index}/id")),
@@ -441,6 +523,9 @@ fn resolve_license_with(
 }
 
 /// A group's members resolved to users and nested groups, with the problems of the group.
+/// How many unknown members of one group get a "did you mean".
+const SUGGESTED_MEMBERS: usize = 10;
+
 fn resolve_members(
     tenant: &Tenant,
     index: usize,
@@ -455,6 +540,16 @@ fn resolve_members(
             users.push(user);
         } else if let Some(nested) = tenant.group_by_id(member) {
             groups.push(nested);
+        } else if problems.0.len() >= SUGGESTED_MEMBERS {
+            // Past a few unknown members the suggestion search over every user would make a
+            // broken file quadratic; the error alone is reported.
+            problems.push(reference(
+                at(format!("/groups/{index}/members/{position}")),
+                format!(
+                    "member `{member}` of group `{}` is neither a user nor a group of this tenant",
+                    group.display_name
+                ),
+            ));
         } else {
             let upns = tenant.users.iter().map(|user| &*user.upn);
             let hint = did_you_mean(member, upns, 1)
@@ -527,6 +622,42 @@ fn reference(location: Location, message: String) -> Diagnostic {
     Diagnostic::new(Code::TenantReference, message)
         .with_label(location, "here")
         .with_help("the tenant state must be consistent: re-export it or fix the reference")
+}
+
+/// A usage location of the state must be an ISO 3166-1 alpha-2 code, as in the config (JSON state
+/// files are not checked against the schema, so this is where both formats are checked).
+fn check_country(problems: &mut Diagnostics, location: Location, code: &str) {
+    if normalize_country(code).is_none() {
+        problems.push(
+            Diagnostic::new(
+                Code::InvalidUsageLocation,
+                format!("`{code}` is not an ISO 3166-1 alpha-2 country code"),
+            )
+            .with_label(location, "unknown country")
+            .with_help("usage locations are two-letter ISO 3166-1 codes such as `US`, `DE` or `GB`; export the state again"),
+        );
+    }
+}
+
+/// Ids, UPNs and display names must be non-empty, of sane length, and free of control
+/// characters (an escaped NUL or a terminal escape sequence is never part of a real name).
+fn check_name(problems: &mut Diagnostics, location: Location, what: &str, name: &str) {
+    let problem = if name.trim().is_empty() {
+        Some("is empty".to_owned())
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        Some(format!("is longer than {MAX_NAME_CHARS} characters"))
+    } else {
+        name.chars()
+            .find(|c| c.is_control())
+            .map(|c| format!("contains the control character U+{:04X}", u32::from(c)))
+    };
+    if let Some(problem) = problem {
+        problems.push(
+            Diagnostic::new(Code::InvalidName, format!("a {what} {problem}"))
+                .with_label(location, "here")
+                .with_help("the file is corrupted or was edited by hand: export the state again"),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -614,5 +745,66 @@ groups:
             ],
             "{problems:?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod validation_tests {
+    use super::*;
+    use crate::tenant::parse::{parse_state, Format};
+
+    fn problems(text: &str, format: Format) -> Vec<(Code, String)> {
+        let (state, _) = parse_state(SourceId(0), text, format).unwrap();
+        match build(&state, Catalog::builtin(), SourceId(0)) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems
+                .0
+                .into_iter()
+                .map(|problem| (problem.code, problem.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn seat_counts_that_would_overflow_are_refused_not_added() {
+        let text = r#"{"version": 1, "tenant": {}, "subscriptions": [{"sku": "EMS", "enabled": 10000000000000000000}, {"sku": "EMS", "enabled": 10000000000000000000}]}"#;
+        let found = problems(text, Format::Json);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().all(|(code, _)| *code == Code::TooLarge));
+        let text = r#"{"version": 1, "tenant": {}, "subscriptions": [{"sku": "EMS", "enabled": 1000000000}, {"sku": "EMS", "enabled": 1000000000}]}"#;
+        assert_eq!(problems(text, Format::Json), Vec::new());
+    }
+
+    #[test]
+    fn usage_locations_of_json_and_yaml_states_are_iso_codes() {
+        let json = r#"{"version": 1, "tenant": {"default_usage_location": "USA"}, "users": [{"id": "u", "upn": "a@b.c", "usage_location": "XX"}]}"#;
+        let found = problems(json, Format::Json);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found
+            .iter()
+            .all(|(code, _)| *code == Code::InvalidUsageLocation));
+        let yaml =
+            "version: 1\ntenant: {}\nusers:\n  - { id: u, upn: a@b.c, usage_location: de }\n";
+        assert_eq!(problems(yaml, Format::Yaml), Vec::new());
+    }
+
+    #[test]
+    fn empty_and_control_character_names_are_refused() {
+        let json = r#"{"version": 1, "tenant": {}, "users": [{"id": "", "upn": "a\u0000@b.c"}], "groups": [{"id": "g", "display_name": "\u001b[31m"}]}"#;
+        let found = problems(json, Format::Json);
+        let codes: Vec<_> = found.iter().map(|(code, _)| *code).collect();
+        assert_eq!(codes, [Code::InvalidName; 3], "{found:?}");
+        assert!(found[1].1.contains("U+0000"), "{found:?}");
+    }
+
+    #[test]
+    fn a_sku_id_must_be_the_products() {
+        let yaml = "version: 1\ntenant: {}\nsubscriptions:\n  - { sku: ENTERPRISEPACK, id: efccb6f7-5641-4e0e-bd10-b4976e1bf68e, enabled: 1 }\n";
+        let found = problems(yaml, Format::Yaml);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, Code::TenantReference);
+        assert!(found[0].1.contains("6fd2c87f"), "{}", found[0].1);
+        let yaml = "version: 1\ntenant: {}\nsubscriptions:\n  - { sku: ENTERPRISEPACK, id: 6FD2C87F-B296-42F0-B197-1E91E994B900, enabled: 1 }\n";
+        assert_eq!(problems(yaml, Format::Yaml), Vec::new());
     }
 }

@@ -231,7 +231,7 @@ pub struct UserState {
     #[serde(
         default,
         skip_serializing_if = "IndexMap::is_empty",
-        deserialize_with = "compact_map"
+        deserialize_with = "unique_attributes"
     )]
     pub attributes: IndexMap<String, AttributeValue>,
     /// Proxy addresses (`SMTP:alice@contoso.com`); duplicates across users block Exchange plans.
@@ -288,16 +288,42 @@ pub struct GroupState {
     pub licenses: Vec<AssignedLicense>,
 }
 
-// A million users' maps and lists would otherwise carry the spare capacity of doubling growth
-// (an IndexMap of 9 attributes holds room for 16): per-user collections are shrunk to their size.
-fn compact_map<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<IndexMap<String, AttributeValue>, D::Error> {
-    let mut map = IndexMap::<String, AttributeValue>::deserialize(deserializer)?;
-    map.shrink_to_fit();
-    Ok(map)
+/// Reads `attributes` refusing a name given twice: JSON parsers keep the last silently, and the
+/// YAML pass rejects duplicates, so both formats agree.
+fn unique_attributes<'de, D>(deserializer: D) -> Result<IndexMap<String, AttributeValue>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Unique;
+    impl<'de> serde::de::Visitor<'de> for Unique {
+        type Value = IndexMap<String, AttributeValue>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a map of attribute names to values")
+        }
+
+        fn visit_map<A>(self, mut map: A) -> Result<Self::Value, A::Error>
+        where
+            A: serde::de::MapAccess<'de>,
+        {
+            let mut attributes = IndexMap::new();
+            while let Some((name, value)) = map.next_entry::<String, AttributeValue>()? {
+                if attributes.contains_key(&name) {
+                    return Err(serde::de::Error::custom(format!(
+                        "duplicate field `{name}` in attributes"
+                    )));
+                }
+                attributes.insert(name, value);
+            }
+            attributes.shrink_to_fit();
+            Ok(attributes)
+        }
+    }
+    deserializer.deserialize_map(Unique)
 }
 
+// A million users' lists would otherwise carry the spare capacity of doubling growth: per-user
+// collections are shrunk to their size.
 fn compact_vec<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Vec<T>, D::Error> {
@@ -308,4 +334,28 @@ fn compact_vec<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 
 fn default_true() -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attribute_given_twice_is_refused() {
+        let text =
+            r#"{"id": "u", "upn": "a@b.c", "attributes": {"department": "A", "department": "B"}}"#;
+        let error = serde_json::from_str::<UserState>(text).unwrap_err();
+        assert!(
+            error.to_string().contains("duplicate field `department`"),
+            "{error}"
+        );
+        let text = r#"{"id": "u", "upn": "a@b.c", "attributes": {"department": "A", "city": "B"}}"#;
+        assert_eq!(
+            serde_json::from_str::<UserState>(text)
+                .unwrap()
+                .attributes
+                .len(),
+            2
+        );
+    }
 }

@@ -50,6 +50,8 @@ pub fn parse_state(
                 let at = offset + byte_offset(body, error.line(), error.column());
                 let code = if error.is_syntax() || error.is_eof() {
                     Code::JsonSyntax
+                } else if error.to_string().starts_with("duplicate field") {
+                    Code::DuplicateKey
                 } else {
                     Code::Schema
                 };
@@ -125,9 +127,10 @@ pub fn validate_tenant(source: SourceId, document: &serde_json::Value) -> Diagno
 }
 
 /// Builds the pointer map of a JSON state file (JSON is YAML, so the span pass reads it), for
-/// diagnostics found after loading. `None` when the file is too large to index.
+/// diagnostics found after loading. `None` when the file is too large to index in reasonable
+/// time and memory (the span pass builds a tree); its diagnostics then name JSON pointers.
 pub fn json_pointers(source: SourceId, text: &str) -> Option<PointerMap> {
-    const MAX_INDEXED: usize = 64 * 1024 * 1024;
+    const MAX_INDEXED: usize = 8 * 1024 * 1024;
     if text.len() > MAX_INDEXED {
         return None;
     }

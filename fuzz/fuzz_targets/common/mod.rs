@@ -1,0 +1,119 @@
+//! The bodies of the fuzz targets as plain functions of the input bytes, shared by the
+//! libFuzzer targets (`fuzz_targets/*.rs`, nightly) and the stable mutation driver
+//! (`tests/fuzz_like.rs`, included there by path). Each one must never panic, whatever the
+//! bytes; the properties they assert are what a crash means.
+
+// Each target binary calls one of the bodies; the others are unused there.
+#![allow(dead_code)]
+
+use seatplan::catalog::Catalog;
+use seatplan::config::{merge, parse_config_file};
+use seatplan::diag::Diagnostics;
+use seatplan::render::diagnostics::{render_all, Style};
+use seatplan::rules::{check_config, parse_with, print, RuleLimits};
+use seatplan::source::Sources;
+use seatplan::tenant::index::build;
+use seatplan::tenant::parse::{parse_state, Format};
+
+const STYLE: Style = Style {
+    color: false,
+    width: 100,
+};
+
+/// Decodes as the file readers do (UTF-8, no NUL bytes); `None` for what they would refuse.
+fn text(data: &[u8]) -> Option<String> {
+    seatplan::io::decode("input", data.to_vec()).ok()
+}
+
+/// Renders diagnostics as the command line would (miette has panicked on odd spans before).
+fn render(problems: &Diagnostics, sources: &Sources) {
+    let _ = render_all(problems.iter(), sources, STYLE);
+}
+
+/// Membership rules: no input panics, and every accepted rule prints to a canonical form that
+/// parses back to the same tree.
+pub fn rule_parser(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let limits = RuleLimits {
+        max_chars: None,
+        ..RuleLimits::default()
+    };
+    if let Ok(rule) = parse_with(text, limits) {
+        let canonical = print(&rule);
+        let reparsed = parse_with(&canonical, limits);
+        assert_eq!(
+            reparsed.map(|rule| rule.strip_spans()),
+            Ok(rule.strip_spans()),
+            "canonical form {canonical:?} of {text:?}"
+        );
+    }
+}
+
+/// The config loader: text → parsed file → merged config → rule and catalog checks, and every
+/// diagnostic on the way rendered.
+pub fn config_loader(data: &[u8]) {
+    let Some(text) = text(data) else {
+        return;
+    };
+    let mut sources = Sources::new();
+    let source = sources.add("seatplan.yaml", text.as_str());
+    let file = match parse_config_file(source, &text) {
+        Ok(file) => file,
+        Err((problems, _)) => return render(&problems, &sources),
+    };
+    let loaded = match merge(vec![file]) {
+        Ok(loaded) => loaded,
+        Err(problems) => return render(&problems, &sources),
+    };
+    let catalog = match &loaded.config.catalog {
+        None => Catalog::builtin().clone(),
+        Some(additions) => match Catalog::builtin()
+            .with_additions(additions, |pointer| loaded.catalog_location(pointer))
+        {
+            Ok(catalog) => catalog,
+            Err(problems) => return render(&problems, &sources),
+        },
+    };
+    let mut problems = check_config(&loaded);
+    problems.extend(seatplan::catalog::check_config_references(
+        &loaded, &catalog,
+    ));
+    render(&problems, &sources);
+}
+
+/// The tenant loader: text → state (as YAML and as JSON) → indexed tenant with the built-in
+/// catalog; every accepted state saves and loads back unchanged in both formats.
+pub fn tenant_loader(data: &[u8]) {
+    let Some(text) = text(data) else {
+        return;
+    };
+    for format in [Format::Yaml, Format::Json] {
+        let mut sources = Sources::new();
+        let source = sources.add("tenant", text.as_str());
+        let state = match parse_state(source, &text, format) {
+            Ok((state, _)) => state,
+            Err((problems, _)) => {
+                render(&problems, &sources);
+                continue;
+            }
+        };
+        // Accepted means parsed and indexed (the index checks what the JSON path's typed parse
+        // does not: countries, names, seat counts).
+        if let Err(problems) = build(&state, Catalog::builtin(), source) {
+            render(&problems, &sources);
+            continue;
+        }
+        for saved_as in [Format::Yaml, Format::Json] {
+            let saved = seatplan::backend::render_state(&state, saved_as)
+                .unwrap_or_else(|error| panic!("an accepted state does not save: {error:?}"));
+            let again = parse_state(source, &saved, saved_as)
+                .map(|(state, _)| state)
+                .unwrap_or_else(|(problems, _)| {
+                    panic!("a saved state does not load: {problems:?}\n{saved}")
+                });
+            assert_eq!(again, state, "state changed by saving as {saved_as:?}");
+        }
+    }
+}
