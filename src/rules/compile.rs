@@ -71,12 +71,12 @@ pub struct EvalContext<'a> {
     /// The instant `system.now` means.
     pub now: Timestamp,
     /// Group memberships for `memberOf`.
-    pub groups: &'a dyn GroupMembers,
+    pub groups: &'a (dyn GroupMembers + Sync),
 }
 
 impl<'a> EvalContext<'a> {
     /// A context at `now` with the given memberships.
-    pub fn new(now: Timestamp, groups: &'a dyn GroupMembers) -> Self {
+    pub fn new(now: Timestamp, groups: &'a (dyn GroupMembers + Sync)) -> Self {
         EvalContext { now, groups }
     }
 }

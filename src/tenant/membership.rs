@@ -139,66 +139,96 @@ pub fn memberships_reusing(
     now: Timestamp,
     earlier: Option<(&Tenant, &Memberships)>,
 ) -> Memberships {
+    use rayon::prelude::*;
+
     let recorded = recorded_members(tenant);
     let context = EvalContext::new(now, &recorded);
+    // Each group's members are independent of the others' (memberOf reads recorded members), so
+    // the rules are evaluated in parallel; results are gathered in group order.
+    let outcomes: Vec<GroupMembership> = tenant
+        .groups
+        .par_iter()
+        .enumerate()
+        .map(|(index, group)| {
+            let idx = GroupIdx(index as u32);
+            let reusable = earlier.and_then(|(before, evaluated)| {
+                let previous = before.groups.get(index)?;
+                let same = previous.rule == group.rule
+                    && previous.processing == group.processing
+                    && group
+                        .rule
+                        .as_deref()
+                        .is_some_and(|rule| !rule.to_ascii_lowercase().contains("memberof"))
+                    && !evaluated.unevaluated.contains(&idx);
+                same.then(|| evaluated.members.get(index).cloned())
+                    .flatten()
+            });
+            if let Some(members) = reusable {
+                return GroupMembership::Reused(members);
+            }
+            let rule = match (&group.rule, group.processing) {
+                (Some(rule), RuleProcessing::On) => rule,
+                _ => return GroupMembership::Recorded,
+            };
+            match crate::rules::parse(rule).and_then(|rule| CompiledRule::compile(&rule)) {
+                Ok(compiled) => GroupMembership::Evaluated(
+                    compiled
+                        .evaluate(table, &context)
+                        .ones()
+                        .map(|user| UserIdx(user as u32))
+                        .collect(),
+                ),
+                Err(_) => GroupMembership::Unevaluated,
+            }
+        })
+        .collect();
     let mut result = Memberships::default();
-    for (index, group) in tenant.groups.iter().enumerate() {
+    for ((index, group), outcome) in tenant.groups.iter().enumerate().zip(outcomes) {
         let idx = GroupIdx(index as u32);
-        let reusable = earlier.and_then(|(before, evaluated)| {
-            let previous = before.groups.get(index)?;
-            let same = previous.rule == group.rule
-                && previous.processing == group.processing
-                && group
-                    .rule
-                    .as_deref()
-                    .is_some_and(|rule| !rule.to_ascii_lowercase().contains("memberof"))
-                && !evaluated.unevaluated.contains(&idx);
-            same.then(|| evaluated.members.get(index).cloned())
-                .flatten()
-        });
-        if let Some(members) = reusable {
-            result.members.push(members);
-            continue;
-        }
-        let rule = match (&group.rule, group.processing) {
-            (Some(rule), RuleProcessing::On) => rule,
-            _ => {
-                result.members.push(group.members.clone());
-                continue;
+        let selected = match outcome {
+            GroupMembership::Reused(members) => members,
+            GroupMembership::Recorded => group.members.clone(),
+            GroupMembership::Unevaluated => {
+                result.unevaluated.push(idx);
+                group.members.clone()
+            }
+            GroupMembership::Evaluated(selected) => {
+                let joining: Vec<UserIdx> = selected
+                    .iter()
+                    .filter(|user| group.members.binary_search(user).is_err())
+                    .copied()
+                    .collect();
+                let leaving: Vec<UserIdx> = group
+                    .members
+                    .iter()
+                    .filter(|user| selected.binary_search(user).is_err())
+                    .copied()
+                    .collect();
+                if !joining.is_empty() || !leaving.is_empty() {
+                    result.pending.push(PendingMembership {
+                        group: idx,
+                        joining,
+                        leaving,
+                    });
+                }
+                selected
             }
         };
-        let compiled = crate::rules::parse(rule).and_then(|rule| CompiledRule::compile(&rule));
-        let Ok(compiled) = compiled else {
-            result.unevaluated.push(idx);
-            result.members.push(group.members.clone());
-            continue;
-        };
-        let selected: Vec<UserIdx> = compiled
-            .evaluate(table, &context)
-            .ones()
-            .map(|user| UserIdx(user as u32))
-            .collect();
-        let joining: Vec<UserIdx> = selected
-            .iter()
-            .filter(|user| group.members.binary_search(user).is_err())
-            .copied()
-            .collect();
-        let leaving: Vec<UserIdx> = group
-            .members
-            .iter()
-            .filter(|user| selected.binary_search(user).is_err())
-            .copied()
-            .collect();
-        if !joining.is_empty() || !leaving.is_empty() {
-            result.pending.push(PendingMembership {
-                group: idx,
-                joining,
-                leaving,
-            });
-        }
         result.members.push(selected);
     }
     result
+}
+
+/// How one group's effective members were found.
+enum GroupMembership {
+    /// Taken from an earlier evaluation.
+    Reused(Vec<UserIdx>),
+    /// A static or paused group: its recorded members.
+    Recorded,
+    /// A rule seatplan cannot evaluate: the recorded members stand.
+    Unevaluated,
+    /// The rule's result.
+    Evaluated(Vec<UserIdx>),
 }
 
 /// The recorded direct user members of every group, keyed by lowercase object id: what
