@@ -64,6 +64,12 @@ impl GraphBackend {
         }
     }
 
+    /// Shows a progress spinner on stderr while the tenant is read (for a terminal).
+    pub fn with_progress(mut self) -> Self {
+        self.client = self.client.with_progress();
+        self
+    }
+
     /// Runs one step; `group_ids` holds the group id of each change (created ones once made).
     fn run(&self, step: &Step, group_ids: &mut [Option<String>]) -> Result<(), GraphError> {
         let client = &self.client;

@@ -78,14 +78,19 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
         args.inputs.graph,
         &config.loaded.config,
     );
-    let (mut backend, stale) =
-        match open_backend(&choice, &config.loaded.config, Some(&options), poll) {
-            Ok(opened) => opened,
-            Err(diagnostic) => {
-                terminal.report([&diagnostic], &sources);
-                return Exit::Failure;
-            }
-        };
+    let (mut backend, stale) = match open_backend(
+        &choice,
+        &config.loaded.config,
+        Some(&options),
+        poll,
+        terminal.stderr_is_tty,
+    ) {
+        Ok(opened) => opened,
+        Err(diagnostic) => {
+            terminal.report([&diagnostic], &sources);
+            return Exit::Failure;
+        }
+    };
     if let Some(stale) = &stale {
         terminal.report([stale], &sources);
     }

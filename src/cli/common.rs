@@ -118,12 +118,14 @@ pub fn choose_backend(state: Option<&Path>, graph: bool, config: &Config) -> Bac
 }
 
 /// Opens the chosen backend. With `lock`, a file backend holds its exclusive lock until
-/// dropped, and the `stale-lock` warning of a lock left by a killed apply is returned.
+/// dropped, and the `stale-lock` warning of a lock left by a killed apply is returned. With
+/// `progress` (stderr is a terminal), reading from Graph shows a spinner.
 pub fn open_backend(
     choice: &BackendChoice,
     config: &Config,
     lock: Option<&LockOptions>,
     poll: PollPolicy,
+    progress: bool,
 ) -> Result<(Box<dyn Backend>, Option<Diagnostic>), Diagnostic> {
     match choice {
         BackendChoice::File(path) => match lock {
@@ -143,7 +145,13 @@ pub fn open_backend(
                 .iter()
                 .flat_map(|groups| groups.keys().cloned())
                 .collect();
-            Ok((Box::new(GraphBackend::new(settings, groups, poll)), None))
+            let backend = GraphBackend::new(settings, groups, poll);
+            let backend = if progress {
+                backend.with_progress()
+            } else {
+                backend
+            };
+            Ok((Box::new(backend), None))
         }
     }
 }

@@ -100,6 +100,8 @@ pub struct Terminal {
     pub stdout_is_tty: bool,
     /// False with --no-color or NO_COLOR.
     pub color_allowed: bool,
+    /// Whether stderr is a terminal (progress bars are drawn there).
+    pub stderr_is_tty: bool,
 }
 
 impl Terminal {
@@ -114,6 +116,7 @@ impl Terminal {
             },
             stdout_is_tty: std::io::stdout().is_terminal(),
             color_allowed: !no_color,
+            stderr_is_tty: stderr_tty,
         }
     }
 

@@ -84,9 +84,14 @@ pub fn prepare(
     let config = load_checked_config(&args.config, sources)
         .map_err(|problems| fail(terminal, &problems, sources))?;
     let choice = choose_backend(args.state.as_deref(), args.graph, &config.loaded.config);
-    let (mut backend, _) =
-        open_backend(&choice, &config.loaded.config, None, PollPolicy::default())
-            .map_err(|diagnostic| fail(terminal, &Diagnostics::from(diagnostic), sources))?;
+    let (mut backend, _) = open_backend(
+        &choice,
+        &config.loaded.config,
+        None,
+        PollPolicy::default(),
+        terminal.stderr_is_tty,
+    )
+    .map_err(|diagnostic| fail(terminal, &Diagnostics::from(diagnostic), sources))?;
     let state = backend
         .read(sources)
         .map_err(|problems| fail(terminal, &problems, sources))?;

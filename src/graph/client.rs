@@ -82,6 +82,7 @@ pub struct GraphClient {
     settings: GraphSettings,
     agent: ureq::Agent,
     token: Mutex<Option<CachedToken>>,
+    progress: indicatif::ProgressBar,
 }
 
 impl std::fmt::Debug for GraphClient {
@@ -113,7 +114,34 @@ impl GraphClient {
             agent: ureq::Agent::new_with_config(config),
             settings,
             token: Mutex::new(None),
+            progress: indicatif::ProgressBar::hidden(),
         }
+    }
+
+    /// Shows a spinner on stderr while reading (pages and member batches read so far). Only for a
+    /// terminal: the bar draws nothing when stderr is not one, and never prints secrets.
+    pub fn with_progress(mut self) -> Self {
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg}: {pos} pages read ({elapsed})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        self.progress = bar;
+        self
+    }
+
+    /// Names the current phase of a read on the progress bar.
+    pub(super) fn progress_phase(&self, phase: &'static str) {
+        self.progress.set_message(phase);
+    }
+
+    /// Removes the progress bar from the terminal.
+    pub(super) fn progress_done(&self) {
+        self.progress.finish_and_clear();
     }
 
     /// The settings the client was made with.
@@ -315,6 +343,7 @@ impl GraphClient {
         let path = relative.split('?').next().unwrap_or(relative);
         let mut pages = vec![GraphPage::new(format!("GET {path}"), first)];
         loop {
+            self.progress.inc(1);
             let next = match pages
                 .last()
                 .and_then(|page| page.body.get("@odata.nextLink"))

@@ -20,10 +20,19 @@ impl GraphClient {
     /// every licensed group and of `member_groups` (ids or display names of groups whose
     /// membership matters, such as the managed ones) through `$batch`.
     pub fn read_export(&self, member_groups: &[String]) -> Result<GraphExport, GraphError> {
+        let export = self.read_export_pages(member_groups);
+        self.progress_done();
+        export
+    }
+
+    fn read_export_pages(&self, member_groups: &[String]) -> Result<GraphExport, GraphError> {
+        self.progress_phase("reading the organization and subscriptions");
         let organization =
             self.get_pages(&format!("/organization?$select={ORGANIZATION_SELECT}"))?;
         let subscribed_skus = self.get_pages(&format!("/subscribedSkus?$select={SKU_SELECT}"))?;
+        self.progress_phase("reading users");
         let users = self.get_pages(&format!("/users?$select={}&$top=999", user_select()))?;
+        self.progress_phase("reading groups");
         let groups = self.get_pages(&format!("/groups?$select={GROUP_SELECT}&$top=999"))?;
         let wanted: Vec<String> = groups
             .iter()
@@ -53,6 +62,7 @@ impl GraphClient {
                 )
             })
             .collect();
+        self.progress_phase("reading members of licensed and managed groups");
         let members: BTreeMap<String, _> = wanted.into_iter().zip(self.get_many(&urls)?).collect();
         Ok(GraphExport {
             organization,
