@@ -13,6 +13,8 @@
 //! ([`io`], [`backend`], [`graph`], [`render`], [`cli`]) talk to the world. Diagnostics ([`diag`]) are plain
 //! values that the edge renders through miette.
 
+#![warn(missing_docs)]
+
 // core
 pub mod catalog;
 pub mod config;

@@ -151,6 +151,8 @@ impl Diagnostic {
 /// must not build a million diagnostics. [`Diagnostics::push`] beyond it keeps one note saying so.
 pub const MAX_DIAGNOSTICS: usize = 1000;
 
+/// A list of diagnostics returned by a stage that collects every problem instead of stopping at
+/// the first one (at most [`MAX_DIAGNOSTICS`] of them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
