@@ -44,7 +44,7 @@ type GroupChoice = (Vec<bool>, Vec<usize>, bool, Option<usize>, Option<usize>);
 
 /// The random choices a tenant is made of.
 #[derive(Debug, Clone)]
-struct Raw {
+pub(crate) struct Raw {
     users: usize,
     groups: usize,
     /// Per user.
@@ -57,7 +57,7 @@ struct Raw {
     default_location: bool,
 }
 
-fn raw() -> impl Strategy<Value = Raw> {
+pub(crate) fn raw() -> impl Strategy<Value = Raw> {
     let user = (
         0..LOCATIONS.len(),
         0..DEPARTMENTS.len(),
@@ -97,7 +97,7 @@ fn upn(index: usize) -> String {
 
 /// The tenant state the choices describe. Seats cover at least the direct holders: a fresh state
 /// whose direct licenses were all assigned.
-fn state(raw: &Raw) -> TenantState {
+pub(crate) fn state(raw: &Raw) -> TenantState {
     let mut direct_holders = vec![0u64; PRODUCTS.len()];
     let users: Vec<UserState> = (0..raw.users)
         .map(|index| {

@@ -11,6 +11,8 @@ pub mod export;
 pub mod impact;
 pub mod report;
 pub mod reprocess;
+#[cfg(test)]
+mod roundtrips;
 
 use jiff::Timestamp;
 

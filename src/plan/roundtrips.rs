@@ -1,0 +1,103 @@
+//! Round-trip properties over generated tenants (the engine's tenant generator): a config
+//! exported from a tenant plans to no change; after applying any config, planning it again shows
+//! no change; and a state saved as YAML or JSON loads back equal.
+
+use proptest::prelude::*;
+
+use super::{applied_state, compute, export::config_from_state, Inputs, Overrides};
+use crate::backend::render_state;
+use crate::catalog::Catalog;
+use crate::config::{GroupSpec, LicenseSpec, LoadedConfig};
+use crate::engine::properties::{raw, state};
+use crate::source::SourceId;
+use crate::tenant::model::TenantState;
+use crate::tenant::parse::{parse_state, Format};
+
+fn plan(config: &crate::config::Config, state: &TenantState) -> super::Planned {
+    let loaded = LoadedConfig {
+        config: config.clone(),
+        ..LoadedConfig::default()
+    };
+    let inputs = Inputs {
+        catalog: Catalog::builtin(),
+        loaded: &loaded,
+        state,
+        state_source: SourceId(0),
+        state_fingerprint: String::new(),
+        config_fingerprint: String::new(),
+        now: jiff::Timestamp::UNIX_EPOCH,
+        overrides: Overrides {
+            allow_license_loss: true,
+            force: true,
+        },
+    };
+    match compute(&inputs) {
+        Ok(planned) => planned,
+        Err(problems) => panic!("the plan computes: {problems:?}"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn an_exported_config_plans_to_no_change(raw in raw()) {
+        let state = state(&raw);
+        let planned = plan(&config_from_state(&state), &state);
+        prop_assert!(planned.document.changes.is_empty(), "{:#?}", planned.document.changes);
+    }
+
+    #[test]
+    fn after_apply_the_same_config_plans_to_no_change(raw in raw(), keep in 0usize..4, extra in 0usize..30) {
+        let state = state(&raw);
+        // A change: every exported static group keeps only some of its members, and a new group
+        // assigns EMS to one more user.
+        let mut config = config_from_state(&state);
+        for spec in config.groups.iter_mut().flat_map(|groups| groups.values_mut()) {
+            if let Some(members) = &mut spec.members {
+                let kept = members.len() * keep / 4;
+                members.truncate(kept);
+            }
+        }
+        if let Some(user) = state.users.get(extra % state.users.len().max(1)) {
+            config.groups.get_or_insert_with(Default::default).insert(
+                "Round trip".to_string(),
+                GroupSpec {
+                    members: Some(vec![user.upn.clone()]),
+                    licenses: Some(vec![LicenseSpec { sku: "EMS".into(), ..LicenseSpec::default() }]),
+                    ..GroupSpec::default()
+                },
+            );
+        }
+        let first = plan(&config, &state);
+        let applied = applied_state(Catalog::builtin(), &first);
+        // The file records what the engine predicted: one state per group assignment.
+        for (user, outcome) in applied.users.iter().zip(&first.after.users) {
+            let predicted = outcome
+                .assignments
+                .iter()
+                .filter(|assignment| matches!(assignment.source, crate::tenant::index::Source::Group(_)))
+                .count();
+            prop_assert_eq!(user.license_states.len(), predicted, "{}", user.upn);
+        }
+        let second = plan(&config, &applied);
+        prop_assert!(second.document.changes.is_empty(), "{:#?}", second.document.changes);
+        prop_assert_eq!(&second.document.impact.users, &Vec::new());
+        let pending = second
+            .diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.code == crate::diag::Code::MembershipPending)
+            .count();
+        prop_assert_eq!(pending, 0, "dynamic groups record the members their rule selects");
+    }
+
+    #[test]
+    fn a_saved_state_loads_back_equal(raw in raw()) {
+        let state = state(&raw);
+        for format in [Format::Yaml, Format::Json] {
+            let text = render_state(&state, format).expect("the state renders");
+            let (loaded, _) = parse_state(SourceId(0), &text, format).expect("the rendered state parses");
+            prop_assert_eq!(&loaded, &state);
+        }
+    }
+}
