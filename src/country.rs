@@ -1,5 +1,7 @@
 //! ISO 3166-1 alpha-2 country codes: the values Entra accepts as a usage location.
 
+use crate::diag::{Code, Diagnostic, Location};
+
 /// Every officially assigned ISO 3166-1 alpha-2 code, sorted.
 pub const ISO_3166_ALPHA2: &[&str] = &[
     "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
@@ -30,6 +32,26 @@ pub fn normalize_country(code: &str) -> Option<&'static str> {
         .map(|index| ISO_3166_ALPHA2[index])
 }
 
+/// The `invalid-usage-location` diagnostic for `code` at `location`, or `None` when `code` is an
+/// assigned ISO 3166-1 alpha-2 code. Config files and tenant states are checked alike.
+pub fn usage_location_problem(code: &str, location: Location) -> Option<Diagnostic> {
+    if normalize_country(code).is_some() {
+        return None;
+    }
+    let help = match code.trim().to_ascii_uppercase().as_str() {
+        "UK" => "the United Kingdom's code is `GB`",
+        _ => "use a two-letter ISO 3166-1 code such as `US`, `DE` or `GB`",
+    };
+    Some(
+        Diagnostic::new(
+            Code::InvalidUsageLocation,
+            format!("`{code}` is not an ISO 3166-1 alpha-2 country code"),
+        )
+        .with_label(location, "unknown country")
+        .with_help(help),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +68,17 @@ mod tests {
         assert_eq!(normalize_country("NO"), Some("NO"));
         assert_eq!(normalize_country("XX"), None);
         assert_eq!(normalize_country("UK"), None);
+    }
+
+    #[test]
+    fn problems_name_the_code_and_hint_at_gb() {
+        let at = Location::node(crate::source::SourceId(0), "/x");
+        assert!(usage_location_problem("de", at.clone()).is_none());
+        let problem = usage_location_problem("UK", at).unwrap();
+        assert_eq!(problem.code, Code::InvalidUsageLocation);
+        assert_eq!(
+            problem.help.as_deref(),
+            Some("the United Kingdom's code is `GB`")
+        );
     }
 }

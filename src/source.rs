@@ -122,6 +122,16 @@ impl Sources {
         }
     }
 
+    /// Number of registered sources (the next [`Sources::add`] gets this id).
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// True when nothing is registered.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
     /// The source with the given id.
     pub fn get(&self, id: SourceId) -> Option<&SourceFile> {
         self.files.get(id.0 as usize)

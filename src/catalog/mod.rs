@@ -20,7 +20,6 @@ mod planset;
 pub mod references;
 pub mod relations;
 pub mod report;
-mod suggest;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -36,7 +35,6 @@ pub use builtin::RELATIONS_NAME;
 pub use graph::{Edge, RelationGraph};
 pub use planset::PlanSet;
 pub use references::check_config_references;
-pub use suggest::did_you_mean;
 
 /// Dense id of a product in a [`Catalog`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -597,7 +595,7 @@ impl Catalog {
         {
             return found;
         }
-        Lookup::Unknown(did_you_mean(
+        Lookup::Unknown(suggestions(
             query,
             self.products
                 .iter()
@@ -698,14 +696,14 @@ impl Catalog {
     /// else among all plan names.
     pub fn plan_suggestions(&self, query: &str, product: Option<ProductId>) -> Vec<String> {
         match product {
-            Some(product) => did_you_mean(
+            Some(product) => suggestions(
                 query,
                 self.product(product)
                     .plans
                     .iter()
                     .map(|&plan| self.plan(plan).name.as_str()),
             ),
-            None => did_you_mean(query, self.plans.iter().map(|plan| plan.name.as_str())),
+            None => suggestions(query, self.plans.iter().map(|plan| plan.name.as_str())),
         }
     }
 
@@ -720,6 +718,16 @@ impl Catalog {
             ),
             suggestions => diagnostic.with_help(format!("did you mean {}?", or_list(suggestions))),
         }
+    }
+
+    /// True when every plan of `plans` (name, GUID) is already listed for `product`, so that
+    /// [`Catalog::with_subscription_plans`] would change nothing.
+    pub fn lists_all(&self, product: ProductId, plans: &[(String, String)]) -> bool {
+        plans.iter().all(|(_, id)| {
+            self.plan_by_id
+                .get(&id.to_ascii_lowercase())
+                .is_some_and(|plan| self.product(product).plans.contains(plan))
+        })
     }
 
     /// The catalog with a tenant's view of a product: `plans` (name, GUID) as Graph lists them for
@@ -883,6 +891,14 @@ fn invalid_country(code: &str) -> Diagnostic {
         format!("`{code}` is not an ISO 3166-1 alpha-2 country code"),
     )
     .with_help("use two-letter codes such as `US`, `DE` or `GB`")
+}
+
+/// Up to three "did you mean" names for a mistyped product or plan name.
+fn suggestions<'a>(query: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    crate::diag::did_you_mean(query, candidates, 3)
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]

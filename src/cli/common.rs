@@ -1,6 +1,7 @@
 //! What several commands share: reading and checking the config (YAML, schema, rules, catalog
 //! references) into a config plus its catalog, and choosing and opening the backend the tenant state is read from.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::backend::graph::{GraphBackend, PollPolicy};
@@ -19,8 +20,8 @@ use crate::source::{SourceId, Sources};
 pub struct CheckedConfig {
     /// The merged config.
     pub loaded: LoadedConfig,
-    /// The built-in catalog with the config's additions.
-    pub catalog: Catalog,
+    /// The built-in catalog, or a copy with the config's additions.
+    pub catalog: Cow<'static, Catalog>,
     /// `sha256:` over the config files' names and contents, in reading order.
     pub fingerprint: String,
     /// Warnings found while checking (errors make the load fail).
@@ -38,12 +39,14 @@ pub fn load_checked_config(
     } else {
         paths.to_vec()
     };
-    let first_source = SourceId(sources_len(sources));
+    let first_source = sources.len();
     let loaded = load_config(&paths, sources)?;
     let catalog = match &loaded.config.catalog {
-        None => Catalog::builtin().clone(),
-        Some(additions) => Catalog::builtin()
-            .with_additions(additions, |pointer| loaded.catalog_location(pointer))?,
+        None => Cow::Borrowed(Catalog::builtin()),
+        Some(additions) => Cow::Owned(
+            Catalog::builtin()
+                .with_additions(additions, |pointer| loaded.catalog_location(pointer))?,
+        ),
     };
     let mut problems = check_config(&loaded);
     problems.extend(check_config_references(&loaded, &catalog));
@@ -51,13 +54,13 @@ pub fn load_checked_config(
         return Err(problems);
     }
     let mut hashed = Vec::new();
-    let mut index = first_source.0;
-    while let Some(file) = sources.get(SourceId(index)) {
-        hashed.extend_from_slice(file.name.as_bytes());
-        hashed.push(0);
-        hashed.extend_from_slice(file.text.as_bytes());
-        hashed.push(0);
-        index += 1;
+    for index in first_source..sources.len() {
+        if let Some(file) = sources.get(SourceId(index as u32)) {
+            hashed.extend_from_slice(file.name.as_bytes());
+            hashed.push(0);
+            hashed.extend_from_slice(file.text.as_bytes());
+            hashed.push(0);
+        }
     }
     Ok(CheckedConfig {
         loaded,
@@ -65,14 +68,6 @@ pub fn load_checked_config(
         fingerprint: fingerprint(&hashed),
         warnings: problems,
     })
-}
-
-fn sources_len(sources: &Sources) -> u32 {
-    let mut count = 0;
-    while sources.get(SourceId(count)).is_some() {
-        count += 1;
-    }
-    count
 }
 
 /// Reads and parses a tenant state file (YAML or JSON by extension).

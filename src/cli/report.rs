@@ -4,6 +4,7 @@
 //! loading that `reprocess` and `rule test` share: state, optional config (for its catalog
 //! additions), evaluation.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -57,7 +58,7 @@ pub struct ReportArgs {
 /// A tenant read, indexed and evaluated, with the catalog it was evaluated against.
 pub struct Loaded {
     /// The built-in catalog, with the config's additions when a config was given.
-    pub catalog: Catalog,
+    pub catalog: Cow<'static, Catalog>,
     /// The state as read.
     pub state: CurrentState,
     /// Index, memberships and the engine's outcome.
@@ -72,7 +73,7 @@ pub fn load(args: &StateArgs, sources: &mut Sources, terminal: &Terminal) -> Res
         Exit::Failure
     };
     let catalog = if args.config.is_empty() {
-        Catalog::builtin().clone()
+        Cow::Borrowed(Catalog::builtin())
     } else {
         let config = load_checked_config(&args.config, sources).map_err(|p| fail(&p, sources))?;
         if !config.warnings.is_empty() {

@@ -2,6 +2,7 @@
 //! who leaves, which licenses each gains or loses, seats after, and the checks that would fire.
 //! It plans the tenant with only that group's rule replaced.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -50,7 +51,7 @@ pub fn run(args: DiffArgs, terminal: &Terminal) -> Exit {
     let (settings_config, catalog, fingerprint) = if args.config.is_empty() {
         (
             LoadedConfig::default(),
-            Catalog::builtin().clone(),
+            Cow::Borrowed(Catalog::builtin()),
             String::new(),
         )
     } else {

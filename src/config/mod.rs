@@ -8,7 +8,7 @@ pub use model::*;
 
 use indexmap::IndexMap;
 
-use crate::country::normalize_country;
+use crate::country::usage_location_problem;
 use crate::diag::{Code, Diagnostic, Diagnostics, Location};
 use crate::schema;
 use crate::source::{pointer_child, PointerMap, SourceId};
@@ -162,19 +162,8 @@ fn check_display_name(source: SourceId, pointer: &str, name: &str, problems: &mu
 }
 
 fn check_country(source: SourceId, pointer: &str, code: &str, problems: &mut Diagnostics) {
-    if normalize_country(code).is_none() {
-        let hint = match code.to_ascii_uppercase().as_str() {
-            "UK" => "the United Kingdom's code is `GB`".to_string(),
-            _ => "use a two-letter ISO 3166-1 code such as `US`, `DE` or `GB`".to_string(),
-        };
-        problems.push(
-            Diagnostic::new(
-                Code::InvalidUsageLocation,
-                format!("`{code}` is not an ISO 3166-1 alpha-2 country code"),
-            )
-            .with_label(Location::node(source, pointer), "unknown country")
-            .with_help(hint),
-        );
+    if let Some(problem) = usage_location_problem(code, Location::node(source, pointer)) {
+        problems.push(problem);
     }
 }
 

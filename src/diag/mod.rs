@@ -67,6 +67,17 @@ impl Location {
         }
     }
 
+    /// The same node's key instead of its value (a node location's whole entry is best shown at
+    /// its key); other locations are returned unchanged.
+    pub fn into_key(self) -> Self {
+        match self {
+            Location::Node {
+                source, pointer, ..
+            } => Location::key(source, pointer),
+            other => other,
+        }
+    }
+
     /// A location for a byte range of `source`.
     pub fn span(source: SourceId, range: Range<usize>) -> Self {
         Location::Span { source, range }

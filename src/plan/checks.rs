@@ -105,7 +105,7 @@ impl Context<'_> {
         {
             "/licenses"
         } else {
-            return self.loaded.group_location(name, "").map(as_key);
+            return self.loaded.group_location(name, "").map(Location::into_key);
         };
         self.loaded.group_location(name, suffix)
     }
@@ -117,7 +117,7 @@ impl Context<'_> {
             .managed_users
             .iter()
             .find(|(_, index)| *index == user.0 as usize)?;
-        self.loaded.user_location(name, "").map(as_key)
+        self.loaded.user_location(name, "").map(Location::into_key)
     }
 
     fn source_location(&self, source: Source, user: UserIdx) -> Option<Location> {
@@ -176,15 +176,6 @@ impl Context<'_> {
                 .unwrap_or(global),
             Source::Direct => global,
         }
-    }
-}
-
-fn as_key(location: Location) -> Location {
-    match location {
-        Location::Node {
-            source, pointer, ..
-        } => Location::key(source, pointer),
-        other => other,
     }
 }
 

@@ -16,9 +16,9 @@ mod roundtrips;
 
 use jiff::Timestamp;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, PlanId, ProductId};
 use crate::config::LoadedConfig;
-use crate::diag::{Code, Diagnostic, Diagnostics, Location, Severity};
+use crate::diag::{Code, Diagnostic, Diagnostics, Severity};
 use crate::engine::{self, Mode, Outcome};
 use crate::source::SourceId;
 use crate::tenant::index::{self, Tenant};
@@ -100,23 +100,23 @@ pub fn evaluate(
 
 /// The catalog as the tenant sees it: every subscribed product extended with the service plans
 /// Graph lists for it that the catalog does not (plans Microsoft added since the catalog was
-/// published). Returns the grown catalog and the (product, plan) pairs that were added.
+/// published). Returns `None` when no subscription adds anything (the usual case: the catalog is
+/// then used as it is, without a copy), else the grown catalog and the (product, plan) pairs
+/// that were added.
 pub fn tenant_catalog(
     catalog: &Catalog,
     state: &TenantState,
-) -> (
-    Catalog,
-    Vec<(crate::catalog::ProductId, crate::catalog::PlanId)>,
-) {
-    let mut grown = catalog.clone();
+) -> Option<(Catalog, Vec<(ProductId, PlanId)>)> {
+    let mut grown: Option<Catalog> = None;
     let mut added = Vec::new();
     for subscription in state
         .subscriptions
         .iter()
         .filter(|subscription| !subscription.plans.is_empty())
     {
+        let current = grown.as_ref().unwrap_or(catalog);
         let Ok(product) =
-            grown.resolve_product(subscription.id.as_deref().unwrap_or(&subscription.sku))
+            current.resolve_product(subscription.id.as_deref().unwrap_or(&subscription.sku))
         else {
             continue;
         };
@@ -125,18 +125,24 @@ pub fn tenant_catalog(
             .iter()
             .map(|plan| (plan.name.clone(), plan.id.clone()))
             .collect();
-        let (next, appended) = grown.with_subscription_plans(product, &plans);
-        grown = next;
+        if current.lists_all(product, &plans) {
+            continue;
+        }
+        let (next, appended) = current.with_subscription_plans(product, &plans);
         added.extend(appended.into_iter().map(|plan| (product, plan)));
+        grown = Some(next);
     }
-    (grown, added)
+    grown.map(|grown| (grown, added))
 }
 
 /// Computes the plan. Reference errors (unknown members, ambiguous groups, an inconsistent
 /// state) are returned as `Err`; check findings are part of the plan.
 pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
-    let (grown, new_plans) = tenant_catalog(inputs.catalog, inputs.state);
-    let catalog = &grown;
+    let grown = tenant_catalog(inputs.catalog, inputs.state);
+    let (catalog, new_plans) = match &grown {
+        Some((grown, added)) => (grown, added.as_slice()),
+        None => (inputs.catalog, &[][..]),
+    };
     let current = evaluate(
         catalog,
         inputs.state,
@@ -205,7 +211,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
         after: &after,
         changes: &changes,
         overrides: inputs.overrides,
-        new_plans: &new_plans,
+        new_plans,
     };
     let mut diagnostics = checks::run(&context);
     diagnostics.extend(pending_memberships(&current, inputs.loaded, &desired));
@@ -288,13 +294,7 @@ fn pending_memberships(
             .iter()
             .find(|(_, index)| *index == pending.group.0 as usize);
         if let Some(location) = managed.and_then(|(name, _)| loaded.group_location(name, "")) {
-            let location = match location {
-                Location::Node {
-                    source, pointer, ..
-                } => Location::key(source, pointer),
-                other => other,
-            };
-            diagnostic = diagnostic.with_label(location, "membership pending");
+            diagnostic = diagnostic.with_label(location.into_key(), "membership pending");
         }
         diagnostics.push(diagnostic);
     }

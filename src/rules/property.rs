@@ -292,33 +292,14 @@ pub fn suggest(object: ObjectKind, name: &str) -> Option<String> {
     if let Some(known) = known {
         return Some(format!("did you mean `{prefix}.{known}`?"));
     }
-    let (best, distance) = PROPERTIES
+    let names = PROPERTIES
         .iter()
         .filter(|info| info.object == object)
-        .map(|info| {
-            (
-                info.name,
-                edit_distance(&lower, &info.name.to_ascii_lowercase()),
-            )
-        })
-        .min_by_key(|(_, distance)| *distance)?;
-    (distance <= 3.max(lower.len() / 4)).then(|| format!("did you mean `{prefix}.{best}`?"))
-}
-
-/// Levenshtein distance over bytes (names are ASCII).
-fn edit_distance(left: &str, right: &str) -> usize {
-    let right = right.as_bytes();
-    let mut previous: Vec<usize> = (0..=right.len()).collect();
-    let mut current = vec![0; right.len() + 1];
-    for (i, a) in left.bytes().enumerate() {
-        current[0] = i + 1;
-        for (j, b) in right.iter().enumerate() {
-            let substitution = previous[j] + usize::from(a != *b);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[right.len()]
+        .map(|info| info.name);
+    let best = crate::diag::did_you_mean(name, names, 1)
+        .into_iter()
+        .next()?;
+    Some(format!("did you mean `{prefix}.{best}`?"))
 }
 
 #[cfg(test)]

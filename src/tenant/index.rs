@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
 use crate::config::RuleProcessing;
-use crate::country::normalize_country;
+use crate::country::usage_location_problem;
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics, Location};
 use crate::source::SourceId;
 use crate::tenant::model::{
@@ -627,15 +627,8 @@ fn reference(location: Location, message: String) -> Diagnostic {
 /// A usage location of the state must be an ISO 3166-1 alpha-2 code, as in the config (JSON state
 /// files are not checked against the schema, so this is where both formats are checked).
 fn check_country(problems: &mut Diagnostics, location: Location, code: &str) {
-    if normalize_country(code).is_none() {
-        problems.push(
-            Diagnostic::new(
-                Code::InvalidUsageLocation,
-                format!("`{code}` is not an ISO 3166-1 alpha-2 country code"),
-            )
-            .with_label(location, "unknown country")
-            .with_help("usage locations are two-letter ISO 3166-1 codes such as `US`, `DE` or `GB`; export the state again"),
-        );
+    if let Some(problem) = usage_location_problem(code, location) {
+        problems.push(problem);
     }
 }
 
