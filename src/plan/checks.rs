@@ -11,6 +11,7 @@ use crate::engine::{AssignmentOutcome, Outcome};
 use crate::plan::desired::Desired;
 use crate::plan::diff::group_address;
 use crate::plan::document::{Change, Op};
+use crate::plan::impact::PlanChange;
 use crate::tenant::index::{GroupIdx, Source, Tenant, UserIdx};
 use crate::tenant::model::{AssignmentError, TenantState};
 
@@ -258,15 +259,10 @@ fn license_loss(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         .zip(&context.after.users)
         .enumerate()
     {
-        let lost = old.effective.difference(&new.effective);
-        if lost.is_empty() {
+        if old.effective.is_subset(&new.effective) {
             continue;
         }
-        let gained = new.effective.difference(&old.effective);
-        let lost: PlanSet = lost
-            .iter()
-            .filter(|&plan| !context.catalog.is_upgrade(plan, &gained))
-            .collect();
+        let lost = PlanChange::between(context.catalog, old, new).lost;
         if lost.is_empty() {
             continue;
         }

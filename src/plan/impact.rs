@@ -1,8 +1,8 @@
 //! The impact of a plan: the engine's outcome before and after, turned into per-user gains,
 //! losses and errors, seats per product, and members joining and leaving each changed group.
 
-use crate::catalog::Catalog;
-use crate::engine::{AssignmentOutcome, Outcome};
+use crate::catalog::{Catalog, PlanSet};
+use crate::engine::{AssignmentOutcome, Outcome, UserOutcome};
 use crate::plan::document::{GroupImpact, Impact, SeatImpact, UserImpact};
 use crate::tenant::index::{Source, Tenant, UserIdx};
 
@@ -23,6 +23,33 @@ pub fn describe_error(
     }
 }
 
+/// How one user's effective service plans change: gained, lost, and lost but replaced by a plan
+/// that supersedes them (an upgrade, not a loss; Exchange Online Plan 1 → Plan 2 and the like).
+pub struct PlanChange {
+    /// Plans effective after and not before.
+    pub gained: PlanSet,
+    /// Plans effective before and not after, upgrades excepted.
+    pub lost: PlanSet,
+    /// Plans effective before and not after that a gained plan supersedes.
+    pub upgraded: PlanSet,
+}
+
+impl PlanChange {
+    /// The change of `user` between two engine outcomes.
+    pub fn between(catalog: &Catalog, before: &UserOutcome, after: &UserOutcome) -> Self {
+        let gained = after.effective.difference(&before.effective);
+        let dropped = before.effective.difference(&after.effective);
+        let (upgraded, lost): (Vec<_>, Vec<_>) = dropped
+            .iter()
+            .partition(|&plan| catalog.is_upgrade(plan, &gained));
+        PlanChange {
+            gained,
+            lost: lost.into_iter().collect(),
+            upgraded: upgraded.into_iter().collect(),
+        }
+    }
+}
+
 /// The impact of going from `before` to `after`. `changed_groups` are the indexes and names of
 /// groups whose membership is reported.
 #[allow(clippy::too_many_arguments)]
@@ -38,29 +65,28 @@ pub fn impact(
 ) -> Impact {
     let mut users = Vec::new();
     for (index, (old, new)) in before.users.iter().zip(&after.users).enumerate() {
-        let errors_before: Vec<String> = old
-            .errors()
-            .map(|a| describe_error(catalog, current, a))
-            .collect();
-        let errors_after: Vec<String> = new
-            .errors()
-            .map(|a| describe_error(catalog, desired, a))
-            .collect();
-        if old.effective == new.effective && errors_before == errors_after {
+        // Compare first, describe only the users that change (group indexes are shared by the
+        // two tenants, so equal keys mean equal errors).
+        let key = |assignment: &AssignmentOutcome| {
+            (assignment.source, assignment.product, assignment.error)
+        };
+        if old.effective == new.effective && old.errors().map(key).eq(new.errors().map(key)) {
             continue;
         }
-        let gained = new.effective.difference(&old.effective);
-        let lost = old.effective.difference(&new.effective);
-        let (upgraded, lost): (Vec<_>, Vec<_>) = lost
-            .iter()
-            .partition(|&plan| catalog.is_upgrade(plan, &gained));
+        let change = PlanChange::between(catalog, old, new);
         users.push(UserImpact {
             user: desired.users[index].upn.to_string(),
-            gains: catalog.plan_names(&gained),
-            loses: catalog.plan_names(&lost.into_iter().collect()),
-            upgraded: catalog.plan_names(&upgraded.into_iter().collect()),
-            errors_before,
-            errors_after,
+            gains: catalog.plan_names(&change.gained),
+            loses: catalog.plan_names(&change.lost),
+            upgraded: catalog.plan_names(&change.upgraded),
+            errors_before: old
+                .errors()
+                .map(|a| describe_error(catalog, current, a))
+                .collect(),
+            errors_after: new
+                .errors()
+                .map(|a| describe_error(catalog, desired, a))
+                .collect(),
         });
     }
     users.sort_by(|a, b| a.user.cmp(&b.user));
