@@ -124,7 +124,8 @@ fn load(args: &Args) -> Result<(), String> {
         let desired = seatplan::plan::desired::build(&state, &loaded, catalog)
             .map_err(|problems| format!("desired state: {problems:?}"))?;
         lap("desired state");
-        let scenario = index::build(&desired.state, catalog, SourceId(0))
+        let scenario = desired
+            .index(&state, &current, catalog, SourceId(0))
             .map_err(|problems| format!("{problems:?}"))?;
         lap("index (desired)");
         let after = engine::run(

@@ -115,7 +115,7 @@ impl Backend for FileBackend {
         };
         let before = context.current;
         let counts = processing_counts(planned);
-        let new_state = applied_state(context.catalog, planned);
+        let new_state = applied_state(context.catalog, context.current, planned);
         let records: Vec<AuditRecord> = changes
             .iter()
             .map(|change| {

@@ -116,7 +116,7 @@ fn test(args: TestArgs, terminal: &Terminal) -> Exit {
         Ok(loaded) => loaded,
         Err(exit) => return exit,
     };
-    let table = user_table(&loaded.state.state);
+    let table = user_table(&loaded.state.state.users);
     let tenant = &loaded.evaluated.tenant;
     let matched = rule_matches(tenant, &table, &rule, &compiled, jiff::Timestamp::now());
     let canonical = print(&rule);

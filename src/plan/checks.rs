@@ -519,7 +519,7 @@ fn static_to_dynamic(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let before = &context.current_state.groups[*index];
-        let after = &context.desired.state.groups[*index];
+        let after = context.desired.group(context.current_state, *index);
         if before.rule.is_some() || after.rule.is_none() || before.members.is_empty() {
             continue;
         }
@@ -547,7 +547,7 @@ fn static_to_dynamic(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
 /// `non-security-group`: licenses on a group that is not a security group.
 fn non_security_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for (name, index) in &context.desired.managed_groups {
-        let group = &context.desired.state.groups[*index];
+        let group = context.desired.group(context.current_state, *index);
         if group.security_enabled || group.licenses.is_empty() {
             continue;
         }

@@ -3,29 +3,127 @@
 //! `id`, else by display name (an ambiguous name is an error). Omitted config fields leave the
 //! tenant's value alone; empty lists mean "none".
 
+use std::collections::BTreeMap;
+
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::catalog::Catalog;
 use crate::config::{Ensure, GroupSpec, LicenseSpec, LoadedConfig, RuleProcessing};
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
-use crate::tenant::model::{AssignedLicense, GroupState, TenantState};
+use crate::source::SourceId;
+use crate::tenant::index::{Tenant, UserIdx};
+use crate::tenant::model::{AssignedLicense, GroupState, TenantInfo, TenantState, UserState};
 
-/// The desired tenant and how it differs from the current one, group by group.
+/// The desired tenant as changes over the current state: the groups and users the config
+/// manages, in their desired form, and the lists that describe the change. Groups and users the
+/// config does not mention are the current state's (a large tenant is not copied to change a few
+/// groups); [`Desired::group`], [`Desired::user`] and [`Desired::to_state`] give the whole view.
 #[derive(Debug, Clone)]
 pub struct Desired {
-    /// The tenant as the config wants it. Groups to delete stay in place (so group indexes match
-    /// the current state's) with no members and no licenses; [`Desired::deleted`] lists them.
-    pub state: TenantState,
-    /// Groups the config deletes (`ensure: absent`): their config name and index in
-    /// `state.groups`.
+    /// The tenant-wide facts as the config wants them.
+    pub tenant: TenantInfo,
+    /// Groups the config manages, creates or deletes, in their desired form, by index: indexes
+    /// below the current state's group count are existing groups, the others created ones.
+    /// Groups to delete keep their index, with no members and no licenses.
+    pub groups: BTreeMap<usize, GroupState>,
+    /// Indexes of the groups in [`Desired::groups`] whose member list the config replaced.
+    pub members_set: Vec<usize>,
+    /// Users the config manages, in their desired form, by index into the current state's users.
+    pub users: BTreeMap<usize, UserState>,
+    /// Groups the config deletes (`ensure: absent`): their config name and index.
     pub deleted: Vec<(String, usize)>,
-    /// Indexes into `state.groups` of groups the config creates.
+    /// Indexes of groups the config creates.
     pub created: Vec<usize>,
     /// For each managed config group present in the desired state: its name in the config and its
-    /// index in `state.groups`.
+    /// index.
     pub managed_groups: Vec<(String, usize)>,
-    /// Managed users' UPNs as written in the config, with their index in `state.users`.
+    /// Managed users' UPNs as written in the config, with their index in the state's users.
     pub managed_users: Vec<(String, usize)>,
+}
+
+impl Desired {
+    /// Group `index` of the desired state: the config's version, else the current one.
+    pub fn group<'a>(&'a self, current: &'a TenantState, index: usize) -> &'a GroupState {
+        self.groups
+            .get(&index)
+            .unwrap_or_else(|| &current.groups[index])
+    }
+
+    /// User `index` of the desired state: the config's version, else the current one.
+    pub fn user<'a>(&'a self, current: &'a TenantState, index: usize) -> &'a UserState {
+        self.users
+            .get(&index)
+            .unwrap_or_else(|| &current.users[index])
+    }
+
+    /// Number of groups of the desired state (deleted ones included).
+    pub fn group_count(&self, current: &TenantState) -> usize {
+        current.groups.len() + self.created.len()
+    }
+
+    /// The whole desired state as a tenant state (deleted groups still in place): what the file
+    /// backend writes after an apply, before the engine's license states are filled in.
+    pub fn to_state(&self, current: &TenantState) -> TenantState {
+        let mut state = current.clone();
+        state.tenant = self.tenant.clone();
+        for (index, group) in &self.groups {
+            match state.groups.get_mut(*index) {
+                Some(slot) => *slot = group.clone(),
+                None => state.groups.push(group.clone()),
+            }
+        }
+        for (index, user) in &self.users {
+            state.users[*index] = user.clone();
+        }
+        state
+    }
+
+    /// Whether any user's rule-visible attributes differ from the current state (only the usage
+    /// location can: the config sets nothing else that rules read).
+    pub fn changes_user_attributes(&self, current: &TenantState) -> bool {
+        self.users
+            .iter()
+            .any(|(index, user)| current.users[*index].usage_location != user.usage_location)
+    }
+
+    /// The indexed desired tenant, derived from the indexed current one: groups and users the
+    /// config changes are resolved again, the rest (a million users' lookups among them) is
+    /// shared. Problems point at the state `source`, as for [`crate::tenant::index::build`].
+    pub fn index(
+        &self,
+        current: &TenantState,
+        indexed: &Tenant,
+        catalog: &Catalog,
+        source: SourceId,
+    ) -> Result<Tenant, Diagnostics> {
+        let mut target = indexed.clone();
+        target.default_usage_location = self
+            .tenant
+            .default_usage_location
+            .as_deref()
+            .map(|code| code.to_ascii_uppercase().into());
+        let mut problems = Diagnostics::default();
+        for (index, group) in &self.groups {
+            let members_changed =
+                *index >= current.groups.len() || self.members_set.contains(index);
+            if let Err(found) =
+                target.set_group(catalog, *index, group, members_changed, source)
+            {
+                problems.extend(found);
+            }
+        }
+        for (index, user) in &self.users {
+            if let Err(found) =
+                target.set_user_licensing(catalog, UserIdx(*index as u32), user, source)
+            {
+                problems.extend(found);
+            }
+        }
+        if problems.has_errors() {
+            return Err(problems);
+        }
+        Ok(target)
+    }
 }
 
 /// A deterministic object id for a group the file backend creates: GUID-shaped, derived from the
@@ -124,9 +222,11 @@ pub fn build(
     catalog: &Catalog,
 ) -> Result<Desired, Diagnostics> {
     let mut problems = Diagnostics::default();
-    let mut state = current.clone();
     let mut desired = Desired {
-        state: TenantState::default(),
+        tenant: current.tenant.clone(),
+        groups: BTreeMap::new(),
+        members_set: Vec::new(),
+        users: BTreeMap::new(),
         deleted: Vec::new(),
         created: Vec::new(),
         managed_groups: Vec::new(),
@@ -142,7 +242,7 @@ pub fn build(
     {
         let wanted = location.to_ascii_uppercase();
         match &current.tenant.default_usage_location {
-            None => state.tenant.default_usage_location = Some(wanted),
+            None => desired.tenant.default_usage_location = Some(wanted),
             Some(actual) if actual.eq_ignore_ascii_case(&wanted) => {}
             Some(actual) => {
                 let mut diagnostic = Diagnostic::new(
@@ -193,28 +293,39 @@ pub fn build(
         };
         if spec.ensure == Some(Ensure::Absent) {
             if let Some(index) = index {
-                let group = &mut state.groups[index];
+                let mut group = desired
+                    .groups
+                    .remove(&index)
+                    .unwrap_or_else(|| current.groups[index].clone());
                 group.members.clear();
                 group.licenses.clear();
                 group.rule = None;
+                desired.groups.insert(index, group);
+                desired.members_set.push(index);
                 desired.deleted.push((name.clone(), index));
             }
             continue;
         }
-        let index = match index {
-            Some(index) => index,
+        let (index, mut group) = match index {
+            Some(index) => (
+                index,
+                desired
+                    .groups
+                    .remove(&index)
+                    .unwrap_or_else(|| current.groups[index].clone()),
+            ),
             None => {
-                state.groups.push(GroupState {
+                let index = current.groups.len() + desired.created.len();
+                desired.created.push(index);
+                let group = GroupState {
                     id: new_group_id(name),
                     display_name: name.clone(),
                     security_enabled: true,
                     ..GroupState::default()
-                });
-                desired.created.push(state.groups.len() - 1);
-                state.groups.len() - 1
+                };
+                (index, group)
             }
         };
-        let group = &mut state.groups[index];
         if let Some(description) = &spec.description {
             group.description = Some(description.clone());
         }
@@ -271,10 +382,12 @@ pub fn build(
                 .collect();
             resolved.extend(nested);
             group.members = resolved;
+            desired.members_set.push(index);
         }
         if let Some(licenses) = &spec.licenses {
             group.licenses = state_licenses(catalog, licenses);
         }
+        desired.groups.insert(index, group);
         desired.managed_groups.push((name.clone(), index));
     }
     for (upn, spec) in config.users.iter().flatten() {
@@ -296,7 +409,10 @@ pub fn build(
             problems.push(diagnostic);
             continue;
         };
-        let user = &mut state.users[index];
+        let user = desired
+            .users
+            .entry(index)
+            .or_insert_with(|| current.users[index].clone());
         if let Some(location) = &spec.usage_location {
             user.usage_location = Some(location.to_ascii_uppercase());
         }
@@ -308,6 +424,7 @@ pub fn build(
     if problems.has_errors() {
         return Err(problems);
     }
-    desired.state = state;
+    desired.members_set.sort_unstable();
+    desired.members_set.dedup();
     Ok(desired)
 }

@@ -5,6 +5,7 @@
 use crate::catalog::{Catalog, PlanSet, ProductId};
 use crate::plan::desired::Desired;
 use crate::plan::document::{Action, Change, LicenseRef, Op};
+use crate::tenant::index::Tenant;
 use crate::tenant::model::{AssignedLicense, GroupState, TenantState};
 
 /// The address of a group in plans and audit records.
@@ -165,13 +166,32 @@ fn processing_name(group: &GroupState) -> Option<String> {
     })
 }
 
+/// A group's user members by UPN, sorted (nested groups are left out), resolved through the
+/// indexed tenant's lookups.
+fn member_upns(tenant: &Tenant, group: &GroupState) -> Vec<String> {
+    let mut upns: Vec<String> = group
+        .members
+        .iter()
+        .filter_map(|member| tenant.user(member))
+        .map(|user| tenant.user_at(user).upn.to_string())
+        .collect();
+    upns.sort();
+    upns.dedup();
+    upns
+}
+
 /// All changes from `current` to the desired state, groups (by name) then users (by UPN).
-pub fn changes(catalog: &Catalog, current: &TenantState, desired: &Desired) -> Vec<Change> {
-    let current_names = UserNames::new(current);
-    let desired_names = UserNames::new(&desired.state);
+/// `users` is the indexed current tenant (the desired state has the same users), for resolving
+/// members.
+pub fn changes(
+    catalog: &Catalog,
+    current: &TenantState,
+    desired: &Desired,
+    users: &Tenant,
+) -> Vec<Change> {
     let mut changes = Vec::new();
     for &(ref name, index) in &desired.managed_groups {
-        let after = &desired.state.groups[index];
+        let after = desired.group(current, index);
         let address = group_address(name);
         if desired.created.contains(&index) {
             let mut ops = vec![Op::CreateGroup {
@@ -190,9 +210,9 @@ pub fn changes(catalog: &Catalog, current: &TenantState, desired: &Desired) -> V
                     after: Some(rule.clone()),
                 });
             } else {
-                let users = desired_names.members(after);
-                if !users.is_empty() {
-                    ops.push(Op::AddMembers { users });
+                let members = member_upns(users, after);
+                if !members.is_empty() {
+                    ops.push(Op::AddMembers { users: members });
                 }
             }
             ops.extend(license_ops(catalog, &[], &after.licenses));
@@ -232,21 +252,23 @@ pub fn changes(catalog: &Catalog, current: &TenantState, desired: &Desired) -> V
                 });
             }
         }
-        if after.rule.is_none() {
+        // Members change only where the config replaced the list (a static group keeps its
+        // members otherwise).
+        if after.rule.is_none() && desired.members_set.binary_search(&index).is_ok() {
             let old = if before.rule.is_some() {
                 Vec::new()
             } else {
-                current_names.members(before)
+                member_upns(users, before)
             };
-            let new = desired_names.members(after);
+            let new = member_upns(users, after);
             let add: Vec<String> = new
                 .iter()
-                .filter(|user| !old.contains(user))
+                .filter(|user| old.binary_search(user).is_err())
                 .cloned()
                 .collect();
             let remove: Vec<String> = old
                 .iter()
-                .filter(|user| !new.contains(user))
+                .filter(|user| new.binary_search(user).is_err())
                 .cloned()
                 .collect();
             if !add.is_empty() {
@@ -281,7 +303,7 @@ pub fn changes(catalog: &Catalog, current: &TenantState, desired: &Desired) -> V
     let mut user_changes = Vec::new();
     for &(_, index) in &desired.managed_users {
         let before = &current.users[index];
-        let after = &desired.state.users[index];
+        let after = desired.user(current, index);
         let mut ops = Vec::new();
         if before.usage_location != after.usage_location {
             if let Some(location) = &after.usage_location {

@@ -87,7 +87,7 @@ pub fn evaluate(
     mode: Mode,
 ) -> Result<Evaluated, Diagnostics> {
     let tenant = index::build(state, catalog, source)?;
-    let table = user_table(state);
+    let table = user_table(&state.users);
     let memberships = memberships(&tenant, &table, now);
     let outcome = engine::run(catalog, &tenant, &tenant, &memberships.members, mode);
     Ok(Evaluated {
@@ -151,25 +151,25 @@ pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
         Mode::Predict,
     )?;
     let desired = desired::build(inputs.state, inputs.loaded, catalog)?;
-    let target = index::build(&desired.state, catalog, inputs.state_source)?;
+    let target = desired.index(
+        inputs.state,
+        &current.tenant,
+        catalog,
+        inputs.state_source,
+    )?;
     // Rules read user attributes, and the only attribute a config changes is the usage location:
     // unless one changes, the current table serves, and the rules of unchanged groups keep their
     // result.
-    let same_users = desired
-        .state
-        .users
-        .iter()
-        .zip(&inputs.state.users)
-        .all(|(after, before)| after.usage_location == before.usage_location);
-    let target_memberships = if same_users {
+    let target_memberships = if desired.changes_user_attributes(inputs.state) {
+        let users = (0..inputs.state.users.len()).map(|index| desired.user(inputs.state, index));
+        memberships(&target, &user_table(users), inputs.now)
+    } else {
         memberships_reusing(
             &target,
             &current.table,
             inputs.now,
             Some((&current.tenant, &current.memberships)),
         )
-    } else {
-        memberships(&target, &user_table(&desired.state), inputs.now)
     };
     let after = engine::run(
         catalog,
@@ -178,7 +178,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
         &target_memberships.members,
         Mode::Predict,
     );
-    let changes = diff::changes(catalog, inputs.state, &desired);
+    let changes = diff::changes(catalog, inputs.state, &desired, &current.tenant);
     let changed_groups: Vec<(String, usize)> = desired
         .managed_groups
         .iter()
@@ -301,12 +301,13 @@ fn pending_memberships(
     diagnostics
 }
 
-/// The state file after applying a plan on the file backend: the desired state without deleted
-/// groups, with every user's `license_states` recomputed by the engine — what Entra would record
-/// once it has processed the change.
-pub fn applied_state(catalog: &Catalog, planned: &Planned) -> TenantState {
+/// The state file after applying a plan on the file backend: the desired state (over `current`,
+/// the state the plan was computed from) without deleted groups, with every user's
+/// `license_states` recomputed by the engine — what Entra would record once it has processed the
+/// change.
+pub fn applied_state(catalog: &Catalog, current: &TenantState, planned: &Planned) -> TenantState {
     use crate::tenant::model::LicenseState;
-    let mut state = planned.desired.state.clone();
+    let mut state = planned.desired.to_state(current);
     // Dynamic groups: the members are what the service computes from the rule.
     for (index, group) in state.groups.iter_mut().enumerate() {
         let evaluated = group.rule.is_some()

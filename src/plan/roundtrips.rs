@@ -70,7 +70,7 @@ proptest! {
             );
         }
         let first = plan(&config, &state);
-        let applied = applied_state(Catalog::builtin(), &first);
+        let applied = applied_state(Catalog::builtin(), &state, &first);
         // The file records what the engine predicted: one state per group assignment.
         for (user, outcome) in applied.users.iter().zip(&first.after.users) {
             let predicted = outcome

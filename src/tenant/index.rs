@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -105,7 +106,9 @@ pub struct Group {
     pub licenses: Vec<License>,
 }
 
-/// The indexed tenant.
+/// The indexed tenant. Users and their lookups are shared between clones (a million users are
+/// not copied to describe the tenant after a change that touches a few groups); [`Tenant::user_mut`]
+/// copies them on the first write.
 #[derive(Debug, Clone)]
 pub struct Tenant {
     /// The organization's country, inherited by users without a usage location.
@@ -113,23 +116,36 @@ pub struct Tenant {
     /// Seats bought per product (`prepaidUnits.enabled`).
     pub seats: HashMap<ProductId, u64>,
     /// Users, indexed by [`UserIdx`].
-    pub users: Vec<User>,
+    pub users: Arc<Vec<User>>,
     /// Groups, indexed by [`GroupIdx`].
     pub groups: Vec<Group>,
-    by_upn: FxHashMap<Box<str>, UserIdx>,
-    by_user_id: FxHashMap<Box<str>, UserIdx>,
+    by_user: Arc<UserLookup>,
     by_group_id: FxHashMap<Box<str>, GroupIdx>,
     by_group_name: FxHashMap<Box<str>, Vec<GroupIdx>>,
+}
+
+/// Users by lower-cased UPN and by lower-cased object id.
+#[derive(Debug, Default)]
+struct UserLookup {
+    by_upn: FxHashMap<Box<str>, UserIdx>,
+    by_id: FxHashMap<Box<str>, UserIdx>,
 }
 
 impl Tenant {
     /// The user with this UPN or object id (UPNs compare case-insensitively).
     pub fn user(&self, upn_or_id: &str) -> Option<UserIdx> {
         let key = lower(upn_or_id);
-        self.by_upn
+        self.by_user
+            .by_upn
             .get(&*key)
-            .or_else(|| self.by_user_id.get(&*key))
+            .or_else(|| self.by_user.by_id.get(&*key))
             .copied()
+    }
+
+    /// The user at `index`, for changing their licensing (a desired state's usage location or
+    /// direct licenses). Copies the users first if another tenant shares them.
+    pub fn user_mut(&mut self, index: UserIdx) -> &mut User {
+        &mut Arc::make_mut(&mut self.users)[index.0 as usize]
     }
 
     /// The group with this object id.
@@ -175,6 +191,121 @@ impl Tenant {
             .push(index);
         self.groups.push(group);
         index
+    }
+}
+
+impl Tenant {
+    /// Puts group `index` of a desired state in place (or appends it, for the index after the
+    /// last group): its settings and licenses from `group`, its members resolved again when
+    /// `members_changed`, else kept as indexed. Problems point at `/groups/{index}` of `source`.
+    pub fn set_group(
+        &mut self,
+        catalog: &Catalog,
+        index: usize,
+        group: &GroupState,
+        members_changed: bool,
+        source: SourceId,
+    ) -> Result<(), Diagnostics> {
+        let at = |pointer: String| Location::node(source, pointer);
+        let products = ProductNames::new(catalog);
+        let mut problems = Diagnostics::default();
+        let licenses = group
+            .licenses
+            .iter()
+            .enumerate()
+            .filter_map(
+                |(position, assigned)| match resolve_license_with(catalog, &products, assigned) {
+                    Ok(resolved) => Some(resolved),
+                    Err(message) => {
+                        problems.push(reference(
+                            at(format!("/groups/{index}/licenses/{position}/sku")),
+                            message,
+                        ));
+                        None
+                    }
+                },
+            )
+            .collect();
+        let existing = self.groups.get(index);
+        let (members, member_groups) = match existing {
+            Some(existing) if !members_changed => {
+                (existing.members.clone(), existing.member_groups.clone())
+            }
+            _ => {
+                let (users, groups, member_problems) = resolve_members(self, index, group, &at);
+                problems.extend(member_problems);
+                (users, groups)
+            }
+        };
+        if problems.has_errors() {
+            return Err(problems);
+        }
+        let resolved = Group {
+            id: group.id.as_str().into(),
+            name: group.display_name.as_str().into(),
+            security_enabled: group.security_enabled,
+            mail_enabled: group.mail_enabled,
+            rule: group.rule.as_deref().map(Into::into),
+            processing: group.rule_processing.unwrap_or_default(),
+            members,
+            member_groups,
+            licenses,
+        };
+        match self.groups.get_mut(index) {
+            Some(slot) => *slot = resolved,
+            None => {
+                self.add_group(resolved);
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives user `index` the usage location and direct licenses of `user` (a desired state's),
+    /// copying the shared users only when something differs. Problems point at
+    /// `/users/{index}` of `source`.
+    pub fn set_user_licensing(
+        &mut self,
+        catalog: &Catalog,
+        index: UserIdx,
+        user: &UserState,
+        source: SourceId,
+    ) -> Result<(), Diagnostics> {
+        let products = ProductNames::new(catalog);
+        let mut problems = Diagnostics::default();
+        let direct: Vec<License> = user
+            .licenses
+            .iter()
+            .enumerate()
+            .filter_map(
+                |(position, assigned)| match resolve_license_with(catalog, &products, assigned) {
+                    Ok(resolved) => Some(resolved),
+                    Err(message) => {
+                        problems.push(reference(
+                            Location::node(
+                                source,
+                                format!("/users/{}/licenses/{position}/sku", index.0),
+                            ),
+                            message,
+                        ));
+                        None
+                    }
+                },
+            )
+            .collect();
+        if problems.has_errors() {
+            return Err(problems);
+        }
+        let location: Option<Box<str>> = user
+            .usage_location
+            .as_deref()
+            .map(|code| code.to_ascii_uppercase().into());
+        let current = self.user_at(index);
+        if current.usage_location != location || current.direct != direct {
+            let slot = self.user_mut(index);
+            slot.usage_location = location;
+            slot.direct = direct;
+        }
+        Ok(())
     }
 }
 
@@ -248,10 +379,9 @@ pub fn build(
             .as_deref()
             .map(|code| code.to_ascii_uppercase().into()),
         seats: HashMap::new(),
-        users: Vec::with_capacity(state.users.len()),
+        users: Arc::default(),
         groups: Vec::with_capacity(state.groups.len()),
-        by_upn: FxHashMap::with_capacity_and_hasher(state.users.len(), Default::default()),
-        by_user_id: FxHashMap::with_capacity_and_hasher(state.users.len(), Default::default()),
+        by_user: Arc::default(),
         by_group_id: FxHashMap::with_capacity_and_hasher(state.groups.len(), Default::default()),
         by_group_name: FxHashMap::default(),
     };
@@ -373,9 +503,14 @@ pub fn build(
             (converted, upn_key, id_key, problems)
         })
         .collect();
+    let mut users = Vec::with_capacity(state.users.len());
+    let mut lookup = UserLookup {
+        by_upn: FxHashMap::with_capacity_and_hasher(state.users.len(), Default::default()),
+        by_id: FxHashMap::with_capacity_and_hasher(state.users.len(), Default::default()),
+    };
     for (index, (user, upn_key, id_key, user_problems)) in converted.into_iter().enumerate() {
         let idx = UserIdx(index as u32);
-        if let Some(first) = tenant.by_upn.insert(upn_key, idx) {
+        if let Some(first) = lookup.by_upn.insert(upn_key, idx) {
             problems.push(
                 Diagnostic::new(
                     Code::TenantReference,
@@ -386,15 +521,17 @@ pub fn build(
                 .with_help("a UPN names one user; fix the export or remove the duplicate"),
             );
         }
-        if tenant.by_user_id.insert(id_key, idx).is_some() {
+        if lookup.by_id.insert(id_key, idx).is_some() {
             problems.push(reference(
                 at(format!("/users/{index}/id")),
                 format!("two users have the id `{}`", user.id),
             ));
         }
         problems.extend(user_problems);
-        tenant.users.push(user);
+        users.push(user);
     }
+    tenant.users = Arc::new(users);
+    tenant.by_user = Arc::new(lookup);
     for (index, group) in state.groups.iter().enumerate() {
         let licenses = group
             .licenses
@@ -455,7 +592,7 @@ pub fn build(
         .enumerate()
         .map(|(index, user)| recorded_states(&tenant, &products, index, user, &at))
         .collect();
-    for (slot, (recorded, user_problems)) in tenant.users.iter_mut().zip(recorded) {
+    for (slot, (recorded, user_problems)) in Arc::make_mut(&mut tenant.users).iter_mut().zip(recorded) {
         slot.recorded = recorded;
         problems.extend(user_problems);
     }

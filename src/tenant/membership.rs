@@ -16,7 +16,7 @@ use crate::config::RuleProcessing;
 use crate::rules::property::PropertyType;
 use crate::rules::{CompiledRule, EvalContext, Rule, RuleKind, UserTable, UserTableBuilder};
 use crate::tenant::index::{GroupIdx, Tenant, UserIdx};
-use crate::tenant::model::{AttributeValue, TenantState};
+use crate::tenant::model::{AttributeValue, UserState};
 
 /// Graph property names that rules know under another name (rule name, Graph name).
 const RULE_NAMES: &[(&str, &str)] = &[
@@ -34,12 +34,12 @@ fn rule_property(graph_name: &str) -> &str {
         .map_or(graph_name, |(rule, _)| rule)
 }
 
-/// Builds the rule evaluator's columnar table: one row per user of `state`, in the same order as
-/// the indexed tenant. Attributes rules cannot read are skipped; booleans written as strings are
-/// accepted.
-pub fn user_table(state: &TenantState) -> UserTable {
+/// Builds the rule evaluator's columnar table: one row per user, in the order of the state's
+/// users (and of the indexed tenant). Attributes rules cannot read are skipped; booleans written
+/// as strings are accepted.
+pub fn user_table<'a>(users: impl IntoIterator<Item = &'a UserState>) -> UserTable {
     let mut builder = UserTableBuilder::new();
-    for user in &state.users {
+    for user in users {
         let row = builder.push_user();
         // Setters fail only for properties rules cannot read or values of another type; such
         // attributes are simply not visible to rules, as in Entra.
@@ -313,6 +313,7 @@ mod tests {
     use crate::catalog::Catalog;
     use crate::source::SourceId;
     use crate::tenant::index::build;
+    use crate::tenant::model::TenantState;
 
     #[test]
     fn rule_matches_lists_selected_users_with_the_values_the_rule_reads() {
@@ -330,7 +331,7 @@ groups:
         )
         .unwrap();
         let tenant = build(&state, Catalog::builtin(), SourceId(0)).unwrap();
-        let table = user_table(&state);
+        let table = user_table(&state.users);
         let test = |text: &str| {
             let rule = crate::rules::parse(text).unwrap();
             let compiled = CompiledRule::compile(&rule).unwrap();
