@@ -122,6 +122,14 @@ impl Sources {
         }
     }
 
+    /// Drops the text of a registered source that nothing will point into by span any more (its
+    /// diagnostics name nodes); its name stays.
+    pub fn release_text(&mut self, id: SourceId) {
+        if let Some(file) = self.files.get_mut(id.0 as usize) {
+            file.text = Arc::from("");
+        }
+    }
+
     /// Number of registered sources (the next [`Sources::add`] gets this id).
     pub fn len(&self) -> usize {
         self.files.len()

@@ -148,7 +148,7 @@ fn base_group_members_are_the_users_of_their_department_and_countries() {
             .unwrap();
     let text = |user: &seatplan::tenant::model::UserState, key: &str| match user.attributes.get(key)
     {
-        Some(AttributeValue::String(value)) => value.clone(),
+        Some(AttributeValue::String(value)) => value.to_string(),
         _ => String::new(),
     };
     let mut checked = 0;

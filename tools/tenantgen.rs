@@ -18,7 +18,7 @@ use seatplan::engine::{self, Mode, Outcome};
 use seatplan::source::SourceId;
 use seatplan::tenant::index::{self, Source, UserIdx};
 use seatplan::tenant::model::{
-    AssignedLicense, AttributeValue, GroupState, LicenseState, Subscription, TenantInfo,
+    AssignedLicense, AttributeValue, Attributes, GroupState, LicenseState, Subscription, TenantInfo,
     TenantState, UserState,
 };
 
@@ -502,8 +502,8 @@ fn generate_users(params: &Params, rng: &mut Rng) -> (Vec<UserState>, Vec<Profil
         let last = LAST_NAMES[rng.below(LAST_NAMES.len())];
         let local = format!("{first}.{last}.{index}");
         let upn = format!("{local}@{DOMAIN}");
-        let mut attributes = IndexMap::new();
-        let text = |value: String| AttributeValue::String(value);
+        let mut attributes = Attributes::new();
+        let text = |value: String| AttributeValue::String(value.into());
         attributes.insert(
             "department".to_string(),
             text(DEPARTMENTS[department].into()),

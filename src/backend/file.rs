@@ -40,7 +40,7 @@ use super::{audit_path, backup_path, fingerprint};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::io::{append_lines, read_text, write_atomic, write_atomic_with};
 use crate::source::{SourceId, Sources};
-use crate::tenant::parse::{json_pointers, parse_state, Format};
+use crate::tenant::parse::{json_pointers, parse_state, Format, MAX_POINTER_INDEXED};
 use crate::tenant::TenantState;
 
 /// The largest JSON state file seatplan reads.
@@ -120,13 +120,19 @@ impl StateFile {
 
     /// Registers the file in `sources` and parses it. The source id is returned with the state
     /// for diagnostics found later (`tenant::index::build`); YAML files get their pointer map at
-    /// once, JSON files through [`StateFile::index_pointers`] when a diagnostic needs one.
-    pub fn parse(&self, sources: &mut Sources) -> Result<(TenantState, SourceId), Diagnostics> {
+    /// once, JSON files through [`StateFile::index_pointers`] when a diagnostic needs one. A JSON
+    /// file too large for a pointer map gives up its text once parsed (nothing can point into it
+    /// any more, and a large tenant's file is hundreds of megabytes).
+    pub fn parse(&mut self, sources: &mut Sources) -> Result<(TenantState, SourceId), Diagnostics> {
         let source = sources.add(self.path.display().to_string(), Arc::clone(&self.text));
         match parse_state(source, &self.text, self.format) {
             Ok((state, pointers)) => {
                 if let Some(pointers) = pointers {
                     sources.set_pointers(source, pointers);
+                }
+                if self.format == Format::Json && self.text.len() > MAX_POINTER_INDEXED {
+                    self.text = Arc::from("");
+                    sources.release_text(source);
                 }
                 Ok((state, source))
             }
@@ -294,7 +300,7 @@ mod tests {
     }
 
     fn read_and_parse(path: &Path) -> (StateFile, TenantState) {
-        let file = StateFile::read(path).unwrap();
+        let mut file = StateFile::read(path).unwrap();
         let (state, _) = file.parse(&mut Sources::new()).unwrap();
         (file, state)
     }
@@ -332,7 +338,7 @@ mod tests {
     #[test]
     fn json_pointers_are_built_on_request() {
         let (_dir, path) = setup("tenant.json", "{\"version\": 1, \"tenant\": {}}\n");
-        let file = StateFile::read(&path).unwrap();
+        let mut file = StateFile::read(&path).unwrap();
         let mut sources = Sources::new();
         let (_, source) = file.parse(&mut sources).unwrap();
         let location = crate::diag::Location::node(source, "/tenant");

@@ -17,7 +17,7 @@
 //! // Waits up to the timeout, then fails with `state-locked`; `stale` is a `stale-lock`
 //! // warning to show when a killed apply had left the lock behind.
 //! let mut acquired = StateLock::acquire(path, &LockOptions::default())?;
-//! let current = StateFile::read(path)?;
+//! let mut current = StateFile::read(path)?;
 //! let mut sources = seatplan::source::Sources::new();
 //! let (state, _source) = current.parse(&mut sources)?;
 //! let (new_state, records) = plan(&state);

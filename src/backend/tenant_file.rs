@@ -64,7 +64,7 @@ impl Backend for FileBackend {
     }
 
     fn read(&mut self, sources: &mut Sources) -> Result<CurrentState, Diagnostics> {
-        let file = StateFile::read(&self.path).map_err(|diagnostic: Diagnostic| {
+        let mut file = StateFile::read(&self.path).map_err(|diagnostic: Diagnostic| {
             let hint = if self.path == Path::new(DEFAULT_STATE) {
                 "\nno state file given: pass --state FILE or --graph, or create one with\n`seatplan import graph`"
             } else {

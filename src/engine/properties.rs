@@ -116,7 +116,7 @@ pub(crate) fn state(raw: &Raw) -> TenantState {
                 usage_location: LOCATIONS[location].map(str::to_string),
                 attributes: [(
                     "department".to_string(),
-                    AttributeValue::String(DEPARTMENTS[department].to_string()),
+                    AttributeValue::String(DEPARTMENTS[department].into()),
                 )]
                 .into_iter()
                 .collect(),

@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use crate::config::RuleProcessing;
@@ -19,7 +18,8 @@ use crate::diag::{Code, Diagnostic, Diagnostics, Location};
 use crate::source::{pointer_child, SourceId};
 
 use super::model::{
-    AssignedLicense, AssignedPlan, AssignmentError, AssignmentState, AttributeValue, GroupState,
+    AssignedLicense, AssignedPlan, AssignmentError, AssignmentState, AttributeValue, Attributes,
+    GroupState,
     LicenseState, SubscribedPlan, Subscription, TenantInfo, TenantState, UserState,
 };
 
@@ -847,12 +847,12 @@ impl Mapper {
         &mut self,
         at: &At<'_>,
         object: &Map<String, Value>,
-    ) -> IndexMap<String, AttributeValue> {
-        let mut attributes = IndexMap::new();
+    ) -> Attributes {
+        let mut attributes = Attributes::new();
         for name in USER_ATTRIBUTES {
             if let Some(value) = object.get(*name) {
                 if let Some(value) = attribute_value(value) {
-                    attributes.insert((*name).to_string(), value);
+                    attributes.insert(*name, value);
                 } else if !value.is_null() {
                     self.diagnostics
                         .push(at.invalid(name, "a string, boolean, number or list of strings"));
@@ -865,7 +865,7 @@ impl Mapper {
                     for number in 1..=15 {
                         let name = format!("extensionAttribute{number}");
                         if let Some(Value::String(text)) = map.get(&name) {
-                            attributes.insert(name, AttributeValue::String(text.clone()));
+                            attributes.insert(name, AttributeValue::String(text.as_str().into()));
                         }
                     }
                 }
@@ -879,7 +879,7 @@ impl Mapper {
         for (name, value) in object {
             if name.starts_with("extension_") {
                 if let Some(value) = attribute_value(value) {
-                    attributes.insert(name.clone(), value);
+                    attributes.insert(name.as_str(), value);
                 }
             }
         }
@@ -1127,7 +1127,7 @@ fn attribute_value(value: &Value) -> Option<AttributeValue> {
     match value {
         Value::Bool(flag) => Some(AttributeValue::Bool(*flag)),
         Value::Number(number) => Some(AttributeValue::Number(number.clone())),
-        Value::String(text) => Some(AttributeValue::String(text.clone())),
+        Value::String(text) => Some(AttributeValue::String(text.as_str().into())),
         Value::Array(items) => items
             .iter()
             .map(|item| item.as_str().map(str::to_string))
@@ -1378,7 +1378,7 @@ mod tests {
             ]
         );
         assert!(user.license_states.is_empty());
-        let keys: Vec<&String> = user.attributes.keys().collect();
+        let keys: Vec<&str> = user.attributes.keys().collect();
         assert_eq!(keys, ["extensionAttribute1", "extension_abc_costCenter"]);
     }
 

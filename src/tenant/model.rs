@@ -3,6 +3,7 @@
 //! `schemas/tenant.schema.json`. Lists that may be absent in the file default to empty: unlike the
 //! desired config, the tenant state is a complete snapshot.
 
+use compact_str::CompactString;
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -155,7 +156,9 @@ pub enum AttributeValue {
     /// A number, kept as written.
     Number(serde_json::Number),
     /// A string (also dates, in ISO 8601).
-    String(String),
+    // Kept inline when short (departments, cities, job titles): a million users' attributes then
+    // need no allocation of their own.
+    String(#[schemars(with = "String")] CompactString),
     /// A list of strings (`otherMails`).
     List(Vec<String>),
 }
@@ -196,11 +199,11 @@ impl<'de> serde::de::Visitor<'de> for AttributeVisitor {
     }
 
     fn visit_str<E>(self, value: &str) -> Result<AttributeValue, E> {
-        Ok(AttributeValue::String(value.to_owned()))
+        Ok(AttributeValue::String(value.into()))
     }
 
     fn visit_string<E>(self, value: String) -> Result<AttributeValue, E> {
-        Ok(AttributeValue::String(value))
+        Ok(AttributeValue::String(value.into()))
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(
@@ -228,12 +231,9 @@ pub struct UserState {
     pub usage_location: Option<String>,
     /// Graph user properties by Graph name (`department`, `accountEnabled`, `extensionAttribute1`,
     /// `otherMails`); rules address them case-insensitively.
-    #[serde(
-        default,
-        skip_serializing_if = "IndexMap::is_empty",
-        deserialize_with = "unique_attributes"
-    )]
-    pub attributes: IndexMap<String, AttributeValue>,
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    #[schemars(with = "IndexMap<String, AttributeValue>")]
+    pub attributes: Attributes,
     /// Proxy addresses (`SMTP:alice@contoso.com`); duplicates across users block Exchange plans.
     #[serde(
         default,
@@ -288,38 +288,140 @@ pub struct GroupState {
     pub licenses: Vec<AssignedLicense>,
 }
 
-/// Reads `attributes` refusing a name given twice: JSON parsers keep the last silently, and the
-/// YAML pass rejects duplicates, so both formats agree.
-fn unique_attributes<'de, D>(deserializer: D) -> Result<IndexMap<String, AttributeValue>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    struct Unique;
-    impl<'de> serde::de::Visitor<'de> for Unique {
-        type Value = IndexMap<String, AttributeValue>;
+/// A user's Graph properties by Graph name, in file order. A short list rather than a map: a user
+/// has a dozen, names are short enough to be stored inline, and a hash map per user cost a
+/// million-user tenant about a gigabyte. Names are looked up exactly (rules resolve names
+/// case-insensitively through the user table). A name given twice in a file is refused: JSON
+/// parsers keep the last silently, and the YAML pass rejects duplicates, so both formats agree.
+/// Two lists are equal when they have the same names with the same values, in any order.
+#[derive(Debug, Clone, Default)]
+pub struct Attributes(Vec<(CompactString, AttributeValue)>);
 
-        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-            formatter.write_str("a map of attribute names to values")
-        }
+impl PartialEq for Attributes {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(name, value)| other.get(name) == Some(value))
+    }
+}
 
-        fn visit_map<A>(self, mut map: A) -> Result<Self::Value, A::Error>
-        where
-            A: serde::de::MapAccess<'de>,
-        {
-            let mut attributes = IndexMap::new();
-            while let Some((name, value)) = map.next_entry::<String, AttributeValue>()? {
-                if attributes.contains_key(&name) {
-                    return Err(serde::de::Error::custom(format!(
-                        "duplicate field `{name}` in attributes"
-                    )));
-                }
-                attributes.insert(name, value);
+impl Attributes {
+    /// No attributes.
+    pub fn new() -> Self {
+        Attributes::default()
+    }
+
+    /// The value of attribute `name`.
+    pub fn get(&self, name: &str) -> Option<&AttributeValue> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+
+    /// Sets attribute `name`, returning the value it replaces (the attribute keeps its place).
+    pub fn insert(
+        &mut self,
+        name: impl Into<CompactString>,
+        value: AttributeValue,
+    ) -> Option<AttributeValue> {
+        let name = name.into();
+        match self.0.iter_mut().find(|(key, _)| *key == name) {
+            Some((_, slot)) => Some(std::mem::replace(slot, value)),
+            None => {
+                self.0.push((name, value));
+                None
             }
-            attributes.shrink_to_fit();
-            Ok(attributes)
         }
     }
-    deserializer.deserialize_map(Unique)
+
+    /// The attributes in order, as (name, value).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &AttributeValue)> {
+        self.0.iter().map(|(key, value)| (key.as_str(), value))
+    }
+
+    /// The attribute names in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(key, _)| key.as_str())
+    }
+
+    /// Number of attributes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when the user has no attributes.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Attributes {
+    type Item = (&'a str, &'a AttributeValue);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (CompactString, AttributeValue)>,
+        fn(&'a (CompactString, AttributeValue)) -> (&'a str, &'a AttributeValue),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(key, value)| (key.as_str(), value))
+    }
+}
+
+impl<K: Into<CompactString>> FromIterator<(K, AttributeValue)> for Attributes {
+    fn from_iter<I: IntoIterator<Item = (K, AttributeValue)>>(items: I) -> Self {
+        let mut attributes = Attributes::new();
+        for (name, value) in items {
+            attributes.insert(name, value);
+        }
+        attributes
+    }
+}
+
+impl Serialize for Attributes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name.as_str(), value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Attributes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Unique;
+        impl<'de> serde::de::Visitor<'de> for Unique {
+            type Value = Attributes;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a map of attribute names to values")
+            }
+
+            fn visit_map<A>(self, mut map: A) -> Result<Self::Value, A::Error>
+            where
+                A: serde::de::MapAccess<'de>,
+            {
+                let mut entries: Vec<(CompactString, AttributeValue)> =
+                    Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                while let Some((name, value)) =
+                    map.next_entry::<CompactString, AttributeValue>()?
+                {
+                    if entries.iter().any(|(key, _)| *key == name) {
+                        return Err(serde::de::Error::custom(format!(
+                            "duplicate field `{name}` in attributes"
+                        )));
+                    }
+                    entries.push((name, value));
+                }
+                entries.shrink_to_fit();
+                Ok(Attributes(entries))
+            }
+        }
+        deserializer.deserialize_map(Unique)
+    }
 }
 
 // A million users' lists would otherwise carry the spare capacity of doubling growth: per-user
