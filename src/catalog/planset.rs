@@ -1,12 +1,24 @@
-//! [`PlanSet`]: a compact set of service plans. The engine keeps one per user (for up to a million
-//! users), so it is a sorted boxed slice of 2-byte ids: 16 bytes plus 2 per plan.
+//! [`PlanSet`]: a compact set of service plans. The engine keeps several per user (for up to a
+//! million users), so it is a sorted, shared slice of 2-byte ids: 16 bytes, plus 2 per plan for
+//! each distinct set. Cloning shares the slice: an assignment's plans are its license's, and a user
+//! whose plans all come from one assignment shares that set too.
+
+use std::sync::Arc;
 
 use super::PlanId;
 
 /// A set of service plans, kept sorted and free of duplicates.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PlanSet {
-    plans: Box<[PlanId]>,
+    plans: Arc<[PlanId]>,
+}
+
+impl Default for PlanSet {
+    fn default() -> Self {
+        PlanSet {
+            plans: Arc::from([]),
+        }
+    }
 }
 
 impl PlanSet {
@@ -18,7 +30,7 @@ impl PlanSet {
     /// Builds a set from already sorted, duplicate-free ids.
     fn from_sorted(plans: Vec<PlanId>) -> Self {
         PlanSet {
-            plans: plans.into_boxed_slice(),
+            plans: Arc::from(plans),
         }
     }
 
@@ -52,9 +64,9 @@ impl PlanSet {
         match self.plans.binary_search(&plan) {
             Ok(_) => false,
             Err(at) => {
-                let mut plans = std::mem::take(&mut self.plans).into_vec();
+                let mut plans = self.plans.to_vec();
                 plans.insert(at, plan);
-                self.plans = plans.into_boxed_slice();
+                self.plans = Arc::from(plans);
                 true
             }
         }
@@ -64,9 +76,9 @@ impl PlanSet {
     pub fn remove(&mut self, plan: PlanId) -> bool {
         match self.plans.binary_search(&plan) {
             Ok(at) => {
-                let mut plans = std::mem::take(&mut self.plans).into_vec();
+                let mut plans = self.plans.to_vec();
                 plans.remove(at);
-                self.plans = plans.into_boxed_slice();
+                self.plans = Arc::from(plans);
                 true
             }
             Err(_) => false,
@@ -102,11 +114,17 @@ impl PlanSet {
         PlanSet::from_sorted(out)
     }
 
-    /// Adds every plan of `other` to `self`.
+    /// Adds every plan of `other` to `self` (sharing `other`'s plans when `self` has no plan
+    /// `other` lacks).
     pub fn union_with(&mut self, other: &PlanSet) {
-        if !other.is_subset(self) {
-            *self = self.union(other);
+        if other.is_subset(self) {
+            return;
         }
+        *self = if self.is_subset(other) {
+            other.clone()
+        } else {
+            self.union(other)
+        };
     }
 
     /// Plans in `self` that are not in `other`.
