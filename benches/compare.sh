@@ -17,14 +17,15 @@ DIR="${DIR:-target/scale-$USERS}"
 STATE="$DIR/tenant.json"
 
 # The seatplan commands measured: a full plan of the matching config (no changes) and of the
-# config with one rule edited. For a per-phase breakdown, run the `load-state` tool instead:
-#   PLAN_CMD="target/release/examples/load-state $STATE --config $DIR/config"
+# config with one rule edited. For a per-phase breakdown (time and memory), run the
+# `plan-phases` tool instead:
+#   PLAN_CMD="target/release/examples/plan-phases $STATE --config $DIR/config"
 PLAN_CMD="${PLAN_CMD:-target/release/seatplan plan -c $DIR/config --state $STATE --format json}"
 EDIT_CMD="${EDIT_CMD:-target/release/seatplan plan -c $DIR/config-rule-edited --state $STATE --format json --allow-license-loss}"
 PYTHON_CMD="python3 -c 'import json; json.load(open(\"$STATE\"))'"
 
 echo "== building release binaries" >&2
-cargo build --release --quiet --bin seatplan --example generate-tenant --example load-state
+cargo build --release --quiet --bin seatplan --example generate-tenant --example plan-phases
 
 if [[ ! -f "$STATE" ]]; then
     echo "== generating $USERS users into $DIR" >&2

@@ -18,8 +18,8 @@ use seatplan::engine::{self, Mode, Outcome};
 use seatplan::source::SourceId;
 use seatplan::tenant::index::{self, Source, UserIdx};
 use seatplan::tenant::model::{
-    AssignedLicense, AttributeValue, Attributes, GroupState, LicenseState, Subscription, TenantInfo,
-    TenantState, UserState,
+    AssignedLicense, AttributeValue, Attributes, GroupState, LicenseState, Subscription,
+    TenantInfo, TenantState, UserState,
 };
 
 /// What to generate.

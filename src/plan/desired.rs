@@ -106,9 +106,7 @@ impl Desired {
         for (index, group) in &self.groups {
             let members_changed =
                 *index >= current.groups.len() || self.members_set.contains(index);
-            if let Err(found) =
-                target.set_group(catalog, *index, group, members_changed, source)
-            {
+            if let Err(found) = target.set_group(catalog, *index, group, members_changed, source) {
                 problems.extend(found);
             }
         }

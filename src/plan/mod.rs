@@ -86,10 +86,25 @@ pub fn evaluate(
     now: Timestamp,
     mode: Mode,
 ) -> Result<Evaluated, Diagnostics> {
+    evaluate_observed(catalog, state, source, now, mode, &mut |_| {})
+}
+
+fn evaluate_observed(
+    catalog: &Catalog,
+    state: &TenantState,
+    source: SourceId,
+    now: Timestamp,
+    mode: Mode,
+    phase_done: &mut dyn FnMut(&'static str),
+) -> Result<Evaluated, Diagnostics> {
     let tenant = index::build(state, catalog, source)?;
+    phase_done("index");
     let table = user_table(&state.users);
+    phase_done("user table");
     let memberships = memberships(&tenant, &table, now);
+    phase_done("rules");
     let outcome = engine::run(catalog, &tenant, &tenant, &memberships.members, mode);
+    phase_done("engine");
     Ok(Evaluated {
         tenant,
         table,
@@ -138,25 +153,32 @@ pub fn tenant_catalog(
 /// Computes the plan. Reference errors (unknown members, ambiguous groups, an inconsistent
 /// state) are returned as `Err`; check findings are part of the plan.
 pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
+    compute_observed(inputs, &mut |_| {})
+}
+
+/// [`compute`], calling `phase_done` with the name of each phase as it ends (for the benchmark
+/// tools, which time them).
+pub fn compute_observed(
+    inputs: &Inputs<'_>,
+    phase_done: &mut dyn FnMut(&'static str),
+) -> Result<Planned, Diagnostics> {
     let grown = tenant_catalog(inputs.catalog, inputs.state);
     let (catalog, new_plans) = match &grown {
         Some((grown, added)) => (grown, added.as_slice()),
         None => (inputs.catalog, &[][..]),
     };
-    let current = evaluate(
+    let current = evaluate_observed(
         catalog,
         inputs.state,
         inputs.state_source,
         inputs.now,
         Mode::Predict,
+        phase_done,
     )?;
     let desired = desired::build(inputs.state, inputs.loaded, catalog)?;
-    let target = desired.index(
-        inputs.state,
-        &current.tenant,
-        catalog,
-        inputs.state_source,
-    )?;
+    phase_done("desired state");
+    let target = desired.index(inputs.state, &current.tenant, catalog, inputs.state_source)?;
+    phase_done("index (desired)");
     // Rules read user attributes, and the only attribute a config changes is the usage location:
     // unless one changes, the current table serves, and the rules of unchanged groups keep their
     // result.
@@ -171,6 +193,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
             Some((&current.tenant, &current.memberships)),
         )
     };
+    phase_done("rules (desired)");
     let after = engine::run(
         catalog,
         &current.tenant,
@@ -178,7 +201,9 @@ pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
         &target_memberships.members,
         Mode::Predict,
     );
+    phase_done("engine (desired)");
     let changes = diff::changes(catalog, inputs.state, &desired, &current.tenant);
+    phase_done("diff");
     let changed_groups: Vec<(String, usize)> = desired
         .managed_groups
         .iter()
@@ -200,6 +225,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
         &target_memberships.members,
         &changed_groups,
     );
+    phase_done("impact");
     let context = checks::Context {
         catalog,
         loaded: inputs.loaded,
@@ -216,6 +242,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Result<Planned, Diagnostics> {
     let mut diagnostics = checks::run(&context);
     diagnostics.extend(pending_memberships(&current, inputs.loaded, &desired));
     diagnostics.sort_by_key(|diagnostic| diagnostic.severity);
+    phase_done("checks");
     let summary = Summary {
         add: changes
             .iter()

@@ -19,8 +19,7 @@ use crate::source::{pointer_child, SourceId};
 
 use super::model::{
     AssignedLicense, AssignedPlan, AssignmentError, AssignmentState, AttributeValue, Attributes,
-    GroupState,
-    LicenseState, SubscribedPlan, Subscription, TenantInfo, TenantState, UserState,
+    GroupState, LicenseState, SubscribedPlan, Subscription, TenantInfo, TenantState, UserState,
 };
 
 /// Graph user properties copied into a user's `attributes` (by their Graph names) because
@@ -843,11 +842,7 @@ impl Mapper {
         users
     }
 
-    fn attributes(
-        &mut self,
-        at: &At<'_>,
-        object: &Map<String, Value>,
-    ) -> Attributes {
+    fn attributes(&mut self, at: &At<'_>, object: &Map<String, Value>) -> Attributes {
         let mut attributes = Attributes::new();
         for name in USER_ATTRIBUTES {
             if let Some(value) = object.get(*name) {

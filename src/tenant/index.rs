@@ -213,8 +213,8 @@ impl Tenant {
             .licenses
             .iter()
             .enumerate()
-            .filter_map(
-                |(position, assigned)| match resolve_license_with(catalog, &products, assigned) {
+            .filter_map(|(position, assigned)| {
+                match resolve_license_with(catalog, &products, assigned) {
                     Ok(resolved) => Some(resolved),
                     Err(message) => {
                         problems.push(reference(
@@ -223,8 +223,8 @@ impl Tenant {
                         ));
                         None
                     }
-                },
-            )
+                }
+            })
             .collect();
         let existing = self.groups.get(index);
         let (members, member_groups) = match existing {
@@ -276,8 +276,8 @@ impl Tenant {
             .licenses
             .iter()
             .enumerate()
-            .filter_map(
-                |(position, assigned)| match resolve_license_with(catalog, &products, assigned) {
+            .filter_map(|(position, assigned)| {
+                match resolve_license_with(catalog, &products, assigned) {
                     Ok(resolved) => Some(resolved),
                     Err(message) => {
                         problems.push(reference(
@@ -289,8 +289,8 @@ impl Tenant {
                         ));
                         None
                     }
-                },
-            )
+                }
+            })
             .collect();
         if problems.has_errors() {
             return Err(problems);
@@ -592,7 +592,9 @@ pub fn build(
         .enumerate()
         .map(|(index, user)| recorded_states(&tenant, &products, index, user, &at))
         .collect();
-    for (slot, (recorded, user_problems)) in Arc::make_mut(&mut tenant.users).iter_mut().zip(recorded) {
+    for (slot, (recorded, user_problems)) in
+        Arc::make_mut(&mut tenant.users).iter_mut().zip(recorded)
+    {
         slot.recorded = recorded;
         problems.extend(user_problems);
     }

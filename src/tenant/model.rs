@@ -406,9 +406,7 @@ impl<'de> Deserialize<'de> for Attributes {
             {
                 let mut entries: Vec<(CompactString, AttributeValue)> =
                     Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
-                while let Some((name, value)) =
-                    map.next_entry::<CompactString, AttributeValue>()?
-                {
+                while let Some((name, value)) = map.next_entry::<CompactString, AttributeValue>()? {
                     if entries.iter().any(|(key, _)| *key == name) {
                         return Err(serde::de::Error::custom(format!(
                             "duplicate field `{name}` in attributes"

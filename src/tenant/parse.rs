@@ -179,7 +179,10 @@ mod tests {
             attributes.get("department").cloned().unwrap(),
             AttributeValue::String("Sales".into())
         );
-        assert_eq!(attributes.get("accountEnabled").cloned().unwrap(), AttributeValue::Bool(false));
+        assert_eq!(
+            attributes.get("accountEnabled").cloned().unwrap(),
+            AttributeValue::Bool(false)
+        );
         assert_eq!(
             attributes.get("employeeNumber").cloned().unwrap(),
             AttributeValue::Number(42.into())
