@@ -331,7 +331,7 @@ pub struct ArrayItem {
 }
 
 /// `-plus P1D` / `-minus P30D` after `system.now`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NowOffset {
     /// `-plus` (later) or `-minus` (earlier).
     pub sign: OffsetSign,
@@ -340,7 +340,7 @@ pub struct NowOffset {
 }
 
 /// The direction of a [`NowOffset`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OffsetSign {
     /// `-plus`
     Plus,
@@ -350,7 +350,7 @@ pub enum OffsetSign {
 
 /// An ISO 8601 duration with integer components (`P1Y2M3W4DT5H6M7S`). Components are kept as
 /// written, so that calendar units (years, months, days) are applied in calendar arithmetic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct IsoDuration {
     /// Years.
     pub years: u32,

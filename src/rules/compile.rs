@@ -1,8 +1,12 @@
 //! Compiled rules: a rule lowered once into predicates over table columns (lowercased constants,
 //! regexes built once), evaluated for a whole [`UserTable`] at a time or for one user.
 //!
-//! Batch evaluation runs each string predicate once per distinct value of its column, then scans
-//! the column's codes into a bit set; `-and`/`-or`/`-not` combine bit sets word by word.
+//! Batch evaluation runs each string predicate once per distinct value of its column (a
+//! `-contains` as one substring search over all of them), then turns that truth table into the
+//! set of users it selects, by a scan of the column's codes or, for a small selection, from the
+//! column's users grouped by value (`super::postings`); `-and`/`-or`/`-not` combine bit sets word
+//! by word. Rules evaluated against the same table share a [`LeafCache`], so a leaf that many
+//! rules contain (`user.department -eq "Sales"`) is computed once.
 //!
 //! Semantics (Microsoft Learn and the grammar notes §5; decisions on undocumented points marked):
 //! - String comparisons and regexes ignore case; `-match` searches (is not anchored).
@@ -21,16 +25,20 @@
 //!   compares instants exactly.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use fixedbitset::FixedBitSet;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use regex::Regex;
+use rustc_hash::FxHashMap;
 
 use crate::diag::Code;
 
 use super::ast::*;
 use super::error::{wording, RuleError};
+use super::postings::{select_collection, select_single};
 use super::property::PropertyType;
 use super::regex_support;
 use super::table::{field_index, Column, ColumnKey, Dictionary, UserTable, NULL_CODE};
@@ -88,7 +96,7 @@ pub struct CompiledRule {
 }
 
 /// A boolean combination of leaves.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Tree<L> {
     And(Vec<Tree<L>>),
     Or(Vec<Tree<L>>),
@@ -107,7 +115,9 @@ impl<L> Tree<L> {
     }
 }
 
-#[derive(Debug, Clone)]
+/// A test of one property (or of group membership, or of the manager) for every user; equal
+/// leaves select the same users of a table in a context, which is what [`LeafCache`] relies on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Leaf {
     Strings(ColumnKey, StrTest),
     Bools(ColumnKey, BoolTest),
@@ -123,21 +133,40 @@ enum Leaf {
 type Node = Tree<Leaf>;
 
 /// A string predicate and whether it is negated.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct StrTest {
     predicate: StrPredicate,
     negate: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum StrPredicate {
     IsNull,
     Eq(String),
     StartsWith(String),
     EndsWith(String),
     Contains(String),
-    Match(Regex),
+    Match(Pattern),
     In { values: Vec<String>, null: bool },
+}
+
+/// A `-match` regex, equal to another and hashed by its pattern: every pattern is compiled with
+/// the same options ([`regex_support::build`]), so equal patterns match the same values.
+#[derive(Debug, Clone)]
+struct Pattern(Regex);
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for Pattern {}
+
+impl Hash for Pattern {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_str().hash(state);
+    }
 }
 
 impl StrPredicate {
@@ -156,8 +185,22 @@ impl StrPredicate {
             StrPredicate::StartsWith(prefix) => lower.starts_with(prefix.as_str()),
             StrPredicate::EndsWith(suffix) => lower.ends_with(suffix.as_str()),
             StrPredicate::Contains(part) => lower.contains(part.as_str()),
-            StrPredicate::Match(regex) => regex.is_match(original),
+            StrPredicate::Match(Pattern(regex)) => regex.is_match(original),
             StrPredicate::In { values, .. } => values.iter().any(|value| value == lower),
+        }
+    }
+
+    /// The positive predicate's result for every code of `dictionary` (bit `code`).
+    fn value_truth(&self, dictionary: &Dictionary) -> FixedBitSet {
+        match self {
+            StrPredicate::Contains(part) => dictionary.containing(part),
+            _ => {
+                let mut truth = FixedBitSet::with_capacity(dictionary.len());
+                for code in 0..dictionary.len() {
+                    truth.set(code, self.holds(dictionary.get(code)));
+                }
+                truth
+            }
         }
     }
 }
@@ -167,23 +210,69 @@ impl StrTest {
         self.predicate.holds(value) != self.negate
     }
 
-    /// The test's result for every code of `dictionary`, and for null.
-    fn truth_table(&self, dictionary: &Dictionary) -> (Vec<bool>, bool) {
-        let truth = (0..dictionary.len())
-            .map(|code| self.holds(Some((&dictionary.values[code], &dictionary.lower[code]))))
-            .collect();
-        (truth, self.holds(None))
+    /// The test's result for every code of `dictionary` (bit `code`).
+    fn value_truth(&self, dictionary: &Dictionary) -> FixedBitSet {
+        let mut truth = self.predicate.value_truth(dictionary);
+        if self.negate {
+            truth.toggle_range(..);
+        }
+        truth
+    }
+
+    /// The test's truth table over a string column's buckets: every code of `dictionary`, then
+    /// null.
+    fn truth_table(&self, dictionary: &Dictionary) -> FixedBitSet {
+        with_missing(self.value_truth(dictionary), self.holds(None))
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+/// `truth` over a dictionary's codes with one more bucket, for null or a missing code, set to
+/// `missing` (`super::postings`).
+fn with_missing(mut truth: FixedBitSet, missing: bool) -> FixedBitSet {
+    let values = truth.len();
+    truth.grow(values + 1);
+    truth.set(values, missing);
+    truth
+}
+
+/// The truth table of a lambda body over a collection column's buckets: every code of
+/// `dictionary`, then a missing code (false).
+fn body_truth(body: &Tree<StrTest>, dictionary: &Dictionary) -> FixedBitSet {
+    fn values(body: &Tree<StrTest>, dictionary: &Dictionary) -> FixedBitSet {
+        match body {
+            Tree::Leaf(test) => test.value_truth(dictionary),
+            Tree::Not(inner) => {
+                let mut truth = values(inner, dictionary);
+                truth.toggle_range(..);
+                truth
+            }
+            Tree::And(children) => {
+                let mut truth = all_or_none(dictionary.len(), true);
+                for child in children {
+                    truth.intersect_with(&values(child, dictionary));
+                }
+                truth
+            }
+            Tree::Or(children) => {
+                let mut truth = all_or_none(dictionary.len(), false);
+                for child in children {
+                    truth.union_with(&values(child, dictionary));
+                }
+                truth
+            }
+        }
+    }
+    with_missing(values(body, dictionary), false)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct BoolTest {
     /// `Some(b)`: the value is `b`; `None`: the value is null.
     expected: Option<bool>,
     negate: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum DateTarget {
     Fixed(Timestamp),
     Now(Option<NowOffset>),
@@ -222,7 +311,7 @@ fn shift(now: Timestamp, offset: NowOffset) -> Timestamp {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum DatePredicate {
     IsNull,
     Eq(DateTarget),
@@ -230,7 +319,7 @@ enum DatePredicate {
     Ge(DateTarget),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct DateTest {
     predicate: DatePredicate,
     negate: bool,
@@ -304,7 +393,13 @@ impl CompiledRule {
 
     /// The users of `table` that the rule selects, as a bit set of user indexes.
     pub fn evaluate(&self, table: &UserTable, context: &EvalContext<'_>) -> FixedBitSet {
-        evaluate_node(&self.root, table, context)
+        self.evaluate_cached(&LeafCache::new(table, context))
+    }
+
+    /// Like [`CompiledRule::evaluate`] against the cache's table and context, reusing the
+    /// results of leaves that rules evaluated earlier with `cache` share with this one.
+    pub fn evaluate_cached(&self, cache: &LeafCache<'_>) -> FixedBitSet {
+        evaluate_node(&self.root, cache).into_owned()
     }
 
     /// Whether the rule selects user `user` of `table` (false for an index out of range).
@@ -465,14 +560,14 @@ fn string_test(comparison: &Comparison) -> Result<StrTest, RuleError> {
         (value, Operator::EndsWith) => StrPredicate::EndsWith(text(value)?),
         (value, Operator::Contains) => StrPredicate::Contains(text(value)?),
         (Value::String(pattern), Operator::Match) => {
-            StrPredicate::Match(regex_support::build(pattern).map_err(|_| {
+            StrPredicate::Match(Pattern(regex_support::build(pattern).map_err(|_| {
                 RuleError::new(
                     Code::RuleInvalidRegex,
                     wording::QUERY_COMPILATION,
                     comparison.value_span,
                     "not a valid regular expression",
                 )
-            })?)
+            })?))
         }
         (Value::Array(items), Operator::In) => StrPredicate::In {
             values: items.iter().map(|item| item.value.to_lowercase()).collect(),
@@ -490,72 +585,98 @@ fn string_test(comparison: &Comparison) -> Result<StrTest, RuleError> {
     Ok(StrTest { predicate, negate })
 }
 
+/// Leaf results shared by the rules evaluated against one table in one context: a leaf that many
+/// rules contain (`user.department -eq "Sales"`, `user.proxyAddresses -any (_ -contains "@x.")`)
+/// is computed once, by whichever rule needs it first, and its users are reused by the others.
+///
+/// A cache belongs to the table and context it was made with, because a leaf's result depends on
+/// both: on the table's values, on [`EvalContext::groups`] for `memberOf` and on
+/// [`EvalContext::now`] for `system.now`. Make one per (table, context) and drop it with them. It
+/// can be shared between threads evaluating rules in parallel; it keeps one bit set per distinct
+/// leaf (one bit per user) until it is dropped.
+pub struct LeafCache<'a> {
+    table: &'a UserTable,
+    context: EvalContext<'a>,
+    leaves: Mutex<FxHashMap<Leaf, Arc<OnceLock<Arc<FixedBitSet>>>>>,
+}
+
+impl<'a> LeafCache<'a> {
+    /// An empty cache for rules evaluated against `table` in `context`.
+    pub fn new(table: &'a UserTable, context: &EvalContext<'a>) -> Self {
+        LeafCache {
+            table,
+            context: *context,
+            leaves: Mutex::new(FxHashMap::default()),
+        }
+    }
+
+    /// The users `leaf` selects: computed on the first request, shared afterwards. Concurrent
+    /// first requests for the same leaf wait for one computation.
+    fn leaf(&self, leaf: &Leaf) -> Arc<FixedBitSet> {
+        let slot = {
+            // The lock guards nothing that a panic could leave half-updated.
+            let mut leaves = self.leaves.lock().unwrap_or_else(PoisonError::into_inner);
+            match leaves.get(leaf) {
+                Some(slot) => Arc::clone(slot),
+                None => {
+                    let slot = Arc::new(OnceLock::new());
+                    leaves.insert(leaf.clone(), Arc::clone(&slot));
+                    slot
+                }
+            }
+        };
+        Arc::clone(slot.get_or_init(|| Arc::new(evaluate_leaf(leaf, self.table, &self.context))))
+    }
+}
+
+/// A node's users: computed for one rule, or a leaf's result shared through a [`LeafCache`].
+enum Users {
+    Owned(FixedBitSet),
+    Shared(Arc<FixedBitSet>),
+}
+
+impl Users {
+    fn get(&self) -> &FixedBitSet {
+        match self {
+            Users::Owned(users) => users,
+            Users::Shared(users) => users,
+        }
+    }
+
+    fn into_owned(self) -> FixedBitSet {
+        match self {
+            Users::Owned(users) => users,
+            Users::Shared(users) => Arc::unwrap_or_clone(users),
+        }
+    }
+}
+
 /// Evaluates a node for every user.
-fn evaluate_node(node: &Node, table: &UserTable, context: &EvalContext<'_>) -> FixedBitSet {
-    let users = table.len();
+fn evaluate_node(node: &Node, cache: &LeafCache<'_>) -> Users {
     match node {
-        Tree::And(children) => {
-            let mut result = FixedBitSet::with_capacity(users);
-            result.insert_range(..);
-            for child in children {
-                result.intersect_with(&evaluate_node(child, table, context));
-            }
-            result
-        }
-        Tree::Or(children) => {
-            let mut result = FixedBitSet::with_capacity(users);
-            for child in children {
-                result.union_with(&evaluate_node(child, table, context));
-            }
-            result
-        }
+        Tree::And(children) => Users::Owned(combine(children, cache, true)),
+        Tree::Or(children) => Users::Owned(combine(children, cache, false)),
         Tree::Not(inner) => {
-            let mut result = evaluate_node(inner, table, context);
+            let mut result = evaluate_node(inner, cache).into_owned();
             result.toggle_range(..);
-            result
+            Users::Owned(result)
         }
-        Tree::Leaf(leaf) => evaluate_leaf(leaf, table, context),
+        Tree::Leaf(leaf) => Users::Shared(cache.leaf(leaf)),
     }
 }
 
-/// Sets bit `u` for every user whose code has a true entry in `truth` (`null` for [`NULL_CODE`]).
-fn scan_codes(codes: &[u32], truth: &[bool], null: bool, users: usize) -> FixedBitSet {
-    let mut result = FixedBitSet::with_capacity(users);
-    for (user, code) in codes.iter().enumerate() {
-        let hit = if *code == NULL_CODE {
-            null
+/// The intersection (`and`) or union of the children's users.
+fn combine(children: &[Node], cache: &LeafCache<'_>, and: bool) -> FixedBitSet {
+    let mut children = children.iter().map(|child| evaluate_node(child, cache));
+    let Some(first) = children.next() else {
+        return all_or_none(cache.table.len(), and);
+    };
+    let mut result = first.into_owned();
+    for child in children {
+        if and {
+            result.intersect_with(child.get());
         } else {
-            truth.get(*code as usize).copied().unwrap_or(false)
-        };
-        if hit {
-            result.insert(user);
-        }
-    }
-    result
-}
-
-/// Per user, whether any (`Any`) or every (`All`) element's code is true in `truth`.
-fn scan_collection(
-    offsets: &[usize],
-    codes: &[u32],
-    truth: &[bool],
-    quantifier: Quantifier,
-    users: usize,
-) -> FixedBitSet {
-    let mut result = FixedBitSet::with_capacity(users);
-    for user in 0..users {
-        let (Some(&start), Some(&end)) = (offsets.get(user), offsets.get(user + 1)) else {
-            continue;
-        };
-        let mut elements = codes[start..end]
-            .iter()
-            .map(|code| truth.get(*code as usize).copied().unwrap_or(false));
-        let hit = match quantifier {
-            Quantifier::Any => elements.any(|hit| hit),
-            Quantifier::All => elements.all(|hit| hit),
-        };
-        if hit {
-            result.insert(user);
+            result.union_with(child.get());
         }
     }
     result
@@ -573,31 +694,39 @@ fn evaluate_leaf(leaf: &Leaf, table: &UserTable, context: &EvalContext<'_>) -> F
     let users = table.len();
     match leaf {
         Leaf::Strings(key, test) => match table.column(key) {
-            Some(Column::Strings { codes, dictionary }) => {
-                let (truth, null) = test.truth_table(dictionary);
-                scan_codes(codes, &truth, null, users)
-            }
+            Some(Column::Strings {
+                codes,
+                dictionary,
+                postings,
+            }) => select_single(codes, postings, &test.truth_table(dictionary), users),
             _ => all_or_none(users, test.holds(None)),
         },
         Leaf::DirectReports(manager) => match table.manager() {
-            Some(Column::Strings { codes, dictionary }) => {
-                let truth: Vec<bool> = dictionary
-                    .lower
-                    .iter()
-                    .map(|id| **id == **manager)
-                    .collect();
-                scan_codes(codes, &truth, false, users)
+            Some(Column::Strings {
+                codes,
+                dictionary,
+                postings,
+            }) => {
+                let mut truth = FixedBitSet::with_capacity(dictionary.len() + 1);
+                for code in 0..dictionary.len() {
+                    truth.set(code, dictionary.lower(code) == manager);
+                }
+                select_single(codes, postings, &truth, users)
             }
             _ => all_or_none(users, false),
         },
         Leaf::Bools(key, test) => match table.column(key) {
             Some(Column::Bools { present, value }) => {
-                let mut result = FixedBitSet::with_capacity(users);
-                for user in 0..users {
-                    let current = present.contains(user).then(|| value.contains(user));
-                    if test.holds(current) {
-                        result.insert(user);
-                    }
+                // (value == expected) != negate, where value is null outside `present`.
+                let mut result = present.clone();
+                result.grow(users);
+                match test.expected {
+                    Some(true) => result.intersect_with(value),
+                    Some(false) => result.difference_with(value),
+                    None => result.toggle_range(..),
+                }
+                if test.negate {
+                    result.toggle_range(..);
                 }
                 result
             }
@@ -623,6 +752,7 @@ fn evaluate_leaf(leaf: &Leaf, table: &UserTable, context: &EvalContext<'_>) -> F
                 offsets,
                 codes,
                 dictionary,
+                postings,
             }) => {
                 let mut result = if matches!(test.predicate, StrPredicate::IsNull) {
                     let mut empty = FixedBitSet::with_capacity(users);
@@ -633,12 +763,8 @@ fn evaluate_leaf(leaf: &Leaf, table: &UserTable, context: &EvalContext<'_>) -> F
                     }
                     empty
                 } else {
-                    let positive = StrTest {
-                        predicate: test.predicate.clone(),
-                        negate: false,
-                    };
-                    let (truth, _) = positive.truth_table(dictionary);
-                    scan_collection(offsets, codes, &truth, Quantifier::Any, users)
+                    let truth = with_missing(test.predicate.value_truth(dictionary), false);
+                    select_collection(offsets, codes, postings, &truth, Quantifier::Any, users)
                 };
                 if test.negate {
                     result.toggle_range(..);
@@ -655,14 +781,10 @@ fn evaluate_leaf(leaf: &Leaf, table: &UserTable, context: &EvalContext<'_>) -> F
                 offsets,
                 codes,
                 dictionary,
+                postings,
             }) => {
-                let truth: Vec<bool> = (0..dictionary.len())
-                    .map(|code| {
-                        let value = Some((&*dictionary.values[code], &*dictionary.lower[code]));
-                        body.holds(&|test: &StrTest| test.holds(value))
-                    })
-                    .collect();
-                scan_collection(offsets, codes, &truth, *quantifier, users)
+                let truth = body_truth(body, dictionary);
+                select_collection(offsets, codes, postings, &truth, *quantifier, users)
             }
             _ => all_or_none(users, *quantifier == Quantifier::All),
         },
@@ -672,12 +794,13 @@ fn evaluate_leaf(leaf: &Leaf, table: &UserTable, context: &EvalContext<'_>) -> F
                 codes,
                 triples,
                 fields,
+                postings,
             }) => {
-                let truth: Vec<bool> = triples
-                    .iter()
-                    .map(|triple| plan_holds(body, triple, fields))
-                    .collect();
-                scan_collection(offsets, codes, &truth, *quantifier, users)
+                let mut truth = FixedBitSet::with_capacity(triples.len() + 1);
+                for (code, triple) in triples.iter().enumerate() {
+                    truth.set(code, plan_holds(body, triple, fields));
+                }
+                select_collection(offsets, codes, postings, &truth, *quantifier, users)
             }
             _ => all_or_none(users, *quantifier == Quantifier::All),
         },
@@ -702,7 +825,7 @@ fn plan_holds(body: &Tree<(usize, StrTest)>, triple: &[u32; 3], fields: &[Dictio
         let value = (code != NULL_CODE)
             .then_some(code as usize)
             .filter(|code| *code < dictionary.len())
-            .map(|code| (&*dictionary.values[code], &*dictionary.lower[code]));
+            .and_then(|code| dictionary.get(code));
         test.holds(value)
     })
 }
@@ -714,24 +837,21 @@ fn string_at<'t>(
 ) -> Option<(&'t str, &'t str)> {
     let code = *codes.get(user)?;
     let code = (code != NULL_CODE).then_some(code as usize)?;
-    Some((
-        &**dictionary.values.get(code)?,
-        &**dictionary.lower.get(code)?,
-    ))
+    dictionary.get(code)
 }
 
 fn leaf_matches(leaf: &Leaf, table: &UserTable, context: &EvalContext<'_>, user: usize) -> bool {
     match leaf {
         Leaf::Strings(key, test) => match table.column(key) {
-            Some(Column::Strings { codes, dictionary }) => {
-                test.holds(string_at(codes, dictionary, user))
-            }
+            Some(Column::Strings {
+                codes, dictionary, ..
+            }) => test.holds(string_at(codes, dictionary, user)),
             _ => test.holds(None),
         },
         Leaf::DirectReports(manager) => match table.manager() {
-            Some(Column::Strings { codes, dictionary }) => {
-                string_at(codes, dictionary, user).is_some_and(|(_, lower)| lower == manager)
-            }
+            Some(Column::Strings {
+                codes, dictionary, ..
+            }) => string_at(codes, dictionary, user).is_some_and(|(_, lower)| lower == manager),
             _ => false,
         },
         Leaf::Bools(key, test) => match table.column(key) {
@@ -773,6 +893,7 @@ fn leaf_matches(leaf: &Leaf, table: &UserTable, context: &EvalContext<'_>, user:
                 codes,
                 triples,
                 fields,
+                ..
             }) => {
                 let (Some(&start), Some(&end)) = (offsets.get(user), offsets.get(user + 1)) else {
                     return *quantifier == Quantifier::All;
@@ -807,6 +928,7 @@ fn multi_elements<'t>(
         offsets,
         codes,
         dictionary,
+        ..
     }) = table.column(key)
     else {
         return Vec::new();
@@ -816,13 +938,7 @@ fn multi_elements<'t>(
     };
     codes[start..end]
         .iter()
-        .filter_map(|code| {
-            let code = *code as usize;
-            Some((
-                &**dictionary.values.get(code)?,
-                &**dictionary.lower.get(code)?,
-            ))
-        })
+        .filter_map(|code| dictionary.get(*code as usize))
         .collect()
 }
 
@@ -1118,5 +1234,312 @@ mod tests {
             duration: IsoDuration::parse("P3000000000D").unwrap(),
         };
         assert_eq!(shift(now, huge), Timestamp::MIN);
+    }
+
+    /// Every user's value of `rule` one user at a time: the reference for batch evaluation.
+    fn one_by_one(
+        compiled: &CompiledRule,
+        table: &UserTable,
+        context: &EvalContext<'_>,
+    ) -> Vec<usize> {
+        (0..table.len() as u32)
+            .filter(|user| compiled.matches(table, context, *user))
+            .map(|user| user as usize)
+            .collect()
+    }
+
+    #[test]
+    fn rules_with_a_common_leaf_share_its_result() {
+        let table = users();
+        let context = EvalContext::new(Timestamp::UNIX_EPOCH, &NoGroups);
+        let cache = LeafCache::new(&table, &context);
+        let rules = [
+            r#"user.department -startsWith "sales" -and user.country -eq "US""#,
+            r#"user.department -startsWith "SALES" -or user.accountEnabled -eq false"#,
+            r#"-not (user.department -startsWith "sales")"#,
+        ];
+        for rule in rules {
+            let compiled = CompiledRule::compile(&parse(rule).unwrap()).unwrap();
+            assert_eq!(
+                compiled.evaluate_cached(&cache),
+                compiled.evaluate(&table, &context),
+                "{rule}"
+            );
+        }
+        // department (once: constants are lowercased), country, accountEnabled.
+        assert_eq!(cache.leaves.lock().unwrap().len(), 3);
+        let Tree::Leaf(leaf) =
+            CompiledRule::compile(&parse(r#"user.department -startsWith "Sales""#).unwrap())
+                .unwrap()
+                .root
+        else {
+            panic!("a single comparison is a leaf");
+        };
+        assert!(Arc::ptr_eq(&cache.leaf(&leaf), &cache.leaf(&leaf)));
+    }
+
+    #[test]
+    fn leaves_differ_by_pattern_negation_and_quantifier() {
+        let leaf = |rule: &str| match CompiledRule::compile(&parse(rule).unwrap()).unwrap().root {
+            Tree::Leaf(leaf) => leaf,
+            _ => panic!("{rule} is not a leaf"),
+        };
+        let distinct = [
+            r#"user.department -match "^a""#,
+            r#"user.department -match "^b""#,
+            r#"user.department -notMatch "^a""#,
+            r#"user.otherMails -any (_ -contains "a")"#,
+            r#"user.otherMails -all (_ -contains "a")"#,
+            r#"user.otherMails -contains "a""#,
+            "user.employeeHireDate -ge system.now -minus P30D",
+            "user.employeeHireDate -ge system.now -minus P31D",
+        ];
+        for (index, a) in distinct.iter().enumerate() {
+            for b in &distinct[index + 1..] {
+                assert_ne!(leaf(a), leaf(b), "{a} / {b}");
+            }
+        }
+        assert_eq!(
+            leaf(r#"user.department -match "^a""#),
+            leaf(r#"user.department -match "^a""#)
+        );
+    }
+
+    #[test]
+    fn threads_sharing_a_cache_get_the_results_of_separate_evaluations() {
+        use rayon::prelude::*;
+
+        let table = users();
+        let mut groups = HashMap::new();
+        let mut members = FixedBitSet::with_capacity(4);
+        members.insert(2);
+        groups.insert(GROUP_1.to_string(), members);
+        let now: Timestamp = "2024-02-01T00:00:00Z".parse().unwrap();
+        let context = EvalContext::new(now, &groups);
+        let cache = LeafCache::new(&table, &context);
+        let rules: Vec<String> = (0..64)
+            .map(|index| match index % 4 {
+                0 => format!("user.memberOf -any (group.objectId -in ['{GROUP_1}'])"),
+                1 => "user.employeeHireDate -ge system.now -minus P30D".to_string(),
+                2 => r#"user.otherMails -any (_ -contains "@") -and user.country -ne "US""#
+                    .to_string(),
+                _ => format!("Direct Reports for \"{MANAGER_1}\""),
+            })
+            .collect();
+        let compiled: Vec<CompiledRule> = rules
+            .iter()
+            .map(|rule| CompiledRule::compile(&parse(rule).unwrap()).unwrap())
+            .collect();
+        let shared: Vec<FixedBitSet> = compiled
+            .par_iter()
+            .map(|rule| rule.evaluate_cached(&cache))
+            .collect();
+        for ((rule, compiled), shared) in rules.iter().zip(&compiled).zip(&shared) {
+            assert_eq!(*shared, compiled.evaluate(&table, &context), "{rule}");
+            assert_eq!(
+                shared.ones().collect::<Vec<_>>(),
+                one_by_one(compiled, &table, &context),
+                "{rule}"
+            );
+        }
+        assert_eq!(shared[0].ones().collect::<Vec<_>>(), [2]);
+        assert_eq!(shared[1].ones().collect::<Vec<_>>(), [0]);
+    }
+
+    mod generated {
+        //! Batch evaluation (shared or not, from postings or a scan) against single-user
+        //! evaluation over generated tables and rules.
+
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use proptest::sample::select;
+
+        use super::*;
+
+        /// Small vocabularies, so that rules find rare values (postings), common ones (scans),
+        /// values differing only in case and no value at all.
+        const DEPARTMENTS: &[&str] = &[
+            "Sales",
+            "sales",
+            "Sales Engineering",
+            "Marketing",
+            "IT",
+            "it ops",
+            "Finance",
+            "Legal",
+            "Ops",
+            "Support",
+            "Ale",
+            "HR",
+        ];
+        const MAILS: &[&str] = &[
+            "a@contoso.com",
+            "B@Contoso.com",
+            "c@gmail.com",
+            "d@outlook.com",
+            "sales@contoso.com",
+            "x@sub1.contoso.com",
+            "y@sub2.contoso.com",
+            "aa@aa.aa",
+        ];
+        const NEEDLES: &[&str] = &[
+            "sales", "SALES", "ale", "eng", "it", "@contoso", ".com", "gmail", "aa", "sub1.",
+            "zzz", "s",
+        ];
+
+        #[derive(Debug, Clone)]
+        struct User {
+            department: Option<usize>,
+            mails: Vec<usize>,
+            enabled: Option<bool>,
+            plan: Option<bool>,
+        }
+
+        fn user() -> impl Strategy<Value = User> {
+            (
+                proptest::option::weighted(0.9, 0..DEPARTMENTS.len()),
+                vec(0..MAILS.len(), 0..3),
+                proptest::option::of(any::<bool>()),
+                proptest::option::weighted(0.2, any::<bool>()),
+            )
+                .prop_map(|(department, mails, enabled, plan)| User {
+                    department,
+                    mails,
+                    enabled,
+                    plan,
+                })
+        }
+
+        fn table(users: &[User]) -> UserTable {
+            let mut builder = UserTableBuilder::new();
+            for user in users {
+                let row = builder.push_user();
+                if let Some(department) = user.department {
+                    builder
+                        .set_string(row, "department", DEPARTMENTS[department])
+                        .unwrap();
+                }
+                let mails: Vec<&str> = user.mails.iter().map(|mail| MAILS[*mail]).collect();
+                builder.set_strings(row, "otherMails", &mails).unwrap();
+                if let Some(enabled) = user.enabled {
+                    builder.set_bool(row, "accountEnabled", enabled).unwrap();
+                }
+                if let Some(enabled) = user.plan {
+                    let status = if enabled { "Enabled" } else { "Deleted" };
+                    builder
+                        .set_assigned_plans(row, &[(E3_PLAN, status)])
+                        .unwrap();
+                }
+            }
+            builder.finish()
+        }
+
+        fn quoted(values: &[&str]) -> String {
+            let quoted: Vec<String> = values.iter().map(|value| format!("\"{value}\"")).collect();
+            quoted.join(",")
+        }
+
+        fn leaf() -> BoxedStrategy<String> {
+            let value = prop_oneof![select(DEPARTMENTS), select(NEEDLES)];
+            let string_op = select(
+                &[
+                    "-eq",
+                    "-ne",
+                    "-startsWith",
+                    "-notStartsWith",
+                    "-endsWith",
+                    "-notEndsWith",
+                    "-contains",
+                    "-notContains",
+                ][..],
+            );
+            let element_op = select(&["-eq", "-startsWith", "-endsWith", "-contains"][..]);
+            prop_oneof![
+                (string_op.clone(), value.clone())
+                    .prop_map(|(op, value)| format!("user.department {op} \"{value}\"")),
+                (select(&["-eq", "-ne"][..]), select(&["null", "\"\""][..]))
+                    .prop_map(|(op, value)| format!("user.department {op} {value}")),
+                (select(&["-in", "-notIn"][..]), vec(value.clone(), 1..4))
+                    .prop_map(|(op, values)| format!("user.department {op} [{}]", quoted(&values))),
+                (
+                    select(&["-match", "-notMatch"][..]),
+                    select(&["^sales$", "ing$", "^[a-m]", "o"][..])
+                )
+                    .prop_map(|(op, pattern)| format!("user.department {op} \"{pattern}\"")),
+                (string_op, select(NEEDLES))
+                    .prop_map(|(op, value)| format!("user.otherMails {op} \"{value}\"")),
+                select(&["-eq", "-ne"][..]).prop_map(|op| format!("user.otherMails {op} null")),
+                (
+                    select(&["-any", "-all"][..]),
+                    element_op.clone(),
+                    select(NEEDLES),
+                    proptest::option::of((element_op, select(NEEDLES))),
+                )
+                    .prop_map(|(quantifier, op, value, other)| match other {
+                        None => format!("user.otherMails {quantifier} (_ {op} \"{value}\")"),
+                        Some((other, second)) => format!(
+                            "user.otherMails {quantifier} (_ {op} \"{value}\" -or -not (_ {other} \"{second}\"))"
+                        ),
+                    }),
+                (select(&["-eq", "-ne"][..]), select(&["true", "false", "null"][..]))
+                    .prop_map(|(op, value)| format!("user.accountEnabled {op} {value}")),
+                (select(&["-any", "-all"][..]), select(&["Enabled", "Deleted"][..])).prop_map(
+                    |(quantifier, status)| format!(
+                        "user.assignedPlans {quantifier} (assignedPlan.capabilityStatus -eq \"{status}\")"
+                    )
+                ),
+            ]
+            .boxed()
+        }
+
+        fn rule() -> BoxedStrategy<String> {
+            leaf()
+                .prop_recursive(3, 12, 2, |inner| {
+                    prop_oneof![
+                        (inner.clone(), inner.clone())
+                            .prop_map(|(a, b)| format!("({a}) -and ({b})")),
+                        (inner.clone(), inner.clone())
+                            .prop_map(|(a, b)| format!("({a}) -or ({b})")),
+                        inner.prop_map(|a| format!("-not ({a})")),
+                    ]
+                })
+                .boxed()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn shared_and_indexed_evaluation_agree_with_single_users(
+                users in vec(user(), 0..300),
+                rules in vec(rule(), 1..8),
+            ) {
+                let table = table(&users);
+                let context = EvalContext::new(Timestamp::UNIX_EPOCH, &NoGroups);
+                let compiled: Vec<CompiledRule> = rules
+                    .iter()
+                    .map(|rule| CompiledRule::compile(&parse(rule).unwrap()).unwrap())
+                    .collect();
+                let cache = LeafCache::new(&table, &context);
+                for (rule, compiled) in rules.iter().zip(&compiled) {
+                    let fresh = compiled.evaluate(&table, &context);
+                    prop_assert_eq!(fresh.len(), users.len());
+                    prop_assert_eq!(
+                        fresh.ones().collect::<Vec<_>>(),
+                        one_by_one(compiled, &table, &context),
+                        "{}", rule
+                    );
+                    prop_assert_eq!(&compiled.evaluate_cached(&cache), &fresh, "{}", rule);
+                }
+                // Again, in reverse, with every leaf already in the cache.
+                for (rule, compiled) in rules.iter().zip(&compiled).rev() {
+                    prop_assert_eq!(
+                        compiled.evaluate_cached(&cache),
+                        compiled.evaluate(&table, &context),
+                        "{}", rule
+                    );
+                }
+            }
+        }
     }
 }

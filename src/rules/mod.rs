@@ -1,8 +1,9 @@
 //! Entra's dynamic membership rule language: lexer ([`lexer`]), parser with spans and the
 //! service's save-time checks ([`parser`]), syntax tree ([`ast`]), canonical printer
 //! ([`printer`]), property table ([`property`]), compiled evaluator ([`compile`]) over a columnar
-//! user table ([`table`]), and the config check that points rule errors into the YAML file
-//! ([`check_config`]).
+//! user table ([`table`]) — rules evaluated together share their common leaves ([`LeafCache`]),
+//! and small selections come from the table's users grouped by value — and the config check that
+//! points rule errors into the YAML file ([`check_config`]).
 //!
 //! Grammar and semantics follow Microsoft Learn ("Dynamic membership rules for groups") as
 //! collected in the grammar notes; where those notes mark a point unverified, the decision is
@@ -14,13 +15,14 @@ mod config_check;
 pub mod error;
 pub mod lexer;
 pub mod parser;
+mod postings;
 pub mod printer;
 pub mod property;
 pub mod regex_support;
 pub mod table;
 
 pub use ast::{Expr, ExprKind, Rule, RuleKind, Span};
-pub use compile::{CompiledRule, EvalContext, GroupMembers, NoGroups};
+pub use compile::{CompiledRule, EvalContext, GroupMembers, LeafCache, NoGroups};
 pub use config_check::check_config;
 pub use error::RuleError;
 pub use parser::{parse, parse_with, RuleLimits, MAX_RULE_CHARS};

@@ -8,11 +8,14 @@
 //! `-eq ""` and `-eq null` interchangeably (`assignedPlan.servicePlanId -eq ""` in older revisions).
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
 use jiff::Timestamp;
+use memchr::memmem;
 
 use super::ast::PlanField;
+use super::postings::Postings;
 use super::property::{self, ObjectKind, PropertyId, PropertyName, PropertyType, PROPERTIES};
 
 /// The code of "no value" in a string column.
@@ -48,15 +51,76 @@ pub enum TableError {
 }
 
 /// Distinct strings of one column, as written and lowercased (for case-insensitive comparison).
+/// The lowercased strings are stored end to end in one text, each followed by [`SEPARATOR`], so
+/// that a substring search runs once over all of them ([`Dictionary::containing`]).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Dictionary {
     pub(crate) values: Vec<Box<str>>,
-    pub(crate) lower: Vec<Box<str>>,
+    lower_text: String,
+    /// Where each code's lowercased string starts in `lower`.
+    lower_starts: Vec<usize>,
 }
+
+/// Ends every lowercased string in [`Dictionary`]'s text: a needle without it cannot match across
+/// two strings.
+const SEPARATOR: char = '\0';
 
 impl Dictionary {
     pub(crate) fn len(&self) -> usize {
         self.values.len()
+    }
+
+    fn push(&mut self, value: &str) {
+        self.values.push(value.into());
+        self.lower_starts.push(self.lower_text.len());
+        self.lower_text.push_str(&value.to_lowercase());
+        self.lower_text.push(SEPARATOR);
+    }
+
+    /// The value of `code` lowercased; panics for a code the dictionary does not have.
+    pub(crate) fn lower(&self, code: usize) -> &str {
+        let start = self.lower_starts[code];
+        let next = self
+            .lower_starts
+            .get(code + 1)
+            .copied()
+            .unwrap_or(self.lower_text.len());
+        &self.lower_text[start..next - SEPARATOR.len_utf8()]
+    }
+
+    /// The value of `code` as written and lowercased.
+    pub(crate) fn get(&self, code: usize) -> Option<(&str, &str)> {
+        let value = self.values.get(code)?;
+        Some((value, self.lower(code)))
+    }
+
+    /// The codes whose lowercased value contains `needle` (lowercase already): one
+    /// [`memmem`] search over the whole text, resumed after each hit at the next string.
+    pub(crate) fn containing(&self, needle: &str) -> FixedBitSet {
+        let mut found = FixedBitSet::with_capacity(self.len());
+        if needle.is_empty() || needle.contains(SEPARATOR) {
+            for code in 0..self.len() {
+                found.set(code, self.lower(code).contains(needle));
+            }
+            return found;
+        }
+        let finder = memmem::Finder::new(needle.as_bytes());
+        let text = self.lower_text.as_bytes();
+        let mut from = 0;
+        while let Some(offset) = text.get(from..).and_then(|rest| finder.find(rest)) {
+            let at = from + offset;
+            let code = self
+                .lower_starts
+                .partition_point(|start| *start <= at)
+                .saturating_sub(1);
+            found.insert(code);
+            from = self
+                .lower_starts
+                .get(code + 1)
+                .copied()
+                .unwrap_or(text.len());
+        }
+        found
     }
 }
 
@@ -71,21 +135,22 @@ impl DictionaryBuilder {
         if let Some(code) = self.index.get(value) {
             return *code;
         }
-        let code = u32::try_from(self.dictionary.values.len()).unwrap_or(NULL_CODE - 1);
-        self.dictionary.values.push(value.into());
-        self.dictionary.lower.push(value.to_lowercase().into());
+        let code = u32::try_from(self.dictionary.len()).unwrap_or(NULL_CODE - 1);
+        self.dictionary.push(value);
         self.index.insert(value.into(), code);
         code
     }
 }
 
-/// One property's values for every user.
+/// One property's values for every user. String, collection and plan columns carry their
+/// users grouped by code ([`Postings`]), built on first use by the evaluator.
 #[derive(Debug, Clone)]
 pub(crate) enum Column {
     /// Single strings.
     Strings {
         codes: Vec<u32>,
         dictionary: Dictionary,
+        postings: OnceLock<Postings>,
     },
     /// Booleans: `present` has a bit for users with a value, `value` for those whose value is true.
     Bools {
@@ -99,6 +164,7 @@ pub(crate) enum Column {
         offsets: Vec<usize>,
         codes: Vec<u32>,
         dictionary: Dictionary,
+        postings: OnceLock<Postings>,
     },
     /// Assigned plans: each entry is the code of a distinct (servicePlanId, service,
     /// capabilityStatus) triple; the triple's parts are codes into `fields`.
@@ -107,6 +173,7 @@ pub(crate) enum Column {
         codes: Vec<u32>,
         triples: Vec<[u32; 3]>,
         fields: [Dictionary; 3],
+        postings: OnceLock<Postings>,
     },
 }
 
@@ -172,6 +239,7 @@ impl ColumnBuilder {
                 Column::Strings {
                     codes,
                     dictionary: dictionary.dictionary,
+                    postings: OnceLock::new(),
                 }
             }
             ColumnBuilder::Bools {
@@ -196,6 +264,7 @@ impl ColumnBuilder {
                     offsets,
                     codes,
                     dictionary: dictionary.dictionary,
+                    postings: OnceLock::new(),
                 }
             }
             ColumnBuilder::Plans {
@@ -215,6 +284,7 @@ impl ColumnBuilder {
                     codes,
                     triples: ordered,
                     fields: [a.dictionary, b.dictionary, c.dictionary],
+                    postings: OnceLock::new(),
                 }
             }
         }
@@ -298,7 +368,9 @@ impl UserTable {
             (!values.is_empty()).then(|| format!("[{}]", values.join(", ")))
         };
         match self.column(&ColumnKey::of(property))? {
-            Column::Strings { codes, dictionary } => dictionary
+            Column::Strings {
+                codes, dictionary, ..
+            } => dictionary
                 .values
                 .get(*codes.get(user)? as usize)
                 .map(|value| value.to_string()),
@@ -312,12 +384,14 @@ impl UserTable {
                 offsets,
                 codes,
                 dictionary,
+                ..
             } => list(&codes[offsets[user]..offsets[user + 1]], dictionary),
             Column::Plans {
                 offsets,
                 codes,
                 triples,
                 fields,
+                ..
             } => {
                 let ids: Vec<u32> = codes[offsets[user]..offsets[user + 1]]
                     .iter()
@@ -332,7 +406,9 @@ impl UserTable {
     /// The object id of `user`'s manager, if known.
     pub fn manager_of(&self, user: u32) -> Option<&str> {
         match self.manager.as_ref()? {
-            Column::Strings { codes, dictionary } => dictionary
+            Column::Strings {
+                codes, dictionary, ..
+            } => dictionary
                 .values
                 .get(*codes.get(user as usize)? as usize)
                 .map(|value| &**value),
@@ -735,13 +811,15 @@ mod tests {
         builder.set_string(b, "DEPARTMENT", "").unwrap();
         let table = builder.finish();
         let id = property::lookup(ObjectKind::User, "department").unwrap();
-        let Some(Column::Strings { codes, dictionary }) = table.column(&ColumnKey::Known(id))
+        let Some(Column::Strings {
+            codes, dictionary, ..
+        }) = table.column(&ColumnKey::Known(id))
         else {
             panic!("string column expected");
         };
         assert_eq!(codes, &vec![0, NULL_CODE, 0]);
         assert_eq!(dictionary.len(), 1);
-        assert_eq!(&*dictionary.lower[0], "sales");
+        assert_eq!(dictionary.lower(0), "sales");
     }
 
     #[test]
@@ -760,6 +838,7 @@ mod tests {
             offsets,
             codes,
             dictionary,
+            ..
         }) = table.column(&ColumnKey::Known(id))
         else {
             panic!("multi column expected");
@@ -799,5 +878,45 @@ mod tests {
                 "12",
             )
             .unwrap();
+    }
+
+    #[test]
+    fn substring_search_finds_every_value_once() {
+        let mut dictionary = Dictionary::default();
+        for value in ["a", "AA", "aaa", "b\0a", "", "İx", "ba"] {
+            dictionary.push(value);
+        }
+        let found = |needle: &str| dictionary.containing(needle).ones().collect::<Vec<_>>();
+        // A hit reaching into the next value is not one; the next value is searched from its start.
+        assert_eq!(found("aa"), [1, 2]);
+        assert_eq!(found("a"), [0, 1, 2, 3, 6]);
+        assert_eq!(
+            found("b\0"),
+            [3],
+            "a needle with the separator is searched value by value"
+        );
+        assert_eq!(found(""), [0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(found("i̇x"), [5], "lowercased İ is longer than İ");
+        assert_eq!(dictionary.lower(1), "aa");
+        assert_eq!(dictionary.lower(4), "");
+        assert_eq!(dictionary.get(3), Some(("b\0a", "b\0a")));
+        assert_eq!(dictionary.get(7), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn substring_search_agrees_with_each_value(
+            values in proptest::collection::vec("[aAbİ\0.]{0,6}", 0..40),
+            needle in "[abi̇\0.]{0,3}",
+        ) {
+            let mut dictionary = Dictionary::default();
+            for value in &values {
+                dictionary.push(value);
+            }
+            let expected: Vec<usize> = (0..values.len())
+                .filter(|code| values[*code].to_lowercase().contains(&needle))
+                .collect();
+            proptest::prop_assert_eq!(dictionary.containing(&needle).ones().collect::<Vec<_>>(), expected);
+        }
     }
 }

@@ -14,7 +14,9 @@ use serde::Serialize;
 
 use crate::config::RuleProcessing;
 use crate::rules::property::PropertyType;
-use crate::rules::{CompiledRule, EvalContext, Rule, RuleKind, UserTable, UserTableBuilder};
+use crate::rules::{
+    CompiledRule, EvalContext, LeafCache, Rule, RuleKind, UserTable, UserTableBuilder,
+};
 use crate::tenant::index::{GroupIdx, Tenant, UserIdx};
 use crate::tenant::model::{AttributeValue, UserState};
 
@@ -143,6 +145,8 @@ pub fn memberships_reusing(
 
     let recorded = recorded_members(tenant);
     let context = EvalContext::new(now, &recorded);
+    // Rules share the results of their common leaves (the same table and context throughout).
+    let cache = LeafCache::new(table, &context);
     // Each group's members are independent of the others' (memberOf reads recorded members), so
     // the rules are evaluated in parallel; results are gathered in group order.
     let outcomes: Vec<GroupMembership> = tenant
@@ -173,7 +177,7 @@ pub fn memberships_reusing(
             match crate::rules::parse(rule).and_then(|rule| CompiledRule::compile(&rule)) {
                 Ok(compiled) => GroupMembership::Evaluated(
                     compiled
-                        .evaluate(table, &context)
+                        .evaluate_cached(&cache)
                         .ones()
                         .map(|user| UserIdx(user as u32))
                         .collect(),
