@@ -30,6 +30,10 @@ struct Args {
     config: PathBuf,
 }
 
+// The allocator of the `seatplan` binary, so that the phases cost what they cost there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = Args::parse();
     match run(&args) {

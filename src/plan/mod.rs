@@ -22,7 +22,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics, Severity};
 use crate::engine::{self, Mode, Outcome};
 use crate::source::SourceId;
 use crate::tenant::index::{self, Tenant};
-use crate::tenant::membership::{memberships, memberships_reusing, user_table, Memberships};
+use crate::tenant::membership::{memberships, memberships_reusing, user_table_for, Memberships};
 use crate::tenant::model::TenantState;
 
 pub use checks::Overrides;
@@ -86,20 +86,28 @@ pub fn evaluate(
     now: Timestamp,
     mode: Mode,
 ) -> Result<Evaluated, Diagnostics> {
-    evaluate_observed(catalog, state, source, now, mode, &mut |_| {})
+    evaluate_observed(catalog, state, source, now, mode, &[], &mut |_| {})
 }
 
+/// [`evaluate`] with the user table's columns chosen for the state's rules and `more_rules` (a
+/// config's, so that the same table serves the desired state), reporting phases.
 fn evaluate_observed(
     catalog: &Catalog,
     state: &TenantState,
     source: SourceId,
     now: Timestamp,
     mode: Mode,
+    more_rules: &[&str],
     phase_done: &mut dyn FnMut(&'static str),
 ) -> Result<Evaluated, Diagnostics> {
     let tenant = index::build(state, catalog, source)?;
     phase_done("index");
-    let table = user_table(&state.users);
+    let rules = state
+        .groups
+        .iter()
+        .filter_map(|group| group.rule.as_deref())
+        .chain(more_rules.iter().copied());
+    let table = user_table_for(&state.users, rules);
     phase_done("user table");
     let memberships = memberships(&tenant, &table, now);
     phase_done("rules");
@@ -167,12 +175,21 @@ pub fn compute_observed(
         Some((grown, added)) => (grown, added.as_slice()),
         None => (inputs.catalog, &[][..]),
     };
+    let config_rules: Vec<&str> = inputs
+        .loaded
+        .config
+        .groups
+        .iter()
+        .flatten()
+        .filter_map(|(_, spec)| spec.rule.as_deref())
+        .collect();
     let current = evaluate_observed(
         catalog,
         inputs.state,
         inputs.state_source,
         inputs.now,
         Mode::Predict,
+        &config_rules,
         phase_done,
     )?;
     let desired = desired::build(inputs.state, inputs.loaded, catalog)?;
@@ -184,7 +201,8 @@ pub fn compute_observed(
     // result.
     let target_memberships = if desired.changes_user_attributes(inputs.state) {
         let users = (0..inputs.state.users.len()).map(|index| desired.user(inputs.state, index));
-        memberships(&target, &user_table(users), inputs.now)
+        let rules = target.groups.iter().filter_map(|group| group.rule.as_deref());
+        memberships(&target, &user_table_for(users, rules), inputs.now)
     } else {
         memberships_reusing(
             &target,

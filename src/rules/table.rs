@@ -8,11 +8,12 @@
 //! `-eq ""` and `-eq null` interchangeably (`assignedPlan.servicePlanId -eq ""` in older revisions).
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use fixedbitset::FixedBitSet;
 use jiff::Timestamp;
 use memchr::memmem;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::ast::PlanField;
 use super::postings::Postings;
@@ -55,7 +56,7 @@ pub enum TableError {
 /// that a substring search runs once over all of them ([`Dictionary::containing`]).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Dictionary {
-    pub(crate) values: Vec<Box<str>>,
+    pub(crate) values: Vec<Arc<str>>,
     lower_text: String,
     /// Where each code's lowercased string starts in `lower`.
     lower_starts: Vec<usize>,
@@ -70,11 +71,17 @@ impl Dictionary {
         self.values.len()
     }
 
-    fn push(&mut self, value: &str) {
-        self.values.push(value.into());
-        self.lower_starts.push(self.lower_text.len());
-        self.lower_text.push_str(&value.to_lowercase());
+    fn push(&mut self, value: Arc<str>) {
+        let start = self.lower_text.len();
+        self.lower_starts.push(start);
+        if value.is_ascii() {
+            self.lower_text.push_str(&value);
+            self.lower_text[start..].make_ascii_lowercase();
+        } else {
+            self.lower_text.push_str(&value.to_lowercase());
+        }
         self.lower_text.push(SEPARATOR);
+        self.values.push(value);
     }
 
     /// The value of `code` lowercased; panics for a code the dictionary does not have.
@@ -127,7 +134,9 @@ impl Dictionary {
 #[derive(Debug, Clone, Default)]
 struct DictionaryBuilder {
     dictionary: Dictionary,
-    index: HashMap<Box<str>, u32>,
+    // The index shares each string with the dictionary: one allocation per distinct value (a
+    // million users bring a million distinct object ids and UPNs).
+    index: FxHashMap<Arc<str>, u32>,
 }
 
 impl DictionaryBuilder {
@@ -136,8 +145,9 @@ impl DictionaryBuilder {
             return *code;
         }
         let code = u32::try_from(self.dictionary.len()).unwrap_or(NULL_CODE - 1);
-        self.dictionary.push(value);
-        self.index.insert(value.into(), code);
+        let shared: Arc<str> = Arc::from(value);
+        self.index.insert(Arc::clone(&shared), code);
+        self.dictionary.push(shared);
         code
     }
 }
@@ -312,6 +322,28 @@ fn collect_entries(
     (offsets, codes)
 }
 
+/// What a builder does with a property's values.
+#[derive(Debug, Clone, Copy)]
+enum Resolved {
+    /// Rules cannot read the property.
+    Unknown,
+    /// The builder keeps only other properties.
+    Dropped,
+    /// Stored in this column, of this type.
+    Column(usize, PropertyType),
+}
+
+/// The documented name of a property as written by a caller, for error messages.
+fn display_name(property: &str) -> String {
+    match property::lookup(ObjectKind::User, property) {
+        Some(id) => id.info().name.to_string(),
+        None => match property::parse_extension(property) {
+            Ok(Some(name)) => name.to_string(),
+            _ => property.to_string(),
+        },
+    }
+}
+
 /// Which column a property's values live in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum ColumnKey {
@@ -448,6 +480,8 @@ pub struct UserTableBuilder {
     columns: Vec<ColumnBuilder>,
     known: Vec<Option<usize>>,
     extensions: HashMap<String, usize>,
+    resolved: FxHashMap<Box<str>, Resolved>,
+    wanted: Option<FxHashSet<ColumnKey>>,
     manager: Option<ColumnBuilder>,
 }
 
@@ -457,6 +491,17 @@ impl UserTableBuilder {
         UserTableBuilder {
             known: vec![None; PROPERTIES.len()],
             ..UserTableBuilder::default()
+        }
+    }
+
+    /// An empty builder that keeps only the columns of `properties` (those some rule reads):
+    /// values of other properties are accepted and dropped, as if rules could not see them. A
+    /// million users' object ids, UPNs and mail addresses are not interned for rules that never
+    /// read them. The manager (for `Direct Reports for`) is always kept.
+    pub fn only<'a>(properties: impl IntoIterator<Item = &'a PropertyName>) -> Self {
+        UserTableBuilder {
+            wanted: Some(properties.into_iter().map(ColumnKey::of).collect()),
+            ..UserTableBuilder::new()
         }
     }
 
@@ -485,32 +530,50 @@ impl UserTableBuilder {
         }
     }
 
+    /// The column `property`'s values go to; `Ok(None)` when the builder drops the property
+    /// ([`UserTableBuilder::only`]).
     fn column_for(
         &mut self,
         property: &str,
         expected: &'static str,
         accepts: fn(PropertyType) -> bool,
-    ) -> Result<(&mut ColumnBuilder, String), TableError> {
-        let (key, ty, display) = match property::lookup(ObjectKind::User, property) {
-            Some(id) => (
-                ColumnKey::Known(id),
-                id.info().ty,
-                id.info().name.to_string(),
-            ),
-            None => match property::parse_extension(property) {
-                Ok(Some(name)) => {
-                    let display = name.to_string();
-                    (ColumnKey::of(&name), PropertyType::String, display)
-                }
-                _ => return Err(TableError::UnknownProperty(property.to_string())),
-            },
+    ) -> Result<Option<&mut ColumnBuilder>, TableError> {
+        // Every user sets the same dozen names: each is resolved once.
+        let resolved = match self.resolved.get(property) {
+            Some(resolved) => *resolved,
+            None => {
+                let resolved = self.resolve(property);
+                self.resolved.insert(property.into(), resolved);
+                resolved
+            }
         };
-        if !accepts(ty) {
-            return Err(TableError::WrongType {
-                property: display,
+        match resolved {
+            Resolved::Unknown => Err(TableError::UnknownProperty(property.to_string())),
+            Resolved::Dropped => Ok(None),
+            Resolved::Column(_, ty) if !accepts(ty) => Err(TableError::WrongType {
+                property: display_name(property),
                 actual: ty.describe(),
                 expected,
-            });
+            }),
+            Resolved::Column(index, _) => Ok(Some(&mut self.columns[index])),
+        }
+    }
+
+    /// Where `property`'s values go, creating its column on first use.
+    fn resolve(&mut self, property: &str) -> Resolved {
+        let (key, ty) = match property::lookup(ObjectKind::User, property) {
+            Some(id) => (ColumnKey::Known(id), id.info().ty),
+            None => match property::parse_extension(property) {
+                Ok(Some(name)) => (ColumnKey::of(&name), PropertyType::String),
+                _ => return Resolved::Unknown,
+            },
+        };
+        if self
+            .wanted
+            .as_ref()
+            .is_some_and(|wanted| !wanted.contains(&key))
+        {
+            return Resolved::Dropped;
         }
         let slot = match &key {
             ColumnKey::Known(id) => self.known[usize::from(id.0)],
@@ -530,16 +593,19 @@ impl UserTableBuilder {
                 index
             }
         };
-        Ok((&mut self.columns[index], display))
+        Resolved::Column(index, ty)
     }
 
     /// Sets a string property (or a date property, from an RFC 3339 timestamp). An empty string
     /// is null.
     pub fn set_string(&mut self, user: u32, property: &str, value: &str) -> Result<(), TableError> {
         let index = self.check_user(user)?;
-        let (column, display) = self.column_for(property, "a string", |ty| {
+        let Some(column) = self.column_for(property, "a string", |ty| {
             matches!(ty, PropertyType::String | PropertyType::DateTime)
-        })?;
+        })?
+        else {
+            return Ok(());
+        };
         match column {
             ColumnBuilder::Strings { codes, dictionary } => {
                 if codes.len() <= index {
@@ -560,7 +626,7 @@ impl UserTableBuilder {
                         value
                             .parse::<Timestamp>()
                             .map_err(|_| TableError::BadTimestamp {
-                                property: display,
+                                property: display_name(property),
                                 value: value.to_string(),
                             })?,
                     )
@@ -583,7 +649,11 @@ impl UserTableBuilder {
         value: Timestamp,
     ) -> Result<(), TableError> {
         let index = self.check_user(user)?;
-        let (column, _) = self.column_for(property, "a date", |ty| ty == PropertyType::DateTime)?;
+        let Some(column) =
+            self.column_for(property, "a date", |ty| ty == PropertyType::DateTime)?
+        else {
+            return Ok(());
+        };
         if let ColumnBuilder::Dates { values } = column {
             if values.len() <= index {
                 values.resize(index + 1, None);
@@ -596,7 +666,11 @@ impl UserTableBuilder {
     /// Sets a boolean property.
     pub fn set_bool(&mut self, user: u32, property: &str, value: bool) -> Result<(), TableError> {
         let index = self.check_user(user)?;
-        let (column, _) = self.column_for(property, "a boolean", |ty| ty == PropertyType::Bool)?;
+        let Some(column) =
+            self.column_for(property, "a boolean", |ty| ty == PropertyType::Bool)?
+        else {
+            return Ok(());
+        };
         if let ColumnBuilder::Bools {
             present,
             value: values,
@@ -621,9 +695,12 @@ impl UserTableBuilder {
         values: &[S],
     ) -> Result<(), TableError> {
         let index = self.check_user(user)?;
-        let (column, _) = self.column_for(property, "a string collection", |ty| {
+        let Some(column) = self.column_for(property, "a string collection", |ty| {
             ty == PropertyType::StringCollection
-        })?;
+        })?
+        else {
+            return Ok(());
+        };
         if let ColumnBuilder::Multi {
             entries,
             latest,
@@ -666,9 +743,12 @@ impl UserTableBuilder {
         plans: &[AssignedPlanValue<'_>],
     ) -> Result<(), TableError> {
         let index = self.check_user(user)?;
-        let (column, _) = self.column_for("assignedPlans", "assigned plans", |ty| {
+        let Some(column) = self.column_for("assignedPlans", "assigned plans", |ty| {
             ty == PropertyType::AssignedPlans
-        })?;
+        })?
+        else {
+            return Ok(());
+        };
         if let ColumnBuilder::Plans {
             entries,
             latest,
@@ -884,7 +964,7 @@ mod tests {
     fn substring_search_finds_every_value_once() {
         let mut dictionary = Dictionary::default();
         for value in ["a", "AA", "aaa", "b\0a", "", "İx", "ba"] {
-            dictionary.push(value);
+            dictionary.push(value.into());
         }
         let found = |needle: &str| dictionary.containing(needle).ones().collect::<Vec<_>>();
         // A hit reaching into the next value is not one; the next value is searched from its start.
@@ -911,7 +991,7 @@ mod tests {
         ) {
             let mut dictionary = Dictionary::default();
             for value in &values {
-                dictionary.push(value);
+                dictionary.push(value.as_str().into());
             }
             let expected: Vec<usize> = (0..values.len())
                 .filter(|code| values[*code].to_lowercase().contains(&needle))

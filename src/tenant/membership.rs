@@ -37,10 +37,32 @@ fn rule_property(graph_name: &str) -> &str {
 }
 
 /// Builds the rule evaluator's columnar table: one row per user, in the order of the state's
-/// users (and of the indexed tenant). Attributes rules cannot read are skipped; booleans written
-/// as strings are accepted.
+/// users (and of the indexed tenant), with every property rules can read. Attributes rules cannot
+/// read are skipped; booleans written as strings are accepted.
 pub fn user_table<'a>(users: impl IntoIterator<Item = &'a UserState>) -> UserTable {
-    let mut builder = UserTableBuilder::new();
+    fill_table(UserTableBuilder::new(), users)
+}
+
+/// [`user_table`] with only the columns `rules` read: what planning builds, since the other
+/// columns (object ids, UPNs, mail addresses: a million distinct values each) would be interned
+/// for nothing. A rule that does not parse reads nothing (its group keeps its recorded members).
+pub fn user_table_for<'a, 'r>(
+    users: impl IntoIterator<Item = &'a UserState>,
+    rules: impl IntoIterator<Item = &'r str>,
+) -> UserTable {
+    let mut properties = Vec::new();
+    for rule in rules {
+        if let Ok(parsed) = crate::rules::parse(rule) {
+            properties.extend(parsed.properties());
+        }
+    }
+    fill_table(UserTableBuilder::only(&properties), users)
+}
+
+fn fill_table<'a>(
+    mut builder: UserTableBuilder,
+    users: impl IntoIterator<Item = &'a UserState>,
+) -> UserTable {
     for user in users {
         let row = builder.push_user();
         // Setters fail only for properties rules cannot read or values of another type; such
@@ -76,16 +98,19 @@ pub fn user_table<'a>(users: impl IntoIterator<Item = &'a UserState>) -> UserTab
             let property = rule_property(name);
             let _ = match value {
                 AttributeValue::Bool(flag) => builder.set_bool(row, property, *flag),
-                AttributeValue::String(text) => match text.to_ascii_lowercase().as_str() {
-                    "true" | "false"
-                        if builder
-                            .set_bool(row, property, text.eq_ignore_ascii_case("true"))
-                            .is_ok() =>
-                    {
-                        Ok(())
+                AttributeValue::String(text) => {
+                    let flag = if text.eq_ignore_ascii_case("true") {
+                        Some(true)
+                    } else if text.eq_ignore_ascii_case("false") {
+                        Some(false)
+                    } else {
+                        None
+                    };
+                    match flag {
+                        Some(flag) if builder.set_bool(row, property, flag).is_ok() => Ok(()),
+                        _ => builder.set_string(row, property, text),
                     }
-                    _ => builder.set_string(row, property, text),
-                },
+                }
                 AttributeValue::Number(number) => {
                     builder.set_string(row, property, &number.to_string())
                 }
