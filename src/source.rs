@@ -122,11 +122,11 @@ impl Sources {
         }
     }
 
-    /// Drops the text of a registered source that nothing will point into by span any more (its
-    /// diagnostics name nodes); its name stays.
-    pub fn release_text(&mut self, id: SourceId) {
+    /// Gives a registered source its text (one registered without it, until a diagnostic needs
+    /// it).
+    pub fn set_text(&mut self, id: SourceId, text: impl Into<Arc<str>>) {
         if let Some(file) = self.files.get_mut(id.0 as usize) {
-            file.text = Arc::from("");
+            file.text = text.into();
         }
     }
 

@@ -30,11 +30,15 @@ struct Args {
     config: PathBuf,
 }
 
-// The allocator of the `seatplan` binary, so that the phases cost what they cost there.
+// The allocator of the `seatplan` binary, with its setting (src/main.rs), so that the phases
+// cost what they cost there.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // SAFETY: as in src/main.rs: one integer option (`arena_eager_commit` = 4), set before any
+    // other thread exists.
+    unsafe { libmimalloc_sys::mi_option_set(4, 0) };
     let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,7 +31,6 @@
 //! large tenants.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use super::audit::{render_entries, AuditRecord};
 use super::fault::{pause_point, PausePoint};
@@ -68,7 +67,7 @@ pub fn state_format(path: &Path) -> Format {
 pub struct StateFile {
     path: PathBuf,
     format: Format,
-    text: Arc<str>,
+    text: String,
     fingerprint: String,
 }
 
@@ -94,7 +93,7 @@ impl StateFile {
             path: path.to_path_buf(),
             format,
             fingerprint: fingerprint(text.as_bytes()),
-            text: Arc::from(text),
+            text,
         })
     }
 
@@ -124,19 +123,29 @@ impl StateFile {
     /// file too large for a pointer map gives up its text once parsed (nothing can point into it
     /// any more, and a large tenant's file is hundreds of megabytes).
     pub fn parse(&mut self, sources: &mut Sources) -> Result<(TenantState, SourceId), Diagnostics> {
-        let source = sources.add(self.path.display().to_string(), Arc::clone(&self.text));
+        let name = self.path.display().to_string();
+        // A large JSON file is registered without its text, which is copied in only if a
+        // diagnostic points into it: it is hundreds of megabytes.
+        let large = self.format == Format::Json && self.text.len() > MAX_POINTER_INDEXED;
+        let source = if large {
+            sources.add(name, "")
+        } else {
+            sources.add(name, self.text.as_str())
+        };
         match parse_state(source, &self.text, self.format) {
             Ok((state, pointers)) => {
                 if let Some(pointers) = pointers {
                     sources.set_pointers(source, pointers);
                 }
-                if self.format == Format::Json && self.text.len() > MAX_POINTER_INDEXED {
-                    self.text = Arc::from("");
-                    sources.release_text(source);
+                if large {
+                    self.text = String::new();
                 }
                 Ok((state, source))
             }
             Err((problems, pointers)) => {
+                if large {
+                    sources.set_text(source, self.text.as_str());
+                }
                 if let Some(pointers) = pointers {
                     sources.set_pointers(source, pointers);
                 }

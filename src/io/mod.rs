@@ -42,7 +42,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, Diagnostic> {
 /// Turns bytes into text, rejecting invalid UTF-8 and NUL bytes with the offset of the first bad
 /// byte.
 pub fn decode(display: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
-    if let Some(offset) = bytes.iter().position(|&byte| byte == 0) {
+    if let Some(offset) = memchr::memchr(0, &bytes) {
         let (line, column) = line_column(&bytes, offset);
         return Err(Diagnostic::new(
             Code::Encoding,

@@ -201,7 +201,10 @@ pub fn compute_observed(
     // result.
     let target_memberships = if desired.changes_user_attributes(inputs.state) {
         let users = (0..inputs.state.users.len()).map(|index| desired.user(inputs.state, index));
-        let rules = target.groups.iter().filter_map(|group| group.rule.as_deref());
+        let rules = target
+            .groups
+            .iter()
+            .filter_map(|group| group.rule.as_deref());
         memberships(&target, &user_table_for(users, rules), inputs.now)
     } else {
         memberships_reusing(

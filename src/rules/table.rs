@@ -666,8 +666,7 @@ impl UserTableBuilder {
     /// Sets a boolean property.
     pub fn set_bool(&mut self, user: u32, property: &str, value: bool) -> Result<(), TableError> {
         let index = self.check_user(user)?;
-        let Some(column) =
-            self.column_for(property, "a boolean", |ty| ty == PropertyType::Bool)?
+        let Some(column) = self.column_for(property, "a boolean", |ty| ty == PropertyType::Bool)?
         else {
             return Ok(());
         };
