@@ -736,15 +736,42 @@ fn existing_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         );
         *by_group.entry(key).or_default() += 1;
     }
-    let mut diagnostic = Diagnostic::new(
+    let diagnostic = Diagnostic::new(
         Code::ExistingErrors,
         format!("{} already in a licensing error state before this plan", are(users.len(), "user")),
     )
     .with_help("`seatplan report` lists them; after fixing the cause, `seatplan reprocess` shows who would then succeed");
-    for (what, count) in by_group {
-        diagnostic = diagnostic.with_note(format!("- {what} ({})", plural(count, "user")));
+    // The largest first, and only the first few: a large tenant has hundreds of groups with an
+    // error or two, and the report lists them all.
+    let mut by_group: Vec<(String, usize)> = by_group.into_iter().collect();
+    by_group.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let notes = by_group
+        .into_iter()
+        .map(|(what, count)| format!("- {what} ({})", plural(count, "user")));
+    out.push(with_notes_capped(diagnostic, notes, "`seatplan report` lists every one"));
+}
+
+/// How many list items a diagnostic shows before summing up the rest.
+const LISTED_NOTES: usize = 10;
+
+/// Adds `notes` to `diagnostic`, at most [`LISTED_NOTES`] of them and then one line counting
+/// the others (with `where_all` saying where to see them).
+fn with_notes_capped(
+    mut diagnostic: Diagnostic,
+    notes: impl ExactSizeIterator<Item = String>,
+    where_all: &str,
+) -> Diagnostic {
+    let total = notes.len();
+    for note in notes.take(LISTED_NOTES) {
+        diagnostic = diagnostic.with_note(note);
     }
-    out.push(diagnostic);
+    if total > LISTED_NOTES {
+        diagnostic = diagnostic.with_note(format!(
+            "- … and {} more ({where_all})",
+            total - LISTED_NOTES
+        ));
+    }
+    diagnostic
 }
 
 /// `unmanaged-group`: licensed tenant groups that the config does not mention.
@@ -767,13 +794,34 @@ fn unmanaged_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     if names.is_empty() {
         return;
     }
-    let mut diagnostic = Diagnostic::new(
+    let diagnostic = Diagnostic::new(
         Code::UnmanagedGroup,
         format!("{} licensed in the tenant but not in the config; seatplan reads them and never changes them", are(names.len(), "group")),
     )
     .with_help("`seatplan export` writes a config for them if you want to manage them");
-    for name in names {
-        diagnostic = diagnostic.with_note(format!("- {name}"));
+    let notes = names.into_iter().map(|name| format!("- {name}"));
+    out.push(with_notes_capped(diagnostic, notes, "`seatplan report` lists every group"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_show_the_first_items_and_count_the_rest() {
+        let notes = |count: usize| {
+            let items = (0..count).map(|index| format!("- group {index}"));
+            with_notes_capped(
+                Diagnostic::new(Code::ExistingErrors, "errors"),
+                items,
+                "see the report",
+            )
+            .notes
+        };
+        assert_eq!(notes(LISTED_NOTES).len(), LISTED_NOTES);
+        let long = notes(250);
+        assert_eq!(long.len(), LISTED_NOTES + 1);
+        assert_eq!(long[0], "- group 0");
+        assert_eq!(long[LISTED_NOTES], "- … and 240 more (see the report)");
     }
-    out.push(diagnostic);
 }
