@@ -1,8 +1,11 @@
-//! Benchmarks of the load path and the engine on generated tenants of 10,000 and 100,000 users
-//! (2,000 licensed groups, 20 products; see `tools/tenantgen.rs`): parsing the JSON state,
-//! building the index, the engine on an unchanged tenant, the engine after a product migration
-//! in one group, and the desired state of the matching config. Run with `cargo bench --bench
-//! scale`; the 1,000,000-user case is `benches/compare.sh`.
+//! Benchmarks of the load path, the rules, the engine and the whole plan on generated tenants of
+//! 10,000 and 100,000 users (2,000 licensed groups, half dynamic, 20 products; see
+//! `tools/tenantgen.rs`): parsing the JSON state, building the index, the rules' user table,
+//! compiling and evaluating every dynamic rule, the engine on an unchanged tenant, after a
+//! product migration in one group and in reprocess mode, the desired state of the matching
+//! config, and `plan::compute` for the matching config and for the config with one rule edited.
+//! Run with `cargo bench --bench scale`; the 1,000,000-user case is `benches/compare.sh`, and
+//! `plan-phases` times each phase of one plan.
 
 #[path = "../tools/tenantgen.rs"]
 #[allow(dead_code)] // the generator's full surface serves the example and the tests
@@ -13,9 +16,12 @@ use std::sync::{Mutex, OnceLock};
 
 use divan::Bencher;
 use seatplan::catalog::Catalog;
+use seatplan::config::LoadedConfig;
 use seatplan::engine::{self, Mode};
+use seatplan::plan::{compute, Inputs, Overrides};
 use seatplan::source::SourceId;
 use seatplan::tenant::index::{self, Tenant, UserIdx};
+use seatplan::tenant::membership;
 use seatplan::tenant::parse::{parse_state, Format};
 use seatplan::tenant::TenantState;
 
@@ -29,11 +35,28 @@ const SIZES: [usize; 2] = [10_000, 100_000];
 struct Fixture {
     text: String,
     state: TenantState,
-    config: seatplan::config::Config,
     tenant: Tenant,
     memberships: Vec<Vec<UserIdx>>,
     /// The tenant after one group's E1 is migrated to E3.
     migrated: Tenant,
+    /// The matching config, loaded.
+    loaded: LoadedConfig,
+    /// The config with one dynamic rule edited, loaded.
+    rule_edited: LoadedConfig,
+}
+
+/// Loads a generated config the way `seatplan` loads its files.
+fn load(config: &seatplan::config::Config) -> LoadedConfig {
+    let files = tenantgen::config_files(config, 4 << 20).expect("config serialises");
+    let parsed = files
+        .iter()
+        .enumerate()
+        .map(|(index, (_, text))| {
+            seatplan::config::parse_config_file(SourceId(index as u32), text)
+                .unwrap_or_else(|_| panic!("generated config loads"))
+        })
+        .collect();
+    seatplan::config::merge(parsed).expect("config files merge")
 }
 
 fn fixture(users: usize) -> &'static Fixture {
@@ -71,13 +94,21 @@ fn fixture(users: usize) -> &'static Fixture {
             }];
         }
         let migrated = index::build(&changed, catalog, SourceId(0)).expect("consistent tenant");
+        let loaded = load(&generated.config);
+        let rule_edited = generated
+            .variants
+            .iter()
+            .find(|(stem, ..)| *stem == "rule-edited")
+            .map(|(_, _, config)| load(config))
+            .expect("the generator writes a rule-edited variant");
         Box::leak(Box::new(Fixture {
             text,
             state,
-            config: generated.config,
             tenant,
             memberships,
             migrated,
+            loaded,
+            rule_edited,
         }))
     })
 }
@@ -147,15 +178,73 @@ fn engine_reprocess(bencher: Bencher, users: usize) {
 #[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
 fn desired_state(bencher: Bencher, users: usize) {
     let fixture = fixture(users);
-    let files = tenantgen::config_files(&fixture.config, 4 << 20).expect("config serialises");
-    let parsed = files
+    bencher.bench(|| {
+        seatplan::plan::desired::build(
+            &fixture.state,
+            &fixture.tenant,
+            &fixture.loaded,
+            Catalog::builtin(),
+        )
+    });
+}
+
+/// The rules' user table, with the columns the tenant's rules read (as planning builds it).
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn user_table(bencher: Bencher, users: usize) {
+    let fixture = fixture(users);
+    let rules = || {
+        fixture
+            .state
+            .groups
+            .iter()
+            .filter_map(|group| group.rule.as_deref())
+    };
+    bencher.bench(|| membership::user_table_for(&fixture.state.users, rules()));
+}
+
+/// Parsing, compiling and evaluating every dynamic group's rule against the user table.
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn rules(bencher: Bencher, users: usize) {
+    let fixture = fixture(users);
+    let rules = fixture
+        .state
+        .groups
         .iter()
-        .enumerate()
-        .map(|(index, (_, text))| {
-            seatplan::config::parse_config_file(SourceId(index as u32), text)
-                .unwrap_or_else(|_| panic!("generated config loads"))
-        })
-        .collect();
-    let loaded = seatplan::config::merge(parsed).expect("config files merge");
-    bencher.bench(|| seatplan::plan::desired::build(&fixture.state, &loaded, Catalog::builtin()));
+        .filter_map(|group| group.rule.as_deref());
+    let table = membership::user_table_for(&fixture.state.users, rules);
+    let now = jiff::Timestamp::now();
+    bencher.bench(|| membership::memberships(&fixture.tenant, &table, now));
+}
+
+/// `plan::compute` from the parsed state: index, rules, engine before and after, desired state,
+/// diff, impact and checks (no file reading or rendering).
+fn whole_plan(bencher: Bencher, fixture: &Fixture, loaded: &LoadedConfig) {
+    let inputs = Inputs {
+        catalog: Catalog::builtin(),
+        loaded,
+        state: &fixture.state,
+        state_source: SourceId(0),
+        state_fingerprint: String::new(),
+        config_fingerprint: String::new(),
+        now: jiff::Timestamp::now(),
+        overrides: Overrides {
+            allow_license_loss: true,
+            force: true,
+        },
+    };
+    bencher.bench(|| compute(&inputs).map(|planned| planned.document.changes.len()));
+}
+
+/// The whole plan of the matching config (no changes).
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn plan_unchanged(bencher: Bencher, users: usize) {
+    let fixture = fixture(users);
+    whole_plan(bencher, fixture, &fixture.loaded);
+}
+
+/// The whole plan of the config with one dynamic rule edited.
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn plan_rule_edited(bencher: Bencher, users: usize) {
+    let fixture = fixture(users);
+    whole_plan(bencher, fixture, &fixture.rule_edited);
 }

@@ -111,7 +111,9 @@ fn the_config_describes_the_tenant_as_it_is() {
     let catalog = Catalog::builtin();
     let generated = generate(&small(), catalog);
     let loaded = load(&generated.config);
-    let wanted = desired::build(&generated.state, &loaded, catalog).expect("config applies");
+    let indexed = index::build(&generated.state, catalog, SourceId(0)).expect("consistent tenant");
+    let wanted =
+        desired::build(&generated.state, &indexed, &loaded, catalog).expect("config applies");
     assert!(wanted.created.is_empty() && wanted.deleted.is_empty());
     assert_eq!(wanted.managed_groups.len(), generated.state.groups.len());
     assert_eq!(wanted.to_state(&generated.state), generated.state);
@@ -125,7 +127,10 @@ fn each_variant_changes_one_group() {
     assert_eq!(stems, ["rule-edited", "product-migrated", "group-deleted"]);
     for (stem, _, config) in &generated.variants {
         let loaded = load(config);
-        let wanted = desired::build(&generated.state, &loaded, catalog).expect("config applies");
+        let indexed =
+            index::build(&generated.state, catalog, SourceId(0)).expect("consistent tenant");
+        let wanted =
+            desired::build(&generated.state, &indexed, &loaded, catalog).expect("config applies");
         let state = wanted.to_state(&generated.state);
         let changed: Vec<&str> = state
             .groups

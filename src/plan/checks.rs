@@ -748,7 +748,11 @@ fn existing_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let notes = by_group
         .into_iter()
         .map(|(what, count)| format!("- {what} ({})", plural(count, "user")));
-    out.push(with_notes_capped(diagnostic, notes, "`seatplan report` lists every one"));
+    out.push(with_notes_capped(
+        diagnostic,
+        notes,
+        "`seatplan report` lists every one",
+    ));
 }
 
 /// How many list items a diagnostic shows before summing up the rest.
@@ -800,7 +804,11 @@ fn unmanaged_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     )
     .with_help("`seatplan export` writes a config for them if you want to manage them");
     let notes = names.into_iter().map(|name| format!("- {name}"));
-    out.push(with_notes_capped(diagnostic, notes, "`seatplan report` lists every group"));
+    out.push(with_notes_capped(
+        diagnostic,
+        notes,
+        "`seatplan report` lists every group",
+    ));
 }
 
 #[cfg(test)]

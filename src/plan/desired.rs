@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 use crate::catalog::Catalog;
 use crate::config::{Ensure, GroupSpec, LicenseSpec, LoadedConfig, RuleProcessing};
@@ -212,10 +212,12 @@ pub fn state_licenses(catalog: &Catalog, licenses: &[LicenseSpec]) -> Vec<Assign
         .collect()
 }
 
-/// Applies the config to the current state. Every reference problem (unknown member, ambiguous
-/// group name, unknown user) is reported, pointing at the config.
+/// Applies the config to the current state (`indexed` is that state's index, for finding users).
+/// Every reference problem (unknown member, ambiguous group name, unknown user) is reported,
+/// pointing at the config.
 pub fn build(
     current: &TenantState,
+    indexed: &Tenant,
     loaded: &LoadedConfig,
     catalog: &Catalog,
 ) -> Result<Desired, Diagnostics> {
@@ -259,17 +261,19 @@ pub fn build(
             }
         }
     }
-    let upns: Vec<&str> = current.users.iter().map(|user| user.upn.as_str()).collect();
-    // Lookups by UPN and by group id are hashed: a large tenant has a million users and config
-    // member lists of hundreds of thousands of entries.
-    let by_upn: FxHashMap<String, usize> = current
-        .users
-        .iter()
-        .enumerate()
-        .rev()
-        .map(|(index, user)| (user.upn.to_ascii_lowercase(), index))
-        .collect();
-    let find_user = |upn: &str| by_upn.get(&upn.to_ascii_lowercase()).copied();
+    let upns = || current.users.iter().map(|user| user.upn.as_str());
+    // Users are found through the indexed tenant's hashed lookups (a large tenant has a million
+    // users and config member lists of hundreds of thousands of entries), by UPN only: the
+    // lookup also knows object ids, which config files do not use.
+    let find_user = |upn: &str| {
+        indexed
+            .user(upn)
+            .map(|user| user.0 as usize)
+            .filter(|&user| {
+                let found = current.users[user].upn.as_str();
+                found.eq_ignore_ascii_case(upn) || found.to_lowercase() == upn.to_lowercase()
+            })
+    };
     let group_ids: FxHashSet<String> = current
         .groups
         .iter()
@@ -353,7 +357,7 @@ pub fn build(
                         problems.push(Diagnostic::new(Code::UserReference, "unknown member"));
                     }
                     None => {
-                        let hint = did_you_mean(member, upns.iter().copied(), 1)
+                        let hint = did_you_mean(member, upns(), 1)
                             .first()
                             .map(|best| format!("did you mean `{best}`? "))
                             .unwrap_or_default();
@@ -390,7 +394,7 @@ pub fn build(
     }
     for (upn, spec) in config.users.iter().flatten() {
         let Some(index) = find_user(upn) else {
-            let hint = did_you_mean(upn, upns.iter().copied(), 1)
+            let hint = did_you_mean(upn, upns(), 1)
                 .first()
                 .map(|best| format!("did you mean `{best}`? "))
                 .unwrap_or_default();

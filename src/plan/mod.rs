@@ -192,7 +192,7 @@ pub fn compute_observed(
         &config_rules,
         phase_done,
     )?;
-    let desired = desired::build(inputs.state, inputs.loaded, catalog)?;
+    let desired = desired::build(inputs.state, &current.tenant, inputs.loaded, catalog)?;
     phase_done("desired state");
     let target = desired.index(inputs.state, &current.tenant, catalog, inputs.state_source)?;
     phase_done("index (desired)");
