@@ -209,3 +209,42 @@ fn recorded_dynamic_members_are_what_the_rules_select() {
         "recorded members differ from the rule's result in {pending:?}"
     );
 }
+
+#[test]
+fn a_table_of_only_the_columns_rules_read_selects_the_same_members() {
+    use seatplan::tenant::membership::{memberships, user_table, user_table_for};
+    let catalog = Catalog::builtin();
+    let Generated { state, .. } = generate(&small(), catalog);
+    let tenant = index::build(&state, catalog, SourceId(0)).expect("consistent tenant");
+    let rules: Vec<&str> = state
+        .groups
+        .iter()
+        .filter_map(|group| group.rule.as_deref())
+        .collect();
+    let now = jiff::Timestamp::UNIX_EPOCH;
+    let full = memberships(&tenant, &user_table(&state.users), now);
+    let only = memberships(
+        &tenant,
+        &user_table_for(&state.users, rules.iter().copied()),
+        now,
+    );
+    assert_eq!(full.members, only.members);
+    // A rule on a property the tenant's rules do not read sees no value without its column: the
+    // table must be built for every rule it will evaluate.
+    let upn_rule = seatplan::rules::parse(r#"user.userPrincipalName -startsWith "a""#).unwrap();
+    let compiled = seatplan::rules::CompiledRule::compile(&upn_rule).unwrap();
+    let context = seatplan::rules::EvalContext::new(now, &seatplan::rules::NoGroups);
+    let selected_by = |table: &seatplan::rules::UserTable| compiled.evaluate(table, &context).count_ones(..);
+    assert!(selected_by(&user_table(&state.users)) > 0);
+    assert_eq!(
+        selected_by(&user_table_for(&state.users, rules.iter().copied())),
+        0
+    );
+    assert_eq!(
+        selected_by(&user_table_for(
+            &state.users,
+            rules.iter().copied().chain([r#"user.userPrincipalName -eq "x""#])
+        )),
+        selected_by(&user_table(&state.users))
+    );
+}

@@ -345,6 +345,40 @@ mod tests {
     }
 
     #[test]
+    fn a_large_json_state_keeps_its_text_only_for_a_diagnostic() {
+        let users: Vec<String> = (0..180_000)
+            .map(|index| format!(r#"{{"id": "u{index}", "upn": "user{index}@contoso.com"}}"#))
+            .collect();
+        let valid = format!(
+            "{{\"version\": 1, \"tenant\": {{}}, \"users\": [\n{}\n]}}\n",
+            users.join(",\n")
+        );
+        assert!(valid.len() > crate::tenant::parse::MAX_POINTER_INDEXED);
+        let (_dir, path) = setup("tenant.json", &valid);
+        let mut sources = Sources::new();
+        let (state, source) = StateFile::read(&path).unwrap().parse(&mut sources).unwrap();
+        assert_eq!(state.users.len(), 180_000);
+        assert_eq!(sources.get(source).map(|file| file.text.len()), Some(0));
+
+        let broken = valid.replacen("\"upn\": \"user179999", "\"upn\" \"user179999", 1);
+        let (_dir, path) = setup("tenant.json", &broken);
+        let mut sources = Sources::new();
+        let problems = StateFile::read(&path)
+            .unwrap()
+            .parse(&mut sources)
+            .unwrap_err();
+        assert_eq!(problems.0[0].code, Code::JsonSyntax);
+        let (id, range) = problems.0[0]
+            .labels
+            .first()
+            .and_then(|label| sources.resolve(&label.location))
+            .expect("the syntax error points into the text");
+        let text = &sources.get(id).expect("registered").text;
+        assert_eq!(text.len(), broken.len());
+        assert_eq!(text[..range.start].lines().count(), 180_001);
+    }
+
+    #[test]
     fn json_pointers_are_built_on_request() {
         let (_dir, path) = setup("tenant.json", "{\"version\": 1, \"tenant\": {}}\n");
         let mut file = StateFile::read(&path).unwrap();
