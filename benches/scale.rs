@@ -25,6 +25,10 @@ use seatplan::tenant::membership;
 use seatplan::tenant::parse::{parse_state, Format};
 use seatplan::tenant::TenantState;
 
+// The `seatplan` binary's allocator (src/main.rs), so that the figures are the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }

@@ -31,6 +31,7 @@
 //! large tenants.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use super::audit::{render_entries, AuditRecord};
 use super::fault::{pause_point, PausePoint};
@@ -68,7 +69,7 @@ pub struct StateFile {
     path: PathBuf,
     format: Format,
     text: String,
-    fingerprint: String,
+    fingerprint: OnceLock<String>,
 }
 
 /// What a successful commit wrote.
@@ -92,7 +93,7 @@ impl StateFile {
         Ok(StateFile {
             path: path.to_path_buf(),
             format,
-            fingerprint: fingerprint(text.as_bytes()),
+            fingerprint: OnceLock::new(),
             text,
         })
     }
@@ -114,7 +115,8 @@ impl StateFile {
 
     /// `sha256:<hex>` of the file's bytes, as recorded in plans.
     pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
+        self.fingerprint
+            .get_or_init(|| fingerprint(self.text.as_bytes()))
     }
 
     /// Registers the file in `sources` and parses it. The source id is returned with the state
@@ -132,7 +134,13 @@ impl StateFile {
         } else {
             sources.add(name, self.text.as_str())
         };
-        match parse_state(source, &self.text, self.format) {
+        // The fingerprint is hashed on another core while the text is parsed (both read every
+        // byte of what may be hundreds of megabytes).
+        let (_, parsed) = rayon::join(
+            || self.fingerprint(),
+            || parse_state(source, &self.text, self.format),
+        );
+        match parsed {
             Ok((state, pointers)) => {
                 if let Some(pointers) = pointers {
                     sources.set_pointers(source, pointers);
@@ -188,7 +196,7 @@ impl StateFile {
         }
         let current = read_text(state, state_limit(self.format))?;
         let current_fingerprint = fingerprint(current.as_bytes());
-        if current_fingerprint != self.fingerprint {
+        if current_fingerprint != self.fingerprint() {
             return Err(Diagnostic::new(
                 Code::StateChanged,
                 format!(
@@ -198,13 +206,13 @@ impl StateFile {
             )
             .with_note(format!(
                 "read as {}, now {current_fingerprint}",
-                self.fingerprint
+                self.fingerprint()
             ))
             .with_help("nothing was written; plan again against the current state"));
         }
         let text = render_state(new_state, self.format)?;
         let new_fingerprint = fingerprint(text.as_bytes());
-        let entries = render_entries(records, &self.fingerprint, &new_fingerprint)?;
+        let entries = render_entries(records, self.fingerprint(), &new_fingerprint)?;
         let (backup, audit) = (backup_path(state), audit_path(state));
 
         write_atomic(&backup, current.as_bytes())?;
