@@ -234,7 +234,8 @@ fn a_table_of_only_the_columns_rules_read_selects_the_same_members() {
     let upn_rule = seatplan::rules::parse(r#"user.userPrincipalName -startsWith "a""#).unwrap();
     let compiled = seatplan::rules::CompiledRule::compile(&upn_rule).unwrap();
     let context = seatplan::rules::EvalContext::new(now, &seatplan::rules::NoGroups);
-    let selected_by = |table: &seatplan::rules::UserTable| compiled.evaluate(table, &context).count_ones(..);
+    let selected_by =
+        |table: &seatplan::rules::UserTable| compiled.evaluate(table, &context).count_ones(..);
     assert!(selected_by(&user_table(&state.users)) > 0);
     assert_eq!(
         selected_by(&user_table_for(&state.users, rules.iter().copied())),
@@ -243,7 +244,10 @@ fn a_table_of_only_the_columns_rules_read_selects_the_same_members() {
     assert_eq!(
         selected_by(&user_table_for(
             &state.users,
-            rules.iter().copied().chain([r#"user.userPrincipalName -eq "x""#])
+            rules
+                .iter()
+                .copied()
+                .chain([r#"user.userPrincipalName -eq "x""#])
         )),
         selected_by(&user_table(&state.users))
     );

@@ -319,7 +319,7 @@ impl Cond {
                 text(attr).is_some_and(|have| have.eq_ignore_ascii_case(value))
             }
             Cond::Bool(attr, value) => {
-                matches!(user.attributes.get(*attr), Some(AttributeValue::Bool(have)) if have == value)
+                matches!(user.attributes.get(attr), Some(AttributeValue::Bool(have)) if have == value)
             }
             Cond::In(attr, values) => text(attr)
                 .is_some_and(|have| values.iter().any(|value| have.eq_ignore_ascii_case(value))),

@@ -100,15 +100,19 @@ fn evaluate_observed(
     more_rules: &[&str],
     phase_done: &mut dyn FnMut(&'static str),
 ) -> Result<Evaluated, Diagnostics> {
-    let tenant = index::build(state, catalog, source)?;
-    phase_done("index");
     let rules = state
         .groups
         .iter()
         .filter_map(|group| group.rule.as_deref())
         .chain(more_rules.iter().copied());
-    let table = user_table_for(&state.users, rules);
-    phase_done("user table");
+    // The index and the rules' table both read every user and neither needs the other: they are
+    // built side by side (the table on one core, the index on what is left).
+    let (tenant, table) = rayon::join(
+        || index::build(state, catalog, source),
+        || user_table_for(&state.users, rules),
+    );
+    let tenant = tenant?;
+    phase_done("index, user table");
     let memberships = memberships(&tenant, &table, now);
     phase_done("rules");
     let outcome = engine::run(catalog, &tenant, &tenant, &memberships.members, mode);
