@@ -106,6 +106,28 @@ pub struct Group {
     pub licenses: Vec<License>,
 }
 
+impl Group {
+    /// The indexed form of a state's group, with its members and licenses already resolved.
+    fn of(
+        group: &GroupState,
+        members: Vec<UserIdx>,
+        member_groups: Vec<GroupIdx>,
+        licenses: Vec<License>,
+    ) -> Group {
+        Group {
+            id: group.id.as_str().into(),
+            name: group.display_name.as_str().into(),
+            security_enabled: group.security_enabled,
+            mail_enabled: group.mail_enabled,
+            rule: group.rule.as_deref().map(Into::into),
+            processing: group.rule_processing.unwrap_or_default(),
+            members,
+            member_groups,
+            licenses,
+        }
+    }
+}
+
 /// The indexed tenant. Users and their lookups are shared between clones (a million users are
 /// not copied to describe the tenant after a change that touches a few groups); [`Tenant::user_mut`]
 /// copies them on the first write.
@@ -207,25 +229,10 @@ impl Tenant {
         source: SourceId,
     ) -> Result<(), Diagnostics> {
         let at = |pointer: String| Location::node(source, pointer);
-        let products = ProductNames::new(catalog);
         let mut problems = Diagnostics::default();
-        let licenses = group
-            .licenses
-            .iter()
-            .enumerate()
-            .filter_map(|(position, assigned)| {
-                match resolve_license_with(catalog, &products, assigned) {
-                    Ok(resolved) => Some(resolved),
-                    Err(message) => {
-                        problems.push(reference(
-                            at(format!("/groups/{index}/licenses/{position}/sku")),
-                            message,
-                        ));
-                        None
-                    }
-                }
-            })
-            .collect();
+        let licenses = resolve_licenses(catalog, &group.licenses, &mut problems, |position| {
+            at(format!("/groups/{index}/licenses/{position}/sku"))
+        });
         let existing = self.groups.get(index);
         let (members, member_groups) = match existing {
             Some(existing) if !members_changed => {
@@ -240,17 +247,7 @@ impl Tenant {
         if problems.has_errors() {
             return Err(problems);
         }
-        let resolved = Group {
-            id: group.id.as_str().into(),
-            name: group.display_name.as_str().into(),
-            security_enabled: group.security_enabled,
-            mail_enabled: group.mail_enabled,
-            rule: group.rule.as_deref().map(Into::into),
-            processing: group.rule_processing.unwrap_or_default(),
-            members,
-            member_groups,
-            licenses,
-        };
+        let resolved = Group::of(group, members, member_groups, licenses);
         match self.groups.get_mut(index) {
             Some(slot) => *slot = resolved,
             None => {
@@ -270,28 +267,13 @@ impl Tenant {
         user: &UserState,
         source: SourceId,
     ) -> Result<(), Diagnostics> {
-        let products = ProductNames::new(catalog);
         let mut problems = Diagnostics::default();
-        let direct: Vec<License> = user
-            .licenses
-            .iter()
-            .enumerate()
-            .filter_map(|(position, assigned)| {
-                match resolve_license_with(catalog, &products, assigned) {
-                    Ok(resolved) => Some(resolved),
-                    Err(message) => {
-                        problems.push(reference(
-                            Location::node(
-                                source,
-                                format!("/users/{}/licenses/{position}/sku", index.0),
-                            ),
-                            message,
-                        ));
-                        None
-                    }
-                }
-            })
-            .collect();
+        let direct = resolve_licenses(catalog, &user.licenses, &mut problems, |position| {
+            Location::node(
+                source,
+                format!("/users/{}/licenses/{position}/sku", index.0),
+            )
+        });
         if problems.has_errors() {
             return Err(problems);
         }
@@ -307,6 +289,30 @@ impl Tenant {
         }
         Ok(())
     }
+}
+
+/// Resolves the licenses of one group or user of a desired state; each that cannot be resolved
+/// is reported at `at(position)` and left out.
+fn resolve_licenses(
+    catalog: &Catalog,
+    licenses: &[AssignedLicense],
+    problems: &mut Diagnostics,
+    at: impl Fn(usize) -> Location,
+) -> Vec<License> {
+    let products = ProductNames::new(catalog);
+    licenses
+        .iter()
+        .enumerate()
+        .filter_map(|(position, assigned)| {
+            match resolve_license_with(catalog, &products, assigned) {
+                Ok(resolved) => Some(resolved),
+                Err(message) => {
+                    problems.push(reference(at(position), message));
+                    None
+                }
+            }
+        })
+        .collect()
 }
 
 /// Resolves one license of the state or config: the product and its enabled plans.
@@ -563,17 +569,7 @@ pub fn build(
                 format!("two groups have the id `{}`", group.id),
             ));
         }
-        tenant.add_group(Group {
-            id: group.id.as_str().into(),
-            name: group.display_name.as_str().into(),
-            security_enabled: group.security_enabled,
-            mail_enabled: group.mail_enabled,
-            rule: group.rule.as_deref().map(Into::into),
-            processing: group.rule_processing.unwrap_or_default(),
-            members: Vec::new(),
-            member_groups: Vec::new(),
-            licenses,
-        });
+        tenant.add_group(Group::of(group, Vec::new(), Vec::new(), licenses));
     }
     let resolved: Vec<(Vec<UserIdx>, Vec<GroupIdx>, Diagnostics)> = state
         .groups
