@@ -175,6 +175,9 @@ pub struct Catalog {
     product_by_id: HashMap<String, ProductId>,
     product_by_sku: ProductIndex,
     product_by_name: ProductIndex,
+    /// skuPartNumbers as written (what state files hold) that resolve to one product: looked up
+    /// before anything else, without trimming or lower-casing (a million users' license states).
+    product_by_exact_sku: HashMap<String, ProductId>,
     plan_by_id: HashMap<String, PlanId>,
     plan_by_name: HashMap<String, Vec<PlanId>>,
 }
@@ -244,6 +247,7 @@ impl Catalog {
             product_by_id: HashMap::new(),
             product_by_sku: HashMap::new(),
             product_by_name: HashMap::new(),
+            product_by_exact_sku: HashMap::new(),
             plan_by_id: HashMap::new(),
             plan_by_name: HashMap::new(),
         };
@@ -532,6 +536,16 @@ impl Catalog {
                 .or_default()
                 .push(id);
         }
+        self.product_by_exact_sku.clear();
+        let exact: HashMap<String, ProductId> = self
+            .products
+            .iter()
+            .filter_map(|product| match self.lookup_product(&product.sku_part_number) {
+                Lookup::Found(id) => Some((product.sku_part_number.clone(), id)),
+                _ => None,
+            })
+            .collect();
+        self.product_by_exact_sku = exact;
         self.plan_by_id.clear();
         self.plan_by_name.clear();
         let mut exchange = Vec::new();
@@ -584,6 +598,9 @@ impl Catalog {
     /// Finds a product by GUID, skuPartNumber or display name (exact spelling preferred over
     /// other letter case).
     pub fn lookup_product(&self, query: &str) -> Lookup<ProductId> {
+        if let Some(&id) = self.product_by_exact_sku.get(query) {
+            return Lookup::Found(id);
+        }
         let query = query.trim();
         let lower = query.to_lowercase();
         if let Some(&id) = self.product_by_id.get(&lower) {

@@ -23,13 +23,12 @@ pub(crate) fn members(tenant: &Tenant) -> Vec<Vec<UserIdx>> {
 }
 
 fn predict(tenant: &Tenant) -> Outcome {
-    run(
-        Catalog::builtin(),
-        tenant,
-        tenant,
-        &members(tenant),
-        Mode::Predict,
-    )
+    run_mode(tenant, tenant, Mode::Predict)
+}
+
+/// The engine from `before` (the service's memory) to `after`, with `after`'s members.
+fn run_mode(before: &Tenant, after: &Tenant, mode: Mode) -> Outcome {
+    run(Catalog::builtin(), before, after, &members(after), mode)
 }
 
 fn product(sku: &str) -> ProductId {
@@ -240,13 +239,7 @@ groups:
         errors(user(&tenant, &outcome, "ann@contoso.com")),
         vec![(product("EMS"), AssignmentError::CountViolation)]
     );
-    let reprocessed = run(
-        Catalog::builtin(),
-        &tenant,
-        &tenant,
-        &members(&tenant),
-        Mode::Reprocess,
-    );
+    let reprocessed = run_mode(&tenant, &tenant, Mode::Reprocess);
     assert!(errors(user(&tenant, &reprocessed, "ann@contoso.com")).is_empty());
 }
 
@@ -302,13 +295,7 @@ groups:
     ));
     let mut after = before.clone();
     after.groups[0].licenses.clear();
-    let outcome = run(
-        Catalog::builtin(),
-        &before,
-        &after,
-        &members(&after),
-        Mode::Predict,
-    );
+    let outcome = run_mode(&before, &after, Mode::Predict);
     let ann = user(&after, &outcome, "ann@contoso.com");
     assert_eq!(
         errors(ann),
@@ -333,13 +320,7 @@ groups:
     ));
     let mut after = before.clone();
     after.groups[0].members.clear();
-    let outcome = run(
-        Catalog::builtin(),
-        &before,
-        &after,
-        &members(&after),
-        Mode::Predict,
-    );
+    let outcome = run_mode(&before, &after, Mode::Predict);
     let ann = user(&after, &outcome, "ann@contoso.com");
     assert!(ann.assignments.is_empty());
     assert_eq!(
@@ -370,13 +351,7 @@ groups:
         None,
     )
     .unwrap()];
-    let outcome = run(
-        Catalog::builtin(),
-        &before,
-        &after,
-        &members(&after),
-        Mode::Predict,
-    );
+    let outcome = run_mode(&before, &after, Mode::Predict);
     let ann = user(&after, &outcome, "ann@contoso.com");
     assert!(errors(ann).is_empty(), "{:?}", errors(ann));
     assert_eq!(ann.consumed, vec![product("ENTERPRISEPACK")]);
@@ -502,13 +477,7 @@ groups:
     assert!(Mode::ReprocessGroup(GroupIdx(0)).retries(Source::Group(GroupIdx(0))));
     assert!(!Mode::ReprocessGroup(GroupIdx(0)).retries(Source::Group(GroupIdx(1))));
     assert!(!Mode::ReprocessGroup(GroupIdx(0)).retries(Source::Direct));
-    let outcome = run(
-        Catalog::builtin(),
-        &tenant,
-        &tenant,
-        &members(&tenant),
-        Mode::ReprocessGroup(GroupIdx(0)),
-    );
+    let outcome = run_mode(&tenant, &tenant, Mode::ReprocessGroup(GroupIdx(0)));
     let ann = user(&tenant, &outcome, "ann@contoso.com");
     assert_eq!(
         errors(ann),

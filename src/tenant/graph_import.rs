@@ -472,17 +472,19 @@ impl Mapper {
         object: &'v Map<String, Value>,
         field: &str,
     ) -> Option<&'v str> {
-        match object.get(field) {
-            None | Some(Value::Null) => {
-                self.diagnostics.push(at.missing(field));
-                None
-            }
-            Some(Value::String(text)) => Some(text),
-            Some(_) => {
-                self.diagnostics.push(at.invalid(field, "a string"));
-                None
-            }
+        if self.missing(at, object, field) {
+            return None;
         }
+        self.optional_str(at, object, field)
+    }
+
+    /// Reports `field` as missing when it is absent or null; true then.
+    fn missing(&mut self, at: &At<'_>, object: &Map<String, Value>, field: &str) -> bool {
+        let missing = object.get(field).is_none_or(Value::is_null);
+        if missing {
+            self.diagnostics.push(at.missing(field));
+        }
+        missing
     }
 
     fn optional_str<'v>(
@@ -507,13 +509,12 @@ impl Mapper {
         object: &'v Map<String, Value>,
         field: &str,
     ) -> Option<&'v [Value]> {
+        if self.missing(at, object, field) {
+            return None;
+        }
         match object.get(field) {
-            None | Some(Value::Null) => {
-                self.diagnostics.push(at.missing(field));
-                None
-            }
             Some(Value::Array(items)) => Some(items),
-            Some(_) => {
+            _ => {
                 self.diagnostics.push(at.invalid(field, "an array"));
                 None
             }

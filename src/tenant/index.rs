@@ -299,12 +299,11 @@ fn resolve_licenses(
     problems: &mut Diagnostics,
     at: impl Fn(usize) -> Location,
 ) -> Vec<License> {
-    let products = ProductNames::new(catalog);
     licenses
         .iter()
         .enumerate()
         .filter_map(|(position, assigned)| {
-            match resolve_license_with(catalog, &products, assigned) {
+            match resolve_license(catalog, &assigned.sku, &assigned.disabled_plans, None) {
                 Ok(resolved) => Some(resolved),
                 Err(message) => {
                     problems.push(reference(at(position), message));
@@ -377,7 +376,6 @@ pub fn build(
 ) -> Result<Tenant, Diagnostics> {
     let mut problems = Diagnostics::default();
     let at = |pointer: String| Location::node(source, pointer);
-    let products = ProductNames::new(catalog);
     let mut tenant = Tenant {
         default_usage_location: state
             .tenant
@@ -416,7 +414,7 @@ pub fn build(
             );
             continue;
         }
-        match products.resolve(&subscription.sku) {
+        match catalog.resolve_product(&subscription.sku) {
             Ok(product) => {
                 let expected = &catalog.product(product).id;
                 if let Some(id) = &subscription.id {
@@ -440,16 +438,6 @@ pub fn build(
             )),
         }
     }
-    let license =
-        |license: &AssignedLicense, pointer: &dyn Fn() -> String, problems: &mut Diagnostics| {
-            match resolve_license_with(catalog, &products, license) {
-                Ok(resolved) => Some(resolved),
-                Err(message) => {
-                    problems.push(reference(at(pointer()), message));
-                    None
-                }
-            }
-        };
     for (index, user) in state.users.iter().enumerate() {
         check_name(
             &mut problems,
@@ -477,18 +465,9 @@ pub fn build(
         .enumerate()
         .map(|(index, user)| {
             let mut problems = Diagnostics::default();
-            let direct = user
-                .licenses
-                .iter()
-                .enumerate()
-                .filter_map(|(position, assigned)| {
-                    license(
-                        assigned,
-                        &|| format!("/users/{index}/licenses/{position}/sku"),
-                        &mut problems,
-                    )
-                })
-                .collect();
+            let direct = resolve_licenses(catalog, &user.licenses, &mut problems, |position| {
+                at(format!("/users/{index}/licenses/{position}/sku"))
+            });
             let converted = User {
                 id: user.id.as_str().into(),
                 upn: user.upn.as_str().into(),
@@ -539,18 +518,9 @@ pub fn build(
     tenant.users = Arc::new(users);
     tenant.by_user = Arc::new(lookup);
     for (index, group) in state.groups.iter().enumerate() {
-        let licenses = group
-            .licenses
-            .iter()
-            .enumerate()
-            .filter_map(|(position, assigned)| {
-                license(
-                    assigned,
-                    &|| format!("/groups/{index}/licenses/{position}/sku"),
-                    &mut problems,
-                )
-            })
-            .collect();
+        let licenses = resolve_licenses(catalog, &group.licenses, &mut problems, |position| {
+            at(format!("/groups/{index}/licenses/{position}/sku"))
+        });
         check_name(
             &mut problems,
             at(format!("/groups/{index}/id")),
@@ -586,7 +556,7 @@ pub fn build(
         .users
         .par_iter()
         .enumerate()
-        .map(|(index, user)| recorded_states(&tenant, &products, index, user, &at))
+        .map(|(index, user)| recorded_states(&tenant, catalog, index, user, &at))
         .collect();
     for (slot, (recorded, user_problems)) in
         Arc::make_mut(&mut tenant.users).iter_mut().zip(recorded)
@@ -613,54 +583,10 @@ fn lower(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// Product lookup with a fast path for exact skuPartNumbers (what state files hold), falling
-/// back to the catalog's full lookup (GUIDs, display names, other letter case).
-struct ProductNames<'a> {
-    catalog: &'a Catalog,
-    exact: FxHashMap<&'a str, ProductId>,
-}
-
-impl<'a> ProductNames<'a> {
-    fn new(catalog: &'a Catalog) -> Self {
-        let exact = catalog
-            .products()
-            .iter()
-            .map(|product| product.sku_part_number.as_str())
-            .filter_map(|sku| catalog.resolve_product(sku).ok().map(|id| (sku, id)))
-            .collect();
-        ProductNames { catalog, exact }
-    }
-
-    fn resolve(&self, sku: &str) -> Result<ProductId, Vec<String>> {
-        match self.exact.get(sku) {
-            Some(&id) => Ok(id),
-            None => self.catalog.resolve_product(sku),
-        }
-    }
-}
-
-/// [`resolve_license`] for a license of the state file, through the product fast path.
-fn resolve_license_with(
-    catalog: &Catalog,
-    products: &ProductNames<'_>,
-    license: &AssignedLicense,
-) -> Result<License, String> {
-    let product = products
-        .resolve(&license.sku)
-        .map_err(|suggestions| unknown("product", &license.sku, &suggestions))?;
-    if license.disabled_plans.is_empty() {
-        return Ok(License {
-            product,
-            enabled: catalog.product(product).plans.iter().copied().collect(),
-        });
-    }
-    resolve_license(catalog, &license.sku, &license.disabled_plans, None)
-}
-
-/// A group's members resolved to users and nested groups, with the problems of the group.
 /// How many unknown members of one group get a "did you mean".
 const SUGGESTED_MEMBERS: usize = 10;
 
+/// A group's members resolved to users and nested groups, with the problems of the group.
 fn resolve_members(
     tenant: &Tenant,
     index: usize,
@@ -710,7 +636,7 @@ fn resolve_members(
 /// A user's recorded license states resolved to products and groups.
 fn recorded_states(
     tenant: &Tenant,
-    products: &ProductNames<'_>,
+    catalog: &Catalog,
     index: usize,
     user: &UserState,
     at: &(dyn Fn(String) -> Location + Sync),
@@ -719,7 +645,7 @@ fn recorded_states(
     let mut recorded = Vec::with_capacity(user.license_states.len());
     for (position, entry) in user.license_states.iter().enumerate() {
         let pointer = || format!("/users/{index}/license_states/{position}");
-        let Ok(product) = products.resolve(&entry.sku) else {
+        let Ok(product) = catalog.resolve_product(&entry.sku) else {
             problems.push(reference(
                 at(format!("{}/sku", pointer())),
                 format!("unknown product `{}`", entry.sku),
