@@ -133,49 +133,38 @@ fn build_index(bencher: Bencher, users: usize) {
     bencher.bench(|| index::build(&fixture.state, Catalog::builtin(), SourceId(0)));
 }
 
-/// The engine on the tenant as it is (every assignment settled).
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn engine_unchanged(bencher: Bencher, users: usize) {
-    let fixture = fixture(users);
+/// The engine from the generated tenant to `scenario`, with the tenant's memberships.
+fn run_engine(bencher: Bencher, fixture: &Fixture, scenario: &Tenant, mode: Mode) {
     bencher.bench(|| {
         engine::run(
             Catalog::builtin(),
             &fixture.tenant,
-            &fixture.tenant,
+            scenario,
             &fixture.memberships,
-            Mode::Predict,
+            mode,
         )
     });
+}
+
+/// The engine on the tenant as it is (every assignment settled).
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn engine_unchanged(bencher: Bencher, users: usize) {
+    let fixture = fixture(users);
+    run_engine(bencher, fixture, &fixture.tenant, Mode::Predict);
 }
 
 /// The engine after E1 is replaced by E3 in one dynamic group (its members are processed).
 #[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
 fn engine_migrated(bencher: Bencher, users: usize) {
     let fixture = fixture(users);
-    bencher.bench(|| {
-        engine::run(
-            Catalog::builtin(),
-            &fixture.tenant,
-            &fixture.migrated,
-            &fixture.memberships,
-            Mode::Predict,
-        )
-    });
+    run_engine(bencher, fixture, &fixture.migrated, Mode::Predict);
 }
 
 /// The engine in reprocess mode: every assignment in error is processed again.
 #[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
 fn engine_reprocess(bencher: Bencher, users: usize) {
     let fixture = fixture(users);
-    bencher.bench(|| {
-        engine::run(
-            Catalog::builtin(),
-            &fixture.tenant,
-            &fixture.tenant,
-            &fixture.memberships,
-            Mode::Reprocess,
-        )
-    });
+    run_engine(bencher, fixture, &fixture.tenant, Mode::Reprocess);
 }
 
 /// The planner's desired state for the matching config (config already loaded).

@@ -13,7 +13,7 @@
 use indexmap::IndexMap;
 use regex::Regex;
 use seatplan::catalog::Catalog;
-use seatplan::config::{Config, Ensure, GroupSpec, LicenseSpec, TenantSettings};
+use seatplan::config::{Config, Ensure, GroupSpec, TenantSettings};
 use seatplan::engine::{self, Mode, Outcome};
 use seatplan::source::SourceId;
 use seatplan::tenant::index::{self, Source, UserIdx};
@@ -848,18 +848,7 @@ fn matching_config(state: &TenantState, drafts: &[Draft]) -> Config {
             let spec = GroupSpec {
                 rule: group.rule.clone(),
                 members: draft.rule.is_none().then(|| group.members.clone()),
-                licenses: Some(
-                    group
-                        .licenses
-                        .iter()
-                        .map(|license| LicenseSpec {
-                            sku: license.sku.clone(),
-                            disabled_plans: (!license.disabled_plans.is_empty())
-                                .then(|| license.disabled_plans.clone()),
-                            enabled_plans: None,
-                        })
-                        .collect(),
-                ),
+                licenses: Some(seatplan::plan::export::license_specs(&group.licenses)),
                 ..GroupSpec::default()
             };
             (group.display_name.clone(), spec)

@@ -540,10 +540,12 @@ impl Catalog {
         let exact: HashMap<String, ProductId> = self
             .products
             .iter()
-            .filter_map(|product| match self.lookup_product(&product.sku_part_number) {
-                Lookup::Found(id) => Some((product.sku_part_number.clone(), id)),
-                _ => None,
-            })
+            .filter_map(
+                |product| match self.lookup_product(&product.sku_part_number) {
+                    Lookup::Found(id) => Some((product.sku_part_number.clone(), id)),
+                    _ => None,
+                },
+            )
             .collect();
         self.product_by_exact_sku = exact;
         self.plan_by_id.clear();

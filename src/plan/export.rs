@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 
 use crate::config::{Config, GroupSpec, LicenseSpec, RuleProcessing, TenantSettings, UserSpec};
 use crate::plan::diff::UserNames;
-use crate::tenant::model::TenantState;
+use crate::tenant::model::{AssignedLicense, TenantState};
 
 /// The config for `state`: every licensed group (with its rule or members, and licenses as
 /// skuPartNumber + `disabled_plans`), every user's usage location. Groups whose display name is
@@ -48,18 +48,7 @@ pub fn config_from_state(state: &TenantState) -> Config {
                 _ => None,
             },
             members,
-            licenses: Some(
-                group
-                    .licenses
-                    .iter()
-                    .map(|license| LicenseSpec {
-                        sku: license.sku.clone(),
-                        disabled_plans: (!license.disabled_plans.is_empty())
-                            .then(|| license.disabled_plans.clone()),
-                        enabled_plans: None,
-                    })
-                    .collect(),
-            ),
+            licenses: Some(license_specs(&group.licenses)),
             allow_license_loss: None,
             ensure: None,
         };
@@ -101,4 +90,18 @@ pub fn config_from_state(state: &TenantState) -> Config {
         groups: (!groups.is_empty()).then_some(groups),
         users: (!users.is_empty()).then_some(users),
     }
+}
+
+/// A state's licenses as config entries (`disabled_plans` only when some are disabled): the
+/// inverse of [`crate::plan::desired::state_licenses`].
+pub fn license_specs(licenses: &[AssignedLicense]) -> Vec<LicenseSpec> {
+    licenses
+        .iter()
+        .map(|license| LicenseSpec {
+            sku: license.sku.clone(),
+            disabled_plans: (!license.disabled_plans.is_empty())
+                .then(|| license.disabled_plans.clone()),
+            enabled_plans: None,
+        })
+        .collect()
 }
