@@ -15,8 +15,8 @@ use crate::plan::impact::PlanChange;
 use crate::tenant::index::{GroupIdx, Source, Tenant, UserIdx};
 use crate::tenant::model::{AssignmentError, TenantState};
 
-/// How many affected users a diagnostic names before it summarises the rest.
-const LISTED_USERS: usize = 10;
+/// How many affected users (or groups) a diagnostic names before it summarises the rest.
+const LISTED: usize = 10;
 
 /// Command-line overrides of the config's safety settings.
 #[derive(Debug, Clone, Copy, Default)]
@@ -188,14 +188,28 @@ fn labelled(diagnostic: Diagnostic, location: Option<Location>, text: &str) -> D
     }
 }
 
-/// Adds one note per user (up to [`LISTED_USERS`]) and a count of the rest.
-fn with_users(mut diagnostic: Diagnostic, lines: Vec<String>) -> Diagnostic {
-    let total = lines.len();
-    for line in lines.into_iter().take(LISTED_USERS) {
-        diagnostic = diagnostic.with_note(format!("- {line}"));
+/// Adds one note per user (up to [`LISTED`]) and a count of the rest.
+fn with_users(diagnostic: Diagnostic, lines: Vec<String>) -> Diagnostic {
+    with_listed(diagnostic, lines.into_iter(), None)
+}
+
+/// Adds one `- item` note per item, at most [`LISTED`] of them, then one line counting the
+/// others (with `where_all`, where to see them all).
+fn with_listed(
+    mut diagnostic: Diagnostic,
+    items: impl ExactSizeIterator<Item = String>,
+    where_all: Option<&str>,
+) -> Diagnostic {
+    let total = items.len();
+    for item in items.take(LISTED) {
+        diagnostic = diagnostic.with_note(format!("- {item}"));
     }
-    if total > LISTED_USERS {
-        diagnostic = diagnostic.with_note(format!("… and {} more", total - LISTED_USERS));
+    if total > LISTED {
+        let more = total - LISTED;
+        diagnostic = diagnostic.with_note(match where_all {
+            Some(place) => format!("… and {more} more ({place})"),
+            None => format!("… and {more} more"),
+        });
     }
     diagnostic
 }
@@ -747,35 +761,12 @@ fn existing_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     by_group.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let notes = by_group
         .into_iter()
-        .map(|(what, count)| format!("- {what} ({})", plural(count, "user")));
-    out.push(with_notes_capped(
+        .map(|(what, count)| format!("{what} ({})", plural(count, "user")));
+    out.push(with_listed(
         diagnostic,
         notes,
-        "`seatplan report` lists every one",
+        Some("`seatplan report` lists every one"),
     ));
-}
-
-/// How many list items a diagnostic shows before summing up the rest.
-const LISTED_NOTES: usize = 10;
-
-/// Adds `notes` to `diagnostic`, at most [`LISTED_NOTES`] of them and then one line counting
-/// the others (with `where_all` saying where to see them).
-fn with_notes_capped(
-    mut diagnostic: Diagnostic,
-    notes: impl ExactSizeIterator<Item = String>,
-    where_all: &str,
-) -> Diagnostic {
-    let total = notes.len();
-    for note in notes.take(LISTED_NOTES) {
-        diagnostic = diagnostic.with_note(note);
-    }
-    if total > LISTED_NOTES {
-        diagnostic = diagnostic.with_note(format!(
-            "- … and {} more ({where_all})",
-            total - LISTED_NOTES
-        ));
-    }
-    diagnostic
 }
 
 /// `unmanaged-group`: licensed tenant groups that the config does not mention.
@@ -803,11 +794,11 @@ fn unmanaged_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         format!("{} licensed in the tenant but not in the config; seatplan reads them and never changes them", are(names.len(), "group")),
     )
     .with_help("`seatplan export` writes a config for them if you want to manage them");
-    let notes = names.into_iter().map(|name| format!("- {name}"));
-    out.push(with_notes_capped(
+    let notes = names.into_iter().map(str::to_string);
+    out.push(with_listed(
         diagnostic,
         notes,
-        "`seatplan report` lists every group",
+        Some("`seatplan report` lists every group"),
     ));
 }
 
@@ -818,18 +809,18 @@ mod tests {
     #[test]
     fn long_lists_show_the_first_items_and_count_the_rest() {
         let notes = |count: usize| {
-            let items = (0..count).map(|index| format!("- group {index}"));
-            with_notes_capped(
+            let items = (0..count).map(|index| format!("group {index}"));
+            with_listed(
                 Diagnostic::new(Code::ExistingErrors, "errors"),
                 items,
-                "see the report",
+                Some("see the report"),
             )
             .notes
         };
-        assert_eq!(notes(LISTED_NOTES).len(), LISTED_NOTES);
+        assert_eq!(notes(LISTED).len(), LISTED);
         let long = notes(250);
-        assert_eq!(long.len(), LISTED_NOTES + 1);
+        assert_eq!(long.len(), LISTED + 1);
         assert_eq!(long[0], "- group 0");
-        assert_eq!(long[LISTED_NOTES], "- … and 240 more (see the report)");
+        assert_eq!(long[LISTED], "… and 240 more (see the report)");
     }
 }

@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashSet;
-
 use crate::catalog::Catalog;
 use crate::config::{Ensure, GroupSpec, LicenseSpec, LoadedConfig, RuleProcessing};
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
@@ -56,11 +54,6 @@ impl Desired {
             .unwrap_or_else(|| &current.users[index])
     }
 
-    /// Number of groups of the desired state (deleted ones included).
-    pub fn group_count(&self, current: &TenantState) -> usize {
-        current.groups.len() + self.created.len()
-    }
-
     /// The whole desired state as a tenant state (deleted groups still in place): what the file
     /// backend writes after an apply, before the engine's license states are filled in.
     pub fn to_state(&self, current: &TenantState) -> TenantState {
@@ -105,7 +98,7 @@ impl Desired {
         let mut problems = Diagnostics::default();
         for (index, group) in &self.groups {
             let members_changed =
-                *index >= current.groups.len() || self.members_set.contains(index);
+                *index >= current.groups.len() || self.members_set.binary_search(index).is_ok();
             if let Err(found) = target.set_group(catalog, *index, group, members_changed, source) {
                 problems.extend(found);
             }
@@ -145,33 +138,22 @@ pub fn new_group_id(name: &str) -> String {
 }
 
 /// Finds the tenant group a config group refers to: by `id`, else by display name.
-fn match_group(
-    current: &TenantState,
-    name: &str,
-    spec: &GroupSpec,
-) -> Result<Option<usize>, String> {
+fn match_group(indexed: &Tenant, name: &str, spec: &GroupSpec) -> Result<Option<usize>, String> {
     if let Some(id) = &spec.id {
-        return match current
-            .groups
-            .iter()
-            .position(|group| group.id.eq_ignore_ascii_case(id))
-        {
-            Some(index) => Ok(Some(index)),
+        return match indexed.group_by_id(id) {
+            Some(group) => Ok(Some(group.0 as usize)),
             None => Err(format!("no group of the tenant has the id `{id}`")),
         };
     }
-    let matches: Vec<usize> = (0..current.groups.len())
-        .filter(|&index| current.groups[index].display_name == name)
-        .collect();
-    match matches.as_slice() {
+    match indexed.groups_named(name) {
         [] => Ok(None),
-        [index] => Ok(Some(*index)),
+        [group] => Ok(Some(group.0 as usize)),
         several => Err(format!(
             "{} groups of the tenant are named `{name}` (ids {}); add `id:` to say which one",
             several.len(),
             several
                 .iter()
-                .map(|&index| current.groups[index].id.as_str())
+                .map(|&group| &*indexed.group_at(group).id)
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
@@ -274,14 +256,9 @@ pub fn build(
                 found.eq_ignore_ascii_case(upn) || found.to_lowercase() == upn.to_lowercase()
             })
     };
-    let group_ids: FxHashSet<String> = current
-        .groups
-        .iter()
-        .map(|group| group.id.to_ascii_lowercase())
-        .collect();
     for (name, spec) in config.groups.iter().flatten() {
         let locate = |suffix: &str| loaded.group_location(name, suffix);
-        let index = match match_group(current, name, spec) {
+        let index = match match_group(indexed, name, spec) {
             Ok(index) => index,
             Err(message) => {
                 let mut diagnostic = Diagnostic::new(Code::GroupReference, message)
@@ -379,7 +356,7 @@ pub fn build(
             let nested: Vec<String> = group
                 .members
                 .iter()
-                .filter(|member| group_ids.contains(&member.to_ascii_lowercase()))
+                .filter(|member| indexed.group_by_id(member).is_some())
                 .cloned()
                 .collect();
             resolved.extend(nested);

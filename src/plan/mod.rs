@@ -229,15 +229,15 @@ pub fn compute_observed(
     phase_done("engine (desired)");
     let changes = diff::changes(catalog, inputs.state, &desired, &current.tenant);
     phase_done("diff");
+    let addresses: rustc_hash::FxHashSet<&str> = changes
+        .iter()
+        .map(|change| change.address.as_str())
+        .collect();
     let changed_groups: Vec<(String, usize)> = desired
         .managed_groups
         .iter()
         .chain(&desired.deleted)
-        .filter(|(name, _)| {
-            changes
-                .iter()
-                .any(|change| change.address == diff::group_address(name))
-        })
+        .filter(|(name, _)| addresses.contains(diff::group_address(name).as_str()))
         .cloned()
         .collect();
     let impact = impact::impact(

@@ -24,7 +24,7 @@
 //! - `system.now ± duration` is computed in UTC from [`EvalContext::now`]; date-time `-eq`
 //!   compares instants exactly.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -61,12 +61,6 @@ impl GroupMembers for NoGroups {
 }
 
 impl GroupMembers for HashMap<String, FixedBitSet> {
-    fn members(&self, group_object_id: &str) -> Option<&FixedBitSet> {
-        self.get(group_object_id)
-    }
-}
-
-impl GroupMembers for BTreeMap<String, FixedBitSet> {
     fn members(&self, group_object_id: &str) -> Option<&FixedBitSet> {
         self.get(group_object_id)
     }

@@ -5,7 +5,7 @@
 //! are reported as pending processing, never silently overwritten in the state. Also who a rule
 //! selects, with the values it reads ([`rule_matches`], for `seatplan rule test`).
 
-use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
 use indexmap::IndexMap;
@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::config::RuleProcessing;
 use crate::rules::property::PropertyType;
 use crate::rules::{
-    CompiledRule, EvalContext, LeafCache, Rule, RuleKind, UserTable, UserTableBuilder,
+    CompiledRule, EvalContext, GroupMembers, LeafCache, Rule, RuleKind, UserTable, UserTableBuilder,
 };
 use crate::tenant::index::{GroupIdx, Tenant, UserIdx};
 use crate::tenant::model::{AttributeValue, UserState};
@@ -168,7 +168,7 @@ pub fn memberships_reusing(
 ) -> Memberships {
     use rayon::prelude::*;
 
-    let recorded = recorded_members(tenant);
+    let recorded = RecordedMembers::new(tenant);
     let context = EvalContext::new(now, &recorded);
     // Rules share the results of their common leaves (the same table and context throughout).
     let cache = LeafCache::new(table, &context);
@@ -187,7 +187,7 @@ pub fn memberships_reusing(
                     && group
                         .rule
                         .as_deref()
-                        .is_some_and(|rule| !rule.to_ascii_lowercase().contains("memberof"))
+                        .is_some_and(|rule| !reads_other_groups(rule))
                     && !evaluated.unevaluated.contains(&idx);
                 same.then(|| evaluated.members.get(index).cloned())
                     .flatten()
@@ -248,6 +248,17 @@ pub fn memberships_reusing(
     result
 }
 
+/// Whether a rule reads other groups' members (`memberOf`), whose results can change when those
+/// groups do; a rule that does not parse counts as reading them (it is not reused).
+fn reads_other_groups(rule: &str) -> bool {
+    crate::rules::parse(rule).map_or(true, |parsed| {
+        parsed
+            .properties()
+            .iter()
+            .any(|property| property.ty() == PropertyType::MemberOf)
+    })
+}
+
 /// How one group's effective members were found.
 enum GroupMembership {
     /// Taken from an earlier evaluation.
@@ -260,18 +271,36 @@ enum GroupMembership {
     Evaluated(Vec<UserIdx>),
 }
 
-/// The recorded direct user members of every group, keyed by lowercase object id: what
-/// `memberOf` rules see.
-pub fn recorded_members(tenant: &Tenant) -> HashMap<String, FixedBitSet> {
-    let mut recorded = HashMap::with_capacity(tenant.groups.len());
-    for group in &tenant.groups {
-        let mut bits = FixedBitSet::with_capacity(tenant.users.len());
-        for member in &group.members {
-            bits.insert(member.0 as usize);
+/// The recorded direct user members of the tenant's groups, as `memberOf` rules see them: a
+/// group's bit set is built the first time a rule names the group (a set per group of a
+/// million-user tenant would be a quarter of a gigabyte, for rules that mostly never ask).
+pub struct RecordedMembers<'a> {
+    tenant: &'a Tenant,
+    sets: Vec<OnceLock<FixedBitSet>>,
+}
+
+impl<'a> RecordedMembers<'a> {
+    /// The recorded members of `tenant`'s groups, none built yet.
+    pub fn new(tenant: &'a Tenant) -> Self {
+        RecordedMembers {
+            tenant,
+            sets: (0..tenant.groups.len()).map(|_| OnceLock::new()).collect(),
         }
-        recorded.insert(group.id.to_lowercase(), bits);
     }
-    recorded
+}
+
+impl GroupMembers for RecordedMembers<'_> {
+    fn members(&self, group_object_id: &str) -> Option<&FixedBitSet> {
+        let group = self.tenant.group_by_id(group_object_id)?;
+        let set = self.sets.get(group.0 as usize)?;
+        Some(set.get_or_init(|| {
+            let mut bits = FixedBitSet::with_capacity(self.tenant.users.len());
+            for member in &self.tenant.group_at(group).members {
+                bits.insert(member.0 as usize);
+            }
+            bits
+        }))
+    }
 }
 
 /// One user a rule selects, with the values of the properties the rule reads.
@@ -294,7 +323,7 @@ pub fn rule_matches(
     compiled: &CompiledRule,
     now: Timestamp,
 ) -> Vec<RuleMatch> {
-    let recorded = recorded_members(tenant);
+    let recorded = RecordedMembers::new(tenant);
     let context = EvalContext::new(now, &recorded);
     let properties = rule.properties();
     let direct_reports = matches!(rule.kind, RuleKind::DirectReports(_));
