@@ -767,14 +767,17 @@ impl Catalog {
                     if catalog.plans.len() >= usize::from(u16::MAX) {
                         break;
                     }
+                    let plan = PlanId(catalog.plans.len() as u16);
                     catalog.plans.push(Plan {
                         name: name.clone(),
                         id: id.clone(),
                         friendly_name: name.clone(),
                         aliases: Vec::new(),
                     });
-                    catalog.reindex();
-                    PlanId((catalog.plans.len() - 1) as u16)
+                    // The id is indexed at once (a list may name it twice); the rest of the
+                    // indexes are rebuilt once, below.
+                    catalog.plan_by_id.insert(id, plan);
+                    plan
                 }
             };
             let listed = &mut catalog.products[product.index()].plans;

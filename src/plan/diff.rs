@@ -5,7 +5,7 @@
 use crate::catalog::{Catalog, PlanSet, ProductId};
 use crate::plan::desired::Desired;
 use crate::plan::document::{Action, Change, LicenseRef, Op};
-use crate::tenant::index::Tenant;
+use crate::tenant::index::{resolve_license, Tenant};
 use crate::tenant::model::{AssignedLicense, GroupState, TenantState};
 
 /// The address of a group in plans and audit records.
@@ -36,20 +36,12 @@ pub fn canonical_rule(text: &str) -> String {
     }
 }
 
-/// A license resolved for comparison: the product and its enabled plans.
+/// A license resolved for comparison: the product and its enabled plans (`None` for a license
+/// the index would have refused already).
 fn resolved(catalog: &Catalog, license: &AssignedLicense) -> Option<(ProductId, PlanSet)> {
-    let product = catalog.resolve_product(&license.sku).ok()?;
-    let all = catalog.plans_of(product);
-    let disabled: PlanSet = license
-        .disabled_plans
-        .iter()
-        .filter_map(|name| {
-            catalog
-                .plan_in_product(product, name)
-                .or_else(|| catalog.resolve_plan(name).ok())
-        })
-        .collect();
-    Some((product, all.difference(&disabled)))
+    resolve_license(catalog, &license.sku, &license.disabled_plans, None)
+        .ok()
+        .map(|resolved| (resolved.product, resolved.enabled))
 }
 
 /// The operation form of a license: skuPartNumber, skuId and the disabled plans by name.

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::catalog::{Catalog, ProductId};
-use crate::engine::{AssignmentOutcome, Outcome};
+use crate::engine::{AssignmentOutcome, GroupOutcome, Outcome};
 use crate::plan::Evaluated;
 use crate::tenant::index::{GroupIdx, Source, Tenant, UserIdx};
 use crate::tenant::membership::Memberships;
@@ -394,7 +394,8 @@ fn groups(
             continue;
         }
         let idx = GroupIdx(index as u32);
-        let result = outcome.groups.get(index).cloned().unwrap_or_default();
+        let none = GroupOutcome::default();
+        let result = outcome.groups.get(index).unwrap_or(&none);
         let mut users_in_error: Vec<UserErrors> = result
             .users_in_error
             .iter()

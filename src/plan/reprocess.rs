@@ -97,9 +97,9 @@ pub fn reprocess(
             }
         }
     }
-    let key = |retry: &Retry| (retry.user.clone(), retry.via.clone());
-    succeed.sort_by_key(key);
-    still_failing.sort_by_key(key);
+    let order = |a: &Retry, b: &Retry| (&a.user, &a.via).cmp(&(&b.user, &b.via));
+    succeed.sort_by(order);
+    still_failing.sort_by(order);
     let mut seats: Vec<SeatChange> = after
         .seats
         .iter()
