@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
 use crate::config::RuleProcessing;
-use crate::country::usage_location_problem;
+use crate::country::{normalize_country, usage_location_problem};
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics, Location};
 use crate::source::SourceId;
 use crate::tenant::model::{
@@ -392,7 +392,7 @@ pub fn build(
     if let Some(code) = &state.tenant.default_usage_location {
         check_country(
             &mut problems,
-            at("/tenant/default_usage_location".into()),
+            || at("/tenant/default_usage_location".into()),
             code,
         );
     }
@@ -441,20 +441,20 @@ pub fn build(
     for (index, user) in state.users.iter().enumerate() {
         check_name(
             &mut problems,
-            at(format!("/users/{index}/id")),
+            || at(format!("/users/{index}/id")),
             "user id",
             &user.id,
         );
         check_name(
             &mut problems,
-            at(format!("/users/{index}/upn")),
+            || at(format!("/users/{index}/upn")),
             "UPN",
             &user.upn,
         );
         if let Some(code) = &user.usage_location {
             check_country(
                 &mut problems,
-                at(format!("/users/{index}/usage_location")),
+                || at(format!("/users/{index}/usage_location")),
                 code,
             );
         }
@@ -523,13 +523,13 @@ pub fn build(
         });
         check_name(
             &mut problems,
-            at(format!("/groups/{index}/id")),
+            || at(format!("/groups/{index}/id")),
             "group id",
             &group.id,
         );
         check_name(
             &mut problems,
-            at(format!("/groups/{index}/display_name")),
+            || at(format!("/groups/{index}/display_name")),
             "group display name",
             &group.display_name,
         );
@@ -687,15 +687,21 @@ fn reference(location: Location, message: String) -> Diagnostic {
 
 /// A usage location of the state must be an ISO 3166-1 alpha-2 code, as in the config (JSON state
 /// files are not checked against the schema, so this is where both formats are checked).
-fn check_country(problems: &mut Diagnostics, location: Location, code: &str) {
-    if let Some(problem) = usage_location_problem(code, location) {
-        problems.push(problem);
+/// The location is made only for a problem (a million users are checked).
+fn check_country(problems: &mut Diagnostics, location: impl FnOnce() -> Location, code: &str) {
+    if normalize_country(code).is_none() {
+        problems.extend(usage_location_problem(code, location()));
     }
 }
 
 /// Ids, UPNs and display names must be non-empty, of sane length, and free of control
 /// characters (an escaped NUL or a terminal escape sequence is never part of a real name).
-fn check_name(problems: &mut Diagnostics, location: Location, what: &str, name: &str) {
+fn check_name(
+    problems: &mut Diagnostics,
+    location: impl FnOnce() -> Location,
+    what: &str,
+    name: &str,
+) {
     let problem = if name.trim().is_empty() {
         Some("is empty".to_owned())
     } else if name.chars().count() > MAX_NAME_CHARS {
@@ -708,7 +714,7 @@ fn check_name(problems: &mut Diagnostics, location: Location, what: &str, name: 
     if let Some(problem) = problem {
         problems.push(
             Diagnostic::new(Code::InvalidName, format!("a {what} {problem}"))
-                .with_label(location, "here")
+                .with_label(location(), "here")
                 .with_help("the file is corrupted or was edited by hand: export the state again"),
         );
     }
