@@ -82,7 +82,7 @@ fn applied_once() -> Vec<u8> {
 }
 
 fn wait_for(child: &mut Child, path: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(600);
     while !path.exists() {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("apply exited ({status}) before `{}`", path.display());
@@ -205,9 +205,14 @@ fn a_second_apply_fails_naming_the_holder_or_waits_and_no_update_is_lost() {
     holder.wait().unwrap();
     std::fs::remove_file(pause_marker(&state, PausePoint::AfterLock)).unwrap();
 
-    // Two applies at once with different configs: one waits for the other, both land.
-    let first = seatplan(dir.path(), &APPLY).spawn().unwrap();
-    let second = seatplan(dir.path(), &visio_apply).spawn().unwrap();
+    // Two applies at once with different configs: one waits for the other, both land. The wait
+    // is a safety net far above what a busy machine needs, so the test never depends on load.
+    let patient = ["--lock-timeout", "600"];
+    let first = seatplan(dir.path(), &APPLY).args(patient).spawn().unwrap();
+    let second = seatplan(dir.path(), &visio_apply)
+        .args(patient)
+        .spawn()
+        .unwrap();
     let (first_code, first_stderr) = finish(first);
     let (second_code, second_stderr) = finish(second);
     assert_eq!(first_code, 0, "{first_stderr}");
