@@ -21,6 +21,7 @@ pub mod config;
 pub mod country;
 pub mod diag;
 pub mod engine;
+pub mod hash;
 pub mod plan;
 pub mod rules;
 pub mod schema;

@@ -33,8 +33,8 @@
 use std::collections::HashMap;
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
+use crate::hash::{Map, Set};
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::tenant::index::{GroupIdx, License, Source, Tenant, UserIdx};
 use crate::tenant::model::{AssignmentError, AssignmentState};
@@ -413,10 +413,10 @@ fn processing_key<'a>(tenant: &'a Tenant, unit: &Unit) -> (u8, &'a str, &'a str,
 }
 
 /// Users that share at least one proxy address with another user.
-fn duplicated_proxy_users(tenant: &Tenant) -> FxHashSet<UserIdx> {
-    let mut owners: FxHashMap<&str, UserIdx> =
-        FxHashMap::with_capacity_and_hasher(tenant.users.len(), Default::default());
-    let mut duplicated = FxHashSet::default();
+fn duplicated_proxy_users(tenant: &Tenant) -> Set<UserIdx> {
+    let mut owners: Map<&str, UserIdx> =
+        Map::with_capacity_and_hasher(tenant.users.len(), Default::default());
+    let mut duplicated = Set::default();
     for (index, user) in tenant.users.iter().enumerate() {
         let idx = UserIdx(index as u32);
         for address in &user.proxy_addresses {

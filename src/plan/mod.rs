@@ -229,7 +229,7 @@ pub fn compute_observed(
     phase_done("engine (desired)");
     let changes = diff::changes(catalog, inputs.state, &desired, &current.tenant);
     phase_done("diff");
-    let addresses: rustc_hash::FxHashSet<&str> = changes
+    let addresses: crate::hash::Set<&str> = changes
         .iter()
         .map(|change| change.address.as_str())
         .collect();

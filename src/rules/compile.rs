@@ -28,11 +28,11 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use crate::hash::Map;
 use fixedbitset::FixedBitSet;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use regex::Regex;
-use rustc_hash::FxHashMap;
 
 use crate::diag::Code;
 
@@ -591,7 +591,7 @@ fn string_test(comparison: &Comparison) -> Result<StrTest, RuleError> {
 pub struct LeafCache<'a> {
     table: &'a UserTable,
     context: EvalContext<'a>,
-    leaves: Mutex<FxHashMap<Leaf, Arc<OnceLock<Arc<FixedBitSet>>>>>,
+    leaves: Mutex<Map<Leaf, Arc<OnceLock<Arc<FixedBitSet>>>>>,
 }
 
 impl<'a> LeafCache<'a> {
@@ -600,7 +600,7 @@ impl<'a> LeafCache<'a> {
         LeafCache {
             table,
             context: *context,
-            leaves: Mutex::new(FxHashMap::default()),
+            leaves: Mutex::new(Map::default()),
         }
     }
 

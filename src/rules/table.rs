@@ -10,10 +10,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use crate::hash::{Map, Set};
 use fixedbitset::FixedBitSet;
 use jiff::Timestamp;
 use memchr::memmem;
-use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::ast::PlanField;
 use super::postings::Postings;
@@ -136,7 +136,7 @@ struct DictionaryBuilder {
     dictionary: Dictionary,
     // The index shares each string with the dictionary: one allocation per distinct value (a
     // million users bring a million distinct object ids and UPNs).
-    index: FxHashMap<Arc<str>, u32>,
+    index: Map<Arc<str>, u32>,
 }
 
 impl DictionaryBuilder {
@@ -480,8 +480,8 @@ pub struct UserTableBuilder {
     columns: Vec<ColumnBuilder>,
     known: Vec<Option<usize>>,
     extensions: HashMap<String, usize>,
-    resolved: FxHashMap<Box<str>, Resolved>,
-    wanted: Option<FxHashSet<ColumnKey>>,
+    resolved: Map<Box<str>, Resolved>,
+    wanted: Option<Set<ColumnKey>>,
     manager: Option<ColumnBuilder>,
 }
 

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::hash::Map;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
 use crate::config::RuleProcessing;
@@ -142,15 +142,15 @@ pub struct Tenant {
     /// Groups, indexed by [`GroupIdx`].
     pub groups: Vec<Group>,
     by_user: Arc<UserLookup>,
-    by_group_id: FxHashMap<Box<str>, GroupIdx>,
-    by_group_name: FxHashMap<Box<str>, Vec<GroupIdx>>,
+    by_group_id: Map<Box<str>, GroupIdx>,
+    by_group_name: Map<Box<str>, Vec<GroupIdx>>,
 }
 
 /// Users by lower-cased UPN and by lower-cased object id.
 #[derive(Debug, Default)]
 struct UserLookup {
-    by_upn: FxHashMap<Box<str>, UserIdx>,
-    by_id: FxHashMap<Box<str>, UserIdx>,
+    by_upn: Map<Box<str>, UserIdx>,
+    by_id: Map<Box<str>, UserIdx>,
 }
 
 impl Tenant {
@@ -386,8 +386,8 @@ pub fn build(
         users: Arc::default(),
         groups: Vec::with_capacity(state.groups.len()),
         by_user: Arc::default(),
-        by_group_id: FxHashMap::with_capacity_and_hasher(state.groups.len(), Default::default()),
-        by_group_name: FxHashMap::default(),
+        by_group_id: Map::with_capacity_and_hasher(state.groups.len(), Default::default()),
+        by_group_name: Map::default(),
     };
     if let Some(code) = &state.tenant.default_usage_location {
         check_country(
@@ -490,8 +490,8 @@ pub fn build(
         .collect();
     let mut users = Vec::with_capacity(state.users.len());
     let mut lookup = UserLookup {
-        by_upn: FxHashMap::with_capacity_and_hasher(state.users.len(), Default::default()),
-        by_id: FxHashMap::with_capacity_and_hasher(state.users.len(), Default::default()),
+        by_upn: Map::with_capacity_and_hasher(state.users.len(), Default::default()),
+        by_id: Map::with_capacity_and_hasher(state.users.len(), Default::default()),
     };
     for (index, (user, upn_key, id_key, user_problems)) in converted.into_iter().enumerate() {
         let idx = UserIdx(index as u32);
