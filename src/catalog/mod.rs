@@ -863,11 +863,11 @@ impl Catalog {
         broken
     }
 
-    /// True when a plan of `gained` supersedes `lost`, directly or through a chain: losing
-    /// `lost` is then an upgrade, not a loss.
-    pub fn is_upgrade(&self, lost: PlanId, gained: &PlanSet) -> bool {
-        gained
-            .iter()
+    /// True when a plan of `held` (the plans a user holds after a change, from any source)
+    /// supersedes `lost`, directly or through a chain: losing `lost` is then an upgrade, not a
+    /// loss.
+    pub fn is_upgrade(&self, lost: PlanId, held: &PlanSet) -> bool {
+        held.iter()
             .any(|plan| self.graph.superseded_by(plan).binary_search(&lost).is_ok())
     }
 

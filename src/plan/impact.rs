@@ -25,23 +25,35 @@ pub fn describe_error(
 
 /// How one user's effective service plans change: gained, lost, and lost but replaced by a plan
 /// that supersedes them (an upgrade, not a loss; Exchange Online Plan 1 → Plan 2 and the like).
+///
+/// A plan is lost only when nothing the user holds afterwards supersedes it, wherever the
+/// superseding plan comes from: this change, another group, or a direct license the user already
+/// had. An E1 → E3 migration in one group, for a user who also holds EMS from another group,
+/// drops `RMS_S_BASIC`; `RMS_S_ENTERPRISE` (already effective through EMS) supersedes it, so the
+/// user keeps the service. Seed 002, "Change license assignments for a user or group": "The goal
+/// is to ensure that there's no loss of service or data during the license change."
 pub struct PlanChange {
     /// Plans effective after and not before.
     pub gained: PlanSet,
     /// Plans effective before and not after, upgrades excepted.
     pub lost: PlanSet,
-    /// Plans effective before and not after that a gained plan supersedes.
+    /// Plans effective before and not after that a plan effective after supersedes.
     pub upgraded: PlanSet,
 }
 
 impl PlanChange {
     /// The change of `user` between two engine outcomes.
     pub fn between(catalog: &Catalog, before: &UserOutcome, after: &UserOutcome) -> Self {
-        let gained = after.effective.difference(&before.effective);
-        let dropped = before.effective.difference(&after.effective);
+        Self::of_plans(catalog, &before.effective, &after.effective)
+    }
+
+    /// The change between two sets of effective plans.
+    pub fn of_plans(catalog: &Catalog, before: &PlanSet, after: &PlanSet) -> Self {
+        let gained = after.difference(before);
+        let dropped = before.difference(after);
         let (upgraded, lost): (Vec<_>, Vec<_>) = dropped
             .iter()
-            .partition(|&plan| catalog.is_upgrade(plan, &gained));
+            .partition(|&plan| catalog.is_upgrade(plan, after));
         PlanChange {
             gained,
             lost: lost.into_iter().collect(),
@@ -145,5 +157,90 @@ pub fn impact(
         users,
         seats,
         groups,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> &'static Catalog {
+        Catalog::builtin()
+    }
+
+    fn plans_of(skus: &[&str]) -> PlanSet {
+        let mut plans = PlanSet::new();
+        for sku in skus {
+            plans.union_with(&catalog().plans_of(catalog().resolve_product(sku).unwrap()));
+        }
+        plans
+    }
+
+    fn named(names: &[&str]) -> PlanSet {
+        names
+            .iter()
+            .map(|name| catalog().resolve_plan(name).unwrap())
+            .collect()
+    }
+
+    fn user(plans: PlanSet) -> UserOutcome {
+        UserOutcome {
+            effective: plans,
+            ..UserOutcome::default()
+        }
+    }
+
+    #[test]
+    fn a_plan_superseded_by_one_already_held_is_an_upgrade() {
+        // E1 → E3 for a user who holds EMS (RMS_S_ENTERPRISE) from another group: E3 gains no
+        // RMS_S_ENTERPRISE, the user already had it, and it supersedes E1's RMS_S_BASIC.
+        let before = user(plans_of(&["STANDARDPACK", "EMS"]));
+        let after = user(plans_of(&["ENTERPRISEPACK", "EMS"]));
+        let rms = named(&["RMS_S_BASIC"]);
+        assert!(rms.is_subset(&before.effective));
+        let change = PlanChange::between(catalog(), &before, &after);
+        assert!(!change
+            .gained
+            .contains_any(named(&["RMS_S_ENTERPRISE"]).as_slice()));
+        assert!(rms.is_subset(&change.upgraded), "RMS_S_BASIC is upgraded");
+        assert!(
+            change.lost.is_empty(),
+            "{:?}",
+            catalog().plan_names(&change.lost)
+        );
+    }
+
+    #[test]
+    fn a_plan_nothing_supersedes_afterwards_is_lost() {
+        // Dropping E1 while keeping EMS: RMS_S_ENTERPRISE supersedes RMS_S_BASIC, but Exchange
+        // Online (Plan 1) and the rest of E1 are gone with nothing above them.
+        let before = user(plans_of(&["STANDARDPACK", "EMS"]));
+        let after = user(plans_of(&["EMS"]));
+        let change = PlanChange::between(catalog(), &before, &after);
+        assert!(named(&["RMS_S_BASIC"]).is_subset(&change.upgraded));
+        assert!(named(&["EXCHANGE_S_STANDARD", "SHAREPOINTSTANDARD"]).is_subset(&change.lost));
+        assert!(!change.lost.contains_any(named(&["RMS_S_BASIC"]).as_slice()));
+    }
+
+    #[test]
+    fn the_superseding_plan_may_come_from_a_direct_license_kept_unchanged() {
+        // A direct Exchange Online (Plan 2) product stays; the group's E1 goes: its Exchange
+        // Online (Plan 1) is superseded by the direct plan the user keeps.
+        let before = user(plans_of(&["STANDARDPACK", "EXCHANGEENTERPRISE"]));
+        let after = user(plans_of(&["EXCHANGEENTERPRISE"]));
+        let change = PlanChange::between(catalog(), &before, &after);
+        assert!(change.gained.is_empty());
+        assert!(named(&["EXCHANGE_S_STANDARD"]).is_subset(&change.upgraded));
+        assert!(!change
+            .lost
+            .contains_any(named(&["EXCHANGE_S_STANDARD"]).as_slice()));
+        assert!(named(&["SHAREPOINTSTANDARD"]).is_subset(&change.lost));
+    }
+
+    #[test]
+    fn a_plan_kept_is_neither_lost_nor_upgraded() {
+        let plans = plans_of(&["ENTERPRISEPACK"]);
+        let change = PlanChange::between(catalog(), &user(plans.clone()), &user(plans));
+        assert!(change.gained.is_empty() && change.lost.is_empty() && change.upgraded.is_empty());
     }
 }
