@@ -17,7 +17,7 @@ use std::sync::{Mutex, OnceLock};
 use divan::Bencher;
 use seatplan::catalog::Catalog;
 use seatplan::config::LoadedConfig;
-use seatplan::engine::{self, Mode};
+use seatplan::engine::{self, memory::ServiceMemory, Mode};
 use seatplan::plan::{compute, Inputs, Overrides};
 use seatplan::source::SourceId;
 use seatplan::tenant::index::{self, Tenant, UserIdx};
@@ -41,6 +41,8 @@ struct Fixture {
     state: TenantState,
     tenant: Tenant,
     memberships: Vec<Vec<UserIdx>>,
+    /// What the service holds for the generated tenant.
+    memory: ServiceMemory,
     /// The tenant after one group's E1 is migrated to E3.
     migrated: Tenant,
     /// The matching config, loaded.
@@ -79,11 +81,12 @@ fn fixture(users: usize) -> &'static Fixture {
         let state = generated.state;
         let text = serde_json::to_string(&state).expect("state serialises");
         let tenant = index::build(&state, catalog, SourceId(0)).expect("consistent tenant");
-        let memberships = tenant
+        let memberships: Vec<Vec<UserIdx>> = tenant
             .groups
             .iter()
             .map(|group| group.members.clone())
             .collect();
+        let (memory, _) = ServiceMemory::settle(catalog, &tenant, &memberships);
         let mut changed = state.clone();
         if let Some(group) = changed.groups.iter_mut().find(|group| {
             group.rule.is_some()
@@ -109,6 +112,7 @@ fn fixture(users: usize) -> &'static Fixture {
             text,
             state,
             tenant,
+            memory,
             memberships,
             migrated,
             loaded,
@@ -133,12 +137,12 @@ fn build_index(bencher: Bencher, users: usize) {
     bencher.bench(|| index::build(&fixture.state, Catalog::builtin(), SourceId(0)));
 }
 
-/// The engine from the generated tenant to `scenario`, with the tenant's memberships.
+/// The engine from the generated tenant's memory to `scenario`, with the tenant's memberships.
 fn run_engine(bencher: Bencher, fixture: &Fixture, scenario: &Tenant, mode: Mode) {
     bencher.bench(|| {
         engine::run(
             Catalog::builtin(),
-            &fixture.tenant,
+            &fixture.memory,
             scenario,
             &fixture.memberships,
             mode,

@@ -67,6 +67,7 @@ fn every_check_code_fires_on_its_fixture() {
         "membership-pending",
         "new-plans-enabled",
         "tenant-mismatch",
+        "needs-reprocess",
     ] {
         assert!(
             seen.iter().any(|name| name == code),

@@ -8,7 +8,7 @@ mod tenantgen;
 
 use seatplan::catalog::Catalog;
 use seatplan::config::{merge, parse_config_file, LoadedConfig};
-use seatplan::engine::{self, Mode};
+use seatplan::engine::memory::ServiceMemory;
 use seatplan::plan::desired;
 use seatplan::source::SourceId;
 use seatplan::tenant::index::{self, Source, UserIdx};
@@ -62,7 +62,7 @@ fn recorded_license_states_are_what_the_engine_predicts() {
         .iter()
         .map(|group| group.members.clone())
         .collect();
-    let outcome = engine::run(catalog, &tenant, &tenant, &memberships, Mode::Predict);
+    let (_, outcome) = ServiceMemory::settle(catalog, &tenant, &memberships);
     let mut assignments = 0;
     let mut errors = 0;
     for (user, predicted) in state.users.iter().zip(&outcome.users) {

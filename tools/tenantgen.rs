@@ -14,7 +14,7 @@ use indexmap::IndexMap;
 use regex::Regex;
 use seatplan::catalog::Catalog;
 use seatplan::config::{Config, Ensure, GroupSpec, TenantSettings};
-use seatplan::engine::{self, Mode, Outcome};
+use seatplan::engine::{memory::ServiceMemory, Outcome};
 use seatplan::source::SourceId;
 use seatplan::tenant::index::{self, Source, UserIdx};
 use seatplan::tenant::model::{
@@ -835,7 +835,7 @@ pub fn predict(state: &TenantState, catalog: &Catalog) -> Outcome {
         .iter()
         .map(|group| group.members.clone())
         .collect();
-    engine::run(catalog, &tenant, &tenant, &memberships, Mode::Predict)
+    ServiceMemory::settle(catalog, &tenant, &memberships).1
 }
 
 /// The config that manages every generated group exactly as the state has it.

@@ -15,7 +15,6 @@ use crate::backend::tenant_file::FileBackend;
 use crate::backend::{Backend, CurrentState};
 use crate::catalog::Catalog;
 use crate::diag::Diagnostics;
-use crate::engine::Mode;
 use crate::plan::{evaluate, report, Evaluated};
 use crate::render::plan::Palette;
 use crate::render::report::{json, markdown, text};
@@ -87,17 +86,11 @@ pub fn load(args: &StateArgs, sources: &mut Sources, terminal: &Terminal) -> Res
         .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE));
     let mut backend = FileBackend::new(&path);
     let state = backend.read(sources).map_err(|p| fail(&p, sources))?;
-    let evaluated = evaluate(
-        &catalog,
-        &state.state,
-        state.source,
-        jiff::Timestamp::now(),
-        Mode::Predict,
-    )
-    .map_err(|problems| {
-        backend.locate(&state, sources);
-        fail(&problems, sources)
-    })?;
+    let evaluated = evaluate(&catalog, &state.state, state.source, jiff::Timestamp::now())
+        .map_err(|problems| {
+            backend.locate(&state, sources);
+            fail(&problems, sources)
+        })?;
     Ok(Loaded {
         catalog,
         state,

@@ -150,6 +150,8 @@ codes! {
     NestedGroup => "nested-group", Warning, "a licensed group has group members; their members receive nothing";
     /// Users are in error already.
     ExistingErrors => "existing-errors", Warning, "users are already in a licensing error state before the change";
+    /// A change would let recorded errors succeed, but only a reprocess retries them.
+    NeedsReprocess => "needs-reprocess", Warning, "users in error would succeed if reprocessed after the change; the service does not retry by itself";
     /// Licensed groups not in the config.
     UnmanagedGroup => "unmanaged-group", Note, "licensed tenant groups are absent from the config (read, never changed)";
     /// A membership rule is not well-formed.

@@ -1,18 +1,24 @@
 //! The licensing engine: what Entra's group-based licensing does with a tenant (SPEC §2, seeds
-//! 000–004). A pure function from the service's memory (the *baseline* tenant with its recorded
-//! license states) and a *scenario* (the same tenant, possibly changed: memberships, group
+//! 000–004). A pure function from the service's [`memory::ServiceMemory`] (what it processed
+//! before) and a *scenario* (the tenant as the service is now told it is: memberships, group
 //! licenses, users' locations and direct licenses) to the [`Outcome`]: every user's assignments
 //! with their states and errors, effective service plans and consumed products, seats per product,
-//! and each group's status.
+//! each group's status, and the direct assignments the service refused.
 //!
 //! How the service is modelled, and why:
 //! - Assignments are units: a user's membership in a licensed group is one unit covering all of
 //!   the group's products (all-or-nothing, seeds 000/001 "More than one product license assigned to
 //!   a group"); each direct license is its own unit (assigned by its own API call).
-//! - A unit whose content the service already processed keeps its recorded state: active units
-//!   keep their seats, errors stay errors — the service does not retry by itself (seed 003,
-//!   "License management automation does not automatically react…") unless the run is a
-//!   reprocess ([`Mode::Reprocess`]) or the user changed (location, direct licenses).
+//! - A unit whose content the service already processed keeps its remembered state: active units
+//!   keep their seats, errors stay errors, an `ActiveWithError` assignment keeps its plans and its
+//!   seat — the service does not retry by itself (seed 003, "License management automation does
+//!   not automatically react to all types of changes to the user's environment"; seed 000, "you
+//!   need to manually trigger processing") unless the run re-assigns that assignment (the group's
+//!   content changed, the user joined) or is a reprocess ([`Mode::Reprocess`]). A change of the
+//!   user's location or direct licenses does not retry the user's group errors.
+//! - A direct assignment that cannot succeed is refused by the API (seed 001, "assignment failure
+//!   is immediately reported back to you"): nothing is recorded, the user keeps what they had and
+//!   the refusal is reported in [`Outcome::refused`].
 //! - Removals first, then additions. A removal (or a change) that would leave a plan the user
 //!   keeps without any of its prerequisites is refused by the service: the old assignment stays,
 //!   in error with `DependencyViolation` (seeds 000/001 "Other products depend on this license").
@@ -38,11 +44,12 @@ use rayon::prelude::*;
 
 use crate::tenant::index::{GroupIdx, License, Source, Tenant, UserIdx};
 use crate::tenant::model::{AssignmentError, AssignmentState};
+use memory::{Processed, ServiceMemory};
 
 /// Whether recorded errors stay (what the service does by itself) or are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
-    /// Recorded errors stay errors unless the assignment or the user changed.
+    /// Recorded errors stay errors unless the assignment is re-assigned.
     #[default]
     Predict,
     /// Every assignment in error is processed again (the portal's and `seatplan reprocess`'s
@@ -146,6 +153,20 @@ pub struct Outcome {
     pub seats: Vec<SeatUsage>,
     /// Per group, indexed like [`Tenant::groups`].
     pub groups: Vec<GroupOutcome>,
+    /// Direct assignments the service refused (the call fails; nothing is recorded), in the
+    /// service's order.
+    pub refused: Vec<Refusal>,
+}
+
+/// A direct `assignLicense` the service refuses: the call fails and the user keeps what they had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The user.
+    pub user: UserIdx,
+    /// The product that could not be assigned.
+    pub product: ProductId,
+    /// Why.
+    pub error: AssignmentError,
 }
 
 impl Outcome {
@@ -160,15 +181,17 @@ impl Outcome {
 pub type Memberships = [Vec<UserIdx>];
 
 /// A unit of assignment: one group membership or one direct license of one user.
-#[derive(Debug, Clone)]
 ///
-/// Units borrow their licenses from the tenants (a million users' units would otherwise clone a
-/// plan set per license).
+/// Units borrow their licenses from the memory and the scenario (a million users' units would
+/// otherwise clone a plan set per license).
+#[derive(Debug, Clone)]
 struct Unit<'a> {
     user: UserIdx,
     source: Source,
-    /// What the service already gave (recorded active), empty if nothing.
+    /// What the service gave and still gives (remembered, not in `Error`), empty if nothing.
     old: Vec<&'a License>,
+    /// Everything the memory holds for this unit.
+    remembered: Vec<&'a Processed>,
     /// What the scenario assigns, empty for a removal.
     new: &'a [License],
     kind: UnitKind,
@@ -178,7 +201,7 @@ struct Unit<'a> {
 enum UnitKind {
     /// Processed before, same content, active.
     SettledActive,
-    /// Processed before, same content, in error: the recorded errors stay.
+    /// Processed before, same content, not (all) active: the remembered states stay.
     SettledError,
     /// To be processed: new, changed, or retried.
     Process,
@@ -186,18 +209,16 @@ enum UnitKind {
     Remove,
 }
 
-/// Runs the engine. `baseline` is the tenant as the service knows it (its recorded license states
-/// tell what was processed); `scenario` is the tenant to predict, with the same user indexes and
-/// the baseline's groups at the same indexes (new groups appended); `memberships` are the
-/// scenario's effective members.
+/// Runs the engine: the service, holding `memory`, processes `scenario` (with `memberships`,
+/// the scenario's effective members). Memory groups are matched to the scenario's by object id.
 pub fn run(
     catalog: &Catalog,
-    baseline: &Tenant,
+    memory: &ServiceMemory,
     scenario: &Tenant,
     memberships: &Memberships,
     mode: Mode,
 ) -> Outcome {
-    let units = collect_units(baseline, scenario, memberships, mode);
+    let units = collect_units(memory, scenario, memberships, mode);
     let duplicated_proxy = duplicated_proxy_users(scenario);
     let mut state = State::new(scenario);
 
@@ -211,7 +232,7 @@ pub fn run(
                 AssignmentState::Active,
                 None,
             ),
-            UnitKind::SettledError => state.record_errors(unit, baseline),
+            UnitKind::SettledError => state.remember(unit),
             UnitKind::Process => {
                 for license in &unit.old {
                     if unit.new.iter().any(|new| new.product == license.product) {
@@ -222,7 +243,6 @@ pub fn run(
             UnitKind::Remove => {}
         }
     }
-
     // Phase 2: removals and the old side of changes, blocked where a dependency would break.
     // Units are collected user by user, so a user's other units are a contiguous run.
     let mut blocked = vec![false; units.len()];
@@ -243,13 +263,18 @@ pub fn run(
             if other_index == index {
                 continue;
             }
-            let content = match other.kind {
-                UnitKind::SettledActive | UnitKind::Process => other.new,
-                UnitKind::SettledError | UnitKind::Remove => continue,
-            };
-            content
-                .iter()
-                .for_each(|license| others.union_with(&license.enabled));
+            match other.kind {
+                UnitKind::SettledActive | UnitKind::Process => other
+                    .new
+                    .iter()
+                    .for_each(|license| others.union_with(&license.enabled)),
+                UnitKind::SettledError => other
+                    .remembered
+                    .iter()
+                    .filter(|processed| processed.is_effective())
+                    .for_each(|processed| others.union_with(&processed.license.enabled)),
+                UnitKind::Remove => {}
+            }
         }
         let mut after = others.clone();
         unit.new
@@ -300,7 +325,8 @@ pub fn run(
             ),
             Some(failure) => {
                 // A failed change leaves what the user had (the service never takes service away
-                // for an update it could not make); the new products record the error.
+                // for an update it could not make); the new products record the error, or, for a
+                // direct assignment, the call is refused and nothing is recorded.
                 state.apply(
                     unit.user,
                     unit.source,
@@ -308,7 +334,10 @@ pub fn run(
                     AssignmentState::Active,
                     None,
                 );
-                state.fail(unit, &failure);
+                match unit.source {
+                    Source::Direct => state.refuse(unit, &failure),
+                    Source::Group(_) => state.fail(unit, &failure),
+                }
             }
         }
     }
@@ -485,21 +514,28 @@ const UNITS_CHUNK: usize = 4096;
 /// Units come out user by user, in user order (phase 2 of [`run`] relies on it); users are
 /// processed in parallel chunks.
 fn collect_units<'a>(
-    baseline: &'a Tenant,
+    memory: &'a ServiceMemory,
     scenario: &'a Tenant,
     memberships: &Memberships,
     mode: Mode,
 ) -> Vec<Unit<'a>> {
     let targets = Targets::new(scenario, memberships);
+    let groups = memory.groups_in(scenario);
+    let context = UnitContext {
+        memory,
+        scenario,
+        targets: &targets,
+        groups: &groups,
+        mode,
+    };
     let chunks: Vec<Vec<Unit>> = scenario
         .users
         .par_chunks(UNITS_CHUNK)
         .enumerate()
         .map(|(chunk, users)| {
             let mut units = Vec::new();
-            for (offset, user) in users.iter().enumerate() {
-                let index = chunk * UNITS_CHUNK + offset;
-                user_units(baseline, scenario, &targets, mode, index, user, &mut units);
+            for offset in 0..users.len() {
+                context.user_units(chunk * UNITS_CHUNK + offset, &mut units);
             }
             units
         })
@@ -507,134 +543,190 @@ fn collect_units<'a>(
     chunks.concat()
 }
 
-/// Appends the units of the user at `index` of `scenario`.
-fn user_units<'a>(
-    baseline: &'a Tenant,
+/// What [`UnitContext::user_units`] reads.
+struct UnitContext<'a, 'b> {
+    memory: &'a ServiceMemory,
     scenario: &'a Tenant,
-    targets: &Targets,
+    targets: &'b Targets,
+    /// The scenario's index of each memory group.
+    groups: &'b [Option<GroupIdx>],
     mode: Mode,
-    index: usize,
-    user: &'a crate::tenant::index::User,
-    units: &mut Vec<Unit<'a>>,
-) {
-    let targets = targets.of(index);
-    let idx = UserIdx(index as u32);
-    let before = baseline.users.get(index);
-    let user_changed = before.is_none_or(|before| {
-        before.usage_location != user.usage_location || before.direct != user.direct
-    }) || baseline.effective_location(idx) != scenario.effective_location(idx);
-    // Direct licenses, one unit per product.
-    let old_direct: &[License] = before.map_or(&[], |before| &before.direct);
-    for license in &user.direct {
-        let old: Vec<&License> = old_direct
-            .iter()
-            .filter(|old| old.product == license.product)
-            .collect();
-        let kind = if old.first().copied() == Some(license) {
-            UnitKind::SettledActive
-        } else {
-            UnitKind::Process
-        };
-        units.push(Unit {
-            user: idx,
-            source: Source::Direct,
-            old,
-            new: std::slice::from_ref(license),
-            kind,
-        });
+}
+
+impl<'a> UnitContext<'a, '_> {
+    /// The memory's entries of one user, with group sources translated to the scenario's.
+    fn remembered(&self, index: usize) -> Vec<(Source, &'a Processed)> {
+        self.memory
+            .users
+            .get(index)
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter_map(|processed| match processed.source {
+                        Source::Direct => Some((Source::Direct, processed)),
+                        // A group the scenario no longer has: the service no longer shows it.
+                        Source::Group(group) => self
+                            .groups
+                            .get(group.0 as usize)
+                            .copied()
+                            .flatten()
+                            .map(|group| (Source::Group(group), processed)),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
-    for license in old_direct {
-        if !user.direct.iter().any(|new| new.product == license.product) {
+
+    /// Appends the units of the user at `index` of the scenario.
+    fn user_units(&self, index: usize, units: &mut Vec<Unit<'a>>) {
+        let user = &self.scenario.users[index];
+        let targets = self.targets.of(index);
+        let idx = UserIdx(index as u32);
+        let remembered = self.remembered(index);
+        // Direct licenses, one unit per product (each is its own API call).
+        let old_direct: Vec<&Processed> = remembered
+            .iter()
+            .filter(|(source, _)| *source == Source::Direct)
+            .map(|(_, processed)| *processed)
+            .collect();
+        for license in &user.direct {
+            let same: Vec<&Processed> = old_direct
+                .iter()
+                .copied()
+                .filter(|old| old.license.product == license.product)
+                .collect();
+            let kind = if same
+                .first()
+                .is_some_and(|old| old.license == *license && old.state == AssignmentState::Active)
+            {
+                UnitKind::SettledActive
+            } else {
+                UnitKind::Process
+            };
             units.push(Unit {
                 user: idx,
                 source: Source::Direct,
-                old: vec![license],
-                new: &[],
-                kind: UnitKind::Remove,
+                old: effective(&same),
+                remembered: same,
+                new: std::slice::from_ref(license),
+                kind,
+            });
+        }
+        for old in &old_direct {
+            if !user
+                .direct
+                .iter()
+                .any(|new| new.product == old.license.product)
+            {
+                units.push(Unit {
+                    user: idx,
+                    source: Source::Direct,
+                    old: effective(&[old]),
+                    remembered: vec![old],
+                    new: &[],
+                    kind: UnitKind::Remove,
+                });
+            }
+        }
+        // Group units: every group the user is a target of now or has remembered assignments
+        // from.
+        let mut groups = targets.to_vec();
+        groups.extend(remembered.iter().filter_map(|(source, _)| match source {
+            Source::Group(group) => Some(*group),
+            Source::Direct => None,
+        }));
+        groups.sort_unstable();
+        groups.dedup();
+        for group in groups {
+            let source = Source::Group(group);
+            let target = targets.binary_search(&group).is_ok();
+            let new: &[License] = if target {
+                &self.scenario.groups[group.0 as usize].licenses
+            } else {
+                &[]
+            };
+            let entries: Vec<&Processed> = remembered
+                .iter()
+                .filter(|(remembered_source, _)| *remembered_source == source)
+                .map(|(_, processed)| *processed)
+                .collect();
+            let old = effective(&entries);
+            let all_active = entries
+                .iter()
+                .all(|processed| processed.state == AssignmentState::Active);
+            let retried = self.mode.retries(source);
+            let kind = if new.is_empty() {
+                if old.is_empty() {
+                    continue;
+                }
+                if !all_active && !retried {
+                    // A removal the service refused before stays refused until reprocessed
+                    // (seed 000: the license stays "until the dependency issue is resolved" and
+                    // the assignment is processed again).
+                    UnitKind::SettledError
+                } else {
+                    UnitKind::Remove
+                }
+            } else if self.processed_as_is(&entries, new) {
+                if all_active {
+                    UnitKind::SettledActive
+                } else if retried {
+                    UnitKind::Process
+                } else {
+                    UnitKind::SettledError
+                }
+            } else {
+                UnitKind::Process
+            };
+            units.push(Unit {
+                user: idx,
+                source,
+                old,
+                remembered: entries,
+                new,
+                kind,
             });
         }
     }
-    // Group units: every group the user is a target of now or has recorded assignments from.
-    let mut groups = targets.to_vec();
-    if let Some(before) = before {
-        groups.extend(
-            before
-                .recorded
-                .iter()
-                .filter_map(|recorded| match recorded.source {
-                    Source::Group(group) => Some(group),
-                    Source::Direct => None,
-                }),
-        );
-    }
-    groups.sort_unstable();
-    groups.dedup();
-    for group in groups {
-        let source = Source::Group(group);
-        let new: &[License] = if targets.binary_search(&group).is_ok() {
-            &scenario.groups[group.0 as usize].licenses
-        } else {
-            &[]
+
+    /// True when the memory holds exactly one entry per product of `new`, and the group's
+    /// content is what the service last processed for it (nothing re-assigns it).
+    fn processed_as_is(&self, entries: &[&Processed], new: &[License]) -> bool {
+        let Some(first) = entries.first() else {
+            return false;
         };
-        let recorded: Vec<_> = before
-            .map(|before| {
-                before
-                    .recorded
-                    .iter()
-                    .filter(|recorded| recorded.source == source)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let baseline_licenses: &[License] = baseline
+        let Source::Group(group) = first.source else {
+            return false;
+        };
+        let unchanged = self
+            .memory
             .groups
             .get(group.0 as usize)
-            .map_or(&[], |group| &group.licenses);
-        let old: Vec<&License> = recorded
-            .iter()
-            .filter(|recorded| recorded.state != AssignmentState::Error)
-            .filter_map(|recorded| {
-                baseline_licenses
-                    .iter()
-                    .find(|license| license.product == recorded.product)
-            })
-            .collect();
-        let recorded_all = !new.is_empty()
+            .is_some_and(|group| group.licenses == new);
+        unchanged
+            && entries.len() == new.len()
             && new.iter().all(|license| {
-                recorded
+                entries
                     .iter()
-                    .any(|recorded| recorded.product == license.product)
+                    .any(|processed| processed.license.product == license.product)
             })
-            && recorded.len() == new.len();
-        let unchanged = recorded_all && new == baseline_licenses;
-        let any_error = recorded
-            .iter()
-            .any(|recorded| recorded.state == AssignmentState::Error);
-        let kind = if new.is_empty() {
-            if old.is_empty() {
-                continue;
-            }
-            UnitKind::Remove
-        } else if unchanged && !any_error && old.len() == new.len() {
-            UnitKind::SettledActive
-        } else if unchanged && any_error && !mode.retries(source) && !user_changed {
-            UnitKind::SettledError
-        } else {
-            UnitKind::Process
-        };
-        units.push(Unit {
-            user: idx,
-            source,
-            old,
-            new,
-            kind,
-        });
     }
+}
+
+/// The licenses of the entries that give the user their plans.
+fn effective<'a>(entries: &[&'a Processed]) -> Vec<&'a License> {
+    entries
+        .iter()
+        .filter(|processed| processed.is_effective())
+        .map(|processed| &processed.license)
+        .collect()
 }
 
 /// The engine's working state: per user effective plans, consumed products and outcomes.
 struct State {
     users: Vec<UserOutcome>,
     used: HashMap<ProductId, u64>,
+    refused: Vec<Refusal>,
 }
 
 impl State {
@@ -642,6 +734,7 @@ impl State {
         State {
             users: vec![UserOutcome::default(); tenant.users.len()],
             used: HashMap::new(),
+            refused: Vec::new(),
         }
     }
 
@@ -713,24 +806,46 @@ impl State {
         }
     }
 
-    fn record_errors(&mut self, unit: &Unit, baseline: &Tenant) {
-        let recorded = &baseline.users[unit.user.0 as usize].recorded;
-        let outcome = &mut self.users[unit.user.0 as usize];
+    /// Records a refused direct assignment: the products the unit would have added.
+    fn refuse(&mut self, unit: &Unit, failure: &Failure) {
         for license in unit.new {
-            let entry = recorded.iter().find(|recorded| {
-                recorded.source == unit.source && recorded.product == license.product
-            });
-            outcome.assignments.push(AssignmentOutcome {
-                source: unit.source,
-                product: license.product,
-                state: AssignmentState::Error,
-                error: Some(
-                    entry
-                        .and_then(|entry| entry.error)
-                        .unwrap_or(AssignmentError::Other),
-                ),
-                enabled: PlanSet::default(),
-            });
+            if !unit.old.iter().any(|old| old.product == license.product) {
+                self.refused.push(Refusal {
+                    user: unit.user,
+                    product: license.product,
+                    error: if failure.products.contains(&license.product) {
+                        failure.error
+                    } else {
+                        AssignmentError::Other
+                    },
+                });
+            }
+        }
+    }
+
+    /// Keeps what the memory holds for a unit: effective entries keep plans and seats,
+    /// errors stay.
+    fn remember(&mut self, unit: &Unit) {
+        for processed in &unit.remembered {
+            if processed.is_effective() {
+                self.apply(
+                    unit.user,
+                    unit.source,
+                    std::iter::once(&processed.license),
+                    processed.state,
+                    processed.error,
+                );
+            } else {
+                self.users[unit.user.0 as usize]
+                    .assignments
+                    .push(AssignmentOutcome {
+                        source: unit.source,
+                        product: processed.license.product,
+                        state: AssignmentState::Error,
+                        error: Some(processed.error.unwrap_or(AssignmentError::Other)),
+                        enabled: PlanSet::default(),
+                    });
+            }
         }
     }
 
@@ -780,10 +895,12 @@ impl State {
             users: self.users,
             seats,
             groups: group_outcomes,
+            refused: self.refused,
         }
     }
 }
 
+pub mod memory;
 #[cfg(test)]
 pub(crate) mod properties;
 #[cfg(test)]

@@ -191,7 +191,6 @@ fn run_state(state: &TenantState) -> Evaluated {
         state,
         SourceId(0),
         jiff::Timestamp::UNIX_EPOCH,
-        Mode::Predict,
     )
     .expect("generated tenants are consistent")
 }

@@ -23,12 +23,13 @@ pub(crate) fn members(tenant: &Tenant) -> Vec<Vec<UserIdx>> {
 }
 
 fn predict(tenant: &Tenant) -> Outcome {
-    run_mode(tenant, tenant, Mode::Predict)
+    ServiceMemory::settle(Catalog::builtin(), tenant, &members(tenant)).1
 }
 
-/// The engine from `before` (the service's memory) to `after`, with `after`'s members.
+/// The engine from the settled memory of `before` to `after`, with `after`'s members.
 fn run_mode(before: &Tenant, after: &Tenant, mode: Mode) -> Outcome {
-    run(Catalog::builtin(), before, after, &members(after), mode)
+    let (memory, _) = ServiceMemory::settle(Catalog::builtin(), before, &members(before));
+    run(Catalog::builtin(), &memory, after, &members(after), mode)
 }
 
 fn product(sku: &str) -> ProductId {
@@ -266,7 +267,7 @@ groups:
         .with_additions(&additions, |_| None)
         .expect("additions apply");
     let tenant = build(&state, &catalog, SourceId(0)).unwrap();
-    let outcome = run(&catalog, &tenant, &tenant, &members(&tenant), Mode::Predict);
+    let outcome = ServiceMemory::settle(&catalog, &tenant, &members(&tenant)).1;
     assert_eq!(
         errors(user(&tenant, &outcome, "ann@contoso.com")),
         vec![(

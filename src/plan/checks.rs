@@ -45,6 +45,9 @@ pub struct Context<'a> {
     pub before: &'a Outcome,
     /// Engine outcome of the desired tenant.
     pub after: &'a Outcome,
+    /// Users whose errors after the change would succeed if reprocessed (and would not have
+    /// before it), sorted.
+    pub retryable: &'a [UserIdx],
     /// The plan's changes.
     pub changes: &'a [Change],
     /// Command-line overrides.
@@ -258,6 +261,7 @@ pub fn run(context: &Context<'_>) -> Vec<Diagnostic> {
     nested_groups(context, &mut diagnostics);
     new_plans_enabled(context, &mut diagnostics);
     existing_errors(context, &mut diagnostics);
+    needs_reprocess(context, &mut diagnostics);
     unmanaged_groups(context, &mut diagnostics);
     diagnostics.sort_by_key(|diagnostic| diagnostic.severity);
     diagnostics
@@ -351,6 +355,10 @@ fn error_set(outcome: &Outcome) -> BTreeSet<ErrorKey> {
                 ));
             }
         }
+    }
+    // A refused direct call records nothing, but the plan would fail there all the same.
+    for refusal in &outcome.refused {
+        errors.insert((refusal.user, Source::Direct, refusal.product, refusal.error));
     }
     errors
 }
@@ -767,6 +775,28 @@ fn existing_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         notes,
         Some("`seatplan report` lists every one"),
     ));
+}
+
+/// `needs-reprocess`: the change lets errors succeed that the service will not retry by itself
+/// (seed 003: "License management automation does not automatically react to all types of
+/// changes in the environment"); the plan does not count on it.
+fn needs_reprocess(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    if context.retryable.is_empty() {
+        return;
+    }
+    let diagnostic = Diagnostic::new(
+        Code::NeedsReprocess,
+        format!(
+            "{} in error would succeed if reprocessed after this change; the service does not retry by itself, so the plan counts them as still failing",
+            plural(context.retryable.len(), "user")
+        ),
+    )
+    .with_help("after applying, reprocess them (`seatplan reprocess` shows the result; the admin center: group → Licenses → Reprocess)");
+    let lines = context
+        .retryable
+        .iter()
+        .map(|user| context.upn(*user).to_string());
+    out.push(with_listed(diagnostic, lines, None));
 }
 
 /// `unmanaged-group`: licensed tenant groups that the config does not mention.

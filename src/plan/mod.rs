@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use crate::catalog::{Catalog, PlanId, ProductId};
 use crate::config::LoadedConfig;
 use crate::diag::{Code, Diagnostic, Diagnostics, Severity};
-use crate::engine::{self, Mode, Outcome};
+use crate::engine::{self, memory::ServiceMemory, Mode, Outcome};
 use crate::source::SourceId;
 use crate::tenant::index::{self, Tenant};
 use crate::tenant::membership::{memberships, memberships_reusing, user_table_for, Memberships};
@@ -73,20 +73,22 @@ pub struct Evaluated {
     pub table: crate::rules::UserTable,
     /// Effective memberships.
     pub memberships: Memberships,
-    /// The engine's outcome.
+    /// What the licensing service holds for the tenant as it stands (recorded states, and what
+    /// it would make of the assignments the state does not record).
+    pub memory: ServiceMemory,
+    /// The engine's outcome (what [`Evaluated::memory`] describes).
     pub outcome: Outcome,
 }
 
-/// Indexes a state, evaluates its dynamic groups and runs the engine on it (as the service would
-/// leave it once it has processed everything it knows).
+/// Indexes a state, evaluates its dynamic groups and settles the service's memory of it (as the
+/// service would leave it once it has processed everything it knows).
 pub fn evaluate(
     catalog: &Catalog,
     state: &TenantState,
     source: SourceId,
     now: Timestamp,
-    mode: Mode,
 ) -> Result<Evaluated, Diagnostics> {
-    evaluate_observed(catalog, state, source, now, mode, &[], &mut |_| {})
+    evaluate_observed(catalog, state, source, now, &[], &mut |_| {})
 }
 
 /// [`evaluate`] with the user table's columns chosen for the state's rules and `more_rules` (a
@@ -96,7 +98,6 @@ fn evaluate_observed(
     state: &TenantState,
     source: SourceId,
     now: Timestamp,
-    mode: Mode,
     more_rules: &[&str],
     phase_done: &mut dyn FnMut(&'static str),
 ) -> Result<Evaluated, Diagnostics> {
@@ -115,12 +116,13 @@ fn evaluate_observed(
     phase_done("index, user table");
     let memberships = memberships(&tenant, &table, now);
     phase_done("rules");
-    let outcome = engine::run(catalog, &tenant, &tenant, &memberships.members, mode);
+    let (memory, outcome) = ServiceMemory::settle(catalog, &tenant, &memberships.members);
     phase_done("engine");
     Ok(Evaluated {
         tenant,
         table,
         memberships,
+        memory,
         outcome,
     })
 }
@@ -192,7 +194,6 @@ pub fn compute_observed(
         inputs.state,
         inputs.state_source,
         inputs.now,
-        Mode::Predict,
         &config_rules,
         phase_done,
     )?;
@@ -221,12 +222,19 @@ pub fn compute_observed(
     phase_done("rules (desired)");
     let after = engine::run(
         catalog,
-        &current.tenant,
+        &current.memory,
         &target,
         &target_memberships.members,
         Mode::Predict,
     );
     phase_done("engine (desired)");
+    let retryable = retryable_after(
+        catalog,
+        &current,
+        &target,
+        &target_memberships.members,
+        &after,
+    );
     let changes = diff::changes(catalog, inputs.state, &desired, &current.tenant);
     phase_done("diff");
     let addresses: crate::hash::Set<&str> = changes
@@ -260,6 +268,7 @@ pub fn compute_observed(
         target: &target,
         before: &current.outcome,
         after: &after,
+        retryable: &retryable,
         changes: &changes,
         overrides: inputs.overrides,
         new_plans,
@@ -302,6 +311,54 @@ pub fn compute_observed(
         after,
         after_memberships: target_memberships,
     })
+}
+
+/// Users in error after the change whose errors would all succeed if reprocessed then, and would
+/// not have on a reprocess before the change: the change fixed their cause, but the service does
+/// not retry by itself.
+fn retryable_after(
+    catalog: &Catalog,
+    current: &Evaluated,
+    target: &Tenant,
+    members: &engine::Memberships,
+    after: &Outcome,
+) -> Vec<index::UserIdx> {
+    let in_error = |outcome: &Outcome| -> Vec<bool> {
+        outcome
+            .users
+            .iter()
+            .map(|user| user.errors().next().is_some())
+            .collect()
+    };
+    let failing = in_error(after);
+    if !failing.contains(&true) {
+        return Vec::new();
+    }
+    let memory = ServiceMemory::after(after, target);
+    let retried = in_error(&engine::run(
+        catalog,
+        &memory,
+        target,
+        members,
+        Mode::Reprocess,
+    ));
+    let mut candidates: Vec<usize> = (0..failing.len())
+        .filter(|&user| failing[user] && !retried[user])
+        .collect();
+    if !candidates.is_empty() {
+        let before = in_error(&engine::run(
+            catalog,
+            &current.memory,
+            &current.tenant,
+            &current.memberships.members,
+            Mode::Reprocess,
+        ));
+        candidates.retain(|&user| before.get(user).copied().unwrap_or(true));
+    }
+    candidates
+        .into_iter()
+        .map(|user| index::UserIdx(user as u32))
+        .collect()
 }
 
 /// Warnings for dynamic groups whose recorded members lag behind their rule: the plan's

@@ -581,7 +581,6 @@ fn assigned_plans(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::engine::Mode;
     use crate::plan::evaluate;
     use crate::source::SourceId;
 
@@ -589,7 +588,7 @@ pub(crate) mod tests {
     pub(crate) fn evaluated(yaml: &str) -> (TenantState, Evaluated) {
         let state: TenantState = serde_yaml::from_str(yaml).expect("test tenant parses");
         let now = jiff::Timestamp::UNIX_EPOCH;
-        let evaluated = evaluate(Catalog::builtin(), &state, SourceId(0), now, Mode::Predict)
+        let evaluated = evaluate(Catalog::builtin(), &state, SourceId(0), now)
             .expect("test tenant is consistent");
         (state, evaluated)
     }

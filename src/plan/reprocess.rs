@@ -65,7 +65,7 @@ pub fn reprocess(
     let before = &evaluated.outcome;
     let after = engine::run(
         catalog,
-        tenant,
+        &evaluated.memory,
         tenant,
         &evaluated.memberships.members,
         mode,
