@@ -9,7 +9,7 @@
 //! would hold once it has processed the tenant as it stands: [`ServiceMemory::settle`] processes
 //! those, recorded assignments first keeping their seats, then the rest in the service's order.
 
-use rustc_hash::FxHashMap;
+use crate::hash::Map;
 
 use crate::catalog::Catalog;
 use crate::tenant::index::{GroupIdx, License, Source, Tenant, UserIdx};
@@ -166,7 +166,7 @@ impl ServiceMemory {
     /// For every group of the memory, the index of the group with the same object id in
     /// `scenario` (`None` for a group the scenario no longer has).
     pub(crate) fn groups_in(&self, scenario: &Tenant) -> Vec<Option<GroupIdx>> {
-        let by_id: FxHashMap<&str, GroupIdx> = scenario
+        let by_id: Map<&str, GroupIdx> = scenario
             .groups
             .iter()
             .enumerate()
