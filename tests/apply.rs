@@ -82,9 +82,18 @@ fn saved_plan_applies_and_the_next_plan_is_empty() {
         .unwrap()
         .starts_with("Users successfully assigned licenses: 3,"));
     let state = fs::read_to_string(path.join("tenant.yaml")).unwrap();
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&state).unwrap();
+    let analytics_id = parsed["groups"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|group| group["display_name"] == "Workplace Analytics")
+        .and_then(|group| group["id"].as_str())
+        .unwrap()
+        .to_string();
     assert!(
-        state.contains("via: Workplace Analytics"),
-        "license states recomputed by the engine"
+        state.contains(&format!("via: {analytics_id}")),
+        "license states recomputed by the engine name the group by its id"
     );
     let again = run(path, &with(&["plan"], &["--detailed-exitcode"]));
     assert_eq!(

@@ -385,7 +385,7 @@ pub fn applied_state(catalog: &Catalog, current: &TenantState, planned: &Planned
             .filter_map(|assignment| match assignment.source {
                 crate::tenant::index::Source::Group(group) => Some(LicenseState {
                     sku: catalog.product(assignment.product).sku_part_number.clone(),
-                    via: Some(planned.target.group_at(group).name.to_string()),
+                    via: Some(planned.target.group_at(group).id.to_string()),
                     state: assignment.state,
                     error: assignment.error,
                 }),
