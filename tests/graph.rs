@@ -1124,3 +1124,44 @@ fn an_old_state_naming_groups_by_display_name_still_loads() {
         .success();
     assert!(text(&plan.get_output().stdout).contains("No changes."));
 }
+
+#[test]
+fn a_saved_plan_is_applied_after_an_unrelated_change_in_the_tenant() {
+    let server = apply_tenant();
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("plan.json");
+    live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG, "-o"])
+        .arg(&plan_file)
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    // Between review and merge someone edits a user's job title and creates an unrelated group.
+    {
+        let mut behaviour = server.behaviour.lock().unwrap();
+        let live = behaviour.live.as_mut().unwrap();
+        let gus = live.users.iter_mut().find(|u| u["id"] == GUS).unwrap();
+        gus["jobTitle"] = json!("Staff Engineer");
+        live.add_group(
+            "8c8c8c8c-0000-4000-8000-00000000000c",
+            "Book Club",
+            &[],
+            &[],
+        );
+    }
+    let applied = live_seatplan(&server)
+        .args(["apply", "--graph", "-c", APPLY_CONFIG])
+        .arg(&plan_file)
+        .args(PLAN_ARGS)
+        .args(["--processing-checks", "1", "--processing-interval", "0"])
+        .assert()
+        .success();
+    let stderr = text(&applied.get_output().stderr);
+    assert!(
+        stderr.contains("Note: the tenant changed since the plan was made;"),
+        "{stderr}"
+    );
+    let stdout = text(&applied.get_output().stdout);
+    assert!(stdout.contains("Apply complete!"), "{stdout}");
+    assert!(replan(&server).contains("No changes."));
+}

@@ -4,6 +4,7 @@
 //! the licensing [`report`] and what [`reprocess`]ing its errors would do.
 
 pub mod checks;
+pub mod dependencies;
 pub mod desired;
 pub mod diff;
 pub mod document;
@@ -285,6 +286,14 @@ pub fn compute_observed(
             .iter()
             .any(|diagnostic| diagnostic.severity == Severity::Error),
     };
+    let depends_on = dependencies::collect(
+        inputs.state,
+        &current.tenant,
+        &desired,
+        &current.memberships.members,
+        &target_memberships.members,
+        &impact,
+    );
     let document = PlanDocument {
         format_version: FORMAT_VERSION,
         state_fingerprint: inputs.state_fingerprint.clone(),
@@ -293,6 +302,8 @@ pub fn compute_observed(
         impact,
         diagnostics: Vec::new(),
         summary,
+        depends_on,
+        checksum: String::new(),
     };
     Ok(Planned {
         document,
