@@ -82,9 +82,18 @@ fn saved_plan_applies_and_the_next_plan_is_empty() {
         .unwrap()
         .starts_with("Users successfully assigned licenses: 3,"));
     let state = fs::read_to_string(path.join("tenant.yaml")).unwrap();
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&state).unwrap();
+    let analytics_id = parsed["groups"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|group| group["display_name"] == "Workplace Analytics")
+        .and_then(|group| group["id"].as_str())
+        .unwrap()
+        .to_string();
     assert!(
-        state.contains("via: Workplace Analytics"),
-        "license states recomputed by the engine"
+        state.contains(&format!("via: {analytics_id}")),
+        "license states recomputed by the engine name the group by its id"
     );
     let again = run(path, &with(&["plan"], &["--detailed-exitcode"]));
     assert_eq!(
@@ -99,8 +108,13 @@ fn a_stale_plan_is_refused_and_the_state_is_untouched() {
     let directory = quickstart();
     let path = directory.path();
     assert_eq!(run(path, &with(&["plan"], &["-o", "plan.json"])).code, 0);
-    let mut state = fs::read_to_string(path.join("tenant.yaml")).unwrap();
-    state = state.replace("enabled: 12 }", "enabled: 13 }");
+    // Ivan joined the executives meanwhile: the plan's change to that group is no longer needed.
+    let state = fs::read_to_string(path.join("tenant.yaml"))
+        .unwrap()
+        .replace(
+            "members: [erin@contoso.com]",
+            "members: [erin@contoso.com, ivan@contoso.com]",
+        );
     fs::write(path.join("tenant.yaml"), &state).unwrap();
     let applied = run(path, &with(&["apply", "plan.json"], &[]));
     assert_eq!(applied.code, 1);
@@ -110,9 +124,24 @@ fn a_stale_plan_is_refused_and_the_state_is_untouched() {
         applied.stderr
     );
     assert!(
+        applied.stderr.contains(
+            "the tenant changed since the plan was made and the plan computed now differs"
+        ),
+        "{}",
+        applied.stderr
+    );
+    // Which objects changed, and how the plans differ.
+    assert!(
         applied
             .stderr
-            .contains("the tenant changed since the plan was made"),
+            .contains("group \"Executives - E5\" (0a1b2c3d-0000-4000-8000-000000000002) changed"),
+        "{}",
+        applied.stderr
+    );
+    assert!(
+        applied
+            .stderr
+            .contains("group[\"Executives - E5\"]: in the saved plan, not in the plan now"),
         "{}",
         applied.stderr
     );
@@ -120,6 +149,64 @@ fn a_stale_plan_is_refused_and_the_state_is_untouched() {
         fs::read_to_string(path.join("tenant.yaml")).unwrap(),
         state,
         "nothing written"
+    );
+    assert!(!path.join("tenant.yaml.audit.jsonl").exists());
+}
+
+#[test]
+fn a_saved_plan_outlives_changes_that_do_not_change_it() {
+    let directory = quickstart();
+    let path = directory.path();
+    assert_eq!(run(path, &with(&["plan"], &["-o", "plan.json"])).code, 0);
+    // More seats bought, and a group nobody manages appeared: the plan computes the same.
+    let state = fs::read_to_string(path.join("tenant.yaml"))
+        .unwrap()
+        .replace("enabled: 12 }", "enabled: 13 }")
+        + "  - { id: 0a1b2c3d-0000-4000-8000-0000000000ff, display_name: Book Club }\n";
+    fs::write(path.join("tenant.yaml"), &state).unwrap();
+    let applied = run(path, &with(&["apply", "plan.json"], &[]));
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert!(
+        applied
+            .stderr
+            .contains("Note: the tenant changed since the plan was made;"),
+        "{}",
+        applied.stderr
+    );
+    assert!(
+        applied
+            .stderr
+            .contains("subscription ENTERPRISEPACK changed"),
+        "{}",
+        applied.stderr
+    );
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete! Resources: 1 added, 2 changed, 0 destroyed."),
+        "{}",
+        applied.stdout
+    );
+}
+
+#[test]
+fn an_edited_plan_file_is_refused_saying_so() {
+    let directory = quickstart();
+    let path = directory.path();
+    assert_eq!(run(path, &with(&["plan"], &["-o", "plan.json"])).code, 0);
+    let text = fs::read_to_string(path.join("plan.json")).unwrap();
+    let edited = text.replacen("\"add\": 1", "\"add\": 0", 1);
+    assert_ne!(text, edited);
+    fs::write(path.join("plan.json"), edited).unwrap();
+    let applied = run(path, &with(&["apply", "plan.json"], &[]));
+    assert_eq!(applied.code, 1);
+    assert!(
+        applied.stderr.contains("seatplan::plan-file")
+            && applied
+                .stderr
+                .contains("was edited after `seatplan plan` wrote it"),
+        "{}",
+        applied.stderr
     );
     assert!(!path.join("tenant.yaml.audit.jsonl").exists());
 }

@@ -1013,3 +1013,155 @@ fn creating_a_group_is_not_retried_after_a_server_error() {
         .expect("a throttled create is retried");
     assert_eq!(posts(&server), 3);
 }
+
+#[test]
+fn duplicate_display_names_among_unmanaged_groups_never_block_a_plan() {
+    // Two unrelated groups share a name, one of them licensed: license states point at groups by
+    // id, so the plan is unaffected.
+    let twin_a = "7a7a7a7a-0000-4000-8000-00000000000a";
+    let twin_b = "7b7b7b7b-0000-4000-8000-00000000000b";
+    let server = FakeGraph::start_live(|live| {
+        live.add_sku("SPE_E3", SPE_E3, 10);
+        live.add_sku("MCOMEETADV", MCOMEETADV, 10);
+        live.add_group(LEGACY, "Legacy EMS", &[EMS], &[GUS]);
+        live.add_group(PILOT, "Old pilot", &[EMS], &[ELI]);
+        live.add_group(twin_a, "Project Team", &[EMS], &[FAY]);
+        live.add_group(twin_b, "Project Team", &[], &[]);
+    });
+    let plan = live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let stdout = text(&plan.get_output().stdout);
+    assert!(
+        stdout.contains("Plan: 1 to add, 3 to change, 1 to destroy."),
+        "{stdout}"
+    );
+
+    // A config key that matches both is an error listing both ids.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("seatplan.yaml");
+    std::fs::write(
+        &config,
+        "version: 1\ngroups:\n  Project Team:\n    licenses: []\n",
+    )
+    .unwrap();
+    let ambiguous = live_seatplan(&server)
+        .args(["plan", "--graph", "-c"])
+        .arg(&config)
+        .assert()
+        .failure()
+        .code(1);
+    let stderr = text(&ambiguous.get_output().stderr);
+    assert!(
+        stderr.contains(twin_a) && stderr.contains(twin_b),
+        "{stderr}"
+    );
+    assert!(stderr.contains("add `id:`"), "{stderr}");
+
+    // With `id:` the plan goes ahead and touches only that group.
+    std::fs::write(
+        &config,
+        format!("version: 1\ngroups:\n  Project Team:\n    id: {twin_b}\n    licenses: [ {{ sku: EMS }} ]\n"),
+    )
+    .unwrap();
+    let chosen = live_seatplan(&server)
+        .args(["plan", "--graph", "-c"])
+        .arg(&config)
+        .assert()
+        .success();
+    let stdout = text(&chosen.get_output().stdout);
+    assert!(
+        stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{stdout}"
+    );
+
+    // A state file imported from this tenant plans too.
+    let state = dir.path().join("tenant.yaml");
+    let tenant = client(&server)
+        .read_tenant(&["Project Team".to_string()])
+        .unwrap();
+    seatplan::backend::write_state(&state, &tenant).unwrap();
+    let fay = tenant
+        .users
+        .iter()
+        .find(|user| user.upn == "fay@fabrikam.com")
+        .unwrap();
+    assert!(fay
+        .license_states
+        .iter()
+        .any(|license| license.via.as_deref() == Some(twin_a)));
+    seatplan()
+        .args(["plan", "-c"])
+        .arg(&config)
+        .arg("--state")
+        .arg(&state)
+        .assert()
+        .success();
+}
+
+#[test]
+fn an_old_state_naming_groups_by_display_name_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("tenant.yaml");
+    std::fs::write(
+        &state,
+        "version: 1\ntenant: { default_usage_location: US }\n\
+         subscriptions: [ { sku: EMS, enabled: 5 } ]\n\
+         users:\n  - { id: u1, upn: ann@contoso.com, license_states: [ { sku: EMS, via: Mobile, state: Active } ] }\n\
+         groups:\n  - { id: g1, display_name: Mobile, members: [ann@contoso.com], licenses: [ { sku: EMS } ] }\n",
+    )
+    .unwrap();
+    let config = dir.path().join("seatplan.yaml");
+    std::fs::write(&config, "version: 1\ngroups:\n  Mobile: {}\n").unwrap();
+    let plan = seatplan()
+        .args(["plan", "-c"])
+        .arg(&config)
+        .arg("--state")
+        .arg(&state)
+        .assert()
+        .success();
+    assert!(text(&plan.get_output().stdout).contains("No changes."));
+}
+
+#[test]
+fn a_saved_plan_is_applied_after_an_unrelated_change_in_the_tenant() {
+    let server = apply_tenant();
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("plan.json");
+    live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG, "-o"])
+        .arg(&plan_file)
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    // Between review and merge someone edits a user's job title and creates an unrelated group.
+    {
+        let mut behaviour = server.behaviour.lock().unwrap();
+        let live = behaviour.live.as_mut().unwrap();
+        let gus = live.users.iter_mut().find(|u| u["id"] == GUS).unwrap();
+        gus["jobTitle"] = json!("Staff Engineer");
+        live.add_group(
+            "8c8c8c8c-0000-4000-8000-00000000000c",
+            "Book Club",
+            &[],
+            &[],
+        );
+    }
+    let applied = live_seatplan(&server)
+        .args(["apply", "--graph", "-c", APPLY_CONFIG])
+        .arg(&plan_file)
+        .args(PLAN_ARGS)
+        .args(["--processing-checks", "1", "--processing-interval", "0"])
+        .assert()
+        .success();
+    let stderr = text(&applied.get_output().stderr);
+    assert!(
+        stderr.contains("Note: the tenant changed since the plan was made;"),
+        "{stderr}"
+    );
+    let stdout = text(&applied.get_output().stdout);
+    assert!(stdout.contains("Apply complete!"), "{stdout}");
+    assert!(replan(&server).contains("No changes."));
+}

@@ -441,8 +441,11 @@ fn edited_plan(case: &str, dir: &Path, path: &Path) -> PathBuf {
         "plan/edited-truncated.json" => text[..text.len() / 2].to_owned(),
         "plan/for-another-state.json" => {
             let tenant = dir.join("tenant.yaml");
-            let mut state = std::fs::read_to_string(&tenant).unwrap();
-            state.push_str("# edited after the plan was made\n");
+            // Ivan joined the executives meanwhile: the plan's change to that group is moot.
+            let state = std::fs::read_to_string(&tenant).unwrap().replace(
+                "members: [erin@contoso.com]",
+                "members: [erin@contoso.com, ivan@contoso.com]",
+            );
             std::fs::write(&tenant, state).unwrap();
             text
         }

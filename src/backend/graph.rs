@@ -439,7 +439,9 @@ impl Backend for GraphBackend {
                     (ChangeOutcome::Done, Some(after))
                         if change.address.starts_with("group[") && !deleted.contains(&index) =>
                     {
-                        group_name(&change.address).map(|name| group_summary(after, &name))
+                        group_ids[index]
+                            .as_deref()
+                            .map(|id| group_summary(after, id))
                     }
                     _ => None,
                 };
@@ -454,20 +456,20 @@ impl Backend for GraphBackend {
     }
 }
 
-/// `group["Sales"]` → `Sales`.
-fn group_name(address: &str) -> Option<String> {
-    let inner = address.strip_prefix("group[")?.strip_suffix(']')?;
-    serde_json::from_str(inner).ok()
-}
-
-/// The processing summary of a group as the service recorded its users' assignments.
+/// The processing summary of the group with object id `group` as the service recorded its
+/// users' assignments.
 fn group_summary(state: &TenantState, group: &str) -> String {
     let (mut assigned, mut failed) = (0, 0);
     for user in &state.users {
         let states: Vec<AssignmentState> = user
             .license_states
             .iter()
-            .filter(|license| license.via.as_deref() == Some(group))
+            .filter(|license| {
+                license
+                    .via
+                    .as_deref()
+                    .is_some_and(|via| via.eq_ignore_ascii_case(group))
+            })
             .map(|license| license.state)
             .collect();
         if states.is_empty() {

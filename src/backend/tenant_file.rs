@@ -164,10 +164,10 @@ pub fn users_in_error(state: &TenantState) -> Vec<String> {
                 license.state,
                 AssignmentState::Error | AssignmentState::ActiveWithError
             ) {
-                let via = license
-                    .via
-                    .as_deref()
-                    .map_or_else(|| " (direct)".to_string(), |group| format!(" via {group}"));
+                let via = license.via.as_deref().map_or_else(
+                    || " (direct)".to_string(),
+                    |via| format!(" via {}", group_label(state, via)),
+                );
                 let state = serde_json::to_value(license.state)
                     .ok()
                     .and_then(|value| value.as_str().map(str::to_string))
@@ -185,6 +185,16 @@ pub fn users_in_error(state: &TenantState) -> Vec<String> {
         }
     }
     lines
+}
+
+/// How a license state's `via` is shown to people: the display name of the group with that
+/// object id, or `via` as written when no group has it (older files name the group).
+fn group_label<'a>(state: &'a TenantState, via: &'a str) -> &'a str {
+    state
+        .groups
+        .iter()
+        .find(|group| group.id.eq_ignore_ascii_case(via))
+        .map_or(via, |group| &group.display_name)
 }
 
 /// The JSON of the group or user a change addresses, as the state file holds it.

@@ -102,7 +102,7 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
         }
     };
     if let Some(saved) = &saved {
-        if let Err(diagnostic) = check_saved(saved, &state.fingerprint, &config.fingerprint) {
+        if let Err(diagnostic) = check_saved(saved, &config.fingerprint) {
             terminal.report([&diagnostic], &sources);
             return Exit::Failure;
         }
@@ -119,11 +119,13 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
         Err(exit) => return exit,
     };
     if let Some(saved) = &saved {
-        if saved.changes != prepared.planned.document.changes {
-            let diagnostic = Diagnostic::new(Code::StalePlan, "the plan computed now differs from the saved plan")
-                .with_help("the catalog or seatplan changed since the plan was made; run `seatplan plan -o PLANFILE` again");
-            terminal.report([&diagnostic], &sources);
-            return Exit::Failure;
+        match compare_saved(saved, &prepared) {
+            Ok(None) => {}
+            Ok(Some(note)) => terminal.eprint(&note),
+            Err(diagnostic) => {
+                terminal.report([&diagnostic], &sources);
+                return Exit::Failure;
+            }
         }
     }
     show_plan(&mut prepared, &sources, terminal, PlanFormat::Text);
@@ -221,11 +223,99 @@ fn print_report(
     }
 }
 
-/// A saved plan may be applied only if it was accepted and the state and config are still the
-/// ones it was computed from.
+/// How many changed objects or differing changes a stale-plan diagnostic lists.
+const LISTED: usize = 10;
+
+/// `lines` as notes, the first [`LISTED`] of them and a count of the rest.
+fn with_listed(mut diagnostic: Diagnostic, heading: &str, lines: &[String]) -> Diagnostic {
+    if lines.is_empty() {
+        return diagnostic;
+    }
+    let mut text = format!("{heading}:");
+    for line in lines.iter().take(LISTED) {
+        text.push_str(&format!("\n  {line}"));
+    }
+    if lines.len() > LISTED {
+        text.push_str(&format!("\n  … and {} more", lines.len() - LISTED));
+    }
+    diagnostic = diagnostic.with_note(text);
+    diagnostic
+}
+
+/// Compares a saved plan with the plan computed now. The saved plan goes ahead when the
+/// recomputed one makes the same changes and no check now rejects it, whatever else changed in
+/// the tenant (`Ok(Some(note))` then says what did); otherwise a `stale-plan` error says which
+/// objects the plan depends on changed and how the plans differ.
+fn compare_saved(
+    saved: &crate::plan::document::PlanDocument,
+    prepared: &super::plan::Prepared,
+) -> Result<Option<String>, Diagnostic> {
+    let now = &prepared.planned.document;
+    let same_state = saved.state_fingerprint == prepared.state.fingerprint;
+    let objects = crate::plan::dependencies::changed(
+        &saved.depends_on,
+        &now.depends_on,
+        &prepared.state.state,
+    );
+    let differences = saved.differences(now);
+    let errors: Vec<String> = prepared
+        .planned
+        .diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.severity == crate::diag::Severity::Error)
+        .map(|diagnostic| format!("{}: {}", diagnostic.code.as_str(), diagnostic.message))
+        .collect();
+    if differences.is_empty() && errors.is_empty() {
+        if same_state {
+            return Ok(None);
+        }
+        let what = if objects.is_empty() {
+            "nothing the plan depends on changed".to_string()
+        } else {
+            format!(
+                "{} of the objects the plan depends on changed ({})",
+                objects.len(),
+                objects
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+                    + if objects.len() > 3 { "; …" } else { "" }
+            )
+        };
+        return Ok(Some(format!(
+            "Note: the tenant changed since the plan was made; {what}, and the plan computed \
+             now makes exactly the saved changes, so the saved plan is applied.\n"
+        )));
+    }
+    let message = match (same_state, differences.is_empty()) {
+        (true, false) => "the plan computed now differs from the saved plan",
+        (false, false) => {
+            "the tenant changed since the plan was made and the plan computed now differs from the saved one (stale plan)"
+        }
+        (_, true) => "the saved plan's checks would reject it now (stale plan)",
+    };
+    let help = if same_state {
+        "the catalog or seatplan changed since the plan was made; run `seatplan plan -o PLANFILE` again"
+    } else {
+        "run `seatplan plan -o PLANFILE` again against the current tenant, review it, and apply that"
+    };
+    let mut diagnostic = Diagnostic::new(Code::StalePlan, message).with_help(help);
+    diagnostic = with_listed(
+        diagnostic,
+        "objects the plan depends on that changed",
+        &objects,
+    );
+    diagnostic = with_listed(diagnostic, "how the plans differ", &differences);
+    diagnostic = with_listed(diagnostic, "checks that reject the plan now", &errors);
+    Err(diagnostic)
+}
+
+/// A saved plan may be applied only if it was accepted and the config is still the one it was
+/// computed from (the tenant is compared by recomputing, see [`compare_saved`]).
 fn check_saved(
     saved: &crate::plan::document::PlanDocument,
-    state: &str,
     config: &str,
 ) -> Result<(), Diagnostic> {
     if saved.summary.rejected {
@@ -234,12 +324,6 @@ fn check_saved(
             "the saved plan was rejected by its checks; it cannot be applied",
         )
         .with_help("fix the errors `seatplan show PLANFILE` lists, then plan again"));
-    }
-    if saved.state_fingerprint != state {
-        return Err(Diagnostic::new(Code::StalePlan, "the tenant changed since the plan was made (stale plan)")
-            .with_help("run `seatplan plan -o PLANFILE` again against the current state, review it, and apply that")
-            .with_note(format!("plan made against {}", saved.state_fingerprint))
-            .with_note(format!("state is now      {state}")));
     }
     if saved.config_fingerprint != config {
         return Err(Diagnostic::new(

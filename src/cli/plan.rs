@@ -153,6 +153,7 @@ pub fn show_plan(
         .iter()
         .map(|diagnostic| to_json(diagnostic, sources))
         .collect();
+    prepared.planned.document.seal();
     terminal.report(diagnostics.iter(), sources);
     let document = &prepared.planned.document;
     let output = match format {

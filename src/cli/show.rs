@@ -53,13 +53,24 @@ pub fn read_plan(path: &std::path::Path) -> Result<PlanDocument, Diagnostic> {
     }
     // Typed from the text, not from the tree: a tree keeps the last of duplicated keys silently,
     // so a hand-edited plan could show one fingerprint and hide another.
-    serde_json::from_str(&text).map_err(|error| {
+    let document: PlanDocument = serde_json::from_str(&text).map_err(|error| {
         Diagnostic::new(
             Code::PlanFile,
             format!("`{}` is not a valid plan: {error}", path.display()),
         )
         .with_help("plan files are written by `seatplan plan -o PLANFILE`; do not edit them")
-    })
+    })?;
+    if !document.is_sealed() {
+        return Err(Diagnostic::new(
+            Code::PlanFile,
+            format!(
+                "`{}` was edited after `seatplan plan` wrote it: its content no longer matches its checksum",
+                path.display()
+            ),
+        )
+        .with_help("plan files must be applied as written; make the plan again with `seatplan plan -o PLANFILE`"));
+    }
+    Ok(document)
 }
 
 /// Runs `show`.

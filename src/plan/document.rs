@@ -26,6 +26,14 @@ pub struct PlanDocument {
     pub diagnostics: Vec<serde_json::Value>,
     /// Counts and the verdict.
     pub summary: Summary,
+    /// Fingerprints of the objects the plan's decisions read (see [`super::dependencies`]).
+    #[serde(default)]
+    pub depends_on: super::dependencies::Dependencies,
+    /// `sha256:<hex>` of the rest of the document as seatplan wrote it ([`PlanDocument::seal`]):
+    /// an edited plan file no longer matches it. A check against accidents and hand edits, not
+    /// a signature.
+    #[serde(default)]
+    pub checksum: String,
 }
 
 /// The kind of a change, printed as its Terraform-like symbol.
@@ -258,5 +266,109 @@ impl PlanDocument {
     /// True when the plan changes nothing.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// How this (saved) plan's changes differ from `other`'s, one line per change, in address
+    /// order; empty when they make the same calls.
+    pub fn differences(&self, other: &PlanDocument) -> Vec<String> {
+        use std::collections::BTreeMap;
+        let by_address = |document: &'_ PlanDocument| -> BTreeMap<String, Change> {
+            document
+                .changes
+                .iter()
+                .map(|change| (change.address.clone(), change.clone()))
+                .collect()
+        };
+        let (saved, now) = (by_address(self), by_address(other));
+        let ops = |change: &Change| {
+            let text = serde_json::to_string(&change.ops).unwrap_or_default();
+            if text.chars().count() > 200 {
+                text.chars().take(200).collect::<String>() + "…"
+            } else {
+                text
+            }
+        };
+        let mut lines = Vec::new();
+        for (address, change) in &saved {
+            match now.get(address) {
+                None => lines.push(format!("{address}: in the saved plan, not in the plan now")),
+                Some(current) if current == change => {}
+                Some(current) if current.action != change.action || current.id != change.id => {
+                    lines.push(format!(
+                        "{address}: saved as {:?} of {}, now {:?} of {}",
+                        change.action,
+                        change.id.as_deref().unwrap_or("a new group"),
+                        current.action,
+                        current.id.as_deref().unwrap_or("a new group")
+                    ));
+                }
+                Some(current) => lines.push(format!(
+                    "{address}: saved {} now {}",
+                    ops(change),
+                    ops(current)
+                )),
+            }
+        }
+        for address in now.keys().filter(|address| !saved.contains_key(*address)) {
+            lines.push(format!("{address}: in the plan now, not in the saved plan"));
+        }
+        lines
+    }
+
+    /// The checksum of the document with its `checksum` field empty.
+    fn computed_checksum(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut unsealed = self.clone();
+        unsealed.checksum = String::new();
+        let json = serde_json::to_vec(&unsealed).unwrap_or_default();
+        let hex: String = Sha256::digest(&json)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        format!("sha256:{hex}")
+    }
+
+    /// Records the checksum of the document as it is now (after its diagnostics are filled in).
+    pub fn seal(&mut self) {
+        self.checksum = self.computed_checksum();
+    }
+
+    /// Whether the document is the one [`PlanDocument::seal`] sealed, unedited.
+    pub fn is_sealed(&self) -> bool {
+        !self.checksum.is_empty() && self.checksum == self.computed_checksum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_document_detects_any_edit() {
+        let mut document = PlanDocument {
+            format_version: FORMAT_VERSION,
+            state_fingerprint: "sha256:1".into(),
+            config_fingerprint: "sha256:2".into(),
+            changes: Vec::new(),
+            impact: Impact::default(),
+            diagnostics: Vec::new(),
+            summary: Summary::default(),
+            depends_on: Default::default(),
+            checksum: String::new(),
+        };
+        assert!(!document.is_sealed(), "never sealed");
+        document.seal();
+        assert!(document.is_sealed());
+        let text = serde_json::to_string(&document).unwrap();
+        let read: PlanDocument = serde_json::from_str(&text).unwrap();
+        assert!(read.is_sealed(), "a round trip keeps the seal");
+        let mut edited = read.clone();
+        edited.summary.add = 1;
+        assert!(!edited.is_sealed());
+        let mut edited = read;
+        edited
+            .depends_on
+            .insert("user:u1".into(), "sha256:0".into());
+        assert!(!edited.is_sealed());
     }
 }

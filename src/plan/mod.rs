@@ -4,6 +4,7 @@
 //! the licensing [`report`] and what [`reprocess`]ing its errors would do.
 
 pub mod checks;
+pub mod dependencies;
 pub mod desired;
 pub mod diff;
 pub mod document;
@@ -294,6 +295,14 @@ pub fn compute_observed(
             .iter()
             .any(|diagnostic| diagnostic.severity == Severity::Error),
     };
+    let depends_on = dependencies::collect(
+        inputs.state,
+        &current.tenant,
+        &desired,
+        &current.memberships.members,
+        &target_memberships.members,
+        &impact,
+    );
     let document = PlanDocument {
         format_version: FORMAT_VERSION,
         state_fingerprint: inputs.state_fingerprint.clone(),
@@ -302,6 +311,8 @@ pub fn compute_observed(
         impact,
         diagnostics: Vec::new(),
         summary,
+        depends_on,
+        checksum: String::new(),
     };
     Ok(Planned {
         document,
@@ -442,7 +453,7 @@ pub fn applied_state(catalog: &Catalog, current: &TenantState, planned: &Planned
             .filter_map(|assignment| match assignment.source {
                 crate::tenant::index::Source::Group(group) => Some(LicenseState {
                     sku: catalog.product(assignment.product).sku_part_number.clone(),
-                    via: Some(planned.target.group_at(group).name.to_string()),
+                    via: Some(planned.target.group_at(group).id.to_string()),
                     state: assignment.state,
                     error: assignment.error,
                 }),

@@ -1014,7 +1014,7 @@ impl Mapper {
             };
             inherited.push(LicenseState {
                 sku: self.sku_name(sku_id),
-                via: Some(group.display_name.clone()),
+                via: Some(group.id.clone()),
                 state,
                 error,
             });
@@ -1243,7 +1243,7 @@ mod tests {
             eli.license_states,
             [LicenseState {
                 sku: "SPE_E5".into(),
-                via: Some("Engineering E5".into()),
+                via: Some("9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d".into()),
                 state: AssignmentState::Active,
                 error: None,
             }]

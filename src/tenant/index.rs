@@ -654,19 +654,35 @@ fn recorded_states(
         };
         let source = match &entry.via {
             None => Source::Direct,
-            Some(name) => match tenant.groups_named(name) {
-                [group] => Source::Group(*group),
-                [] => {
-                    problems.push(reference(
-                        at(format!("{}/via", pointer())),
-                        format!("no group is named `{name}`"),
-                    ));
-                    continue;
-                }
-                _ => {
-                    problems.push(reference(at(format!("{}/via", pointer())), format!("several groups are named `{name}`; the state cannot say which one assigned this license")));
-                    continue;
-                }
+            // The group's object id (Graph's `assignedByGroup`); older files name the group by
+            // its display name, which is accepted while it is unambiguous.
+            Some(via) => match tenant.group_by_id(via) {
+                Some(group) => Source::Group(group),
+                None => match tenant.groups_named(via) {
+                    [group] => Source::Group(*group),
+                    [] => {
+                        problems.push(reference(
+                            at(format!("{}/via", pointer())),
+                            format!("no group has the id or the display name `{via}`"),
+                        ));
+                        continue;
+                    }
+                    several => {
+                        let ids: Vec<&str> = several
+                            .iter()
+                            .map(|&group| &*tenant.group_at(group).id)
+                            .collect();
+                        problems.push(reference(
+                            at(format!("{}/via", pointer())),
+                            format!(
+                                "several groups are named `{via}` (ids {}); write the group's \
+                                 object id in `via` to say which one assigned this license",
+                                ids.join(", ")
+                            ),
+                        ));
+                        continue;
+                    }
+                },
             },
         };
         recorded.push(Recorded {

@@ -123,7 +123,9 @@ pub enum AssignmentError {
 pub struct LicenseState {
     /// The product's skuPartNumber or GUID.
     pub sku: String,
-    /// The display name of the group the assignment comes from; absent for a direct assignment.
+    /// The object id of the group the assignment comes from (Graph's `assignedByGroup`); absent
+    /// for a direct assignment. Older files name the group by display name, still accepted
+    /// where the name is unambiguous.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
     /// The assignment's state.

@@ -1,0 +1,175 @@
+//! What a plan's decisions read, fingerprinted object by object: the groups the config manages
+//! (with their members), the users whose licensing the plan changes or predicts, the
+//! subscriptions' seats and the tenant's default location. A saved plan records these; when the
+//! tenant changed before `apply PLANFILE`, they say *which* objects the plan depends on changed,
+//! while the recomputed plan decides whether it may go ahead (a live directory always changes
+//! somewhere between review and apply; a change elsewhere is no reason to refuse).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::desired::Desired;
+use super::document::Impact;
+use crate::tenant::index::{Tenant, UserIdx};
+use crate::tenant::model::TenantState;
+
+/// The key of the tenant-wide facts (the default usage location).
+pub const TENANT_KEY: &str = "tenant";
+
+/// Fingerprints keyed by object: `tenant`, `subscription:<sku>`, `group:<id>`, `user:<id>`.
+pub type Dependencies = BTreeMap<String, String>;
+
+/// `sha256:` and the first 16 bytes of the hash of `value`'s JSON: enough to tell that an object
+/// changed, short enough for a plan that reads many users.
+fn fingerprint(value: &impl Serialize) -> String {
+    let json = serde_json::to_vec(value).unwrap_or_default();
+    let digest = Sha256::digest(&json);
+    let hex: String = digest
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+/// The objects of `state` a plan depends on. `members_before` and `members_after` are the
+/// effective members per group before and after the change (`after` indexed like the desired
+/// tenant, whose created groups come last).
+pub fn collect(
+    state: &TenantState,
+    tenant: &Tenant,
+    desired: &Desired,
+    members_before: &[Vec<UserIdx>],
+    members_after: &[Vec<UserIdx>],
+    impact: &Impact,
+) -> Dependencies {
+    let mut found = Dependencies::new();
+    found.insert(TENANT_KEY.to_string(), fingerprint(&state.tenant));
+    for subscription in &state.subscriptions {
+        found.insert(
+            format!("subscription:{}", subscription.sku),
+            fingerprint(subscription),
+        );
+    }
+    let mut users: BTreeSet<usize> = BTreeSet::new();
+    for (_, index) in desired.managed_groups.iter().chain(&desired.deleted) {
+        if let Some(group) = state.groups.get(*index) {
+            found.insert(format!("group:{}", group.id), fingerprint(group));
+        }
+        for list in [members_before.get(*index), members_after.get(*index)]
+            .into_iter()
+            .flatten()
+        {
+            users.extend(list.iter().map(|user| user.0 as usize));
+        }
+    }
+    users.extend(desired.managed_users.iter().map(|(_, index)| *index));
+    users.extend(
+        impact
+            .users
+            .iter()
+            .filter_map(|user| tenant.user(&user.user))
+            .map(|user| user.0 as usize),
+    );
+    for index in users {
+        if let Some(user) = state.users.get(index) {
+            found.insert(format!("user:{}", user.id), fingerprint(user));
+        }
+    }
+    found
+}
+
+/// The objects whose fingerprint differs between a saved plan's `saved` and `now` (recomputed
+/// against the tenant as it is), each as a line for people: what it is and how it changed.
+/// Display names come from `state`, the tenant as it is now.
+pub fn changed(saved: &Dependencies, now: &Dependencies, state: &TenantState) -> Vec<String> {
+    let name = |key: &str| -> String {
+        match key.split_once(':') {
+            Some(("group", id)) => state
+                .groups
+                .iter()
+                .find(|group| group.id == id)
+                .map_or_else(
+                    || format!("group {id}"),
+                    |group| format!("group \"{}\" ({id})", group.display_name),
+                ),
+            Some(("user", id)) => state
+                .users
+                .iter()
+                .find(|user| user.id == id)
+                .map_or_else(|| format!("user {id}"), |user| format!("user {}", user.upn)),
+            Some(("subscription", sku)) => format!("subscription {sku}"),
+            _ => "the tenant's settings (default usage location)".to_string(),
+        }
+    };
+    let mut lines = Vec::new();
+    for (key, fingerprint) in saved {
+        match now.get(key) {
+            Some(current) if current == fingerprint => {}
+            Some(_) => lines.push(format!("{} changed", name(key))),
+            None if key.starts_with("group:") || key.starts_with("subscription:") => {
+                lines.push(format!("{} is gone", name(key)));
+            }
+            // A user the plan no longer reads: either gone or out of the plan's reach now.
+            None => lines.push(format!("{} is gone or no longer affected", name(key))),
+        }
+    }
+    for key in now.keys().filter(|key| !saved.contains_key(*key)) {
+        lines.push(format!("{} is new to the plan", name(key)));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> Dependencies {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn changed_objects_are_named_from_the_current_state() {
+        let state: TenantState = serde_yaml::from_str(
+            "version: 1\ntenant: {}\nusers: [ { id: u1, upn: ann@contoso.com } ]\n\
+             groups: [ { id: g1, display_name: Sales } ]\n",
+        )
+        .unwrap();
+        let saved = map(&[
+            ("tenant", "a"),
+            ("group:g1", "b"),
+            ("user:u1", "c"),
+            ("user:u2", "d"),
+            ("subscription:EMS", "e"),
+        ]);
+        let now = map(&[
+            ("tenant", "a"),
+            ("group:g1", "B"),
+            ("user:u1", "c"),
+            ("subscription:EMS", "E"),
+            ("user:u3", "f"),
+        ]);
+        assert_eq!(
+            changed(&saved, &now, &state),
+            [
+                "group \"Sales\" (g1) changed",
+                "subscription EMS changed",
+                "user u2 is gone or no longer affected",
+                "user u3 is new to the plan",
+            ]
+        );
+        assert!(changed(&saved, &saved, &state).is_empty());
+    }
+
+    #[test]
+    fn fingerprints_follow_the_content() {
+        assert_eq!(fingerprint(&"a"), fingerprint(&"a"));
+        assert_ne!(fingerprint(&"a"), fingerprint(&"b"));
+        assert_eq!(fingerprint(&"a").len(), "sha256:".len() + 32);
+    }
+}
