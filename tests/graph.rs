@@ -799,6 +799,66 @@ fn apply_makes_the_calls_in_dependency_order_and_a_new_plan_is_empty() {
 }
 
 #[test]
+fn member_groups_are_added_through_members_ref_and_a_new_plan_is_empty() {
+    // Seed 003, "Limitations and known issues": "If you apply a license to a nested group, only
+    // the immediate first-level user members of the group have the licenses applied." The
+    // groups join; nothing is assigned through them.
+    let server = apply_tenant();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("seatplan.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\ngroups:\n  Legacy EMS:\n    members: [gus@fabrikam.com, \"{PILOT}\", group: Nested New]\n  Nested New:\n    members: [eli@fabrikam.com]\n"
+        ),
+    )
+    .unwrap();
+    let assert = live_seatplan(&server)
+        .args(["apply", "--graph", "-c"])
+        .arg(&config)
+        .args([
+            "--auto-approve",
+            "--processing-checks",
+            "2",
+            "--processing-interval",
+            "0",
+        ])
+        .assert()
+        .success();
+    let stderr = text(&assert.get_output().stderr);
+    assert!(stderr.contains("seatplan::nested-group"), "{stderr}");
+    let created = "00000000-0000-4000-8000-000000000001";
+    let calls = writes(&server);
+    let order: Vec<&str> = calls.iter().map(|(call, _)| call.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            "POST /groups".to_string(),
+            format!("POST /groups/{LEGACY}/members/$ref"),
+            format!("POST /groups/{LEGACY}/members/$ref"),
+            format!("POST /groups/{created}/members/$ref"),
+        ]
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+    );
+    let reference =
+        |id: &str| json!({"@odata.id": format!("{}/directoryObjects/{id}", server.graph_base())});
+    // Member groups by name: the created "Nested New", then "Old pilot" by its id.
+    assert_eq!(calls[1].1, reference(created));
+    assert_eq!(calls[2].1, reference(PILOT));
+    assert_eq!(calls[3].1, reference(ELI));
+    let replanned = live_seatplan(&server)
+        .args(["plan", "--graph", "-c"])
+        .arg(&config)
+        .args(["--detailed-exitcode"])
+        .assert()
+        .success();
+    let stdout = text(&replanned.get_output().stdout);
+    assert!(stdout.contains("No changes."), "{stdout}");
+}
+
+#[test]
 fn a_failing_call_stops_the_apply_reports_each_change_and_a_new_plan_converges() {
     let server = apply_tenant();
     server.behaviour.lock().unwrap().failing_license_group = Some(ENGINEERING.into());

@@ -13,7 +13,7 @@
 use indexmap::IndexMap;
 use regex::Regex;
 use seatplan::catalog::Catalog;
-use seatplan::config::{Config, Ensure, GroupSpec, TenantSettings};
+use seatplan::config::{Config, Ensure, GroupSpec, MemberSpec, TenantSettings};
 use seatplan::engine::{memory::ServiceMemory, Outcome};
 use seatplan::source::SourceId;
 use seatplan::tenant::index::{self, Source, UserIdx};
@@ -847,7 +847,14 @@ fn matching_config(state: &TenantState, drafts: &[Draft]) -> Config {
         .map(|(group, draft)| {
             let spec = GroupSpec {
                 rule: group.rule.clone(),
-                members: draft.rule.is_none().then(|| group.members.clone()),
+                members: draft.rule.is_none().then(|| {
+                    group
+                        .members
+                        .iter()
+                        .cloned()
+                        .map(MemberSpec::Name)
+                        .collect()
+                }),
                 licenses: Some(seatplan::plan::export::license_specs(&group.licenses)),
                 ..GroupSpec::default()
             };
@@ -976,7 +983,7 @@ pub fn config_files(config: &Config, max_bytes: usize) -> Result<Vec<(String, St
                 .members
                 .iter()
                 .flatten()
-                .map(|member| member.len() + 8)
+                .map(|member| member.name().len() + 8)
                 .sum::<usize>()
             + 200;
         if size + estimate > max_bytes {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::order::{self, Action, Step, Target};
+use super::order::{self, Action, MemberGroup, Step, Target};
 use super::tenant_file::users_in_error;
 use super::{
     processing_summary, ApplyContext, ApplyReport, Backend, ChangeOutcome, ChangeResult,
@@ -151,18 +151,31 @@ impl GraphBackend {
                 client.update_group(&id, &patch)
             }
             (Action::AddMember { user_id, .. }, _) => {
-                match client.add_group_member(&group()?, user_id) {
-                    // Already a member: what the step wanted.
-                    Err(error)
-                        if error.status == Some(400) && error.message.contains("already exist") =>
-                    {
-                        Ok(())
-                    }
-                    other => other,
-                }
+                member_is_done(client.add_group_member(&group()?, user_id))
             }
             (Action::RemoveMember { user_id, .. }, _) => {
                 gone_is_done(client.remove_group_member(&group()?, user_id))
+            }
+            // A group joins a group through the same `members/$ref` as a user (Graph adds any
+            // directory object); a group this apply created is known by the id its creation
+            // returned.
+            (Action::AddGroupMember { member, .. }, _) => {
+                let member_id = match member {
+                    MemberGroup::Id(id) => id.clone(),
+                    MemberGroup::Created(change) => {
+                        group_ids.get(*change).cloned().flatten().ok_or_else(|| {
+                            GraphError::new(
+                                GraphErrorKind::InvalidResponse,
+                                step.describe(),
+                                "the member group has no id (its creation did not return one)",
+                            )
+                        })?
+                    }
+                };
+                member_is_done(client.add_group_member(&group()?, &member_id))
+            }
+            (Action::RemoveGroupMember { group_id, .. }, _) => {
+                gone_is_done(client.remove_group_member(&group()?, group_id))
             }
             (Action::SetUsageLocation(location), Target::User(user)) => {
                 client.set_usage_location(user, location)
@@ -246,6 +259,16 @@ impl GraphBackend {
 }
 
 /// A 404 on a removal means the thing is already gone: done.
+/// An add that finds the object already a member did what the step wanted.
+fn member_is_done(result: Result<(), GraphError>) -> Result<(), GraphError> {
+    match result {
+        Err(error) if error.status == Some(400) && error.message.contains("already exist") => {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 fn gone_is_done(result: Result<(), GraphError>) -> Result<(), GraphError> {
     match result {
         Err(error) if error.status == Some(404) => Ok(()),

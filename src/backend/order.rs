@@ -78,6 +78,21 @@ pub enum Action {
         /// The user's UPN (for reports).
         upn: String,
     },
+    /// Add a group to a static group (`members/$ref` of a group; its own members receive no
+    /// license through it).
+    AddGroupMember {
+        /// The member group.
+        member: MemberGroup,
+        /// Its display name (for reports).
+        name: String,
+    },
+    /// Remove a group from a static group.
+    RemoveGroupMember {
+        /// The member group's object id.
+        group_id: String,
+        /// Its display name (for reports).
+        name: String,
+    },
     /// Set a user's usage location.
     SetUsageLocation(String),
     /// One `assignLicense` call: products added (or re-added with other disabled plans) and
@@ -92,6 +107,15 @@ pub enum Action {
     },
     /// Delete the group.
     DeleteGroup,
+}
+
+/// A group added as a member: one the tenant has, or one the same apply creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberGroup {
+    /// An existing group, by object id.
+    Id(String),
+    /// The group created by the plan change at this index (its id is returned by its creation).
+    Created(usize),
 }
 
 /// What a step acts on.
@@ -128,10 +152,17 @@ impl Step {
             Action::SetRuleProcessing(state) => format!("set rule processing {state}"),
             Action::AddMember { upn, .. } => format!("add member {upn}"),
             Action::RemoveMember { upn, .. } => format!("remove member {upn}"),
+            Action::AddGroupMember { name, .. } => format!("add member group {name}"),
+            Action::RemoveGroupMember { name, .. } => format!("remove member group {name}"),
             Action::SetUsageLocation(location) => format!("set usage location {location}"),
             Action::AssignLicenses { label, .. } => format!("assignLicense {label}"),
             Action::DeleteGroup => "delete group".to_string(),
         }
+    }
+
+    /// True when the step adds the group created by change `created` as a member.
+    fn action_adds_created(&self, created: usize) -> bool {
+        matches!(&self.action, Action::AddGroupMember { member: MemberGroup::Created(change), .. } if *change == created)
     }
 
     fn grants(&self) -> bool {
@@ -238,7 +269,7 @@ pub fn steps(
                     PlanSet::new(),
                     Vec::new(),
                 ),
-                Op::AddMembers { users } | Op::RemoveMembers { users } => {
+                Op::AddMembers { users, groups } | Op::RemoveMembers { users, groups } => {
                     for upn in users {
                         let user_id = user_id(state, upn).ok_or_else(|| {
                             Diagnostic::new(
@@ -255,6 +286,29 @@ pub fn steps(
                             Action::AddMember { user_id, upn }
                         } else {
                             Action::RemoveMember { user_id, upn }
+                        };
+                        push(action, Phase::Membership, PlanSet::new(), Vec::new());
+                    }
+                    let adding = matches!(op, Op::AddMembers { .. });
+                    for group in groups {
+                        let name = group.name.clone();
+                        let action = match (&group.id, adding) {
+                            (Some(id), true) => Action::AddGroupMember {
+                                member: MemberGroup::Id(id.clone()),
+                                name,
+                            },
+                            (None, true) => Action::AddGroupMember {
+                                member: MemberGroup::Created(
+                                    created_change(changes, &group.name)
+                                        .ok_or_else(|| unknown_member_group(change, &group.name))?,
+                                ),
+                                name,
+                            },
+                            (Some(id), false) => Action::RemoveGroupMember {
+                                group_id: id.clone(),
+                                name,
+                            },
+                            (None, false) => return Err(unknown_member_group(change, &group.name)),
                         };
                         push(action, Phase::Membership, PlanSet::new(), Vec::new());
                     }
@@ -384,8 +438,11 @@ fn order(pending: Vec<Pending>) -> Result<Vec<Step>, Diagnostic> {
 fn must_precede(first: &Pending, then: &Pending) -> bool {
     let (a, b) = (&first.step, &then.step);
     let same = a.change == b.change && a.target == b.target;
-    // A group is created before anything else is done to it.
+    // A group is created before anything else is done to it, and before it joins a group.
     if same && matches!(a.action, Action::CreateGroup { .. }) {
+        return true;
+    }
+    if matches!(a.action, Action::CreateGroup { .. }) && b.action_adds_created(a.change) {
         return true;
     }
     // Only security groups hold licenses.
@@ -456,6 +513,27 @@ fn unknown(sku: &str, plan: Option<&str>) -> Diagnostic {
         format!("the catalog has no id for {what}, so it cannot be sent to Graph"),
     )
     .with_help("add it under `catalog:` in the config with its GUID, then plan again")
+}
+
+/// The index of the change that creates the group named `name`.
+fn created_change(changes: &[Change], name: &str) -> Option<usize> {
+    changes.iter().position(|change| {
+        change
+            .ops
+            .iter()
+            .any(|op| matches!(op, Op::CreateGroup { display_name, .. } if display_name == name))
+    })
+}
+
+fn unknown_member_group(change: &Change, name: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::GraphRequest,
+        format!(
+            "`{}`: member group `{name}` has no object id and the plan does not create it",
+            change.address
+        ),
+    )
+    .with_help("plan again: the tenant changed since the plan was made")
 }
 
 fn missing_id(change: &Change) -> Diagnostic {
@@ -537,6 +615,88 @@ mod tests {
     }
 
     #[test]
+    fn member_groups_join_by_id_and_a_created_group_joins_after_its_creation() {
+        use crate::plan::document::MemberGroupRef;
+        let changes = vec![
+            Change {
+                address: "group[\"Parent\"]".into(),
+                action: ChangeAction::Update,
+                id: Some("parent-id".into()),
+                ops: vec![
+                    Op::AddMembers {
+                        users: Vec::new(),
+                        groups: vec![
+                            MemberGroupRef {
+                                name: "Existing".into(),
+                                id: Some("existing-id".into()),
+                            },
+                            MemberGroupRef {
+                                name: "New".into(),
+                                id: None,
+                            },
+                        ],
+                    },
+                    Op::RemoveMembers {
+                        users: Vec::new(),
+                        groups: vec![MemberGroupRef {
+                            name: "Old".into(),
+                            id: Some("old-id".into()),
+                        }],
+                    },
+                ],
+            },
+            Change {
+                address: "group[\"New\"]".into(),
+                action: ChangeAction::Create,
+                id: None,
+                ops: vec![Op::CreateGroup {
+                    display_name: "New".into(),
+                    security_enabled: true,
+                }],
+            },
+        ];
+        let steps = steps(Catalog::builtin(), &TenantState::default(), &changes).unwrap();
+        let order: Vec<String> = steps
+            .iter()
+            .map(|step| format!("{} {}", step.change, step.describe()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "1 create group New",
+                "0 add member group Existing",
+                "0 add member group New",
+                "0 remove member group Old"
+            ]
+        );
+        assert_eq!(
+            steps[1].action,
+            Action::AddGroupMember {
+                member: MemberGroup::Id("existing-id".into()),
+                name: "Existing".into()
+            }
+        );
+        assert_eq!(
+            steps[2].action,
+            Action::AddGroupMember {
+                member: MemberGroup::Created(1),
+                name: "New".into()
+            }
+        );
+        // A member group without an id that the plan does not create cannot be sent.
+        let mut orphan = changes[..1].to_vec();
+        orphan[0].ops.truncate(1);
+        let error = steps_error(&orphan);
+        assert!(error.contains("member group `New`"), "{error}");
+    }
+
+    fn steps_error(changes: &[Change]) -> String {
+        steps(Catalog::builtin(), &TenantState::default(), changes)
+            .unwrap_err()
+            .message
+    }
+
+    #[test]
     fn an_unknown_member_fails_before_anything_is_applied() {
         let changes = vec![Change {
             address: "group[\"A\"]".into(),
@@ -544,6 +704,7 @@ mod tests {
             id: Some("a".into()),
             ops: vec![Op::AddMembers {
                 users: vec!["nobody@contoso.com".into()],
+                groups: Vec::new(),
             }],
         }];
         let error = steps(Catalog::builtin(), &TenantState::default(), &changes).unwrap_err();

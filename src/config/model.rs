@@ -188,10 +188,13 @@ pub struct GroupSpec {
     /// Whether the service evaluates the rule (`on`) or keeps the current members (`paused`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_processing: Option<RuleProcessing>,
-    /// Static members, by user principal name. Omitted: membership is not managed; `[]`: no
-    /// members. Exclusive with `rule`.
+    /// Static members: users by user principal name, groups by object id or as
+    /// `group: <display name>`. The list is the group's whole direct membership, users and
+    /// groups. A member group gives its own members no license (group-based licensing applies to
+    /// direct user members only). Omitted: membership is not managed; `[]`: no members.
+    /// Exclusive with `rule`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<String>>,
+    pub members: Option<Vec<MemberSpec>>,
     /// Products the group assigns. Omitted: the group's licenses are not managed; `[]`: the group
     /// assigns none (its current licenses are removed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,6 +205,41 @@ pub struct GroupSpec {
     /// `present` (default) or `absent` to delete the group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ensure: Option<Ensure>,
+}
+
+/// One static member of a group: a user principal name or a group's object id, or a group by
+/// display name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MemberSpec {
+    /// A user by user principal name, or a group by object id.
+    Name(String),
+    /// A group by display name: a group of this config or of the tenant.
+    Group(GroupMember),
+}
+
+impl MemberSpec {
+    /// A user member by user principal name.
+    pub fn user(upn: impl Into<String>) -> Self {
+        MemberSpec::Name(upn.into())
+    }
+
+    /// The name as written: a UPN or object id, or the member group's display name.
+    pub fn name(&self) -> &str {
+        match self {
+            MemberSpec::Name(name) => name,
+            MemberSpec::Group(group) => &group.group,
+        }
+    }
+}
+
+/// A member group named by display name (`group: Contractors`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMember {
+    /// The member group's display name: a group of this config, else of the tenant (a name
+    /// several tenant groups share is refused; name such a group by its object id).
+    pub group: String,
 }
 
 /// One product assigned by a group or directly to a user.

@@ -90,12 +90,13 @@ codes! {
     PlanListConflict => "plan-list-conflict", Error, "a license sets both `disabled_plans` and `enabled_plans`";
     /// The tenant state refers to something that does not exist, or names something twice.
     TenantReference => "tenant-reference", Error, "the tenant state refers to a user, group or product that does not exist, or names one twice";
-    /// A config group matches no tenant group by id, or several by name.
-    GroupReference => "group-reference", Error, "a group's `id` matches no tenant group, or its name matches several";
+    /// A config group matches no tenant group by id, or several by name; or a member group
+    /// cannot be found, is the group itself, or is deleted by the config.
+    GroupReference => "group-reference", Error, "a group's `id` matches no tenant group, or its name matches several; a member group is unknown, ambiguous, the group itself, or deleted";
     /// A command-line group name matches no group of the tenant state, or several.
     UnknownGroup => "unknown-group", Error, "a group named on the command line (`reprocess --group`) is not in the tenant state, or several groups have that name";
-    /// A config user or member is not a user of the tenant.
-    UserReference => "user-reference", Error, "a managed user or a static member is not a user of the tenant";
+    /// A config user is not a user of the tenant, or a member is neither a user nor a group.
+    UserReference => "user-reference", Error, "a managed user is not a user of the tenant, or a static member is neither a user nor a group of it";
     /// A name or id is empty, too long, or contains control characters.
     InvalidName => "invalid-name", Error, "a group name, user id or UPN is empty, too long, or contains control characters";
     /// A usage location is not an ISO 3166-1 alpha-2 country code.

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
-use crate::config::{LoadedConfig, RemovalLimit};
+use crate::config::{LoadedConfig, MemberSpec, RemovalLimit};
 use crate::diag::{Code, Diagnostic, Location, Severity};
 use crate::engine::{AssignmentOutcome, Outcome};
 use crate::plan::desired::Desired;
@@ -663,14 +663,47 @@ fn nested_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             format!("licensed group `{name}` has group members ({}); their members receive no license", nested.join(", ")),
         )
         .with_help("group-based licensing applies to direct user members only: add the users themselves, or license the nested group");
-        out.push(
+        // Point at the config's member entries that name groups, else at the group.
+        let entries: Vec<usize> = context
+            .loaded
+            .config
+            .groups
+            .as_ref()
+            .and_then(|groups| groups.get(name))
+            .and_then(|spec| spec.members.as_ref())
+            .map(|members| {
+                members
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, member)| match member {
+                        MemberSpec::Group(_) => true,
+                        MemberSpec::Name(name) => {
+                            context.current.user(name).is_none()
+                                && context.current.group_by_id(name).is_some()
+                        }
+                    })
+                    .map(|(position, _)| position)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let diagnostic = if entries.is_empty() {
             labelled(
                 diagnostic,
                 context.loaded.group_location(name, ""),
                 "nested groups get nothing",
             )
-            .with_severity(Severity::Warning),
-        );
+        } else {
+            entries.iter().fold(diagnostic, |diagnostic, position| {
+                labelled(
+                    diagnostic,
+                    context
+                        .loaded
+                        .group_location(name, &format!("/members/{position}")),
+                    "its members get nothing",
+                )
+            })
+        };
+        out.push(diagnostic.with_severity(Severity::Warning));
     }
 }
 

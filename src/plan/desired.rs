@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::catalog::Catalog;
-use crate::config::{Ensure, GroupSpec, LicenseSpec, LoadedConfig, RuleProcessing};
+use crate::config::{Ensure, GroupSpec, LicenseSpec, LoadedConfig, MemberSpec, RuleProcessing};
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 use crate::source::SourceId;
 use crate::tenant::index::{Tenant, UserIdx};
@@ -96,6 +96,20 @@ impl Desired {
             .as_deref()
             .map(|code| code.to_ascii_uppercase().into());
         let mut problems = Diagnostics::default();
+        // Created groups are known by id before any member list is resolved: a static group
+        // may have a group the config creates as a member.
+        for &index in &self.created {
+            if let Some(group) = self.groups.get(&index) {
+                let shell = GroupState {
+                    id: group.id.clone(),
+                    display_name: group.display_name.clone(),
+                    ..GroupState::default()
+                };
+                if let Err(found) = target.set_group(catalog, index, &shell, true, source) {
+                    problems.extend(found);
+                }
+            }
+        }
         for (index, group) in &self.groups {
             let members_changed =
                 *index >= current.groups.len() || self.members_set.binary_search(index).is_ok();
@@ -157,6 +171,128 @@ fn match_group(indexed: &Tenant, name: &str, spec: &GroupSpec) -> Result<Option<
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
+    }
+}
+
+/// Finds the groups a static member list names, for [`build`]: groups of the config by their key
+/// (including groups the config creates, which have no object id in the tenant yet), else tenant
+/// groups by display name or object id. A group the config deletes, and the group itself, cannot
+/// be members.
+struct MemberGroups<'a> {
+    current: &'a TenantState,
+    indexed: &'a Tenant,
+    /// Config groups present in the desired state: key and index.
+    placed: BTreeMap<&'a str, usize>,
+    /// Groups the config deletes: index and key.
+    deleted: BTreeMap<usize, String>,
+}
+
+impl<'a> MemberGroups<'a> {
+    fn new(
+        current: &'a TenantState,
+        indexed: &'a Tenant,
+        deleted: &[(String, usize)],
+        placed: &[(&'a String, &'a GroupSpec, usize)],
+    ) -> Self {
+        MemberGroups {
+            current,
+            indexed,
+            placed: placed
+                .iter()
+                .map(|&(name, _, index)| (name.as_str(), index))
+                .collect(),
+            deleted: deleted
+                .iter()
+                .map(|(name, index)| (*index, name.clone()))
+                .collect(),
+        }
+    }
+
+    /// The object id of the group at `found` as a member of `parent` (at `parent_index`).
+    fn by_index(
+        &self,
+        parent: &str,
+        parent_index: usize,
+        found: usize,
+    ) -> Result<String, Diagnostic> {
+        if found == parent_index {
+            return Err(Diagnostic::new(
+                Code::GroupReference,
+                format!("group `{parent}` lists itself as a member"),
+            )
+            .with_help("a group cannot be a member of itself: remove the entry"));
+        }
+        if let Some(name) = self.deleted.get(&found) {
+            return Err(Diagnostic::new(
+                Code::GroupReference,
+                format!("member group `{name}` of group `{parent}` is deleted by this config (`ensure: absent`)"),
+            )
+            .with_help("remove the member entry, or keep the group"));
+        }
+        Ok(match self.current.groups.get(found) {
+            Some(group) => group.id.clone(),
+            None => {
+                let name = self
+                    .placed
+                    .iter()
+                    .find(|(_, &index)| index == found)
+                    .map_or("", |(name, _)| *name);
+                new_group_id(name)
+            }
+        })
+    }
+
+    /// The object id of the group named `wanted` (a config key, else a tenant display name) as a
+    /// member of `parent`.
+    fn by_name(
+        &self,
+        parent: &str,
+        parent_index: usize,
+        wanted: &str,
+    ) -> Result<String, Diagnostic> {
+        if let Some(&index) = self.placed.get(wanted) {
+            return self.by_index(parent, parent_index, index);
+        }
+        match self.indexed.groups_named(wanted) {
+            [group] => self.by_index(parent, parent_index, group.0 as usize),
+            [] => {
+                let names = self
+                    .placed
+                    .keys()
+                    .copied()
+                    .chain(self.indexed.groups.iter().map(|group| &*group.name));
+                let hint = did_you_mean(wanted, names, 1)
+                    .first()
+                    .map(|best| format!("did you mean `{best}`? "))
+                    .unwrap_or_default();
+                Err(Diagnostic::new(
+                    Code::GroupReference,
+                    format!("member group `{wanted}` of group `{parent}` is neither a group of the config nor of the tenant"),
+                )
+                .with_help(format!("{hint}`group:` names a group by display name; a group of the tenant can also be listed by object id")))
+            }
+            several => Err(Diagnostic::new(
+                Code::GroupReference,
+                format!(
+                    "member group `{wanted}` of group `{parent}` is ambiguous: {} groups of the tenant have that name (ids {})",
+                    several.len(),
+                    several
+                        .iter()
+                        .map(|&group| &*self.indexed.group_at(group).id)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .with_help("list the member group by its object id instead")),
+        }
+    }
+}
+
+/// `diagnostic` pointing at `location`, when the config has one.
+fn labelled(diagnostic: Diagnostic, location: Option<crate::diag::Location>) -> Diagnostic {
+    match location {
+        Some(location) => diagnostic.with_label(location, "this member"),
+        None => diagnostic,
     }
 }
 
@@ -256,53 +392,61 @@ pub fn build(
                 found.eq_ignore_ascii_case(upn) || found.to_lowercase() == upn.to_lowercase()
             })
     };
+    // First every config group is placed (matched to a tenant group, or given the index of the
+    // group it creates), so that a static member list can name any group of the config, whatever
+    // the order of the files and keys.
+    let mut placed: Vec<(&String, &GroupSpec, usize)> = Vec::new();
     for (name, spec) in config.groups.iter().flatten() {
-        let locate = |suffix: &str| loaded.group_location(name, suffix);
         let index = match match_group(indexed, name, spec) {
             Ok(index) => index,
             Err(message) => {
                 let mut diagnostic = Diagnostic::new(Code::GroupReference, message)
                     .with_help("group display names are not unique in Entra; `id:` pins the group");
-                if let Some(location) = locate(if spec.id.is_some() { "/id" } else { "" }) {
+                let suffix = if spec.id.is_some() { "/id" } else { "" };
+                if let Some(location) = loaded.group_location(name, suffix) {
                     diagnostic = diagnostic.with_label(location, "this group");
                 }
                 problems.push(diagnostic);
                 continue;
             }
         };
-        if spec.ensure == Some(Ensure::Absent) {
-            if let Some(index) = index {
-                let mut group = desired
-                    .groups
-                    .remove(&index)
-                    .unwrap_or_else(|| current.groups[index].clone());
-                group.members.clear();
-                group.licenses.clear();
-                group.rule = None;
-                desired.groups.insert(index, group);
-                desired.members_set.push(index);
+        let index = match (index, spec.ensure) {
+            (Some(index), Some(Ensure::Absent)) => {
                 desired.deleted.push((name.clone(), index));
+                continue;
             }
-            continue;
-        }
-        let (index, mut group) = match index {
-            Some(index) => (
-                index,
-                desired
-                    .groups
-                    .remove(&index)
-                    .unwrap_or_else(|| current.groups[index].clone()),
-            ),
-            None => {
+            (None, Some(Ensure::Absent)) => continue,
+            (Some(index), _) => index,
+            (None, _) => {
                 let index = current.groups.len() + desired.created.len();
                 desired.created.push(index);
-                let group = GroupState {
-                    id: new_group_id(name),
-                    display_name: name.clone(),
-                    security_enabled: true,
-                    ..GroupState::default()
-                };
-                (index, group)
+                index
+            }
+        };
+        placed.push((name, spec, index));
+    }
+    for &(_, index) in &desired.deleted {
+        let mut group = current.groups[index].clone();
+        group.members.clear();
+        group.licenses.clear();
+        group.rule = None;
+        desired.groups.insert(index, group);
+        desired.members_set.push(index);
+    }
+    let groups = MemberGroups::new(current, indexed, &desired.deleted, &placed);
+    for (name, spec, index) in placed {
+        let locate = |suffix: &str| loaded.group_location(name, suffix);
+        let mut group = if index < current.groups.len() {
+            desired
+                .groups
+                .remove(&index)
+                .unwrap_or_else(|| current.groups[index].clone())
+        } else {
+            GroupState {
+                id: new_group_id(name),
+                display_name: name.clone(),
+                security_enabled: true,
+                ..GroupState::default()
             }
         };
         if let Some(description) = &spec.description {
@@ -322,44 +466,55 @@ pub fn build(
         }
         if let Some(members) = &spec.members {
             // A static member list makes a dynamic group static (Graph: DynamicMembership removed,
-            // membership kept as listed).
+            // membership kept as listed). The list is the whole direct membership, users and
+            // groups alike.
             group.rule = None;
             group.rule_processing = None;
             let mut resolved = Vec::new();
             for (position, member) in members.iter().enumerate() {
-                match find_user(member) {
-                    Some(user) => resolved.push(current.users[user].upn.clone()),
-                    // Past the cap only the error counts; skip the suggestion search.
-                    None if problems.is_full() => {
-                        problems.push(Diagnostic::new(Code::UserReference, "unknown member"));
-                    }
-                    None => {
+                let at = || locate(&format!("/members/{position}"));
+                match member {
+                    MemberSpec::Name(member) => {
+                        if let Some(user) = find_user(member) {
+                            resolved.push(current.users[user].upn.clone());
+                            continue;
+                        }
+                        if let Some(found) = indexed.group_by_id(member) {
+                            match groups.by_index(name, index, found.0 as usize) {
+                                Ok(id) => resolved.push(id),
+                                Err(diagnostic) => problems.push(labelled(diagnostic, at())),
+                            }
+                            continue;
+                        }
+                        if problems.is_full() {
+                            // Past the cap only the error counts; skip the suggestion search.
+                            problems.push(Diagnostic::new(Code::UserReference, "unknown member"));
+                            continue;
+                        }
                         let hint = did_you_mean(member, upns(), 1)
                             .first()
                             .map(|best| format!("did you mean `{best}`? "))
                             .unwrap_or_default();
-                        let mut diagnostic = Diagnostic::new(
+                        let diagnostic = Diagnostic::new(
                             Code::UserReference,
                             format!(
-                                "member `{member}` of group `{name}` is not a user of the tenant"
+                                "member `{member}` of group `{name}` is neither a user nor a group of the tenant"
                             ),
                         )
-                        .with_help(format!("{hint}members are listed by user principal name"));
-                        if let Some(location) = locate(&format!("/members/{position}")) {
-                            diagnostic = diagnostic.with_label(location, "unknown user");
-                        }
-                        problems.push(diagnostic);
+                        .with_help(format!(
+                            "{hint}users are listed by user principal name, groups by object id or as `group: <display name>`"
+                        ));
+                        problems.push(labelled(diagnostic, at()));
                     }
+                    MemberSpec::Group(member) => match groups.by_name(name, index, &member.group) {
+                        Ok(id) => resolved.push(id),
+                        Err(diagnostic) => {
+                            let at = locate(&format!("/members/{position}/group"));
+                            problems.push(labelled(diagnostic, at));
+                        }
+                    },
                 }
             }
-            // Nested group members of a static group are not managed by a user list: keep them.
-            let nested: Vec<String> = group
-                .members
-                .iter()
-                .filter(|member| indexed.group_by_id(member).is_some())
-                .cloned()
-                .collect();
-            resolved.extend(nested);
             group.members = resolved;
             desired.members_set.push(index);
         }

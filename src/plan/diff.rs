@@ -4,7 +4,7 @@
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
 use crate::plan::desired::Desired;
-use crate::plan::document::{Action, Change, LicenseRef, Op};
+use crate::plan::document::{Action, Change, LicenseRef, MemberGroupRef, Op};
 use crate::tenant::index::{resolve_license, Tenant};
 use crate::tenant::model::{AssignedLicense, GroupState, TenantState};
 
@@ -172,6 +172,42 @@ fn member_upns(tenant: &Tenant, group: &GroupState) -> Vec<String> {
     upns
 }
 
+/// A group's member groups, sorted by name: tenant groups with their object id, groups the
+/// desired state creates without one (they have none until they are created).
+fn member_groups(
+    tenant: &Tenant,
+    current: &TenantState,
+    desired: &Desired,
+    group: &GroupState,
+) -> Vec<MemberGroupRef> {
+    let mut groups: Vec<MemberGroupRef> = group
+        .members
+        .iter()
+        .filter(|member| tenant.user(member).is_none())
+        .filter_map(|member| match tenant.group_by_id(member) {
+            Some(found) => {
+                let found = &current.groups[found.0 as usize];
+                Some(MemberGroupRef {
+                    name: found.display_name.clone(),
+                    id: Some(found.id.clone()),
+                })
+            }
+            None => desired
+                .created
+                .iter()
+                .filter_map(|index| desired.groups.get(index))
+                .find(|created| created.id.eq_ignore_ascii_case(member))
+                .map(|created| MemberGroupRef {
+                    name: created.display_name.clone(),
+                    id: None,
+                }),
+        })
+        .collect();
+    groups.sort();
+    groups.dedup();
+    groups
+}
+
 /// All changes from `current` to the desired state, groups (by name) then users (by UPN).
 /// `users` is the indexed current tenant (the desired state has the same users), for resolving
 /// members.
@@ -203,8 +239,12 @@ pub fn changes(
                 });
             } else {
                 let members = member_upns(users, after);
-                if !members.is_empty() {
-                    ops.push(Op::AddMembers { users: members });
+                let groups = member_groups(users, current, desired, after);
+                if !members.is_empty() || !groups.is_empty() {
+                    ops.push(Op::AddMembers {
+                        users: members,
+                        groups,
+                    });
                 }
             }
             ops.extend(license_ops(catalog, &[], &after.licenses));
@@ -263,11 +303,33 @@ pub fn changes(
                 .filter(|user| new.binary_search(user).is_err())
                 .cloned()
                 .collect();
-            if !add.is_empty() {
-                ops.push(Op::AddMembers { users: add });
+            let old_groups = if before.rule.is_some() {
+                Vec::new()
+            } else {
+                member_groups(users, current, desired, before)
+            };
+            let new_groups = member_groups(users, current, desired, after);
+            let add_groups: Vec<MemberGroupRef> = new_groups
+                .iter()
+                .filter(|group| !old_groups.contains(group))
+                .cloned()
+                .collect();
+            let remove_groups: Vec<MemberGroupRef> = old_groups
+                .iter()
+                .filter(|group| !new_groups.contains(group))
+                .cloned()
+                .collect();
+            if !add.is_empty() || !add_groups.is_empty() {
+                ops.push(Op::AddMembers {
+                    users: add,
+                    groups: add_groups,
+                });
             }
-            if !remove.is_empty() {
-                ops.push(Op::RemoveMembers { users: remove });
+            if !remove.is_empty() || !remove_groups.is_empty() {
+                ops.push(Op::RemoveMembers {
+                    users: remove,
+                    groups: remove_groups,
+                });
             }
         }
         ops.extend(license_ops(catalog, &before.licenses, &after.licenses));

@@ -142,11 +142,17 @@ pub enum Op {
     AddMembers {
         /// UPNs.
         users: Vec<String>,
+        /// Member groups (their own members receive no license through the group).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        groups: Vec<MemberGroupRef>,
     },
     /// Remove static members.
     RemoveMembers {
         /// UPNs.
         users: Vec<String>,
+        /// Member groups.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        groups: Vec<MemberGroupRef>,
     },
     /// Assign a product.
     AddLicense {
@@ -185,6 +191,17 @@ pub enum Op {
     },
     /// Delete the group (after its licenses are removed).
     DeleteGroup,
+}
+
+/// A group that is, or becomes, a member of another group.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberGroupRef {
+    /// The member group's display name.
+    pub name: String,
+    /// Its object id; absent for a group the same plan creates (known once it is created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 /// What the plan does to users, seats and groups.

@@ -3,7 +3,10 @@
 
 use indexmap::IndexMap;
 
-use crate::config::{Config, GroupSpec, LicenseSpec, RuleProcessing, TenantSettings, UserSpec};
+use crate::config::{
+    Config, GroupMember, GroupSpec, LicenseSpec, MemberSpec, RuleProcessing, TenantSettings,
+    UserSpec,
+};
 use crate::plan::diff::UserNames;
 use crate::tenant::model::{AssignedLicense, TenantState};
 
@@ -35,7 +38,38 @@ pub fn config_from_state(state: &TenantState) -> Config {
                     .filter_map(|member| names.upn(member).map(str::to_string))
                     .collect();
                 upns.sort();
-                Some(upns)
+                // Member groups by display name where it is unique, else by object id.
+                let mut nested: Vec<MemberSpec> = group
+                    .members
+                    .iter()
+                    .filter(|member| names.upn(member).is_none())
+                    .filter_map(|member| {
+                        let found = state
+                            .groups
+                            .iter()
+                            .find(|other| other.id.eq_ignore_ascii_case(member))?;
+                        let unique = state
+                            .groups
+                            .iter()
+                            .filter(|other| other.display_name == found.display_name)
+                            .count()
+                            == 1;
+                        Some(if unique {
+                            MemberSpec::Group(GroupMember {
+                                group: found.display_name.clone(),
+                            })
+                        } else {
+                            MemberSpec::Name(found.id.clone())
+                        })
+                    })
+                    .collect();
+                nested.sort_by(|a, b| a.name().cmp(b.name()));
+                Some(
+                    upns.into_iter()
+                        .map(MemberSpec::Name)
+                        .chain(nested)
+                        .collect(),
+                )
             }
         };
         let spec = GroupSpec {

@@ -467,6 +467,19 @@ pub fn applied_state(catalog: &Catalog, current: &TenantState, planned: &Planned
         .iter()
         .map(|(_, index)| *index)
         .collect();
+    // A deleted group leaves the groups it was a member of, as in Entra.
+    let deleted_ids: Vec<String> = deleted
+        .iter()
+        .filter_map(|&index| state.groups.get(index))
+        .map(|group| group.id.to_lowercase())
+        .collect();
+    if !deleted_ids.is_empty() {
+        for group in &mut state.groups {
+            group
+                .members
+                .retain(|member| !deleted_ids.contains(&member.to_lowercase()));
+        }
+    }
     let mut index = 0;
     state.groups.retain(|_| {
         let keep = !deleted.contains(&index);

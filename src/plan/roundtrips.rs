@@ -63,7 +63,7 @@ proptest! {
             config.groups.get_or_insert_with(Default::default).insert(
                 "Round trip".to_string(),
                 GroupSpec {
-                    members: Some(vec![user.upn.clone()]),
+                    members: Some(vec![crate::config::MemberSpec::user(user.upn.clone())]),
                     licenses: Some(vec![LicenseSpec { sku: "EMS".into(), ..LicenseSpec::default() }]),
                     ..GroupSpec::default()
                 },

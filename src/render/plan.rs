@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 use similar::{ChangeTag, TextDiff};
 
-use crate::plan::document::{Action, Change, Impact, LicenseRef, Op, PlanDocument};
+use crate::plan::document::{Action, Change, Impact, LicenseRef, MemberGroupRef, Op, PlanDocument};
 
 /// How many entries of a long list are printed before "… and N more".
 pub(crate) const LISTED: usize = 10;
@@ -70,6 +70,22 @@ pub(crate) fn listed(items: &[String]) -> String {
         let _ = write!(text, " … and {} more", items.len() - LISTED);
     }
     text
+}
+
+/// The lines of a membership operation: users, then member groups.
+fn member_lines(symbol: &str, users: &[String], groups: &[MemberGroupRef]) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !users.is_empty() {
+        lines.push(format!("{symbol} members: {}", listed(users)));
+    }
+    if !groups.is_empty() {
+        let names: Vec<String> = groups
+            .iter()
+            .map(|group| format!("{:?}", group.name))
+            .collect();
+        lines.push(format!("{symbol} member groups: {}", listed(&names)));
+    }
+    lines
 }
 
 /// A license in one line: the shorter of "all but …" and "only …".
@@ -175,8 +191,8 @@ fn op_lines(op: &Op, palette: Palette) -> Vec<String> {
                 before.as_deref().unwrap_or("(none)")
             )]
         }
-        Op::AddMembers { users } => vec![format!("{plus} members: {}", listed(users))],
-        Op::RemoveMembers { users } => vec![format!("{minus} members: {}", listed(users))],
+        Op::AddMembers { users, groups } => member_lines(&plus, users, groups),
+        Op::RemoveMembers { users, groups } => member_lines(&minus, users, groups),
         Op::AddLicense { license } => vec![format!("{plus} license {}", describe_license(license))],
         Op::UpdateLicensePlans {
             license,

@@ -139,6 +139,11 @@ impl Live {
     }
 
     fn member(&self, user_id: &str) -> Value {
+        // A group joins through the same reference as a user.
+        if let Some(group) = self.groups.iter().find(|g| g["id"] == user_id) {
+            return json!({"@odata.type": "#microsoft.graph.group", "id": user_id,
+                          "displayName": group["displayName"]});
+        }
         let user = self.users.iter().find(|u| u["id"] == user_id).unwrap();
         json!({"@odata.type": "#microsoft.graph.user", "id": user_id,
                "userPrincipalName": user["userPrincipalName"]})
