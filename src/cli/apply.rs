@@ -78,7 +78,7 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
         args.inputs.graph,
         &config.loaded.config,
     );
-    let (mut backend, stale) = match open_backend(
+    let (mut backend, warnings) = match open_backend(
         &choice,
         &config.loaded.config,
         Some(&options),
@@ -91,8 +91,8 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
             return Exit::Failure;
         }
     };
-    if let Some(stale) = &stale {
-        terminal.report([stale], &sources);
+    if !warnings.is_empty() {
+        terminal.report(warnings.iter(), &sources);
     }
     let state = match backend.read(&mut sources) {
         Ok(state) => state,
@@ -218,7 +218,11 @@ fn print_report(
         None => Exit::Success,
         Some(diagnostic) => {
             terminal.report([diagnostic], sources);
-            Exit::Failure
+            if report.state_replaced {
+                Exit::Changed
+            } else {
+                Exit::Failure
+            }
         }
     }
 }

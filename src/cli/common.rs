@@ -113,7 +113,8 @@ pub fn choose_backend(state: Option<&Path>, graph: bool, config: &Config) -> Bac
 }
 
 /// Opens the chosen backend. With `lock`, a file backend holds its exclusive lock until
-/// dropped, and the `stale-lock` warning of a lock left by a killed apply is returned. With
+/// dropped, and the warnings about a killed apply (`stale-lock`, `unfinished-apply`) are
+/// returned. With
 /// `progress` (stderr is a terminal), reading from Graph shows a spinner.
 pub fn open_backend(
     choice: &BackendChoice,
@@ -121,14 +122,14 @@ pub fn open_backend(
     lock: Option<&LockOptions>,
     poll: PollPolicy,
     progress: bool,
-) -> Result<(Box<dyn Backend>, Option<Diagnostic>), Diagnostic> {
+) -> Result<(Box<dyn Backend>, Vec<Diagnostic>), Diagnostic> {
     match choice {
         BackendChoice::File(path) => match lock {
             Some(options) => {
                 let (backend, stale) = FileBackend::locked(path, options)?;
                 Ok((Box::new(backend), stale))
             }
-            None => Ok((Box::new(FileBackend::new(path)), None)),
+            None => Ok((Box::new(FileBackend::new(path)), Vec::new())),
         },
         BackendChoice::Graph {
             tenant_id,
@@ -146,7 +147,7 @@ pub fn open_backend(
             } else {
                 backend
             };
-            Ok((Box::new(backend), None))
+            Ok((Box::new(backend), Vec::new()))
         }
     }
 }

@@ -36,6 +36,9 @@ pub enum Exit {
     Failure = 1,
     /// Changes present (only with `--detailed-exitcode`).
     Changes = 2,
+    /// `apply` on the file backend replaced the state, but something after that failed (the
+    /// audit log's outcome line): the state is the new one.
+    Changed = 3,
 }
 
 impl From<Exit> for ExitCode {

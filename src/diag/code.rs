@@ -66,6 +66,10 @@ codes! {
     Io => "io", Error, "a file or directory could not be read";
     /// An input is larger than seatplan accepts.
     TooLarge => "too-large", Error, "an input file, document or value is larger than the limit";
+    /// A path names a directory, FIFO, device or socket where a regular file is needed.
+    NotAFile => "not-a-file", Error, "a path names a directory, FIFO (named pipe), device or socket where seatplan needs a regular file";
+    /// A symbolic link seatplan does not follow.
+    Symlink => "symlink", Error, "a lock, audit, backup or temporary file, a state file being applied to, or a config directory entry is a symbolic link seatplan does not follow";
     /// An input is not UTF-8 text or contains NUL bytes.
     Encoding => "encoding", Error, "an input is not UTF-8 text, or contains a NUL byte";
     /// YAML syntax error.
@@ -186,8 +190,12 @@ codes! {
     PlanFile => "plan-file", Error, "a plan file is not valid JSON, was edited, or has an unknown `format_version`";
     /// Another apply holds the state file's lock.
     StateLocked => "state-locked", Error, "another apply holds the state file's lock (or left it behind on another host); the message names its pid and age";
+    /// The lock file holds something seatplan did not write.
+    ForeignLockFile => "foreign-lock-file", Error, "the state's lock file holds something other than a seatplan lock record; seatplan does not take it over";
     /// A killed apply left its lock file behind; the lock was taken over.
     StaleLock => "stale-lock", Warning, "a previous apply was killed while holding the state file's lock; seatplan took the lock over and says how far that apply got";
+    /// The audit log holds an apply without its outcome.
+    UnfinishedApply => "unfinished-apply", Warning, "the audit log holds the records of an apply without its outcome (killed, or its outcome could not be written); seatplan says whether its changes were made and records that";
     /// The state file changed between reading and writing it.
     StateChanged => "state-changed", Error, "the state file changed after seatplan read it (another writer); nothing was written";
     /// A saved plan no longer matches the tenant or config.
