@@ -231,6 +231,10 @@ impl StateFile {
             .into());
         }
         let ownership = replaceable(state)?;
+        let (backup, audit) = (backup_path(state), audit_path(state));
+        for companion in [&backup, &audit] {
+            writable_companion(companion)?;
+        }
         let current = read_text(state, state_limit(self.format))?;
         let current_fingerprint = fingerprint(current.as_bytes());
         if current_fingerprint != self.fingerprint() {
@@ -252,7 +256,6 @@ impl StateFile {
         let new_fingerprint = fingerprint(text.as_bytes());
         let apply = apply_id(lock);
         let entries = render_entries(records, &apply, self.fingerprint(), &new_fingerprint)?;
-        let (backup, audit) = (backup_path(state), audit_path(state));
 
         write_atomic_with(&backup, current.as_bytes(), ownership, || {})?;
         lock.set_stage(Stage::BackupWritten)?;
@@ -324,6 +327,19 @@ pub(crate) fn replaceable(state: &Path) -> Result<Option<Ownership>, Diagnostic>
         Ok(metadata) if !metadata.is_file() => Err(not_regular(state, kind(&metadata))),
         Ok(metadata) => Ok(Ownership::of(&metadata)),
         Err(error) => Err(OpenError::Io(error).diagnostic(state, "read", Code::Io)),
+    }
+}
+
+/// Checks before anything is written that a file written beside the state (`backup`, `audit`)
+/// is absent or a regular file, not a symbolic link: the writes themselves refuse links too, but
+/// finding one first keeps the apply from writing anything at all.
+fn writable_companion(path: &Path) -> Result<(), Diagnostic> {
+    match std::fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.file_type().is_symlink() => {
+            Err(OpenError::Symlink.diagnostic(path, "write", Code::Write))
+        }
+        Ok(metadata) if !metadata.is_file() => Err(not_regular(path, kind(&metadata))),
+        _ => Ok(()),
     }
 }
 

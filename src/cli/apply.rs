@@ -73,11 +73,18 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
         attempts: args.processing_checks.max(1),
         interval: Duration::try_from_secs_f64(args.processing_interval).unwrap_or_default(),
     };
-    let choice = choose_backend(
+    let choice = match choose_backend(
         args.inputs.state.as_deref(),
         args.inputs.graph,
-        &config.loaded.config,
-    );
+        &config.loaded,
+        &sources,
+    ) {
+        Ok(choice) => choice,
+        Err(diagnostic) => {
+            terminal.report([&diagnostic], &sources);
+            return Exit::Failure;
+        }
+    };
     let (mut backend, warnings) = match open_backend(
         &choice,
         &config.loaded.config,

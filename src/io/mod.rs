@@ -158,13 +158,19 @@ pub fn default_config_paths() -> Vec<PathBuf> {
 /// Expands files and directories into the config files to read: a directory contributes its
 /// `*.yaml` and `*.yml` files (recursively, sorted by path, hidden entries skipped), except a
 /// tenant state file (`tenant.yaml`, `tenant.yml`), so that config and state can sit side by side
-/// as in `examples/quickstart/`.
+/// as in `examples/quickstart/`. Inside a directory, a symbolic link is followed only when it
+/// stays inside that directory: one leading out of it is refused (`symlink`), so a config
+/// repository cannot pull a file from elsewhere into diagnostics; each directory is read once
+/// (links cannot make a loop).
 pub fn config_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
             let before = files.len();
-            collect_yaml(path, &mut files)?;
+            let root = std::fs::canonicalize(path)
+                .map_err(|error| io_error(&path.display().to_string(), &error))?;
+            let mut visited = std::collections::BTreeSet::from([root.clone()]);
+            collect_yaml(path, &root, &mut visited, &mut files)?;
             if files.len() == before {
                 return Err(Diagnostic::new(
                     Code::Io,
@@ -182,7 +188,12 @@ pub fn config_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     Ok(files)
 }
 
-fn collect_yaml(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
+fn collect_yaml(
+    directory: &Path,
+    root: &Path,
+    visited: &mut std::collections::BTreeSet<PathBuf>,
+    files: &mut Vec<PathBuf>,
+) -> Result<(), Diagnostic> {
     let display = directory.display().to_string();
     let entries = std::fs::read_dir(directory).map_err(|error| io_error(&display, &error))?;
     let mut paths: Vec<PathBuf> = entries
@@ -197,8 +208,34 @@ fn collect_yaml(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), Diagno
         if hidden {
             continue;
         }
+        let linked = std::fs::symlink_metadata(&path)
+            .is_ok_and(|metadata| metadata.file_type().is_symlink());
+        if linked {
+            let relevant = path.is_dir() || is_config_file_name(&path);
+            if !relevant {
+                continue;
+            }
+            let target = std::fs::canonicalize(&path)
+                .map_err(|error| io_error(&path.display().to_string(), &error))?;
+            if !target.starts_with(root) {
+                return Err(Diagnostic::new(
+                    Code::Symlink,
+                    format!(
+                        "`{}` is a symbolic link leading out of the config directory `{}`; \
+                         seatplan does not follow it",
+                        path.display(),
+                        root.display()
+                    ),
+                )
+                .with_help("copy the file into the config directory, or pass it with its own -c"));
+            }
+        }
         if path.is_dir() {
-            collect_yaml(&path, files)?;
+            let canonical = std::fs::canonicalize(&path)
+                .map_err(|error| io_error(&path.display().to_string(), &error))?;
+            if visited.insert(canonical) {
+                collect_yaml(&path, root, visited, files)?;
+            }
         } else if is_config_file_name(&path) {
             files.push(path);
         }
