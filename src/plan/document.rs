@@ -341,40 +341,6 @@ impl PlanDocument {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_sealed_document_detects_any_edit() {
-        let mut document = PlanDocument {
-            format_version: FORMAT_VERSION,
-            state_fingerprint: "sha256:1".into(),
-            config_fingerprint: "sha256:2".into(),
-            changes: Vec::new(),
-            impact: Impact::default(),
-            diagnostics: Vec::new(),
-            summary: Summary::default(),
-            depends_on: Default::default(),
-            checksum: String::new(),
-        };
-        assert!(!document.is_sealed(), "never sealed");
-        document.seal();
-        assert!(document.is_sealed());
-        let text = serde_json::to_string(&document).unwrap();
-        let read: PlanDocument = serde_json::from_str(&text).unwrap();
-        assert!(read.is_sealed(), "a round trip keeps the seal");
-        let mut edited = read.clone();
-        edited.summary.add = 1;
-        assert!(!edited.is_sealed());
-        let mut edited = read;
-        edited
-            .depends_on
-            .insert("user:u1".into(), "sha256:0".into());
-        assert!(!edited.is_sealed());
-    }
-}
-
 /// Checks the text of a plan file named `name` in diagnostics: JSON of a known `format_version`.
 pub fn parse_plan(text: &str, name: &str) -> Result<PlanDocument, Diagnostic> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|error| {
@@ -416,4 +382,38 @@ pub fn parse_plan(text: &str, name: &str) -> Result<PlanDocument, Diagnostic> {
         .with_help("plan files must be applied as written; make the plan again with `seatplan plan -o PLANFILE`"));
     }
     Ok(document)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_document_detects_any_edit() {
+        let mut document = PlanDocument {
+            format_version: FORMAT_VERSION,
+            state_fingerprint: "sha256:1".into(),
+            config_fingerprint: "sha256:2".into(),
+            changes: Vec::new(),
+            impact: Impact::default(),
+            diagnostics: Vec::new(),
+            summary: Summary::default(),
+            depends_on: Default::default(),
+            checksum: String::new(),
+        };
+        assert!(!document.is_sealed(), "never sealed");
+        document.seal();
+        assert!(document.is_sealed());
+        let text = serde_json::to_string(&document).unwrap();
+        let read: PlanDocument = serde_json::from_str(&text).unwrap();
+        assert!(read.is_sealed(), "a round trip keeps the seal");
+        let mut edited = read.clone();
+        edited.summary.add = 1;
+        assert!(!edited.is_sealed());
+        let mut edited = read;
+        edited
+            .depends_on
+            .insert("user:u1".into(), "sha256:0".into());
+        assert!(!edited.is_sealed());
+    }
 }
