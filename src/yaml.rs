@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use serde_json::{Map, Number, Value};
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Tag};
 
 use crate::diag::{Code, Diagnostic, Location};
 use crate::source::{pointer_child, NodeSpan, PointerMap, SourceId};
@@ -34,6 +34,11 @@ impl Default for YamlLimits {
 /// The most nodes alias expansions may add to a document, whatever its node limit.
 pub const MAX_ALIAS_NODES: usize = 2_000_000;
 
+/// The most bytes of scalars (keys and values) alias expansions may copy into a document: a few
+/// aliases of one large scalar would otherwise build gigabytes while staying far below the node
+/// limit.
+pub const MAX_ALIAS_BYTES: usize = 16 * 1024 * 1024;
+
 /// A parsed document: its value (for schema validation) and its node spans.
 #[derive(Debug, Clone)]
 pub struct SpannedDocument {
@@ -52,6 +57,7 @@ enum Frame {
         pending_key: Option<(String, Range<usize>)>,
         anchor: usize,
         nodes_at_start: usize,
+        bytes_at_start: usize,
         last_end: usize,
     },
     Sequence {
@@ -60,6 +66,7 @@ enum Frame {
         items: Vec<Value>,
         anchor: usize,
         nodes_at_start: usize,
+        bytes_at_start: usize,
         last_end: usize,
     },
 }
@@ -84,6 +91,8 @@ pub fn parse_document(
         anchors: HashMap::new(),
         nodes: 0,
         aliased: 0,
+        bytes: 0,
+        aliased_bytes: 0,
         root: None,
         documents: 0,
     };
@@ -114,11 +123,15 @@ struct Pass {
     limits: YamlLimits,
     stack: Vec<Frame>,
     pointers: PointerMap,
-    /// Anchor id → (value, node count of the value).
-    anchors: HashMap<usize, (Value, usize)>,
+    /// Anchor id → (value, node count of the value, scalar bytes of the value).
+    anchors: HashMap<usize, (Value, usize, usize)>,
     nodes: usize,
     /// Nodes copied by alias expansions (part of `nodes`).
     aliased: usize,
+    /// Bytes of scalars (keys and values) in the document, alias expansions included.
+    bytes: usize,
+    /// Scalar bytes copied by alias expansions (part of `bytes`).
+    aliased_bytes: usize,
     root: Option<Value>,
     documents: usize,
 }
@@ -156,7 +169,22 @@ impl Pass {
                         ..
                     })
                 );
+                self.check_tag(tag.as_deref(), &range)?;
+                self.bytes = self.bytes.saturating_add(value.len());
                 if is_key {
+                    if matches!(style, ScalarStyle::Plain)
+                        && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL")
+                    {
+                        return Err(Diagnostic::new(
+                            Code::NullKey,
+                            format!(
+                                "a mapping key is null (`{}`)",
+                                if value.is_empty() { "" } else { value.as_ref() }
+                            ),
+                        )
+                        .with_label(Location::span(self.source, range), "null key")
+                        .with_help("give the entry a name; quote it (`\"~\"`) if the name really is `~` or `null`"));
+                    }
                     return self.key(value.into_owned(), range);
                 }
                 self.count(1, &range)?;
@@ -182,7 +210,7 @@ impl Pass {
                     _ => Some(value.to_string().into_boxed_str()),
                 };
                 if anchor != 0 {
-                    self.anchors.insert(anchor, (json.clone(), 1));
+                    self.anchors.insert(anchor, (json.clone(), 1, value.len()));
                 }
                 self.value(json, range, decoded)
             }
@@ -201,10 +229,10 @@ impl Pass {
                     .with_label(Location::span(self.source, range), "alias used as a key")
                     .with_help("write the key out in full"));
                 }
-                let count = self
+                let (count, bytes) = self
                     .anchors
                     .get(&anchor)
-                    .map(|(_, count)| *count)
+                    .map(|(_, count, bytes)| (*count, *bytes))
                     .ok_or_else(|| {
                         Diagnostic::new(Code::YamlSyntax, "alias refers to an unknown anchor")
                             .with_label(
@@ -216,14 +244,16 @@ impl Pass {
                 // Counted before the copy, so that a bomb is stopped before it is built.
                 self.count(count, &range)?;
                 self.count_aliased(count, &range)?;
+                self.count_aliased_bytes(bytes, &range)?;
                 let value = self
                     .anchors
                     .get(&anchor)
-                    .map(|(value, _)| value.clone())
+                    .map(|(value, ..)| value.clone())
                     .unwrap_or(Value::Null);
                 self.value(value, range, None)
             }
-            Event::MappingStart(_, anchor, _) => {
+            Event::MappingStart(_, anchor, tag) => {
+                self.check_tag(tag.as_deref(), &range)?;
                 self.open(&range)?;
                 let pointer = self.child_pointer(&range)?;
                 self.stack.push(Frame::Mapping {
@@ -234,11 +264,13 @@ impl Pass {
                     pending_key: None,
                     anchor,
                     nodes_at_start: self.nodes,
+                    bytes_at_start: self.bytes,
                     last_end: range.end,
                 });
                 Ok(())
             }
-            Event::SequenceStart(_, anchor, _) => {
+            Event::SequenceStart(_, anchor, tag) => {
+                self.check_tag(tag.as_deref(), &range)?;
                 self.open(&range)?;
                 let pointer = self.child_pointer(&range)?;
                 self.stack.push(Frame::Sequence {
@@ -247,6 +279,7 @@ impl Pass {
                     items: Vec::new(),
                     anchor,
                     nodes_at_start: self.nodes,
+                    bytes_at_start: self.bytes,
                     last_end: range.end,
                 });
                 Ok(())
@@ -255,42 +288,51 @@ impl Pass {
                 let Some(frame) = self.stack.pop() else {
                     return Ok(());
                 };
-                let (value, start, anchor, nodes_at_start, pointer, last_end) = match frame {
-                    Frame::Mapping {
-                        map,
-                        start,
-                        anchor,
-                        nodes_at_start,
-                        pointer,
-                        last_end,
-                        ..
-                    } => (
-                        Value::Object(map),
-                        start,
-                        anchor,
-                        nodes_at_start,
-                        pointer,
-                        last_end,
-                    ),
-                    Frame::Sequence {
-                        items,
-                        start,
-                        anchor,
-                        nodes_at_start,
-                        pointer,
-                        last_end,
-                    } => (
-                        Value::Array(items),
-                        start,
-                        anchor,
-                        nodes_at_start,
-                        pointer,
-                        last_end,
-                    ),
-                };
+                let (value, start, anchor, (nodes_at_start, bytes_at_start), pointer, last_end) =
+                    match frame {
+                        Frame::Mapping {
+                            map,
+                            start,
+                            anchor,
+                            nodes_at_start,
+                            bytes_at_start,
+                            pointer,
+                            last_end,
+                            ..
+                        } => (
+                            Value::Object(map),
+                            start,
+                            anchor,
+                            (nodes_at_start, bytes_at_start),
+                            pointer,
+                            last_end,
+                        ),
+                        Frame::Sequence {
+                            items,
+                            start,
+                            anchor,
+                            nodes_at_start,
+                            bytes_at_start,
+                            pointer,
+                            last_end,
+                        } => (
+                            Value::Array(items),
+                            start,
+                            anchor,
+                            (nodes_at_start, bytes_at_start),
+                            pointer,
+                            last_end,
+                        ),
+                    };
                 if anchor != 0 {
-                    self.anchors
-                        .insert(anchor, (value.clone(), self.nodes - nodes_at_start + 1));
+                    self.anchors.insert(
+                        anchor,
+                        (
+                            value.clone(),
+                            self.nodes - nodes_at_start + 1,
+                            self.bytes - bytes_at_start,
+                        ),
+                    );
                 }
                 // A flow collection's end event covers its closing bracket; a block collection's is
                 // empty and sits at the next token, so the node ends with its last child instead.
@@ -315,6 +357,46 @@ impl Pass {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Tags are refused: seatplan's files are plain data, and a tag such as `!!binary` or
+    /// `!!python/object` would otherwise be dropped silently and its value read as text. Only
+    /// `!!str` (a value that must stay a string) is allowed.
+    fn check_tag(&self, tag: Option<&Tag>, range: &Range<usize>) -> Result<(), Diagnostic> {
+        let Some(tag) = tag else {
+            return Ok(());
+        };
+        if tag.handle() == "tag:yaml.org,2002:" && tag.suffix() == "str" {
+            return Ok(());
+        }
+        Err(Diagnostic::new(
+            Code::YamlTag,
+            format!("the YAML tag `{tag}` is not supported"),
+        )
+        .with_label(Location::span(self.source, range.clone()), "tagged here")
+        .with_help("remove the tag: seatplan's files hold plain data (only `!!str` is accepted, to keep a value a string)"))
+    }
+
+    /// Counts scalar bytes an alias copies against [`MAX_ALIAS_BYTES`].
+    fn count_aliased_bytes(
+        &mut self,
+        bytes: usize,
+        range: &Range<usize>,
+    ) -> Result<(), Diagnostic> {
+        self.bytes = self.bytes.saturating_add(bytes);
+        self.aliased_bytes = self.aliased_bytes.saturating_add(bytes);
+        if self.aliased_bytes > MAX_ALIAS_BYTES {
+            return Err(Diagnostic::new(
+                Code::YamlLimit,
+                format!("aliases expand to more than {MAX_ALIAS_BYTES} bytes of text"),
+            )
+            .with_label(
+                Location::span(self.source, range.clone()),
+                "expansion passes the limit here",
+            )
+            .with_help("an alias copies its anchor's whole value; write the data out instead"));
+        }
+        Ok(())
     }
 
     fn count(&mut self, nodes: usize, range: &Range<usize>) -> Result<(), Diagnostic> {

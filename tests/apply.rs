@@ -67,9 +67,12 @@ fn saved_plan_applies_and_the_next_plan_is_empty() {
     let audit = fs::read_to_string(path.join("tenant.yaml.audit.jsonl")).unwrap();
     let records: Vec<serde_json::Value> = audit
         .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|line| line.get("outcome").is_none())
         .collect();
     assert_eq!(records.len(), 3, "one record per change");
+    let outcome: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(outcome["outcome"], "applied", "the outcome comes last");
     assert!(records.iter().all(|record| record["actor"] == "ci"));
     let analytics = records
         .iter()
@@ -288,7 +291,10 @@ fn without_a_terminal_apply_needs_auto_approve() {
     );
     let audit = fs::read_to_string(path.join("tenant.yaml.audit.jsonl")).unwrap();
     assert_eq!(
-        audit.lines().count(),
+        audit
+            .lines()
+            .filter(|line| !line.contains("\"outcome\":"))
+            .count(),
         3,
         "an apply without changes writes no audit record"
     );

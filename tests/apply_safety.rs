@@ -11,7 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use seatplan::backend::fault::{pause_marker, PausePoint, PAUSE_ENV};
-use seatplan::backend::{audit_path, lock_path, render_state, AuditEntry};
+use seatplan::backend::{audit_path, lock_path, read_log, render_state, AuditEntry};
 use seatplan::source::SourceId;
 use seatplan::tenant::parse::{parse_state, Format};
 
@@ -96,13 +96,10 @@ fn wait_for(child: &mut Child, path: &Path) {
     }
 }
 
+/// The change entries of the audit log (its outcome lines left out).
 fn audit(state: &Path) -> Vec<AuditEntry> {
     std::fs::read_to_string(audit_path(state))
-        .map(|text| {
-            text.lines()
-                .map(|line| serde_json::from_str(line).unwrap())
-                .collect()
-        })
+        .map(|text| read_log(&text).0)
         .unwrap_or_default()
 }
 

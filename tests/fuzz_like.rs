@@ -223,3 +223,11 @@ fn rule_parser_survives_mutated_rules() {
     let ran = drive("rule_parser", 0x5eed_0001, &corpus, common::rule_parser);
     assert!(ran > corpus.len());
 }
+
+#[test]
+fn plan_file_survives_mutated_plans() {
+    // tests/fixtures/plans/quickstart.json: `seatplan plan -o` on examples/quickstart.
+    let corpus = seeds(&["tests/hostile/plan", "tests/fixtures/plans"]);
+    let ran = drive("plan_file", 0x5eed_9a4f, &corpus, common::plan_file);
+    assert!(ran > corpus.len());
+}

@@ -1009,12 +1009,13 @@ fn the_config_names_the_graph_backend_and_state_overrides_it() {
         .failure()
         .code(1);
     assert_eq!(server.requests().len(), reads);
-    // --graph and --state together are refused.
-    live_seatplan(&server)
+    // --graph and --state together are refused, as a coded usage error.
+    let refused = live_seatplan(&server)
         .args(["plan", "--graph", "--state", "x.yaml"])
         .assert()
         .failure()
-        .code(2);
+        .code(1);
+    assert!(text(&refused.get_output().stderr).contains("seatplan::usage"));
 }
 
 #[test]

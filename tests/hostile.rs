@@ -371,6 +371,10 @@ fn generate(case: &str, dir: &Path) -> PathBuf {
             format!("(user.department -eq \"{}\")\n", "s".repeat(1_000_000))
         }
         "rules/million-parens.txt" => format!("{}\n", "(".repeat(1_000_000)),
+        "config/big-scalar-aliased" => big_scalar_aliased("version: 1\ngroups:\n"),
+        "tenant/big-scalar-aliased.yaml" => {
+            big_scalar_aliased("version: 1\ntenant: {}\ngroups:\n")
+        }
         "plan/million-changes.json" => format!(
             "{{\"format_version\": 1, \"changes\": [{}]}}",
             repeat("0", ",", 1_000_000)
@@ -380,6 +384,16 @@ fn generate(case: &str, dir: &Path) -> PathBuf {
     };
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// `head`, then a 3 MB scalar under an anchor and 600 aliases of it: 1.8 GB of text if
+/// expanded, in a handful of nodes.
+fn big_scalar_aliased(head: &str) -> String {
+    let mut text = format!("{head}  big: &big \"{}\"\n", "s".repeat(3 * 1024 * 1024));
+    text.push_str("  copies: [");
+    text.push_str(&repeat("*big", ", ", 600));
+    text.push_str("]\n");
+    text
 }
 
 /// A real plan of the quickstart (made in `dir`, where the case will run), edited as `case` says.
@@ -578,4 +592,455 @@ fn the_memory_limit_bites_and_the_corpus_is_varied() {
     }
     // The corpus exercises many distinct diagnostics, not one error path a hundred times.
     assert!(counts.len() >= 20, "{counts:?}");
+}
+
+/// Makes a FIFO (named pipe) at `path`.
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: `name` is a valid NUL-terminated path for the duration of the call.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+}
+
+/// What a symbolic link or file at `path` is: its target for a link, else its bytes.
+fn snapshot(path: &Path) -> Option<Vec<u8>> {
+    match std::fs::read_link(path) {
+        Ok(target) => Some(format!("link to {}", target.display()).into_bytes()),
+        Err(_) => std::fs::read(path).ok(),
+    }
+}
+
+/// Sets up the file-system case `case` in `dir` (which holds the quickstart copies); returns the
+/// command to run and the files that must not change.
+#[cfg(unix)]
+fn file_system_case(case: &str, dir: &Path) -> (Vec<String>, Vec<PathBuf>) {
+    use std::os::unix::fs::symlink;
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "not seatplan's\n").unwrap();
+    let state = dir.join("tenant.yaml");
+    let apply = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["apply", "--auto-approve", "-c", "seatplan.yaml"];
+        args.extend(extra);
+        args.into_iter().map(str::to_owned).collect()
+    };
+    let with_state = || apply(&["--state", "tenant.yaml"]);
+    let strings = |args: &[&str]| args.iter().map(|arg| arg.to_string()).collect::<Vec<_>>();
+    let mut watched = vec![state.clone(), victim.clone()];
+    let args = match case {
+        "lock-symlink" | "audit-symlink" | "backup-symlink" => {
+            let suffix = case.trim_end_matches("-symlink");
+            let name = match suffix {
+                "audit" => "tenant.yaml.audit.jsonl".to_owned(),
+                other => format!("tenant.yaml.{other}"),
+            };
+            symlink(&victim, dir.join(&name)).unwrap();
+            watched.push(dir.join(name));
+            with_state()
+        }
+        "audit-directory" => {
+            std::fs::create_dir(dir.join("tenant.yaml.audit.jsonl")).unwrap();
+            with_state()
+        }
+        "state-symlink" => {
+            std::fs::create_dir(dir.join("real")).unwrap();
+            std::fs::rename(&state, dir.join("real/tenant.yaml")).unwrap();
+            symlink("real/tenant.yaml", &state).unwrap();
+            watched.push(dir.join("real/tenant.yaml"));
+            with_state()
+        }
+        "foreign-lock-file" => {
+            std::fs::write(dir.join("tenant.yaml.lock"), "precious notes\n").unwrap();
+            watched.push(dir.join("tenant.yaml.lock"));
+            with_state()
+        }
+        "backend-missing-state" => {
+            let config = std::fs::read_to_string(dir.join("seatplan.yaml")).unwrap();
+            std::fs::write(
+                dir.join("seatplan.yaml"),
+                format!("{config}\nbackend: {{ file: other.yaml }}\n"),
+            )
+            .unwrap();
+            std::fs::write(dir.join("other.yaml.lock"), "precious notes\n").unwrap();
+            watched.push(dir.join("other.yaml.lock"));
+            apply(&[])
+        }
+        "backend-parent-path" | "backend-absolute-path" => {
+            std::fs::create_dir(dir.join("cfg")).unwrap();
+            let config = std::fs::read_to_string(dir.join("seatplan.yaml")).unwrap();
+            let file = if case == "backend-parent-path" {
+                "../tenant.yaml".to_owned()
+            } else {
+                state.display().to_string()
+            };
+            std::fs::write(
+                dir.join("cfg/seatplan.yaml"),
+                format!("{config}\nbackend: {{ file: \"{file}\" }}\n"),
+            )
+            .unwrap();
+            strings(&["apply", "--auto-approve", "-c", "cfg/seatplan.yaml"])
+        }
+        "backend-link-out" => {
+            std::fs::create_dir(dir.join("cfg")).unwrap();
+            let config = std::fs::read_to_string(dir.join("seatplan.yaml")).unwrap();
+            std::fs::write(
+                dir.join("cfg/seatplan.yaml"),
+                format!("{config}\nbackend: {{ file: state.yaml }}\n"),
+            )
+            .unwrap();
+            symlink("../tenant.yaml", dir.join("cfg/state.yaml")).unwrap();
+            strings(&["plan", "-c", "cfg/seatplan.yaml"])
+        }
+        "config-dir-link-out" => {
+            std::fs::create_dir_all(dir.join("cfg")).unwrap();
+            std::fs::create_dir_all(dir.join("outside")).unwrap();
+            std::fs::copy(dir.join("seatplan.yaml"), dir.join("cfg/seatplan.yaml")).unwrap();
+            std::fs::write(
+                dir.join("outside/secret.yaml"),
+                "SECRET-TOKEN-4711: [unterminated\n",
+            )
+            .unwrap();
+            symlink("../outside/secret.yaml", dir.join("cfg/secret.yaml")).unwrap();
+            watched.push(dir.join("outside/secret.yaml"));
+            strings(&["validate", "-c", "cfg"])
+        }
+        "config-dir-link-loop" => {
+            std::fs::create_dir_all(dir.join("cfg")).unwrap();
+            std::fs::copy(dir.join("seatplan.yaml"), dir.join("cfg/seatplan.yaml")).unwrap();
+            symlink(".", dir.join("cfg/loop")).unwrap();
+            strings(&["validate", "-c", "cfg"])
+        }
+        "fifo-config" => {
+            mkfifo(&dir.join("fifo.yaml"));
+            strings(&["validate", "-c", "fifo.yaml"])
+        }
+        "fifo-state" => {
+            mkfifo(&dir.join("fifo.yaml"));
+            strings(&["plan", "-c", "seatplan.yaml", "--state", "fifo.yaml"])
+        }
+        "fifo-plan" => {
+            mkfifo(&dir.join("plan.json"));
+            let mut args = with_state();
+            args.insert(1, "plan.json".to_owned());
+            args
+        }
+        "dev-zero-config" => strings(&["validate", "-c", "/dev/zero"]),
+        "dev-zero-state" => strings(&["plan", "-c", "seatplan.yaml", "--state", "/dev/zero"]),
+        "dev-zero-plan" => {
+            let mut args = with_state();
+            args.insert(1, "/dev/zero".to_owned());
+            args
+        }
+        "directory-state" => {
+            std::fs::create_dir(dir.join("state.yaml")).unwrap();
+            strings(&["plan", "-c", "seatplan.yaml", "--state", "state.yaml"])
+        }
+        "directory-plan" => {
+            std::fs::create_dir(dir.join("plan.json")).unwrap();
+            strings(&["show", "plan.json"])
+        }
+        "empty-state-argument" => strings(&["plan", "-c", "seatplan.yaml", "--state", ""]),
+        "unknown-option" => strings(&["plan", "--bogus"]),
+        "conflicting-options" => strings(&["plan", "--graph", "--state", "tenant.yaml"]),
+        other => panic!("no set-up for the file-system case `{other}`"),
+    };
+    (args, watched)
+}
+
+#[cfg(unix)]
+#[test]
+fn file_system_cases_are_refused_cleanly() {
+    let rows = table("File-system cases");
+    assert!(rows.len() >= 20, "{} file-system cases", rows.len());
+    let mut failures = Vec::new();
+    for row in rows {
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path();
+        quickstart_into(dir);
+        let (args, watched) = file_system_case(&row.case, dir);
+        let before: Vec<_> = watched.iter().map(|path| snapshot(path)).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        match run(dir, &args) {
+            Ok(outcome) => {
+                failures.extend(judge(&row.case, &outcome, &row.code));
+                if outcome.stderr.contains("SECRET-TOKEN") {
+                    failures.push(format!("{}: printed the linked file's content", row.case));
+                }
+            }
+            Err(error) => failures.push(format!("{}: {error}", row.case)),
+        }
+        for (path, before) in watched.iter().zip(before) {
+            if snapshot(path) != before {
+                failures.push(format!("{}: `{}` changed", row.case, path.display()));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} file-system case(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// The permission bits and owner of `path`.
+#[cfg(unix)]
+fn mode_and_owner(path: &Path) -> (u32, u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path).unwrap();
+    (metadata.mode() & 0o7777, metadata.uid(), metadata.gid())
+}
+
+#[cfg(unix)]
+#[test]
+fn an_apply_keeps_the_state_files_mode_and_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    quickstart_into(dir);
+    let state = dir.join("tenant.yaml");
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // As root, give the file to another user, as a shared CI runner's checkout would be.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&state, Some(4242), Some(4243)).unwrap();
+    }
+    let expected = mode_and_owner(&state);
+    let outcome = run(
+        dir,
+        &[
+            "apply",
+            "--auto-approve",
+            "-c",
+            "seatplan.yaml",
+            "--state",
+            "tenant.yaml",
+        ],
+    )
+    .unwrap();
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+    assert_ne!(
+        std::fs::read(&state).unwrap(),
+        std::fs::read(root().join(QUICKSTART).join("tenant.yaml")).unwrap(),
+        "the apply changed the state"
+    );
+    for file in [
+        "tenant.yaml",
+        "tenant.yaml.backup",
+        "tenant.yaml.audit.jsonl",
+    ] {
+        assert_eq!(mode_and_owner(&dir.join(file)), expected, "{file}");
+    }
+}
+
+/// Runs the binary with writes past `file_bytes` of any file failing as on a full disk
+/// (`RLIMIT_FSIZE`, with `SIGXFSZ` ignored so that the write returns an error instead).
+#[cfg(unix)]
+fn run_with_full_disk(directory: &Path, args: &[&str], file_bytes: u64) -> (Option<i32>, String) {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_seatplan"));
+    command
+        .args(args)
+        .current_dir(directory)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("SEATPLAN_TEST_PAUSE_AT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    // SAFETY: between fork and exec only async-signal-safe calls (setrlimit, signal) are made.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: file_bytes as libc::rlim_t,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let output = command.output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+const APPLY_QUICKSTART: [&str; 6] = [
+    "apply",
+    "--auto-approve",
+    "-c",
+    "seatplan.yaml",
+    "--state",
+    "tenant.yaml",
+];
+
+/// An audit log of unrelated lines, `bytes` long, so that its appends start far beyond the
+/// state file's size and a file-size limit can fall between the intent and the outcome.
+fn filler(bytes: usize) -> String {
+    let line = format!("{{\"filler\":\"{}\"}}\n", "f".repeat(100));
+    let mut text = line.repeat(bytes / line.len() + 1);
+    text.truncate(bytes - 1);
+    text.push('\n');
+    text
+}
+
+#[cfg(unix)]
+#[test]
+fn a_full_disk_at_any_fill_level_loses_nothing_and_exit_codes_say_what_happened() {
+    let old = std::fs::read(root().join(QUICKSTART).join("tenant.yaml")).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    quickstart_into(scratch.path());
+    let (code, stderr) = run_with_full_disk(scratch.path(), &APPLY_QUICKSTART, u64::MAX);
+    assert_eq!(code, Some(0), "{stderr}");
+    let new = std::fs::read(scratch.path().join("tenant.yaml")).unwrap();
+    let written = std::fs::metadata(scratch.path().join("tenant.yaml.audit.jsonl"))
+        .unwrap()
+        .len() as usize;
+    let padding = old.len().max(new.len()) + 4096;
+    let mut levels: Vec<usize> = vec![0, 100, old.len() / 2, old.len() + 100, padding / 2];
+    levels.extend((padding..padding + written + 128).step_by(48));
+    let mut seen = BTreeMap::new();
+    for level in levels {
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path();
+        quickstart_into(dir);
+        let audit = dir.join("tenant.yaml.audit.jsonl");
+        std::fs::write(&audit, filler(padding)).unwrap();
+        let (code, stderr) = run_with_full_disk(dir, &APPLY_QUICKSTART, level as u64);
+        assert!(!stderr.contains("panicked"), "level {level}: {stderr}");
+        let state = std::fs::read(dir.join("tenant.yaml")).unwrap();
+        let log = std::fs::read_to_string(&audit).unwrap();
+        let (entries, outcomes) = seatplan::backend::read_log(&log);
+        *seen.entry(code).or_insert(0) += 1;
+        match code {
+            Some(1) => {
+                assert_eq!(state, old, "level {level}: exit 1 but the state changed");
+                assert!(stderr.contains("seatplan::"), "level {level}: {stderr}");
+            }
+            Some(3) => {
+                assert_eq!(state, new, "level {level}: exit 3 without the new state");
+                assert_eq!(
+                    entries.len(),
+                    3,
+                    "level {level}: the intent is not in the log"
+                );
+                assert!(outcomes.is_empty(), "level {level}");
+                assert!(
+                    stderr.contains("seatplan::write"),
+                    "level {level}: {stderr}"
+                );
+                // The next apply, with room again, reports the missing outcome and records it.
+                let (code, stderr) = run_with_full_disk(dir, &APPLY_QUICKSTART, u64::MAX);
+                assert_eq!(code, Some(0), "level {level}: {stderr}");
+                assert!(
+                    stderr.contains("seatplan::unfinished-apply")
+                        && stderr.contains("its changes were made"),
+                    "level {level}: {stderr}"
+                );
+                let log = std::fs::read_to_string(&audit).unwrap();
+                let (_, outcomes) = seatplan::backend::read_log(&log);
+                assert_eq!(
+                    outcomes.last().map(|outcome| outcome.outcome),
+                    Some(seatplan::backend::Outcome::FoundApplied),
+                    "level {level}"
+                );
+            }
+            Some(0) => {
+                assert_eq!(state, new, "level {level}");
+                assert_eq!((entries.len(), outcomes.len()), (3, 1), "level {level}");
+            }
+            other => panic!("level {level}: exit {other:?}: {stderr}"),
+        }
+    }
+    for code in [Some(0), Some(1), Some(3)] {
+        assert!(
+            seen.contains_key(&code),
+            "no level gave exit {code:?}: {seen:?}"
+        );
+    }
+}
+
+/// Starts an apply that pauses at `point` and kills it there.
+#[cfg(unix)]
+fn kill_apply_at(dir: &Path, point: &str) {
+    let marker = dir.join(format!("tenant.yaml.paused-{point}"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seatplan"))
+        .args(APPLY_QUICKSTART)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("SEATPLAN_TEST_PAUSE_AT", point)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !marker.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("apply ended ({status}) before pausing at {point}");
+        }
+        assert!(
+            started.elapsed() < TIME_LIMIT,
+            "apply never paused at {point}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_file(marker).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_kill_between_the_intent_and_the_outcome_loses_no_record() {
+    let old = std::fs::read(root().join(QUICKSTART).join("tenant.yaml")).unwrap();
+    for (point, made) in [("after-rename", true), ("after-intent", false)] {
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path();
+        quickstart_into(dir);
+        kill_apply_at(dir, point);
+        let audit = dir.join("tenant.yaml.audit.jsonl");
+        let (entries, outcomes) =
+            seatplan::backend::read_log(&std::fs::read_to_string(&audit).unwrap());
+        assert_eq!((entries.len(), outcomes.len()), (3, 0), "{point}");
+        assert_eq!(
+            std::fs::read(dir.join("tenant.yaml")).unwrap() != old,
+            made,
+            "{point}"
+        );
+
+        let outcome = run(dir, &APPLY_QUICKSTART).unwrap();
+        assert_eq!(outcome.code, Some(0), "{point}: {}", outcome.stderr);
+        assert!(
+            outcome.stderr.contains("seatplan::unfinished-apply"),
+            "{point}: {}",
+            outcome.stderr
+        );
+        let said = if made {
+            "its changes were made"
+        } else {
+            "recorded changes were not made"
+        };
+        assert!(outcome.stderr.contains(said), "{point}: {}", outcome.stderr);
+        let (_, outcomes) = seatplan::backend::read_log(&std::fs::read_to_string(&audit).unwrap());
+        let expected = if made {
+            seatplan::backend::Outcome::FoundApplied
+        } else {
+            seatplan::backend::Outcome::FoundNotApplied
+        };
+        assert_eq!(
+            outcomes.first().map(|outcome| outcome.outcome),
+            Some(expected)
+        );
+        // Reported once: the log is whole again.
+        let again = run(dir, &APPLY_QUICKSTART).unwrap();
+        assert!(
+            !again.stderr.contains("unfinished-apply"),
+            "{}",
+            again.stderr
+        );
+    }
 }

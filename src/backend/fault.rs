@@ -24,19 +24,22 @@ pub enum PausePoint {
     AfterLock,
     /// `<state>.backup` holds the state as read.
     AfterBackup,
+    /// The audit entries of the apply (its intent) are appended; the state is not replaced.
+    AfterIntent,
     /// The new state is complete in its temporary file, not yet renamed over the state.
     AfterTempWrite,
-    /// The state file is the new version; the audit records are not appended yet.
+    /// The state file is the new version; the audit outcome line is not appended yet.
     AfterRename,
-    /// The audit records are appended; the lock is not released yet.
+    /// The audit outcome line is appended; the lock is not released yet.
     AfterAudit,
 }
 
 impl PausePoint {
     /// Every pause point, in the order an apply reaches them.
-    pub const ALL: [PausePoint; 5] = [
+    pub const ALL: [PausePoint; 6] = [
         PausePoint::AfterLock,
         PausePoint::AfterBackup,
+        PausePoint::AfterIntent,
         PausePoint::AfterTempWrite,
         PausePoint::AfterRename,
         PausePoint::AfterAudit,
@@ -47,6 +50,7 @@ impl PausePoint {
         match self {
             PausePoint::AfterLock => "after-lock",
             PausePoint::AfterBackup => "after-backup",
+            PausePoint::AfterIntent => "after-intent",
             PausePoint::AfterTempWrite => "after-temp-write",
             PausePoint::AfterRename => "after-rename",
             PausePoint::AfterAudit => "after-audit",

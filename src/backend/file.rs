@@ -7,18 +7,31 @@
 //!
 //! 1. The state file is read again; if its fingerprint is not the one read before planning,
 //!    another writer changed it: `state-changed`, nothing is written (no lost update).
-//! 2. `<state>.backup` is replaced atomically by those bytes. Stage `backup-written`.
-//! 3. The new state is written to `.<name>.<pid>.tmp` in the same directory, flushed, renamed
-//!    over the state file, and the directory is flushed. Stage `state-replaced`.
-//! 4. The audit records are appended to `<state>.audit.jsonl` and flushed. Stage
-//!    `audit-appended`; then the lock is released and its file emptied.
+//! 2. `<state>.backup` is replaced atomically by those bytes, with the state file's mode and
+//!    owner. Stage `backup-written`.
+//! 3. The audit entries (the intent: each change, and the fingerprint the state will have) are
+//!    appended to `<state>.audit.jsonl` and flushed. Stage `intent-appended`. If they cannot be
+//!    written, nothing else is: the state stays as it was.
+//! 4. The new state is written to `.<name>.<pid>.tmp` in the same directory with the state
+//!    file's mode and owner, flushed, renamed over the state file, and the directory is flushed.
+//!    Stage `state-replaced`.
+//! 5. The outcome line is appended to the audit log and flushed. Stage `audit-appended`; then
+//!    the lock is released and its file emptied.
 //!
 //! A rename within one directory is atomic, so the state file is always either the old version
 //! or the new one, never a mix. A process killed before the rename leaves the old state (and at
-//! most a stray temporary file, removed by the next apply); killed after it, the new state,
-//! possibly without its audit records. The next apply finds the lock file still naming the dead
-//! process and its stage, and explains which of these happened (`stale-lock`). A crash while
-//! appending can leave a torn last audit line; the next append starts on a new line.
+//! most a stray temporary file, removed by the next apply); killed after it, the new state, its
+//! entries already in the audit log. The next apply finds the lock file still naming the dead
+//! process and its stage, and explains which of these happened (`stale-lock`); it also finds
+//! entries without an outcome (`unfinished-apply`), says whether their changes were made, and
+//! closes them. A crash while appending can leave a torn last audit line; the next append starts
+//! on a new line. A failure after the rename (the outcome line cannot be written) is reported
+//! as such ([`CommitError::state_replaced`]): `apply` then exits 3, not 1.
+//!
+//! Links and special files: a state file that is a symbolic link is refused by `apply`
+//! (`symlink`), which would otherwise replace the link with a regular file and leave its target
+//! stale; pass the link's target with `--state`. The lock, audit, backup and temporary files
+//! are opened without following links ([`crate::io::fs`]).
 //!
 //! The new state is written in the file's format (JSON for `.json`, YAML otherwise) by serde
 //! from the typed model, so the output is deterministic; comments in a hand-edited YAML state
@@ -33,12 +46,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use super::audit::{render_entries, AuditRecord};
+use super::audit::{
+    render_entries, render_outcome, unfinished, AuditOutcome, AuditRecord, Outcome,
+};
 use super::fault::{pause_point, PausePoint};
 use super::lock::{Stage, StateLock};
 use super::{audit_path, backup_path, fingerprint};
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::io::{append_lines, read_text, write_atomic, write_atomic_with};
+use crate::io::fs::{kind, not_regular, OpenError, Ownership};
+use crate::io::{append_lines, read_tail, read_text, write_atomic, write_atomic_with};
 use crate::source::{SourceId, Sources};
 use crate::tenant::parse::{json_pointers, parse_state, Format, MAX_POINTER_INDEXED};
 use crate::tenant::TenantState;
@@ -83,6 +99,25 @@ pub struct Committed {
     pub audit: PathBuf,
     /// How many audit records were appended.
     pub records: usize,
+}
+
+/// Why a commit failed, and whether the state file had already been replaced (then the apply
+/// changed the tenant even though it reports an error).
+#[derive(Debug, Clone)]
+pub struct CommitError {
+    /// What went wrong.
+    pub diagnostic: Diagnostic,
+    /// Whether the state file holds the new state.
+    pub state_replaced: bool,
+}
+
+impl From<Diagnostic> for CommitError {
+    fn from(diagnostic: Diagnostic) -> Self {
+        CommitError {
+            diagnostic,
+            state_replaced: false,
+        }
+    }
 }
 
 impl StateFile {
@@ -181,7 +216,7 @@ impl StateFile {
         lock: &mut StateLock,
         new_state: &TenantState,
         records: &[AuditRecord],
-    ) -> Result<Committed, Diagnostic> {
+    ) -> Result<Committed, CommitError> {
         let state = self.path.as_path();
         if lock.state_path() != state {
             return Err(Diagnostic::new(
@@ -192,7 +227,13 @@ impl StateFile {
                     state.display()
                 ),
             )
-            .with_help("this is a bug in seatplan; please report it"));
+            .with_help("this is a bug in seatplan; please report it")
+            .into());
+        }
+        let ownership = replaceable(state)?;
+        let (backup, audit) = (backup_path(state), audit_path(state));
+        for companion in [&backup, &audit] {
+            writable_companion(companion)?;
         }
         let current = read_text(state, state_limit(self.format))?;
         let current_fingerprint = fingerprint(current.as_bytes());
@@ -208,42 +249,47 @@ impl StateFile {
                 "read as {}, now {current_fingerprint}",
                 self.fingerprint()
             ))
-            .with_help("nothing was written; plan again against the current state"));
+            .with_help("nothing was written; plan again against the current state")
+            .into());
         }
         let text = render_state(new_state, self.format)?;
         let new_fingerprint = fingerprint(text.as_bytes());
-        let entries = render_entries(records, self.fingerprint(), &new_fingerprint)?;
-        let (backup, audit) = (backup_path(state), audit_path(state));
+        let apply = apply_id(lock);
+        let entries = render_entries(records, &apply, self.fingerprint(), &new_fingerprint)?;
 
-        write_atomic(&backup, current.as_bytes())?;
+        write_atomic_with(&backup, current.as_bytes(), ownership, || {})?;
         lock.set_stage(Stage::BackupWritten)?;
         pause_point(state, PausePoint::AfterBackup);
 
-        write_atomic_with(state, text.as_bytes(), || {
+        if !entries.is_empty() {
+            append_intent(state, &audit, &entries, ownership)?;
+        }
+        lock.set_stage(Stage::IntentAppended)?;
+        pause_point(state, PausePoint::AfterIntent);
+
+        write_atomic_with(state, text.as_bytes(), ownership, || {
             pause_point(state, PausePoint::AfterTempWrite);
         })?;
-        lock.set_stage(Stage::StateReplaced)?;
+        let after_replace = |diagnostic: Diagnostic| CommitError {
+            diagnostic,
+            state_replaced: true,
+        };
+        lock.set_stage(Stage::StateReplaced)
+            .map_err(after_replace)?;
         pause_point(state, PausePoint::AfterRename);
 
         if !entries.is_empty() {
-            append_lines(&audit, &entries).map_err(|problem| {
-                Diagnostic::new(
-                    Code::Write,
-                    format!(
-                        "`{}` now holds the new state, but its audit records could not be \
-                         appended: {}",
-                        state.display(),
-                        problem.message
-                    ),
-                )
-                .with_help(format!(
-                    "the changes are applied; free space or fix permissions for `{}`, whose \
-                     records of this apply are missing",
-                    audit.display()
-                ))
-            })?;
+            let outcome = AuditOutcome {
+                apply,
+                outcome: Outcome::Applied,
+                time: jiff::Timestamp::now(),
+                state_before: self.fingerprint().to_owned(),
+                state_after: new_fingerprint.clone(),
+            };
+            append_outcome(state, &audit, &outcome, ownership).map_err(after_replace)?;
         }
-        lock.set_stage(Stage::AuditAppended)?;
+        lock.set_stage(Stage::AuditAppended)
+            .map_err(after_replace)?;
         pause_point(state, PausePoint::AfterAudit);
 
         Ok(Committed {
@@ -253,6 +299,165 @@ impl StateFile {
             records: records.len(),
         })
     }
+}
+
+/// Checks that the state file at `state` can be replaced: a regular file, not a symbolic link
+/// (replacing a link would leave its target stale); returns its mode and owner for the files
+/// that replace and back it up.
+pub(crate) fn replaceable(state: &Path) -> Result<Option<Ownership>, Diagnostic> {
+    match std::fs::symlink_metadata(state) {
+        Ok(metadata) if metadata.file_type().is_symlink() => {
+            let target = std::fs::read_link(state)
+                .map(|target| target.display().to_string())
+                .unwrap_or_else(|_| "its target".to_owned());
+            Err(Diagnostic::new(
+                Code::Symlink,
+                format!(
+                    "`{}` is a symbolic link to `{target}`; apply does not replace a link",
+                    state.display()
+                ),
+            )
+            .with_note(format!(
+                "replacing it would turn the link into a regular file and leave `{target}` stale"
+            ))
+            .with_help(format!(
+                "pass the file itself: `--state {target}`; nothing was written"
+            )))
+        }
+        Ok(metadata) if !metadata.is_file() => Err(not_regular(state, kind(&metadata))),
+        Ok(metadata) => Ok(Ownership::of(&metadata)),
+        Err(error) => Err(OpenError::Io(error).diagnostic(state, "read", Code::Io)),
+    }
+}
+
+/// Checks before anything is written that a file written beside the state (`backup`, `audit`)
+/// is absent or a regular file, not a symbolic link: the writes themselves refuse links too, but
+/// finding one first keeps the apply from writing anything at all.
+fn writable_companion(path: &Path) -> Result<(), Diagnostic> {
+    match std::fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.file_type().is_symlink() => {
+            Err(OpenError::Symlink.diagnostic(path, "write", Code::Write))
+        }
+        Ok(metadata) if !metadata.is_file() => Err(not_regular(path, kind(&metadata))),
+        _ => Ok(()),
+    }
+}
+
+/// How much of the end of the audit log is searched for an apply without its outcome (an
+/// apply's entries are a few kilobytes each; a huge log is not read whole).
+const AUDIT_TAIL_BYTES: u64 = 8 * 1024 * 1024;
+
+/// With the lock of `state` held: finds the last apply of its audit log that has entries but no
+/// outcome line (killed between the two, or its outcome could not be written), records what the
+/// state file shows about it as its outcome, and returns an `unfinished-apply` warning saying
+/// so.
+pub(crate) fn close_unfinished(state: &Path) -> Result<Option<Diagnostic>, Diagnostic> {
+    let audit = audit_path(state);
+    let Some(tail) = read_tail(&audit, AUDIT_TAIL_BYTES)? else {
+        return Ok(None);
+    };
+    let Some(open) = unfinished(&tail) else {
+        return Ok(None);
+    };
+    let current = read_text(state, state_limit(state_format(state)))?;
+    let outcome = AuditOutcome {
+        apply: open.apply.clone(),
+        outcome: open.outcome(&fingerprint(current.as_bytes())),
+        time: jiff::Timestamp::now(),
+        state_before: open.state_before.clone(),
+        state_after: open.state_after.clone(),
+    };
+    append_lines(&audit, &render_outcome(&outcome)?, None)?;
+    let (shown, shown_audit) = (state.display(), audit.display());
+    let found = match outcome.outcome {
+        Outcome::FoundApplied => format!(
+            "`{shown}` holds the state that apply wrote: its changes were made; only its outcome \
+             line was missing"
+        ),
+        Outcome::FoundNotApplied => format!(
+            "`{shown}` is as it was before that apply: its {} recorded changes were not made",
+            open.entries
+        ),
+        _ => format!(
+            "`{shown}` is neither the state before that apply nor the one it meant to write: it \
+             was changed since by hand or by another tool"
+        ),
+    };
+    Ok(Some(
+        Diagnostic::new(
+            Code::UnfinishedApply,
+            format!(
+                "`{shown_audit}` holds {} change records of an apply at {} without its outcome",
+                open.entries, open.time
+            ),
+        )
+        .with_note(found)
+        .with_note(format!(
+            "recorded its outcome as `{}` in `{shown_audit}`",
+            serde_json::to_value(outcome.outcome)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        ))
+        .with_help("nothing needs undoing; this apply plans against the state as it is"),
+    ))
+}
+
+/// An id for this apply's audit lines: when and by which process the lock was taken.
+fn apply_id(lock: &StateLock) -> String {
+    let holder = lock.holder();
+    format!("{}-{}", holder.started.as_millisecond(), holder.pid)
+}
+
+/// Appends the intent (the change entries) before the state is replaced; a failure leaves the
+/// state as it was.
+fn append_intent(
+    state: &Path,
+    audit: &Path,
+    entries: &str,
+    ownership: Option<Ownership>,
+) -> Result<(), Diagnostic> {
+    append_lines(audit, entries, ownership).map_err(|problem| {
+        let mut diagnostic = Diagnostic::new(
+            problem.code,
+            format!(
+                "the audit records of this apply could not be written, so `{}` was not changed: {}",
+                state.display(),
+                problem.message
+            ),
+        );
+        if let Some(help) = problem.help {
+            diagnostic = diagnostic.with_help(format!("{help}; then run the apply again"));
+        }
+        diagnostic
+    })
+}
+
+/// Appends the outcome line after the state was replaced.
+fn append_outcome(
+    state: &Path,
+    audit: &Path,
+    outcome: &AuditOutcome,
+    ownership: Option<Ownership>,
+) -> Result<(), Diagnostic> {
+    let line = render_outcome(outcome)?;
+    append_lines(audit, &line, ownership).map_err(|problem| {
+        Diagnostic::new(
+            problem.code,
+            format!(
+                "`{}` now holds the new state and its audit records are written, but their \
+                 outcome line could not be appended: {}",
+                state.display(),
+                problem.message
+            ),
+        )
+        .with_help(format!(
+            "the changes are applied (exit 3); the next apply records the missing outcome of \
+             apply {} once `{}` is writable again",
+            outcome.apply,
+            audit.display()
+        ))
+    })
 }
 
 /// The text of a state file of `format` holding `state`: YAML, or pretty JSON with a final
@@ -285,7 +490,7 @@ mod tests {
     #![allow(clippy::disallowed_methods)] // tests set up files directly
 
     use super::*;
-    use crate::backend::audit::{processing_summary, AuditEntry};
+    use crate::backend::audit::{processing_summary, read_log};
     use crate::backend::lock::LockOptions;
     use crate::backend::lock_path;
 
@@ -426,7 +631,13 @@ mod tests {
         let (_, reread) = read_and_parse(&path);
         assert_eq!(reread, state);
         let audit = std::fs::read_to_string(&committed.audit).unwrap();
-        let entry: AuditEntry = serde_json::from_str(audit.trim_end()).unwrap();
+        let (entries, outcomes) = read_log(&audit);
+        assert_eq!(entries.len(), 1);
+        let entry = &entries[0];
+        assert_eq!(outcomes.len(), 1);
+        assert_eq!(outcomes[0].outcome, Outcome::Applied);
+        assert_eq!(outcomes[0].apply, entry.apply);
+        assert_eq!(outcomes[0].state_after, committed.fingerprint);
         assert_eq!(entry.state_before, file.fingerprint());
         assert_eq!(entry.state_after, committed.fingerprint);
         assert_eq!(entry.record.address, "subscription[\"ENTERPRISEPACK\"]");
@@ -450,11 +661,9 @@ mod tests {
             fingerprints.push(committed.fingerprint);
         }
         let audit = std::fs::read_to_string(crate::backend::audit_path(&path)).unwrap();
-        let entries: Vec<AuditEntry> = audit
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
+        let (entries, outcomes) = read_log(&audit);
         assert_eq!(entries.len(), 3);
+        assert_eq!(outcomes.len(), 3);
         for (index, entry) in entries.iter().enumerate() {
             assert_eq!(entry.state_before, fingerprints[2 * index]);
             assert_eq!(entry.state_after, fingerprints[2 * index + 1]);
@@ -473,7 +682,10 @@ mod tests {
         let edited = STATE.replace("enabled: 10", "enabled: 20");
         std::fs::write(&path, &edited).unwrap();
         state.subscriptions[0].enabled = 11;
-        let error = file.commit(&mut lock, &state, &[record("x")]).unwrap_err();
+        let error = file
+            .commit(&mut lock, &state, &[record("x")])
+            .unwrap_err()
+            .diagnostic;
         assert_eq!(error.code, Code::StateChanged);
         assert!(error.notes[0].contains(file.fingerprint()));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
@@ -487,7 +699,7 @@ mod tests {
         let mut lock = lock(&path);
         let (file, state) = read_and_parse(&path);
         std::fs::remove_file(&path).unwrap();
-        let error = file.commit(&mut lock, &state, &[]).unwrap_err();
+        let error = file.commit(&mut lock, &state, &[]).unwrap_err().diagnostic;
         assert_eq!(error.code, Code::Io);
         assert!(!path.exists());
     }
@@ -498,7 +710,7 @@ mod tests {
         let other = dir.path().join("other.yaml");
         let mut lock = lock(&other);
         let (file, state) = read_and_parse(&path);
-        let error = file.commit(&mut lock, &state, &[]).unwrap_err();
+        let error = file.commit(&mut lock, &state, &[]).unwrap_err().diagnostic;
         assert!(error.message.contains("other.yaml"), "{}", error.message);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), STATE);
     }

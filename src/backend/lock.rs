@@ -19,7 +19,7 @@
 
 #![allow(clippy::disallowed_methods)] // an edge module: the lock file and the process table
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use super::fault::{pause_point, PausePoint};
 use super::{audit_path, backup_path, lock_path};
 use crate::diag::{Code, Diagnostic};
+use crate::io::fs::{open_companion, Companion, OpenError};
 
 /// How long [`StateLock::acquire`] waits for a held lock unless told otherwise.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -65,8 +66,10 @@ impl Default for LockOptions {
 pub enum Stage {
     /// Locked; nothing written yet.
     Locked,
-    /// `<state>.backup` written; the state file is being replaced.
+    /// `<state>.backup` written; the audit entries are being appended.
     BackupWritten,
+    /// The audit entries (the intent) are written; the state file is being replaced.
+    IntentAppended,
     /// The state file is the new version; the audit records are being appended.
     StateReplaced,
     /// State and audit records written; only the release remains.
@@ -116,13 +119,15 @@ impl StateLock {
         let path = lock_path(state);
         let deadline = Instant::now() + options.timeout;
         loop {
-            let mut file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(|error| lock_io_error(&path, "create", &error))?;
+            // Never through a link at the lock's name, and only a regular file: a link planted
+            // there would otherwise have its target truncated.
+            let mut file =
+                open_companion(&path, Companion::ReadWrite, 0o666).map_err(
+                    |error| match error {
+                        OpenError::Io(error) => lock_io_error(&path, "create", &error),
+                        refused => refused.diagnostic(&path, "lock", Code::Io),
+                    },
+                )?;
             match file.try_lock() {
                 Ok(()) => {
                     if !is_file_at(&file, &path) {
@@ -215,7 +220,7 @@ impl Drop for StateLock {
 #[cfg(unix)]
 fn is_file_at(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), std::fs::metadata(path)) {
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
         (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
         _ => false,
     }
@@ -354,6 +359,21 @@ fn take_over(previous: &str, state: &Path, lock: &Path) -> Result<Option<Diagnos
     }
     let shown_lock = lock.display();
     let Ok(holder) = serde_json::from_str::<LockHolder>(previous) else {
+        if !is_torn_record(previous) {
+            // Not something seatplan wrote: the name may have been reused for another file,
+            // which taking the lock over would empty.
+            return Err(Diagnostic::new(
+                Code::ForeignLockFile,
+                format!(
+                    "`{shown_lock}` holds something other than a seatplan lock record; seatplan \
+                     does not take it over (that would empty it)"
+                ),
+            )
+            .with_help(format!(
+                "move `{shown_lock}` aside if it is not needed (seatplan writes a JSON record with \
+                 the holder's pid there), then run again"
+            )));
+        }
         return Ok(Some(
             Diagnostic::new(
                 Code::StaleLock,
@@ -424,6 +444,14 @@ fn take_over(previous: &str, state: &Path, lock: &Path) -> Result<Option<Diagnos
     ))
 }
 
+/// Whether `text` is the start of a lock record cut short (a holder killed while writing it):
+/// a JSON object whose first key is `pid`, as [`StateLock`] writes it.
+fn is_torn_record(text: &str) -> bool {
+    text.trim_start()
+        .strip_prefix('{')
+        .is_some_and(|rest| rest.trim_start().starts_with("\"pid\""))
+}
+
 /// What a killed holder had written, by the stage it reached.
 fn stage_note(state: &Path, stage: Stage) -> String {
     let (shown, backup, audit) = (
@@ -436,12 +464,18 @@ fn stage_note(state: &Path, stage: Stage) -> String {
             format!("it had not written anything yet: `{shown}` is as it was before it")
         }
         Stage::BackupWritten => format!(
-            "it had saved `{backup}` and was replacing `{shown}`, which is therefore either the \
-             old version or the new one, never a mix; compare it with `{backup}` to see which"
+            "it had saved `{backup}` and was writing its audit records to `{audit}`; `{shown}` \
+             is as it was before it"
+        ),
+        Stage::IntentAppended => format!(
+            "it had saved `{backup}`, written its audit records to `{audit}` and was replacing \
+             `{shown}`, which is therefore either the old version or the new one, never a mix; \
+             compare it with `{backup}` to see which"
         ),
         Stage::StateReplaced => format!(
-            "it had replaced `{shown}` with the new version, but its audit records may be \
-             missing from `{audit}`; the previous version is in `{backup}`"
+            "it had replaced `{shown}` with the new version; its audit records may be missing \
+             only their outcome line in `{audit}` (the records were written first); the \
+             previous version is in `{backup}`"
         ),
         Stage::AuditAppended => format!(
             "it had written `{shown}` and its audit records to `{audit}`; only the release of \
@@ -646,6 +680,30 @@ mod tests {
             .unwrap();
         assert_eq!(stale.code, Code::StaleLock);
         assert!(stale.message.contains("cannot be read"));
+    }
+
+    #[test]
+    fn a_lock_file_that_is_not_a_lock_record_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("tenant.yaml");
+        let content = "precious data that happens to sit at this name\n";
+        std::fs::write(lock_path(&state), content).unwrap();
+        let error = StateLock::acquire(&state, &options(0)).unwrap_err();
+        assert_eq!(error.code, Code::ForeignLockFile);
+        assert_eq!(std::fs::read_to_string(lock_path(&state)).unwrap(), content);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_at_the_lock_name_is_refused_and_its_target_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("tenant.yaml");
+        let target = dir.path().join("target.txt");
+        std::fs::write(&target, "keep me").unwrap();
+        std::os::unix::fs::symlink(&target, lock_path(&state)).unwrap();
+        let error = StateLock::acquire(&state, &options(0)).unwrap_err();
+        assert_eq!(error.code, Code::Symlink);
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
     }
 
     #[test]

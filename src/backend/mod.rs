@@ -21,8 +21,11 @@
 //! let mut sources = seatplan::source::Sources::new();
 //! let (state, _source) = current.parse(&mut sources)?;
 //! let (new_state, records) = plan(&state);
-//! // Fails with `state-changed` if the file is no longer the one read.
-//! let committed = current.commit(&mut acquired.lock, &new_state, &records)?;
+//! // Fails with `state-changed` if the file is no longer the one read; `state_replaced` says
+//! // whether a failure came after the state was written.
+//! let committed = current
+//!     .commit(&mut acquired.lock, &new_state, &records)
+//!     .map_err(|error| error.diagnostic)?;
 //! assert_eq!(committed.records, records.len());
 //! # Ok(())
 //! # }
@@ -36,8 +39,8 @@ pub mod lock;
 pub mod order;
 pub mod tenant_file;
 
-pub use audit::{processing_summary, AuditEntry, AuditRecord};
-pub use file::{render_state, write_state, Committed, StateFile};
+pub use audit::{processing_summary, read_log, AuditEntry, AuditOutcome, AuditRecord, Outcome};
+pub use file::{render_state, write_state, CommitError, Committed, StateFile};
 pub use lock::{Acquired, LockHolder, LockOptions, Stage, StateLock};
 
 use std::ffi::OsString;
@@ -126,6 +129,9 @@ pub struct ApplyReport {
     /// Notes for the person applying (where the audit records went, warnings of the
     /// verification).
     pub notes: Vec<String>,
+    /// Set with a `failure` that came after the state was replaced: the tenant holds every
+    /// change (the file backend's audit outcome could not be written), and `apply` exits 3.
+    pub state_replaced: bool,
 }
 
 /// A place the tenant lives: read its current state, apply a plan to it.

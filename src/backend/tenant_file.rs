@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::audit::{processing_summary, AuditRecord};
-use super::file::StateFile;
+use super::file::{close_unfinished, replaceable, StateFile};
 use super::lock::{LockOptions, StateLock};
 use super::{ApplyContext, ApplyReport, Backend, ChangeOutcome, ChangeResult, CurrentState};
 use crate::diag::{Code, Diagnostic, Diagnostics};
@@ -35,20 +35,26 @@ impl FileBackend {
     }
 
     /// A backend over `path` holding its exclusive lock until dropped (`apply`). Returns the
-    /// `stale-lock` warning to show when a killed apply had left the lock behind.
+    /// warnings to show: `stale-lock` when a killed apply had left the lock behind,
+    /// `unfinished-apply` when the audit log holds an apply without its outcome (which is then
+    /// recorded). The state file must exist, as a regular file and not a symbolic link, before
+    /// its lock file is created.
     pub fn locked(
         path: impl Into<PathBuf>,
         options: &LockOptions,
-    ) -> Result<(Self, Option<Diagnostic>), Diagnostic> {
+    ) -> Result<(Self, Vec<Diagnostic>), Diagnostic> {
         let path = path.into();
+        replaceable(&path)?;
         let acquired = StateLock::acquire(&path, options)?;
+        let mut warnings: Vec<Diagnostic> = acquired.stale.into_iter().collect();
+        warnings.extend(close_unfinished(&path)?);
         Ok((
             FileBackend {
                 path,
                 lock: Some(acquired.lock),
                 file: None,
             },
-            acquired.stale,
+            warnings,
         ))
     }
 
@@ -150,7 +156,21 @@ impl Backend for FileBackend {
                     .collect(),
                 ..ApplyReport::default()
             },
-            Err(diagnostic) => not_applied(diagnostic),
+            // The state holds every change, but a later step failed (the audit outcome).
+            Err(error) if error.state_replaced => ApplyReport {
+                results: records
+                    .iter()
+                    .map(|record| ChangeResult {
+                        address: record.address.clone(),
+                        outcome: ChangeOutcome::Done,
+                        summary: Some(record.summary.clone()),
+                    })
+                    .collect(),
+                failure: Some(error.diagnostic),
+                state_replaced: true,
+                ..ApplyReport::default()
+            },
+            Err(error) => not_applied(error.diagnostic),
         }
     }
 }

@@ -73,12 +73,19 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
         attempts: args.processing_checks.max(1),
         interval: Duration::try_from_secs_f64(args.processing_interval).unwrap_or_default(),
     };
-    let choice = choose_backend(
+    let choice = match choose_backend(
         args.inputs.state.as_deref(),
         args.inputs.graph,
-        &config.loaded.config,
-    );
-    let (mut backend, stale) = match open_backend(
+        &config.loaded,
+        &sources,
+    ) {
+        Ok(choice) => choice,
+        Err(diagnostic) => {
+            terminal.report([&diagnostic], &sources);
+            return Exit::Failure;
+        }
+    };
+    let (mut backend, warnings) = match open_backend(
         &choice,
         &config.loaded.config,
         Some(&options),
@@ -91,8 +98,8 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
             return Exit::Failure;
         }
     };
-    if let Some(stale) = &stale {
-        terminal.report([stale], &sources);
+    if !warnings.is_empty() {
+        terminal.report(warnings.iter(), &sources);
     }
     let state = match backend.read(&mut sources) {
         Ok(state) => state,
@@ -218,7 +225,11 @@ fn print_report(
         None => Exit::Success,
         Some(diagnostic) => {
             terminal.report([diagnostic], sources);
-            Exit::Failure
+            if report.state_replaced {
+                Exit::Changed
+            } else {
+                Exit::Failure
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! references) into a config plus its catalog, and choosing and opening the backend the tenant state is read from.
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::backend::graph::{GraphBackend, PollPolicy};
 use crate::backend::tenant_file::FileBackend;
@@ -10,7 +10,7 @@ pub use crate::backend::tenant_file::DEFAULT_STATE;
 use crate::backend::{Backend, CurrentState, LockOptions};
 use crate::catalog::{check_config_references, Catalog};
 use crate::config::{BackendSpec, Config, LoadedConfig};
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::graph::GraphSettings;
 use crate::io::{default_config_paths, fingerprint, load_config};
 use crate::rules::check_config;
@@ -90,9 +90,18 @@ pub enum BackendChoice {
     },
 }
 
-/// `--state FILE` wins, then `--graph`, then the config's `backend`, then `tenant.yaml`.
-pub fn choose_backend(state: Option<&Path>, graph: bool, config: &Config) -> BackendChoice {
-    let configured = config.backend.as_ref();
+/// Chooses the backend: `--state`, else `--graph`, else the config's `backend`, else
+/// `tenant.yaml`. A config's `backend: { file: … }` is resolved against the directory of the
+/// config file that names it, and refused (`backend-path`) when it is absolute or leads out of
+/// that directory (by `..` or a symbolic link): a config from a pull request must not make
+/// `apply` write elsewhere. A path given with `--state` is used as it is.
+pub fn choose_backend(
+    state: Option<&Path>,
+    graph: bool,
+    loaded: &LoadedConfig,
+    sources: &Sources,
+) -> Result<BackendChoice, Diagnostic> {
+    let configured = loaded.config.backend.as_ref();
     let graph_ids = || match configured {
         Some(BackendSpec::Graph { graph }) => BackendChoice::Graph {
             tenant_id: graph.tenant_id.clone(),
@@ -103,17 +112,90 @@ pub fn choose_backend(state: Option<&Path>, graph: bool, config: &Config) -> Bac
             client_id: None,
         },
     };
-    match (state, graph, configured) {
+    Ok(match (state, graph, configured) {
         (Some(path), _, _) => BackendChoice::File(path.to_path_buf()),
         (None, true, _) => graph_ids(),
-        (None, false, Some(BackendSpec::File { file })) => BackendChoice::File(PathBuf::from(file)),
+        (None, false, Some(BackendSpec::File { file })) => {
+            BackendChoice::File(config_relative(file, loaded, sources)?)
+        }
         (None, false, Some(BackendSpec::Graph { .. })) => graph_ids(),
         (None, false, None) => BackendChoice::File(PathBuf::from(DEFAULT_STATE)),
+    })
+}
+
+/// The state file a config's `backend: { file }` names, inside the directory of that config
+/// file.
+fn config_relative(
+    file: &str,
+    loaded: &LoadedConfig,
+    sources: &Sources,
+) -> Result<PathBuf, Diagnostic> {
+    let location = loaded.section_location("backend", "/backend/file");
+    let base = loaded
+        .origins
+        .sections
+        .get("backend")
+        .and_then(|source| sources.get(*source))
+        .map_or_else(
+            || PathBuf::from("."),
+            |source| crate::io::parent_directory(Path::new(&source.name)),
+        );
+    let refuse = |why: String| {
+        let mut diagnostic = Diagnostic::new(
+            Code::BackendPath,
+            format!("the config's backend file `{file}` {why}"),
+        )
+        .with_help(
+            "name a state file inside the config's directory (relative to it), or pass the path \
+             with --state",
+        );
+        if let Some(location) = location.clone() {
+            diagnostic = diagnostic.with_label(location, "this path");
+        }
+        diagnostic
+    };
+    let path = Path::new(file);
+    let mut depth = 0usize;
+    for component in path.components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir if depth > 0 => depth -= 1,
+            Component::ParentDir => {
+                return Err(refuse(format!(
+                    "leads out of the config's directory `{}`",
+                    base.display()
+                )))
+            }
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(refuse("is absolute".to_owned()))
+            }
+        }
     }
+    if depth == 0 {
+        return Err(refuse("does not name a file".to_owned()));
+    }
+    let joined = base.join(path);
+    // A link inside the directory may still lead out of it.
+    if let (Ok(inside), Ok(resolved)) = (
+        std::fs::canonicalize(&base),
+        std::fs::canonicalize(&joined)
+            .or_else(|_| std::fs::canonicalize(crate::io::parent_directory(&joined))),
+    ) {
+        if !resolved.starts_with(&inside) {
+            return Err(refuse(format!(
+                "leads out of the config's directory `{}` through a symbolic link (to `{}`)",
+                base.display(),
+                resolved.display()
+            )));
+        }
+    }
+    Ok(joined)
 }
 
 /// Opens the chosen backend. With `lock`, a file backend holds its exclusive lock until
-/// dropped, and the `stale-lock` warning of a lock left by a killed apply is returned. With
+/// dropped, and the warnings about a killed apply (`stale-lock`, `unfinished-apply`) are
+/// returned. With
 /// `progress` (stderr is a terminal), reading from Graph shows a spinner.
 pub fn open_backend(
     choice: &BackendChoice,
@@ -121,14 +203,14 @@ pub fn open_backend(
     lock: Option<&LockOptions>,
     poll: PollPolicy,
     progress: bool,
-) -> Result<(Box<dyn Backend>, Option<Diagnostic>), Diagnostic> {
+) -> Result<(Box<dyn Backend>, Vec<Diagnostic>), Diagnostic> {
     match choice {
         BackendChoice::File(path) => match lock {
             Some(options) => {
                 let (backend, stale) = FileBackend::locked(path, options)?;
                 Ok((Box::new(backend), stale))
             }
-            None => Ok((Box::new(FileBackend::new(path)), None)),
+            None => Ok((Box::new(FileBackend::new(path)), Vec::new())),
         },
         BackendChoice::Graph {
             tenant_id,
@@ -146,7 +228,7 @@ pub fn open_backend(
             } else {
                 backend
             };
-            Ok((Box::new(backend), None))
+            Ok((Box::new(backend), Vec::new()))
         }
     }
 }

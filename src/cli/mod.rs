@@ -36,6 +36,9 @@ pub enum Exit {
     Failure = 1,
     /// Changes present (only with `--detailed-exitcode`).
     Changes = 2,
+    /// `apply` on the file backend replaced the state, but something after that failed (the
+    /// audit log's outcome line): the state is the new one.
+    Changed = 3,
 }
 
 impl From<Exit> for ExitCode {
@@ -146,9 +149,53 @@ impl Terminal {
     }
 }
 
+/// `--help` and `--version` print and exit 0; any other command-line mistake is a `usage`
+/// diagnostic with exit 1 (not the argument parser's own exit 2, which `--detailed-exitcode`
+/// uses for "changes present").
+fn usage_error(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = error.print();
+        let code = if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            Exit::Failure
+        } else {
+            Exit::Success
+        };
+        return code.into();
+    }
+    let rendered = error.render().to_string();
+    let mut lines = rendered.lines().filter(|line| !line.trim().is_empty());
+    let message = lines
+        .next()
+        .unwrap_or("the command line is not valid")
+        .trim_start_matches("error: ")
+        .to_owned();
+    let rest: Vec<&str> = lines.collect();
+    let mut diagnostic = Diagnostic::new(crate::diag::Code::Usage, message);
+    for line in rest
+        .iter()
+        .filter(|line| !line.starts_with("For more information"))
+    {
+        diagnostic = diagnostic.with_note(line.trim().to_owned());
+    }
+    let diagnostic = diagnostic
+        .with_help("run `seatplan --help` or `seatplan <command> --help` for the options");
+    let no_color = std::env::args_os().any(|argument| argument == "--no-color");
+    Terminal::detect(no_color).report([&diagnostic], &Sources::new());
+    Exit::Failure.into()
+}
+
 /// Parses the command line, runs the command and returns its exit code.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error),
+    };
     let terminal = Terminal::detect(cli.no_color);
     let exit = match cli.command {
         Command::Validate(args) => validate::run(args, &terminal),

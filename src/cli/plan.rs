@@ -83,7 +83,8 @@ pub fn prepare(
 ) -> Result<Prepared, Exit> {
     let config = load_checked_config(&args.config, sources)
         .map_err(|problems| fail(terminal, &problems, sources))?;
-    let choice = choose_backend(args.state.as_deref(), args.graph, &config.loaded.config);
+    let choice = choose_backend(args.state.as_deref(), args.graph, &config.loaded, sources)
+        .map_err(|diagnostic| fail(terminal, &Diagnostics::from(diagnostic), sources))?;
     let (mut backend, _) = open_backend(
         &choice,
         &config.loaded.config,

@@ -62,10 +62,18 @@ macro_rules! codes {
 }
 
 codes! {
+    /// The command line is not valid.
+    Usage => "usage", Error, "the command line is not valid: an unknown command or option, a missing or empty value, options that exclude each other";
     /// A file or directory could not be read.
     Io => "io", Error, "a file or directory could not be read";
     /// An input is larger than seatplan accepts.
     TooLarge => "too-large", Error, "an input file, document or value is larger than the limit";
+    /// A path names a directory, FIFO, device or socket where a regular file is needed.
+    NotAFile => "not-a-file", Error, "a path names a directory, FIFO (named pipe), device or socket where seatplan needs a regular file";
+    /// A config's backend file is outside the config's directory.
+    BackendPath => "backend-path", Error, "a config's `backend: { file }` is absolute or leads out of the config's directory (pass such a path with --state)";
+    /// A symbolic link seatplan does not follow.
+    Symlink => "symlink", Error, "a lock, audit, backup or temporary file, a state file being applied to, or a config directory entry is a symbolic link seatplan does not follow";
     /// An input is not UTF-8 text or contains NUL bytes.
     Encoding => "encoding", Error, "an input is not UTF-8 text, or contains a NUL byte";
     /// YAML syntax error.
@@ -76,6 +84,10 @@ codes! {
     DuplicateKey => "duplicate-key", Error, "a mapping has the same key twice (YAML would silently keep the last)";
     /// Nesting, alias or document-count limits of the YAML pass.
     YamlLimit => "yaml-limit", Error, "nesting too deep, aliases expanding too much, or more than one document";
+    /// A YAML tag other than `!!str`.
+    YamlTag => "yaml-tag", Error, "a YAML tag (`!!binary`, `!!python/object`, `!custom`) is used; seatplan's files hold plain data (only `!!str` is accepted)";
+    /// A mapping key is null.
+    NullKey => "null-key", Error, "a mapping key is null (`~`, `null` or nothing before the colon)";
     /// A document does not match its JSON schema.
     Schema => "schema", Error, "a field has the wrong type or name, or a required field is missing";
     /// A file could not be written.
@@ -187,8 +199,12 @@ codes! {
     PlanFile => "plan-file", Error, "a plan file is not valid JSON, was edited, or has an unknown `format_version`";
     /// Another apply holds the state file's lock.
     StateLocked => "state-locked", Error, "another apply holds the state file's lock (or left it behind on another host); the message names its pid and age";
+    /// The lock file holds something seatplan did not write.
+    ForeignLockFile => "foreign-lock-file", Error, "the state's lock file holds something other than a seatplan lock record; seatplan does not take it over";
     /// A killed apply left its lock file behind; the lock was taken over.
     StaleLock => "stale-lock", Warning, "a previous apply was killed while holding the state file's lock; seatplan took the lock over and says how far that apply got";
+    /// The audit log holds an apply without its outcome.
+    UnfinishedApply => "unfinished-apply", Warning, "the audit log holds the records of an apply without its outcome (killed, or its outcome could not be written); seatplan says whether its changes were made and records that";
     /// The state file changed between reading and writing it.
     StateChanged => "state-changed", Error, "the state file changed after seatplan read it (another writer); nothing was written";
     /// A saved plan no longer matches the tenant or config.

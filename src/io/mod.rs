@@ -3,6 +3,8 @@
 
 #![allow(clippy::disallowed_methods)] // an edge module: files and environment are its job
 
+pub mod fs;
+
 use std::path::{Path, PathBuf};
 
 use crate::config::{merge, parse_config_file, LoadedConfig};
@@ -14,29 +16,74 @@ use crate::source::Sources;
 pub const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Reads a UTF-8 text file of at most `limit` bytes. NUL bytes and invalid UTF-8 are errors that
-/// name the byte offset.
+/// name the byte offset. At most `limit + 1` bytes are read whatever size the file system
+/// reports, and anything but a regular file (a FIFO, a device, a directory) is refused with
+/// `not-a-file` before a byte is read.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, Diagnostic> {
+    use std::io::Read;
+
     let display = path.display().to_string();
-    let metadata = std::fs::metadata(path).map_err(|error| io_error(&display, &error))?;
-    if metadata.len() > limit {
-        return Err(Diagnostic::new(
-            Code::TooLarge,
-            format!(
-                "`{display}` is {} bytes; the limit for this kind of file is {limit} bytes",
-                metadata.len()
-            ),
-        )
-        .with_help("check that the path names the intended file"));
+    let file = fs::open_input(path).map_err(|error| error.diagnostic(path, "read", Code::Io))?;
+    let reported = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+    if reported > limit {
+        return Err(too_large(&display, reported, limit));
     }
-    let bytes = std::fs::read(path).map_err(|error| io_error(&display, &error))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(reported).unwrap_or(0));
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|error| io_error(&display, &error))?;
     if bytes.len() as u64 > limit {
         return Err(Diagnostic::new(
             Code::TooLarge,
-            format!("`{display}` grew past {limit} bytes while being read"),
+            format!("`{display}` holds more than {limit} bytes, the limit for this kind of file"),
         )
-        .with_help("check that nothing else is writing the file"));
+        .with_help(
+            "check that the path names the intended file and that nothing else is writing it",
+        ));
     }
     decode(&display, bytes)
+}
+
+/// The last `at_most` bytes of the file at `path` (from the start of a line, lossily decoded),
+/// or `None` when there is no file. A symbolic link or special file there is refused.
+pub fn read_tail(path: &Path, at_most: u64) -> Result<Option<String>, Diagnostic> {
+    use std::io::{Read, Seek, SeekFrom};
+
+    let display = path.display().to_string();
+    match std::fs::symlink_metadata(path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(io_error(&display, &error)),
+        Ok(metadata) if metadata.file_type().is_symlink() => {
+            return Err(fs::OpenError::Symlink.diagnostic(path, "read", Code::Io));
+        }
+        Ok(_) => {}
+    }
+    let mut file =
+        fs::open_input(path).map_err(|error| error.diagnostic(path, "read", Code::Io))?;
+    let result = (|| {
+        let length = file.metadata()?.len();
+        let start = length.saturating_sub(at_most);
+        file.seek(SeekFrom::Start(start))?;
+        let mut bytes = Vec::new();
+        file.take(at_most).read_to_end(&mut bytes)?;
+        if start > 0 {
+            // Drop the part of a line the cut left at the front.
+            let first = memchr::memchr(b'\n', &bytes).map_or(bytes.len(), |index| index + 1);
+            bytes.drain(..first);
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    })();
+    result
+        .map(Some)
+        .map_err(|error: std::io::Error| io_error(&display, &error))
+}
+
+fn too_large(display: &str, size: u64, limit: u64) -> Diagnostic {
+    Diagnostic::new(
+        Code::TooLarge,
+        format!("`{display}` is {size} bytes; the limit for this kind of file is {limit} bytes"),
+    )
+    .with_help("check that the path names the intended file")
 }
 
 /// Turns bytes into text, rejecting invalid UTF-8 and NUL bytes with the offset of the first bad
@@ -111,13 +158,19 @@ pub fn default_config_paths() -> Vec<PathBuf> {
 /// Expands files and directories into the config files to read: a directory contributes its
 /// `*.yaml` and `*.yml` files (recursively, sorted by path, hidden entries skipped), except a
 /// tenant state file (`tenant.yaml`, `tenant.yml`), so that config and state can sit side by side
-/// as in `examples/quickstart/`.
+/// as in `examples/quickstart/`. Inside a directory, a symbolic link is followed only when it
+/// stays inside that directory: one leading out of it is refused (`symlink`), so a config
+/// repository cannot pull a file from elsewhere into diagnostics; each directory is read once
+/// (links cannot make a loop).
 pub fn config_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
             let before = files.len();
-            collect_yaml(path, &mut files)?;
+            let root = std::fs::canonicalize(path)
+                .map_err(|error| io_error(&path.display().to_string(), &error))?;
+            let mut visited = std::collections::BTreeSet::from([root.clone()]);
+            collect_yaml(path, &root, &mut visited, &mut files)?;
             if files.len() == before {
                 return Err(Diagnostic::new(
                     Code::Io,
@@ -135,7 +188,12 @@ pub fn config_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     Ok(files)
 }
 
-fn collect_yaml(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
+fn collect_yaml(
+    directory: &Path,
+    root: &Path,
+    visited: &mut std::collections::BTreeSet<PathBuf>,
+    files: &mut Vec<PathBuf>,
+) -> Result<(), Diagnostic> {
     let display = directory.display().to_string();
     let entries = std::fs::read_dir(directory).map_err(|error| io_error(&display, &error))?;
     let mut paths: Vec<PathBuf> = entries
@@ -150,8 +208,34 @@ fn collect_yaml(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), Diagno
         if hidden {
             continue;
         }
+        let linked = std::fs::symlink_metadata(&path)
+            .is_ok_and(|metadata| metadata.file_type().is_symlink());
+        if linked {
+            let relevant = path.is_dir() || is_config_file_name(&path);
+            if !relevant {
+                continue;
+            }
+            let target = std::fs::canonicalize(&path)
+                .map_err(|error| io_error(&path.display().to_string(), &error))?;
+            if !target.starts_with(root) {
+                return Err(Diagnostic::new(
+                    Code::Symlink,
+                    format!(
+                        "`{}` is a symbolic link leading out of the config directory `{}`; \
+                         seatplan does not follow it",
+                        path.display(),
+                        root.display()
+                    ),
+                )
+                .with_help("copy the file into the config directory, or pass it with its own -c"));
+            }
+        }
         if path.is_dir() {
-            collect_yaml(&path, files)?;
+            let canonical = std::fs::canonicalize(&path)
+                .map_err(|error| io_error(&path.display().to_string(), &error))?;
+            if visited.insert(canonical) {
+                collect_yaml(&path, root, visited, files)?;
+            }
         } else if is_config_file_name(&path) {
             files.push(path);
         }
@@ -302,16 +386,20 @@ fn json_files(directory: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, 
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory is written,
 /// flushed to disk and renamed over `path`, and the directory is flushed, so readers see the old
-/// file or the new one, never a part, and the rename survives a power loss.
+/// file or the new one, never a part, and the rename survives a power loss. The new file keeps
+/// the mode and owner of the file it replaces; a symbolic link or a special file at `path` is
+/// refused (`symlink`, `not-a-file`) rather than replaced.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
-    write_atomic_with(path, bytes, || {})
+    write_atomic_with(path, bytes, None, || {})
 }
 
-/// [`write_atomic`], calling `before_rename` once the temporary file is complete and on disk but
-/// not yet renamed (the file backend's fault injection pauses there).
+/// [`write_atomic`], giving the new file the mode and owner `like` (by default those of the
+/// file it replaces) and calling `before_rename` once the temporary file is complete and on
+/// disk but not yet renamed (the file backend's fault injection pauses there).
 pub fn write_atomic_with(
     path: &Path,
     bytes: &[u8],
+    like: Option<fs::Ownership>,
     before_rename: impl FnOnce(),
 ) -> Result<(), Diagnostic> {
     use std::io::Write;
@@ -319,42 +407,63 @@ pub fn write_atomic_with(
     let display = path.display().to_string();
     let write_error = |error: std::io::Error| {
         Diagnostic::new(Code::Write, format!("cannot write `{display}`: {error}"))
-            .with_help("check that the directory exists and is writable")
+            .with_help("check that the directory exists and is writable, and the disk is not full")
     };
+    let existing = match std::fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.file_type().is_symlink() => {
+            return Err(fs::OpenError::Symlink.diagnostic(path, "write", Code::Write));
+        }
+        Ok(metadata) if !metadata.is_file() => {
+            return Err(fs::not_regular(path, fs::kind(&metadata)));
+        }
+        Ok(metadata) => fs::Ownership::of(&metadata),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => return Err(write_error(error)),
+    };
+    let ownership = like.or(existing);
     let directory = parent_directory(path);
     let temporary = temporary_path(path, std::process::id()).ok_or_else(|| {
         Diagnostic::new(Code::Write, format!("`{display}` does not name a file"))
             .with_help("give a file name such as tenant.yaml")
     })?;
+    // Private until its owner and mode are set; a new file without a model gets the umask's.
+    let mode = if ownership.is_some() { 0o600 } else { 0o666 };
+    let open_error = |error: fs::OpenError| error.diagnostic(&temporary, "create", Code::Write);
+    let mut file = match fs::create_new(&temporary, mode) {
+        // The name holds this process's id, so an existing file was left by a killed process
+        // that had the same id: it is garbage (a link there is removed, not followed).
+        Err(fs::OpenError::Io(error)) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(&temporary).map_err(write_error)?;
+            fs::create_new(&temporary, mode).map_err(open_error)?
+        }
+        other => other.map_err(open_error)?,
+    };
     let result = (|| {
-        let mut file = match create_new(&temporary) {
-            // The name holds this process's id, so an existing file was left by a killed process
-            // that had the same id: it is garbage.
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                std::fs::remove_file(&temporary)?;
-                create_new(&temporary)?
-            }
-            other => other?,
-        };
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
+        if let Some(ownership) = ownership {
+            ownership.apply_to(&file).map_err(|error| {
+                Diagnostic::new(
+                    Code::Write,
+                    format!(
+                        "cannot give the new `{display}` the owner (uid {}, gid {}) and mode \
+                         {:o} of the file it replaces: {error}",
+                        ownership.uid, ownership.gid, ownership.mode
+                    ),
+                )
+                .with_help("run seatplan as the file's owner (or as root); nothing was replaced")
+            })?;
+        }
+        file.write_all(bytes).map_err(write_error)?;
+        file.sync_all().map_err(write_error)?;
         before_rename();
-        std::fs::rename(&temporary, path)?;
+        std::fs::rename(&temporary, path).map_err(write_error)?;
         sync_directory(&directory);
         Ok(())
     })();
-    result.map_err(|error| {
+    drop(file);
+    if result.is_err() {
         let _ = std::fs::remove_file(&temporary);
-        write_error(error)
-    })
-}
-
-fn create_new(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
+    }
+    result
 }
 
 /// The temporary file [`write_atomic`] uses for `path` in process `pid`: `.<name>.<pid>.tmp` in
@@ -381,20 +490,29 @@ pub fn sync_directory(directory: &Path) {
     }
 }
 
-/// Appends `text` (complete lines) to the file at `path`, creating it, and flushes it to disk.
-/// If the file does not end with a newline (a write cut short by a crash), a newline is written
-/// first so that the torn line stays alone and the new lines are whole.
-pub fn append_lines(path: &Path, text: &str) -> Result<(), Diagnostic> {
+/// Appends `text` (complete lines) to the file at `path`, creating it (with `like`'s mode and
+/// owner when given), and flushes it to disk. A symbolic link or a special file at `path` is
+/// refused (`symlink`, `not-a-file`). If the file does not end with a newline (a write cut short
+/// by a crash), a newline is written first so that the torn line stays alone and the new lines
+/// are whole.
+pub fn append_lines(
+    path: &Path,
+    text: &str,
+    like: Option<fs::Ownership>,
+) -> Result<(), Diagnostic> {
     use std::io::{Read, Seek, SeekFrom, Write};
 
     let display = path.display().to_string();
+    let existed = std::fs::symlink_metadata(path).is_ok();
+    let mode = like.map_or(0o666, |like| like.mode);
+    let mut file = fs::open_companion(path, fs::Companion::Append, mode)
+        .map_err(|error| error.diagnostic(path, "append to", Code::Write))?;
     let result = (|| {
-        let existed = path.exists();
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)?;
+        if !existed {
+            if let Some(like) = like {
+                like.apply_to(&file)?;
+            }
+        }
         let length = file.metadata()?.len();
         let mut bytes = Vec::with_capacity(text.len() + 1);
         if length > 0 {
@@ -457,7 +575,7 @@ mod tests {
         let path = dir.path().join("tenant.json");
         std::fs::write(&path, "old").unwrap();
         let mut seen = None;
-        write_atomic_with(&path, b"new", || {
+        write_atomic_with(&path, b"new", None, || {
             let temporary = temporary_path(&path, std::process::id()).unwrap();
             seen = Some((
                 std::fs::read(&path).unwrap(),
@@ -479,8 +597,8 @@ mod tests {
     fn append_lines_creates_then_appends() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
-        append_lines(&path, "{\"a\":1}\n").unwrap();
-        append_lines(&path, "{\"b\":2}\n").unwrap();
+        append_lines(&path, "{\"a\":1}\n", None).unwrap();
+        append_lines(&path, "{\"b\":2}\n", None).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "{\"a\":1}\n{\"b\":2}\n"
@@ -492,7 +610,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
         std::fs::write(&path, "{\"a\":1}\n{\"torn\":").unwrap();
-        append_lines(&path, "{\"b\":2}\n").unwrap();
+        append_lines(&path, "{\"b\":2}\n", None).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "{\"a\":1}\n{\"torn\":\n{\"b\":2}\n"

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::diag::{Code, Diagnostic};
+
 /// The version of the plan document format this seatplan writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -354,6 +356,49 @@ impl PlanDocument {
     pub fn is_sealed(&self) -> bool {
         !self.checksum.is_empty() && self.checksum == self.computed_checksum()
     }
+}
+
+/// Checks the text of a plan file named `name` in diagnostics: JSON of a known `format_version`.
+pub fn parse_plan(text: &str, name: &str) -> Result<PlanDocument, Diagnostic> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|error| {
+        Diagnostic::new(
+            Code::PlanFile,
+            format!("`{name}` is not a plan file: {error}"),
+        )
+        .with_help("plan files are written by `seatplan plan -o PLANFILE`; do not edit them")
+    })?;
+    let version = value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(FORMAT_VERSION)) {
+        return Err(Diagnostic::new(
+            Code::PlanFile,
+            format!(
+                "`{name}` has format_version {}; this seatplan reads version {FORMAT_VERSION}",
+                version.map_or("(none)".to_string(), |version| version.to_string())
+            ),
+        )
+        .with_help("make the plan again with this seatplan (`seatplan plan -o PLANFILE`)"));
+    }
+    // Typed from the text, not from the tree: a tree keeps the last of duplicated keys silently,
+    // so a hand-edited plan could show one fingerprint and hide another.
+    let document: PlanDocument = serde_json::from_str(text).map_err(|error| {
+        Diagnostic::new(
+            Code::PlanFile,
+            format!("`{name}` is not a valid plan: {error}"),
+        )
+        .with_help("plan files are written by `seatplan plan -o PLANFILE`; do not edit them")
+    })?;
+    if !document.is_sealed() {
+        return Err(Diagnostic::new(
+            Code::PlanFile,
+            format!(
+                "`{name}` was edited after `seatplan plan` wrote it: its content no longer matches its checksum"
+            ),
+        )
+        .with_help("plan files must be applied as written; make the plan again with `seatplan plan -o PLANFILE`"));
+    }
+    Ok(document)
 }
 
 #[cfg(test)]

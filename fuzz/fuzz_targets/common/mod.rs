@@ -9,7 +9,9 @@
 use seatplan::catalog::Catalog;
 use seatplan::config::{merge, parse_config_file};
 use seatplan::diag::Diagnostics;
+use seatplan::plan::document::parse_plan;
 use seatplan::render::diagnostics::{render_all, Style};
+use seatplan::render::plan::{markdown, text as plan_text, Palette};
 use seatplan::rules::{check_config, parse_with, print, RuleLimits};
 use seatplan::source::Sources;
 use seatplan::tenant::index::build;
@@ -116,4 +118,26 @@ pub fn tenant_loader(data: &[u8]) {
             assert_eq!(again, state, "state changed by saving as {saved_as:?}");
         }
     }
+}
+
+/// Plan files: no input panics; every accepted plan renders as text and Markdown, and its JSON
+/// as `show --format json` writes it, reads back to the same document.
+pub fn plan_file(data: &[u8]) {
+    let Some(text) = text(data) else {
+        return;
+    };
+    let sources = Sources::new();
+    let document = match parse_plan(&text, "plan.json") {
+        Ok(document) => document,
+        Err(problem) => {
+            let _ = render_all([&problem], &sources, STYLE);
+            return;
+        }
+    };
+    let _ = plan_text(&document, Palette::new(false));
+    let _ = markdown(&document);
+    let saved = serde_json::to_string_pretty(&document).expect("a plan serialises");
+    let again = parse_plan(&saved, "plan.json")
+        .unwrap_or_else(|problem| panic!("a saved plan does not load: {problem:?}\n{saved}"));
+    assert_eq!(again, document, "plan changed by saving it");
 }
