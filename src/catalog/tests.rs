@@ -297,6 +297,46 @@ fn upgrades_follow_supersedes_transitively() {
 }
 
 #[test]
+fn steps_up_product_families_are_upgrades_plan_by_plan() {
+    // The relations that moving up Office 365 E3 → E5, Microsoft 365 Business Basic → Standard
+    // → Premium, Microsoft 365 F1 → F3, EMS E3 → E5 and Microsoft 365 E3 → E5 needs: each
+    // larger plan supersedes the smaller one, never the other way round.
+    for (larger, smaller) in [
+        ("BPOS_S_TODO_3", "BPOS_S_TODO_2"),
+        ("CDS_O365_P3", "CDS_O365_P2"),
+        ("DYN365_CDS_O365_P3", "DYN365_CDS_O365_P2"),
+        ("FLOW_O365_P3", "FLOW_O365_P2"),
+        ("POWERAPPS_O365_P3", "POWERAPPS_O365_P2"),
+        (
+            "POWER_VIRTUAL_AGENTS_O365_P3",
+            "POWER_VIRTUAL_AGENTS_O365_P2",
+        ),
+        ("KAIZALA_STANDALONE", "KAIZALA_O365_P3"),
+        ("ADALLOM_S_STANDALONE", "ADALLOM_S_DISCOVERY"),
+        ("OFFICE_BUSINESS", "OFFICEMOBILE_SUBSCRIPTION"),
+        ("STREAM_O365_E1", "STREAM_O365_SMB"),
+        ("EXCHANGE_S_DESKLESS", "EXCHANGE_S_FOUNDATION"),
+        ("RMS_S_ENTERPRISE", "RMS_S_ENTERPRISE_GOV"),
+    ] {
+        assert!(
+            catalog().is_upgrade(plan(smaller), &plans(&[larger])),
+            "{larger} supersedes {smaller}"
+        );
+        assert!(
+            !catalog().is_upgrade(plan(larger), &plans(&[smaller])),
+            "{smaller} does not supersede {larger}"
+        );
+    }
+    // Through chains: E1's To-Do (Plan 1) is superseded by E5's Plan 3, and Exchange Online
+    // (Plan 2) supersedes Exchange Foundation through Plan 1 and Kiosk.
+    assert!(catalog().is_upgrade(plan("BPOS_S_TODO_1"), &plans(&["BPOS_S_TODO_3"])));
+    assert!(catalog().is_upgrade(
+        plan("EXCHANGE_S_FOUNDATION"),
+        &plans(&["EXCHANGE_S_ENTERPRISE"])
+    ));
+}
+
+#[test]
 fn usage_location_availability() {
     assert!(!catalog().available_in(plan("MCOPSTN5"), "US"));
     assert!(!catalog().available_in(plan("MCOPSTN5"), "us"));
