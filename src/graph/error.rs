@@ -33,6 +33,10 @@ pub struct GraphError {
     pub code: Option<String>,
     /// What went wrong, in Graph's words where it gave some.
     pub message: String,
+    /// Graph's `request-id` of the answer, for a support case.
+    pub request_id: Option<String>,
+    /// The `client-request-id` seatplan sent with the request (Graph logs it too).
+    pub client_request_id: Option<String>,
 }
 
 impl GraphError {
@@ -48,7 +52,16 @@ impl GraphError {
             status: None,
             code: None,
             message: message.into(),
+            request_id: None,
+            client_request_id: None,
         }
+    }
+
+    /// The same error with the request's ids.
+    pub fn with_ids(mut self, request_id: Option<String>, client_request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self.client_request_id = client_request_id;
+        self
     }
 
     /// The diagnostic to show for this error, with a help line fitting its kind.
@@ -88,7 +101,15 @@ impl fmt::Display for GraphError {
             (None, Some(code)) => write!(f, " ({code})")?,
             (None, None) => {}
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", self.message)?;
+        match (&self.request_id, &self.client_request_id) {
+            (Some(request), Some(client)) => {
+                write!(f, " (request-id {request}, client-request-id {client})")
+            }
+            (Some(request), None) => write!(f, " (request-id {request})"),
+            (None, Some(client)) => write!(f, " (client-request-id {client})"),
+            (None, None) => Ok(()),
+        }
     }
 }
 
@@ -106,10 +127,13 @@ mod tests {
             status: Some(400),
             code: Some("Request_BadRequest".into()),
             message: "plans are mutually exclusive".into(),
+            request_id: Some("r-1".into()),
+            client_request_id: Some("c-1".into()),
         };
         assert_eq!(
             error.to_string(),
-            "POST /groups/1/assignLicense failed (400 Request_BadRequest): plans are mutually exclusive"
+            "POST /groups/1/assignLicense failed (400 Request_BadRequest): plans are mutually \
+             exclusive (request-id r-1, client-request-id c-1)"
         );
         assert_eq!(error.to_diagnostic().code, Code::GraphRequest);
         let auth = GraphError::new(GraphErrorKind::Auth, "POST /token", "refused");
