@@ -1304,7 +1304,14 @@ fn a_rerun_within_the_replication_window_adopts_the_group_instead_of_creating_an
     );
     assert!(stdout.contains("Apply complete!"), "{stdout}");
     assert_eq!(creates(&server), 1, "the create was never sent again");
-    server.behaviour.lock().unwrap().live.as_mut().unwrap().catch_up();
+    server
+        .behaviour
+        .lock()
+        .unwrap()
+        .live
+        .as_mut()
+        .unwrap()
+        .catch_up();
     assert_eq!(server.live().groups_named("Conferencing"), 1);
     assert!(replan(&server).contains("No changes."));
 }
@@ -1331,8 +1338,9 @@ fn retry_after_is_honoured_beyond_a_minute_and_bounded_by_the_deadline() {
     let recorder = waits.clone();
     let mut settings = settings(&server, CLIENT_SECRET);
     settings.retry.deadline = Duration::from_secs(600);
-    let client = GraphClient::new(settings)
-        .with_sleeper(std::sync::Arc::new(move |wait| recorder.lock().unwrap().push(wait)));
+    let client = GraphClient::new(settings).with_sleeper(std::sync::Arc::new(move |wait| {
+        recorder.lock().unwrap().push(wait)
+    }));
     client
         .get_pages("/subscribedSkus")
         .expect("answered after the wait");
@@ -1370,7 +1378,14 @@ fn an_apply_killed_after_any_step_and_run_again_converges_without_duplicates() {
         let server = apply_tenant();
         server.behaviour.lock().unwrap().hold_writes_after = Some(answered);
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("seatplan"))
-            .args(["--no-color", "apply", "--graph", "-c", APPLY_CONFIG, "--auto-approve"])
+            .args([
+                "--no-color",
+                "apply",
+                "--graph",
+                "-c",
+                APPLY_CONFIG,
+                "--auto-approve",
+            ])
             .args(PLAN_ARGS)
             .args(["--processing-checks", "1", "--processing-interval", "0"])
             .env("SEATPLAN_TENANT_ID", TENANT)
@@ -1409,6 +1424,86 @@ fn an_apply_killed_after_any_step_and_run_again_converges_without_duplicates() {
             "killed after {answered} writes"
         );
         let last = replan(&server);
-        assert!(last.contains("No changes."), "killed after {answered}: {last}");
+        assert!(
+            last.contains("No changes."),
+            "killed after {answered}: {last}"
+        );
     }
+}
+
+#[test]
+fn seats_in_grace_are_assignable_with_a_warning_and_suspended_seats_count_nothing() {
+    // SPE_E3 is in its grace period: no enabled seats, ten in warning. The plan assigns it.
+    let server = FakeGraph::start_live(|live| {
+        live.add_sku("SPE_E3", SPE_E3, 10);
+        live.set_units("SPE_E3", 0, 10, 0);
+        live.add_sku("MCOMEETADV", MCOMEETADV, 10);
+        live.add_group(LEGACY, "Legacy EMS", &[EMS], &[GUS]);
+        live.add_group(PILOT, "Old pilot", &[EMS], &[ELI]);
+    });
+    let plan = live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let stderr = text(&plan.get_output().stderr);
+    assert!(
+        stderr.contains("seatplan::subscription-in-grace"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Microsoft 365 E3 (SPE_E3) has 10 seats in the grace period"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("seat-shortage"), "{stderr}");
+    assert!(!stderr.contains("seat-count-drift"), "{stderr}");
+
+    // Suspended seats are not assignable: the same plan runs short.
+    let suspended = FakeGraph::start_live(|live| {
+        live.add_sku("SPE_E3", SPE_E3, 10);
+        live.set_units("SPE_E3", 0, 0, 10);
+        live.add_sku("MCOMEETADV", MCOMEETADV, 10);
+        live.add_group(LEGACY, "Legacy EMS", &[EMS], &[GUS]);
+        live.add_group(PILOT, "Old pilot", &[EMS], &[ELI]);
+    });
+    let short = live_seatplan(&suspended)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .failure()
+        .code(1);
+    let stderr = text(&short.get_output().stderr);
+    assert!(stderr.contains("seatplan::seat-shortage"), "{stderr}");
+}
+
+#[test]
+fn consumed_units_that_differ_from_the_engine_s_count_are_a_warning() {
+    let server = apply_tenant();
+    server
+        .behaviour
+        .lock()
+        .unwrap()
+        .live
+        .as_mut()
+        .unwrap()
+        .drift("EMS", 2);
+    let plan = live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let stderr = text(&plan.get_output().stderr);
+    assert!(stderr.contains("seatplan::seat-count-drift"), "{stderr}");
+    assert!(
+        stderr.contains("Graph reports 4 consumed EMS seats, seatplan counts 2"),
+        "{stderr}"
+    );
+    // Without the drift, no warning.
+    let clean = apply_tenant();
+    let plan = live_seatplan(&clean)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    assert!(!text(&plan.get_output().stderr).contains("seat-count-drift"));
 }

@@ -306,7 +306,11 @@ struct Fresh {
 /// Graph refusing a user's license because the usage location it was just given has not
 /// reached the licensing service yet.
 fn location_pending(error: &GraphError) -> bool {
-    error.status == Some(400) && error.message.to_ascii_lowercase().contains("usage location")
+    error.status == Some(400)
+        && error
+            .message
+            .to_ascii_lowercase()
+            .contains("usage location")
 }
 
 /// A 404 on a removal means the thing is already gone: done.
@@ -552,7 +556,6 @@ fn group_summary(state: &TenantState, group: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
 
     #[test]
     fn canonical_json_sorts_keys_and_is_stable() {

@@ -108,9 +108,9 @@ pub(super) fn request_token(
                 status: Some(answer.status),
                 code,
                 message: secret.scrub(&message),
-                request_id: answer.request_id,
-                client_request_id: Some(client_request_id),
-            });
+                ids: None,
+            }
+            .with_ids(answer.request_id, Some(client_request_id)));
         }
         let token = answer.body.get("access_token").and_then(Value::as_str);
         let lifetime = match answer.body.get("expires_in") {

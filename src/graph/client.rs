@@ -227,7 +227,11 @@ impl GraphClient {
         body: Option<&Value>,
     ) -> Result<Value, GraphError> {
         let creates = method == Method::Post && url.trim_end_matches('/').ends_with("/groups");
-        let repeat = if creates { Repeat::Create } else { Repeat::Safe };
+        let repeat = if creates {
+            Repeat::Create
+        } else {
+            Repeat::Safe
+        };
         self.send_with(method, url, body, repeat)
     }
 
@@ -352,9 +356,12 @@ impl GraphClient {
             status: Some(status),
             code,
             message: self.scrub(&message),
-            request_id: answer.request_id.clone(),
-            client_request_id: Some(client_request_id.to_string()),
+            ids: None,
         }
+        .with_ids(
+            answer.request_id.clone(),
+            Some(client_request_id.to_string()),
+        )
     }
 
     /// GETs a collection and every following page.

@@ -33,7 +33,14 @@ pub struct GraphError {
     pub code: Option<String>,
     /// What went wrong, in Graph's words where it gave some.
     pub message: String,
-    /// Graph's `request-id` of the answer, for a support case.
+    /// The request's ids for a support case (boxed: errors travel in every `Result`).
+    pub ids: Option<Box<RequestIds>>,
+}
+
+/// The ids Graph and seatplan gave one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestIds {
+    /// Graph's `request-id` of the answer.
     pub request_id: Option<String>,
     /// The `client-request-id` seatplan sent with the request (Graph logs it too).
     pub client_request_id: Option<String>,
@@ -52,15 +59,20 @@ impl GraphError {
             status: None,
             code: None,
             message: message.into(),
-            request_id: None,
-            client_request_id: None,
+            ids: None,
         }
     }
 
     /// The same error with the request's ids.
-    pub fn with_ids(mut self, request_id: Option<String>, client_request_id: Option<String>) -> Self {
-        self.request_id = request_id;
-        self.client_request_id = client_request_id;
+    pub fn with_ids(
+        mut self,
+        request_id: Option<String>,
+        client_request_id: Option<String>,
+    ) -> Self {
+        self.ids = Some(Box::new(RequestIds {
+            request_id,
+            client_request_id,
+        }));
         self
     }
 
@@ -102,7 +114,11 @@ impl fmt::Display for GraphError {
             (None, None) => {}
         }
         write!(f, ": {}", self.message)?;
-        match (&self.request_id, &self.client_request_id) {
+        let (request_id, client_request_id) = match &self.ids {
+            Some(ids) => (&ids.request_id, &ids.client_request_id),
+            None => (&None, &None),
+        };
+        match (request_id, client_request_id) {
             (Some(request), Some(client)) => {
                 write!(f, " (request-id {request}, client-request-id {client})")
             }
@@ -127,9 +143,9 @@ mod tests {
             status: Some(400),
             code: Some("Request_BadRequest".into()),
             message: "plans are mutually exclusive".into(),
-            request_id: Some("r-1".into()),
-            client_request_id: Some("c-1".into()),
-        };
+            ids: None,
+        }
+        .with_ids(Some("r-1".into()), Some("c-1".into()));
         assert_eq!(
             error.to_string(),
             "POST /groups/1/assignLicense failed (400 Request_BadRequest): plans are mutually \

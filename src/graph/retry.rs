@@ -207,7 +207,10 @@ mod tests {
     #[test]
     fn backoff_doubles_is_capped_and_jittered_into_its_upper_half() {
         let policy = policy();
-        assert_eq!(policy.backoff(1, 0.999_999), Duration::from_secs(1) - Duration::from_nanos(500));
+        assert_eq!(
+            policy.backoff(1, 0.999_999),
+            Duration::from_secs(1) - Duration::from_nanos(500)
+        );
         assert_eq!(policy.backoff(3, 0.0), Duration::from_secs(2));
         assert_eq!(policy.backoff(9, 0.0), Duration::from_secs(5));
         assert!(policy.backoff(9, 0.9) <= Duration::from_secs(10));

@@ -213,7 +213,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.retry.deadline, Duration::from_secs(120));
-        assert_eq!(settings.retry.consistency_deadline, Duration::from_millis(500));
+        assert_eq!(
+            settings.retry.consistency_deadline,
+            Duration::from_millis(500)
+        );
         let bad = GraphSettings::from_lookup(
             lookup(&[
                 ("SEATPLAN_CLIENT_SECRET", "x"),
@@ -223,7 +226,11 @@ mod tests {
             Some("c"),
         )
         .unwrap_err();
-        assert!(bad.message.contains("SEATPLAN_CONSISTENCY_TIMEOUT"), "{}", bad.message);
+        assert!(
+            bad.message.contains("SEATPLAN_CONSISTENCY_TIMEOUT"),
+            "{}",
+            bad.message
+        );
     }
 
     #[test]

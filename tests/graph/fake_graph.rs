@@ -92,6 +92,8 @@ pub struct Live {
     unreplicated: BTreeMap<String, u32>,
     /// Groups created while listings lag: left out of `GET /groups` until [`Live::catch_up`].
     unlisted: Vec<String>,
+    /// Consumed units Graph reports beyond what the users hold, by skuPartNumber.
+    consumed_extra: BTreeMap<String, u64>,
 }
 
 impl Live {
@@ -126,6 +128,7 @@ impl Live {
             created: 0,
             unreplicated: BTreeMap::new(),
             unlisted: Vec::new(),
+            consumed_extra: BTreeMap::new(),
         }
     }
 
@@ -152,22 +155,54 @@ impl Live {
         }));
     }
 
-    /// Sets the `warning` (grace period) and `suspended` units and the `consumedUnits` Graph
-    /// reports for the subscription `part_number`.
-    pub fn set_units(&mut self, part_number: &str, warning: u64, suspended: u64, consumed: u64) {
+    /// Sets the `enabled`, `warning` (grace period) and `suspended` units of the subscription
+    /// `part_number`.
+    pub fn set_units(&mut self, part_number: &str, enabled: u64, warning: u64, suspended: u64) {
         let sku = self
             .skus
             .iter_mut()
             .find(|sku| sku["skuPartNumber"] == part_number)
             .unwrap();
+        sku["prepaidUnits"]["enabled"] = json!(enabled);
         sku["prepaidUnits"]["warning"] = json!(warning);
         sku["prepaidUnits"]["suspended"] = json!(suspended);
-        sku["consumedUnits"] = json!(consumed);
+    }
+
+    /// Makes `GET /subscribedSkus` report `extra` more consumed units of `part_number` than its
+    /// users hold (Graph and the directory disagreeing).
+    pub fn drift(&mut self, part_number: &str, extra: u64) {
+        self.consumed_extra.insert(part_number.to_string(), extra);
+    }
+
+    /// The subscriptions with `consumedUnits` counted from the users' licenses, as Graph does.
+    fn subscribed_skus(&self) -> Vec<Value> {
+        let mut skus = self.skus.clone();
+        for sku in &mut skus {
+            let held = self
+                .users
+                .iter()
+                .filter(|user| {
+                    user["assignedLicenses"]
+                        .as_array()
+                        .is_some_and(|licenses| licenses.iter().any(|l| l["skuId"] == sku["skuId"]))
+                })
+                .count() as u64;
+            let extra = sku["skuPartNumber"]
+                .as_str()
+                .and_then(|name| self.consumed_extra.get(name))
+                .copied()
+                .unwrap_or(0);
+            sku["consumedUnits"] = json!(held + extra);
+        }
+        skus
     }
 
     /// The groups named `name`.
     pub fn groups_named(&self, name: &str) -> usize {
-        self.groups.iter().filter(|g| g["displayName"] == name).count()
+        self.groups
+            .iter()
+            .filter(|g| g["displayName"] == name)
+            .count()
     }
 
     /// Adds a static security group assigning `sku_ids`, with `member_ids` as members.
@@ -307,7 +342,7 @@ fn live_answer(
     };
     match (request.method.as_str(), segments) {
         ("GET", ["organization"]) => ok(json!({"value": [live.organization]})),
-        ("GET", ["subscribedSkus"]) => ok(json!({"value": live.skus})),
+        ("GET", ["subscribedSkus"]) => ok(json!({"value": live.subscribed_skus()})),
         ("GET", ["users"]) => ok(json!({"value": live.users})),
         ("GET", ["groups"]) => {
             let filter = decode(query)
@@ -416,7 +451,8 @@ fn live_answer(
             live.groups.push(group.clone());
             live.members.insert(id.clone(), Vec::new());
             if behaviour.replication_delay > 0 {
-                live.unreplicated.insert(id.clone(), behaviour.replication_delay);
+                live.unreplicated
+                    .insert(id.clone(), behaviour.replication_delay);
             }
             if behaviour.listing_lags {
                 live.unlisted.push(id);
@@ -425,7 +461,10 @@ fn live_answer(
                 behaviour.commit_then_unavailable -= 1;
                 return Some((
                     503,
-                    graph_error("ServiceUnavailable", "The service is temporarily unavailable."),
+                    graph_error(
+                        "ServiceUnavailable",
+                        "The service is temporarily unavailable.",
+                    ),
                     Some("0".into()),
                 ));
             }
@@ -693,7 +732,10 @@ fn answer(
             && (secret == CLIENT_SECRET || assertion_ok);
         if !good {
             let description = if behaviour.echo_form {
-                format!("AADSTS7000215: Invalid client secret provided. Request: {}", request.body)
+                format!(
+                    "AADSTS7000215: Invalid client secret provided. Request: {}",
+                    request.body
+                )
             } else if behaviour.echo_secret {
                 format!("AADSTS7000215: Invalid client secret provided: {secret}")
             } else {
@@ -734,15 +776,13 @@ fn answer(
     if let Some(live) = behaviour.live.as_mut() {
         let answer = live_answer(request, &segments, query, live, &mut extras);
         behaviour.commit_then_unavailable = extras.commit_then_unavailable;
-        return answer.unwrap_or_else(
-            || {
-                (
-                    404,
-                    graph_error("Request_ResourceNotFound", "Resource does not exist."),
-                    None,
-                )
-            },
-        );
+        return answer.unwrap_or_else(|| {
+            (
+                404,
+                graph_error("Request_ResourceNotFound", "Resource does not exist."),
+                None,
+            )
+        });
     }
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["exported", "users"]) => ok(fixture("export/users.json")),
