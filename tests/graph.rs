@@ -147,7 +147,9 @@ fn settings(server: &FakeGraph, secret: &str) -> GraphSettings {
     settings.retry = RetryPolicy {
         max_attempts: 4,
         base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(50),
+        deadline: Duration::from_secs(60),
+        consistency_deadline: Duration::from_millis(200),
     };
     settings
 }
@@ -322,7 +324,8 @@ fn each_write_sends_the_documented_request() {
             }],
             &["18181a46-0d4e-45cd-891e-60aabd171b4e".into()],
         )
-        .unwrap();
+        .unwrap()
+        .expect("the example answer has a body");
     assert_eq!(
         updated.assigned_licenses[0].disabled_plans,
         ["a23b959c-7ce8-4e57-9140-b90eb88a9e97"]
@@ -336,7 +339,8 @@ fn each_write_sends_the_documented_request() {
             }],
             &[],
         )
-        .unwrap();
+        .unwrap()
+        .expect("the example answer has a body");
     assert_eq!(user_result.id, user);
     let created = client
         .create_group(&NewGroup {
@@ -580,7 +584,9 @@ fn an_unreachable_server_is_a_transport_error_after_the_retries() {
     settings.retry = RetryPolicy {
         max_attempts: 2,
         base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(5),
+        deadline: Duration::from_secs(60),
+        consistency_deadline: Duration::from_millis(50),
     };
     let error = GraphClient::new(settings).read_tenant(&[]).unwrap_err();
     let diagnostic = &error.0[0];
@@ -752,7 +758,8 @@ fn apply_makes_the_calls_in_dependency_order_and_a_new_plan_is_empty() {
     let body = |index: usize| calls[index].1.clone();
     assert_eq!(
         body(0),
-        json!({"displayName": "Conferencing", "mailEnabled": false, "mailNickname": "Conferencing",
+        json!({"displayName": "Conferencing", "mailEnabled": false,
+               "mailNickname": seatplan::graph::group_nickname("Conferencing"),
                "securityEnabled": true, "groupTypes": []})
     );
     assert_eq!(body(1), json!({"usageLocation": "GB"}));
@@ -1225,4 +1232,278 @@ fn a_saved_plan_is_applied_after_an_unrelated_change_in_the_tenant() {
     let stdout = text(&applied.get_output().stdout);
     assert!(stdout.contains("Apply complete!"), "{stdout}");
     assert!(replan(&server).contains("No changes."));
+}
+
+/// How many `POST /groups` (creates) the server received.
+fn creates(server: &FakeGraph) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.url == "/v1.0/groups")
+        .count()
+}
+
+/// `apply --auto-approve` with a consistency deadline of `seconds` (tests keep it short).
+fn apply_within(server: &FakeGraph, seconds: &str) -> Command {
+    let mut command = apply_command(server);
+    command.env("SEATPLAN_CONSISTENCY_TIMEOUT", seconds);
+    command
+}
+
+#[test]
+fn calls_on_a_group_just_created_wait_out_the_replication_delay() {
+    let server = apply_tenant();
+    server.behaviour.lock().unwrap().replication_delay = 3;
+    let applied = apply_within(&server, "10").assert().success();
+    let stdout = text(&applied.get_output().stdout);
+    assert!(stdout.contains("Apply complete!"), "{stdout}");
+    let created = "00000000-0000-4000-8000-000000000001";
+    // Three 404s on the first call to the new group, then it answered.
+    let first_call = format!("/v1.0/groups/{created}/assignLicense");
+    let calls = server
+        .requests()
+        .iter()
+        .filter(|r| r.url == first_call)
+        .count();
+    assert_eq!(calls, 3 + 2, "three refused, then the two license calls");
+    assert_eq!(creates(&server), 1);
+    assert!(replan(&server).contains("No changes."));
+}
+
+#[test]
+fn a_rerun_within_the_replication_window_adopts_the_group_instead_of_creating_another() {
+    let server = apply_tenant();
+    {
+        let mut behaviour = server.behaviour.lock().unwrap();
+        behaviour.replication_delay = 1000;
+        behaviour.listing_lags = true;
+    }
+    // The deadline passes before the new group answers: the apply stops, saying why.
+    let failed = apply_within(&server, "0.3").assert().failure().code(1);
+    let stdout = text(&failed.get_output().stdout);
+    assert!(
+        stdout.contains("the object may not have replicated yet"),
+        "{stdout}"
+    );
+    assert_eq!(creates(&server), 1);
+    // The group answers by id now, but listings still miss it: the new plan wants to create it
+    // again, and the apply finds it by its mailNickname instead.
+    {
+        let mut behaviour = server.behaviour.lock().unwrap();
+        behaviour.replication_delay = 0;
+        let live = behaviour.live.as_mut().unwrap();
+        let lagging = live.clone();
+        live.catch_up();
+        live.hide_from_listings_like(&lagging);
+    }
+    let again = apply_within(&server, "10").assert().success();
+    let stdout = text(&again.get_output().stdout);
+    assert!(
+        stdout.contains("# group[\"Conferencing\"] will be created"),
+        "the listing still lags: {stdout}"
+    );
+    assert!(stdout.contains("Apply complete!"), "{stdout}");
+    assert_eq!(creates(&server), 1, "the create was never sent again");
+    server
+        .behaviour
+        .lock()
+        .unwrap()
+        .live
+        .as_mut()
+        .unwrap()
+        .catch_up();
+    assert_eq!(server.live().groups_named("Conferencing"), 1);
+    assert!(replan(&server).contains("No changes."));
+}
+
+#[test]
+fn a_create_answered_503_after_it_was_committed_is_adopted_not_repeated() {
+    let server = apply_tenant();
+    server.behaviour.lock().unwrap().commit_then_unavailable = 1;
+    let applied = apply_within(&server, "10").assert().success();
+    let stdout = text(&applied.get_output().stdout);
+    assert!(stdout.contains("Apply complete!"), "{stdout}");
+    assert_eq!(creates(&server), 1);
+    assert_eq!(server.live().groups_named("Conferencing"), 1);
+    assert!(replan(&server).contains("No changes."));
+}
+
+#[test]
+fn retry_after_is_honoured_beyond_a_minute_and_bounded_by_the_deadline() {
+    // The client waits exactly what Graph asks, even 90 s (recorded, not slept).
+    let server = FakeGraph::start();
+    server.behaviour.lock().unwrap().retry_after = 90;
+    server.fail("/v1.0/subscribedSkus", &[429]);
+    let waits = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorder = waits.clone();
+    let mut settings = settings(&server, CLIENT_SECRET);
+    settings.retry.deadline = Duration::from_secs(600);
+    let client = GraphClient::new(settings).with_sleeper(std::sync::Arc::new(move |wait| {
+        recorder.lock().unwrap().push(wait)
+    }));
+    client
+        .get_pages("/subscribedSkus")
+        .expect("answered after the wait");
+    assert_eq!(*waits.lock().unwrap(), [Duration::from_secs(90)]);
+
+    // A wait past the deadline is not started: the error says what Graph asked for, with its
+    // code and the request's ids.
+    let live = apply_tenant();
+    live.behaviour.lock().unwrap().retry_after = 90;
+    live.fail(&format!("/v1.0/groups/{ENGINEERING}/assignLicense"), &[429]);
+    let failed = apply_within(&live, "10")
+        .env("SEATPLAN_RETRY_TIMEOUT", "30")
+        .assert()
+        .failure()
+        .code(1);
+    let stdout = text(&failed.get_output().stdout);
+    assert!(
+        stdout.contains("Graph asked to wait 90 s before trying again, which would pass the retry deadline of 30 s"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("TooManyRequests"), "{stdout}");
+    assert!(stdout.contains("client-request-id "), "{stdout}");
+}
+
+#[test]
+fn an_apply_killed_after_any_step_and_run_again_converges_without_duplicates() {
+    // How many writes a full apply makes.
+    let total = {
+        let server = apply_tenant();
+        apply_command(&server).assert().success();
+        writes(&server).len()
+    };
+    assert!(total >= 10, "{total}");
+    for answered in 0..total {
+        let server = apply_tenant();
+        server.behaviour.lock().unwrap().hold_writes_after = Some(answered);
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("seatplan"))
+            .args([
+                "--no-color",
+                "apply",
+                "--graph",
+                "-c",
+                APPLY_CONFIG,
+                "--auto-approve",
+            ])
+            .args(PLAN_ARGS)
+            .args(["--processing-checks", "1", "--processing-interval", "0"])
+            .env("SEATPLAN_TENANT_ID", TENANT)
+            .env("SEATPLAN_CLIENT_ID", CLIENT_ID)
+            .env("SEATPLAN_CLIENT_SECRET", CLIENT_SECRET)
+            .env("SEATPLAN_LOGIN_URL", &server.origin)
+            .env("SEATPLAN_GRAPH_URL", server.graph_base())
+            .env_remove("SEATPLAN_CLIENT_CERTIFICATE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait (a safety net of minutes) until the write after `answered` arrives and hangs.
+        let started = std::time::Instant::now();
+        while writes(&server).len() <= answered {
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "the apply never reached write {answered}"
+            );
+            assert!(child.try_wait().unwrap().is_none(), "the apply ended early");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        server.behaviour.lock().unwrap().hold_writes_after = None;
+        let again = apply_command(&server).assert().success();
+        let stdout = text(&again.get_output().stdout);
+        assert!(
+            stdout.contains("Apply complete!") || stdout.contains("No changes."),
+            "killed after {answered} writes: {stdout}"
+        );
+        let live = server.live();
+        assert_eq!(
+            live.groups_named("Conferencing"),
+            1,
+            "killed after {answered} writes"
+        );
+        let last = replan(&server);
+        assert!(
+            last.contains("No changes."),
+            "killed after {answered}: {last}"
+        );
+    }
+}
+
+#[test]
+fn seats_in_grace_are_assignable_with_a_warning_and_suspended_seats_count_nothing() {
+    // SPE_E3 is in its grace period: no enabled seats, ten in warning. The plan assigns it.
+    let server = FakeGraph::start_live(|live| {
+        live.add_sku("SPE_E3", SPE_E3, 10);
+        live.set_units("SPE_E3", 0, 10, 0);
+        live.add_sku("MCOMEETADV", MCOMEETADV, 10);
+        live.add_group(LEGACY, "Legacy EMS", &[EMS], &[GUS]);
+        live.add_group(PILOT, "Old pilot", &[EMS], &[ELI]);
+    });
+    let plan = live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let stderr = text(&plan.get_output().stderr);
+    assert!(
+        stderr.contains("seatplan::subscription-in-grace"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Microsoft 365 E3 (SPE_E3) has 10 seats in the grace period"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("seat-shortage"), "{stderr}");
+    assert!(!stderr.contains("seat-count-drift"), "{stderr}");
+
+    // Suspended seats are not assignable: the same plan runs short.
+    let suspended = FakeGraph::start_live(|live| {
+        live.add_sku("SPE_E3", SPE_E3, 10);
+        live.set_units("SPE_E3", 0, 0, 10);
+        live.add_sku("MCOMEETADV", MCOMEETADV, 10);
+        live.add_group(LEGACY, "Legacy EMS", &[EMS], &[GUS]);
+        live.add_group(PILOT, "Old pilot", &[EMS], &[ELI]);
+    });
+    let short = live_seatplan(&suspended)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .failure()
+        .code(1);
+    let stderr = text(&short.get_output().stderr);
+    assert!(stderr.contains("seatplan::seat-shortage"), "{stderr}");
+}
+
+#[test]
+fn consumed_units_that_differ_from_the_engine_s_count_are_a_warning() {
+    let server = apply_tenant();
+    server
+        .behaviour
+        .lock()
+        .unwrap()
+        .live
+        .as_mut()
+        .unwrap()
+        .drift("EMS", 2);
+    let plan = live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let stderr = text(&plan.get_output().stderr);
+    assert!(stderr.contains("seatplan::seat-count-drift"), "{stderr}");
+    assert!(
+        stderr.contains("Graph reports 4 consumed EMS seats, seatplan counts 2"),
+        "{stderr}"
+    );
+    // Without the drift, no warning.
+    let clean = apply_tenant();
+    let plan = live_seatplan(&clean)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    assert!(!text(&plan.get_output().stderr).contains("seat-count-drift"));
 }

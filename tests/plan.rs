@@ -63,6 +63,8 @@ fn every_check_code_fires_on_its_fixture() {
         "removal-threshold",
         "nested-group",
         "existing-errors",
+        "subscription-in-grace",
+        "seat-count-drift",
         "unmanaged-group",
         "membership-pending",
         "new-plans-enabled",

@@ -795,7 +795,7 @@ fn seat_counts(
                     .ok()
                     .map(|id| catalog.product(id).id.clone()),
                 enabled,
-                plans: Vec::new(),
+                ..Subscription::default()
             }
         })
         .collect()

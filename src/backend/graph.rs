@@ -19,8 +19,8 @@ use super::{
 };
 use crate::diag::Diagnostics;
 use crate::graph::{
-    GraphClient, GraphError, GraphErrorKind, GraphSettings, GroupPatch, LicenseProcessing, Method,
-    NewGroup,
+    group_nickname, GraphClient, GraphError, GraphErrorKind, GraphSettings, GroupPatch,
+    LicenseProcessing, Method, NewGroup,
 };
 use crate::source::Sources;
 use crate::tenant::model::AssignmentState;
@@ -71,7 +71,35 @@ impl GraphBackend {
     }
 
     /// Runs one step; `group_ids` holds the group id of each change (created ones once made).
-    fn run(&self, step: &Step, group_ids: &mut [Option<String>]) -> Result<(), GraphError> {
+    /// Calls on an object this apply created or changed wait out Entra's replication delay.
+    fn run(
+        &self,
+        step: &Step,
+        group_ids: &mut [Option<String>],
+        fresh: &mut Fresh,
+    ) -> Result<(), GraphError> {
+        let fresh_group = fresh.groups.contains(&step.change);
+        let fresh_user = matches!(&step.target, Target::User(user) if fresh.users.contains(user));
+        let result = self.run_once(step, group_ids, fresh);
+        match result {
+            Err(error)
+                if (fresh_group || fresh_user)
+                    && (error.status == Some(404) || (fresh_user && location_pending(&error))) =>
+            {
+                self.client
+                    .settle(location_pending, || self.run_once(step, group_ids, fresh))
+            }
+            other => other,
+        }
+    }
+
+    /// One attempt at a step (see [`GraphBackend::run`]).
+    fn run_once(
+        &self,
+        step: &Step,
+        group_ids: &mut [Option<String>],
+        fresh: &mut Fresh,
+    ) -> Result<(), GraphError> {
         let client = &self.client;
         let group = || -> Result<String, GraphError> {
             group_ids[step.change].clone().ok_or_else(|| {
@@ -92,11 +120,11 @@ impl GraphBackend {
                 },
                 _,
             ) => {
-                let created = client.create_group(&NewGroup {
+                let (created, _adopted) = client.create_group_once(&NewGroup {
                     display_name: display_name.clone(),
                     description: description.clone(),
                     mail_enabled: false,
-                    mail_nickname: mail_nickname(display_name),
+                    mail_nickname: group_nickname(display_name),
                     security_enabled: *security_enabled,
                     group_types: if rule.is_some() {
                         vec!["DynamicMembership".to_string()]
@@ -107,6 +135,7 @@ impl GraphBackend {
                     membership_rule_processing_state: rule.as_ref().map(|_| "On".to_string()),
                 })?;
                 group_ids[step.change] = Some(created.id);
+                fresh.groups.push(step.change);
                 Ok(())
             }
             (Action::SetDescription(description), _) => {
@@ -178,7 +207,9 @@ impl GraphBackend {
                 gone_is_done(client.remove_group_member(&group()?, group_id))
             }
             (Action::SetUsageLocation(location), Target::User(user)) => {
-                client.set_usage_location(user, location)
+                client.set_usage_location(user, location)?;
+                fresh.users.push(user.clone());
+                Ok(())
             }
             (Action::SetUsageLocation(_), Target::Group) => Err(GraphError::new(
                 GraphErrorKind::InvalidResponse,
@@ -230,7 +261,11 @@ impl GraphBackend {
                 if attempt > 0 {
                     std::thread::sleep(self.poll.interval);
                 }
-                match self.client.license_processing_state(id) {
+                // A group just created or changed may not have replicated yet.
+                match self
+                    .client
+                    .settle(|_| false, || self.client.license_processing_state(id))
+                {
                     Ok(LicenseProcessing::ProcessingComplete) => {
                         last = Some(Ok("ProcessingComplete".to_string()));
                         break;
@@ -258,6 +293,26 @@ impl GraphBackend {
     }
 }
 
+/// The objects an apply created or changed so far: calls on them retry Entra's replication
+/// delay.
+#[derive(Debug, Default)]
+struct Fresh {
+    /// Changes whose group this apply created (or adopted from an apply that stopped).
+    groups: Vec<usize>,
+    /// Users whose usage location this apply set.
+    users: Vec<String>,
+}
+
+/// Graph refusing a user's license because the usage location it was just given has not
+/// reached the licensing service yet.
+fn location_pending(error: &GraphError) -> bool {
+    error.status == Some(400)
+        && error
+            .message
+            .to_ascii_lowercase()
+            .contains("usage location")
+}
+
 /// A 404 on a removal means the thing is already gone: done.
 /// An add that finds the object already a member did what the step wanted.
 fn member_is_done(result: Result<(), GraphError>) -> Result<(), GraphError> {
@@ -282,21 +337,6 @@ fn processing_name(state: &LicenseProcessing) -> String {
         LicenseProcessing::ProcessingInProgress => "ProcessingInProgress".to_string(),
         LicenseProcessing::ProcessingComplete => "ProcessingComplete".to_string(),
         LicenseProcessing::Other(other) => other.clone(),
-    }
-}
-
-/// The mail nickname Graph requires of every group: the name's ASCII letters and digits (at most
-/// 64), or `group` when it has none.
-fn mail_nickname(display_name: &str) -> String {
-    let nickname: String = display_name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(64)
-        .collect();
-    if nickname.is_empty() {
-        "group".to_string()
-    } else {
-        nickname
     }
 }
 
@@ -387,8 +427,9 @@ impl Backend for GraphBackend {
         let mut failed: Option<(usize, GraphError)> = None;
         let mut touched: Vec<usize> = Vec::new();
         let mut deleted: Vec<usize> = Vec::new();
+        let mut fresh = Fresh::default();
         for step in &steps {
-            match self.run(step, &mut group_ids) {
+            match self.run(step, &mut group_ids, &mut fresh) {
                 Ok(()) => {
                     done[step.change] += 1;
                     if step.target == Target::Group {
@@ -515,14 +556,6 @@ fn group_summary(state: &TenantState, group: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mail_nicknames_keep_ascii_letters_and_digits() {
-        assert_eq!(mail_nickname("Sales - E3 (EU)"), "SalesE3EU");
-        assert_eq!(mail_nickname("Ünïcödé ✓"), "ncd");
-        assert_eq!(mail_nickname("✓"), "group");
-        assert_eq!(mail_nickname(&"x".repeat(100)).len(), 64);
-    }
 
     #[test]
     fn canonical_json_sorts_keys_and_is_stable() {

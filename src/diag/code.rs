@@ -165,6 +165,10 @@ codes! {
     ExistingErrors => "existing-errors", Warning, "users are already in a licensing error state before the change";
     /// A change would let recorded errors succeed, but only a reprocess retries them.
     NeedsReprocess => "needs-reprocess", Warning, "users in error would succeed if reprocessed after the change; the service does not retry by itself";
+    /// Seats of a subscription are in their grace period.
+    SubscriptionInGrace => "subscription-in-grace", Warning, "seats of a product are in their grace period (`prepaidUnits.warning`): assignable until the subscription is disabled";
+    /// Graph's consumed seats differ from the engine's count.
+    SeatCountDrift => "seat-count-drift", Warning, "Graph's `consumedUnits` differs from the seats the engine counts for the current tenant";
     /// Licensed groups not in the config.
     UnmanagedGroup => "unmanaged-group", Note, "licensed tenant groups are absent from the config (read, never changed)";
     /// A membership rule is not well-formed.

@@ -177,7 +177,7 @@ pub(crate) fn state(raw: &Raw) -> TenantState {
                 sku: sku.to_string(),
                 id: None,
                 enabled: direct_holders[index] + raw.extra_seats[index],
-                plans: Vec::new(),
+                ..Subscription::default()
             })
             .collect(),
         users,

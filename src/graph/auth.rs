@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 use super::client::{graph_error_fields, read_answer};
 use super::error::{GraphError, GraphErrorKind};
+use super::retry::{client_request_id, retryable, Budget, Repeat, Sleeper};
 use super::secret::Secret;
 use super::settings::{Credential, GraphSettings};
 
@@ -24,6 +25,7 @@ use super::settings::{Credential, GraphSettings};
 pub(super) fn request_token(
     agent: &ureq::Agent,
     settings: &GraphSettings,
+    sleeper: &Sleeper,
 ) -> Result<(Secret, Duration), GraphError> {
     let url = format!(
         "{}/{}/oauth2/v2.0/token",
@@ -39,11 +41,10 @@ pub(super) fn request_token(
         Credential::ClientSecret(_) => "client_secret",
         Credential::Certificate(_) => "client_assertion",
     };
-    let policy = settings.retry;
-    let mut attempt = 0;
+    let client_request_id = client_request_id();
+    let mut budget = Budget::new(settings.retry);
     loop {
-        attempt += 1;
-        let last = attempt >= policy.max_attempts.max(1);
+        budget.attempt();
         let mut form = vec![
             ("client_id", settings.client_id.as_str()),
             ("scope", settings.scope.as_str()),
@@ -56,39 +57,60 @@ pub(super) fn request_token(
                 "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             ));
         }
-        let answer = match agent.post(&url).send_form(form) {
+        let answer = match agent
+            .post(&url)
+            .header("client-request-id", &client_request_id)
+            .header("return-client-request-id", "true")
+            .send_form(form)
+        {
             Ok(response) => read_answer(response),
             Err(error) => Err(error.to_string()),
         };
+        // A token request creates nothing: every failure that may pass is retried.
         let answer = match answer {
             Ok(answer) => answer,
-            Err(_) if !last => {
-                std::thread::sleep(policy.delay(attempt, None));
-                continue;
-            }
-            Err(message) => {
-                return Err(GraphError::new(
-                    GraphErrorKind::Transport,
-                    request,
-                    secret.scrub(&message),
-                ))
-            }
+            Err(message) => match budget.next_wait(None) {
+                Ok(wait) => {
+                    sleeper(wait);
+                    continue;
+                }
+                Err(reason) => {
+                    return Err(GraphError::new(
+                        GraphErrorKind::Transport,
+                        request,
+                        secret.scrub(&format!("{message}; {reason}")),
+                    )
+                    .with_ids(None, Some(client_request_id)))
+                }
+            },
         };
-        if matches!(answer.status, 429 | 500 | 502 | 503 | 504) && !last {
-            std::thread::sleep(policy.delay(attempt, answer.retry_after));
-            continue;
+        let mut gave_up = None;
+        if retryable(Repeat::Safe, Some(answer.status)) {
+            match budget.next_wait(answer.retry_after) {
+                Ok(wait) => {
+                    sleeper(wait);
+                    continue;
+                }
+                Err(reason) => gave_up = Some(reason),
+            }
         }
         if !(200..300).contains(&answer.status) {
             let (code, message) = graph_error_fields(&answer.body);
+            let message =
+                message.unwrap_or_else(|| "the identity platform refused the request".into());
+            let message = match gave_up {
+                Some(reason) => format!("{message} ({reason})"),
+                None => message,
+            };
             return Err(GraphError {
                 kind: GraphErrorKind::Auth,
                 request,
                 status: Some(answer.status),
                 code,
-                message: secret.scrub(
-                    &message.unwrap_or_else(|| "the identity platform refused the request".into()),
-                ),
-            });
+                message: secret.scrub(&message),
+                ids: None,
+            }
+            .with_ids(answer.request_id, Some(client_request_id)));
         }
         let token = answer.body.get("access_token").and_then(Value::as_str);
         let lifetime = match answer.body.get("expires_in") {

@@ -1,6 +1,7 @@
 //! [`GraphClient`]: blocking HTTPS to Microsoft Graph with ureq (rustls). It owns the access
-//! token (requested with client credentials, cached for its lifetime), retries 429 and 5xx
-//! answers honouring `Retry-After` with capped exponential backoff, follows `@odata.nextLink`
+//! token (requested with client credentials, cached for its lifetime), retries under the one
+//! policy of [`super::retry`] (`Retry-After` as given, jittered backoff, creates never repeated
+//! blindly), sends a `client-request-id` with every request, follows `@odata.nextLink`
 //! pages (only within the configured Graph URL, so the token never leaves for another host), and
 //! sends `$batch` requests of at most 20 with a bounded number in flight.
 
@@ -11,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::auth::request_token;
 use super::error::{GraphError, GraphErrorKind};
+use super::retry::{client_request_id, retryable, thread_sleeper, Budget, Repeat, Sleeper};
 use super::secret::Secret;
 use super::settings::GraphSettings;
 use crate::tenant::graph_import::GraphPage;
@@ -83,6 +85,7 @@ pub struct GraphClient {
     agent: ureq::Agent,
     token: Mutex<Option<CachedToken>>,
     progress: indicatif::ProgressBar,
+    sleeper: Sleeper,
 }
 
 impl std::fmt::Debug for GraphClient {
@@ -100,6 +103,8 @@ pub(super) struct Answer {
     pub(super) body: Value,
     /// The body text, when it was not JSON (error pages of proxies).
     pub(super) text: String,
+    /// Graph's `request-id` header.
+    pub(super) request_id: Option<String>,
 }
 
 impl GraphClient {
@@ -115,7 +120,15 @@ impl GraphClient {
             settings,
             token: Mutex::new(None),
             progress: indicatif::ProgressBar::hidden(),
+            sleeper: thread_sleeper(),
         }
+    }
+
+    /// The same client waiting between attempts through `sleeper` instead of sleeping (tests
+    /// record the waits the policy asks for without spending them).
+    pub fn with_sleeper(mut self, sleeper: Sleeper) -> Self {
+        self.sleeper = sleeper;
+        self
     }
 
     /// Shows a spinner on stderr while reading (pages and member batches read so far). Only for a
@@ -177,7 +190,7 @@ impl GraphClient {
                 return Ok(cached.token.clone());
             }
         }
-        let (token, lifetime) = request_token(&self.agent, &self.settings)?;
+        let (token, lifetime) = request_token(&self.agent, &self.settings, &self.sleeper)?;
         // Refresh five minutes early (or halfway through a short lifetime).
         let margin = Duration::from_secs(300).min(lifetime / 2);
         *guard = Some(CachedToken {
@@ -204,39 +217,59 @@ impl GraphClient {
         format!("{} {relative}", method.as_str())
     }
 
-    /// Sends one request with retries; returns the body of a 2xx answer or the error.
+    /// Sends one request under the retry policy ([`super::retry`]); returns the body of a 2xx
+    /// answer (`Null` when it is empty) or the error. `POST /groups` is a create (not repeated
+    /// after a server error or a lost answer); every other request is safe to repeat.
     pub fn send(
         &self,
         method: Method,
         url: &str,
         body: Option<&Value>,
     ) -> Result<Value, GraphError> {
-        let request = self.describe(method, url);
-        let policy = self.settings.retry;
-        // Creating a group is not idempotent: a 5xx or a lost answer may hide a group that was
-        // created, and a retry would create a second one. Only throttling (429, 503 with
-        // Retry-After, answered before the request is processed) is retried for it; the other
-        // calls set a state and can be repeated safely.
         let creates = method == Method::Post && url.trim_end_matches('/').ends_with("/groups");
+        let repeat = if creates {
+            Repeat::Create
+        } else {
+            Repeat::Safe
+        };
+        self.send_with(method, url, body, repeat)
+    }
+
+    /// [`GraphClient::send`] with the request's repeatability given.
+    pub(super) fn send_with(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        repeat: Repeat,
+    ) -> Result<Value, GraphError> {
+        let request = self.describe(method, url);
+        let client_request_id = client_request_id();
+        let mut budget = Budget::new(self.settings.retry);
         let mut renewed = false;
-        let mut attempt = 0;
         loop {
-            attempt += 1;
+            budget.attempt();
             let token = self.access_token()?;
-            let outcome = self.exchange(method, url, body, &token);
-            let last = attempt >= policy.max_attempts.max(1);
-            let answer = match outcome {
+            let answer = match self.exchange(method, url, body, &token, &client_request_id) {
                 Ok(answer) => answer,
-                Err(_) if !last && !creates => {
-                    std::thread::sleep(policy.delay(attempt, None));
-                    continue;
-                }
                 Err(message) => {
+                    let reason = if retryable(repeat, None) {
+                        match budget.next_wait(None) {
+                            Ok(wait) => {
+                                (self.sleeper)(wait);
+                                continue;
+                            }
+                            Err(reason) => format!("; {reason}"),
+                        }
+                    } else {
+                        "; not retried: the request may have been processed".to_string()
+                    };
                     return Err(GraphError::new(
                         GraphErrorKind::Transport,
                         request,
-                        self.scrub(&message),
-                    ));
+                        self.scrub(&format!("{message}{reason}")),
+                    )
+                    .with_ids(None, Some(client_request_id)));
                 }
             };
             match answer.status {
@@ -245,28 +278,32 @@ impl GraphClient {
                     // The token may have been revoked or expired early: get a new one once.
                     renewed = true;
                     self.forget_token();
-                    attempt -= 1;
                     continue;
                 }
-                429 | 503 if !last => {
-                    std::thread::sleep(policy.delay(attempt, answer.retry_after));
-                    continue;
-                }
-                500 | 502 | 504 if !last && !creates => {
-                    std::thread::sleep(policy.delay(attempt, answer.retry_after));
-                    continue;
-                }
-                status => {
-                    let mut error = self.error_from(&request, status, &answer.body, &answer.text);
-                    if matches!(status, 429 | 503) {
-                        error.kind = GraphErrorKind::Throttled;
-                        error.message =
-                            format!("{} (gave up after {attempt} attempts)", error.message);
+                status if retryable(repeat, Some(status)) => {
+                    match budget.next_wait(answer.retry_after) {
+                        Ok(wait) => {
+                            (self.sleeper)(wait);
+                            continue;
+                        }
+                        Err(reason) => {
+                            let mut error = self.error_from(&request, &answer, &client_request_id);
+                            if matches!(status, 429 | 503) {
+                                error.kind = GraphErrorKind::Throttled;
+                            }
+                            error.message = format!("{} ({reason})", error.message);
+                            return Err(error);
+                        }
                     }
-                    return Err(error);
                 }
+                _ => return Err(self.error_from(&request, &answer, &client_request_id)),
             }
         }
+    }
+
+    /// Waits `wait` (through the client's sleeper, which tests replace).
+    pub(super) fn sleep(&self, wait: Duration) {
+        (self.sleeper)(wait);
     }
 
     /// One HTTP exchange; `Err` is a transport failure.
@@ -276,48 +313,37 @@ impl GraphClient {
         url: &str,
         body: Option<&Value>,
         token: &Secret,
+        client_request_id: &str,
     ) -> Result<Answer, String> {
         let authorization = format!("Bearer {}", token.expose());
+        fn headers<B>(
+            request: ureq::RequestBuilder<B>,
+            authorization: &str,
+            client_request_id: &str,
+        ) -> ureq::RequestBuilder<B> {
+            request
+                .header("Authorization", authorization)
+                .header("client-request-id", client_request_id)
+                .header("return-client-request-id", "true")
+        }
+        let (auth, id) = (authorization.as_str(), client_request_id);
         let result = match (method, body) {
-            (Method::Get, _) => self
-                .agent
-                .get(url)
-                .header("Authorization", &authorization)
-                .call(),
-            (Method::Delete, _) => self
-                .agent
-                .delete(url)
-                .header("Authorization", &authorization)
-                .call(),
-            (Method::Post, Some(body)) => self
-                .agent
-                .post(url)
-                .header("Authorization", &authorization)
-                .send_json(body),
-            (Method::Post, None) => self
-                .agent
-                .post(url)
-                .header("Authorization", &authorization)
-                .send_empty(),
-            (Method::Patch, Some(body)) => self
-                .agent
-                .patch(url)
-                .header("Authorization", &authorization)
-                .send_json(body),
-            (Method::Patch, None) => self
-                .agent
-                .patch(url)
-                .header("Authorization", &authorization)
-                .send_empty(),
+            (Method::Get, _) => headers(self.agent.get(url), auth, id).call(),
+            (Method::Delete, _) => headers(self.agent.delete(url), auth, id).call(),
+            (Method::Post, Some(body)) => headers(self.agent.post(url), auth, id).send_json(body),
+            (Method::Post, None) => headers(self.agent.post(url), auth, id).send_empty(),
+            (Method::Patch, Some(body)) => headers(self.agent.patch(url), auth, id).send_json(body),
+            (Method::Patch, None) => headers(self.agent.patch(url), auth, id).send_empty(),
         };
         let response = result.map_err(|error| error.to_string())?;
         read_answer(response)
     }
 
-    fn error_from(&self, request: &str, status: u16, body: &Value, text: &str) -> GraphError {
-        let (code, message) = graph_error_fields(body);
+    fn error_from(&self, request: &str, answer: &Answer, client_request_id: &str) -> GraphError {
+        let status = answer.status;
+        let (code, message) = graph_error_fields(&answer.body);
         let message = message.unwrap_or_else(|| {
-            let text = text.trim();
+            let text = answer.text.trim();
             if text.is_empty() {
                 format!("HTTP status {status}")
             } else {
@@ -330,7 +356,12 @@ impl GraphClient {
             status: Some(status),
             code,
             message: self.scrub(&message),
+            ids: None,
         }
+        .with_ids(
+            answer.request_id.clone(),
+            Some(client_request_id.to_string()),
+        )
     }
 
     /// GETs a collection and every following page.
@@ -484,14 +515,14 @@ impl GraphClient {
         Ok(results.into_iter().map(|(_, pages)| pages).collect())
     }
 
-    /// One batch of at most [`BATCH_LIMIT`] URLs, with its inner retries.
+    /// One batch of at most [`BATCH_LIMIT`] URLs, with its inner retries under the same policy
+    /// as single requests (the inner requests are reads, safe to repeat).
     fn get_chunk(&self, urls: &[String]) -> Result<Vec<Vec<GraphPage>>, GraphError> {
-        let policy = self.settings.retry;
+        let mut budget = Budget::new(self.settings.retry);
         let mut done: Vec<Option<Vec<GraphPage>>> = vec![None; urls.len()];
         let mut pending: Vec<usize> = (0..urls.len()).collect();
-        let mut attempt = 0;
         while !pending.is_empty() {
-            attempt += 1;
+            budget.attempt();
             let requests: Vec<BatchRequest> = pending
                 .iter()
                 .map(|&index| BatchRequest {
@@ -500,7 +531,8 @@ impl GraphClient {
                 })
                 .collect();
             let mut retry = Vec::new();
-            let mut wait: Option<Duration> = None;
+            let mut asked: Option<Duration> = None;
+            let mut last_failure: Option<(usize, BatchResponse)> = None;
             for response in self.batch(&requests)? {
                 let Some(index) = response
                     .id
@@ -511,21 +543,30 @@ impl GraphClient {
                 else {
                     continue;
                 };
-                let url = &urls[index];
                 match response.status {
-                    200..=299 => done[index] = Some(self.follow_pages(url, response.body)?),
-                    429 | 500 | 502 | 503 | 504 if attempt < policy.max_attempts => {
+                    200..=299 => {
+                        done[index] = Some(self.follow_pages(&urls[index], response.body)?);
+                    }
+                    status if retryable(Repeat::Safe, Some(status)) => {
                         retry.push(index);
-                        let delay = policy.delay(attempt, response.retry_after);
-                        wait = Some(wait.map_or(delay, |wait| wait.max(delay)));
+                        if let Some(after) = response.retry_after {
+                            asked = Some(asked.map_or(after, |asked| asked.max(after)));
+                        }
+                        last_failure = Some((index, response));
                     }
                     status => {
-                        let mut error =
-                            self.error_from(&format!("GET {url}"), status, &response.body, "");
-                        if matches!(status, 429 | 503) {
-                            error.kind = GraphErrorKind::Throttled;
-                        }
-                        return Err(error);
+                        let answer = Answer {
+                            status,
+                            retry_after: None,
+                            body: response.body,
+                            text: String::new(),
+                            request_id: None,
+                        };
+                        return Err(self.error_from(
+                            &format!("GET {}", urls[index]),
+                            &answer,
+                            &client_request_id(),
+                        ));
                     }
                 }
             }
@@ -536,15 +577,37 @@ impl GraphClient {
                 .filter(|index| done[*index].is_none() && !retry.contains(index))
                 .collect();
             retry.extend(unanswered);
-            if !retry.is_empty() && attempt >= policy.max_attempts {
-                return Err(GraphError::new(
-                    GraphErrorKind::Throttled,
-                    format!("GET {}", urls[retry[0]]),
-                    format!("throttled inside $batch; gave up after {attempt} attempts"),
-                ));
-            }
-            if let Some(wait) = wait {
-                std::thread::sleep(wait);
+            if !retry.is_empty() {
+                match budget.next_wait(asked) {
+                    Ok(wait) => self.sleep(wait),
+                    Err(reason) => {
+                        let url = &urls[retry[0]];
+                        let mut error = match last_failure {
+                            Some((index, response)) => {
+                                let answer = Answer {
+                                    status: response.status,
+                                    retry_after: response.retry_after,
+                                    body: response.body,
+                                    text: String::new(),
+                                    request_id: None,
+                                };
+                                self.error_from(
+                                    &format!("GET {}", urls[index]),
+                                    &answer,
+                                    &client_request_id(),
+                                )
+                            }
+                            None => GraphError::new(
+                                GraphErrorKind::InvalidResponse,
+                                format!("GET {url}"),
+                                "the $batch answer does not answer this request",
+                            ),
+                        };
+                        error.kind = GraphErrorKind::Throttled;
+                        error.message = format!("{} (inside $batch; {reason})", error.message);
+                        return Err(error);
+                    }
+                }
             }
             pending = retry;
         }
@@ -557,11 +620,16 @@ pub(super) fn read_answer(
     mut response: ureq::http::Response<ureq::Body>,
 ) -> Result<Answer, String> {
     let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|value| value.to_str().ok())
-        .and_then(parse_retry_after);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string)
+    };
+    let retry_after = header("retry-after").as_deref().and_then(parse_retry_after);
+    // Graph's header; the identity platform names it x-ms-request-id.
+    let request_id = header("request-id").or_else(|| header("x-ms-request-id"));
     let text = response
         .body_mut()
         .with_config()
@@ -578,6 +646,7 @@ pub(super) fn read_answer(
         retry_after,
         body,
         text,
+        request_id,
     })
 }
 

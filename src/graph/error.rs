@@ -33,6 +33,17 @@ pub struct GraphError {
     pub code: Option<String>,
     /// What went wrong, in Graph's words where it gave some.
     pub message: String,
+    /// The request's ids for a support case (boxed: errors travel in every `Result`).
+    pub ids: Option<Box<RequestIds>>,
+}
+
+/// The ids Graph and seatplan gave one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestIds {
+    /// Graph's `request-id` of the answer.
+    pub request_id: Option<String>,
+    /// The `client-request-id` seatplan sent with the request (Graph logs it too).
+    pub client_request_id: Option<String>,
 }
 
 impl GraphError {
@@ -48,7 +59,21 @@ impl GraphError {
             status: None,
             code: None,
             message: message.into(),
+            ids: None,
         }
+    }
+
+    /// The same error with the request's ids.
+    pub fn with_ids(
+        mut self,
+        request_id: Option<String>,
+        client_request_id: Option<String>,
+    ) -> Self {
+        self.ids = Some(Box::new(RequestIds {
+            request_id,
+            client_request_id,
+        }));
+        self
     }
 
     /// The diagnostic to show for this error, with a help line fitting its kind.
@@ -88,7 +113,19 @@ impl fmt::Display for GraphError {
             (None, Some(code)) => write!(f, " ({code})")?,
             (None, None) => {}
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", self.message)?;
+        let (request_id, client_request_id) = match &self.ids {
+            Some(ids) => (&ids.request_id, &ids.client_request_id),
+            None => (&None, &None),
+        };
+        match (request_id, client_request_id) {
+            (Some(request), Some(client)) => {
+                write!(f, " (request-id {request}, client-request-id {client})")
+            }
+            (Some(request), None) => write!(f, " (request-id {request})"),
+            (None, Some(client)) => write!(f, " (client-request-id {client})"),
+            (None, None) => Ok(()),
+        }
     }
 }
 
@@ -106,10 +143,13 @@ mod tests {
             status: Some(400),
             code: Some("Request_BadRequest".into()),
             message: "plans are mutually exclusive".into(),
-        };
+            ids: None,
+        }
+        .with_ids(Some("r-1".into()), Some("c-1".into()));
         assert_eq!(
             error.to_string(),
-            "POST /groups/1/assignLicense failed (400 Request_BadRequest): plans are mutually exclusive"
+            "POST /groups/1/assignLicense failed (400 Request_BadRequest): plans are mutually \
+             exclusive (request-id r-1, client-request-id c-1)"
         );
         assert_eq!(error.to_diagnostic().code, Code::GraphRequest);
         let auth = GraphError::new(GraphErrorKind::Auth, "POST /token", "refused");

@@ -10,15 +10,18 @@ mod auth;
 mod client;
 mod error;
 mod read;
+mod retry;
 mod secret;
 mod settings;
 mod write;
 
 pub use client::{BatchRequest, BatchResponse, GraphClient, Method, BATCH_LIMIT};
-pub use error::{GraphError, GraphErrorKind};
+pub use error::{GraphError, GraphErrorKind, RequestIds};
 pub use read::path_segment;
+pub use retry::{RetryPolicy, Sleeper};
 pub use secret::Secret;
-pub use settings::{Credential, GraphSettings, RetryPolicy, PUBLIC_GRAPH_BASE, PUBLIC_LOGIN_BASE};
+pub use settings::{Credential, GraphSettings, PUBLIC_GRAPH_BASE, PUBLIC_LOGIN_BASE};
 pub use write::{
-    DirectoryGroup, DirectoryUser, GroupPatch, LicenseProcessing, LicenseToAdd, NewGroup,
+    group_nickname, DirectoryGroup, DirectoryUser, GroupPatch, LicenseProcessing, LicenseToAdd,
+    NewGroup,
 };

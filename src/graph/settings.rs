@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::retry::RetryPolicy;
 use super::secret::Secret;
 use crate::diag::{Code, Diagnostic};
 
@@ -20,39 +21,6 @@ pub enum Credential {
     ClientSecret(Secret),
     /// A PEM file holding the certificate and its private key.
     Certificate(PathBuf),
-}
-
-/// When and how often a throttled or failed request is tried again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Most attempts of one request, the first included.
-    pub max_attempts: u32,
-    /// The wait before the second attempt when Graph gives no `Retry-After`; doubled each time.
-    pub base_delay: Duration,
-    /// The longest wait between attempts, whatever `Retry-After` asks.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 6,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before attempt `attempt + 1` (attempt counts from 1): `Retry-After` when Graph
-    /// sent one, else exponential backoff, capped at [`RetryPolicy::max_delay`] either way.
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let backoff = || {
-            let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
-            self.base_delay.saturating_mul(factor)
-        };
-        retry_after.unwrap_or_else(backoff).min(self.max_delay)
-    }
 }
 
 /// Everything the Graph client needs to connect.
@@ -148,11 +116,38 @@ impl GraphSettings {
                 ))
             }
         };
-        let settings = GraphSettings::new(tenant, client, credential);
+        let mut settings = GraphSettings::new(tenant, client, credential);
         let login = value("SEATPLAN_LOGIN_URL").unwrap_or_else(|| PUBLIC_LOGIN_BASE.into());
         let graph = value("SEATPLAN_GRAPH_URL").unwrap_or_else(|| PUBLIC_GRAPH_BASE.into());
+        if let Some(text) = value("SEATPLAN_RETRY_TIMEOUT") {
+            settings.retry.deadline = seconds("SEATPLAN_RETRY_TIMEOUT", &text)?;
+        }
+        if let Some(text) = value("SEATPLAN_CONSISTENCY_TIMEOUT") {
+            settings.retry.consistency_deadline = seconds("SEATPLAN_CONSISTENCY_TIMEOUT", &text)?;
+        }
         Ok(settings.with_endpoints(&login, &graph))
     }
+}
+
+/// The most seconds a timeout variable may give (a day): beyond it a typo, not a choice.
+const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+
+/// A timeout variable's value: seconds, fractions allowed.
+fn seconds(variable: &str, text: &str) -> Result<Duration, Diagnostic> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|value| (0.0..=MAX_TIMEOUT_SECONDS).contains(value))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            Diagnostic::new(
+                Code::GraphAuth,
+                format!("{variable} is `{text}`, not a number of seconds"),
+            )
+            .with_help(format!(
+                "give seconds between 0 and {MAX_TIMEOUT_SECONDS} (for example 300), or unset it"
+            ))
+        })
 }
 
 fn missing(variable: &str, what: &str) -> Diagnostic {
@@ -206,6 +201,39 @@ mod tests {
     }
 
     #[test]
+    fn timeouts_come_from_the_environment() {
+        let settings = GraphSettings::from_lookup(
+            lookup(&[
+                ("SEATPLAN_CLIENT_SECRET", "x"),
+                ("SEATPLAN_RETRY_TIMEOUT", "120"),
+                ("SEATPLAN_CONSISTENCY_TIMEOUT", "0.5"),
+            ]),
+            Some("t"),
+            Some("c"),
+        )
+        .unwrap();
+        assert_eq!(settings.retry.deadline, Duration::from_secs(120));
+        assert_eq!(
+            settings.retry.consistency_deadline,
+            Duration::from_millis(500)
+        );
+        let bad = GraphSettings::from_lookup(
+            lookup(&[
+                ("SEATPLAN_CLIENT_SECRET", "x"),
+                ("SEATPLAN_CONSISTENCY_TIMEOUT", "5 minutes"),
+            ]),
+            Some("t"),
+            Some("c"),
+        )
+        .unwrap_err();
+        assert!(
+            bad.message.contains("SEATPLAN_CONSISTENCY_TIMEOUT"),
+            "{}",
+            bad.message
+        );
+    }
+
+    #[test]
     fn missing_or_double_credentials_are_diagnostics() {
         let none = GraphSettings::from_lookup(lookup(&[]), Some("t"), Some("c")).unwrap_err();
         assert!(none
@@ -225,25 +253,5 @@ mod tests {
             GraphSettings::from_lookup(lookup(&[("SEATPLAN_CLIENT_SECRET", "x")]), None, Some("c"))
                 .unwrap_err();
         assert!(tenant.message.starts_with("SEATPLAN_TENANT_ID"));
-    }
-
-    #[test]
-    fn delays_honour_retry_after_and_are_capped() {
-        let policy = RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(10),
-        };
-        assert_eq!(policy.delay(1, None), Duration::from_secs(1));
-        assert_eq!(policy.delay(3, None), Duration::from_secs(4));
-        assert_eq!(policy.delay(9, None), Duration::from_secs(10));
-        assert_eq!(
-            policy.delay(1, Some(Duration::from_secs(7))),
-            Duration::from_secs(7)
-        );
-        assert_eq!(
-            policy.delay(1, Some(Duration::from_secs(700))),
-            Duration::from_secs(10)
-        );
     }
 }

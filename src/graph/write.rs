@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::client::{GraphClient, Method};
 use super::error::{GraphError, GraphErrorKind};
 use super::read::path_segment;
+use super::retry::Budget;
 
 /// One product to assign: its skuId and the service plan ids switched off in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,16 +116,17 @@ pub enum LicenseProcessing {
 
 impl GraphClient {
     /// `POST /groups/{id}/assignLicense`: adds `add` and removes the skuIds in `remove` in one
-    /// call (a migration is one call with both). Returns the updated group.
+    /// call (a migration is one call with both). Returns the updated group, or `None` when Graph
+    /// accepted the call with an empty body (`202 Accepted`, which its documentation allows).
     pub fn assign_group_licenses(
         &self,
         group_id: &str,
         add: &[LicenseToAdd],
         remove: &[String],
-    ) -> Result<DirectoryGroup, GraphError> {
+    ) -> Result<Option<DirectoryGroup>, GraphError> {
         let relative = format!("/groups/{}/assignLicense", path_segment(group_id));
         let body = json!({"addLicenses": add, "removeLicenses": remove});
-        typed(
+        optional(
             self.send(Method::Post, &self.url(&relative), Some(&body))?,
             "POST",
             &relative,
@@ -132,16 +134,16 @@ impl GraphClient {
     }
 
     /// `POST /users/{id}/assignLicense`: direct licenses, adds and removals in one call.
-    /// Returns the updated user.
+    /// Returns the updated user, or `None` for an empty 2xx body.
     pub fn assign_user_licenses(
         &self,
         user_id: &str,
         add: &[LicenseToAdd],
         remove: &[String],
-    ) -> Result<DirectoryUser, GraphError> {
+    ) -> Result<Option<DirectoryUser>, GraphError> {
         let relative = format!("/users/{}/assignLicense", path_segment(user_id));
         let body = json!({"addLicenses": add, "removeLicenses": remove});
-        typed(
+        optional(
             self.send(Method::Post, &self.url(&relative), Some(&body))?,
             "POST",
             &relative,
@@ -163,6 +165,124 @@ impl GraphClient {
             "POST",
             "/groups",
         )
+    }
+
+    /// Creates `group` at most once: a group with its `mailNickname` (seatplan's deterministic
+    /// identity for it, see [`group_nickname`]) that already exists — made by an apply that
+    /// stopped before it could record it — is adopted instead. When the create fails in a way
+    /// that may hide a committed group (a server error or a lost answer), the group is looked up
+    /// again, through the replication delay, and adopted if it appears; the create itself is
+    /// never sent twice. Returns the group and whether it was adopted.
+    pub fn create_group_once(
+        &self,
+        group: &NewGroup,
+    ) -> Result<(DirectoryGroup, bool), GraphError> {
+        if let Some(existing) = self.find_group_by_nickname(&group.mail_nickname)? {
+            return Ok((existing, true));
+        }
+        let error = match self.create_group(group) {
+            Ok(created) => return Ok((created, false)),
+            Err(error) => error,
+        };
+        let ambiguous = error.status.is_none_or(|status| status >= 500);
+        if !ambiguous {
+            return Err(error);
+        }
+        let mut budget = Budget::consistency(self.settings().retry);
+        loop {
+            budget.attempt();
+            if let Some(committed) = self.find_group_by_nickname(&group.mail_nickname)? {
+                return Ok((committed, true));
+            }
+            match budget.next_wait(None) {
+                Ok(wait) => self.sleep(wait),
+                Err(_) => {
+                    let mut error = error;
+                    error.message = format!(
+                        "{}; no group with the mailNickname `{}` appeared within {} s, so the \
+                         create was not sent again (run apply again: it looks the group up first)",
+                        error.message,
+                        group.mail_nickname,
+                        self.settings().retry.consistency_deadline.as_secs()
+                    );
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// The group whose `mailNickname` is `nickname`, if there is one; several are an error
+    /// naming their ids (seatplan cannot tell which one it made).
+    pub fn find_group_by_nickname(
+        &self,
+        nickname: &str,
+    ) -> Result<Option<DirectoryGroup>, GraphError> {
+        let filter = format!("mailNickname eq '{}'", nickname.replace('\'', "''"));
+        let relative = format!(
+            "/groups?$filter={}&$select=id,displayName,mailNickname,securityEnabled,mailEnabled,groupTypes,membershipRule,membershipRuleProcessingState,assignedLicenses",
+            encode_query(&filter)
+        );
+        let pages = self.get_pages(&relative)?;
+        let mut found: Vec<DirectoryGroup> = Vec::new();
+        for page in pages {
+            let items = page
+                .body
+                .get("value")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for item in items {
+                found.push(typed(item, "GET", "/groups")?);
+            }
+        }
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(found.pop()),
+            _ => Err(GraphError::new(
+                GraphErrorKind::InvalidResponse,
+                "GET /groups",
+                format!(
+                    "several groups have the mailNickname `{nickname}` ({}); delete the duplicates seatplan did not mean to make",
+                    found
+                        .iter()
+                        .map(|group| group.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// Runs `call` on an object that was just created or changed: a 404 (or an error `also`
+    /// accepts) is Entra's replication delay and is retried with backoff until the policy's
+    /// consistency deadline; anything else is returned at once.
+    pub fn settle<T>(
+        &self,
+        also: impl Fn(&GraphError) -> bool,
+        mut call: impl FnMut() -> Result<T, GraphError>,
+    ) -> Result<T, GraphError> {
+        let mut budget = Budget::consistency(self.settings().retry);
+        loop {
+            budget.attempt();
+            match call() {
+                Err(error) if error.status == Some(404) || also(&error) => {
+                    match budget.next_wait(None) {
+                        Ok(wait) => self.sleep(wait),
+                        Err(_) => {
+                            let mut error = error;
+                            error.message = format!(
+                                "{} (still failing after {} s: the object may not have replicated \
+                                 yet; raise --consistency-timeout or run apply again later)",
+                                error.message,
+                                budget.waited.as_secs()
+                            );
+                            return Err(error);
+                        }
+                    }
+                }
+                other => return other,
+            }
+        }
     }
 
     /// `PATCH /groups/{id}` with the properties set in `patch`.
@@ -239,6 +359,55 @@ impl GraphClient {
     }
 }
 
+/// The `mailNickname` seatplan gives a group it creates: the display name's ASCII letters and
+/// digits (at most 40) and 8 hex digits of its SHA-256, so that two names with the same letters
+/// differ and the same name always gives the same nickname (the identity an apply that stopped
+/// half-way is recognised by).
+pub fn group_nickname(display_name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let letters: String = display_name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(40)
+        .collect();
+    let digest = Sha256::digest(display_name.as_bytes());
+    let hash: String = digest
+        .iter()
+        .take(4)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    if letters.is_empty() {
+        format!("group-{hash}")
+    } else {
+        format!("{letters}-{hash}")
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+fn encode_query(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Reads Graph's answer as `T`, or `None` when the body was empty.
+fn optional<T: for<'de> Deserialize<'de>>(
+    body: Value,
+    method: &str,
+    relative: &str,
+) -> Result<Option<T>, GraphError> {
+    if body.is_null() {
+        return Ok(None);
+    }
+    typed(body, method, relative).map(Some)
+}
+
 /// Reads Graph's answer as `T`.
 fn typed<T: for<'de> Deserialize<'de>>(
     body: Value,
@@ -252,4 +421,27 @@ fn typed<T: for<'de> Deserialize<'de>>(
             format!("the answer is not the expected object: {error}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nicknames_are_deterministic_ascii_and_tell_similar_names_apart() {
+        assert_eq!(group_nickname("Sales - E3"), group_nickname("Sales - E3"));
+        assert_ne!(group_nickname("Sales - E3"), group_nickname("Sales E3"));
+        assert!(group_nickname("Sales - E3").starts_with("SalesE3-"));
+        assert!(group_nickname("✓").starts_with("group-"));
+        assert!(group_nickname(&"x".repeat(100)).len() <= 64);
+        assert!(group_nickname("Ünïcödé").is_ascii());
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            encode_query("mailNickname eq 'a''b'"),
+            "mailNickname%20eq%20%27a%27%27b%27"
+        );
+    }
 }

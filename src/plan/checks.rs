@@ -262,9 +262,70 @@ pub fn run(context: &Context<'_>) -> Vec<Diagnostic> {
     new_plans_enabled(context, &mut diagnostics);
     existing_errors(context, &mut diagnostics);
     needs_reprocess(context, &mut diagnostics);
+    seats_as_reported(context, &mut diagnostics);
     unmanaged_groups(context, &mut diagnostics);
     diagnostics.sort_by_key(|diagnostic| diagnostic.severity);
     diagnostics
+}
+
+/// `subscription-in-grace` and `seat-count-drift`: the seats as Graph reports them. Seats in
+/// their grace period are counted as assignable, and the administrator is told they will go;
+/// a `consumedUnits` that differs from the engine's count for the tenant as it is means the
+/// model or the data is off, and the plan's seat figures cannot be trusted blindly.
+fn seats_as_reported(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let mut reported: BTreeMap<ProductId, (u64, u64, Option<u64>)> = BTreeMap::new();
+    for subscription in &context.current_state.subscriptions {
+        let key = subscription.id.as_deref().unwrap_or(&subscription.sku);
+        let Ok(product) = context.catalog.resolve_product(key) else {
+            continue;
+        };
+        let entry = reported.entry(product).or_insert((0, 0, None));
+        entry.0 += subscription.warning;
+        entry.1 += subscription.suspended;
+        if let Some(consumed) = subscription.consumed {
+            entry.2 = Some(entry.2.unwrap_or(0) + consumed);
+        }
+    }
+    for (product, (warning, suspended, consumed)) in reported {
+        let name = &context.catalog.product(product).name;
+        let sku = context.sku(product);
+        if warning > 0 {
+            let mut diagnostic = Diagnostic::new(
+                Code::SubscriptionInGrace,
+                format!(
+                    "{name} ({sku}) has {} in the grace period: the plan counts such seats as assignable, but they go when the subscription is disabled",
+                    plural(warning as usize, "seat")
+                ),
+            )
+            .with_help(format!("renew the {sku} subscription, or plan for fewer seats"));
+            if suspended > 0 {
+                diagnostic = diagnostic.with_note(format!(
+                    "suspended seats count for nothing: {suspended} more"
+                ));
+            }
+            out.push(diagnostic);
+        }
+        let Some(consumed) = consumed else {
+            continue;
+        };
+        let predicted = context
+            .before
+            .seats_of(product)
+            .map_or(0, |usage| usage.consumed);
+        if consumed != predicted {
+            out.push(
+                Diagnostic::new(
+                    Code::SeatCountDrift,
+                    format!(
+                        "Graph reports {consumed} consumed {sku} seats, seatplan counts {predicted} for the tenant as it is"
+                    ),
+                )
+                .with_help(
+                    "the tenant read may be incomplete or the licensing service is still processing; check the product's licenses in the admin center before trusting this plan's seat figures",
+                ),
+            );
+        }
+    }
 }
 
 /// `license-loss`: users lose service plans (upgrades through `supersedes` excluded).

@@ -80,7 +80,7 @@ membershipRule,membershipRuleProcessingState,assignedLicenses";
 pub const MEMBER_SELECT: &str = "id,userPrincipalName";
 
 /// The `$select` of `GET /subscribedSkus` (Graph ignores `$select` there, but it documents intent).
-pub const SKU_SELECT: &str = "skuId,skuPartNumber,prepaidUnits,servicePlans";
+pub const SKU_SELECT: &str = "skuId,skuPartNumber,prepaidUnits,consumedUnits,servicePlans";
 
 /// The `$select` of `GET /organization`.
 pub const ORGANIZATION_SELECT: &str = "id,countryLetterCode";
@@ -601,6 +601,16 @@ impl Mapper {
                     }
                 },
             };
+            // The other units are optional: older exports and some products leave them out.
+            let unit = |name: &str| {
+                object
+                    .get("prepaidUnits")
+                    .and_then(|units| units.get(name))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+            };
+            let (warning, suspended) = (unit("warning"), unit("suspended"));
+            let consumed = object.get("consumedUnits").and_then(Value::as_u64);
             let mut service_plans = Vec::new();
             if let Some(plans) = object.get("servicePlans").and_then(Value::as_array) {
                 for plan in plans {
@@ -639,6 +649,9 @@ impl Mapper {
                     sku: part_number.to_string(),
                     id: Some(sku_id.to_string()),
                     enabled,
+                    warning,
+                    suspended,
+                    consumed,
                     plans: service_plans,
                 },
             );

@@ -397,7 +397,7 @@ pub fn build(
         );
     }
     for (index, subscription) in state.subscriptions.iter().enumerate() {
-        if subscription.enabled > MAX_SEATS {
+        if subscription.enabled > MAX_SEATS || subscription.warning > MAX_SEATS {
             problems.push(
                 Diagnostic::new(
                     Code::TooLarge,
@@ -429,8 +429,11 @@ pub fn build(
                         continue;
                     }
                 }
+                // Seats in their grace period are still assignable; suspended ones are not.
                 let seats = tenant.seats.entry(product).or_default();
-                *seats = seats.saturating_add(subscription.enabled);
+                *seats = seats
+                    .saturating_add(subscription.enabled)
+                    .saturating_add(subscription.warning);
             }
             Err(suggestions) => problems.push(reference(
                 at(format!("/subscriptions/{index}/sku")),

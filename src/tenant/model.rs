@@ -44,6 +44,11 @@ pub struct TenantInfo {
     pub default_usage_location: Option<String>,
 }
 
+/// `skip_serializing_if` for seat counts that are usually zero.
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
 /// A purchased product (Graph `subscribedSku`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,8 +58,20 @@ pub struct Subscription {
     /// The product's skuId (GUID).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Seats bought and active (`prepaidUnits.enabled`). Consumption is computed, not stored.
+    /// Seats bought and active (`prepaidUnits.enabled`). Consumption is computed from the
+    /// assignments.
     pub enabled: u64,
+    /// Seats in their grace period (`prepaidUnits.warning`): the subscription expired or was
+    /// cancelled, and the seats stay assignable until it is disabled.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub warning: u64,
+    /// Seats of a disabled subscription (`prepaidUnits.suspended`): they count for nothing.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub suspended: u64,
+    /// The seats Graph says are consumed (`consumedUnits`), as read; compared with the engine's
+    /// count (`seat-count-drift`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumed: Option<u64>,
     /// The product's service plans as Graph reports them for this tenant (`servicePlans`). Plans
     /// that seatplan's catalog does not list for the product are plans Microsoft added since:
     /// groups that assign the product with `disabled_plans` get them switched on.

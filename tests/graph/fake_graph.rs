@@ -50,6 +50,23 @@ pub struct Behaviour {
     pub failing_license_group: Option<String>,
     /// The token endpoint puts the submitted secret into its error text (a hostile server).
     pub echo_secret: bool,
+    /// The token endpoint echoes the raw (URL-encoded) form body in its error text.
+    pub echo_form: bool,
+    /// The `Retry-After` seconds sent with the statuses of `failures`.
+    pub retry_after: u64,
+    /// A group just created answers 404 to this many requests naming it (Entra's replication
+    /// delay after a create).
+    pub replication_delay: u32,
+    /// Groups created meanwhile are left out of `GET /groups` until [`Live::catch_up`] (a lookup
+    /// by `mailNickname` finds them).
+    pub listing_lags: bool,
+    /// How many of the next `POST /groups` are committed and then answered 503.
+    pub commit_then_unavailable: u32,
+    /// Once this many writes were answered, further writes are received but never answered (the
+    /// client hangs there until it is killed).
+    pub hold_writes_after: Option<usize>,
+    /// Writes answered so far.
+    pub writes_answered: usize,
     /// A tenant the write calls change (reads and writes are served from it when set).
     pub live: Option<Live>,
 }
@@ -71,6 +88,12 @@ pub struct Live {
     /// Members (directoryObjects) by group id.
     pub members: BTreeMap<String, Vec<Value>>,
     created: u32,
+    /// Groups not replicated yet: how many more requests naming them answer 404.
+    unreplicated: BTreeMap<String, u32>,
+    /// Groups created while listings lag: left out of `GET /groups` until [`Live::catch_up`].
+    unlisted: Vec<String>,
+    /// Consumed units Graph reports beyond what the users hold, by skuPartNumber.
+    consumed_extra: BTreeMap<String, u64>,
 }
 
 impl Live {
@@ -103,7 +126,22 @@ impl Live {
             groups: values("groups.json"),
             members,
             created: 0,
+            unreplicated: BTreeMap::new(),
+            unlisted: Vec::new(),
+            consumed_extra: BTreeMap::new(),
         }
+    }
+
+    /// Leaves out of listings the groups `lagging` leaves out (after [`Live::catch_up`], to end
+    /// the 404s but not the listing's lag).
+    pub fn hide_from_listings_like(&mut self, lagging: &Live) {
+        self.unlisted = lagging.unlisted.clone();
+    }
+
+    /// Ends every replication delay: created groups answer and are listed.
+    pub fn catch_up(&mut self) {
+        self.unreplicated.clear();
+        self.unlisted.clear();
     }
 
     /// Adds a subscription of `enabled` seats.
@@ -115,6 +153,56 @@ impl Live {
             "prepaidUnits": {"enabled": enabled, "suspended": 0, "warning": 0, "lockedOut": 0},
             "servicePlans": []
         }));
+    }
+
+    /// Sets the `enabled`, `warning` (grace period) and `suspended` units of the subscription
+    /// `part_number`.
+    pub fn set_units(&mut self, part_number: &str, enabled: u64, warning: u64, suspended: u64) {
+        let sku = self
+            .skus
+            .iter_mut()
+            .find(|sku| sku["skuPartNumber"] == part_number)
+            .unwrap();
+        sku["prepaidUnits"]["enabled"] = json!(enabled);
+        sku["prepaidUnits"]["warning"] = json!(warning);
+        sku["prepaidUnits"]["suspended"] = json!(suspended);
+    }
+
+    /// Makes `GET /subscribedSkus` report `extra` more consumed units of `part_number` than its
+    /// users hold (Graph and the directory disagreeing).
+    pub fn drift(&mut self, part_number: &str, extra: u64) {
+        self.consumed_extra.insert(part_number.to_string(), extra);
+    }
+
+    /// The subscriptions with `consumedUnits` counted from the users' licenses, as Graph does.
+    fn subscribed_skus(&self) -> Vec<Value> {
+        let mut skus = self.skus.clone();
+        for sku in &mut skus {
+            let held = self
+                .users
+                .iter()
+                .filter(|user| {
+                    user["assignedLicenses"]
+                        .as_array()
+                        .is_some_and(|licenses| licenses.iter().any(|l| l["skuId"] == sku["skuId"]))
+                })
+                .count() as u64;
+            let extra = sku["skuPartNumber"]
+                .as_str()
+                .and_then(|name| self.consumed_extra.get(name))
+                .copied()
+                .unwrap_or(0);
+            sku["consumedUnits"] = json!(held + extra);
+        }
+        skus
+    }
+
+    /// The groups named `name`.
+    pub fn groups_named(&self, name: &str) -> usize {
+        self.groups
+            .iter()
+            .filter(|g| g["displayName"] == name)
+            .count()
     }
 
     /// Adds a static security group assigning `sku_ids`, with `member_ids` as members.
@@ -217,8 +305,32 @@ fn live_answer(
     segments: &[&str],
     query: &str,
     live: &mut Live,
-    failing_group: Option<&str>,
+    behaviour: &mut Extras,
 ) -> Option<(u16, String, Option<String>)> {
+    let failing_group = behaviour.failing_group.as_deref();
+    // Replication: a group created a moment ago answers 404 to the next requests naming it, and
+    // listings leave it out until the test lets them catch up.
+    if let Some(id) = segments
+        .iter()
+        .find(|segment| live.unreplicated.contains_key(**segment))
+    {
+        let left = live.unreplicated.get_mut(*id).unwrap();
+        *left -= 1;
+        if *left == 0 {
+            live.unreplicated.remove(*id);
+        }
+        return Some((
+            404,
+            graph_error("Request_ResourceNotFound", "Resource does not exist."),
+            None,
+        ));
+    }
+    let listed: Vec<Value> = live
+        .groups
+        .iter()
+        .filter(|g| !live.unlisted.iter().any(|id| g["id"] == id.as_str()))
+        .cloned()
+        .collect();
     let ok = |body: Value| Some((200, body.to_string(), None));
     let no_content = || Some((204, String::new(), None));
     let missing = || {
@@ -230,9 +342,31 @@ fn live_answer(
     };
     match (request.method.as_str(), segments) {
         ("GET", ["organization"]) => ok(json!({"value": [live.organization]})),
-        ("GET", ["subscribedSkus"]) => ok(json!({"value": live.skus})),
+        ("GET", ["subscribedSkus"]) => ok(json!({"value": live.subscribed_skus()})),
         ("GET", ["users"]) => ok(json!({"value": live.users})),
-        ("GET", ["groups"]) => ok(json!({"value": live.groups})),
+        ("GET", ["groups"]) => {
+            let filter = decode(query)
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("$filter=").map(str::to_string));
+            match filter {
+                Some(filter) => {
+                    let nickname = filter
+                        .strip_prefix("mailNickname eq '")
+                        .and_then(|rest| rest.strip_suffix('\''))
+                        .unwrap()
+                        .replace("''", "'");
+                    // The lookup by nickname reads the written object (not the lagging list).
+                    let found: Vec<Value> = live
+                        .groups
+                        .iter()
+                        .filter(|g| g["mailNickname"] == nickname.as_str())
+                        .cloned()
+                        .collect();
+                    ok(json!({"value": found}))
+                }
+                None => ok(json!({"value": listed})),
+            }
+        }
         ("GET", ["groups", id, "members"]) => match live.members.get(*id) {
             Some(members) => ok(json!({"value": members})),
             None => missing(),
@@ -315,7 +449,25 @@ fn live_answer(
                 }
             }
             live.groups.push(group.clone());
-            live.members.insert(id, Vec::new());
+            live.members.insert(id.clone(), Vec::new());
+            if behaviour.replication_delay > 0 {
+                live.unreplicated
+                    .insert(id.clone(), behaviour.replication_delay);
+            }
+            if behaviour.listing_lags {
+                live.unlisted.push(id);
+            }
+            if behaviour.commit_then_unavailable > 0 {
+                behaviour.commit_then_unavailable -= 1;
+                return Some((
+                    503,
+                    graph_error(
+                        "ServiceUnavailable",
+                        "The service is temporarily unavailable.",
+                    ),
+                    Some("0".into()),
+                ));
+            }
             Some((201, group.to_string(), None))
         }
         ("PATCH", ["groups", id]) => {
@@ -404,6 +556,8 @@ impl FakeGraph {
                 origin.clone(),
             );
             std::thread::spawn(move || {
+                // Requests received and never answered (see `Behaviour::hold_writes_after`).
+                let mut held = Vec::new();
                 for mut request in server.incoming_requests() {
                     let mut body = String::new();
                     let _ = request.as_reader().read_to_string(&mut body);
@@ -418,6 +572,23 @@ impl FakeGraph {
                         .find(|h| h.field.equiv("Authorization"))
                         .map(|h| h.value.to_string());
                     log.lock().unwrap().push(recorded.clone());
+                    let write = recorded.url.starts_with("/v1.0")
+                        && recorded.method != "GET"
+                        && recorded.url != "/v1.0/$batch";
+                    {
+                        let mut behaviour = behaviour.lock().unwrap();
+                        if write
+                            && behaviour
+                                .hold_writes_after
+                                .is_some_and(|limit| behaviour.writes_answered >= limit)
+                        {
+                            held.push(request);
+                            continue;
+                        }
+                        if write {
+                            behaviour.writes_answered += 1;
+                        }
+                    }
                     let (status, body, retry_after) = answer(
                         &recorded,
                         authorization.as_deref(),
@@ -510,6 +681,14 @@ fn page(relative: &str, next: Option<String>) -> Value {
     body
 }
 
+/// The parts of [`Behaviour`] the live tenant's answers use.
+struct Extras {
+    failing_group: Option<String>,
+    replication_delay: u32,
+    listing_lags: bool,
+    commit_then_unavailable: u32,
+}
+
 fn graph_error(code: &str, message: &str) -> String {
     json!({"error": {"code": code, "message": message}}).to_string()
 }
@@ -531,7 +710,7 @@ fn answer(
                     "The service is temporarily unavailable.",
                 )
             };
-            return (status, body, Some("0".into()));
+            return (status, body, Some(behaviour.retry_after.to_string()));
         }
     }
     if path == format!("/{TENANT}/oauth2/v2.0/token") {
@@ -552,7 +731,12 @@ fn answer(
             && form.get("scope").map(String::as_str) == Some(&format!("{origin}/.default"))
             && (secret == CLIENT_SECRET || assertion_ok);
         if !good {
-            let description = if behaviour.echo_secret {
+            let description = if behaviour.echo_form {
+                format!(
+                    "AADSTS7000215: Invalid client secret provided. Request: {}",
+                    request.body
+                )
+            } else if behaviour.echo_secret {
                 format!("AADSTS7000215: Invalid client secret provided: {secret}")
             } else {
                 "AADSTS7000215: Invalid client secret provided.".to_string()
@@ -583,17 +767,22 @@ fn answer(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let second_page = query.contains("$skiptoken=page2");
     let ok = |body: Value| (200, body.to_string(), None);
-    let failing = behaviour.failing_license_group.clone();
+    let mut extras = Extras {
+        failing_group: behaviour.failing_license_group.clone(),
+        replication_delay: behaviour.replication_delay,
+        listing_lags: behaviour.listing_lags,
+        commit_then_unavailable: behaviour.commit_then_unavailable,
+    };
     if let Some(live) = behaviour.live.as_mut() {
-        return live_answer(request, &segments, query, live, failing.as_deref()).unwrap_or_else(
-            || {
-                (
-                    404,
-                    graph_error("Request_ResourceNotFound", "Resource does not exist."),
-                    None,
-                )
-            },
-        );
+        let answer = live_answer(request, &segments, query, live, &mut extras);
+        behaviour.commit_then_unavailable = extras.commit_then_unavailable;
+        return answer.unwrap_or_else(|| {
+            (
+                404,
+                graph_error("Request_ResourceNotFound", "Resource does not exist."),
+                None,
+            )
+        });
     }
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["exported", "users"]) => ok(fixture("export/users.json")),
