@@ -681,6 +681,50 @@ mod tests {
     }
 
     #[test]
+    fn aliases_of_a_large_scalar_are_limited_by_bytes() {
+        let text = format!(
+            "big: &big \"{}\"\ncopies: [{}]\n",
+            "s".repeat(1024 * 1024),
+            ["*big"; 17].join(", ")
+        );
+        let error = parse(&text).unwrap_err();
+        assert_eq!(error.code, Code::YamlLimit);
+        assert!(error.message.contains("bytes"), "{}", error.message);
+        let few = format!(
+            "big: &big \"{}\"\ncopies: [{}]\n",
+            "s".repeat(1024 * 1024),
+            ["*big"; 15].join(", ")
+        );
+        assert!(parse(&few).is_ok());
+    }
+
+    #[test]
+    fn tags_other_than_str_are_refused() {
+        for text in [
+            "a: !!binary aGVsbG8=\n",
+            "a: !!python/object:os.system {}\n",
+            "a: !custom [1]\n",
+            "a: !!int 3\n",
+        ] {
+            assert_eq!(parse(text).unwrap_err().code, Code::YamlTag, "{text}");
+        }
+        assert_eq!(
+            parse("a: !!str 0123\n").unwrap().value["a"],
+            serde_json::json!("0123")
+        );
+    }
+
+    #[test]
+    fn null_keys_are_refused_and_quoted_ones_kept() {
+        for text in ["~: 1\n", "null: 1\n", ": 1\n", "a:\n  NULL: 1\n"] {
+            assert_eq!(parse(text).unwrap_err().code, Code::NullKey, "{text:?}");
+        }
+        let quoted = parse("\"~\": 1\n'null': 2\n").unwrap().value;
+        assert_eq!(quoted["~"], serde_json::json!(1));
+        assert_eq!(quoted["null"], serde_json::json!(2));
+    }
+
+    #[test]
     fn deep_nesting_is_limited() {
         let text = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
         let error = parse(&text).unwrap_err();

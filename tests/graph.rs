@@ -891,7 +891,7 @@ fn a_failing_call_stops_the_apply_reports_each_change_and_a_new_plan_converges()
         .args(["--processing-checks", "1", "--processing-interval", "0"])
         .assert()
         .failure()
-        .code(1);
+        .code(3);
     let stdout = text(&failed.get_output().stdout);
     let stderr = text(&failed.get_output().stderr);
     assert!(

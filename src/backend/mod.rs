@@ -130,7 +130,8 @@ pub struct ApplyReport {
     /// verification).
     pub notes: Vec<String>,
     /// Set with a `failure` that came after the state was replaced: the tenant holds every
-    /// change (the file backend's audit outcome could not be written), and `apply` exits 3.
+    /// change (the file backend's audit outcome could not be written). `apply` exits 3 then,
+    /// as it does when some changes are done or partly done.
     pub state_replaced: bool,
 }
 

@@ -225,7 +225,16 @@ fn print_report(
         None => Exit::Success,
         Some(diagnostic) => {
             terminal.report([diagnostic], sources);
-            if report.state_replaced {
+            // Exit 1 means nothing changed: a failure after some of the changes were made
+            // (the file backend's state replaced, Graph calls done) says so with exit 3.
+            let changed = report.state_replaced
+                || report.results.iter().any(|result| {
+                    matches!(
+                        result.outcome,
+                        ChangeOutcome::Done | ChangeOutcome::Partial { .. }
+                    )
+                });
+            if changed {
                 Exit::Changed
             } else {
                 Exit::Failure

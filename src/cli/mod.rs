@@ -36,8 +36,8 @@ pub enum Exit {
     Failure = 1,
     /// Changes present (only with `--detailed-exitcode`).
     Changes = 2,
-    /// `apply` on the file backend replaced the state, but something after that failed (the
-    /// audit log's outcome line): the state is the new one.
+    /// `apply` changed the tenant, but something after that failed (the file backend's audit
+    /// outcome line, a later Graph call): the tenant is not as it was.
     Changed = 3,
 }
 
