@@ -1278,8 +1278,9 @@ fn a_rerun_within_the_replication_window_adopts_the_group_instead_of_creating_an
         behaviour.replication_delay = 1000;
         behaviour.listing_lags = true;
     }
-    // The deadline passes before the new group answers: the apply stops, saying why.
-    let failed = apply_within(&server, "0.3").assert().failure().code(1);
+    // The deadline passes before the new group answers: the apply stops, saying why, with exit 3
+    // because the group was already created.
+    let failed = apply_within(&server, "0.3").assert().failure().code(3);
     let stdout = text(&failed.get_output().stdout);
     assert!(
         stdout.contains("the object may not have replicated yet"),
@@ -1351,11 +1352,12 @@ fn retry_after_is_honoured_beyond_a_minute_and_bounded_by_the_deadline() {
     let live = apply_tenant();
     live.behaviour.lock().unwrap().retry_after = 90;
     live.fail(&format!("/v1.0/groups/{ENGINEERING}/assignLicense"), &[429]);
+    // Exit 3: the steps before the throttled one had already changed the tenant.
     let failed = apply_within(&live, "10")
         .env("SEATPLAN_RETRY_TIMEOUT", "30")
         .assert()
         .failure()
-        .code(1);
+        .code(3);
     let stdout = text(&failed.get_output().stdout);
     assert!(
         stdout.contains("Graph asked to wait 90 s before trying again, which would pass the retry deadline of 30 s"),
