@@ -181,15 +181,20 @@ pub fn validate_with(
                     format!("{} must be {expected}, found {found}", describe(&pointer)),
                 )
             }
-            ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => (
-                Location::node(source, pointer.clone()),
-                "not an allowed value".to_string(),
-                format!(
-                    "{} is not an allowed value for {}",
-                    short(&error.instance().to_string()),
-                    describe(&pointer)
-                ),
-            ),
+            ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+                if what == "config" && is_member_entry(&pointer) {
+                    help = "a member is a user principal name, a group's object id, or `group: <display name>`".to_string();
+                }
+                (
+                    Location::node(source, pointer.clone()),
+                    "not an allowed value".to_string(),
+                    format!(
+                        "{} is not an allowed value for {}",
+                        short(&error.instance().to_string()),
+                        describe(&pointer)
+                    ),
+                )
+            }
             _ => (
                 Location::node(source, pointer.clone()),
                 short(&error.to_string()),
@@ -203,6 +208,16 @@ pub fn validate_with(
         );
     }
     diagnostics
+}
+
+/// True for the pointer of one entry of a group's `members` (`/groups/<name>/members/<n>`).
+fn is_member_entry(pointer: &str) -> bool {
+    let mut segments = pointer.rsplit('/');
+    let position = segments.next().unwrap_or_default();
+    !position.is_empty()
+        && position.bytes().all(|byte| byte.is_ascii_digit())
+        && segments.next() == Some("members")
+        && pointer.starts_with("/groups/")
 }
 
 fn json_type(value: &Value) -> &'static str {

@@ -260,3 +260,33 @@ fn a_member_group_that_cannot_be_found_is_an_error_pointing_at_the_entry() {
         planned.stderr
     );
 }
+
+#[test]
+fn a_malformed_member_entry_says_what_a_member_may_be() {
+    let directory = copy("tenant-unrecorded.yaml");
+    let path = directory.path();
+    fs::write(
+        path.join("seatplan.yaml"),
+        "version: 1\ngroups:\n  Staff E3:\n    members:\n      - ann@contoso.com\n      - grop: Interns\n",
+    )
+    .unwrap();
+    let validated = run(path, &["validate", "-c", "seatplan.yaml"]);
+    assert_eq!(validated.code, 1);
+    assert!(
+        validated.stderr.contains("seatplan::schema"),
+        "{}",
+        validated.stderr
+    );
+    assert!(
+        validated.stderr.contains("seatplan.yaml:6:9"),
+        "{}",
+        validated.stderr
+    );
+    assert!(
+        validated.stderr.contains(
+            "a member is a user principal name, a group's object id, or `group: <display name>`"
+        ),
+        "{}",
+        validated.stderr
+    );
+}
