@@ -1509,3 +1509,34 @@ fn consumed_units_that_differ_from_the_engine_s_count_are_a_warning() {
         .success();
     assert!(!text(&plan.get_output().stderr).contains("seat-count-drift"));
 }
+
+#[test]
+fn a_token_endpoint_echoing_the_form_body_leaks_the_secret_in_no_form() {
+    let server = apply_tenant();
+    server.behaviour.lock().unwrap().echo_form = true;
+    let secret = "wrong secret/+~\"é\\x";
+    let failed = live_seatplan(&server)
+        .env("SEATPLAN_CLIENT_SECRET", secret)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .assert()
+        .failure()
+        .code(1);
+    let stderr = text(&failed.get_output().stderr);
+    assert!(stderr.contains("seatplan::graph-auth"), "{stderr}");
+    assert!(stderr.contains("=[redacted]"), "{stderr}");
+    let forms = [
+        secret.to_string(),
+        "wrong+secret%2F%2B~%22%C3%A9%5Cx".to_string(),
+        "wrong+secret%2F%2B%7E%22%C3%A9%5Cx".to_string(),
+        "wrong%20secret%2F%2B~%22%C3%A9%5Cx".to_string(),
+        serde_json::to_string(secret)
+            .unwrap()
+            .trim_matches('"')
+            .to_string(),
+        "secret%2F".to_string(),
+        "secret/".to_string(),
+    ];
+    for form in &forms {
+        assert!(!stderr.contains(form.as_str()), "`{form}` leaked: {stderr}");
+    }
+}

@@ -201,3 +201,40 @@ fn examples_reference_the_schema() {
         );
     }
 }
+
+#[test]
+fn credentials_in_the_config_are_refused_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("seatplan.yaml");
+    // A schema error elsewhere in the file must not show the value either.
+    fs::write(
+        &config,
+        "version: 1\nbackend: { graph: { password: 'hunter2-Zq8' } }\nunknown_key: 1\n\
+         certificate: |\n  -----BEGIN CERTIFICATE-----\n  MIIBkTCB\n",
+    )
+    .unwrap();
+    let run = seatplan(&["validate", "-c", config.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("seatplan::credential-in-config"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("`password` looks like a credential"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("`certificate` looks like a credential"),
+        "{}",
+        run.stderr
+    );
+    for value in ["hunter2", "Zq8", "BEGIN CERTIFICATE", "MIIBkTCB"] {
+        assert!(
+            !run.stderr.contains(value),
+            "`{value}` shown: {}",
+            run.stderr
+        );
+    }
+}

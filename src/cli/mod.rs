@@ -130,7 +130,7 @@ impl Terminal {
         sources: &Sources,
     ) {
         let text = render_all(diagnostics, sources, self.style);
-        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        self.eprint(&text);
     }
 
     /// Whether stdout gets colors (a terminal, and colors not turned off).
@@ -138,13 +138,16 @@ impl Terminal {
         self.stdout_is_tty && self.color_allowed
     }
 
-    /// Writes `text` to stderr.
+    /// Writes `text` to stderr. Like [`Terminal::print`], it is where output is formed, so the
+    /// process's secrets are scrubbed here, in every encoding ([`crate::graph::scrub_output`]).
     pub fn eprint(&self, text: &str) {
+        let text = crate::graph::scrub_output(text);
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
 
-    /// Writes `text` to stdout.
+    /// Writes `text` to stdout, scrubbed of the process's secrets.
     pub fn print(&self, text: &str) {
+        let text = crate::graph::scrub_output(text);
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
     }
 }

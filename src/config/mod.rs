@@ -2,6 +2,7 @@
 //! [`ConfigFile`], and merging several files into one [`LoadedConfig`] that remembers where every
 //! group and user was defined, so that later stages can point diagnostics at config nodes.
 
+pub mod credentials;
 pub mod model;
 
 pub use model::*;

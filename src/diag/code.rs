@@ -90,6 +90,8 @@ codes! {
     NullKey => "null-key", Error, "a mapping key is null (`~`, `null` or nothing before the colon)";
     /// A document does not match its JSON schema.
     Schema => "schema", Error, "a field has the wrong type or name, or a required field is missing";
+    /// A config key looks like a credential.
+    CredentialInConfig => "credential-in-config", Error, "a config key looks like a credential (`client_secret`, `password`, `certificate`, `private_key`); its value is hidden from every snippet";
     /// A file could not be written.
     Write => "write", Error, "an output file could not be written";
     /// The config's `version` is not one seatplan understands.

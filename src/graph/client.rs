@@ -191,6 +191,7 @@ impl GraphClient {
             }
         }
         let (token, lifetime) = request_token(&self.agent, &self.settings, &self.sleeper)?;
+        super::secret::register(&token);
         // Refresh five minutes early (or halfway through a short lifetime).
         let margin = Duration::from_secs(300).min(lifetime / 2);
         *guard = Some(CachedToken {

@@ -19,7 +19,7 @@ pub use client::{BatchRequest, BatchResponse, GraphClient, Method, BATCH_LIMIT};
 pub use error::{GraphError, GraphErrorKind, RequestIds};
 pub use read::path_segment;
 pub use retry::{RetryPolicy, Sleeper};
-pub use secret::Secret;
+pub use secret::{register as register_secret, scrub_output, Secret};
 pub use settings::{Credential, GraphSettings, PUBLIC_GRAPH_BASE, PUBLIC_LOGIN_BASE};
 pub use write::{
     group_nickname, DirectoryGroup, DirectoryUser, GroupPatch, LicenseProcessing, LicenseToAdd,

@@ -107,7 +107,11 @@ impl GraphSettings {
                 )
                 .with_help("set only one of them"))
             }
-            (Some(secret), None) => Credential::ClientSecret(Secret::new(secret)),
+            (Some(secret), None) => {
+                let secret = Secret::new(secret);
+                super::secret::register(&secret);
+                Credential::ClientSecret(secret)
+            }
             (None, Some(path)) => Credential::Certificate(PathBuf::from(path)),
             (None, None) => {
                 return Err(missing(

@@ -269,7 +269,18 @@ pub fn load_config(paths: &[PathBuf], sources: &mut Sources) -> Result<LoadedCon
                 continue;
             }
         };
+        // A credential pasted into the config is hidden before the text is registered: no
+        // diagnostic's snippet can print it.
+        let (text, credentials) = crate::config::credentials::hide_credentials(&text);
         let source = sources.add(path.display().to_string(), text.as_str());
+        if !credentials.is_empty() {
+            problems.extend(
+                credentials
+                    .iter()
+                    .map(|found| crate::config::credentials::credential_problem(source, found)),
+            );
+            continue;
+        }
         match parse_config_file(source, &text) {
             Ok(file) => {
                 sources.set_pointers(source, file.pointers.clone());
