@@ -1540,3 +1540,87 @@ fn a_token_endpoint_echoing_the_form_body_leaks_the_secret_in_no_form() {
         assert!(!stderr.contains(form.as_str()), "`{form}` leaked: {stderr}");
     }
 }
+
+#[test]
+fn pull_writes_the_live_tenant_to_a_file_and_keeps_its_responses_in_import_s_layout() {
+    let server = apply_tenant();
+    let dir = tempfile::tempdir().unwrap();
+    let pulled = dir.path().join("tenant.yaml");
+    let responses = dir.path().join("responses");
+    let run = live_seatplan(&server)
+        .args(["pull", "--graph", "-o"])
+        .arg(&pulled)
+        .arg("--save-responses")
+        .arg(&responses)
+        .assert()
+        .success();
+    let stdout = text(&run.get_output().stdout);
+    assert!(
+        stdout.contains("Pulled 4 users, 4 groups, 4 subscriptions into"),
+        "{stdout}"
+    );
+    assert!(responses.join("organization.json").exists());
+    assert!(responses.join(format!("members/{LEGACY}.json")).exists());
+    // The saved responses import to the same state.
+    let imported = dir.path().join("imported.yaml");
+    seatplan()
+        .args(["import", "graph"])
+        .arg(&responses)
+        .arg("-o")
+        .arg(&imported)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(&pulled).unwrap(),
+        std::fs::read_to_string(&imported).unwrap()
+    );
+    // The pulled state plans like the live tenant.
+    let from_file = seatplan()
+        .args(["plan", "-c", APPLY_CONFIG, "--state"])
+        .arg(&pulled)
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let from_graph = live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    assert_eq!(
+        text(&from_file.get_output().stdout),
+        text(&from_graph.get_output().stdout)
+    );
+    // `export --graph` writes the config `export --state` writes for the pulled file.
+    let exported = live_seatplan(&server)
+        .args(["export", "--graph"])
+        .assert()
+        .success();
+    let from_state = seatplan()
+        .args(["export", "--state"])
+        .arg(&pulled)
+        .assert()
+        .success();
+    let body = |bytes: &[u8]| {
+        text(bytes)
+            .lines()
+            .filter(|line| !line.starts_with("# Exported from"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        body(&exported.get_output().stdout),
+        body(&from_state.get_output().stdout)
+    );
+    assert!(writes(&server).is_empty(), "reading only");
+    // The permissions are named in --help.
+    let help = seatplan().args(["pull", "--help"]).assert().success();
+    let help = text(&help.get_output().stdout);
+    for permission in [
+        "User.Read.All",
+        "Group.Read.All",
+        "GroupMember.Read.All",
+        "Organization.Read.All",
+    ] {
+        assert!(help.contains(permission), "{help}");
+    }
+}

@@ -10,6 +10,7 @@ mod common;
 mod export;
 mod import;
 mod plan;
+mod pull;
 mod report;
 mod reprocess;
 mod rule;
@@ -85,6 +86,8 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Convert data from elsewhere into a tenant file. Example: seatplan import graph export/ -o tenant.yaml
     Import(import::ImportArgs),
+    /// Read a live tenant through Microsoft Graph into a tenant file. Example: seatplan pull --graph -o tenant.yaml
+    Pull(pull::PullArgs),
     /// List products with their service plans and relations. Example: seatplan catalog ENTERPRISEPACK
     Catalog(catalog::CatalogArgs),
     /// Check dynamic membership rules and the users they select. Example: seatplan rule check '(user.department -eq "Sales")'
@@ -207,6 +210,7 @@ pub fn run() -> ExitCode {
         Command::Show(args) => show::run(args, &terminal),
         Command::Apply(args) => apply::run(args, &terminal),
         Command::Export(args) => export::run(args, &terminal),
+        Command::Pull(args) => pull::run(args, &terminal),
         Command::Import(args) => import::run(args, &terminal),
         Command::Catalog(args) => catalog::run(args, &terminal),
         Command::Rule(args) => rule::run(args, &terminal),

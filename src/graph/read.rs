@@ -20,12 +20,24 @@ impl GraphClient {
     /// every licensed group and of `member_groups` (ids or display names of groups whose
     /// membership matters, such as the managed ones) through `$batch`.
     pub fn read_export(&self, member_groups: &[String]) -> Result<GraphExport, GraphError> {
-        let export = self.read_export_pages(member_groups);
+        let export = self.read_export_pages(member_groups, false);
         self.progress_done();
         export
     }
 
-    fn read_export_pages(&self, member_groups: &[String]) -> Result<GraphExport, GraphError> {
+    /// Reads the whole tenant: [`GraphClient::read_export`] with the members of every group, so
+    /// that the state is complete whatever config is planned against it later.
+    pub fn read_complete_export(&self) -> Result<GraphExport, GraphError> {
+        let export = self.read_export_pages(&[], true);
+        self.progress_done();
+        export
+    }
+
+    fn read_export_pages(
+        &self,
+        member_groups: &[String],
+        every_group: bool,
+    ) -> Result<GraphExport, GraphError> {
         self.progress_phase("reading the organization and subscriptions");
         let organization =
             self.get_pages(&format!("/organization?$select={ORGANIZATION_SELECT}"))?;
@@ -49,7 +61,7 @@ impl GraphClient {
                         .and_then(Value::as_str)
                         .is_some_and(|value| member_groups.iter().any(|wanted| wanted == value))
                 };
-                licensed || named("id") || named("displayName")
+                every_group || licensed || named("id") || named("displayName")
             })
             .filter_map(|group| group.get("id").and_then(Value::as_str).map(str::to_string))
             .collect();

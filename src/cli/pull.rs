@@ -1,0 +1,91 @@
+//! `seatplan pull --graph -o tenant.yaml`: read a live tenant through Microsoft Graph into a
+//! tenant state file (every group with its members), optionally keeping the raw Graph pages in
+//! `seatplan import graph`'s layout for a support case.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{Exit, Terminal};
+use crate::backend::write_state;
+use crate::graph::{GraphClient, GraphSettings};
+use crate::source::Sources;
+use crate::tenant::graph_import::map_export;
+
+/// Arguments of `seatplan pull`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Needs the Microsoft Graph application permissions User.Read.All, \
+Group.Read.All, GroupMember.Read.All and Organization.Read.All (admin consent), and the \
+credentials in SEATPLAN_TENANT_ID, SEATPLAN_CLIENT_ID and SEATPLAN_CLIENT_SECRET or \
+SEATPLAN_CLIENT_CERTIFICATE."
+)]
+pub struct PullArgs {
+    /// Read the tenant from Microsoft Graph (the only source `pull` has; required so that a
+    /// command reaching a live tenant always says so).
+    #[arg(long, required = true)]
+    pub graph: bool,
+    /// The tenant file to write (YAML; JSON when the name ends in .json).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Also keep Graph's responses, page by page, in DIR (the layout `seatplan import graph`
+    /// reads), for a support case or to reproduce a problem offline.
+    #[arg(long, value_name = "DIR")]
+    pub save_responses: Option<PathBuf>,
+}
+
+/// Runs `pull`.
+pub fn run(args: PullArgs, terminal: &Terminal) -> Exit {
+    let sources = Sources::new();
+    let client = match GraphSettings::from_env(None, None) {
+        Ok(settings) => GraphClient::new(settings),
+        Err(diagnostic) => {
+            terminal.report([&diagnostic], &sources);
+            return Exit::Failure;
+        }
+    };
+    let client = if terminal.stderr_is_tty {
+        client.with_progress()
+    } else {
+        client
+    };
+    let export = match client.read_complete_export() {
+        Ok(export) => export,
+        Err(error) => {
+            terminal.report([&error.to_diagnostic()], &sources);
+            return Exit::Failure;
+        }
+    };
+    let mut notes = String::new();
+    if let Some(dir) = &args.save_responses {
+        match crate::io::save_graph_export(dir, &export) {
+            Ok(count) => notes.push_str(&format!(
+                "Saved {count} Graph response pages into {}.\n",
+                dir.display()
+            )),
+            Err(diagnostic) => {
+                terminal.report([&diagnostic], &sources);
+                return Exit::Failure;
+            }
+        }
+    }
+    let state = match map_export(&export) {
+        Ok(state) => state,
+        Err(problems) => {
+            terminal.report(problems.iter(), &sources);
+            return Exit::Failure;
+        }
+    };
+    if let Err(diagnostic) = write_state(&args.output, &state) {
+        terminal.report([&diagnostic], &sources);
+        return Exit::Failure;
+    }
+    terminal.print(&format!(
+        "{notes}Pulled {} users, {} groups, {} subscriptions into {}.\n",
+        state.users.len(),
+        state.groups.len(),
+        state.subscriptions.len(),
+        args.output.display()
+    ));
+    Exit::Success
+}
