@@ -16,7 +16,8 @@ use seatplan::graph::{
     Credential, GraphClient, GraphErrorKind, GraphSettings, GroupPatch, LicenseProcessing,
     LicenseToAdd, NewGroup, RetryPolicy, Secret,
 };
-use seatplan::tenant::graph_import::{assemble_export, map_export, ExportFile, GraphPage};
+use seatplan::io::graph_export::{assemble_export, ExportFile};
+use seatplan::tenant::graph_import::{map_export, GraphPage};
 use seatplan::tenant::{AssignmentError, AssignmentState, TenantState};
 use serde_json::{json, Value};
 

@@ -1,9 +1,11 @@
 //! [`GraphBackend`]: the [`Backend`] over Microsoft Graph. Reading maps the live tenant into a
 //! tenant state; its fingerprint is the sha256 of the state's canonical JSON (object keys
-//! sorted), so a saved plan is checked for staleness by reading again. Applying runs the steps
-//! of [`super::order`] one call at a time and stops at the first failure; each step is
-//! idempotent or checked (adding a member who is one, removing one who is not, deleting a group
-//! that is gone count as done), so a new `plan` after a failure shows exactly what remains.
+//! sorted). Applying runs the steps of [`super::order`] one call at a time and stops at the
+//! first failure; each step is idempotent or checked (adding a member who is one, removing one
+//! who is not, deleting a group that is gone count as done; a group is created at most once,
+//! recognised by its `mailNickname`), and calls on an object this apply created or changed wait
+//! out Entra's replication delay, so running `plan` and `apply` again after a failure or a kill
+//! finishes what remains.
 //! Afterwards it polls the touched groups' `licenseProcessingState` (bounded) and reads the
 //! tenant again to report the assignments the service records in error.
 

@@ -9,9 +9,10 @@ use clap::{Args, Subcommand};
 use super::{Exit, Terminal};
 use crate::backend::write_state;
 use crate::diag::{Diagnostics, Location};
+use crate::io::graph_export::{assemble_export, ExportFile};
 use crate::io::{read_graph_export, ReadExportFile};
 use crate::source::{SourceId, Sources};
-use crate::tenant::graph_import::{assemble_export, map_export, ExportFile, GraphPage};
+use crate::tenant::graph_import::{map_export, GraphPage};
 use crate::tenant::TenantState;
 use crate::yaml::{parse_document, YamlLimits};
 

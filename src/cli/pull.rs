@@ -58,7 +58,7 @@ pub fn run(args: PullArgs, terminal: &Terminal) -> Exit {
     };
     let mut notes = String::new();
     if let Some(dir) = &args.save_responses {
-        match crate::io::save_graph_export(dir, &export) {
+        match crate::io::graph_export::save_graph_export(dir, &export) {
             Ok(count) => notes.push_str(&format!(
                 "Saved {count} Graph response pages into {}.\n",
                 dir.display()

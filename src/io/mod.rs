@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)] // an edge module: files and environment are its job
 
 pub mod fs;
+pub mod graph_export;
 
 use std::path::{Path, PathBuf};
 
@@ -549,65 +550,6 @@ pub fn append_lines(
         )
         .with_help("check that the directory is writable and the disk is not full")
     })
-}
-
-/// Writes the pages of a Graph read to `dir` in the layout `seatplan import graph` reads (SPEC
-/// §1.2): `organization.json`, `subscribedSkus.json`, `users.json`, `users-2.json`, …,
-/// `groups.json`, …, `members/<group-id>.json`, `members/<group-id>-2.json`, … — each page as
-/// Graph returned it. Returns how many files were written.
-pub fn save_graph_export(
-    dir: &Path,
-    export: &crate::tenant::graph_import::GraphExport,
-) -> Result<usize, Diagnostic> {
-    let create = |path: &Path| {
-        std::fs::create_dir_all(path).map_err(|error| {
-            Diagnostic::new(
-                Code::Write,
-                format!("cannot create `{}`: {error}", path.display()),
-            )
-            .with_help("check that the parent directory exists and is writable")
-        })
-    };
-    create(dir)?;
-    let mut written = 0;
-    let mut save = |relative: String, pages: &[crate::tenant::graph_import::GraphPage]| {
-        for (index, page) in pages.iter().enumerate() {
-            let name = if index == 0 {
-                format!("{relative}.json")
-            } else {
-                format!("{relative}-{}.json", index + 1)
-            };
-            let text = serde_json::to_string_pretty(&page.body).unwrap_or_default() + "\n";
-            write_atomic(&dir.join(name), text.as_bytes())?;
-            written += 1;
-        }
-        Ok::<(), Diagnostic>(())
-    };
-    save("organization".into(), &export.organization)?;
-    save("subscribedSkus".into(), &export.subscribed_skus)?;
-    save("users".into(), &export.users)?;
-    save("groups".into(), &export.groups)?;
-    if !export.members.is_empty() {
-        create(&dir.join("members"))?;
-    }
-    for (id, pages) in &export.members {
-        // Object ids are GUIDs; anything else could name a path outside the directory.
-        if id.is_empty()
-            || !id
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
-        {
-            return Err(Diagnostic::new(
-                Code::Write,
-                format!("the group id `{id}` cannot be a file name"),
-            )
-            .with_help(
-                "Graph object ids are GUIDs; this one is not, so its members are not saved",
-            ));
-        }
-        save(format!("members/{id}"), pages)?;
-    }
-    Ok(written)
 }
 
 #[cfg(test)]

@@ -122,164 +122,6 @@ pub struct GraphExport {
     pub members: BTreeMap<String, Vec<GraphPage>>,
 }
 
-/// Which response a file of an export directory holds.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ExportCollection {
-    /// `organization.json`.
-    Organization,
-    /// `subscribedSkus.json`.
-    SubscribedSkus,
-    /// `users.json`, `users-2.json`, …
-    Users,
-    /// `groups.json`, `groups-2.json`, …
-    Groups,
-    /// `members/<group-id>.json`, `members/<group-id>-2.json`, …
-    Members(String),
-}
-
-/// Names the collection and page number (1 for the first page) of a file of an export
-/// directory, from its path relative to the directory with `/` separators. `None` for a file
-/// that is not part of the layout.
-pub fn classify_export_path(relative: &str) -> Option<(ExportCollection, u32)> {
-    let (folder, file) = match relative.rsplit_once('/') {
-        Some((folder, file)) => (Some(folder), file),
-        None => (None, relative),
-    };
-    let stem = file.strip_suffix(".json")?;
-    let (name, page) = split_page(stem)?;
-    let collection = match (folder, name) {
-        (None, "organization") => ExportCollection::Organization,
-        (None, "subscribedSkus") => ExportCollection::SubscribedSkus,
-        (None, "users") => ExportCollection::Users,
-        (None, "groups") => ExportCollection::Groups,
-        (Some("members"), id) if !id.is_empty() => ExportCollection::Members(id.to_string()),
-        _ => return None,
-    };
-    Some((collection, page))
-}
-
-/// `users` → (`users`, 1); `users-2` → (`users`, 2); a GUID keeps its own dashes.
-fn split_page(stem: &str) -> Option<(&str, u32)> {
-    if is_guid(stem) {
-        return Some((stem, 1));
-    }
-    match stem.rsplit_once('-') {
-        Some((name, number))
-            if !name.is_empty()
-                && !number.is_empty()
-                && number.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            let page: u32 = number.parse().ok()?;
-            (page >= 2).then_some((name, page))
-        }
-        _ => Some((stem, 1)),
-    }
-}
-
-fn is_guid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// One file of an export directory, parsed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExportFile {
-    /// The path relative to the export directory, with `/` separators.
-    pub relative_path: String,
-    /// The file's page.
-    pub page: GraphPage,
-}
-
-/// Arranges the files of an export directory into a [`GraphExport`]: classifies them by name,
-/// orders each collection's pages by number, and reports files outside the layout (warnings),
-/// missing required files and gaps in page numbers (errors).
-pub fn assemble_export(files: Vec<ExportFile>) -> (GraphExport, Diagnostics) {
-    let mut diagnostics = Diagnostics::default();
-    let mut collections: BTreeMap<ExportCollection, BTreeMap<u32, GraphPage>> = BTreeMap::new();
-    for file in files {
-        match classify_export_path(&file.relative_path) {
-            Some((collection, page)) => {
-                collections
-                    .entry(collection)
-                    .or_default()
-                    .insert(page, file.page);
-            }
-            None => diagnostics.push(
-                Diagnostic::new(
-                    Code::GraphUnknownFile,
-                    format!(
-                        "`{}` is not part of a Graph export; it was ignored",
-                        file.relative_path
-                    ),
-                )
-                .with_help(
-                    "an export holds organization.json, subscribedSkus.json, users[-N].json, \
-                     groups[-N].json and members/<group-id>[-N].json",
-                ),
-            ),
-        }
-    }
-    let mut export = GraphExport::default();
-    for (collection, pages) in collections {
-        let name = collection_file_name(&collection);
-        for (expected, number) in (1..).zip(pages.keys()) {
-            if *number != expected {
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::GraphInconsistentExport,
-                        format!(
-                            "page {number} of `{name}` is present but page {expected} is missing"
-                        ),
-                    )
-                    .with_help("export every page of the response, numbered without gaps"),
-                );
-                break;
-            }
-        }
-        let pages: Vec<GraphPage> = pages.into_values().collect();
-        match collection {
-            ExportCollection::Organization => export.organization = pages,
-            ExportCollection::SubscribedSkus => export.subscribed_skus = pages,
-            ExportCollection::Users => export.users = pages,
-            ExportCollection::Groups => export.groups = pages,
-            ExportCollection::Members(id) => {
-                export.members.insert(id, pages);
-            }
-        }
-    }
-    for (pages, name) in [
-        (&export.organization, "organization.json"),
-        (&export.subscribed_skus, "subscribedSkus.json"),
-        (&export.users, "users.json"),
-        (&export.groups, "groups.json"),
-    ] {
-        if pages.is_empty() {
-            diagnostics.push(
-                Diagnostic::new(
-                    Code::GraphInconsistentExport,
-                    format!("the export has no `{name}`"),
-                )
-                .with_help("an export needs organization.json, subscribedSkus.json, users.json and groups.json"),
-            );
-        }
-    }
-    (export, diagnostics)
-}
-
-fn collection_file_name(collection: &ExportCollection) -> String {
-    match collection {
-        ExportCollection::Organization => "organization.json".into(),
-        ExportCollection::SubscribedSkus => "subscribedSkus.json".into(),
-        ExportCollection::Users => "users.json".into(),
-        ExportCollection::Groups => "groups.json".into(),
-        ExportCollection::Members(id) => format!("members/{id}.json"),
-    }
-}
-
 /// Maps Graph responses to a tenant state (SPEC §1.2), collecting every problem.
 pub fn map_export(export: &GraphExport) -> Result<TenantState, Diagnostics> {
     let mut mapper = Mapper::default();
@@ -1149,6 +991,7 @@ fn attribute_value(value: &Value) -> Option<AttributeValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::graph_export::{assemble_export, ExportFile};
     use serde_json::json;
 
     fn file(path: &str, text: &str) -> ExportFile {
@@ -1191,33 +1034,6 @@ mod tests {
 
     fn codes(diagnostics: &Diagnostics) -> Vec<&'static str> {
         diagnostics.iter().map(|d| d.code.as_str()).collect()
-    }
-
-    #[test]
-    fn file_names_are_classified_with_page_numbers() {
-        use ExportCollection::*;
-        assert_eq!(classify_export_path("users.json"), Some((Users, 1)));
-        assert_eq!(classify_export_path("users-12.json"), Some((Users, 12)));
-        assert_eq!(classify_export_path("groups-2.json"), Some((Groups, 2)));
-        let id = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d";
-        assert_eq!(
-            classify_export_path(&format!("members/{id}.json")),
-            Some((Members(id.into()), 1))
-        );
-        assert_eq!(
-            classify_export_path(&format!("members/{id}-3.json")),
-            Some((Members(id.into()), 3))
-        );
-        // A GUID whose last group is all digits is still one page, not page 123456789012.
-        let digits = "9a8b7c6d-5e4f-4a3b-9c2d-123456789012";
-        assert_eq!(
-            classify_export_path(&format!("members/{digits}.json")),
-            Some((Members(digits.into()), 1))
-        );
-        assert_eq!(classify_export_path("users-1.json"), None);
-        assert_eq!(classify_export_path("notes.json"), None);
-        assert_eq!(classify_export_path("users.yaml"), None);
-        assert_eq!(classify_export_path("other/users.json"), None);
     }
 
     #[test]
