@@ -371,7 +371,11 @@ impl Pass {
         }
         Err(Diagnostic::new(
             Code::YamlTag,
-            format!("the YAML tag `{tag}` is not supported"),
+            format!(
+                "the YAML tag `{}{}` is not supported",
+                tag.original_handle(),
+                tag.suffix()
+            ),
         )
         .with_label(Location::span(self.source, range.clone()), "tagged here")
         .with_help("remove the tag: seatplan's files hold plain data (only `!!str` is accepted, to keep a value a string)"))

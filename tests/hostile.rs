@@ -1044,3 +1044,28 @@ fn a_kill_between_the_intent_and_the_outcome_loses_no_record() {
         );
     }
 }
+
+#[test]
+fn refusals_at_the_edges_render_as_coded_diagnostics() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    for name in ["python-object-tag.yaml", "null-group-key.yaml"] {
+        std::fs::copy(corpus().join("config").join(name), dir.join(name)).unwrap();
+    }
+    let mut rendered = String::new();
+    for args in [
+        &["validate", "-c", "python-object-tag.yaml"][..],
+        &["validate", "-c", "null-group-key.yaml"],
+        &["validate", "-c", "/dev/zero"],
+        &["plan", "--state", ""],
+    ] {
+        let outcome = run(dir, args).unwrap();
+        assert_eq!(outcome.code, Some(1), "{args:?}: {}", outcome.stderr);
+        rendered.push_str(&format!(
+            "$ seatplan {}\n{}\n",
+            args.join(" "),
+            outcome.stderr
+        ));
+    }
+    insta::assert_snapshot!("edge_refusals", rendered);
+}

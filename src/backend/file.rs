@@ -352,6 +352,16 @@ const AUDIT_TAIL_BYTES: u64 = 8 * 1024 * 1024;
 /// state file shows about it as its outcome, and returns an `unfinished-apply` warning saying
 /// so.
 pub(crate) fn close_unfinished(state: &Path) -> Result<Option<Diagnostic>, Diagnostic> {
+    unfinished_apply(state, true)
+}
+
+/// Without the lock (`plan`): the `unfinished-apply` warning of [`close_unfinished`], without
+/// recording anything; the next apply records the outcome.
+pub(crate) fn report_unfinished(state: &Path) -> Result<Option<Diagnostic>, Diagnostic> {
+    unfinished_apply(state, false)
+}
+
+fn unfinished_apply(state: &Path, record: bool) -> Result<Option<Diagnostic>, Diagnostic> {
     let audit = audit_path(state);
     let Some(tail) = read_tail(&audit, AUDIT_TAIL_BYTES)? else {
         return Ok(None);
@@ -367,7 +377,9 @@ pub(crate) fn close_unfinished(state: &Path) -> Result<Option<Diagnostic>, Diagn
         state_before: open.state_before.clone(),
         state_after: open.state_after.clone(),
     };
-    append_lines(&audit, &render_outcome(&outcome)?, None)?;
+    if record {
+        append_lines(&audit, &render_outcome(&outcome)?, None)?;
+    }
     let (shown, shown_audit) = (state.display(), audit.display());
     let found = match outcome.outcome {
         Outcome::FoundApplied => format!(
@@ -383,24 +395,29 @@ pub(crate) fn close_unfinished(state: &Path) -> Result<Option<Diagnostic>, Diagn
              was changed since by hand or by another tool"
         ),
     };
-    Ok(Some(
-        Diagnostic::new(
-            Code::UnfinishedApply,
-            format!(
-                "`{shown_audit}` holds {} change records of an apply at {} without its outcome",
-                open.entries, open.time
-            ),
-        )
-        .with_note(found)
-        .with_note(format!(
-            "recorded its outcome as `{}` in `{shown_audit}`",
-            serde_json::to_value(outcome.outcome)
-                .ok()
-                .and_then(|value| value.as_str().map(str::to_owned))
-                .unwrap_or_default()
+    let name = serde_json::to_value(outcome.outcome)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let diagnostic = Diagnostic::new(
+        Code::UnfinishedApply,
+        format!(
+            "`{shown_audit}` holds {} change records of an apply at {} without its outcome",
+            open.entries, open.time
+        ),
+    )
+    .with_note(found);
+    Ok(Some(if record {
+        diagnostic
+            .with_note(format!(
+                "recorded its outcome as `{name}` in `{shown_audit}`"
+            ))
+            .with_help("nothing needs undoing; this apply plans against the state as it is")
+    } else {
+        diagnostic.with_help(format!(
+            "nothing needs undoing; the next apply records its outcome (`{name}`) in `{shown_audit}`"
         ))
-        .with_help("nothing needs undoing; this apply plans against the state as it is"),
-    ))
+    }))
 }
 
 /// An id for this apply's audit lines: when and by which process the lock was taken.

@@ -210,7 +210,14 @@ pub fn open_backend(
                 let (backend, stale) = FileBackend::locked(path, options)?;
                 Ok((Box::new(backend), stale))
             }
-            None => Ok((Box::new(FileBackend::new(path)), Vec::new())),
+            None => {
+                let warnings = crate::backend::file::report_unfinished(path)
+                    .ok()
+                    .flatten()
+                    .into_iter()
+                    .collect();
+                Ok((Box::new(FileBackend::new(path)), warnings))
+            }
         },
         BackendChoice::Graph {
             tenant_id,

@@ -85,7 +85,7 @@ pub fn prepare(
         .map_err(|problems| fail(terminal, &problems, sources))?;
     let choice = choose_backend(args.state.as_deref(), args.graph, &config.loaded, sources)
         .map_err(|diagnostic| fail(terminal, &Diagnostics::from(diagnostic), sources))?;
-    let (mut backend, _) = open_backend(
+    let (mut backend, warnings) = open_backend(
         &choice,
         &config.loaded.config,
         None,
@@ -93,6 +93,9 @@ pub fn prepare(
         terminal.stderr_is_tty,
     )
     .map_err(|diagnostic| fail(terminal, &Diagnostics::from(diagnostic), sources))?;
+    if !warnings.is_empty() {
+        terminal.report(warnings.iter(), sources);
+    }
     let state = backend
         .read(sources)
         .map_err(|problems| fail(terminal, &problems, sources))?;
