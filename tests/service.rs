@@ -210,3 +210,88 @@ fn a_refused_removal_stays_until_reprocessed() {
         absent: &[],
     });
 }
+
+// Seed 001, "Service plans that conflict": "The decision about how to resolve conflicting
+// product licenses always belongs to the administrator. Microsoft Entra ID doesn't automatically
+// resolve license conflicts." Ann moves from a direct Office 365 E1 to the E3 group. The group
+// assignment is processed while E1 is still assigned (removals are the last steps), fails with
+// MutuallyExclusiveViolation and is not retried once E1 is gone: she would be left with no
+// Office license at all.
+#[test]
+fn a_direct_removal_after_a_conflicting_group_add_is_rejected_with_how_to_restructure() {
+    check(&Case {
+        directory: "direct-to-group",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::mutually-exclusive",
+            "seatplan::license-loss",
+            "the conflicting license is removed by a later step",
+            "replace the product inside one group",
+            "ann@contoso.com: ENTERPRISEPACK",
+            "1. addMember group[\"E3\"] ann@contoso.com",
+            "2. assignLicense user[\"ann@contoso.com\"] -STANDARDPACK",
+        ],
+        absent: &[],
+    });
+}
+
+// Seed 001, "Change license assignments for a user or group": "The goal is to ensure that
+// there's no loss of service or data during the license change." A window between two steps in
+// which Ann has neither the old nor the new plan is a loss: E3 re-enables Yammer and disables
+// Sway in one call, and Sway only comes back when she joins the new group, a later step.
+#[test]
+fn a_window_without_a_plan_is_a_license_loss() {
+    check(&Case {
+        directory: "window",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::license-loss",
+            "would be without service plans while the plan is applied",
+            "ann@contoso.com is without 1 plan: SWAY",
+        ],
+        absent: &[],
+    });
+}
+
+// The same move where E3 only switches Sway off: that call takes service away and nothing in it
+// gives any back, so it runs with the removals, after Ann has joined the new group — an order
+// without the window, which the steps show.
+#[test]
+fn an_update_that_only_disables_plans_runs_after_the_steps_that_give_them_back() {
+    check(&Case {
+        directory: "window",
+        args: &["plan", "-c", "reordered.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 0,
+        expect: &[
+            "3. addMember group[\"E3 with Sway\"] ann@contoso.com",
+            "4. assignLicense group[\"E3\"] +ENTERPRISEPACK",
+        ],
+        absent: &["seatplan::license-loss"],
+    });
+}
+
+// Seed 000, "Service plans that conflict" and "Usage location isn't allowed": the group's
+// assignment fails for the user, who is in an error state within the group. Re-enabling Exchange
+// Online in E3 conflicts with Ann's direct Office 365 E1 and is not available in Cat's Germany
+// (per this config's catalog): both keep E3 as it was, in error, and nobody loses a plan.
+#[test]
+fn re_enabling_a_plan_that_cannot_be_assigned_fails_in_place() {
+    check(&Case {
+        directory: "in-place",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::mutually-exclusive",
+            "- ann@contoso.com: ENTERPRISEPACK",
+            "seatplan::usage-location",
+            "- cat@contoso.com (DE): ENTERPRISEPACK",
+        ],
+        absent: &["seatplan::license-loss"],
+    });
+}

@@ -1,6 +1,6 @@
 //! [`GraphBackend`]: the [`Backend`] over Microsoft Graph. Reading maps the live tenant into a
 //! tenant state; its fingerprint is the sha256 of the state's canonical JSON (object keys
-//! sorted). Applying runs the steps of [`super::order`] one call at a time and stops at the
+//! sorted). Applying runs the steps of [`crate::plan::steps`] one call at a time and stops at the
 //! first failure; each step is idempotent or checked (adding a member who is one, removing one
 //! who is not, deleting a group that is gone count as done; a group is created at most once,
 //! recognised by its `mailNickname`), and calls on an object this apply created or changed wait
@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::order::{self, Action, MemberGroup, Step, Target};
 use super::tenant_file::users_in_error;
 use super::{
     processing_summary, ApplyContext, ApplyReport, Backend, ChangeOutcome, ChangeResult,
@@ -24,6 +23,7 @@ use crate::graph::{
     group_nickname, GraphClient, GraphError, GraphErrorKind, GraphSettings, GroupPatch,
     LicenseProcessing, Method, NewGroup,
 };
+use crate::plan::steps::{self, Action, MemberGroup, Step, Target};
 use crate::source::Sources;
 use crate::tenant::model::AssignmentState;
 use crate::tenant::TenantState;
@@ -219,11 +219,11 @@ impl GraphBackend {
                 "a usage location belongs to a user, not a group",
             )),
             (Action::AssignLicenses { add, remove, .. }, Target::Group) => client
-                .assign_group_licenses(&group()?, add, remove)
+                .assign_group_licenses(&group()?, &graph_licenses(add), remove)
                 .map(drop),
-            (Action::AssignLicenses { add, remove, .. }, Target::User(user)) => {
-                client.assign_user_licenses(user, add, remove).map(drop)
-            }
+            (Action::AssignLicenses { add, remove, .. }, Target::User(user)) => client
+                .assign_user_licenses(user, &graph_licenses(add), remove)
+                .map(drop),
             (Action::DeleteGroup, _) => gone_is_done(client.delete_group(&group()?)),
         }
     }
@@ -396,7 +396,7 @@ impl Backend for GraphBackend {
     fn apply(&mut self, context: &ApplyContext<'_>) -> ApplyReport {
         let changes = &context.planned.document.changes;
         let mut report = ApplyReport::default();
-        let steps = match order::steps(context.catalog, context.current, changes) {
+        let steps = match &context.planned.steps {
             Ok(steps) => steps,
             Err(diagnostic) => {
                 report.results = changes
@@ -407,7 +407,7 @@ impl Backend for GraphBackend {
                         summary: None,
                     })
                     .collect();
-                report.failure = Some(diagnostic);
+                report.failure = Some(diagnostic.clone());
                 return report;
             }
         };
@@ -423,14 +423,14 @@ impl Backend for GraphBackend {
             .collect();
         let mut done = vec![0usize; changes.len()];
         let mut total = vec![0usize; changes.len()];
-        for step in &steps {
+        for step in steps {
             total[step.change] += 1;
         }
         let mut failed: Option<(usize, GraphError)> = None;
         let mut touched: Vec<usize> = Vec::new();
         let mut deleted: Vec<usize> = Vec::new();
         let mut fresh = Fresh::default();
-        for step in &steps {
+        for step in steps {
             match self.run(step, &mut group_ids, &mut fresh) {
                 Ok(()) => {
                     done[step.change] += 1;
@@ -520,6 +520,16 @@ impl Backend for GraphBackend {
             .collect();
         report
     }
+}
+
+/// A step's products as `assignLicense` takes them.
+fn graph_licenses(add: &[steps::LicenseToAdd]) -> Vec<crate::graph::LicenseToAdd> {
+    add.iter()
+        .map(|license| crate::graph::LicenseToAdd {
+            sku_id: license.sku_id.clone(),
+            disabled_plans: license.disabled_plans.clone(),
+        })
+        .collect()
 }
 
 /// The processing summary of the group with object id `group` as the service recorded its

@@ -3,7 +3,8 @@
 //! ([`tenant_file::FileBackend`]) keeps the state in a YAML or JSON file and changes it under an
 //! exclusive lock ([`lock`]), atomically with a backup ([`file`]), recording every change in an
 //! append-only audit log ([`audit`]). The Graph backend ([`graph::GraphBackend`]) reads a live
-//! tenant and applies a plan call by call in the dependency order [`order`] derives from it.
+//! tenant and applies a plan call by call, in the order of the plan's steps
+//! ([`crate::plan::steps`]).
 //! [`fault`] holds the test-only pause points the crash tests kill the process at.
 //!
 //! The flow of an apply on the file backend:
@@ -36,7 +37,6 @@ pub mod fault;
 pub mod file;
 pub mod graph;
 pub mod lock;
-pub mod order;
 pub mod tenant_file;
 
 pub use audit::{processing_summary, read_log, AuditEntry, AuditOutcome, AuditRecord, Outcome};

@@ -325,18 +325,45 @@ pub fn run(
             ),
             Some(failure) => {
                 // A failed change leaves what the user had (the service never takes service away
-                // for an update it could not make); the new products record the error, or, for a
-                // direct assignment, the call is refused and nothing is recorded.
-                state.apply(
-                    unit.user,
-                    unit.source,
-                    unit.old.iter().copied(),
-                    AssignmentState::Active,
-                    None,
-                );
+                // for an update it could not make). For a direct assignment the call is refused
+                // and nothing is recorded. For a group, the products it adds record the error and
+                // the products whose plans it changes keep their old plans and seat in
+                // `ActiveWithError` (seed 000: "the user is in an error state within the group"),
+                // until the cause is fixed and the group is reprocessed.
                 match unit.source {
-                    Source::Direct => state.refuse(unit, &failure),
-                    Source::Group(_) => state.fail(unit, &failure),
+                    Source::Direct => {
+                        state.apply(
+                            unit.user,
+                            unit.source,
+                            unit.old.iter().copied(),
+                            AssignmentState::Active,
+                            None,
+                        );
+                        state.refuse(unit, &failure);
+                    }
+                    Source::Group(_) => {
+                        for license in &unit.old {
+                            let changed = unit.new.iter().any(|new| new.product == license.product);
+                            let (kept, error) = if changed {
+                                let error = if failure.products.contains(&license.product) {
+                                    failure.error
+                                } else {
+                                    AssignmentError::Other
+                                };
+                                (AssignmentState::ActiveWithError, Some(error))
+                            } else {
+                                (AssignmentState::Active, None)
+                            };
+                            state.apply(
+                                unit.user,
+                                unit.source,
+                                std::iter::once(*license),
+                                kept,
+                                error,
+                            );
+                        }
+                        state.fail(unit, &failure);
+                    }
                 }
             }
         }
@@ -702,7 +729,10 @@ impl<'a> UnitContext<'a, '_> {
             .memory
             .groups
             .get(group.0 as usize)
-            .is_some_and(|group| group.licenses == new);
+            .is_some_and(|group| {
+                group.licenses.len() == new.len()
+                    && new.iter().all(|license| group.licenses.contains(license))
+            });
         unchanged
             && entries.len() == new.len()
             && new.iter().all(|license| {

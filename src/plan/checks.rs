@@ -12,6 +12,7 @@ use crate::plan::desired::Desired;
 use crate::plan::diff::group_address;
 use crate::plan::document::{Change, Op};
 use crate::plan::impact::PlanChange;
+use crate::plan::simulate::PhaseOutcome;
 use crate::tenant::index::{GroupIdx, Source, Tenant, UserIdx};
 use crate::tenant::model::{AssignmentError, TenantState};
 
@@ -45,6 +46,9 @@ pub struct Context<'a> {
     pub before: &'a Outcome,
     /// Engine outcome of the desired tenant.
     pub after: &'a Outcome,
+    /// The service's state after each phase of the apply before the last (whose state is
+    /// `after`).
+    pub phases: &'a [PhaseOutcome],
     /// Users whose errors after the change would succeed if reprocessed (and would not have
     /// before it), sorted.
     pub retryable: &'a [UserIdx],
@@ -253,6 +257,7 @@ fn contributions(assignments: &[AssignmentOutcome]) -> BTreeMap<Source, PlanSet>
 pub fn run(context: &Context<'_>) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     license_loss(context, &mut diagnostics);
+    window_loss(context, &mut diagnostics);
     new_errors(context, &mut diagnostics);
     missing_prerequisites(context, &mut diagnostics);
     static_to_dynamic(context, &mut diagnostics);
@@ -331,21 +336,11 @@ fn seats_as_reported(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
 /// `license-loss`: users lose service plans (upgrades through `supersedes` excluded).
 fn license_loss(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let mut by_source: BTreeMap<Source, Vec<(UserIdx, PlanSet)>> = BTreeMap::new();
-    for (index, (old, new)) in context
-        .before
-        .users
-        .iter()
-        .zip(&context.after.users)
-        .enumerate()
-    {
-        if old.effective.is_subset(&new.effective) {
-            continue;
-        }
-        let lost = PlanChange::between(context.catalog, old, new).lost;
-        if lost.is_empty() {
-            continue;
-        }
-        let user = UserIdx(index as u32);
+    for (user, lost) in lost_plans(context, context.after) {
+        let (old, new) = (
+            &context.before.users[user.0 as usize],
+            &context.after.users[user.0 as usize],
+        );
         let before = contributions(&old.assignments);
         let after = contributions(&new.assignments);
         let mut attributed = PlanSet::default();
@@ -422,6 +417,75 @@ fn error_set(outcome: &Outcome) -> BTreeSet<ErrorKey> {
         errors.insert((refusal.user, Source::Direct, refusal.product, refusal.error));
     }
     errors
+}
+
+/// The plans each user has before the change and not in `to` (upgrades excluded), for the users
+/// who lose any.
+fn lost_plans<'a>(
+    context: &'a Context<'_>,
+    to: &'a Outcome,
+) -> impl Iterator<Item = (UserIdx, PlanSet)> + 'a {
+    context
+        .before
+        .users
+        .iter()
+        .zip(&to.users)
+        .enumerate()
+        .filter(|(_, (old, new))| !old.effective.is_subset(&new.effective))
+        .filter_map(|(index, (old, new))| {
+            let lost = PlanChange::between(context.catalog, old, new).lost;
+            (!lost.is_empty()).then_some((UserIdx(index as u32), lost))
+        })
+}
+
+/// `license-loss` in a window: users without service plans between two phases of the apply
+/// although they have them (or what supersedes them) at the end — a window in which a user has
+/// neither the old nor the new license.
+fn window_loss(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let at_end: BTreeMap<UserIdx, PlanSet> = lost_plans(context, context.after).collect();
+    for phase in context.phases {
+        let users: Vec<(UserIdx, PlanSet)> = lost_plans(context, &phase.outcome)
+            .filter_map(|(user, lost)| {
+                let window = match at_end.get(&user) {
+                    Some(lost_at_end) => lost.difference(lost_at_end),
+                    None => lost,
+                };
+                (!window.is_empty()).then_some((user, window))
+            })
+            .collect();
+        if users.is_empty() {
+            continue;
+        }
+        let allowed = context.overrides.allow_license_loss;
+        let mut diagnostic = Diagnostic::new(
+            Code::LicenseLoss,
+            format!(
+                "{} would be without service plans while the plan is applied: after {}, before the later steps give them back",
+                plural(users.len(), "user"),
+                phase.phase.describe()
+            ),
+        )
+        .with_help(if allowed {
+            "allowed by --allow-license-loss".to_string()
+        } else {
+            "split the change: first apply a plan with the changes that give these plans (new members, new groups), then one with the change that takes them away; or replace the product inside one group (a migration, one call)".to_string()
+        });
+        if allowed {
+            diagnostic = diagnostic.with_severity(Severity::Warning);
+        }
+        let lines = users
+            .iter()
+            .map(|(user, plans)| {
+                format!(
+                    "{} is without {}: {}",
+                    context.upn(*user),
+                    plural(plans.len(), "plan"),
+                    context.plan_list(plans)
+                )
+            })
+            .collect();
+        out.push(with_users(diagnostic, lines));
+    }
 }
 
 /// Errors that the change creates: `mutually-exclusive`, `seat-shortage`, `usage-location`,
@@ -523,6 +587,29 @@ fn new_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             plural(users.len(), "user"),
             context.source_label(source, anchor)
         );
+        // A conflict with a license that a later step removes (a reprocess at the end would
+        // succeed): the service refuses the group assignment when it runs, and does not retry it
+        // once the other license is gone.
+        let arises_early = error == AssignmentError::MutuallyExclusiveViolation
+            && users
+                .iter()
+                .any(|(user, _)| context.retryable.binary_search(user).is_ok())
+            && context.phases.iter().any(|phase| {
+                users.iter().any(|(user, product)| {
+                    phase.outcome.users[user.0 as usize]
+                        .errors()
+                        .any(|assignment| {
+                            assignment.source == source
+                                && assignment.product == *product
+                                && assignment.error == Some(error)
+                        })
+                })
+            });
+        let help = if arises_early {
+            "the conflicting license is removed by a later step, but the service processes this assignment first and does not retry it: replace the product inside one group (a migration, one call), or give this group the new product with the conflicting plans disabled first and re-enable them in a later plan, after the old license is gone"
+        } else {
+            help
+        };
         let diagnostic = labelled(
             Diagnostic::new(code, message),
             context.source_location(source, anchor),

@@ -22,6 +22,11 @@ pub struct PlanDocument {
     pub config_fingerprint: String,
     /// The changes, groups first (by name), then users (by UPN).
     pub changes: Vec<Change>,
+    /// The service calls that make the changes, in the order they are made (both backends
+    /// execute exactly these; the prediction simulates them in this order). Empty in plan files
+    /// written before steps were recorded.
+    #[serde(default)]
+    pub steps: Vec<StepDoc>,
     /// What the changes do.
     pub impact: Impact,
     /// Findings of the checks; errors reject the plan.
@@ -36,6 +41,47 @@ pub struct PlanDocument {
     /// a signature.
     #[serde(default)]
     pub checksum: String,
+}
+
+/// One service call of a plan, as the plan document shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepDoc {
+    /// The Graph call: `createGroup`, `updateGroup`, `addMember`, `removeMember`, `updateUser`,
+    /// `assignLicense` or `deleteGroup`.
+    pub call: String,
+    /// The address of the group or user it acts on (`group["Sales - E3"]`).
+    pub target: String,
+    /// Products added (skuPartNumber), for `assignLicense`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<String>,
+    /// Products removed, for `assignLicense`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<String>,
+    /// The user added or removed as a member (UPN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    /// The group added or removed as a member (display name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_group: Option<String>,
+    /// Properties set, for `createGroup`, `updateGroup` and `updateUser` (Graph names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl StepDoc {
+    /// One line for people: `assignLicense group["E3"] +ENTERPRISEPACK -STANDARDPACK`.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![self.call.clone(), self.target.clone()];
+        parts.extend(self.add.iter().map(|sku| format!("+{sku}")));
+        parts.extend(self.remove.iter().map(|sku| format!("-{sku}")));
+        parts.extend(self.member.clone());
+        parts.extend(self.member_group.iter().map(|name| format!("group {name}")));
+        if let Some(set) = &self.set {
+            parts.extend(set.iter().map(|(key, value)| format!("{key}={value}")));
+        }
+        parts.join(" ")
+    }
 }
 
 /// The kind of a change, printed as its Terraform-like symbol.
@@ -412,6 +458,7 @@ mod tests {
             state_fingerprint: "sha256:1".into(),
             config_fingerprint: "sha256:2".into(),
             changes: Vec::new(),
+            steps: Vec::new(),
             impact: Impact::default(),
             diagnostics: Vec::new(),
             summary: Summary::default(),

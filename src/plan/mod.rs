@@ -14,6 +14,8 @@ pub mod report;
 pub mod reprocess;
 #[cfg(test)]
 mod roundtrips;
+pub mod simulate;
+pub mod steps;
 
 use jiff::Timestamp;
 
@@ -64,6 +66,9 @@ pub struct Planned {
     pub after: Outcome,
     /// Effective memberships after the change (what `apply` records as dynamic groups' members).
     pub after_memberships: Memberships,
+    /// The service calls of the plan in order, or why they cannot be derived (a name with no
+    /// id: the Graph backend cannot send such a plan).
+    pub steps: Result<Vec<steps::Step>, Diagnostic>,
 }
 
 /// The current tenant indexed, its memberships and the engine's outcome for it.
@@ -221,13 +226,21 @@ pub fn compute_observed(
         )
     };
     phase_done("rules (desired)");
-    let after = engine::run(
+    let changes = diff::changes(catalog, inputs.state, &desired, &current.tenant);
+    let ordered = steps::steps(catalog, inputs.state, &changes);
+    phase_done("diff");
+    let simulation = simulate::simulate(&simulate::Endpoints {
         catalog,
-        &current.memory,
-        &target,
-        &target_memberships.members,
-        Mode::Predict,
-    );
+        memory: &current.memory,
+        current: &current.tenant,
+        current_members: &current.memberships.members,
+        target: &target,
+        target_members: &target_memberships.members,
+        desired: &desired,
+        changes: &changes,
+    });
+    let phases = simulation.between;
+    let after = simulation.after.outcome;
     phase_done("engine (desired)");
     let retryable = retryable_after(
         catalog,
@@ -236,8 +249,6 @@ pub fn compute_observed(
         &target_memberships.members,
         &after,
     );
-    let changes = diff::changes(catalog, inputs.state, &desired, &current.tenant);
-    phase_done("diff");
     let addresses: crate::hash::Set<&str> = changes
         .iter()
         .map(|change| change.address.as_str())
@@ -269,6 +280,7 @@ pub fn compute_observed(
         target: &target,
         before: &current.outcome,
         after: &after,
+        phases: &phases,
         retryable: &retryable,
         changes: &changes,
         overrides: inputs.overrides,
@@ -307,6 +319,10 @@ pub fn compute_observed(
         format_version: FORMAT_VERSION,
         state_fingerprint: inputs.state_fingerprint.clone(),
         config_fingerprint: inputs.config_fingerprint.clone(),
+        steps: ordered.as_ref().map_or_else(
+            |_| Vec::new(),
+            |ordered| ordered.iter().map(|step| step.document(&changes)).collect(),
+        ),
         changes,
         impact,
         diagnostics: Vec::new(),
@@ -321,6 +337,7 @@ pub fn compute_observed(
         target,
         after,
         after_memberships: target_memberships,
+        steps: ordered,
     })
 }
 
@@ -364,7 +381,11 @@ fn retryable_after(
             &current.memberships.members,
             Mode::Reprocess,
         ));
-        candidates.retain(|&user| before.get(user).copied().unwrap_or(true));
+        // Users whose error a reprocess would have fixed before the change: not the change's doing.
+        let had = in_error(&current.outcome);
+        candidates.retain(|&user| {
+            !had.get(user).copied().unwrap_or(false) || before.get(user).copied().unwrap_or(true)
+        });
     }
     candidates
         .into_iter()

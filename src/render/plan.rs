@@ -296,6 +296,18 @@ pub fn text(document: &PlanDocument, palette: Palette) -> String {
             out.push('\n');
         }
     }
+    if !document.steps.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            palette.bold("Steps, in the order they are applied:")
+        );
+        for (index, step) in document.steps.iter().enumerate().take(LISTED * 2) {
+            let _ = writeln!(out, "  {:>3}. {}", index + 1, step.describe());
+        }
+        more(&mut out, document.steps.len(), "steps");
+        out.push('\n');
+    }
     let impact = &document.impact;
     if !impact.users.is_empty() {
         let _ = writeln!(out, "{}", palette.bold("Users affected:"));
@@ -330,13 +342,7 @@ pub fn text(document: &PlanDocument, palette: Palette) -> String {
             }
             let _ = writeln!(out, "  {:<32} {}", user.user, parts.join(", "));
         }
-        if impact.users.len() > LISTED * 2 {
-            let _ = writeln!(
-                out,
-                "  … and {} more users (see --format json)",
-                impact.users.len() - LISTED * 2
-            );
-        }
+        more(&mut out, impact.users.len(), "users");
         out.push('\n');
     }
     if !impact.seats.is_empty() {
@@ -387,6 +393,17 @@ pub fn text(document: &PlanDocument, palette: Palette) -> String {
         );
     }
     out
+}
+
+/// The line after a list cut at `LISTED * 2` of `total` entries.
+fn more(out: &mut String, total: usize, what: &str) {
+    if total > LISTED * 2 {
+        let _ = writeln!(
+            out,
+            "  … and {} more {what} (see --format json)",
+            total - LISTED * 2
+        );
+    }
 }
 
 /// The plan as a Markdown comment for a pull request.
@@ -441,6 +458,24 @@ pub fn markdown(document: &PlanDocument) -> String {
             );
         }
         out.push('\n');
+    }
+    if !document.steps.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>Steps, in the order they are applied ({})</summary>\n",
+            document.steps.len()
+        );
+        for (index, step) in document.steps.iter().enumerate().take(100) {
+            let _ = writeln!(out, "{}. `{}`", index + 1, step.describe());
+        }
+        if document.steps.len() > 100 {
+            let _ = writeln!(
+                out,
+                "- … and {} more (see the JSON plan)",
+                document.steps.len() - 100
+            );
+        }
+        out.push_str("\n</details>\n\n");
     }
     let impact = &document.impact;
     let gaining = impact

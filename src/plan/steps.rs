@@ -1,15 +1,19 @@
-//! The order a plan is applied in, one service call per [`Step`]. The plan's operations become
+//! The plan as the service receives it: an ordered list of [`Step`]s, one service call each. This
+//! one ordering function decides the order for the prediction and for both backends (the file
+//! backend simulates these steps, the Graph backend sends them). The plan's operations become
 //! steps in a petgraph graph whose edges mean "must happen before": a group's creation before
 //! anything else on it, usage locations before any license is added, a license that provides a
 //! prerequisite before the add-on that needs it, every addition before any removal, a group's
-//! removals before its deletion. A topological sort (Kahn's, taking the lowest
+//! removals before its deletion. A change of a product's plans that only switches plans off is
+//! a removal. A topological sort (Kahn's, taking the lowest
 //! [`Phase`] first among the steps that are ready) gives the order: create groups → set usage
 //! locations → add licenses → migrations (one `assignLicense` with both arrays) → group
 //! properties, rules and members → license removals → group deletions.
 //!
 //! Plan names become Graph ids here: skuIds from the plan, disabled plan GUIDs from the catalog,
 //! user ids from the tenant state. The group ids of created groups are only known while
-//! applying; steps name groups by the index of their change.
+//! applying; steps name groups by the index of their change. [`StepDoc`] is a step as the plan
+//! document shows it.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -19,9 +23,17 @@ use petgraph::Direction;
 
 use crate::catalog::{Catalog, PlanSet};
 use crate::diag::{Code, Diagnostic};
-use crate::graph::LicenseToAdd;
-use crate::plan::document::{Change, LicenseRef, Op};
+use crate::plan::document::{Change, LicenseRef, Op, StepDoc};
 use crate::tenant::TenantState;
+
+/// One product an `assignLicense` call adds: its skuId and the service plan ids switched off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseToAdd {
+    /// The product's skuId (GUID).
+    pub sku_id: String,
+    /// Service plan ids (GUIDs) to switch off.
+    pub disabled_plans: Vec<String>,
+}
 
 /// The stages of an apply, in the order they run when nothing forces otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -102,8 +114,10 @@ pub enum Action {
         add: Vec<LicenseToAdd>,
         /// skuIds removed.
         remove: Vec<String>,
-        /// The products' names, for reports (`+SPE_E3 -SPE_E5`).
-        label: String,
+        /// The names (skuPartNumber) of the products added, for people.
+        add_skus: Vec<String>,
+        /// The names of the products removed.
+        remove_skus: Vec<String>,
     },
     /// Delete the group.
     DeleteGroup,
@@ -155,7 +169,18 @@ impl Step {
             Action::AddGroupMember { name, .. } => format!("add member group {name}"),
             Action::RemoveGroupMember { name, .. } => format!("remove member group {name}"),
             Action::SetUsageLocation(location) => format!("set usage location {location}"),
-            Action::AssignLicenses { label, .. } => format!("assignLicense {label}"),
+            Action::AssignLicenses {
+                add_skus,
+                remove_skus,
+                ..
+            } => {
+                let label: Vec<String> = add_skus
+                    .iter()
+                    .map(|sku| format!("+{sku}"))
+                    .chain(remove_skus.iter().map(|sku| format!("-{sku}")))
+                    .collect();
+                format!("assignLicense {}", label.join(" "))
+            }
             Action::DeleteGroup => "delete group".to_string(),
         }
     }
@@ -167,6 +192,101 @@ impl Step {
 
     fn grants(&self) -> bool {
         matches!(self.phase, Phase::AddLicenses | Phase::Migrations)
+    }
+}
+
+impl Step {
+    /// The step as the plan document shows it; `changes` are the plan's changes it indexes.
+    pub fn document(&self, changes: &[Change]) -> StepDoc {
+        use serde_json::{json, Map, Value};
+        let target = changes
+            .get(self.change)
+            .map_or_else(String::new, |change| change.address.clone());
+        let set = |pairs: Vec<(&str, Value)>| -> Option<Map<String, Value>> {
+            Some(
+                pairs
+                    .into_iter()
+                    .map(|(key, value)| (key.to_string(), value))
+                    .collect(),
+            )
+        };
+        let mut doc = StepDoc {
+            call: String::new(),
+            target,
+            add: Vec::new(),
+            remove: Vec::new(),
+            member: None,
+            member_group: None,
+            set: None,
+        };
+        match &self.action {
+            Action::CreateGroup {
+                display_name,
+                description,
+                security_enabled,
+                rule,
+            } => {
+                doc.call = "createGroup".into();
+                let mut pairs = vec![
+                    ("displayName", json!(display_name)),
+                    ("securityEnabled", json!(security_enabled)),
+                ];
+                if let Some(description) = description {
+                    pairs.push(("description", json!(description)));
+                }
+                if let Some(rule) = rule {
+                    pairs.push(("membershipRule", json!(rule)));
+                }
+                doc.set = set(pairs);
+            }
+            Action::SetDescription(description) => {
+                doc.call = "updateGroup".into();
+                doc.set = set(vec![("description", json!(description))]);
+            }
+            Action::SetSecurityEnabled(on) => {
+                doc.call = "updateGroup".into();
+                doc.set = set(vec![("securityEnabled", json!(on))]);
+            }
+            Action::SetRule(rule) => {
+                doc.call = "updateGroup".into();
+                doc.set = set(vec![("membershipRule", json!(rule))]);
+            }
+            Action::SetRuleProcessing(state) => {
+                doc.call = "updateGroup".into();
+                doc.set = set(vec![("membershipRuleProcessingState", json!(state))]);
+            }
+            Action::AddMember { upn, .. } => {
+                doc.call = "addMember".into();
+                doc.member = Some(upn.clone());
+            }
+            Action::RemoveMember { upn, .. } => {
+                doc.call = "removeMember".into();
+                doc.member = Some(upn.clone());
+            }
+            Action::AddGroupMember { name, .. } => {
+                doc.call = "addMember".into();
+                doc.member_group = Some(name.clone());
+            }
+            Action::RemoveGroupMember { name, .. } => {
+                doc.call = "removeMember".into();
+                doc.member_group = Some(name.clone());
+            }
+            Action::SetUsageLocation(location) => {
+                doc.call = "updateUser".into();
+                doc.set = set(vec![("usageLocation", json!(location))]);
+            }
+            Action::AssignLicenses {
+                add_skus,
+                remove_skus,
+                ..
+            } => {
+                doc.call = "assignLicense".into();
+                doc.add = add_skus.clone();
+                doc.remove = remove_skus.clone();
+            }
+            Action::DeleteGroup => doc.call = "deleteGroup".into(),
+        }
+        doc
     }
 }
 
@@ -326,13 +446,23 @@ pub fn steps(
                         .into_iter()
                         .map(|(_, any_of)| any_of)
                         .collect();
+                    // An update that only switches plans off takes service away: it runs with
+                    // the removals, after every step that could give those plans back.
+                    let narrowing =
+                        matches!(op, Op::UpdateLicensePlans { enable, .. } if enable.is_empty());
+                    let (phase, grants) = if narrowing {
+                        (Phase::RemoveLicenses, PlanSet::new())
+                    } else {
+                        (Phase::AddLicenses, grants)
+                    };
                     push(
                         Action::AssignLicenses {
                             add: vec![add],
                             remove: Vec::new(),
-                            label: format!("+{}", license.sku),
+                            add_skus: vec![license.sku.clone()],
+                            remove_skus: Vec::new(),
                         },
-                        Phase::AddLicenses,
+                        phase,
                         grants,
                         needs,
                     );
@@ -345,12 +475,6 @@ pub fn steps(
                         added.push(license);
                         grants.union_with(&plans);
                     }
-                    let label = add
-                        .iter()
-                        .map(|license| format!("+{}", license.sku))
-                        .chain(remove.iter().map(|license| format!("-{}", license.sku)))
-                        .collect::<Vec<_>>()
-                        .join(" ");
                     push(
                         Action::AssignLicenses {
                             add: added,
@@ -358,7 +482,8 @@ pub fn steps(
                                 .iter()
                                 .map(|license| license.sku_id.clone())
                                 .collect(),
-                            label,
+                            add_skus: add.iter().map(|license| license.sku.clone()).collect(),
+                            remove_skus: remove.iter().map(|license| license.sku.clone()).collect(),
                         },
                         Phase::Migrations,
                         grants,
@@ -369,7 +494,8 @@ pub fn steps(
                     Action::AssignLicenses {
                         add: Vec::new(),
                         remove: vec![sku_id.clone()],
-                        label: format!("-{sku}"),
+                        add_skus: Vec::new(),
+                        remove_skus: vec![sku.clone()],
                     },
                     Phase::RemoveLicenses,
                     PlanSet::new(),

@@ -1,0 +1,325 @@
+//! The plan as the service lives through it: the steps ([`super::steps`]) run in phases — groups
+//! created, usage locations set and licenses added, then migrations (one `assignLicense` with
+//! both arrays), then memberships and rules, then removals and deletions — and the service
+//! processes each phase from the memory the previous one left ([`ServiceMemory`]). An error a
+//! phase causes stays an error in the later phases unless one of them re-assigns that assignment
+//! (the service does not retry by itself), and every check looks at every phase, not only at the
+//! end: a user who is without a plan between two phases loses it for that window.
+//!
+//! The steps of one phase are processed together in the service's order (SPEC §2.5); between
+//! phases the memory carries over. Each phase touches only what its steps change: the engine
+//! keeps every assignment whose content and membership the phase leaves alone as the memory
+//! holds it.
+
+use crate::catalog::{Catalog, ProductId};
+use crate::engine::{self, memory::ServiceMemory, Mode, Outcome};
+use crate::plan::desired::Desired;
+use crate::plan::diff::{group_address, user_address};
+use crate::plan::document::{Change, Op};
+use crate::tenant::index::{License, Tenant, UserIdx};
+
+/// A phase of an apply, as the simulation names it in diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Groups created, usage locations set, products added and plans re-enabled or disabled.
+    Additions,
+    /// Products replaced in one call.
+    Migrations,
+    /// Members added and removed, rules changed.
+    Memberships,
+    /// Products removed, groups deleted.
+    Removals,
+}
+
+impl Phase {
+    /// What the phase's steps do, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Phase::Additions => {
+                "the steps that add licenses (and create groups, set usage locations)"
+            }
+            Phase::Migrations => "the migration steps",
+            Phase::Memberships => "the membership and rule steps",
+            Phase::Removals => "the steps that remove licenses and delete groups",
+        }
+    }
+}
+
+/// The service's state after one phase.
+pub struct PhaseOutcome {
+    /// The phase.
+    pub phase: Phase,
+    /// What the service holds after it.
+    pub outcome: Outcome,
+}
+
+/// The plan simulated phase by phase.
+pub struct Simulation {
+    /// The phases before the last one that change something, in order, with the state after
+    /// each.
+    pub between: Vec<PhaseOutcome>,
+    /// The last phase and the state after it: the plan's "after".
+    pub after: PhaseOutcome,
+}
+
+/// What a simulation starts from and goes to.
+pub struct Endpoints<'a> {
+    /// The catalog.
+    pub catalog: &'a Catalog,
+    /// The service's memory of the current tenant.
+    pub memory: &'a ServiceMemory,
+    /// The current tenant, indexed.
+    pub current: &'a Tenant,
+    /// Its effective memberships.
+    pub current_members: &'a [Vec<UserIdx>],
+    /// The desired tenant, indexed (groups at the current indexes, created ones appended).
+    pub target: &'a Tenant,
+    /// Its effective memberships.
+    pub target_members: &'a [Vec<UserIdx>],
+    /// The desired state.
+    pub desired: &'a Desired,
+    /// The plan's changes.
+    pub changes: &'a [Change],
+}
+
+/// Runs the plan phase by phase from the current memory.
+pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
+    let migrated = migrated_products(endpoints);
+    let mut memory: Option<ServiceMemory> = None;
+    let mut between = Vec::new();
+    let mut padded: Vec<Vec<UserIdx>> = endpoints.current_members.to_vec();
+    padded.resize(endpoints.target.groups.len(), Vec::new());
+    let additions = mixed(endpoints, &migrated, false);
+    let migrations = (!migrated.groups.is_empty()).then(|| mixed(endpoints, &migrated, true));
+    let memberships_change = endpoints.current_members != endpoints.target_members;
+    let mut stages: Vec<(Phase, &Tenant, &[Vec<UserIdx>])> = Vec::new();
+    if additions.changed {
+        stages.push((Phase::Additions, &additions.tenant, &padded));
+    }
+    if let Some(migrations) = &migrations {
+        stages.push((Phase::Migrations, &migrations.tenant, &padded));
+    }
+    let base = migrations.as_ref().unwrap_or(&additions);
+    if memberships_change && base.removals_follow {
+        stages.push((Phase::Memberships, &base.tenant, endpoints.target_members));
+    }
+    let last = if base.removals_follow {
+        Phase::Removals
+    } else {
+        Phase::Memberships
+    };
+    for (phase, tenant, members) in stages {
+        let from = memory.as_ref().unwrap_or(endpoints.memory);
+        let outcome = engine::run(endpoints.catalog, from, tenant, members, Mode::Predict);
+        memory = Some(ServiceMemory::after(&outcome, tenant));
+        between.push(PhaseOutcome { phase, outcome });
+    }
+    let from = memory.as_ref().unwrap_or(endpoints.memory);
+    let outcome = engine::run(
+        endpoints.catalog,
+        from,
+        endpoints.target,
+        endpoints.target_members,
+        Mode::Predict,
+    );
+    Simulation {
+        between,
+        after: PhaseOutcome {
+            phase: last,
+            outcome,
+        },
+    }
+}
+
+/// Per group index, the products a migration adds and the products it removes.
+struct Migrated {
+    groups: Vec<(usize, Vec<ProductId>, Vec<ProductId>)>,
+    /// Per group or user address, the products whose plans are only switched off (those steps
+    /// run with the removals).
+    narrowed: Vec<(String, ProductId)>,
+}
+
+impl Migrated {
+    fn of(&self, group: usize) -> (&[ProductId], &[ProductId]) {
+        self.groups
+            .iter()
+            .find(|(index, ..)| *index == group)
+            .map_or((&[], &[]), |(_, added, removed)| {
+                (added.as_slice(), removed.as_slice())
+            })
+    }
+
+    fn narrowed(&self, address: &str) -> Vec<ProductId> {
+        self.narrowed
+            .iter()
+            .filter(|(at, _)| at == address)
+            .map(|(_, product)| *product)
+            .collect()
+    }
+}
+
+fn migrated_products(endpoints: &Endpoints<'_>) -> Migrated {
+    let resolve = |sku_id: &str, sku: &str| {
+        endpoints
+            .catalog
+            .resolve_product(sku_id)
+            .or_else(|_| endpoints.catalog.resolve_product(sku))
+            .ok()
+    };
+    let mut narrowed = Vec::new();
+    for change in endpoints.changes {
+        for op in &change.ops {
+            if let Op::UpdateLicensePlans {
+                license, enable, ..
+            } = op
+            {
+                if let (true, Some(product)) =
+                    (enable.is_empty(), resolve(&license.sku_id, &license.sku))
+                {
+                    narrowed.push((change.address.clone(), product));
+                }
+            }
+        }
+    }
+    let mut groups = Vec::new();
+    for (name, index) in &endpoints.desired.managed_groups {
+        let address = group_address(name);
+        let mut added = Vec::new();
+        let mut removed = Vec::new();
+        for change in endpoints
+            .changes
+            .iter()
+            .filter(|change| change.address == address)
+        {
+            for op in &change.ops {
+                if let Op::Migrate { remove, add } = op {
+                    added.extend(add.iter().filter_map(|l| resolve(&l.sku_id, &l.sku)));
+                    removed.extend(remove.iter().filter_map(|l| resolve(&l.sku_id, &l.sku)));
+                }
+            }
+        }
+        if !added.is_empty() || !removed.is_empty() {
+            groups.push((*index, added, removed));
+        }
+    }
+    Migrated { groups, narrowed }
+}
+
+/// A tenant between the current and the target one.
+struct Mixed {
+    /// Licenses added (with migrations: the migrations made too), nothing removed, usage
+    /// locations and security flags as desired.
+    tenant: Tenant,
+    /// Whether its licensing differs from the current tenant's.
+    changed: bool,
+    /// Whether removals are still to come (its licensing differs from the target's).
+    removals_follow: bool,
+}
+
+fn mixed(endpoints: &Endpoints<'_>, migrated: &Migrated, migrations: bool) -> Mixed {
+    let (current, target) = (endpoints.current, endpoints.target);
+    let mut tenant = target.clone();
+    let mut changed = false;
+    let mut removals_follow = false;
+    let group_names: Vec<Option<&str>> = {
+        let mut names = vec![None; tenant.groups.len()];
+        for (name, index) in &endpoints.desired.managed_groups {
+            if let Some(slot) = names.get_mut(*index) {
+                *slot = Some(name.as_str());
+            }
+        }
+        names
+    };
+    for (index, group) in tenant.groups.iter_mut().enumerate() {
+        let (added, removed) = migrated.of(index);
+        let narrowed = group_names[index]
+            .map(|name| migrated.narrowed(&group_address(name)))
+            .unwrap_or_default();
+        let old: &[License] = current
+            .groups
+            .get(index)
+            .map_or(&[], |group| &group.licenses);
+        let (held_in, held_out): (&[ProductId], &[ProductId]) = if migrations {
+            (&[], removed)
+        } else {
+            (added, &[])
+        };
+        let licenses = additions(
+            old,
+            &target.groups[index].licenses,
+            Held {
+                added: held_in,
+                removed: held_out,
+                narrowed: &narrowed,
+            },
+        );
+        changed |= !same_licenses(&licenses, old);
+        removals_follow |= !same_licenses(&licenses, &target.groups[index].licenses);
+        group.licenses = licenses;
+    }
+    for &index in endpoints.desired.users.keys() {
+        let user = UserIdx(index as u32);
+        let old = &current.user_at(user).direct;
+        let new = &target.user_at(user).direct;
+        let narrowed = migrated.narrowed(&user_address(&current.user_at(user).upn));
+        let direct = additions(
+            old,
+            new,
+            Held {
+                added: &[],
+                removed: &[],
+                narrowed: &narrowed,
+            },
+        );
+        changed |= !same_licenses(&direct, old)
+            || current.effective_location(user) != target.effective_location(user);
+        if !same_licenses(&direct, new) {
+            removals_follow = true;
+            tenant.user_mut(user).direct = direct;
+        }
+    }
+    Mixed {
+        tenant,
+        changed,
+        removals_follow,
+    }
+}
+
+/// What a phase before the removals holds back.
+#[derive(Clone, Copy)]
+struct Held<'a> {
+    /// Products a migration adds (not yet added).
+    added: &'a [ProductId],
+    /// Products a migration removed already.
+    removed: &'a [ProductId],
+    /// Products whose plans are only switched off (their old content stays until the removals).
+    narrowed: &'a [ProductId],
+}
+
+/// `old` with the products of `new` added or updated, except what `held` holds back, sorted by
+/// product.
+fn additions(old: &[License], new: &[License], held: Held<'_>) -> Vec<License> {
+    let mut licenses: Vec<License> = new
+        .iter()
+        .filter(|license| {
+            !held.added.contains(&license.product) && !held.narrowed.contains(&license.product)
+        })
+        .cloned()
+        .collect();
+    for license in old {
+        let kept = !held.removed.contains(&license.product);
+        let replaced = licenses
+            .iter()
+            .any(|other| other.product == license.product);
+        if kept && !replaced {
+            licenses.push(license.clone());
+        }
+    }
+    licenses.sort_by_key(|license| license.product);
+    licenses
+}
+
+/// True when both assign the same products with the same plans, in whatever order.
+pub fn same_licenses(a: &[License], b: &[License]) -> bool {
+    a.len() == b.len() && a.iter().all(|license| b.contains(license))
+}
