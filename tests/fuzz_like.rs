@@ -226,7 +226,8 @@ fn rule_parser_survives_mutated_rules() {
 
 #[test]
 fn plan_file_survives_mutated_plans() {
-    // tests/fixtures/plans/quickstart.json: `seatplan plan -o` on examples/quickstart.
+    // tests/fixtures/plans/quickstart.json: `seatplan plan -o` on examples/quickstart;
+    // quickstart-without-steps.json: the same from before plans recorded their steps.
     let corpus = seeds(&["tests/hostile/plan", "tests/fixtures/plans"]);
     let ran = drive("plan_file", 0x5eed_9a4f, &corpus, common::plan_file);
     assert!(ran > corpus.len());

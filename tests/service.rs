@@ -295,3 +295,40 @@ fn re_enabling_a_plan_that_cannot_be_assigned_fails_in_place() {
         absent: &["seatplan::license-loss"],
     });
 }
+
+// SPEC §5: the JSON plan carries the service calls in order; both backends make exactly these.
+#[test]
+fn the_json_plan_lists_the_steps_in_order() {
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/window");
+    let run = seatplan_in(
+        &directory,
+        &[
+            "plan",
+            "-c",
+            "reordered.yaml",
+            "--state",
+            "tenant.yaml",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON plan");
+    let calls: Vec<String> = plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|step| format!("{} {}", step["call"], step["target"]))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            r#""createGroup" "group[\"E3 with Sway\"]""#,
+            r#""assignLicense" "group[\"E3 with Sway\"]""#,
+            r#""addMember" "group[\"E3 with Sway\"]""#,
+            r#""assignLicense" "group[\"E3\"]""#,
+        ]
+    );
+    assert_eq!(plan["steps"][2]["member"], "ann@contoso.com");
+    assert_eq!(plan["steps"][1]["add"][0], "ENTERPRISEPACK");
+}

@@ -23,9 +23,9 @@ pub struct PlanDocument {
     /// The changes, groups first (by name), then users (by UPN).
     pub changes: Vec<Change>,
     /// The service calls that make the changes, in the order they are made (both backends
-    /// execute exactly these; the prediction simulates them in this order). Empty in plan files
-    /// written before steps were recorded.
-    #[serde(default)]
+    /// execute exactly these; the prediction simulates them in this order). Left out when empty
+    /// (no changes), so that plan files written before steps were recorded keep their checksum.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepDoc>,
     /// What the changes do.
     pub impact: Impact,
