@@ -1,10 +1,13 @@
-//! Round-trip properties over generated tenants (the engine's tenant generator): a config
-//! exported from a tenant plans to no change; after applying any config, planning it again shows
-//! no change; and a state saved as YAML or JSON loads back equal.
+//! Round-trip properties over generated tenants (the engine's tenant generator), with and without
+//! recorded license states: a config exported from a tenant plans to no change; after applying
+//! any config, planning it again shows no change and starts from what the first plan predicted;
+//! a tenant without recorded states predicts what the same tenant predicts once `apply` recorded
+//! them; users no step touches keep what the service holds; and a state saved as YAML or JSON
+//! loads back equal.
 
 use proptest::prelude::*;
 
-use super::{applied_state, compute, export::config_from_state, Inputs, Overrides};
+use super::{applied_state, compute, evaluate, export::config_from_state, Inputs, Overrides};
 use crate::backend::render_state;
 use crate::catalog::Catalog;
 use crate::config::{GroupSpec, LicenseSpec, LoadedConfig};
@@ -37,8 +40,73 @@ fn plan(config: &crate::config::Config, state: &TenantState) -> super::Planned {
     }
 }
 
+/// The state as `apply` records it when nothing changes: every license state the service holds.
+fn recorded(state: &TenantState) -> TenantState {
+    applied_state(
+        Catalog::builtin(),
+        state,
+        &plan(&config_from_state(state), state),
+    )
+}
+
+/// An outcome by names: per user (UPN) the effective plans and the assignments by group name.
+type Named = Vec<(
+    String,
+    crate::catalog::PlanSet,
+    Vec<(String, crate::catalog::ProductId, String)>,
+)>;
+
+fn named(tenant: &crate::tenant::index::Tenant, outcome: &crate::engine::Outcome) -> Named {
+    outcome
+        .users
+        .iter()
+        .enumerate()
+        .map(|(index, user)| {
+            let mut assignments: Vec<_> = user
+                .assignments
+                .iter()
+                .map(|assignment| {
+                    let source = match assignment.source {
+                        crate::tenant::index::Source::Direct => String::new(),
+                        crate::tenant::index::Source::Group(group) => {
+                            tenant.group_at(group).id.to_string()
+                        }
+                    };
+                    let state = format!("{:?} {:?}", assignment.state, assignment.error);
+                    (source, assignment.product, state)
+                })
+                .collect();
+            assignments.sort();
+            (
+                tenant.users[index].upn.to_string(),
+                user.effective.clone(),
+                assignments,
+            )
+        })
+        .collect()
+}
+
+fn evaluated(state: &TenantState) -> super::Evaluated {
+    evaluate(
+        Catalog::builtin(),
+        state,
+        SourceId(0),
+        jiff::Timestamp::UNIX_EPOCH,
+    )
+    .expect("generated tenants are consistent")
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_tenant_without_recorded_states_predicts_what_it_records(raw in raw()) {
+        let fresh = state(&raw);
+        let with_states = recorded(&fresh);
+        let (a, b) = (evaluated(&fresh), evaluated(&with_states));
+        prop_assert_eq!(named(&a.tenant, &a.outcome), named(&b.tenant, &b.outcome));
+        prop_assert_eq!(&a.memory.users, &b.memory.users);
+    }
 
     #[test]
     fn an_exported_config_plans_to_no_change(raw in raw()) {
@@ -69,8 +137,32 @@ proptest! {
                 },
             );
         }
+        for state in [state.clone(), recorded(&state)] {
         let first = plan(&config, &state);
         let applied = applied_state(Catalog::builtin(), &state, &first);
+        // The second plan starts from what the first one predicted.
+        let again = evaluated(&applied);
+        prop_assert_eq!(named(&again.tenant, &again.outcome), named(&first.target, &first.after));
+        // Users no step touches (not managed, in no changed group before or after) keep exactly
+        // what the service held.
+        let before = evaluated(&state);
+        let mut touched = vec![false; state.users.len()];
+        for (_, index) in &first.desired.managed_users {
+            touched[*index] = true;
+        }
+        for group in first.desired.groups.keys() {
+            for members in [before.memberships.members.get(*group), first.after_memberships.members.get(*group)].into_iter().flatten() {
+                for member in members {
+                    touched[member.0 as usize] = true;
+                }
+            }
+        }
+        let (old, new) = (named(&before.tenant, &before.outcome), named(&first.target, &first.after));
+        for (index, untouched) in touched.iter().map(|touched| !touched).enumerate() {
+            if untouched {
+                prop_assert_eq!(&old[index], &new[index]);
+            }
+        }
         // The file records what the engine predicted: one state per group assignment.
         for (user, outcome) in applied.users.iter().zip(&first.after.users) {
             let predicted = outcome
@@ -89,6 +181,7 @@ proptest! {
             .filter(|diagnostic| diagnostic.code == crate::diag::Code::MembershipPending)
             .count();
         prop_assert_eq!(pending, 0, "dynamic groups record the members their rule selects");
+        }
     }
 
     #[test]
