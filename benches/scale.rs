@@ -227,6 +227,7 @@ fn whole_plan(bencher: Bencher, fixture: &Fixture, loaded: &LoadedConfig) {
         overrides: Overrides {
             allow_license_loss: true,
             force: true,
+            reprocess: false,
         },
     };
     bencher.bench(|| compute(&inputs).map(|planned| planned.document.changes.len()));

@@ -332,3 +332,57 @@ fn the_json_plan_lists_the_steps_in_order() {
     assert_eq!(plan["steps"][2]["member"], "ann@contoso.com");
     assert_eq!(plan["steps"][1]["add"][0], "ENTERPRISEPACK");
 }
+
+// Seed 003: "you can go to the Group blade in Azure AD, and click Reprocess. This command
+// processes all users in that group and resolves the error states, if possible." `--reprocess`
+// adds that call for the users the change lets succeed; the prediction simulates it like any
+// step, and the file backend records the result, so planning again shows no change.
+#[test]
+fn apply_with_reprocess_adds_the_reprocess_steps_and_records_their_result() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/errors-stay");
+    for tenant in BOTH {
+        let directory = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            fixture.join("seatplan.yaml"),
+            directory.path().join("seatplan.yaml"),
+        )
+        .unwrap();
+        std::fs::copy(fixture.join(tenant), directory.path().join("tenant.yaml")).unwrap();
+        let flags = [
+            "-c",
+            "seatplan.yaml",
+            "--state",
+            "tenant.yaml",
+            "--allow-license-loss",
+        ];
+        let plan = seatplan_in(
+            directory.path(),
+            &[&["plan"][..], &flags, &["--reprocess"]].concat(),
+        );
+        assert_eq!(plan.code, 0, "{}", plan.stderr);
+        assert!(
+            plan.stdout
+                .contains("3. reprocessLicenseAssignment user[\"bob@contoso.com\"]"),
+            "{}",
+            plan.stdout
+        );
+        assert!(
+            !plan.stderr.contains("seatplan::needs-reprocess"),
+            "{}",
+            plan.stderr
+        );
+        let apply = seatplan_in(
+            directory.path(),
+            &[&["apply"][..], &flags, &["--reprocess", "--auto-approve"]].concat(),
+        );
+        assert_eq!(apply.code, 0, "{}", apply.stderr);
+        let report = seatplan_in(directory.path(), &["report", "--state", "tenant.yaml"]);
+        assert!(
+            report.stdout.contains("2 users: 1 licensed, 0 in error"),
+            "{}",
+            report.stdout
+        );
+        let again = seatplan_in(directory.path(), &[&["plan"][..], &flags].concat());
+        assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    }
+}

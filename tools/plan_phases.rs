@@ -106,6 +106,7 @@ fn run(args: &Args) -> Result<(), String> {
         overrides: Overrides {
             allow_license_loss: true,
             force: true,
+            reprocess: false,
         },
     };
     let planned = compute_observed(&inputs, &mut |name| lap(name))

@@ -459,6 +459,18 @@ impl Backend for GraphBackend {
                 }
             }
         }
+        // `--reprocess`: the users the change lets succeed, once every step is made.
+        if failed.is_none() {
+            for (user_id, upn) in &context.planned.reprocess {
+                if let Err(error) = self.client.reprocess_license_assignment(user_id) {
+                    report.failure = Some(error.to_diagnostic().with_note(format!(
+                        "every step was made; reprocessing `{upn}` failed, and the users after it were not reprocessed"
+                    )).with_help("reprocess them in the admin center (user → Licenses → Reprocess), or run the apply again"));
+                    break;
+                }
+                report.notes.push(format!("reprocessed {upn}"));
+            }
+        }
         let groups: Vec<(String, String)> = touched
             .iter()
             .filter(|change| !deleted.contains(change))

@@ -45,6 +45,10 @@ pub struct PlanInputArgs {
     /// Allow more license removals than `max_license_removals`.
     #[arg(long)]
     pub force: bool,
+    /// Add a reprocess step for every user in error whom the change lets succeed (the service
+    /// does not retry by itself; see `needs-reprocess`).
+    #[arg(long)]
+    pub reprocess: bool,
 }
 
 /// Arguments of `seatplan plan`.
@@ -122,6 +126,7 @@ pub fn prepare_with(
         overrides: Overrides {
             allow_license_loss: args.allow_license_loss,
             force: args.force,
+            reprocess: args.reprocess,
         },
     };
     let planned = match compute(&inputs) {

@@ -218,7 +218,44 @@ pub fn run(
     memberships: &Memberships,
     mode: Mode,
 ) -> Outcome {
-    let units = collect_units(memory, scenario, memberships, mode);
+    run_for(catalog, memory, scenario, memberships, mode, None)
+}
+
+/// [`run`] with a reprocess of `users` only (`POST /users/{id}/reprocessLicenseAssignment` for
+/// each): their errors are retried, everyone else's stay.
+pub fn reprocess_users(
+    catalog: &Catalog,
+    memory: &ServiceMemory,
+    scenario: &Tenant,
+    memberships: &Memberships,
+    users: &[UserIdx],
+) -> Outcome {
+    let mut selected = vec![false; scenario.users.len()];
+    for user in users {
+        if let Some(slot) = selected.get_mut(user.0 as usize) {
+            *slot = true;
+        }
+    }
+    run_for(
+        catalog,
+        memory,
+        scenario,
+        memberships,
+        Mode::Reprocess,
+        Some(&selected),
+    )
+}
+
+/// [`run`], retrying only the errors of the users `retried` selects (all, when `None`).
+fn run_for(
+    catalog: &Catalog,
+    memory: &ServiceMemory,
+    scenario: &Tenant,
+    memberships: &Memberships,
+    mode: Mode,
+    retried: Option<&[bool]>,
+) -> Outcome {
+    let units = collect_units(memory, scenario, memberships, mode, retried);
     let duplicated_proxy = duplicated_proxy_users(scenario);
     let mut state = State::new(scenario);
 
@@ -545,6 +582,7 @@ fn collect_units<'a>(
     scenario: &'a Tenant,
     memberships: &Memberships,
     mode: Mode,
+    retried: Option<&[bool]>,
 ) -> Vec<Unit<'a>> {
     let targets = Targets::new(scenario, memberships);
     let groups = memory.groups_in(scenario);
@@ -554,6 +592,7 @@ fn collect_units<'a>(
         targets: &targets,
         groups: &groups,
         mode,
+        retried,
     };
     let chunks: Vec<Vec<Unit>> = scenario
         .users
@@ -578,6 +617,8 @@ struct UnitContext<'a, 'b> {
     /// The scenario's index of each memory group.
     groups: &'b [Option<GroupIdx>],
     mode: Mode,
+    /// The users whose errors `mode` retries (all, when `None`).
+    retried: Option<&'b [bool]>,
 }
 
 impl<'a> UnitContext<'a, '_> {
@@ -681,7 +722,10 @@ impl<'a> UnitContext<'a, '_> {
             let all_active = entries
                 .iter()
                 .all(|processed| processed.state == AssignmentState::Active);
-            let retried = self.mode.retries(source);
+            let retried = self.mode.retries(source)
+                && self
+                    .retried
+                    .is_none_or(|users| users.get(index).copied().unwrap_or(false));
             let kind = if new.is_empty() {
                 if old.is_empty() {
                     continue;

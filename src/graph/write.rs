@@ -150,6 +150,16 @@ impl GraphClient {
         )
     }
 
+    /// `POST /users/{id}/reprocessLicenseAssignment`: the service processes the user's group
+    /// license assignments again (the portal's "Reprocess").
+    pub fn reprocess_license_assignment(&self, user_id: &str) -> Result<(), GraphError> {
+        let url = self.url(&format!(
+            "/users/{}/reprocessLicenseAssignment",
+            path_segment(user_id)
+        ));
+        self.send(Method::Post, &url, None).map(drop)
+    }
+
     /// `POST /groups`: creates a group and returns it (with its new id).
     pub fn create_group(&self, group: &NewGroup) -> Result<DirectoryGroup, GraphError> {
         let url = self.url("/groups");

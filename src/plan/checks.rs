@@ -26,6 +26,8 @@ pub struct Overrides {
     pub allow_license_loss: bool,
     /// `--force`: the removal threshold is a warning.
     pub force: bool,
+    /// `--reprocess`: reprocess steps for the users a change lets succeed.
+    pub reprocess: bool,
 }
 
 /// Everything the checks look at.
@@ -972,7 +974,7 @@ fn needs_reprocess(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             plural(context.retryable.len(), "user")
         ),
     )
-    .with_help("after applying, reprocess them (`seatplan reprocess` shows the result; the admin center: group → Licenses → Reprocess)");
+    .with_help("apply with `--reprocess` to add a reprocess step for each of them, or reprocess them after applying (`seatplan reprocess` shows the result)");
     let lines = context
         .retryable
         .iter()

@@ -48,7 +48,7 @@ pub struct PlanDocument {
 #[serde(deny_unknown_fields)]
 pub struct StepDoc {
     /// The Graph call: `createGroup`, `updateGroup`, `addMember`, `removeMember`, `updateUser`,
-    /// `assignLicense` or `deleteGroup`.
+    /// `assignLicense`, `deleteGroup` or `reprocessLicenseAssignment`.
     pub call: String,
     /// The address of the group or user it acts on (`group["Sales - E3"]`).
     pub target: String,

@@ -69,6 +69,8 @@ pub struct Planned {
     /// The service calls of the plan in order, or why they cannot be derived (a name with no
     /// id: the Graph backend cannot send such a plan).
     pub steps: Result<Vec<steps::Step>, Diagnostic>,
+    /// Users reprocessed after the steps (`--reprocess`): object id and UPN, in order.
+    pub reprocess: Vec<(String, String)>,
 }
 
 /// The current tenant indexed, its memberships and the engine's outcome for it.
@@ -239,16 +241,37 @@ pub fn compute_observed(
         desired: &desired,
         changes: &changes,
     });
-    let phases = simulation.between;
-    let after = simulation.after.outcome;
+    let mut phases = simulation.between;
+    let mut after = simulation.after.outcome;
     phase_done("engine (desired)");
-    let retryable = retryable_after(
+    let mut retryable = retryable_after(
         catalog,
         &current,
         &target,
         &target_memberships.members,
         &after,
     );
+    // `--reprocess`: one reprocess step per user the change lets succeed, simulated like any
+    // other step after the rest.
+    let reprocess: Vec<index::UserIdx> = if inputs.overrides.reprocess {
+        std::mem::take(&mut retryable)
+    } else {
+        Vec::new()
+    };
+    if !reprocess.is_empty() {
+        let memory = ServiceMemory::after(&after, &target);
+        let retried = engine::reprocess_users(
+            catalog,
+            &memory,
+            &target,
+            &target_memberships.members,
+            &reprocess,
+        );
+        phases.push(simulate::PhaseOutcome {
+            phase: simulation.after.phase,
+            outcome: std::mem::replace(&mut after, retried),
+        });
+    }
     let addresses: crate::hash::Set<&str> = changes
         .iter()
         .map(|change| change.address.as_str())
@@ -315,14 +338,35 @@ pub fn compute_observed(
         &target_memberships.members,
         &impact,
     );
+    let reprocessed: Vec<(String, String)> = reprocess
+        .iter()
+        .map(|user| {
+            let user = target.user_at(*user);
+            (user.id.to_string(), user.upn.to_string())
+        })
+        .collect();
     let document = PlanDocument {
         format_version: FORMAT_VERSION,
         state_fingerprint: inputs.state_fingerprint.clone(),
         config_fingerprint: inputs.config_fingerprint.clone(),
-        steps: ordered.as_ref().map_or_else(
-            |_| Vec::new(),
-            |ordered| ordered.iter().map(|step| step.document(&changes)).collect(),
-        ),
+        steps: ordered
+            .as_ref()
+            .map_or_else(
+                |_| Vec::new(),
+                |ordered| {
+                    ordered
+                        .iter()
+                        .map(|step| step.document(&changes))
+                        .collect::<Vec<_>>()
+                },
+            )
+            .into_iter()
+            .chain(
+                reprocess
+                    .iter()
+                    .map(|user| steps::reprocess_document(&target.user_at(*user).upn)),
+            )
+            .collect(),
         changes,
         impact,
         diagnostics: Vec::new(),
@@ -337,6 +381,7 @@ pub fn compute_observed(
         target,
         after,
         after_memberships: target_memberships,
+        reprocess: reprocessed,
         steps: ordered,
     })
 }

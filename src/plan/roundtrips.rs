@@ -32,6 +32,7 @@ fn plan(config: &crate::config::Config, state: &TenantState) -> super::Planned {
         overrides: Overrides {
             allow_license_loss: true,
             force: true,
+            reprocess: false,
         },
     };
     match compute(&inputs) {

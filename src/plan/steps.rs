@@ -290,6 +290,20 @@ impl Step {
     }
 }
 
+/// A reprocess of the user `upn` (`POST /users/{id}/reprocessLicenseAssignment`), as the plan
+/// document shows it.
+pub fn reprocess_document(upn: &str) -> StepDoc {
+    StepDoc {
+        call: "reprocessLicenseAssignment".into(),
+        target: crate::plan::diff::user_address(upn),
+        add: Vec::new(),
+        remove: Vec::new(),
+        member: None,
+        member_group: None,
+        set: None,
+    }
+}
+
 /// A step with the plans it grants (for prerequisite edges) while the graph is built.
 struct Pending {
     step: Step,
