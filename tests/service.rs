@@ -116,9 +116,9 @@ fn a_rule_edit_that_drops_the_user_is_a_dependency_break() {
     });
 }
 
-// Seed 000, "LicenseAssignmentAttributeConcurrencyException / deleting a group": "You must remove
-// all licenses assigned to a group before you can delete the group. […] there can be failures if
-// user has a dependent license assigned".
+// Seed 000, "When a licensed group is deleted": "You must remove all licenses assigned to a group
+// before you can delete the group. … there can be failures if user has a dependent license
+// assigned".
 #[test]
 fn deleting_the_group_that_holds_a_prerequisite_is_refused() {
     check(&Case {
@@ -134,9 +134,8 @@ fn deleting_the_group_that_holds_a_prerequisite_is_refused() {
     });
 }
 
-// SPEC §2.5, from seed 001's processing model: "Assignments already active in the current state
-// keep their seats." Ann holds the only E3 seat through `Z - E3`; a new group `A - E3` sorts
-// first, yet Bob is the one left without a seat.
+// SPEC §2.5: "Assignments already active in the current state keep their seats." Ann holds the
+// only E3 seat through `Z - E3`; a new group `A - E3` sorts first, yet Bob is the one left without a seat.
 #[test]
 fn existing_seat_holders_keep_their_seats() {
     check(&Case {
@@ -178,9 +177,9 @@ fn errors_are_not_retried_without_a_reprocess() {
     });
 }
 
-// Seed 000, "Other products depend on this license": "after you resolve a dependency violation
-// error for an affected user, you need to trigger the reprocessing of the user." Ann left E3 while
-// a dependent plan needed it; the service kept E3 in ActiveWithError. The dependency is gone now,
+// Seed 000, "Force user license processing to resolve errors": "after you resolve a dependency
+// violation error for an affected user, you need to trigger the reprocessing of the user." Ann
+// left E3 while a dependent plan needed it; the service kept E3 in ActiveWithError. The dependency is gone now,
 // but until a reprocess she keeps E3, its plans and its seat, and she is in error. (An
 // ActiveWithError assignment is only ever known from a record, so this case has no unrecorded
 // tenant.)
@@ -237,8 +236,8 @@ fn a_direct_removal_after_a_conflicting_group_add_is_rejected_with_how_to_restru
     });
 }
 
-// Seed 001, "Change license assignments for a user or group": "The goal is to ensure that
-// there's no loss of service or data during the license change." A window between two steps in
+// Seed 001, "Change license assignments for a user or group in Microsoft Entra ID": "The goal is
+// to ensure that there's no loss of service or data during the license change." A window between two steps in
 // which Ann has neither the old nor the new plan is a loss: E3 re-enables Yammer and disables
 // Sway in one call, and Sway only comes back when she joins the new group, a later step.
 #[test]
@@ -275,7 +274,7 @@ fn an_update_that_only_disables_plans_runs_after_the_steps_that_give_them_back()
     });
 }
 
-// Seed 000, "Service plans that conflict" and "Usage location isn't allowed": the group's
+// Seed 000, "Conflicting service plans" and "Usage location not specified": the group's
 // assignment fails for the user, who is in an error state within the group. Re-enabling Exchange
 // Online in E3 conflicts with Ann's direct Office 365 E1 and is not available in Cat's Germany
 // (per this config's catalog): both keep E3 as it was, in error, and nobody loses a plan.

@@ -43,10 +43,10 @@ fn impact_of(document: &serde_json::Value, user: &str, field: &str) -> Vec<Strin
 
 #[test]
 fn e1_to_e3_in_one_group_loses_nothing_for_a_user_who_holds_ems_from_another_group() {
-    // Seed 002, "Change license assignments for a user or group": "When you update license
-    // assignments for a user or group, the license assignment removals and new assignments are
-    // made simultaneously so that users do not lose access to their services during license
-    // changes." Ann's RMS_S_BASIC (E1) is superseded by the RMS_S_ENTERPRISE she already holds
+    // Seed 001, "Change license assignments for a user or group in Microsoft Entra ID": "When you
+    // update license assignments for a user or group, the license assignment removals and new
+    // assignments are made simultaneously so that users do not lose access to their services
+    // during license changes …" Ann's RMS_S_BASIC (E1) is superseded by the RMS_S_ENTERPRISE she already holds
     // through EMS from another group: she keeps the service, so it is an upgrade.
     let directory = Path::new("tests/fixtures/upgrades/e1-to-e3-with-ems");
     for tenant in ["tenant-recorded.yaml", "tenant-unrecorded.yaml"] {
@@ -111,9 +111,10 @@ const FAMILY_STEPS: [&str; 7] = [
 
 #[test]
 fn moving_up_a_product_family_loses_only_what_microsoft_lists_as_missing_from_the_larger_product() {
-    // Seed 002, "Change license assignments for a user or group": "This section describes how to
-    // move users and groups between service license plans in Microsoft Entra ID. The goal is to
-    // ensure that there's no loss of service or data during the license change. [...] The
+    // Seed 001, "Change license assignments for a user or group in Microsoft Entra ID": "This
+    // section describes how to move users and groups between service license plans in Microsoft
+    // Entra ID. The goal is to ensure that there's no loss of service or data during the license
+    // change. … The
     // license plan assignment steps in this section describe changing a user or group on Office
     // 365 E1 to Office 365 E3, but the steps apply to all license plans." Every step up a family
     // (Office 365 E1 → E3 → E5, Microsoft 365 Business Basic → Standard → Premium, Microsoft 365

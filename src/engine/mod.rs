@@ -11,17 +11,19 @@
 //!   a group"); each direct license is its own unit (assigned by its own API call).
 //! - A unit whose content the service already processed keeps its remembered state: active units
 //!   keep their seats, errors stay errors, an `ActiveWithError` assignment keeps its plans and its
-//!   seat — the service does not retry by itself (seed 003, "License management automation does
-//!   not automatically react to all types of changes to the user's environment"; seed 000, "you
-//!   need to manually trigger processing") unless the run re-assigns that assignment (the group's
+//!   seat — the service does not retry by itself (seed 003, "Limitations and known issues":
+//!   "License management automation does not automatically react to all types of changes in the
+//!   environment."; seed 000, "Force user license processing to resolve errors": "it might be
+//!   necessary to manually trigger the processing of a user to update the users state") unless the run re-assigns that assignment (the group's
 //!   content changed, the user joined) or is a reprocess ([`Mode::Reprocess`]). A change of the
 //!   user's location or direct licenses does not retry the user's group errors.
-//! - A direct assignment that cannot succeed is refused by the API (seed 001, "assignment failure
-//!   is immediately reported back to you"): nothing is recorded, the user keeps what they had and
+//! - A direct assignment that cannot succeed is refused by the API (seeds 001, 002: "The problem
+//!   is immediately reported back to you."): nothing is recorded, the user keeps what they had and
 //!   the refusal is reported in [`Outcome::refused`].
 //! - Removals first, then additions. A removal (or a change) that would leave a plan the user
 //!   keeps without any of its prerequisites is refused by the service: the old assignment stays,
-//!   in error with `DependencyViolation` (seeds 000/001 "Other products depend on this license").
+//!   in error with `DependencyViolation` (seed 000, "Missing dependent service plans"; seed 001,
+//!   "Other products depend on this license").
 //!   The check is optimistic: prerequisites the user is about to gain count.
 //! - Additions in a fixed order: direct licenses (by UPN), then group units by group display name,
 //!   then UPN. Checks in SPEC §2.4 order: usage location (the user's, else the tenant's; seed 003),
@@ -34,7 +36,8 @@
 //!   present before and after keeps its seat. When the change fails, the old content stays
 //!   effective and the products it adds record the error (so a migration without enough seats
 //!   leaves the user on the old product, with the new one in `CountViolation`).
-//! - A user consumes one seat per product however many units assign it (seed 001/002).
+//! - A user consumes one seat per product however many units assign it (seed 001: "only one
+//!   license is consumed by the user").
 
 use std::collections::HashMap;
 
@@ -365,8 +368,8 @@ fn run_for(
                 // for an update it could not make). For a direct assignment the call is refused
                 // and nothing is recorded. For a group, the products it adds record the error and
                 // the products whose plans it changes keep their old plans and seat in
-                // `ActiveWithError` (seed 000: "the user is in an error state within the group"),
-                // until the cause is fixed and the group is reprocessed.
+                // `ActiveWithError` (seed 000: the errors are "recorded on the user object within
+                // the group"), until the cause is fixed and the group is reprocessed.
                 match unit.source {
                     Source::Direct => {
                         state.apply(
@@ -732,8 +735,9 @@ impl<'a> UnitContext<'a, '_> {
                 }
                 if !all_active && !retried {
                     // A removal the service refused before stays refused until reprocessed
-                    // (seed 000: the license stays "until the dependency issue is resolved" and
-                    // the assignment is processed again).
+                    // (seed 000, "When a licensed group is deleted": "it can't be removed until the
+                    // dependency is resolved. Once the dependency is resolved, you need to
+                    // reprocess the user licensing").
                     UnitKind::SettledError
                 } else {
                     UnitKind::Remove

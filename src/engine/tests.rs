@@ -280,9 +280,12 @@ groups:
 
 #[test]
 fn audio_conferencing_keeps_skype_when_the_group_goes_away() {
-    // Seed 001: Audio Conferencing held directly depends on Skype for Business from a group's
-    // E3; removing the group's license cannot take Skype away (DependencyViolation), the license
-    // stays with the user.
+    // Seed 000, "When a licensed group is deleted": Audio Conferencing held directly depends on
+    // Skype for Business from a group's E3; removing the group's license cannot take Skype away
+    // (seed 001, "Other products depend on this license": DependencyViolation), so the group's
+    // license stays with the user, in error. (Seed 001's "When a licensed group is deleted" says
+    // it is instead "converted from inherited to direct"; seatplan follows seed 000, and refuses
+    // such a group deletion either way: `licensed-group-delete`.)
     let before = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 5 }}, {{ sku: MCOMEETADV, enabled: 5 }}]
 users:
@@ -366,8 +369,9 @@ groups:
 
 #[test]
 fn nested_group_members_get_nothing() {
-    // Seeds 003/004: "only the immediate first-level user members of the group have the licenses
-    // applied".
+    // Seed 003, "Limitations and known issues": "only the immediate first-level user members of
+    // the group have the licenses applied" (seed 004: "only users in the first-level group are
+    // assigned licenses").
     let tenant = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: EMS, enabled: 5 }}]
 users:

@@ -573,6 +573,11 @@ fn new_errors(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 "share a proxy address with another user and would get an Exchange plan",
                 "fix the duplicate proxy addresses (Exchange Online: Get-Recipient) before licensing these users",
             ),
+            // Seed 000, "When a licensed group is deleted": the deleted group's licenses "enter an
+            // error state on the affected user and it can't be removed until the dependency is
+            // resolved"; seed 001's section of the same name says the assignment "is converted
+            // from inherited to direct" instead. The engine follows seed 000; either way the
+            // deletion is an error here, so seatplan never applies it.
             AssignmentError::DependencyViolation if deleted => (
                 Code::LicensedGroupDelete,
                 "hold plans that depend on this deleted group's licenses: the service cannot remove them, so the group cannot be deleted",

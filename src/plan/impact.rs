@@ -30,8 +30,9 @@ pub fn describe_error(
 /// superseding plan comes from: this change, another group, or a direct license the user already
 /// had. An E1 → E3 migration in one group, for a user who also holds EMS from another group,
 /// drops `RMS_S_BASIC`; `RMS_S_ENTERPRISE` (already effective through EMS) supersedes it, so the
-/// user keeps the service. Seed 002, "Change license assignments for a user or group": "The goal
-/// is to ensure that there's no loss of service or data during the license change."
+/// user keeps the service. Seed 001, "Change license assignments for a user or group in Microsoft
+/// Entra ID": "The goal is to ensure that there's no loss of service or data during the license
+/// change."
 pub struct PlanChange {
     /// Plans effective after and not before.
     pub gained: PlanSet,
