@@ -268,6 +268,18 @@ fn reprocess_lists_who_still_fails_and_who_would_succeed() {
 }
 
 #[test]
+fn reprocess_says_a_refused_removal_is_removed_not_assigned() {
+    // Ann's E3 stayed in ActiveWithError after she left the group; nothing depends on it any more,
+    // so a reprocess removes it and frees its seat.
+    let text = ok(seatplan(&[
+        "reprocess",
+        "--state",
+        "tests/fixtures/service/active-with-error/tenant.yaml",
+    ]));
+    insta::assert_snapshot!("reprocess_removal_text", text);
+}
+
+#[test]
 fn reprocess_of_an_unknown_group_is_a_diagnostic() {
     let run = seatplan(&["reprocess", "--group", "Visio User", "--state", QUICKSTART]);
     assert_no_panic(&run);

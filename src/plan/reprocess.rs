@@ -38,6 +38,10 @@ pub struct Retry {
     pub before: Vec<ProductError>,
     /// The errors after (empty when the assignment now succeeds).
     pub after: Vec<ProductError>,
+    /// The products in error before that the retry removes instead of assigning, sorted: a removal
+    /// the service refused (`DependencyViolation`) that nothing blocks any more. The others of
+    /// `before` without an error after are now assigned.
+    pub removed: Vec<String>,
 }
 
 /// Seats of one product before and after the retry.
@@ -89,6 +93,7 @@ pub fn reprocess(
                 },
                 before: errors_from(catalog, evaluated, before, idx, source),
                 after: errors_from(catalog, evaluated, &after, idx, source),
+                removed: removed_by(catalog, before, &after, idx, source),
             };
             if retry.after.is_empty() {
                 succeed.push(retry);
@@ -120,6 +125,30 @@ pub fn reprocess(
         still_failing,
         seats,
     }
+}
+
+/// The products `source` gave `user` in error before that it no longer assigns after.
+fn removed_by(
+    catalog: &Catalog,
+    before: &Outcome,
+    after: &Outcome,
+    user: UserIdx,
+    source: Source,
+) -> Vec<String> {
+    let kept = &after.users[user.0 as usize].assignments;
+    let mut removed: Vec<String> = before.users[user.0 as usize]
+        .errors()
+        .filter(|assignment| assignment.source == source)
+        .filter(|old| {
+            !kept
+                .iter()
+                .any(|new| new.source == source && new.product == old.product)
+        })
+        .map(|old| catalog.product(old.product).sku_part_number.clone())
+        .collect();
+    removed.sort();
+    removed.dedup();
+    removed
 }
 
 fn errors_from(
@@ -203,6 +232,15 @@ groups:
   - { id: g5, display_name: Twin, members: [] }
 ";
 
+    /// Each changed product's SKU with its consumed seats before and after.
+    fn seats(result: &Reprocessed) -> Vec<(&str, u64, u64)> {
+        result
+            .seats
+            .iter()
+            .map(|seat| (seat.sku.as_str(), seat.before, seat.after))
+            .collect()
+    }
+
     #[test]
     fn reprocessing_everything_lists_who_succeeds_and_who_still_fails() {
         let (_, evaluated) = evaluated(TENANT);
@@ -231,12 +269,7 @@ groups:
             cat.after[0].reason,
             "no free seat of VISIOCLIENT: 1 enabled, 1 consumed"
         );
-        let seats: Vec<(&str, u64, u64)> = result
-            .seats
-            .iter()
-            .map(|seat| (seat.sku.as_str(), seat.before, seat.after))
-            .collect();
-        assert_eq!(seats, [("EMS", 0, 1), ("VISIOCLIENT", 0, 1)]);
+        assert_eq!(seats(&result), [("EMS", 0, 1), ("VISIOCLIENT", 0, 1)]);
     }
 
     #[test]
@@ -254,6 +287,43 @@ groups:
         assert!(result.still_failing.is_empty());
         assert_eq!(result.seats.len(), 1);
         assert_eq!(result.seats[0].sku, "EMS");
+    }
+
+    #[test]
+    fn a_refused_removal_that_nothing_blocks_any_more_is_removed_not_assigned() {
+        // Ann left E3 while a direct Audio Conferencing needed its Skype plan: the service kept
+        // E3 in ActiveWithError. The dependent license is gone, so a reprocess removes E3.
+        let (_, evaluated) = evaluated(
+            "version: 1
+tenant: { id: t, default_usage_location: US }
+subscriptions: [{ sku: ENTERPRISEPACK, enabled: 5 }, { sku: EMS, enabled: 5 }]
+users:
+  - id: u1
+    upn: ann@contoso.com
+    license_states: [{ sku: ENTERPRISEPACK, via: E3, state: ActiveWithError, error: DependencyViolation }]
+  - id: u2
+    upn: bob@contoso.com
+    license_states: [{ sku: EMS, via: Mobile, state: Error, error: CountViolation }]
+groups:
+  - { id: g1, display_name: E3, members: [], licenses: [{ sku: ENTERPRISEPACK }] }
+  - { id: g2, display_name: Mobile, members: [bob@contoso.com], licenses: [{ sku: EMS }] }
+",
+        );
+        let result = reprocess(Catalog::builtin(), &evaluated, Mode::Reprocess, None);
+        assert!(result.still_failing.is_empty(), "{result:?}");
+        let removed: Vec<(&str, &[String])> = result
+            .succeed
+            .iter()
+            .map(|retry| (retry.user.as_str(), retry.removed.as_slice()))
+            .collect();
+        assert_eq!(
+            removed,
+            [
+                ("ann@contoso.com", &["ENTERPRISEPACK".to_string()][..]),
+                ("bob@contoso.com", &[][..])
+            ]
+        );
+        assert_eq!(seats(&result), [("EMS", 0, 1), ("ENTERPRISEPACK", 1, 0)]);
     }
 
     #[test]

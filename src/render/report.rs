@@ -367,6 +367,43 @@ pub fn markdown(report: &Report) -> String {
     out
 }
 
+/// What the retry does with each product of the assignment: "now assigned", "now removed" (a
+/// refused removal that nothing blocks any more) or "still in error", naming the products when
+/// the assignment's products fare differently.
+fn retry_outcome(retry: &Retry) -> String {
+    let assigned: Vec<&str> = retry
+        .before
+        .iter()
+        .map(|error| error.sku.as_str())
+        .filter(|sku| {
+            !retry.removed.iter().any(|removed| removed == sku)
+                && !retry.after.iter().any(|error| error.sku == *sku)
+        })
+        .collect();
+    match (
+        assigned.is_empty(),
+        retry.removed.is_empty(),
+        retry.after.is_empty(),
+    ) {
+        (false, true, true) => "now assigned".to_string(),
+        (true, false, true) => "now removed".to_string(),
+        (true, true, false) => format!("still in error: {}", product_errors(&retry.after)),
+        _ => {
+            let mut parts = Vec::new();
+            if !assigned.is_empty() {
+                parts.push(format!("{} now assigned", assigned.join(", ")));
+            }
+            if !retry.removed.is_empty() {
+                parts.push(format!("{} now removed", retry.removed.join(", ")));
+            }
+            if !retry.after.is_empty() {
+                parts.push(format!("still in error: {}", product_errors(&retry.after)));
+            }
+            parts.join("; ")
+        }
+    }
+}
+
 fn retry_line(retry: &Retry, palette: Palette, succeeded: bool) -> String {
     let before = retry
         .before
@@ -374,21 +411,17 @@ fn retry_line(retry: &Retry, palette: Palette, succeeded: bool) -> String {
         .map(|error| format!("{} {:?}", error.sku, error.error))
         .collect::<Vec<_>>()
         .join(", ");
-    if succeeded {
-        format!(
-            "  {} {}: {}",
-            retry.user,
-            via(&retry.via),
-            palette.added(&format!("was {before}, now assigned"))
-        )
-    } else {
-        format!(
-            "  {} {}: {}",
-            retry.user,
-            via(&retry.via),
-            palette.removed(&product_errors(&retry.after))
-        )
-    }
+    let outcome = retry_outcome(retry);
+    format!(
+        "  {} {}: was {before}, {}",
+        retry.user,
+        via(&retry.via),
+        if succeeded {
+            palette.added(&outcome)
+        } else {
+            palette.removed(&outcome)
+        }
+    )
 }
 
 /// A reprocess result as text.
@@ -469,11 +502,8 @@ pub fn reprocess_markdown(result: &Reprocessed) -> String {
                 .map(|error| format!("{} {:?}", error.sku, error.error))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let after = if succeeded {
-                "✅ assigned".to_string()
-            } else {
-                format!("❌ {}", product_errors(&retry.after).replace('|', "\\|"))
-            };
+            let mark = if succeeded { "✅" } else { "❌" };
+            let after = format!("{mark} {}", retry_outcome(retry).replace('|', "\\|"));
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {before} | {after} |",
@@ -495,4 +525,75 @@ pub fn reprocess_markdown(result: &Reprocessed) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenant::model::AssignmentError;
+
+    fn error(sku: &str, error: AssignmentError) -> ProductError {
+        ProductError {
+            sku: sku.to_string(),
+            error,
+            reason: "why".to_string(),
+        }
+    }
+
+    fn retry(before: &[&str], after: &[&str], removed: &[&str]) -> Retry {
+        Retry {
+            user: "ann@contoso.com".to_string(),
+            via: Some("E3".to_string()),
+            before: before
+                .iter()
+                .map(|sku| error(sku, AssignmentError::DependencyViolation))
+                .collect(),
+            after: after
+                .iter()
+                .map(|sku| error(sku, AssignmentError::CountViolation))
+                .collect(),
+            removed: removed.iter().map(|sku| sku.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_retry_says_whether_it_assigns_removes_or_stays_in_error() {
+        let words = |before, after, removed| retry_outcome(&retry(before, after, removed));
+        assert_eq!(words(&["EMS"], &[], &[]), "now assigned");
+        assert_eq!(
+            words(&["ENTERPRISEPACK"], &[], &["ENTERPRISEPACK"]),
+            "now removed"
+        );
+        assert_eq!(
+            words(&["EMS"], &["EMS"], &[]),
+            "still in error: EMS CountViolation: why"
+        );
+        assert_eq!(
+            words(&["EMS", "ENTERPRISEPACK"], &[], &["ENTERPRISEPACK"]),
+            "EMS now assigned; ENTERPRISEPACK now removed"
+        );
+        assert_eq!(
+            words(&["EMS", "ENTERPRISEPACK"], &["EMS"], &["ENTERPRISEPACK"]),
+            "ENTERPRISEPACK now removed; still in error: EMS CountViolation: why"
+        );
+    }
+
+    #[test]
+    fn the_text_view_of_a_removal_does_not_say_assigned() {
+        let result = Reprocessed {
+            group: None,
+            succeed: vec![retry(&["ENTERPRISEPACK"], &[], &["ENTERPRISEPACK"])],
+            still_failing: Vec::new(),
+            seats: Vec::new(),
+        };
+        let text = reprocess_text(&result, Palette::new(false));
+        assert!(
+            text.contains(
+                "ann@contoso.com via \"E3\": was ENTERPRISEPACK DependencyViolation, now removed\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("assigned"), "{text}");
+        assert!(reprocess_markdown(&result).contains("| ✅ now removed |"));
+    }
 }
