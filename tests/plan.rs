@@ -172,7 +172,7 @@ fn allow_license_loss_flag_turns_the_error_into_a_warning() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stderr.contains("⚠ 2 users would lose service plans"),
+        run.stderr.contains("⚠ 2 users would lose Office 365 E3"),
         "{}",
         run.stderr
     );
@@ -312,5 +312,54 @@ fn rule_diff_reviews_an_edit() {
         spacing.stdout.starts_with("No changes."),
         "spacing and case are no change: {}",
         spacing.stdout
+    );
+}
+
+const GERMANY_EXCLUDED: &str = r#"(user.accountEnabled -eq true) -and (user.userType -eq "Member") -and (user.country -ne "Germany")"#;
+
+#[test]
+fn impact_speaks_in_products_in_every_format() {
+    let review = |format: &str, verbose: bool| {
+        let mut args = vec![
+            "rule",
+            "diff",
+            "All Staff - E3",
+            GERMANY_EXCLUDED,
+            "--state",
+            "examples/quickstart/tenant.yaml",
+            "--format",
+            format,
+        ];
+        if verbose {
+            args.push("--verbose");
+        }
+        let run = seatplan(&args);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        run.stdout
+    };
+    let verbose = review("text", true);
+    assert!(
+        verbose.contains(r#"loses Office 365 E3 (ENTERPRISEPACK) via "All Staff - E3""#),
+        "{verbose}"
+    );
+    insta::assert_snapshot!("impact products verbose text", verbose);
+    let markdown = review("markdown", false);
+    let rejected = markdown
+        .split("#### Changes")
+        .next()
+        .expect("a Changes section");
+    assert!(
+        rejected.contains("`heidi@contoso.com`") && rejected.contains("**loses Office 365 E3"),
+        "the people who lose licenses are listed under Rejected by:\n{markdown}"
+    );
+    assert!(
+        markdown.contains("```diff\n- (user.accountEnabled"),
+        "{markdown}"
+    );
+    insta::assert_snapshot!("impact products markdown", markdown);
+    let json: serde_json::Value = serde_json::from_str(&review("json", false)).unwrap();
+    insta::assert_json_snapshot!(
+        "impact products json",
+        json["impact"]["users"][0]["products"]
     );
 }

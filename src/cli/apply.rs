@@ -135,7 +135,7 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
             }
         }
     }
-    show_plan(&mut prepared, &sources, terminal, PlanFormat::Text);
+    show_plan(&mut prepared, &sources, terminal, PlanFormat::Text, false);
     let document = &prepared.planned.document;
     if document.summary.rejected {
         return Exit::Failure;

@@ -12,7 +12,7 @@ use crate::diag::Diagnostics;
 use crate::io::write_atomic;
 use crate::plan::{compute, Inputs, Overrides, Planned};
 use crate::render::diagnostics::to_json;
-use crate::render::plan::{markdown, text, Palette};
+use crate::render::plan::{markdown, text, TextOptions};
 use crate::source::Sources;
 
 /// Output formats of a plan.
@@ -66,6 +66,9 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none (1 stays an error).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Text: list the service plans behind each product a user gains or loses.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 /// A computed plan with the inputs it came from.
@@ -155,6 +158,7 @@ pub fn show_plan(
     sources: &Sources,
     terminal: &Terminal,
     format: PlanFormat,
+    verbose: bool,
 ) {
     let mut diagnostics: Vec<_> = prepared.config.warnings.iter().cloned().collect();
     diagnostics.extend(prepared.planned.diagnostics.iter().cloned());
@@ -166,7 +170,10 @@ pub fn show_plan(
     terminal.report(diagnostics.iter(), sources);
     let document = &prepared.planned.document;
     let output = match format {
-        PlanFormat::Text => text(document, Palette::new(terminal.stdout_color())),
+        PlanFormat::Text => text(
+            document,
+            &TextOptions::plan(terminal.stdout_color(), verbose),
+        ),
         PlanFormat::Json => document_json(document),
         PlanFormat::Markdown => markdown(document),
     };
@@ -180,7 +187,7 @@ pub fn run(args: PlanArgs, terminal: &Terminal) -> Exit {
         Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
-    show_plan(&mut prepared, &sources, terminal, args.format);
+    show_plan(&mut prepared, &sources, terminal, args.format, args.verbose);
     let document = &prepared.planned.document;
     let exit = if let Some(Err(diagnostic)) = args
         .out

@@ -16,7 +16,7 @@ use crate::config::{Config, GroupSpec, LoadedConfig};
 use crate::diag::{Code, Diagnostic, Location};
 use crate::plan::{compute, Inputs, Overrides};
 use crate::render::diagnostics::to_json;
-use crate::render::plan::{markdown, text, Palette};
+use crate::render::plan::{markdown, text, Palette, TextOptions};
 use crate::source::Sources;
 
 /// Arguments of `seatplan rule diff`.
@@ -37,6 +37,9 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    /// Text: list the service plans behind each product a user gains or loses.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 /// Runs `rule diff`: exit 0 when the edit passes the checks, 1 when a check rejects it.
@@ -154,7 +157,17 @@ pub fn run(args: DiffArgs, terminal: &Terminal) -> Exit {
         .collect();
     terminal.report(planned.diagnostics.iter(), &sources);
     let output = match args.format {
-        PlanFormat::Text => text(&planned.document, Palette::new(terminal.stdout_color())),
+        PlanFormat::Text => {
+            let edit = format!("the rule of \"{}\" were {}", args.group, args.rule);
+            text(
+                &planned.document,
+                &TextOptions {
+                    palette: Palette::new(terminal.stdout_color()),
+                    verbose: args.verbose,
+                    what_if: Some(&edit),
+                },
+            )
+        }
         PlanFormat::Json => document_json(&planned.document),
         PlanFormat::Markdown => markdown(&planned.document),
     };

@@ -10,7 +10,7 @@ use crate::diag::Diagnostic;
 use crate::io::read_text;
 use crate::plan::document::{parse_plan, PlanDocument};
 use crate::render::diagnostics::json_summary;
-use crate::render::plan::{markdown, text, Palette};
+use crate::render::plan::{markdown, text, TextOptions};
 use crate::source::Sources;
 
 /// The largest plan file seatplan reads.
@@ -25,6 +25,9 @@ pub struct ShowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    /// Text: list the service plans behind each product a user gains or loses.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 /// Reads and checks a plan file: JSON of a known `format_version`.
@@ -47,7 +50,10 @@ pub fn run(args: ShowArgs, terminal: &Terminal) -> Exit {
         terminal.eprint(&json_summary(&document.diagnostics));
     }
     let output = match args.format {
-        PlanFormat::Text => text(&document, Palette::new(terminal.stdout_color())),
+        PlanFormat::Text => text(
+            &document,
+            &TextOptions::plan(terminal.stdout_color(), args.verbose),
+        ),
         PlanFormat::Json => document_json(&document),
         PlanFormat::Markdown => markdown(&document),
     };

@@ -161,6 +161,22 @@ impl Context<'_> {
         text
     }
 
+    /// The display names of the products through which `user` had `plans` from `source` before
+    /// the change (for a direct loss, any product that provided them).
+    fn products_providing(&self, user: UserIdx, source: Source, plans: &PlanSet) -> Vec<String> {
+        let mut names: Vec<String> = self.before.users[user.0 as usize]
+            .assignments
+            .iter()
+            .filter(|assignment| assignment.is_effective())
+            .filter(|assignment| source == Source::Direct || assignment.source == source)
+            .filter(|assignment| plans.iter().any(|plan| assignment.enabled.contains(plan)))
+            .map(|assignment| self.catalog.product(assignment.product).name.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     fn sku(&self, product: ProductId) -> &str {
         &self.catalog.product(product).sku_part_number
     }
@@ -369,22 +385,28 @@ fn license_loss(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for (source, users) in by_source {
         let anchor = users[0].0;
         let allowed = context.loss_allowed(source);
-        let message = format!(
-            "{} would lose service plans through {}",
-            plural(users.len(), "user"),
-            context.source_label(source, anchor)
-        );
+        let mut all_products = BTreeSet::new();
         let lines = users
             .iter()
             .map(|(user, plans)| {
+                let products = context.products_providing(*user, source, plans);
+                all_products.extend(products.iter().cloned());
                 format!(
-                    "{} loses {}: {}",
+                    "{} loses {} ({}: {})",
                     context.upn(*user),
-                    plural(plans.len(), "plan"),
+                    and_list(&products),
+                    plural(plans.len(), "service plan"),
                     context.plan_list(plans)
                 )
             })
             .collect();
+        let products: Vec<String> = all_products.into_iter().collect();
+        let message = format!(
+            "{} would lose {} through {}",
+            plural(users.len(), "user"),
+            and_list(&products),
+            context.source_label(source, anchor)
+        );
         let mut diagnostic = labelled(Diagnostic::new(Code::LicenseLoss, message), context.source_location(source, anchor), "this change takes licenses away")
             .with_help(if allowed {
                 "allowed by `allow_license_loss` or --allow-license-loss".to_string()
@@ -395,6 +417,15 @@ fn license_loss(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             diagnostic = diagnostic.with_severity(Severity::Warning);
         }
         out.push(with_users(diagnostic, lines));
+    }
+}
+
+/// "A", "A and B", "A, B and C".
+fn and_list(items: &[String]) -> String {
+    match items.split_last() {
+        None => "service plans".to_string(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
 }
 

@@ -277,10 +277,72 @@ pub struct UserImpact {
     /// Service plans replaced by a plan that supersedes them (not losses).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub upgraded: Vec<String>,
+    /// The products behind the change: gained, changed and lost, each with where it comes from
+    /// and the service plans it brings or takes.
+    #[serde(default)]
+    pub products: Vec<ProductImpact>,
     /// Assignment errors before (`SKU via group: Error`).
     pub errors_before: Vec<String>,
     /// Assignment errors after.
     pub errors_after: Vec<String>,
+}
+
+/// How a product of one user changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProductChangeKind {
+    /// The user gets the product.
+    Gained,
+    /// The user keeps the product, with other plans or from other sources.
+    Changed,
+    /// The user no longer has the product.
+    Lost,
+}
+
+/// Where a user's product comes from: assigned directly or inherited from a group.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum LicenseSource {
+    /// Assigned to the user directly.
+    Direct,
+    /// Inherited from a group the user is a member of.
+    Group {
+        /// The group's display name.
+        group: String,
+    },
+}
+
+impl std::fmt::Display for LicenseSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LicenseSource::Direct => f.write_str("direct"),
+            LicenseSource::Group { group } => write!(f, "{group:?}"),
+        }
+    }
+}
+
+/// One product a user gains, keeps with changes, or loses, with the service plans behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductImpact {
+    /// The product's skuPartNumber.
+    pub sku: String,
+    /// The product's display name (`Office 365 E3`).
+    pub name: String,
+    /// Gained, changed or lost.
+    pub change: ProductChangeKind,
+    /// Where the product comes from: after the change, or before it for a lost product.
+    pub sources: Vec<LicenseSource>,
+    /// Where a changed product came from before, when that differs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources_before: Vec<LicenseSource>,
+    /// Service plans the user gains through this product.
+    #[serde(default)]
+    pub plans_gained: Vec<String>,
+    /// Service plans the user loses with this product (plans another product keeps providing,
+    /// and upgrades, excepted).
+    #[serde(default)]
+    pub plans_lost: Vec<String>,
 }
 
 /// Seats of one product before and after.

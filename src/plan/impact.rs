@@ -1,9 +1,13 @@
 //! The impact of a plan: the engine's outcome before and after, turned into per-user gains,
 //! losses and errors, seats per product, and members joining and leaving each changed group.
 
-use crate::catalog::{Catalog, PlanSet};
+use std::collections::BTreeMap;
+
+use crate::catalog::{Catalog, PlanSet, ProductId};
 use crate::engine::{AssignmentOutcome, Outcome, UserOutcome};
-use crate::plan::document::{GroupImpact, Impact, SeatImpact, UserImpact};
+use crate::plan::document::{
+    GroupImpact, Impact, LicenseSource, ProductChangeKind, ProductImpact, SeatImpact, UserImpact,
+};
 use crate::tenant::index::{Source, Tenant, UserIdx};
 
 /// Describes an assignment in error: `ENTERPRISEPACK via "Sales - E3": CountViolation`.
@@ -63,6 +67,105 @@ impl PlanChange {
     }
 }
 
+/// Where an assignment comes from, by name (groups as `tenant` names them).
+pub fn license_source(tenant: &Tenant, source: Source) -> LicenseSource {
+    match source {
+        Source::Direct => LicenseSource::Direct,
+        Source::Group(group) => LicenseSource::Group {
+            group: tenant.group_at(group).name.to_string(),
+        },
+    }
+}
+
+/// A user's effective products: for each, its sources and the plans it enables.
+fn effective_products(outcome: &UserOutcome) -> BTreeMap<ProductId, (Vec<Source>, PlanSet)> {
+    let mut products: BTreeMap<ProductId, (Vec<Source>, PlanSet)> = BTreeMap::new();
+    for assignment in outcome
+        .assignments
+        .iter()
+        .filter(|assignment| assignment.is_effective())
+    {
+        let entry = products.entry(assignment.product).or_default();
+        entry.0.push(assignment.source);
+        entry.1.union_with(&assignment.enabled);
+    }
+    products
+}
+
+/// The products behind one user's change (gained, then changed, then lost; by display name
+/// within each): each with its sources and the service plans of `change` it accounts for. A plan
+/// two products provide is listed under both.
+pub fn product_changes(
+    catalog: &Catalog,
+    current: &Tenant,
+    desired: &Tenant,
+    before: &UserOutcome,
+    after: &UserOutcome,
+    change: &PlanChange,
+) -> Vec<ProductImpact> {
+    let old = effective_products(before);
+    let new = effective_products(after);
+    let mut products: Vec<ProductId> = old.keys().chain(new.keys()).copied().collect();
+    products.sort_unstable();
+    products.dedup();
+    let names = |plans: &PlanSet, of: &PlanSet| {
+        catalog.plan_names(&plans.iter().filter(|&plan| of.contains(plan)).collect())
+    };
+    let sources = |tenant: &Tenant, sources: &[Source]| {
+        let mut named: Vec<LicenseSource> = sources
+            .iter()
+            .map(|&source| license_source(tenant, source))
+            .collect();
+        named.sort();
+        named.dedup();
+        named
+    };
+    let mut out = Vec::new();
+    for product in products {
+        let (kind, sources_after, sources_before, plans_gained, plans_lost) =
+            match (old.get(&product), new.get(&product)) {
+                (None, Some((from, plans))) => (
+                    ProductChangeKind::Gained,
+                    sources(desired, from),
+                    Vec::new(),
+                    names(plans, &change.gained),
+                    Vec::new(),
+                ),
+                (Some((from, plans)), None) => (
+                    ProductChangeKind::Lost,
+                    sources(current, from),
+                    Vec::new(),
+                    Vec::new(),
+                    names(plans, &change.lost),
+                ),
+                (Some((was, old_plans)), Some((now, new_plans))) => {
+                    let was = sources(current, was);
+                    let now = sources(desired, now);
+                    let gained = names(new_plans, &change.gained);
+                    let lost = names(old_plans, &change.lost);
+                    if was == now && gained.is_empty() && lost.is_empty() {
+                        continue;
+                    }
+                    let before = if was == now { Vec::new() } else { was };
+                    (ProductChangeKind::Changed, now, before, gained, lost)
+                }
+                (None, None) => continue,
+            };
+        let product = catalog.product(product);
+        out.push(ProductImpact {
+            sku: product.sku_part_number.clone(),
+            name: product.name.clone(),
+            change: kind,
+            sources: sources_after,
+            sources_before,
+            plans_gained,
+            plans_lost,
+        });
+    }
+    out.sort_by(|a, b| (a.change, &a.name).cmp(&(b.change, &b.name)));
+    out
+}
+
 /// The impact of going from `before` to `after`. `changed_groups` are the indexes and names of
 /// groups whose membership is reported.
 #[allow(clippy::too_many_arguments)]
@@ -92,6 +195,7 @@ pub fn impact(
             gains: catalog.plan_names(&change.gained),
             loses: catalog.plan_names(&change.lost),
             upgraded: catalog.plan_names(&change.upgraded),
+            products: product_changes(catalog, current, desired, old, new, &change),
             errors_before: old
                 .errors()
                 .map(|a| describe_error(catalog, current, a))

@@ -8,7 +8,10 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 use similar::{ChangeTag, TextDiff};
 
-use crate::plan::document::{Action, Change, Impact, LicenseRef, MemberGroupRef, Op, PlanDocument};
+use crate::plan::document::{
+    Action, Change, Impact, LicenseRef, LicenseSource, MemberGroupRef, Op, PlanDocument,
+    ProductChangeKind, ProductImpact, UserImpact,
+};
 
 /// How many entries of a long list are printed before "… and N more".
 pub(crate) const LISTED: usize = 10;
@@ -284,13 +287,172 @@ fn change_block(change: &Change, impact: &Impact, palette: Palette) -> String {
     out
 }
 
+/// "via "All Staff - E3" and direct".
+pub(crate) fn sources_text(sources: &[LicenseSource]) -> String {
+    let named: Vec<String> = sources.iter().map(ToString::to_string).collect();
+    match named.split_last() {
+        None => String::new(),
+        Some((last, [])) if last == "direct" => "direct".to_string(),
+        Some((last, [])) => format!("via {last}"),
+        Some((last, rest)) => format!("via {} and {last}", rest.join(", ")),
+    }
+}
+
+/// One product of a user's change in words: "gains Microsoft 365 E5 (SPE_E5) via "Executives -
+/// E5" (60 service plans)".
+pub(crate) fn product_line(product: &ProductImpact) -> String {
+    let plans = |count: usize| {
+        if count == 1 {
+            "1 service plan".to_string()
+        } else {
+            format!("{count} service plans")
+        }
+    };
+    let head = format!("{} ({})", product.name, product.sku);
+    let from = sources_text(&product.sources);
+    match product.change {
+        ProductChangeKind::Gained => format!(
+            "gains {head} {from} ({})",
+            plans(product.plans_gained.len())
+        ),
+        ProductChangeKind::Lost if product.plans_lost.is_empty() => {
+            format!("loses {head} {from} (no service lost: its plans stay or are upgraded)")
+        }
+        ProductChangeKind::Lost => {
+            format!("loses {head} {from} ({})", plans(product.plans_lost.len()))
+        }
+        ProductChangeKind::Changed => {
+            let mut parts = Vec::new();
+            let added: Vec<LicenseSource> = product
+                .sources
+                .iter()
+                .filter(|source| !product.sources_before.contains(source))
+                .cloned()
+                .collect();
+            let removed: Vec<LicenseSource> = product
+                .sources_before
+                .iter()
+                .filter(|source| !product.sources.contains(source))
+                .cloned()
+                .collect();
+            if !added.is_empty() {
+                parts.push(format!("now also {}", sources_text(&added)));
+            }
+            if !removed.is_empty() {
+                parts.push(format!("no longer {}", sources_text(&removed)));
+            }
+            if !product.plans_gained.is_empty() {
+                parts.push(format!("+{}", plans(product.plans_gained.len())));
+            }
+            if !product.plans_lost.is_empty() {
+                parts.push(format!("-{}", plans(product.plans_lost.len())));
+            }
+            if product.sources_before.is_empty() {
+                format!("keeps {head} {from}: {}", parts.join(", "))
+            } else {
+                format!("keeps {head}: {}", parts.join(", "))
+            }
+        }
+    }
+}
+
+/// The errors a user gets and the errors the change fixes.
+pub(crate) fn new_and_fixed_errors(user: &UserImpact) -> (Vec<&String>, Vec<&String>) {
+    let new = user
+        .errors_after
+        .iter()
+        .filter(|error| !user.errors_before.contains(error))
+        .collect();
+    let fixed = user
+        .errors_before
+        .iter()
+        .filter(|error| !user.errors_after.contains(error))
+        .collect();
+    (new, fixed)
+}
+
+/// One user's change: a line per product gained, changed or lost (with `verbose`, the service
+/// plans behind each), errors got and fixed, and plans upgraded.
+fn user_block(user: &UserImpact, palette: Palette, verbose: bool) -> String {
+    let mut out = format!("  {}\n", user.user);
+    for product in &user.products {
+        let line = product_line(product);
+        let line = match product.change {
+            ProductChangeKind::Gained => palette.added(&line),
+            ProductChangeKind::Lost if !product.plans_lost.is_empty() => palette.removed(&line),
+            _ => line,
+        };
+        let _ = writeln!(out, "    {line}");
+        if verbose {
+            if !product.plans_gained.is_empty() {
+                let _ = writeln!(out, "        + {}", product.plans_gained.join(", "));
+            }
+            if !product.plans_lost.is_empty() {
+                let _ = writeln!(out, "        - {}", product.plans_lost.join(", "));
+            }
+        }
+    }
+    if !user.upgraded.is_empty() {
+        let _ = writeln!(
+            out,
+            "    upgrades {} (replaced by plans that supersede them)",
+            if verbose {
+                user.upgraded.join(", ")
+            } else {
+                listed(&user.upgraded)
+            }
+        );
+    }
+    let (new, fixed) = new_and_fixed_errors(user);
+    for error in new {
+        let _ = writeln!(out, "    {}", palette.removed(&format!("error: {error}")));
+    }
+    for error in fixed {
+        let _ = writeln!(out, "    {}", palette.added(&format!("fixed: {error}")));
+    }
+    out
+}
+
+/// How the text view is drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct TextOptions<'a> {
+    /// Colors or none.
+    pub palette: Palette,
+    /// List the service plans behind each product a user gains or loses.
+    pub verbose: bool,
+    /// A what-if review (`rule diff`) of this edit rather than a plan to apply: the text says
+    /// what *would* happen and ends with a verdict.
+    pub what_if: Option<&'a str>,
+}
+
+impl TextOptions<'_> {
+    /// A plan's view: colored when `color`, plans behind products when `verbose`.
+    pub fn plan(color: bool, verbose: bool) -> Self {
+        TextOptions {
+            palette: Palette::new(color),
+            verbose,
+            what_if: None,
+        }
+    }
+}
+
 /// The plan as text.
-pub fn text(document: &PlanDocument, palette: Palette) -> String {
+pub fn text(document: &PlanDocument, options: &TextOptions<'_>) -> String {
+    let palette = options.palette;
+    let verbose = options.verbose;
     let mut out = String::new();
     if document.changes.is_empty() {
         out.push_str("No changes. The tenant matches the configuration.\n");
     } else {
-        out.push_str("seatplan will perform the following actions:\n\n");
+        match options.what_if {
+            Some(edit) => {
+                let _ = writeln!(
+                    out,
+                    "What if {edit}? Nothing is changed; this is what the edit would do:\n"
+                );
+            }
+            None => out.push_str("seatplan will perform the following actions:\n\n"),
+        }
         for change in &document.changes {
             out.push_str(&change_block(change, &document.impact, palette));
             out.push('\n');
@@ -312,35 +474,7 @@ pub fn text(document: &PlanDocument, palette: Palette) -> String {
     if !impact.users.is_empty() {
         let _ = writeln!(out, "{}", palette.bold("Users affected:"));
         for user in impact.users.iter().take(LISTED * 2) {
-            let mut parts = Vec::new();
-            if !user.gains.is_empty() {
-                parts.push(palette.added(&format!("+{} plans", user.gains.len())));
-            }
-            if !user.loses.is_empty() {
-                parts.push(palette.removed(&format!(
-                    "-{} plans ({})",
-                    user.loses.len(),
-                    listed(&user.loses)
-                )));
-            }
-            if !user.upgraded.is_empty() {
-                parts.push(format!("{} upgraded", user.upgraded.len()));
-            }
-            for error in user
-                .errors_after
-                .iter()
-                .filter(|error| !user.errors_before.contains(error))
-            {
-                parts.push(palette.removed(&format!("error: {error}")));
-            }
-            for error in user
-                .errors_before
-                .iter()
-                .filter(|error| !user.errors_after.contains(error))
-            {
-                parts.push(palette.added(&format!("fixed: {error}")));
-            }
-            let _ = writeln!(out, "  {:<32} {}", user.user, parts.join(", "));
+            out.push_str(&user_block(user, palette, verbose));
         }
         more(&mut out, impact.users.len(), "users");
         out.push('\n');
@@ -375,6 +509,16 @@ pub fn text(document: &PlanDocument, palette: Palette) -> String {
         out.push('\n');
     }
     let summary = &document.summary;
+    if options.what_if.is_some() {
+        let verdict = if summary.rejected {
+            palette
+                .removed("Verdict: rejected. The checks above (on stderr) would refuse this edit.")
+        } else {
+            palette.added("Verdict: safe. No check would refuse this edit.")
+        };
+        let _ = writeln!(out, "{verdict}");
+        return out;
+    }
     let _ = writeln!(
         out,
         "{} {} to add, {} to change, {} to destroy.",
@@ -406,7 +550,9 @@ fn more(out: &mut String, total: usize, what: &str) {
     }
 }
 
-/// The plan as a Markdown comment for a pull request.
+/// The plan as a Markdown comment for a pull request: the verdict, the checks that reject it
+/// with the people they affect, the changes (rule edits as `diff` blocks), the steps, seats with
+/// what stays free, every other affected user in a collapsed list, then warnings and notes.
 pub fn markdown(document: &PlanDocument) -> String {
     let mut out = String::new();
     let summary = &document.summary;
@@ -433,22 +579,48 @@ pub fn markdown(document: &PlanDocument) -> String {
         .iter()
         .filter(|d| d["severity"] != "error")
         .collect();
+    let impact = &document.impact;
+    let hurt = |user: &&UserImpact| {
+        user.products
+            .iter()
+            .any(|product| !product.plans_lost.is_empty())
+            || !new_and_fixed_errors(user).0.is_empty()
+    };
+    let (hurt_users, other_users): (Vec<&UserImpact>, Vec<&UserImpact>) =
+        impact.users.iter().partition(hurt);
     if !errors.is_empty() {
         out.push_str("#### Rejected by\n\n");
         for diagnostic in &errors {
             out.push_str(&markdown_diagnostic(diagnostic, "❌"));
         }
         out.push('\n');
+        if !hurt_users.is_empty() {
+            let _ = writeln!(
+                out,
+                "People who would lose licenses or get errors ({}):\n",
+                hurt_users.len()
+            );
+            out.push_str(&markdown_users(&hurt_users));
+            out.push('\n');
+        }
     }
     if !document.changes.is_empty() {
         out.push_str("#### Changes\n\n| | address | what |\n|---|---|---|\n");
+        let mut rule_edits = Vec::new();
         for change in &document.changes {
-            let what: Vec<String> = change
-                .ops
-                .iter()
-                .flat_map(|op| op_lines(op, Palette::new(false)))
-                .map(|line| line.trim().replace('|', "\\|"))
-                .collect();
+            let mut what = Vec::new();
+            for op in &change.ops {
+                if let Op::SetRule { before, after } = op {
+                    rule_edits.push((&change.address, before, after));
+                    what.push("~ rule (see the diff below)".to_string());
+                    continue;
+                }
+                what.extend(
+                    op_lines(op, Palette::new(false))
+                        .iter()
+                        .map(|line| line.trim().replace('|', "\\|")),
+                );
+            }
             let _ = writeln!(
                 out,
                 "| `{}` | `{}` | {} |",
@@ -458,6 +630,16 @@ pub fn markdown(document: &PlanDocument) -> String {
             );
         }
         out.push('\n');
+        for (address, before, after) in rule_edits {
+            let _ = writeln!(out, "Rule of `{address}`:\n\n```diff");
+            if let Some(before) = before {
+                let _ = writeln!(out, "- {before}");
+            }
+            if let Some(after) = after {
+                let _ = writeln!(out, "+ {after}");
+            }
+            out.push_str("```\n\n");
+        }
     }
     if !document.steps.is_empty() {
         let _ = writeln!(
@@ -477,7 +659,6 @@ pub fn markdown(document: &PlanDocument) -> String {
         }
         out.push_str("\n</details>\n\n");
     }
-    let impact = &document.impact;
     let gaining = impact
         .users
         .iter()
@@ -491,59 +672,39 @@ pub fn markdown(document: &PlanDocument) -> String {
     let new_errors = impact
         .users
         .iter()
-        .filter(|user| {
-            user.errors_after
-                .iter()
-                .any(|error| !user.errors_before.contains(error))
-        })
+        .filter(|user| !new_and_fixed_errors(user).0.is_empty())
         .count();
     let _ = writeln!(out, "**Impact:** {gaining} users gain plans, {losing} lose plans, {new_errors} get new errors.\n");
     if !impact.seats.is_empty() {
-        out.push_str("| product | enabled | before | after |\n|---|---:|---:|---:|\n");
+        out.push_str("| product | enabled | before | after | free |\n|---|---:|---:|---:|---:|\n");
         for seat in &impact.seats {
-            let marker = if seat.after > seat.enabled {
-                " ⚠️"
-            } else {
-                ""
-            };
+            let free = seat.enabled as i64 - seat.after as i64;
+            let marker = if free < 0 { " ⚠️" } else { "" };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {}{marker} |",
+                "| {} | {} | {} | {} | {free}{marker} |",
                 seat.sku, seat.enabled, seat.before, seat.after
             );
         }
         out.push('\n');
     }
-    if !impact.users.is_empty() {
+    let listed_here: Vec<&UserImpact> = if errors.is_empty() {
+        impact.users.iter().collect()
+    } else {
+        other_users
+    };
+    if !listed_here.is_empty() {
         let _ = writeln!(
             out,
-            "<details><summary>Affected users ({})</summary>\n",
-            impact.users.len()
+            "<details><summary>{} ({})</summary>\n",
+            if errors.is_empty() {
+                "Affected users"
+            } else {
+                "Other affected users"
+            },
+            listed_here.len()
         );
-        for user in impact.users.iter().take(100) {
-            let mut parts = Vec::new();
-            if !user.gains.is_empty() {
-                parts.push(format!("gains {}", listed(&user.gains)));
-            }
-            if !user.loses.is_empty() {
-                parts.push(format!("**loses {}**", listed(&user.loses)));
-            }
-            for error in user
-                .errors_after
-                .iter()
-                .filter(|error| !user.errors_before.contains(error))
-            {
-                parts.push(format!("error: {error}"));
-            }
-            let _ = writeln!(out, "- `{}`: {}", user.user, parts.join("; "));
-        }
-        if impact.users.len() > 100 {
-            let _ = writeln!(
-                out,
-                "- … and {} more (see the JSON plan)",
-                impact.users.len() - 100
-            );
-        }
+        out.push_str(&markdown_users(&listed_here));
         out.push_str("\n</details>\n\n");
     }
     if !others.is_empty() {
@@ -562,7 +723,43 @@ pub fn markdown(document: &PlanDocument) -> String {
     out
 }
 
-fn markdown_diagnostic(diagnostic: &serde_json::Value, icon: &str) -> String {
+/// How many users a Markdown list shows before pointing at the JSON plan.
+const MARKDOWN_USERS: usize = 100;
+
+/// Users as a Markdown list: one item per user, one sub-item per product.
+fn markdown_users(users: &[&UserImpact]) -> String {
+    let mut out = String::new();
+    for user in users.iter().take(MARKDOWN_USERS) {
+        let _ = writeln!(out, "- `{}`", user.user);
+        for product in &user.products {
+            let line = product_line(product);
+            if product.change == ProductChangeKind::Lost && !product.plans_lost.is_empty() {
+                let _ = writeln!(out, "  - **{line}**");
+            } else {
+                let _ = writeln!(out, "  - {line}");
+            }
+        }
+        let (new, fixed) = new_and_fixed_errors(user);
+        for error in new {
+            let _ = writeln!(out, "  - **error: {error}**");
+        }
+        for error in fixed {
+            let _ = writeln!(out, "  - fixed: {error}");
+        }
+    }
+    if users.len() > MARKDOWN_USERS {
+        let _ = writeln!(
+            out,
+            "- … and {} more (see the JSON plan)",
+            users.len() - MARKDOWN_USERS
+        );
+    }
+    out
+}
+
+/// One diagnostic as a Markdown list item, with its location, help and notes (the people,
+/// groups or products it names) as sub-items.
+pub(crate) fn markdown_diagnostic(diagnostic: &serde_json::Value, icon: &str) -> String {
     let mut out = format!(
         "- {icon} `{}`: {}",
         diagnostic["code"].as_str().unwrap_or_default(),
@@ -582,6 +779,10 @@ fn markdown_diagnostic(diagnostic: &serde_json::Value, icon: &str) -> String {
     out.push('\n');
     if let Some(help) = diagnostic["help"].as_str() {
         let _ = writeln!(out, "  - {help}");
+    }
+    for note in diagnostic["notes"].as_array().into_iter().flatten() {
+        let note = note.as_str().unwrap_or_default();
+        let _ = writeln!(out, "  - {}", note.strip_prefix("- ").unwrap_or(note));
     }
     out
 }
