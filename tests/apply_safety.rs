@@ -28,6 +28,7 @@ fn seatplan(dir: &Path, args: &[&str]) -> Command {
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
         .env_remove(PAUSE_ENV)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -8,7 +8,10 @@ use assert_cmd::Command;
 
 fn seatplan(dir: &std::path::Path) -> Command {
     let mut command = Command::cargo_bin("seatplan").unwrap();
-    command.current_dir(dir).env("NO_COLOR", "1");
+    command
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS");
     command
 }
 

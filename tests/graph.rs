@@ -25,7 +25,10 @@ const EXPORT: &str = "tests/fixtures/graph/export";
 
 fn seatplan() -> Command {
     let mut command = Command::cargo_bin("seatplan").unwrap();
-    command.env_remove("NO_COLOR").arg("--no-color");
+    command
+        .env_remove("NO_COLOR")
+        .env_remove("GITHUB_ACTIONS")
+        .arg("--no-color");
     command
 }
 

@@ -90,6 +90,7 @@ fn run_limited(directory: &Path, args: &[&str], memory_kib: u64) -> Result<Outco
         .args(args)
         .current_dir(directory)
         .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
         .env_remove("RUST_BACKTRACE")
         .env_remove("SEATPLAN_TEST_PAUSE_AT")
         .stdin(Stdio::null())

@@ -363,3 +363,35 @@ fn impact_speaks_in_products_in_every_format() {
         json["impact"]["users"][0]["products"]
     );
 }
+
+#[test]
+fn a_config_error_is_still_a_json_and_a_markdown_document() {
+    let run = |format: &str| {
+        let run = seatplan(&[
+            "plan",
+            "-c",
+            "tests/fixtures/config/two-violations.yaml",
+            "--state",
+            "examples/quickstart/tenant.yaml",
+            "--format",
+            format,
+        ]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.stderr.contains("seatplan::schema"), "{}", run.stderr);
+        run.stdout
+    };
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json["summary"]["rejected"], true);
+    for diagnostic in json["diagnostics"].as_array().unwrap() {
+        for key in ["code", "severity", "message", "file", "line", "column"] {
+            assert!(!diagnostic[key].is_null(), "{key} missing in {diagnostic}");
+        }
+    }
+    insta::assert_json_snapshot!("config error json", json);
+    insta::assert_snapshot!("config error markdown", run("markdown"));
+    assert_eq!(
+        run("text"),
+        "",
+        "text keeps stdout empty: the errors are on stderr"
+    );
+}

@@ -57,7 +57,10 @@ fn corpus_rules_round_trip_through_the_canonical_form() {
 
 fn seatplan() -> assert_cmd::Command {
     let mut command = assert_cmd::cargo::cargo_bin_cmd!("seatplan");
-    command.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    command
+        .env("NO_COLOR", "1")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("GITHUB_ACTIONS");
     command
 }
 

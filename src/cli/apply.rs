@@ -114,17 +114,14 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
             return Exit::Failure;
         }
     }
-    let mut prepared = match prepare_with(
-        &args.inputs,
-        config,
-        state,
-        backend.as_ref(),
-        &mut sources,
-        terminal,
-    ) {
-        Ok(prepared) => prepared,
-        Err(exit) => return exit,
-    };
+    let mut prepared =
+        match prepare_with(&args.inputs, config, state, backend.as_ref(), &mut sources) {
+            Ok(prepared) => prepared,
+            Err(problems) => {
+                terminal.report(problems.iter(), &sources);
+                return Exit::Failure;
+            }
+        };
     if let Some(saved) = &saved {
         match compare_saved(saved, &prepared) {
             Ok(None) => {}

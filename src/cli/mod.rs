@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::diag::Diagnostic;
-use crate::render::diagnostics::{render_all, Style};
+use crate::render::diagnostics::{render_all, workflow_commands, Style};
 use crate::source::Sources;
 
 /// seatplan's exit codes (SPEC §5), decided here and nowhere else.
@@ -60,13 +60,29 @@ impl From<Exit> for ExitCode {
     max_term_width = 100
 )]
 pub struct Cli {
-    /// Never color output (also when NO_COLOR is set or output is not a terminal).
+    /// Color output: `auto` on a terminal unless NO_COLOR is set, `always` also into files and
+    /// CI logs, `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Never color output (the same as --color never).
     #[arg(long, global = true)]
     pub no_color: bool,
 
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// When output is colored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always, also when output goes to a file or a CI log (overrides NO_COLOR).
+    Always,
+    /// Never.
+    Never,
 }
 
 /// seatplan's commands.
@@ -106,39 +122,53 @@ pub struct Terminal {
     pub stdout_is_tty: bool,
     /// False with --no-color or NO_COLOR.
     pub color_allowed: bool,
+    /// True with --color always: colors also when stdout is not a terminal.
+    pub color_forced: bool,
     /// Whether stderr is a terminal (progress bars are drawn there).
     pub stderr_is_tty: bool,
+    /// Inside GitHub Actions (`GITHUB_ACTIONS=true`): diagnostics are also printed as workflow
+    /// commands so that they annotate the pull request's diff.
+    pub annotate: bool,
 }
 
 impl Terminal {
-    fn detect(no_color: bool) -> Self {
-        let no_color =
-            no_color || std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    fn detect(color: ColorChoice) -> Self {
+        let no_color = color == ColorChoice::Never
+            || (color == ColorChoice::Auto
+                && std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty()));
+        let always = color == ColorChoice::Always;
         let stderr_tty = std::io::stderr().is_terminal();
         Terminal {
             style: Style {
-                color: !no_color && stderr_tty,
+                color: always || (!no_color && stderr_tty),
                 width: 100,
             },
             stdout_is_tty: std::io::stdout().is_terminal(),
             color_allowed: !no_color,
+            color_forced: always,
             stderr_is_tty: stderr_tty,
+            annotate: std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true"),
         }
     }
 
-    /// Prints diagnostics (with a count line) to stderr.
+    /// Prints diagnostics (with a count line) to stderr, and under GitHub Actions also as
+    /// workflow commands.
     pub fn report<'a>(
         &self,
         diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
         sources: &Sources,
     ) {
-        let text = render_all(diagnostics, sources, self.style);
+        let diagnostics: Vec<&Diagnostic> = diagnostics.into_iter().collect();
+        let mut text = render_all(diagnostics.iter().copied(), sources, self.style);
+        if self.annotate {
+            text.push_str(&workflow_commands(diagnostics, sources));
+        }
         self.eprint(&text);
     }
 
     /// Whether stdout gets colors (a terminal, and colors not turned off).
     pub fn stdout_color(&self) -> bool {
-        self.stdout_is_tty && self.color_allowed
+        self.color_forced || (self.stdout_is_tty && self.color_allowed)
     }
 
     /// Writes `text` to stderr. Like [`Terminal::print`], it is where output is formed, so the
@@ -192,7 +222,12 @@ fn usage_error(error: &clap::Error) -> ExitCode {
     let diagnostic = diagnostic
         .with_help("run `seatplan --help` or `seatplan <command> --help` for the options");
     let no_color = std::env::args_os().any(|argument| argument == "--no-color");
-    Terminal::detect(no_color).report([&diagnostic], &Sources::new());
+    let color = if no_color {
+        ColorChoice::Never
+    } else {
+        ColorChoice::Auto
+    };
+    Terminal::detect(color).report([&diagnostic], &Sources::new());
     Exit::Failure.into()
 }
 
@@ -202,7 +237,12 @@ pub fn run() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),
     };
-    let terminal = Terminal::detect(cli.no_color);
+    let color = if cli.no_color {
+        ColorChoice::Never
+    } else {
+        cli.color
+    };
+    let terminal = Terminal::detect(color);
     let exit = match cli.command {
         Command::Validate(args) => validate::run(args, &terminal),
         Command::Schema(args) => schema::run(args, &terminal),

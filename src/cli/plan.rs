@@ -11,8 +11,8 @@ use crate::backend::{Backend, CurrentState};
 use crate::diag::Diagnostics;
 use crate::io::write_atomic;
 use crate::plan::{compute, Inputs, Overrides, Planned};
-use crate::render::diagnostics::to_json;
-use crate::render::plan::{markdown, text, TextOptions};
+use crate::render::diagnostics::{render_all, to_json, Style};
+use crate::render::plan::{failure_json, failure_markdown, markdown, text, TextOptions};
 use crate::source::Sources;
 
 /// Output formats of a plan.
@@ -82,16 +82,15 @@ pub struct Prepared {
 }
 
 /// Loads the config, reads the tenant from the backend the arguments and config name, and
-/// computes the plan, reporting problems on the terminal.
+/// computes the plan; the problems that prevent it are returned for the caller to report.
 pub fn prepare(
     args: &PlanInputArgs,
     sources: &mut Sources,
     terminal: &Terminal,
-) -> Result<Prepared, Exit> {
-    let config = load_checked_config(&args.config, sources)
-        .map_err(|problems| fail(terminal, &problems, sources))?;
+) -> Result<Prepared, Diagnostics> {
+    let config = load_checked_config(&args.config, sources)?;
     let choice = choose_backend(args.state.as_deref(), args.graph, &config.loaded, sources)
-        .map_err(|diagnostic| fail(terminal, &Diagnostics::from(diagnostic), sources))?;
+        .map_err(Diagnostics::from)?;
     let (mut backend, warnings) = open_backend(
         &choice,
         &config.loaded.config,
@@ -99,14 +98,12 @@ pub fn prepare(
         PollPolicy::default(),
         terminal.stderr_is_tty,
     )
-    .map_err(|diagnostic| fail(terminal, &Diagnostics::from(diagnostic), sources))?;
+    .map_err(Diagnostics::from)?;
     if !warnings.is_empty() {
         terminal.report(warnings.iter(), sources);
     }
-    let state = backend
-        .read(sources)
-        .map_err(|problems| fail(terminal, &problems, sources))?;
-    prepare_with(args, config, state, backend.as_ref(), sources, terminal)
+    let state = backend.read(sources)?;
+    prepare_with(args, config, state, backend.as_ref(), sources)
 }
 
 /// Computes the plan for an already loaded config and a state read from `backend`.
@@ -116,8 +113,7 @@ pub fn prepare_with(
     state: CurrentState,
     backend: &dyn Backend,
     sources: &mut Sources,
-    terminal: &Terminal,
-) -> Result<Prepared, Exit> {
+) -> Result<Prepared, Diagnostics> {
     let inputs = Inputs {
         catalog: &config.catalog,
         loaded: &config.loaded,
@@ -136,7 +132,7 @@ pub fn prepare_with(
         Ok(planned) => planned,
         Err(problems) => {
             backend.locate(&state, sources);
-            return Err(fail(terminal, &problems, sources));
+            return Err(problems);
         }
     };
     Ok(Prepared {
@@ -146,8 +142,34 @@ pub fn prepare_with(
     })
 }
 
-fn fail(terminal: &Terminal, problems: &Diagnostics, sources: &Sources) -> Exit {
+/// Reports the problems that prevent a plan on stderr and, for `--format json` or `markdown`,
+/// prints a document of them on stdout, so that CI always has something to post.
+fn fail(
+    terminal: &Terminal,
+    problems: &Diagnostics,
+    sources: &Sources,
+    format: PlanFormat,
+) -> Exit {
     terminal.report(problems.iter(), sources);
+    let json: Vec<serde_json::Value> = problems
+        .iter()
+        .map(|diagnostic| to_json(diagnostic, sources))
+        .collect();
+    match format {
+        PlanFormat::Text => {}
+        PlanFormat::Json => terminal.print(&failure_json(&json)),
+        PlanFormat::Markdown => {
+            let rendered = render_all(
+                problems.iter(),
+                sources,
+                Style {
+                    color: false,
+                    width: 100,
+                },
+            );
+            terminal.print(&failure_markdown(&json, &rendered));
+        }
+    }
     Exit::Failure
 }
 
@@ -185,7 +207,7 @@ pub fn run(args: PlanArgs, terminal: &Terminal) -> Exit {
     let mut sources = Sources::new();
     let mut prepared = match prepare(&args.inputs, &mut sources, terminal) {
         Ok(prepared) => prepared,
-        Err(exit) => return exit,
+        Err(problems) => return fail(terminal, &problems, &sources, args.format),
     };
     show_plan(&mut prepared, &sources, terminal, args.format, args.verbose);
     let document = &prepared.planned.document;

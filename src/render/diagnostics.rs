@@ -286,14 +286,73 @@ pub fn to_json(diagnostic: &Diagnostic, sources: &Sources) -> Value {
             }))
         })
         .collect();
+    let first = labels.first();
     json!({
         "code": diagnostic.code.as_str(),
         "severity": diagnostic.severity.as_str(),
         "message": diagnostic.message,
+        "file": first.map(|label| label["file"].clone()),
+        "line": first.map(|label| label["line"].clone()),
+        "column": first.map(|label| label["column"].clone()),
         "help": diagnostic.help,
         "notes": diagnostic.notes,
         "labels": labels,
     })
+}
+
+/// How many diagnostics become workflow commands: GitHub shows at most ten error and ten
+/// warning annotations per step, so more would only fill the log.
+const MAX_ANNOTATIONS: usize = 50;
+
+/// Escapes a workflow command's message (`%`, CR, LF).
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value (also `:` and `,`).
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Diagnostics as GitHub Actions workflow commands (`::error file=…,line=…,col=…::…`), one line
+/// each, so that they annotate the lines of a pull request's diff. Notes become `::notice`; the
+/// message carries the help on a second line.
+pub fn workflow_commands<'a>(
+    diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
+    sources: &Sources,
+) -> String {
+    let mut out = String::new();
+    for diagnostic in diagnostics.into_iter().take(MAX_ANNOTATIONS) {
+        let json = to_json(diagnostic, sources);
+        let command = match diagnostic.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "notice",
+        };
+        let mut properties = Vec::new();
+        if let Some(file) = json["file"].as_str() {
+            properties.push(format!("file={}", escape_property(file)));
+            properties.push(format!("line={}", json["line"]));
+            properties.push(format!("col={}", json["column"]));
+        }
+        properties.push(format!(
+            "title={}",
+            escape_property(&format!("seatplan {}", diagnostic.code.as_str()))
+        ));
+        let mut message = diagnostic.message.clone();
+        if let Some(help) = &diagnostic.help {
+            message.push_str("\nhelp: ");
+            message.push_str(help);
+        }
+        out.push_str(&format!(
+            "::{command} {}::{}\n",
+            properties.join(","),
+            escape_data(&message)
+        ));
+    }
+    out
 }
 
 /// Diagnostics saved in a plan file (their JSON form), one block each: `severity[code]: message`,
@@ -330,4 +389,26 @@ pub fn json_summary(diagnostics: &[Value]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::{Code, Location};
+
+    #[test]
+    fn workflow_commands_point_at_the_line_and_escape_what_github_parses() {
+        let mut sources = Sources::new();
+        let file = sources.add("seatplan/a,b.yaml", "version: 1\ngroups: 5\n");
+        let located = Diagnostic::new(Code::Schema, "50% wrong:\nsee below")
+            .with_label(Location::span(file, 19..20), "here")
+            .with_help("fix it");
+        let unlocated = Diagnostic::new(Code::UnmanagedGroup, "1 group is unmanaged")
+            .with_severity(Severity::Note);
+        assert_eq!(
+            workflow_commands([&located, &unlocated], &sources),
+            "::error file=seatplan/a%2Cb.yaml,line=2,col=9,title=seatplan schema::50%25 wrong:%0Asee below%0Ahelp: fix it\n\
+             ::notice title=seatplan unmanaged-group::1 group is unmanaged\n"
+        );
+    }
 }

@@ -10,7 +10,7 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::plan::document::{
     Action, Change, Impact, LicenseRef, LicenseSource, MemberGroupRef, Op, PlanDocument,
-    ProductChangeKind, ProductImpact, UserImpact,
+    ProductChangeKind, ProductImpact, Summary, UserImpact,
 };
 
 /// How many entries of a long list are printed before "… and N more".
@@ -723,6 +723,53 @@ pub fn markdown(document: &PlanDocument) -> String {
     out
 }
 
+/// A plan that could not be computed (the config or the tenant has errors) as a JSON document:
+/// `format_version`, the `diagnostics` (each with code, severity, message, file, line, column)
+/// and a rejected `summary`. It is not a plan file: `show` and `apply` refuse it.
+pub fn failure_json(diagnostics: &[serde_json::Value]) -> String {
+    let document = serde_json::json!({
+        "format_version": crate::plan::document::FORMAT_VERSION,
+        "diagnostics": diagnostics,
+        "summary": Summary { rejected: true, ..Summary::default() },
+    });
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// A plan that could not be computed as a Markdown comment: the verdict, one item per problem
+/// with its place, and the diagnostics as seatplan prints them (`rendered`, without colors).
+pub fn failure_markdown(diagnostics: &[serde_json::Value], rendered: &str) -> String {
+    let mut out = String::from("### seatplan plan: ❌ no plan: the configuration has errors\n\n");
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .count();
+    let _ = writeln!(
+        out,
+        "seatplan could not compute a plan: {}. Fix {} and push again.\n",
+        if errors == 1 {
+            "1 error".to_string()
+        } else {
+            format!("{errors} errors")
+        },
+        if errors == 1 { "it" } else { "them" }
+    );
+    out.push_str("#### Problems\n\n");
+    for diagnostic in diagnostics {
+        let icon = match diagnostic["severity"].as_str() {
+            Some("error") => "❌",
+            Some("warning") => "⚠️",
+            _ => "ℹ️",
+        };
+        out.push_str(&markdown_diagnostic(diagnostic, icon));
+    }
+    out.push_str("\n<details><summary>Diagnostics as printed</summary>\n\n````text\n");
+    out.push_str(rendered.trim_end());
+    out.push_str("\n````\n\n</details>\n");
+    out
+}
+
 /// How many users a Markdown list shows before pointing at the JSON plan.
 const MARKDOWN_USERS: usize = 100;
 
@@ -771,9 +818,10 @@ pub(crate) fn markdown_diagnostic(diagnostic: &serde_json::Value, icon: &str) ->
     {
         let _ = write!(
             out,
-            " ({}:{})",
+            " ({}:{}:{})",
             label["file"].as_str().unwrap_or_default(),
-            label["line"]
+            label["line"],
+            label["column"]
         );
     }
     out.push('\n');
