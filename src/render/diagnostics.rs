@@ -286,18 +286,22 @@ pub fn to_json(diagnostic: &Diagnostic, sources: &Sources) -> Value {
             }))
         })
         .collect();
-    let first = labels.first();
-    json!({
+    let mut object = json!({
         "code": diagnostic.code.as_str(),
         "severity": diagnostic.severity.as_str(),
         "message": diagnostic.message,
-        "file": first.map(|label| label["file"].clone()),
-        "line": first.map(|label| label["line"].clone()),
-        "column": first.map(|label| label["column"].clone()),
         "help": diagnostic.help,
         "notes": diagnostic.notes,
-        "labels": labels,
-    })
+    });
+    // The first label's place, at the top for consumers that want one location per diagnostic
+    // (absent when the diagnostic points at no file).
+    if let (Some(first), Some(fields)) = (labels.first(), object.as_object_mut()) {
+        for key in ["file", "line", "column"] {
+            fields.insert(key.to_string(), first[key].clone());
+        }
+    }
+    object["labels"] = Value::Array(labels);
+    object
 }
 
 /// How many diagnostics become workflow commands: GitHub shows at most ten error and ten
