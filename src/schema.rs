@@ -28,12 +28,18 @@ pub fn tenant_schema() -> Value {
     )
 }
 
-/// Gives a generated schema its `$id` and removes the `null` alternative schemars adds for every
-/// `Option` field. An optional field is omitted, never `null`: `licenses:` with nothing after it
-/// would otherwise be ambiguous between "not managed" and "none", and nested violations would be
-/// reported against the enclosing `anyOf` instead of their own node.
-pub fn finish(mut schema: Value, name: &str) -> Value {
-    strip_null_alternatives(&mut schema);
+/// The JSON schema of the plan document (`schemas/plan.schema.json`): what `plan --format json`
+/// prints and `plan -o` saves. Unlike the input schemas it keeps `null` for optional values: a
+/// plan writes `"before": null` for a description or usage location that was not set.
+pub fn plan_schema() -> Value {
+    with_id(
+        serde_json::to_value(schemars::schema_for!(crate::plan::document::PlanDocument))
+            .unwrap_or(Value::Null),
+        "plan",
+    )
+}
+
+fn with_id(mut schema: Value, name: &str) -> Value {
     if let Some(object) = schema.as_object_mut() {
         object.insert(
             "$id".into(),
@@ -41,6 +47,15 @@ pub fn finish(mut schema: Value, name: &str) -> Value {
         );
     }
     schema
+}
+
+/// Gives a generated schema its `$id` and removes the `null` alternative schemars adds for every
+/// `Option` field. An optional field is omitted, never `null`: `licenses:` with nothing after it
+/// would otherwise be ambiguous between "not managed" and "none", and nested violations would be
+/// reported against the enclosing `anyOf` instead of their own node.
+pub fn finish(mut schema: Value, name: &str) -> Value {
+    strip_null_alternatives(&mut schema);
+    with_id(schema, name)
 }
 
 fn strip_null_alternatives(value: &mut Value) {

@@ -176,6 +176,7 @@ fn committed_schemas_match_the_types() {
     for (kind, path) in [
         ("config", "schemas/seatplan.schema.json"),
         ("tenant", "schemas/tenant.schema.json"),
+        ("plan", "schemas/plan.schema.json"),
     ] {
         let run = seatplan(&["schema", kind]);
         assert_eq!(run.code, 0);

@@ -4,7 +4,7 @@ use clap::{Args, ValueEnum};
 
 use super::{Exit, Terminal};
 use crate::catalog::relations::relations_schema;
-use crate::schema::{config_schema, schema_text, tenant_schema};
+use crate::schema::{config_schema, plan_schema, schema_text, tenant_schema};
 
 /// Which schema to print.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -15,6 +15,8 @@ pub enum SchemaKind {
     Tenant,
     /// The service-plan relations file (data/relations.yaml).
     Relations,
+    /// The plan document (`plan --format json`, plan files).
+    Plan,
 }
 
 /// Arguments of `seatplan schema`.
@@ -31,6 +33,7 @@ pub fn run(args: SchemaArgs, terminal: &Terminal) -> Exit {
         SchemaKind::Config => config_schema(),
         SchemaKind::Tenant => tenant_schema(),
         SchemaKind::Relations => relations_schema(),
+        SchemaKind::Plan => plan_schema(),
     };
     terminal.print(&schema_text(&schema));
     Exit::Success

@@ -2,6 +2,7 @@
 //! as text or Markdown. The human views render from this same document, so they never disagree
 //! with the machine output. `format_version` is bumped on any incompatible change.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::{Code, Diagnostic};
@@ -11,7 +12,7 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// A complete plan: what changes, what it does to users, seats and groups, and what the checks
 /// found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanDocument {
     /// Version of this format (see [`FORMAT_VERSION`]).
@@ -30,6 +31,7 @@ pub struct PlanDocument {
     /// What the changes do.
     pub impact: Impact,
     /// Findings of the checks; errors reject the plan.
+    #[schemars(with = "Vec<DiagnosticRecord>")]
     pub diagnostics: Vec<serde_json::Value>,
     /// Counts and the verdict.
     pub summary: Summary,
@@ -85,7 +87,7 @@ impl StepDoc {
 }
 
 /// The kind of a change, printed as its Terraform-like symbol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// A group is created (`+`).
@@ -117,7 +119,7 @@ impl Action {
 }
 
 /// One addressed change with its operations.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
     /// `group["Sales - E3"]` or `user["alice@contoso.com"]`.
@@ -132,7 +134,7 @@ pub struct Change {
 }
 
 /// A license as operations name it: product and the plans switched off.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LicenseRef {
     /// The product's skuPartNumber.
@@ -148,7 +150,7 @@ pub struct LicenseRef {
 }
 
 /// One operation of a change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Op {
     /// Create a security group.
@@ -253,7 +255,7 @@ pub struct MemberGroupRef {
 }
 
 /// What the plan does to users, seats and groups.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Impact {
     /// Users whose effective plans or error states change, by UPN.
@@ -265,7 +267,7 @@ pub struct Impact {
 }
 
 /// One user's change.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserImpact {
     /// UPN.
@@ -288,7 +290,9 @@ pub struct UserImpact {
 }
 
 /// How a product of one user changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProductChangeKind {
     /// The user gets the product.
@@ -300,7 +304,7 @@ pub enum ProductChangeKind {
 }
 
 /// Where a user's product comes from: assigned directly or inherited from a group.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum LicenseSource {
     /// Assigned to the user directly.
@@ -322,7 +326,7 @@ impl std::fmt::Display for LicenseSource {
 }
 
 /// One product a user gains, keeps with changes, or loses, with the service plans behind it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductImpact {
     /// The product's skuPartNumber.
@@ -346,7 +350,7 @@ pub struct ProductImpact {
 }
 
 /// Seats of one product before and after.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeatImpact {
     /// skuPartNumber.
@@ -360,7 +364,7 @@ pub struct SeatImpact {
 }
 
 /// Members joining and leaving one group.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupImpact {
     /// Display name.
@@ -376,7 +380,7 @@ pub struct GroupImpact {
 }
 
 /// Counts and verdict, as in "Plan: 1 to add, 2 to change, 0 to destroy."
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
     /// Changes that create.
@@ -542,4 +546,50 @@ mod tests {
             .insert("user:u1".into(), "sha256:0".into());
         assert!(!edited.is_sealed());
     }
+}
+
+/// The shape of a diagnostic in a plan document (and in `--format json` error documents): what
+/// `seatplan::render::diagnostics::to_json` writes. Only for the plan's JSON schema; plans keep
+/// diagnostics as JSON values.
+#[derive(Debug, Clone, JsonSchema)]
+pub struct DiagnosticRecord {
+    /// The stable code (`license-loss`), printed as `seatplan::<code>`.
+    pub code: String,
+    /// `error`, `warning` or `note`.
+    pub severity: String,
+    /// What is wrong.
+    pub message: String,
+    /// The file of the first label, when the diagnostic points at one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Its 1-based line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// Its 1-based column, in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u64>,
+    /// What to do about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Further lines: the users, groups or products concerned.
+    pub notes: Vec<String>,
+    /// Every place the diagnostic points at.
+    pub labels: Vec<LabelRecord>,
+}
+
+/// One place a diagnostic points at (see [`DiagnosticRecord`]).
+#[derive(Debug, Clone, JsonSchema)]
+pub struct LabelRecord {
+    /// The file, as named on the command line.
+    pub file: String,
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column, in characters.
+    pub column: u64,
+    /// Byte offset in the file.
+    pub offset: u64,
+    /// Length in bytes.
+    pub length: u64,
+    /// What the label says.
+    pub message: String,
 }

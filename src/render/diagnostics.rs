@@ -290,9 +290,11 @@ pub fn to_json(diagnostic: &Diagnostic, sources: &Sources) -> Value {
         "code": diagnostic.code.as_str(),
         "severity": diagnostic.severity.as_str(),
         "message": diagnostic.message,
-        "help": diagnostic.help,
         "notes": diagnostic.notes,
     });
+    if let (Some(help), Some(fields)) = (&diagnostic.help, object.as_object_mut()) {
+        fields.insert("help".to_string(), Value::String(help.clone()));
+    }
     // The first label's place, at the top for consumers that want one location per diagnostic
     // (absent when the diagnostic points at no file).
     if let (Some(first), Some(fields)) = (labels.first(), object.as_object_mut()) {
