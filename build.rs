@@ -3,6 +3,10 @@
 //! `$OUT_DIR/builtin_catalog.rs`: static tables of service plans and products that
 //! `src/catalog/builtin.rs` includes. Parsing and normalisation live in `src/catalog/csv.rs`,
 //! shared with the library so that they are unit-tested there.
+//!
+//! It also sets `SEATPLAN_VERSION` for `seatplan --version`: the package version, the commit it
+//! was built from (when built from a Git checkout with git installed) and the date of Microsoft's
+//! CSV (`data/product-service-plans.date`).
 
 // A build script talks to cargo by printing and reads and writes files: that is its job.
 #![allow(clippy::disallowed_macros, clippy::disallowed_methods)]
@@ -12,9 +16,48 @@
 mod csv;
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `git ARGS` in the package's directory, its output trimmed; `None` without git or a checkout.
+fn git(args: &[&str]) -> Option<String> {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    (output.status.success() && !text.trim().is_empty()).then(|| text.trim().to_string())
+}
+
+/// The version line: `0.1.0 (commit 1a2b3c4d5e6f, catalog 2025-12-30)`. The commit is left out
+/// of a build outside a Git checkout (a source archive); cargo reruns this when HEAD moves.
+fn version() -> String {
+    println!("cargo:rerun-if-changed=data/product-service-plans.date");
+    let date = match std::fs::read_to_string("data/product-service-plans.date") {
+        Ok(text) => text.trim().to_string(),
+        Err(error) => panic!("cannot read data/product-service-plans.date: {error}"),
+    };
+    let package = env!("CARGO_PKG_VERSION");
+    let Some(commit) = git(&["rev-parse", "--short=12", "HEAD"]) else {
+        return format!("{package} (catalog {date})");
+    };
+    let mut watched = vec![git(&["rev-parse", "--git-path", "HEAD"])];
+    watched.push(git(&["rev-parse", "--git-path", "packed-refs"]));
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(git(&["rev-parse", "--git-path", &branch]));
+    }
+    for path in watched.into_iter().flatten() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
+    format!("{package} (commit {commit}, catalog {date})")
+}
 
 fn main() {
+    println!("cargo:rustc-env=SEATPLAN_VERSION={}", version());
     println!("cargo:rerun-if-changed=data/product-service-plans.csv");
     println!("cargo:rerun-if-changed=src/catalog/csv.rs");
     let text = match std::fs::read_to_string("data/product-service-plans.csv") {

@@ -83,7 +83,10 @@ fn rule_check_prints_the_canonical_form() {
         text(&output.stdout),
         "(user.department -eq \"Sales\") -and (user.country -in [\"US\",\"CA\"])\n"
     );
-    assert_eq!(text(&output.stderr), "");
+    assert_eq!(
+        text(&output.stderr),
+        "Valid: Entra accepts this rule; its canonical form is printed.\n"
+    );
 
     let output = seatplan()
         .args(["rule", "check", "-not (user.DEPARTMENT  eq 'Sales')"])

@@ -28,7 +28,14 @@ pub struct ExportArgs {
     /// Write the config to this file instead of stdout.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// The `$schema` the config's first line names for editors: a path relative to the config
+    /// file (write the schema there with `seatplan schema config -o PATH`) or a URL.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_SCHEMA)]
+    pub schema: String,
 }
+
+/// Where an exported config expects its schema: beside it, as `seatplan schema config -o` writes.
+const DEFAULT_SCHEMA: &str = "seatplan.schema.json";
 
 /// Runs `export`.
 pub fn run(args: ExportArgs, terminal: &Terminal) -> Exit {
@@ -54,11 +61,27 @@ pub fn run(args: ExportArgs, terminal: &Terminal) -> Exit {
     let config = config_from_state(&state);
     let body = serde_yaml::to_string(&config).unwrap_or_default();
     let text = format!(
-        "# yaml-language-server: $schema=https://seatplan.dev/schemas/seatplan.schema.json\n# Exported from {origin} by `seatplan export`.\n{body}"
+        "# yaml-language-server: $schema={}\n# Exported from {origin} by `seatplan export`.\n{body}",
+        args.schema
     );
     match &args.out {
         Some(out) => match write_atomic(out, text.as_bytes()) {
-            Ok(()) => Exit::Success,
+            Ok(()) => {
+                let local = !args.schema.contains("://");
+                let schema = out
+                    .parent()
+                    .unwrap_or(std::path::Path::new(""))
+                    .join(&args.schema);
+                if local && !schema.exists() {
+                    terminal.eprint(&format!(
+                        "{} names its schema {}; write it with `seatplan schema config -o {}` so editors find it.\n",
+                        out.display(),
+                        args.schema,
+                        schema.display()
+                    ));
+                }
+                Exit::Success
+            }
             Err(diagnostic) => {
                 terminal.report([&diagnostic], &sources);
                 Exit::Failure

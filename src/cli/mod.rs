@@ -16,6 +16,7 @@ mod reprocess;
 mod rule;
 mod rule_diff;
 mod schema;
+mod shell;
 mod show;
 mod validate;
 
@@ -55,7 +56,7 @@ impl From<Exit> for ExitCode {
 #[derive(Debug, Parser)]
 #[command(
     name = "seatplan",
-    version,
+    version = env!("SEATPLAN_VERSION"),
     propagate_version = true,
     max_term_width = 100
 )]
@@ -112,6 +113,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Show who would succeed if assignments in error were processed again. Example: seatplan reprocess --group "Sales - E3"
     Reprocess(reprocess::ReprocessArgs),
+    /// Print a shell completion script. Example: seatplan completions bash > /etc/bash_completion.d/seatplan
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page in roff. Example: seatplan man > /usr/local/share/man/man1/seatplan.1
+    Man(shell::ManArgs),
 }
 
 /// Where a command writes and how: colors and width for people, plain text for pipes.
@@ -256,6 +261,8 @@ pub fn run() -> ExitCode {
         Command::Rule(args) => rule::run(args, &terminal),
         Command::Report(args) => report::run(args, &terminal),
         Command::Reprocess(args) => reprocess::run(args, &terminal),
+        Command::Completions(args) => shell::completions(args, &terminal),
+        Command::Man(args) => shell::man(args, &terminal),
     };
     exit.into()
 }

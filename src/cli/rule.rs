@@ -161,16 +161,23 @@ fn check(args: CheckArgs, terminal: &Terminal) -> Exit {
     match (args.rule, args.file) {
         (Some(rule), _) => {
             let source = sources.add("<rule>", rule.as_str());
+            // The canonical form alone goes to stdout, so scripts can use it; the verdict
+            // goes to stderr with the diagnostics.
             match check_one(&rule, source, 0) {
                 Ok((rule, warning)) => {
-                    if let Some(warning) = warning {
+                    let verdict = if let Some(warning) = warning {
                         terminal.report([&warning], &sources);
-                    }
+                        "Valid: Entra accepts this rule (see the warning above); its canonical form is printed."
+                    } else {
+                        "Valid: Entra accepts this rule; its canonical form is printed."
+                    };
                     terminal.print(&format!("{}\n", print(&rule)));
+                    terminal.eprint(&format!("{verdict}\n"));
                     Exit::Success
                 }
                 Err(diagnostic) => {
                     terminal.report([&diagnostic], &sources);
+                    terminal.eprint("Invalid: Entra would refuse this rule.\n");
                     Exit::Failure
                 }
             }

@@ -4,7 +4,9 @@ use clap::{Args, ValueEnum};
 
 use super::{Exit, Terminal};
 use crate::catalog::relations::relations_schema;
+use crate::io::write_atomic;
 use crate::schema::{config_schema, plan_schema, schema_text, tenant_schema};
+use crate::source::Sources;
 
 /// Which schema to print.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -25,6 +27,9 @@ pub struct SchemaArgs {
     /// The schema to print.
     #[arg(value_enum)]
     pub kind: SchemaKind,
+    /// Write the schema to this file instead of stdout (for a config's `$schema` line).
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// Prints the requested schema to stdout.
@@ -35,6 +40,18 @@ pub fn run(args: SchemaArgs, terminal: &Terminal) -> Exit {
         SchemaKind::Relations => relations_schema(),
         SchemaKind::Plan => plan_schema(),
     };
-    terminal.print(&schema_text(&schema));
-    Exit::Success
+    let text = schema_text(&schema);
+    match &args.out {
+        Some(out) => match write_atomic(out, text.as_bytes()) {
+            Ok(()) => Exit::Success,
+            Err(diagnostic) => {
+                terminal.report([&diagnostic], &Sources::new());
+                Exit::Failure
+            }
+        },
+        None => {
+            terminal.print(&text);
+            Exit::Success
+        }
+    }
 }
