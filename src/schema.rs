@@ -11,12 +11,67 @@ use crate::config::Config;
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics, Location};
 use crate::source::{pointer_child, SourceId};
 
-/// The JSON schema of the desired configuration (`schemas/seatplan.schema.json`).
+/// The JSON schema of the desired configuration (`schemas/seatplan.schema.json`), with the
+/// built-in catalog's product and service plan names offered for editor completion.
 pub fn config_schema() -> Value {
-    finish(
+    let mut schema = finish(
         serde_json::to_value(schemars::schema_for!(Config)).unwrap_or(Value::Null),
         "seatplan",
-    )
+    );
+    offer_catalog_names(&mut schema, crate::catalog::Catalog::builtin());
+    schema
+}
+
+/// Offers the catalog's skuPartNumbers for a license's `sku` and its service plan names for
+/// `disabled_plans` and `enabled_plans` as `examples`: editors complete them, and names the
+/// schema does not list (a product a config's `catalog:` adds, a GUID, a display name) still
+/// validate; seatplan itself checks them against the catalog.
+fn offer_catalog_names(schema: &mut Value, catalog: &crate::catalog::Catalog) {
+    let mut skus: Vec<&str> = catalog
+        .products()
+        .iter()
+        .map(|product| product.sku_part_number.as_str())
+        .collect();
+    skus.sort_unstable();
+    skus.dedup();
+    let mut plans: Vec<&str> = catalog.plans().iter().map(|plan| plan.name.as_str()).collect();
+    plans.sort_unstable();
+    plans.dedup();
+    let Some(definitions) = schema.get_mut("$defs").and_then(Value::as_object_mut) else {
+        return;
+    };
+    definitions.insert(
+        "SkuName".into(),
+        serde_json::json!({
+            "description": "A product: its skuPartNumber (offered from the built-in catalog), its GUID, or its exact display name.",
+            "type": "string",
+            "examples": skus,
+        }),
+    );
+    definitions.insert(
+        "PlanName".into(),
+        serde_json::json!({
+            "description": "A service plan name (offered from the built-in catalog).",
+            "type": "string",
+            "examples": plans,
+        }),
+    );
+    let Some(properties) = definitions
+        .get_mut("LicenseSpec")
+        .and_then(|license| license.get_mut("properties"))
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    if let Some(sku) = properties.get_mut("sku").and_then(Value::as_object_mut) {
+        sku.remove("type");
+        sku.insert("$ref".into(), Value::String("#/$defs/SkuName".into()));
+    }
+    for list in ["disabled_plans", "enabled_plans"] {
+        if let Some(items) = properties.get_mut(list).and_then(|list| list.get_mut("items")) {
+            *items = serde_json::json!({ "$ref": "#/$defs/PlanName" });
+        }
+    }
 }
 
 /// The JSON schema of the tenant state file (`schemas/tenant.schema.json`).

@@ -239,3 +239,27 @@ fn credentials_in_the_config_are_refused_and_never_shown() {
         );
     }
 }
+
+#[test]
+fn the_config_schema_offers_catalog_names_without_requiring_them() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string("schemas/seatplan.schema.json").unwrap()).unwrap();
+    let offered = |definition: &str, name: &str| {
+        schema["$defs"][definition]["examples"]
+            .as_array()
+            .is_some_and(|names| names.iter().any(|offered| offered == name))
+    };
+    assert!(offered("SkuName", "ENTERPRISEPACK"));
+    assert!(offered("PlanName", "EXCHANGE_S_ENTERPRISE"));
+    let license = &schema["$defs"]["LicenseSpec"]["properties"];
+    assert_eq!(license["sku"]["$ref"], "#/$defs/SkuName");
+    assert_eq!(license["disabled_plans"]["items"]["$ref"], "#/$defs/PlanName");
+    // A name the catalog does not know still passes the schema: a config's `catalog:` may add it.
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let config = serde_json::json!({
+        "version": 1,
+        "groups": { "A": { "members": [], "licenses": [ { "sku": "CONTOSO_ADDON",
+                                                           "disabled_plans": ["CONTOSO_PLAN"] } ] } }
+    });
+    assert!(validator.is_valid(&config));
+}
