@@ -34,7 +34,11 @@ fn offer_catalog_names(schema: &mut Value, catalog: &crate::catalog::Catalog) {
         .collect();
     skus.sort_unstable();
     skus.dedup();
-    let mut plans: Vec<&str> = catalog.plans().iter().map(|plan| plan.name.as_str()).collect();
+    let mut plans: Vec<&str> = catalog
+        .plans()
+        .iter()
+        .map(|plan| plan.name.as_str())
+        .collect();
     plans.sort_unstable();
     plans.dedup();
     let Some(definitions) = schema.get_mut("$defs").and_then(Value::as_object_mut) else {
@@ -68,7 +72,10 @@ fn offer_catalog_names(schema: &mut Value, catalog: &crate::catalog::Catalog) {
         sku.insert("$ref".into(), Value::String("#/$defs/SkuName".into()));
     }
     for list in ["disabled_plans", "enabled_plans"] {
-        if let Some(items) = properties.get_mut(list).and_then(|list| list.get_mut("items")) {
+        if let Some(items) = properties
+            .get_mut(list)
+            .and_then(|list| list.get_mut("items"))
+        {
             *items = serde_json::json!({ "$ref": "#/$defs/PlanName" });
         }
     }

@@ -70,6 +70,7 @@ fn every_check_code_fires_on_its_fixture() {
         "new-plans-enabled",
         "tenant-mismatch",
         "needs-reprocess",
+        "group-name-lookalike",
     ] {
         assert!(
             seen.iter().any(|name| name == code),

@@ -253,7 +253,10 @@ fn the_config_schema_offers_catalog_names_without_requiring_them() {
     assert!(offered("PlanName", "EXCHANGE_S_ENTERPRISE"));
     let license = &schema["$defs"]["LicenseSpec"]["properties"];
     assert_eq!(license["sku"]["$ref"], "#/$defs/SkuName");
-    assert_eq!(license["disabled_plans"]["items"]["$ref"], "#/$defs/PlanName");
+    assert_eq!(
+        license["disabled_plans"]["items"]["$ref"],
+        "#/$defs/PlanName"
+    );
     // A name the catalog does not know still passes the schema: a config's `catalog:` may add it.
     let validator = jsonschema::validator_for(&schema).unwrap();
     let config = serde_json::json!({

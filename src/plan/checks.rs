@@ -287,6 +287,7 @@ pub fn run(context: &Context<'_>) -> Vec<Diagnostic> {
     needs_reprocess(context, &mut diagnostics);
     seats_as_reported(context, &mut diagnostics);
     unmanaged_groups(context, &mut diagnostics);
+    group_name_lookalikes(context, &mut diagnostics);
     diagnostics.sort_by_key(|diagnostic| diagnostic.severity);
     diagnostics
 }
@@ -1049,6 +1050,51 @@ fn unmanaged_groups(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         notes,
         Some("`seatplan report` lists every group"),
     ));
+}
+
+/// `group-name-lookalike`: a config group key with leading or trailing whitespace, or one that
+/// matches no tenant group exactly but one when case is ignored. Entra keeps display names as
+/// written, so such a key creates a second group next to the one it was meant to manage.
+fn group_name_lookalikes(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let existing = context.current.groups.len();
+    for (name, index) in &context.desired.managed_groups {
+        let location = context
+            .loaded
+            .group_location(name, "")
+            .map(Location::into_key);
+        let created = *index >= existing;
+        let diagnostic = if name.trim() != name {
+            Diagnostic::new(
+                Code::GroupNameLookalike,
+                format!("the group key {name:?} has leading or trailing whitespace"),
+            )
+            .with_help(if created {
+                format!("seatplan would create a group named {name:?}; remove the spaces if you meant `{}`", name.trim())
+            } else {
+                "Entra keeps the spaces in the display name; remove them from the key and rename the group if they are a mistake".to_string()
+            })
+        } else if created {
+            let Some(similar) = context.current.groups.iter().find(|group| {
+                group.name.to_lowercase() == name.to_lowercase() && *group.name != **name
+            }) else {
+                continue;
+            };
+            Diagnostic::new(
+                Code::GroupNameLookalike,
+                format!(
+                    "the group key `{name}` differs only in case from the tenant group `{}`",
+                    similar.name
+                ),
+            )
+            .with_help(format!(
+                "seatplan would create a new group `{name}` beside it; write the key as `{}` to manage the existing group",
+                similar.name
+            ))
+        } else {
+            continue;
+        };
+        out.push(labelled(diagnostic, location, "this key"));
+    }
 }
 
 #[cfg(test)]
