@@ -190,10 +190,35 @@ fn collect_fields(schema: &Value, fields: &mut Vec<String>) {
     }
 }
 
+fn compiled_config_schema() -> Option<&'static CompiledSchema> {
+    static SCHEMA: OnceLock<Option<CompiledSchema>> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| CompiledSchema::new(&config_schema()))
+        .as_ref()
+}
+
+/// The JSON pointers of the nodes of a config document that break the schema: the node itself,
+/// an unknown field's own node, or the object that lacks a required field.
+pub fn config_violation_nodes(document: &Value) -> Vec<String> {
+    let Some(schema) = compiled_config_schema() else {
+        return vec![String::new()];
+    };
+    let mut nodes = Vec::new();
+    for error in schema.validator.iter_errors(document) {
+        let pointer = error.instance_path().as_str().to_string();
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                nodes.extend(unexpected.iter().map(|name| pointer_child(&pointer, name)))
+            }
+            _ => nodes.push(pointer),
+        }
+    }
+    nodes
+}
+
 /// Validates a parsed config document and returns one diagnostic per violation.
 pub fn validate_config(source: SourceId, document: &Value) -> Diagnostics {
-    static SCHEMA: OnceLock<Option<CompiledSchema>> = OnceLock::new();
-    match SCHEMA.get_or_init(|| CompiledSchema::new(&config_schema())) {
+    match compiled_config_schema() {
         Some(schema) => validate_with(schema, source, document, "config"),
         None => Diagnostic::new(Code::Schema, "the built-in config schema does not compile")
             .with_help("this is a bug in seatplan; please report it")

@@ -57,6 +57,21 @@ fn all_schema_violations_are_reported_with_line_and_column() {
 }
 
 #[test]
+fn every_stage_reports_its_problems_in_one_run() {
+    let stderr = invalid("every-stage.yaml");
+    for code in [
+        "seatplan::schema",
+        "seatplan::rule-unbalanced-parens",
+        "seatplan::unknown-sku",
+        "seatplan::invalid-usage-location",
+    ] {
+        assert!(stderr.contains(code), "{code} missing:\n{stderr}");
+    }
+    assert!(stderr.contains("4 errors"), "{stderr}");
+    insta::assert_snapshot!("validate -c every-stage.yaml", stderr);
+}
+
+#[test]
 fn semantic_errors() {
     let stderr = invalid("semantic.yaml");
     for code in [

@@ -12,7 +12,7 @@ use crate::catalog::{check_config_references, Catalog};
 use crate::config::{BackendSpec, Config, LoadedConfig};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::graph::GraphSettings;
-use crate::io::{default_config_paths, fingerprint, load_config};
+use crate::io::{default_config_paths, fingerprint, load_config_partial};
 use crate::rules::check_config;
 use crate::source::{SourceId, Sources};
 
@@ -40,15 +40,25 @@ pub fn load_checked_config(
         paths.to_vec()
     };
     let first_source = sources.len();
-    let loaded = load_config(&paths, sources)?;
+    let (loaded, mut problems) = load_config_partial(&paths, sources);
+    let Some(loaded) = loaded else {
+        return Err(problems);
+    };
     let catalog = match &loaded.config.catalog {
         None => Cow::Borrowed(Catalog::builtin()),
-        Some(additions) => Cow::Owned(
-            Catalog::builtin()
-                .with_additions(additions, |pointer| loaded.catalog_location(pointer))?,
-        ),
+        Some(additions) => match Catalog::builtin()
+            .with_additions(additions, |pointer| loaded.catalog_location(pointer))
+        {
+            Ok(catalog) => Cow::Owned(catalog),
+            Err(catalog_problems) => {
+                problems.extend(catalog_problems);
+                return Err(problems);
+            }
+        },
     };
-    let mut problems = check_config(&loaded);
+    // Every stage's problems together: those of the files (schema, YAML of other files) and
+    // the checks of what could be read.
+    problems.extend(check_config(&loaded));
     problems.extend(check_config_references(&loaded, &catalog));
     if problems.has_errors() {
         return Err(problems);

@@ -2,15 +2,12 @@
 //! and every product and service plan they name against the catalog (with the config's
 //! `catalog:` additions).
 
-use std::borrow::Cow;
 use std::path::PathBuf;
 
 use clap::Args;
 
+use super::common::load_checked_config;
 use super::{Exit, Terminal};
-use crate::catalog::{check_config_references, Catalog};
-use crate::io::{default_config_paths, load_config};
-use crate::rules::check_config;
 use crate::source::Sources;
 
 /// Arguments of `seatplan validate`.
@@ -21,42 +18,18 @@ pub struct ValidateArgs {
     pub config: Vec<PathBuf>,
 }
 
-/// Runs `validate`: exit 0 when every file is valid, 1 with every problem printed otherwise.
+/// Runs `validate`: exit 0 when every file is valid, 1 with every problem of every stage printed
+/// otherwise (a schema violation in one group does not hide an unknown product in another).
 pub fn run(args: ValidateArgs, terminal: &Terminal) -> Exit {
-    let paths = if args.config.is_empty() {
-        default_config_paths()
-    } else {
-        args.config
-    };
     let mut sources = Sources::new();
-    match load_config(&paths, &mut sources) {
-        Ok(loaded) => {
-            let catalog = match &loaded.config.catalog {
-                None => Cow::Borrowed(Catalog::builtin()),
-                Some(additions) => match Catalog::builtin()
-                    .with_additions(additions, |pointer| loaded.catalog_location(pointer))
-                {
-                    Ok(catalog) => Cow::Owned(catalog),
-                    Err(diagnostics) => {
-                        terminal.report(diagnostics.iter(), &sources);
-                        return Exit::Failure;
-                    }
-                },
-            };
-            let mut problems = check_config(&loaded);
-            problems.extend(check_config_references(&loaded, &catalog));
-            if !problems.is_empty() {
-                terminal.report(problems.iter(), &sources);
+    match load_checked_config(&args.config, &mut sources) {
+        Ok(checked) => {
+            if !checked.warnings.is_empty() {
+                terminal.report(checked.warnings.iter(), &sources);
             }
-            if problems.has_errors() {
-                return Exit::Failure;
-            }
-            let groups = loaded
-                .config
-                .groups
-                .as_ref()
-                .map_or(0, |groups| groups.len());
-            let users = loaded.config.users.as_ref().map_or(0, |users| users.len());
+            let config = &checked.loaded.config;
+            let groups = config.groups.as_ref().map_or(0, |groups| groups.len());
+            let users = config.users.as_ref().map_or(0, |users| users.len());
             terminal.print(&format!(
                 "Config is valid: {groups} group{}, {users} user{}.\n",
                 if groups == 1 { "" } else { "s" },
@@ -64,8 +37,8 @@ pub fn run(args: ValidateArgs, terminal: &Terminal) -> Exit {
             ));
             Exit::Success
         }
-        Err(diagnostics) => {
-            terminal.report(diagnostics.iter(), &sources);
+        Err(problems) => {
+            terminal.report(problems.iter(), &sources);
             Exit::Failure
         }
     }

@@ -33,40 +33,109 @@ pub fn parse_config_file(
     source: SourceId,
     text: &str,
 ) -> Result<ConfigFile, (Diagnostics, Option<PointerMap>)> {
-    let document = parse_document(source, text, YamlLimits::default())
-        .map_err(|diagnostic| (Diagnostics::from(diagnostic), None))?;
+    let partial = parse_config_file_partial(source, text);
+    match partial.file {
+        Some(file) if !partial.problems.has_errors() => Ok(file),
+        Some(file) => Err((partial.problems, Some(file.pointers))),
+        None => Err((partial.problems, partial.pointers)),
+    }
+}
+
+/// A config file read as far as its problems allow (see [`parse_config_file_partial`]).
+#[derive(Debug)]
+pub struct PartialConfigFile {
+    /// The typed content, without the groups, users or sections that break the schema; `None`
+    /// when nothing usable remains (YAML errors, an empty file, a broken root or `version`).
+    pub file: Option<ConfigFile>,
+    /// Every problem found.
+    pub problems: Diagnostics,
+    /// The pointer map, when the YAML could be read (also when `file` is `None`).
+    pub pointers: Option<PointerMap>,
+}
+
+/// Parses one config file and goes on past schema violations: the group, user or top-level
+/// section that breaks the schema is left out and the rest is typed and checked, so that one run
+/// reports the problems of every stage (`validate` and `plan` then go on with the later checks
+/// and still fail).
+pub fn parse_config_file_partial(source: SourceId, text: &str) -> PartialConfigFile {
+    let failed = |problems: Diagnostics, pointers: Option<PointerMap>| PartialConfigFile {
+        file: None,
+        problems,
+        pointers,
+    };
+    let document = match parse_document(source, text, YamlLimits::default()) {
+        Ok(document) => document,
+        Err(diagnostic) => return failed(diagnostic.into(), None),
+    };
     let pointers = document.pointers;
     if document.value.is_null() {
         let diagnostic = Diagnostic::new(Code::Schema, "the config file is empty")
             .with_label(Location::span(source, 0..0), "no content")
             .with_help("start with `version: 1` and add `groups:`; `seatplan schema config` prints the schema");
-        return Err((diagnostic.into(), Some(pointers)));
+        return failed(diagnostic.into(), Some(pointers));
     }
     let violations = schema::validate_config(source, &document.value);
-    if !violations.is_empty() {
-        return Err((violations, Some(pointers)));
-    }
-    let config: Config = match serde_yaml::from_str(text.trim_start_matches('\u{feff}')) {
-        Ok(config) => config,
-        Err(error) => {
-            let offset = error.location().map(|at| at.index()).unwrap_or(0);
-            let diagnostic =
-                Diagnostic::new(Code::Schema, format!("the config cannot be read: {error}"))
-                    .with_label(Location::span(source, offset..offset), "here")
-                    .with_help("compare the file with `seatplan schema config`");
-            return Err((diagnostic.into(), Some(pointers)));
+    let (config, mut problems) = if violations.is_empty() {
+        match serde_yaml::from_str::<Config>(text.trim_start_matches('\u{feff}')) {
+            Ok(config) => (config, Diagnostics::default()),
+            Err(error) => {
+                let offset = error.location().map(|at| at.index()).unwrap_or(0);
+                let diagnostic =
+                    Diagnostic::new(Code::Schema, format!("the config cannot be read: {error}"))
+                        .with_label(Location::span(source, offset..offset), "here")
+                        .with_help("compare the file with `seatplan schema config`");
+                return failed(diagnostic.into(), Some(pointers));
+            }
+        }
+    } else {
+        let nodes = schema::config_violation_nodes(&document.value);
+        let usable = without_broken_entries(document.value, &nodes)
+            .filter(|pruned| schema::config_violation_nodes(pruned).is_empty())
+            .and_then(|pruned| serde_json::from_value::<Config>(pruned).ok());
+        match usable {
+            Some(config) => (config, violations),
+            None => return failed(violations, Some(pointers)),
         }
     };
-    let mut problems = Diagnostics::default();
     check_file(source, &config, &mut problems);
-    if problems.has_errors() {
-        return Err((problems, Some(pointers)));
+    PartialConfigFile {
+        file: Some(ConfigFile {
+            source,
+            config,
+            pointers,
+        }),
+        problems,
+        pointers: None,
     }
-    Ok(ConfigFile {
-        source,
-        config,
-        pointers,
-    })
+}
+
+/// The config document without the entries that hold the `broken` nodes: the group or user
+/// they are in, else their top-level section. `None` when the root or `version` is broken.
+fn without_broken_entries(
+    mut document: serde_json::Value,
+    broken: &[String],
+) -> Option<serde_json::Value> {
+    for pointer in broken {
+        let tokens: Vec<String> = pointer
+            .split('/')
+            .skip(1)
+            .map(|token| token.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        let root = document.as_object_mut()?;
+        match tokens.as_slice() {
+            [] => return None,
+            [top, ..] if top == "version" => return None,
+            [top, entry, ..] if top == "groups" || top == "users" => {
+                if let Some(entries) = root.get_mut(top).and_then(|v| v.as_object_mut()) {
+                    entries.remove(entry);
+                }
+            }
+            [top, ..] => {
+                root.remove(top);
+            }
+        }
+    }
+    Some(document)
 }
 
 /// Checks that need more than the schema: version, exclusive fields, country codes. (Rules are
@@ -445,6 +514,29 @@ fn duplicate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broken_entries_are_left_out_and_a_broken_root_stops() {
+        let document = serde_json::json!({
+            "version": 1,
+            "settings": { "bogus": true },
+            "groups": { "a/b": { "security_enabled": "yes" }, "ok": { "members": [] } },
+        });
+        let pruned = without_broken_entries(
+            document.clone(),
+            &[
+                "/groups/a~1b/security_enabled".into(),
+                "/settings/bogus".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            pruned,
+            serde_json::json!({ "version": 1, "groups": { "ok": { "members": [] } } })
+        );
+        assert!(without_broken_entries(document.clone(), &[String::new()]).is_none());
+        assert!(without_broken_entries(document, &["/version".into()]).is_none());
+    }
 
     fn file(source: u32, text: &str) -> ConfigFile {
         match parse_config_file(SourceId(source), text) {

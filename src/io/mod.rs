@@ -8,7 +8,7 @@ pub mod graph_export;
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{merge, parse_config_file, LoadedConfig};
+use crate::config::{merge, parse_config_file_partial, LoadedConfig};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::source::Sources;
 
@@ -259,7 +259,25 @@ fn is_config_file_name(path: &Path) -> bool {
 /// Reads, checks and merges the config at `paths` (files or directories), registering every file
 /// in `sources`. All problems of all files are returned together.
 pub fn load_config(paths: &[PathBuf], sources: &mut Sources) -> Result<LoadedConfig, Diagnostics> {
-    let files = config_files(paths).map_err(Diagnostics::from)?;
+    let (loaded, problems) = load_config_partial(paths, sources);
+    match loaded {
+        Some(loaded) if !problems.has_errors() => Ok(loaded),
+        _ => Err(problems),
+    }
+}
+
+/// Reads and merges the config at `paths` as far as its problems allow: a file that cannot be
+/// read or parsed is left out, and within a file the entries that break the schema
+/// ([`crate::config::parse_config_file_partial`]). Returns what could be merged (`None` when
+/// nothing could) with every problem found, so that later checks can run on the rest.
+pub fn load_config_partial(
+    paths: &[PathBuf],
+    sources: &mut Sources,
+) -> (Option<LoadedConfig>, Diagnostics) {
+    let files = match config_files(paths) {
+        Ok(files) => files,
+        Err(diagnostic) => return (None, diagnostic.into()),
+    };
     let mut parsed = Vec::new();
     let mut problems = Diagnostics::default();
     for path in files {
@@ -282,23 +300,30 @@ pub fn load_config(paths: &[PathBuf], sources: &mut Sources) -> Result<LoadedCon
             );
             continue;
         }
-        match parse_config_file(source, &text) {
-            Ok(file) => {
+        let partial = parse_config_file_partial(source, &text);
+        problems.extend(partial.problems);
+        match partial.file {
+            Some(file) => {
                 sources.set_pointers(source, file.pointers.clone());
                 parsed.push(file);
             }
-            Err((diagnostics, pointers)) => {
-                if let Some(pointers) = pointers {
+            None => {
+                if let Some(pointers) = partial.pointers {
                     sources.set_pointers(source, pointers);
                 }
-                problems.extend(diagnostics);
             }
         }
     }
-    if problems.has_errors() {
-        return Err(problems);
+    if parsed.is_empty() {
+        return (None, problems);
     }
-    merge(parsed)
+    match merge(parsed) {
+        Ok(loaded) => (Some(loaded), problems),
+        Err(merge_problems) => {
+            problems.extend(merge_problems);
+            (None, problems)
+        }
+    }
 }
 
 /// The largest Graph response page seatplan reads (a page holds at most 999 objects; this is far
