@@ -244,7 +244,7 @@ pub enum Op {
 }
 
 /// A group that is, or becomes, a member of another group.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberGroupRef {
     /// The member group's display name.
