@@ -11,7 +11,7 @@ use seatplan::config::{merge, parse_config_file};
 use seatplan::diag::Diagnostics;
 use seatplan::plan::document::parse_plan;
 use seatplan::render::diagnostics::{render_all, Style};
-use seatplan::render::plan::{markdown, text as plan_text, Palette};
+use seatplan::render::plan::{markdown, text as plan_text, TextOptions};
 use seatplan::rules::{check_config, parse_with, print, RuleLimits};
 use seatplan::source::Sources;
 use seatplan::tenant::index::build;
@@ -134,7 +134,7 @@ pub fn plan_file(data: &[u8]) {
             return;
         }
     };
-    let _ = plan_text(&document, Palette::new(false));
+    let _ = plan_text(&document, &TextOptions::plan(false, true));
     let _ = markdown(&document);
     let saved = serde_json::to_string_pretty(&document).expect("a plan serialises");
     let again = parse_plan(&saved, "plan.json")
