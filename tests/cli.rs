@@ -118,3 +118,71 @@ fn an_exported_config_names_a_schema_that_schema_config_writes_beside_it() {
         std::fs::read_to_string("schemas/seatplan.schema.json").unwrap()
     );
 }
+
+#[test]
+fn fmt_check_lists_unformatted_files_and_fmt_rewrites_them_keeping_comments() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = directory.path().join("seatplan");
+    std::fs::create_dir(&config).unwrap();
+    let messy = "\
+# Sales licensing
+groups:
+  Sales - E3:
+    licenses:
+      - sku: ENTERPRISEPACK   # the whole suite
+    # everyone in Sales
+    rule: (user.DEPARTMENT  eq 'Sales')
+version: 1
+";
+    std::fs::write(config.join("groups.yaml"), messy).unwrap();
+    std::fs::write(config.join("users.yaml"), "version: 1\nusers: {}\n").unwrap();
+    let check = seatplan_in(directory.path(), &["fmt", "--check", "seatplan"]);
+    assert_eq!(check.code, 1, "{}", check.stderr);
+    assert_eq!(check.stdout, "seatplan/groups.yaml\n");
+    assert!(
+        check.stderr.contains("seatplan::format"),
+        "{}",
+        check.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(config.join("groups.yaml")).unwrap(),
+        messy,
+        "--check writes nothing"
+    );
+    let format = seatplan_in(directory.path(), &["fmt", "seatplan"]);
+    assert_eq!(format.code, 0, "{}", format.stderr);
+    assert_eq!(
+        std::fs::read_to_string(config.join("groups.yaml")).unwrap(),
+        "\
+# Sales licensing
+version: 1
+groups:
+  Sales - E3:
+    # everyone in Sales
+    rule: user.department -eq \"Sales\"
+    licenses:
+      - sku: ENTERPRISEPACK   # the whole suite
+"
+    );
+    let again = seatplan_in(directory.path(), &["fmt", "--check", "seatplan"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.stdout, "");
+}
+
+#[test]
+fn fmt_refuses_what_it_cannot_read_and_writes_nothing() {
+    let directory = tempfile::tempdir().unwrap();
+    let broken = "version: 1\ngroups:\n  A:\n\tmembers: []\n";
+    std::fs::write(directory.path().join("seatplan.yaml"), broken).unwrap();
+    let run = seatplan_in(directory.path(), &["fmt"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("seatplan::yaml-syntax"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(directory.path().join("seatplan.yaml")).unwrap(),
+        broken
+    );
+}

@@ -8,6 +8,7 @@ mod apply;
 mod catalog;
 mod common;
 mod export;
+mod fmt;
 mod import;
 mod plan;
 mod pull;
@@ -113,6 +114,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Show who would succeed if assignments in error were processed again. Example: seatplan reprocess --group "Sales - E3"
     Reprocess(reprocess::ReprocessArgs),
+    /// Rewrite config files in canonical layout (rule text, field order); --check lists the files that are not. Example: seatplan fmt --check seatplan/
+    Fmt(fmt::FmtArgs),
     /// Print a shell completion script. Example: seatplan completions bash > /etc/bash_completion.d/seatplan
     Completions(shell::CompletionsArgs),
     /// Print the manual page in roff. Example: seatplan man > /usr/local/share/man/man1/seatplan.1
@@ -261,6 +264,7 @@ pub fn run() -> ExitCode {
         Command::Rule(args) => rule::run(args, &terminal),
         Command::Report(args) => report::run(args, &terminal),
         Command::Reprocess(args) => reprocess::run(args, &terminal),
+        Command::Fmt(args) => fmt::run(args, &terminal),
         Command::Completions(args) => shell::completions(args, &terminal),
         Command::Man(args) => shell::man(args, &terminal),
     };

@@ -3,6 +3,7 @@
 //! group and user was defined, so that later stages can point diagnostics at config nodes.
 
 pub mod credentials;
+pub mod format;
 pub mod model;
 
 pub use model::*;

@@ -173,6 +173,8 @@ codes! {
     SeatCountDrift => "seat-count-drift", Warning, "Graph's `consumedUnits` differs from the seats the engine counts for the current tenant";
     /// Licensed groups not in the config.
     UnmanagedGroup => "unmanaged-group", Note, "licensed tenant groups are absent from the config (read, never changed)";
+    /// `seatplan fmt` would change a file's content, or `--check` found files to format.
+    Format => "format", Error, "`seatplan fmt` cannot lay out a file without changing its content (nothing is written), or `fmt --check` found files that are not formatted";
     /// A group key has surrounding whitespace or differs only in case from a tenant group.
     GroupNameLookalike => "group-name-lookalike", Warning, "a group key has leading or trailing whitespace, or differs only in case from a tenant group's name (a new group would be created beside it)";
     /// A membership rule is not well-formed.
