@@ -22,7 +22,8 @@ fn completions_cover_every_command_for_each_shell() {
         }
     }
     let run = seatplan(&["completions", "tcsh"]);
-    assert_eq!(run.code, 2, "an unknown shell is a usage error");
+    assert_eq!(run.code, 1, "an unknown shell is a usage error");
+    assert!(run.stderr.contains("seatplan::usage"), "{}", run.stderr);
 }
 
 #[test]

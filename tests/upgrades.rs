@@ -171,10 +171,8 @@ fn moving_up_a_product_family_loses_only_what_microsoft_lists_as_missing_from_th
         let mut refused: Vec<&str> = run
             .stderr
             .lines()
-            .filter_map(|line| {
-                line.split("would lose service plans through group `")
-                    .nth(1)
-            })
+            .filter(|line| line.contains(" would lose "))
+            .filter_map(|line| line.split(" through group `").nth(1))
             .filter_map(|rest| rest.split('`').next())
             .collect();
         refused.sort_unstable();

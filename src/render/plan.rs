@@ -287,14 +287,28 @@ fn change_block(change: &Change, impact: &Impact, palette: Palette) -> String {
     out
 }
 
-/// "via "All Staff - E3" and direct".
+/// Where a product comes from in words: `via "All Staff - E3"`, `assigned directly`, `via "A"
+/// and directly`.
 pub(crate) fn sources_text(sources: &[LicenseSource]) -> String {
     let named: Vec<String> = sources.iter().map(ToString::to_string).collect();
-    match named.split_last() {
+    // Sources sort groups after `direct`; name the groups first.
+    let direct = named.iter().any(|name| name == "direct");
+    let groups: Vec<&String> = named.iter().filter(|name| *name != "direct").collect();
+    let groups_text = match groups.split_last() {
         None => String::new(),
-        Some((last, [])) if last == "direct" => "direct".to_string(),
         Some((last, [])) => format!("via {last}"),
-        Some((last, rest)) => format!("via {} and {last}", rest.join(", ")),
+        Some((last, rest)) => format!(
+            "via {} and {last}",
+            rest.iter()
+                .map(|name| name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    match (groups.is_empty(), direct) {
+        (true, true) => "assigned directly".to_string(),
+        (false, true) => format!("{groups_text} and directly"),
+        _ => groups_text,
     }
 }
 
