@@ -46,7 +46,7 @@ pub struct PlanDocument {
 }
 
 /// One service call of a plan, as the plan document shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepDoc {
     /// The Graph call: `createGroup`, `updateGroup`, `addMember`, `removeMember`, `updateUser`,
