@@ -531,14 +531,14 @@ pub fn sync_directory(directory: &Path) {
 /// owner when given), and flushes it to disk. A symbolic link or a special file at `path` is
 /// refused (`symlink`, `not-a-file`). If the file does not end with a newline (a write cut short
 /// by a crash), a newline is written first so that the torn line stays alone and the new lines
-/// are whole.
+/// are whole. A write that fails part-way (a full disk) is cut back to the file's old length, so
+/// the caller's "not written" is true: no whole line of `text` is left behind to be read as
+/// written.
 pub fn append_lines(
     path: &Path,
     text: &str,
     like: Option<fs::Ownership>,
 ) -> Result<(), Diagnostic> {
-    use std::io::{Read, Seek, SeekFrom, Write};
-
     let display = path.display().to_string();
     let existed = std::fs::symlink_metadata(path).is_ok();
     let mode = like.map_or(0o666, |like| like.mode);
@@ -551,18 +551,7 @@ pub fn append_lines(
             }
         }
         let length = file.metadata()?.len();
-        let mut bytes = Vec::with_capacity(text.len() + 1);
-        if length > 0 {
-            let mut last = [0u8; 1];
-            file.seek(SeekFrom::Start(length - 1))?;
-            file.read_exact(&mut last)?;
-            if last[0] != b'\n' {
-                bytes.push(b'\n');
-            }
-        }
-        bytes.extend_from_slice(text.as_bytes());
-        file.write_all(&bytes)?;
-        file.sync_all()?;
+        write_whole_or_nothing(&mut file, length, text)?;
         if !existed {
             sync_directory(&parent_directory(path));
         }
@@ -575,6 +564,35 @@ pub fn append_lines(
         )
         .with_help("check that the directory is writable and the disk is not full")
     })
+}
+
+/// Appends `text` to `file`, whose length is `length`, after a newline when the file ends in a
+/// torn line; on failure the file is cut back to `length` (shrinking a file needs no room).
+fn write_whole_or_nothing(
+    file: &mut std::fs::File,
+    length: u64,
+    text: &str,
+) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+
+    let written = (|| {
+        let mut bytes = Vec::with_capacity(text.len() + 1);
+        if length > 0 {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::Start(length - 1))?;
+            file.read_exact(&mut last)?;
+            if last[0] != b'\n' {
+                bytes.push(b'\n');
+            }
+        }
+        bytes.extend_from_slice(text.as_bytes());
+        file.write_all(&bytes)?;
+        file.sync_all()
+    })();
+    if written.is_err() {
+        let _ = file.set_len(length).and_then(|()| file.sync_all());
+    }
+    written
 }
 
 #[cfg(test)]
