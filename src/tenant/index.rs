@@ -156,12 +156,13 @@ struct UserLookup {
 impl Tenant {
     /// The user with this UPN or object id (UPNs compare case-insensitively).
     pub fn user(&self, upn_or_id: &str) -> Option<UserIdx> {
-        let key = lower(upn_or_id);
-        self.by_user
-            .by_upn
-            .get(&*key)
-            .or_else(|| self.by_user.by_id.get(&*key))
-            .copied()
+        with_lower(upn_or_id, |key| {
+            self.by_user
+                .by_upn
+                .get(key)
+                .or_else(|| self.by_user.by_id.get(key))
+                .copied()
+        })
     }
 
     /// The user at `index`, for changing their licensing (a desired state's usage location or
@@ -172,7 +173,7 @@ impl Tenant {
 
     /// The group with this object id.
     pub fn group_by_id(&self, id: &str) -> Option<GroupIdx> {
-        self.by_group_id.get(&*lower(id)).copied()
+        with_lower(id, |key| self.by_group_id.get(key).copied())
     }
 
     /// The groups with this display name (display names are not unique in Entra).
@@ -586,6 +587,27 @@ fn lower(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// The longest key [`with_lower`] lower-cases on the stack (UPNs are at most 113 characters in
+/// Entra, object ids 36).
+const STACK_KEY: usize = 256;
+
+/// Calls `f` with `text` lower-cased, without allocating for ASCII text of up to [`STACK_KEY`]
+/// bytes (every lookup of a member or a config entry by UPN or id goes through here; real UPNs
+/// are mostly in mixed case, `Ann.Smith@contoso.com`). Other text is lower-cased by [`lower`].
+fn with_lower<R>(text: &str, f: impl FnOnce(&str) -> R) -> R {
+    if text.len() <= STACK_KEY && text.is_ascii() {
+        let mut buffer = [0u8; STACK_KEY];
+        let bytes = &mut buffer[..text.len()];
+        bytes.copy_from_slice(text.as_bytes());
+        bytes.make_ascii_lowercase();
+        // ASCII lower-cased is still ASCII, so this always succeeds.
+        if let Ok(key) = std::str::from_utf8(bytes) {
+            return f(key);
+        }
+    }
+    f(&lower(text))
+}
+
 /// How many unknown members of one group get a "did you mean".
 const SUGGESTED_MEMBERS: usize = 10;
 
@@ -769,6 +791,8 @@ groups:
         assert_eq!(staff.member_groups, [GroupIdx(1)]);
         assert_eq!(tenant.user("ANN@contoso.COM"), Some(UserIdx(0)));
         assert_eq!(tenant.user("u-1"), Some(UserIdx(0)));
+        assert_eq!(tenant.user("ANN@CONTOSO.COM"), Some(UserIdx(0)));
+        assert_eq!(tenant.user(&"a".repeat(STACK_KEY + 1)), None);
         assert_eq!(tenant.group_by_id("g-1"), Some(GroupIdx(0)));
         assert_eq!(
             &*tenant.user_at(UserIdx(0)).proxy_addresses[0],
