@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::hash::Map;
 use rayon::prelude::*;
@@ -146,11 +146,12 @@ pub struct Tenant {
     by_group_name: Map<Box<str>, Vec<GroupIdx>>,
 }
 
-/// Users by lower-cased UPN and by lower-cased object id.
+/// Users by lower-cased UPN and by lower-cased object id, and their order by UPN.
 #[derive(Debug, Default)]
 struct UserLookup {
     by_upn: Map<Box<str>, UserIdx>,
     by_id: Map<Box<str>, UserIdx>,
+    upn_ranks: OnceLock<Vec<u32>>,
 }
 
 impl Tenant {
@@ -163,6 +164,15 @@ impl Tenant {
                 .or_else(|| self.by_user.by_id.get(key))
                 .copied()
         })
+    }
+
+    /// Each user's rank among the tenant's users ordered by UPN (the service's processing
+    /// order), by [`UserIdx`]: sorted once, on first use, and shared with every tenant derived
+    /// from this one (a desired state changes locations and licenses, never UPNs).
+    pub fn upn_ranks(&self) -> &[u32] {
+        self.by_user
+            .upn_ranks
+            .get_or_init(|| ranks(self.users.len(), |user| &self.users[user].upn))
     }
 
     /// The user at `index`, for changing their licensing (a desired state's usage location or
@@ -496,6 +506,7 @@ pub fn build(
     let mut lookup = UserLookup {
         by_upn: Map::with_capacity_and_hasher(state.users.len(), Default::default()),
         by_id: Map::with_capacity_and_hasher(state.users.len(), Default::default()),
+        upn_ranks: OnceLock::new(),
     };
     for (index, (user, upn_key, id_key, user_problems)) in converted.into_iter().enumerate() {
         let idx = UserIdx(index as u32);
@@ -572,6 +583,22 @@ pub fn build(
         return Err(problems);
     }
     Ok(tenant)
+}
+
+/// The rank of each of `count` items ordered by `key` (byte-wise): items with equal keys share a
+/// rank. Comparing ranks orders items as comparing their keys would, with integers.
+pub fn ranks<'a>(count: usize, key: impl Fn(usize) -> &'a str + Sync) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..count as u32).collect();
+    order.par_sort_unstable_by(|&a, &b| key(a as usize).cmp(key(b as usize)));
+    let mut ranks = vec![0; count];
+    let mut rank = 0;
+    for (position, &item) in order.iter().enumerate() {
+        if position > 0 && key(order[position - 1] as usize) != key(item as usize) {
+            rank += 1;
+        }
+        ranks[item as usize] = rank;
+    }
+    ranks
 }
 
 /// Lower-cases `text`, borrowing it when it has no upper-case letter (the common case for ids,
@@ -792,6 +819,9 @@ groups:
         assert_eq!(tenant.user("ANN@contoso.COM"), Some(UserIdx(0)));
         assert_eq!(tenant.user("u-1"), Some(UserIdx(0)));
         assert_eq!(tenant.user("ANN@CONTOSO.COM"), Some(UserIdx(0)));
+        // "Ann@…" sorts before "bob@…" byte-wise.
+        assert_eq!(tenant.upn_ranks(), [0, 1]);
+        assert_eq!(ranks(4, |item| ["b", "a", "b", "c"][item]), [1, 0, 1, 2]);
         assert_eq!(tenant.user(&"a".repeat(STACK_KEY + 1)), None);
         assert_eq!(tenant.group_by_id("g-1"), Some(GroupIdx(0)));
         assert_eq!(
