@@ -1,6 +1,7 @@
 //! Benchmarks of the load path, the rules, the engine and the whole plan on generated tenants of
-//! 10,000 and 100,000 users (2,000 licensed groups, half dynamic, 20 products; see
-//! `tools/tenantgen.rs`): parsing the JSON state, building the index, the rules' user table,
+//! 10,000 and 100,000 users of both shapes of `tools/tenantgen.rs` (2,000 licensed groups, half
+//! dynamic, 20 products; `recorded`: every license state recorded, small static groups;
+//! `unrecorded`: no recorded states, large static groups listed in the config): parsing the JSON state, building the index, the rules' user table,
 //! compiling and evaluating every dynamic rule, the engine on an unchanged tenant, after a
 //! product migration in one group and in reprocess mode, the desired state of the matching
 //! config, and `plan::compute` for the matching config and for the config with one rule edited.
@@ -33,7 +34,41 @@ fn main() {
     divan::main();
 }
 
-const SIZES: [usize; 2] = [10_000, 100_000];
+/// A generated tenant: its shape and number of users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Case {
+    shape: tenantgen::Shape,
+    users: usize,
+}
+
+impl std::fmt::Display for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shape = match self.shape {
+            tenantgen::Shape::Recorded => "recorded",
+            tenantgen::Shape::Unrecorded => "unrecorded",
+        };
+        write!(f, "{shape} {}", self.users)
+    }
+}
+
+const CASES: [Case; 4] = [
+    Case {
+        shape: tenantgen::Shape::Recorded,
+        users: 10_000,
+    },
+    Case {
+        shape: tenantgen::Shape::Recorded,
+        users: 100_000,
+    },
+    Case {
+        shape: tenantgen::Shape::Unrecorded,
+        users: 10_000,
+    },
+    Case {
+        shape: tenantgen::Shape::Unrecorded,
+        users: 100_000,
+    },
+];
 
 /// A generated tenant of one size, with everything the benchmarks start from.
 struct Fixture {
@@ -65,16 +100,17 @@ fn load(config: &seatplan::config::Config) -> LoadedConfig {
     seatplan::config::merge(parsed).expect("config files merge")
 }
 
-fn fixture(users: usize) -> &'static Fixture {
-    static CACHE: OnceLock<Mutex<HashMap<usize, &'static Fixture>>> = OnceLock::new();
+fn fixture(case: Case) -> &'static Fixture {
+    static CACHE: OnceLock<Mutex<HashMap<Case, &'static Fixture>>> = OnceLock::new();
     let mut cache = CACHE
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    cache.entry(users).or_insert_with(|| {
+    cache.entry(case).or_insert_with(|| {
         let catalog = Catalog::builtin();
         let params = tenantgen::Params {
-            users,
+            users: case.users,
+            shape: case.shape,
             ..tenantgen::Params::default()
         };
         let generated = tenantgen::generate(&params, catalog);
@@ -122,18 +158,18 @@ fn fixture(users: usize) -> &'static Fixture {
 }
 
 /// `parse_state` of the JSON text: the typed, streaming deserialisation of the state file.
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn parse_json(bencher: Bencher, users: usize) {
-    let fixture = fixture(users);
+#[divan::bench(args = CASES, sample_count = 10, sample_size = 1)]
+fn parse_json(bencher: Bencher, case: Case) {
+    let fixture = fixture(case);
     bencher
         .counter(divan::counter::BytesCount::new(fixture.text.len()))
         .bench(|| parse_state(SourceId(0), &fixture.text, Format::Json).map(|parsed| parsed.0));
 }
 
 /// `index::build`: resolving products, plans, members and recorded states.
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn build_index(bencher: Bencher, users: usize) {
-    let fixture = fixture(users);
+#[divan::bench(args = CASES, sample_count = 10, sample_size = 1)]
+fn build_index(bencher: Bencher, case: Case) {
+    let fixture = fixture(case);
     bencher.bench(|| index::build(&fixture.state, Catalog::builtin(), SourceId(0)));
 }
 
@@ -151,30 +187,30 @@ fn run_engine(bencher: Bencher, fixture: &Fixture, scenario: &Tenant, mode: Mode
 }
 
 /// The engine on the tenant as it is (every assignment settled).
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn engine_unchanged(bencher: Bencher, users: usize) {
-    let fixture = fixture(users);
+#[divan::bench(args = CASES, sample_count = 10, sample_size = 1)]
+fn engine_unchanged(bencher: Bencher, case: Case) {
+    let fixture = fixture(case);
     run_engine(bencher, fixture, &fixture.tenant, Mode::Predict);
 }
 
 /// The engine after E1 is replaced by E3 in one dynamic group (its members are processed).
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn engine_migrated(bencher: Bencher, users: usize) {
-    let fixture = fixture(users);
+#[divan::bench(args = CASES, sample_count = 10, sample_size = 1)]
+fn engine_migrated(bencher: Bencher, case: Case) {
+    let fixture = fixture(case);
     run_engine(bencher, fixture, &fixture.migrated, Mode::Predict);
 }
 
 /// The engine in reprocess mode: every assignment in error is processed again.
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn engine_reprocess(bencher: Bencher, users: usize) {
-    let fixture = fixture(users);
+#[divan::bench(args = CASES, sample_count = 10, sample_size = 1)]
+fn engine_reprocess(bencher: Bencher, case: Case) {
+    let fixture = fixture(case);
     run_engine(bencher, fixture, &fixture.tenant, Mode::Reprocess);
 }
 
 /// The planner's desired state for the matching config (config already loaded).
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn desired_state(bencher: Bencher, users: usize) {
-    let fixture = fixture(users);
+#[divan::bench(args = CASES, sample_count = 10, sample_size = 1)]
+fn desired_state(bencher: Bencher, case: Case) {
+    let fixture = fixture(case);
     bencher.bench(|| {
         seatplan::plan::desired::build(
             &fixture.state,
@@ -186,9 +222,9 @@ fn desired_state(bencher: Bencher, users: usize) {
 }
 
 /// The rules' user table, with the columns the tenant's rules read (as planning builds it).
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn user_table(bencher: Bencher, users: usize) {
-    let fixture = fixture(users);
+#[divan::bench(args = CASES, sample_count = 10, sample_size = 1)]
+fn user_table(bencher: Bencher, case: Case) {
+    let fixture = fixture(case);
     let rules = || {
         fixture
             .state
@@ -200,9 +236,9 @@ fn user_table(bencher: Bencher, users: usize) {
 }
 
 /// Parsing, compiling and evaluating every dynamic group's rule against the user table.
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn rules(bencher: Bencher, users: usize) {
-    let fixture = fixture(users);
+#[divan::bench(args = CASES, sample_count = 10, sample_size = 1)]
+fn rules(bencher: Bencher, case: Case) {
+    let fixture = fixture(case);
     let rules = fixture
         .state
         .groups
@@ -234,15 +270,15 @@ fn whole_plan(bencher: Bencher, fixture: &Fixture, loaded: &LoadedConfig) {
 }
 
 /// The whole plan of the matching config (no changes).
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn plan_unchanged(bencher: Bencher, users: usize) {
-    let fixture = fixture(users);
+#[divan::bench(args = CASES, sample_count = 10, sample_size = 1)]
+fn plan_unchanged(bencher: Bencher, case: Case) {
+    let fixture = fixture(case);
     whole_plan(bencher, fixture, &fixture.loaded);
 }
 
 /// The whole plan of the config with one dynamic rule edited.
-#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
-fn plan_rule_edited(bencher: Bencher, users: usize) {
-    let fixture = fixture(users);
+#[divan::bench(args = CASES, sample_count = 10, sample_size = 1)]
+fn plan_rule_edited(bencher: Bencher, case: Case) {
+    let fixture = fixture(case);
     whole_plan(bencher, fixture, &fixture.rule_edited);
 }

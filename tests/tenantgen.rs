@@ -9,11 +9,11 @@ mod tenantgen;
 use seatplan::catalog::Catalog;
 use seatplan::config::{merge, parse_config_file, LoadedConfig};
 use seatplan::engine::memory::ServiceMemory;
-use seatplan::plan::desired;
+use seatplan::plan::{compute, desired, Inputs, Overrides};
 use seatplan::source::SourceId;
 use seatplan::tenant::index::{self, Source, UserIdx};
 use seatplan::tenant::model::AttributeValue;
-use tenantgen::{generate, Generated, Params};
+use tenantgen::{generate, Generated, Params, Shape};
 
 fn small() -> Params {
     Params {
@@ -251,4 +251,90 @@ fn a_table_of_only_the_columns_rules_read_selects_the_same_members() {
         )),
         selected_by(&user_table(&state.users))
     );
+}
+
+fn unrecorded() -> Params {
+    Params {
+        users: 2_000,
+        groups: 80,
+        shape: Shape::Unrecorded,
+        ..Params::default()
+    }
+}
+
+fn plan(state: &seatplan::tenant::TenantState, loaded: &LoadedConfig) -> seatplan::plan::Planned {
+    let inputs = Inputs {
+        catalog: Catalog::builtin(),
+        loaded,
+        state,
+        state_source: SourceId(0),
+        state_fingerprint: String::new(),
+        config_fingerprint: String::new(),
+        now: jiff::Timestamp::UNIX_EPOCH,
+        overrides: Overrides {
+            allow_license_loss: true,
+            force: true,
+            reprocess: false,
+        },
+    };
+    match compute(&inputs) {
+        Ok(planned) => planned,
+        Err(problems) => panic!("the generated config plans: {problems:?}"),
+    }
+}
+
+#[test]
+fn the_unrecorded_shape_records_no_states_and_lists_large_static_groups() {
+    let Generated { state, config, .. } = generate(&unrecorded(), Catalog::builtin());
+    assert!(state
+        .users
+        .iter()
+        .all(|user| user.license_states.is_empty()));
+    assert!(state
+        .users
+        .iter()
+        .all(|user| user.upn.starts_with(|c: char| c.is_ascii_uppercase())));
+    let groups = config.groups.as_ref().expect("the config lists groups");
+    let listed: usize = groups
+        .values()
+        .filter_map(|spec| spec.members.as_ref())
+        .map(Vec::len)
+        .sum();
+    let statics = groups.values().filter(|spec| spec.rule.is_none()).count();
+    assert_eq!(statics, groups.len() / 2);
+    assert!(
+        listed * 2 > state.users.len(),
+        "{listed} members listed for {} users",
+        state.users.len()
+    );
+    for rule in groups.values().filter_map(|spec| spec.rule.as_deref()) {
+        for operator in ["-or", "-not", "-contains", "-match", "-any"] {
+            assert!(!rule.contains(operator), "{rule}");
+        }
+        assert!(rule.contains(" -and "), "{rule}");
+    }
+}
+
+#[test]
+fn a_plan_of_the_unrecorded_shapes_config_shows_no_change() {
+    let generated = generate(&unrecorded(), Catalog::builtin());
+    let planned = plan(&generated.state, &load(&generated.config));
+    assert_eq!(planned.document.changes, []);
+    assert!(planned.document.impact.users.is_empty());
+    assert!(
+        planned
+            .after
+            .users
+            .iter()
+            .any(|user| !user.assignments.is_empty()),
+        "the unrecorded assignments are processed"
+    );
+    // The rule-edited variant is one group's change.
+    let (_, _, edited) = generated
+        .variants
+        .iter()
+        .find(|(stem, ..)| *stem == "rule-edited")
+        .expect("a rule-edited variant");
+    let planned = plan(&generated.state, &load(edited));
+    assert_eq!(planned.document.changes.len(), 1);
 }

@@ -5,6 +5,11 @@
 //! matching config shows no changes. Used by the `generate-tenant` example and by the benchmarks;
 //! never shipped in the `seatplan` binary.
 //!
+//! Two shapes ([`Shape`]): the default records every license state and keeps its static groups
+//! small; [`Shape::Unrecorded`] records none (a tenant exported without them, or seen for the
+//! first time), puts large static member lists in the config and writes only `-eq`, `-in`,
+//! `-startsWith` and `-and` rules, over lighter users whose UPNs are in mixed case.
+//!
 //! Every dynamic rule is built from a small condition tree that is both printed as rule text and
 //! evaluated here, over the same attribute values the users were generated with; the generator's
 //! matching stays simple (case-insensitive equality, prefix, substring, and regular expressions
@@ -35,6 +40,22 @@ pub struct Params {
     pub dynamic_percent: u32,
     /// Seed of the pseudo-random generator.
     pub seed: u64,
+    /// What kind of tenant.
+    pub shape: Shape,
+}
+
+/// The kind of tenant generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum)]
+pub enum Shape {
+    /// Every assignment's license state recorded (what the engine computes), static groups
+    /// holding about a quarter of the users between them, the full range of rule operators
+    /// (`-eq`, `-in`, `-or`, `-not`, `-startsWith`, `-contains`, `-match`, `-any`).
+    #[default]
+    Recorded,
+    /// No recorded license states; static groups whose member lists (in the config) add up to
+    /// about 60 % of the users; dynamic rules of `-eq`, `-in` and `-startsWith` joined by `-and`;
+    /// users with seven attributes and one proxy address, UPNs such as `Ann.Smith.12@contoso.com`.
+    Unrecorded,
 }
 
 impl Default for Params {
@@ -45,6 +66,7 @@ impl Default for Params {
             products: 20,
             dynamic_percent: 50,
             seed: 8,
+            shape: Shape::Recorded,
         }
     }
 }
@@ -390,7 +412,10 @@ pub fn generate(params: &Params, catalog: &Catalog) -> Generated {
     let mut rng = Rng::new(params.seed);
     let products: Vec<&str> = PRODUCTS[..params.products.clamp(2, PRODUCTS.len())].to_vec();
     let base_count = BASE_PRODUCTS.min(products.len() - 1);
-    let (users, profiles) = generate_users(params, &mut rng);
+    let (users, profiles) = match params.shape {
+        Shape::Recorded => generate_users(params, &mut rng),
+        Shape::Unrecorded => light_users(params, &mut rng),
+    };
     let mut by_department: Vec<Vec<usize>> = vec![Vec::new(); DEPARTMENTS.len()];
     for (index, profile) in profiles.iter().enumerate() {
         by_department[profile.department].push(index);
@@ -398,17 +423,25 @@ pub fn generate(params: &Params, catalog: &Catalog) -> Generated {
     let dynamic = params.groups * params.dynamic_percent.min(100) as usize / 100;
     let mut drafts = Vec::with_capacity(params.groups);
     let base_groups = dynamic * 3 / 5;
+    let unrecorded = params.shape == Shape::Unrecorded;
     for cell in 0..base_groups {
         drafts.push(base_group(
             cell,
             base_groups,
             &products[..base_count],
+            params.shape,
             &mut rng,
             catalog,
         ));
     }
     for number in base_groups..dynamic {
-        drafts.push(addon_group(number, &products, base_count, &mut rng));
+        drafts.push(addon_group(
+            number,
+            &products,
+            base_count,
+            params.shape,
+            &mut rng,
+        ));
     }
     for number in dynamic..params.groups {
         let product = if rng.percent(5) {
@@ -416,8 +449,14 @@ pub fn generate(params: &Params, catalog: &Catalog) -> Generated {
         } else {
             products[base_count + rng.below(products.len() - base_count)]
         };
-        // Static memberships add up to about a quarter of the users.
-        let mean = (params.users / 4 / (params.groups - dynamic).max(1)).max(2);
+        // Static memberships add up to about a quarter of the users (60 % without recorded
+        // states: their member lists are the bulk of the config).
+        let share = if unrecorded {
+            params.users * 6 / 10
+        } else {
+            params.users / 4
+        };
+        let mean = (share / (params.groups - dynamic).max(1)).max(2);
         let size = 1 + rng.below(2 * mean);
         let mut members: Vec<usize> = (0..size).map(|_| rng.below(params.users)).collect();
         members.sort_unstable();
@@ -481,7 +520,9 @@ pub fn generate(params: &Params, catalog: &Catalog) -> Generated {
         users,
         groups,
     };
-    record_license_states(&mut state, catalog);
+    if !unrecorded {
+        record_license_states(&mut state, catalog);
+    }
     let config = matching_config(&state, &drafts);
     let variants = variants(&state, &config, &drafts);
     Generated {
@@ -567,13 +608,7 @@ fn generate_users(params: &Params, rng: &mut Rng) -> (Vec<UserState>, Vec<Profil
         if rng.percent(10) {
             proxy_addresses.push(format!("smtp:{first}{index}@{DOMAIN}"));
         }
-        let mut licenses = Vec::new();
-        if rng.percent(1) {
-            licenses.push(AssignedLicense {
-                sku: ["POWER_BI_PRO", "FLOW_FREE"][rng.below(2)].into(),
-                disabled_plans: Vec::new(),
-            });
-        }
+        let licenses = direct_licenses(rng);
         users.push(UserState {
             id: rng.guid(),
             upn,
@@ -589,10 +624,87 @@ fn generate_users(params: &Params, rng: &mut Rng) -> (Vec<UserState>, Vec<Profil
     (users, profiles)
 }
 
+/// A user's direct licenses: Power BI Pro or Flow for 1 %, none for the others.
+fn direct_licenses(rng: &mut Rng) -> Vec<AssignedLicense> {
+    if rng.percent(1) {
+        vec![AssignedLicense {
+            sku: ["POWER_BI_PRO", "FLOW_FREE"][rng.below(2)].into(),
+            disabled_plans: Vec::new(),
+        }]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Users of [`Shape::Unrecorded`]: department, country, city, job title, employeeId,
+/// accountEnabled (false for 3 %) and an employee type; one proxy address; a mixed-case UPN;
+/// 3 % without a usage location and 1 % with a direct license, as in the other shape.
+fn light_users(params: &Params, rng: &mut Rng) -> (Vec<UserState>, Vec<Profile>) {
+    let capital = |name: &str| {
+        let mut chars = name.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_ascii_uppercase().to_string() + chars.as_str()
+        })
+    };
+    let mut users = Vec::with_capacity(params.users);
+    let mut profiles = Vec::with_capacity(params.users);
+    for index in 0..params.users {
+        let department = rng.below(DEPARTMENTS.len());
+        let (country_name, iso, cities) = COUNTRIES[rng.below(COUNTRIES.len())];
+        let first = capital(FIRST_NAMES[rng.below(FIRST_NAMES.len())]);
+        let last = capital(LAST_NAMES[rng.below(LAST_NAMES.len())]);
+        let upn = format!("{first}.{last}.{index}@{DOMAIN}");
+        let text = |value: &str| AttributeValue::String(value.into());
+        let mut attributes = Attributes::new();
+        attributes.insert("department".to_string(), text(DEPARTMENTS[department]));
+        attributes.insert("country".to_string(), text(country_name));
+        attributes.insert("city".to_string(), text(cities[rng.below(3)]));
+        let title = format!(
+            "{} {}",
+            TITLE_LEVELS[rng.below(TITLE_LEVELS.len())],
+            TITLE_ROLES[rng.below(TITLE_ROLES.len())]
+        );
+        attributes.insert("jobTitle".to_string(), text(&title));
+        attributes.insert("employeeId".to_string(), text(&format!("E{:07}", index)));
+        attributes.insert(
+            "accountEnabled".to_string(),
+            AttributeValue::Bool(!rng.percent(3)),
+        );
+        attributes.insert(
+            "extensionAttribute2".to_string(),
+            text(
+                ["Employee", "Contractor", "Vendor", "Partner"]
+                    [[0, 0, 0, 0, 0, 0, 1, 1, 2, 3][rng.below(10)]],
+            ),
+        );
+        let licenses = direct_licenses(rng);
+        users.push(UserState {
+            id: rng.guid(),
+            proxy_addresses: vec![format!("SMTP:{upn}")],
+            upn,
+            usage_location: (!rng.percent(3)).then(|| iso.to_string()),
+            attributes,
+            assigned_plans: Vec::new(),
+            licenses,
+            license_states: Vec::new(),
+        });
+        profiles.push(Profile { department });
+    }
+    (users, profiles)
+}
+
 /// A base group: one (department, region) cell, assigning a base suite. With `cells` base groups
 /// the countries are dealt into `cells / 40` regions (1 to 20), so that the cells cover every
 /// country of the departments they cover.
-fn base_group(cell: usize, cells: usize, base: &[&str], rng: &mut Rng, catalog: &Catalog) -> Draft {
+fn base_group(
+    cell: usize,
+    cells: usize,
+    base: &[&str],
+    shape: Shape,
+    rng: &mut Rng,
+    catalog: &Catalog,
+) -> Draft {
+    let plain = shape == Shape::Unrecorded;
     let regions = (cells / DEPARTMENTS.len()).clamp(1, COUNTRIES.len() / 2);
     let department = cell % DEPARTMENTS.len();
     let region = (cell / DEPARTMENTS.len()) % regions;
@@ -604,7 +716,7 @@ fn base_group(cell: usize, cells: usize, base: &[&str], rng: &mut Rng, catalog: 
         .map(|(_, country)| country.0)
         .collect();
     let product = base[department % base.len()];
-    let place = if cell.is_multiple_of(2) {
+    let place = if plain || cell.is_multiple_of(2) {
         Cond::In(
             "country",
             countries.iter().map(|name| name.to_string()).collect(),
@@ -621,13 +733,19 @@ fn base_group(cell: usize, cells: usize, base: &[&str], rng: &mut Rng, catalog: 
         Cond::Eq("department", DEPARTMENTS[department].into()),
         place,
     ];
-    if cell % 4 == 1 {
+    if cell % 4 == 1 && !plain {
         parts.push(Cond::Not(Box::new(Cond::StartsWith(
             "jobTitle",
             "Intern".into(),
         ))));
     }
-    if round > 0 {
+    if round > 0 && plain {
+        // More base groups than cells: later rounds split a cell by job title.
+        parts.push(Cond::StartsWith(
+            "jobTitle",
+            TITLE_LEVELS[(round - 1) % TITLE_LEVELS.len()].into(),
+        ));
+    } else if round > 0 {
         // More base groups than cells: later rounds split a cell by cost-centre digit.
         parts.push(Cond::Match(
             "extensionAttribute3",
@@ -650,8 +768,15 @@ fn base_group(cell: usize, cells: usize, base: &[&str], rng: &mut Rng, catalog: 
     }
 }
 
-/// An add-on group: a department and a narrower condition of one of several shapes.
-fn addon_group(number: usize, products: &[&str], base_count: usize, rng: &mut Rng) -> Draft {
+/// An add-on group: a department and a narrower condition of one of several shapes (of
+/// [`plain_condition`] in [`Shape::Unrecorded`]).
+fn addon_group(
+    number: usize,
+    products: &[&str],
+    base_count: usize,
+    shape: Shape,
+    rng: &mut Rng,
+) -> Draft {
     let addons = &products[base_count..];
     let product = addons[number % addons.len()];
     // Workplace Analytics needs Exchange Online in the same group: pair it with E3, and pick
@@ -668,6 +793,7 @@ fn addon_group(number: usize, products: &[&str], base_count: usize, rng: &mut Rn
     };
     let anchor = Cond::Eq("department", DEPARTMENTS[department].into());
     let narrow = match number % 7 {
+        _ if shape == Shape::Unrecorded => plain_condition(number, rng),
         0 => Cond::StartsWith(
             "jobTitle",
             TITLE_LEVELS[rng.below(TITLE_LEVELS.len())].into(),
@@ -707,6 +833,25 @@ fn addon_group(number: usize, products: &[&str], base_count: usize, rng: &mut Rn
         anchor: Some(department),
         members: Vec::new(),
         licenses,
+    }
+}
+
+/// The narrower condition of an add-on group of [`Shape::Unrecorded`]: a job-title prefix, an
+/// employee type from a list, or a city.
+fn plain_condition(number: usize, rng: &mut Rng) -> Cond {
+    match number % 3 {
+        0 => Cond::StartsWith(
+            "jobTitle",
+            TITLE_LEVELS[rng.below(TITLE_LEVELS.len())].into(),
+        ),
+        1 => Cond::In(
+            "extensionAttribute2",
+            vec!["Contractor".into(), "Vendor".into()],
+        ),
+        _ => Cond::Eq(
+            "city",
+            COUNTRIES[rng.below(COUNTRIES.len())].2[rng.below(3)].into(),
+        ),
     }
 }
 

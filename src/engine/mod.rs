@@ -344,9 +344,8 @@ fn run_for(
                 && !units[index].new.is_empty()
         })
         .collect();
-    order.sort_by(|&a, &b| {
-        processing_key(scenario, &units[a]).cmp(&processing_key(scenario, &units[b]))
-    });
+    let processing = ProcessingOrder::new(scenario);
+    order.sort_unstable_by_key(|&index| (processing.key(&units[index]), index));
     for index in order {
         let unit = &units[index];
         match check_unit(
@@ -492,19 +491,37 @@ fn check_unit(
     None
 }
 
-/// Direct licenses first (by UPN), then group units by group display name, then UPN.
-fn processing_key<'a>(tenant: &'a Tenant, unit: &Unit) -> (u8, &'a str, &'a str, u32) {
-    let upn = &*tenant.user_at(unit.user).upn;
-    match unit.source {
-        Source::Direct => (
-            0,
-            "",
-            upn,
-            unit.new
-                .first()
-                .map_or(0, |license| license.product.0 as u32),
-        ),
-        Source::Group(group) => (1, &*tenant.group_at(group).name, upn, group.0),
+/// The service's processing order: direct licenses first (by UPN), then group units by group
+/// display name, then UPN. Names are ranked once (users by UPN once per tenant, groups by
+/// display name once per run), so that sorting the units compares integers.
+struct ProcessingOrder<'a> {
+    users: &'a [u32],
+    groups: Vec<u32>,
+}
+
+impl<'a> ProcessingOrder<'a> {
+    fn new(tenant: &'a Tenant) -> Self {
+        ProcessingOrder {
+            users: tenant.upn_ranks(),
+            groups: crate::tenant::index::ranks(tenant.groups.len(), |group| {
+                &tenant.groups[group].name
+            }),
+        }
+    }
+
+    fn key(&self, unit: &Unit) -> (u8, u32, u32, u32) {
+        let user = self.users[unit.user.0 as usize];
+        match unit.source {
+            Source::Direct => (
+                0,
+                0,
+                user,
+                unit.new
+                    .first()
+                    .map_or(0, |license| license.product.0 as u32),
+            ),
+            Source::Group(group) => (1, self.groups[group.0 as usize], user, group.0),
+        }
     }
 }
 

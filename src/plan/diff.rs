@@ -5,7 +5,8 @@
 use crate::catalog::{Catalog, PlanSet, ProductId};
 use crate::plan::desired::Desired;
 use crate::plan::document::{Action, Change, LicenseRef, MemberGroupRef, Op};
-use crate::tenant::index::{resolve_license, Tenant};
+use crate::rules::RuleBook;
+use crate::tenant::index::{resolve_license, Tenant, UserIdx};
 use crate::tenant::model::{AssignedLicense, GroupState, TenantState};
 
 /// The address of a group in plans and audit records.
@@ -19,20 +20,12 @@ pub fn user_address(upn: &str) -> String {
 }
 
 /// True when two rule texts select the same users: equal canonical forms (or equal text when a
-/// rule does not parse, which validation reports separately).
-pub fn same_rule(a: Option<&str>, b: Option<&str>) -> bool {
+/// rule does not parse, which validation reports separately), taken prepared from `rules`.
+pub fn same_rule(rules: &RuleBook, a: Option<&str>, b: Option<&str>) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(a), Some(b)) => canonical_rule(a) == canonical_rule(b),
+        (Some(a), Some(b)) => a == b || rules.get(a).canonical == rules.get(b).canonical,
         _ => false,
-    }
-}
-
-/// The canonical text of a rule, or the text itself when it does not parse.
-pub fn canonical_rule(text: &str) -> String {
-    match crate::rules::parse(text) {
-        Ok(rule) => crate::rules::print(&rule),
-        Err(_) => text.to_string(),
     }
 }
 
@@ -161,14 +154,29 @@ fn processing_name(group: &GroupState) -> Option<String> {
 /// A group's user members by UPN, sorted (nested groups are left out), resolved through the
 /// indexed tenant's lookups.
 fn member_upns(tenant: &Tenant, group: &GroupState) -> Vec<String> {
-    let mut upns: Vec<String> = group
+    upns_of(tenant, member_users(tenant, group))
+}
+
+/// A group's user members as the tenant's users, sorted by index and without repeats (integers
+/// to compare: a static group of a large tenant lists hundreds of thousands of members).
+fn member_users(tenant: &Tenant, group: &GroupState) -> Vec<UserIdx> {
+    let mut users: Vec<UserIdx> = group
         .members
         .iter()
         .filter_map(|member| tenant.user(member))
+        .collect();
+    users.sort_unstable();
+    users.dedup();
+    users
+}
+
+/// The UPNs of `users`, sorted.
+fn upns_of(tenant: &Tenant, users: impl IntoIterator<Item = UserIdx>) -> Vec<String> {
+    let mut upns: Vec<String> = users
+        .into_iter()
         .map(|user| tenant.user_at(user).upn.to_string())
         .collect();
-    upns.sort();
-    upns.dedup();
+    upns.sort_unstable();
     upns
 }
 
@@ -210,12 +218,13 @@ fn member_groups(
 
 /// All changes from `current` to the desired state, groups (by name) then users (by UPN).
 /// `users` is the indexed current tenant (the desired state has the same users), for resolving
-/// members.
+/// members; `rules` holds the rules of both sides prepared.
 pub fn changes(
     catalog: &Catalog,
     current: &TenantState,
     desired: &Desired,
     users: &Tenant,
+    rules: &RuleBook,
 ) -> Vec<Change> {
     let mut changes = Vec::new();
     for &(ref name, index) in &desired.managed_groups {
@@ -270,7 +279,7 @@ pub fn changes(
                 after: after.security_enabled,
             });
         }
-        if !same_rule(before.rule.as_deref(), after.rule.as_deref()) {
+        if !same_rule(rules, before.rule.as_deref(), after.rule.as_deref()) {
             ops.push(Op::SetRule {
                 before: before.rule.clone(),
                 after: after.rule.clone(),
@@ -290,19 +299,21 @@ pub fn changes(
             let old = if before.rule.is_some() {
                 Vec::new()
             } else {
-                member_upns(users, before)
+                member_users(users, before)
             };
-            let new = member_upns(users, after);
-            let add: Vec<String> = new
-                .iter()
-                .filter(|user| old.binary_search(user).is_err())
-                .cloned()
-                .collect();
-            let remove: Vec<String> = old
-                .iter()
-                .filter(|user| new.binary_search(user).is_err())
-                .cloned()
-                .collect();
+            let new = member_users(users, after);
+            let add = upns_of(
+                users,
+                new.iter()
+                    .filter(|user| old.binary_search(user).is_err())
+                    .copied(),
+            );
+            let remove = upns_of(
+                users,
+                old.iter()
+                    .filter(|user| new.binary_search(user).is_err())
+                    .copied(),
+            );
             let old_groups = if before.rule.is_some() {
                 Vec::new()
             } else {

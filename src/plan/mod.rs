@@ -23,9 +23,10 @@ use crate::catalog::{Catalog, PlanId, ProductId};
 use crate::config::LoadedConfig;
 use crate::diag::{Code, Diagnostic, Diagnostics, Severity};
 use crate::engine::{self, memory::ServiceMemory, Mode, Outcome};
+use crate::rules::RuleBook;
 use crate::source::SourceId;
 use crate::tenant::index::{self, Tenant};
-use crate::tenant::membership::{memberships, memberships_reusing, user_table_for, Memberships};
+use crate::tenant::membership::{memberships_reusing, user_table_of, Memberships};
 use crate::tenant::model::TenantState;
 
 pub use checks::Overrides;
@@ -96,33 +97,34 @@ pub fn evaluate(
     source: SourceId,
     now: Timestamp,
 ) -> Result<Evaluated, Diagnostics> {
-    evaluate_observed(catalog, state, source, now, &[], &mut |_| {})
+    let book = RuleBook::new(
+        state
+            .groups
+            .iter()
+            .filter_map(|group| group.rule.as_deref()),
+    );
+    evaluate_observed(catalog, state, source, now, &book, &mut |_| {})
 }
 
-/// [`evaluate`] with the user table's columns chosen for the state's rules and `more_rules` (a
-/// config's, so that the same table serves the desired state), reporting phases.
+/// [`evaluate`] with the rules prepared in `book` (the state's, and a config's, so that the same
+/// user table serves the desired state), reporting phases.
 fn evaluate_observed(
     catalog: &Catalog,
     state: &TenantState,
     source: SourceId,
     now: Timestamp,
-    more_rules: &[&str],
+    book: &RuleBook,
     phase_done: &mut dyn FnMut(&'static str),
 ) -> Result<Evaluated, Diagnostics> {
-    let rules = state
-        .groups
-        .iter()
-        .filter_map(|group| group.rule.as_deref())
-        .chain(more_rules.iter().copied());
     // The index and the rules' table both read every user and neither needs the other: they are
     // built side by side (the table on one core, the index on what is left).
     let (tenant, table) = rayon::join(
         || index::build(state, catalog, source),
-        || user_table_for(&state.users, rules),
+        || user_table_of(&state.users, book),
     );
     let tenant = tenant?;
     phase_done("index, user table");
-    let memberships = memberships(&tenant, &table, now);
+    let memberships = memberships_reusing(&tenant, &table, now, None, book);
     phase_done("rules");
     let (memory, outcome) = ServiceMemory::settle(catalog, &tenant, &memberships.members);
     phase_done("engine");
@@ -189,20 +191,30 @@ pub fn compute_observed(
         Some((grown, added)) => (grown, added.as_slice()),
         None => (inputs.catalog, &[][..]),
     };
-    let config_rules: Vec<&str> = inputs
-        .loaded
-        .config
-        .groups
-        .iter()
-        .flatten()
-        .filter_map(|(_, spec)| spec.rule.as_deref())
-        .collect();
+    // Every rule of the state and of the config, prepared once for the whole plan.
+    let book = RuleBook::new(
+        inputs
+            .state
+            .groups
+            .iter()
+            .filter_map(|group| group.rule.as_deref())
+            .chain(
+                inputs
+                    .loaded
+                    .config
+                    .groups
+                    .iter()
+                    .flatten()
+                    .filter_map(|(_, spec)| spec.rule.as_deref()),
+            ),
+    );
+    phase_done("rules prepared");
     let current = evaluate_observed(
         catalog,
         inputs.state,
         inputs.state_source,
         inputs.now,
-        &config_rules,
+        &book,
         phase_done,
     )?;
     let desired = desired::build(inputs.state, &current.tenant, inputs.loaded, catalog)?;
@@ -214,21 +226,24 @@ pub fn compute_observed(
     // result.
     let target_memberships = if desired.changes_user_attributes(inputs.state) {
         let users = (0..inputs.state.users.len()).map(|index| desired.user(inputs.state, index));
-        let rules = target
-            .groups
-            .iter()
-            .filter_map(|group| group.rule.as_deref());
-        memberships(&target, &user_table_for(users, rules), inputs.now)
+        memberships_reusing(
+            &target,
+            &user_table_of(users, &book),
+            inputs.now,
+            None,
+            &book,
+        )
     } else {
         memberships_reusing(
             &target,
             &current.table,
             inputs.now,
             Some((&current.tenant, &current.memberships)),
+            &book,
         )
     };
     phase_done("rules (desired)");
-    let changes = diff::changes(catalog, inputs.state, &desired, &current.tenant);
+    let changes = diff::changes(catalog, inputs.state, &desired, &current.tenant, &book);
     let ordered = steps::steps(catalog, inputs.state, &changes);
     phase_done("diff");
     let simulation = simulate::simulate(&simulate::Endpoints {

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::hash::Map;
 use rayon::prelude::*;
@@ -146,22 +146,33 @@ pub struct Tenant {
     by_group_name: Map<Box<str>, Vec<GroupIdx>>,
 }
 
-/// Users by lower-cased UPN and by lower-cased object id.
+/// Users by lower-cased UPN and by lower-cased object id, and their order by UPN.
 #[derive(Debug, Default)]
 struct UserLookup {
     by_upn: Map<Box<str>, UserIdx>,
     by_id: Map<Box<str>, UserIdx>,
+    upn_ranks: OnceLock<Vec<u32>>,
 }
 
 impl Tenant {
     /// The user with this UPN or object id (UPNs compare case-insensitively).
     pub fn user(&self, upn_or_id: &str) -> Option<UserIdx> {
-        let key = lower(upn_or_id);
+        with_lower(upn_or_id, |key| {
+            self.by_user
+                .by_upn
+                .get(key)
+                .or_else(|| self.by_user.by_id.get(key))
+                .copied()
+        })
+    }
+
+    /// Each user's rank among the tenant's users ordered by UPN (the service's processing
+    /// order), by [`UserIdx`]: sorted once, on first use, and shared with every tenant derived
+    /// from this one (a desired state changes locations and licenses, never UPNs).
+    pub fn upn_ranks(&self) -> &[u32] {
         self.by_user
-            .by_upn
-            .get(&*key)
-            .or_else(|| self.by_user.by_id.get(&*key))
-            .copied()
+            .upn_ranks
+            .get_or_init(|| ranks(self.users.len(), |user| &self.users[user].upn))
     }
 
     /// The user at `index`, for changing their licensing (a desired state's usage location or
@@ -172,7 +183,7 @@ impl Tenant {
 
     /// The group with this object id.
     pub fn group_by_id(&self, id: &str) -> Option<GroupIdx> {
-        self.by_group_id.get(&*lower(id)).copied()
+        with_lower(id, |key| self.by_group_id.get(key).copied())
     }
 
     /// The groups with this display name (display names are not unique in Entra).
@@ -495,6 +506,7 @@ pub fn build(
     let mut lookup = UserLookup {
         by_upn: Map::with_capacity_and_hasher(state.users.len(), Default::default()),
         by_id: Map::with_capacity_and_hasher(state.users.len(), Default::default()),
+        upn_ranks: OnceLock::new(),
     };
     for (index, (user, upn_key, id_key, user_problems)) in converted.into_iter().enumerate() {
         let idx = UserIdx(index as u32);
@@ -573,6 +585,22 @@ pub fn build(
     Ok(tenant)
 }
 
+/// The rank of each of `count` items ordered by `key` (byte-wise): items with equal keys share a
+/// rank. Comparing ranks orders items as comparing their keys would, with integers.
+pub fn ranks<'a>(count: usize, key: impl Fn(usize) -> &'a str + Sync) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..count as u32).collect();
+    order.par_sort_unstable_by(|&a, &b| key(a as usize).cmp(key(b as usize)));
+    let mut ranks = vec![0; count];
+    let mut rank = 0;
+    for (position, &item) in order.iter().enumerate() {
+        if position > 0 && key(order[position - 1] as usize) != key(item as usize) {
+            rank += 1;
+        }
+        ranks[item as usize] = rank;
+    }
+    ranks
+}
+
 /// Lower-cases `text`, borrowing it when it has no upper-case letter (the common case for ids,
 /// UPNs and proxy addresses).
 fn lower(text: &str) -> Cow<'_, str> {
@@ -584,6 +612,27 @@ fn lower(text: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(text)
     }
+}
+
+/// The longest key [`with_lower`] lower-cases on the stack (UPNs are at most 113 characters in
+/// Entra, object ids 36).
+const STACK_KEY: usize = 256;
+
+/// Calls `f` with `text` lower-cased, without allocating for ASCII text of up to [`STACK_KEY`]
+/// bytes (every lookup of a member or a config entry by UPN or id goes through here; real UPNs
+/// are mostly in mixed case, `Ann.Smith@contoso.com`). Other text is lower-cased by [`lower`].
+fn with_lower<R>(text: &str, f: impl FnOnce(&str) -> R) -> R {
+    if text.len() <= STACK_KEY && text.is_ascii() {
+        let mut buffer = [0u8; STACK_KEY];
+        let bytes = &mut buffer[..text.len()];
+        bytes.copy_from_slice(text.as_bytes());
+        bytes.make_ascii_lowercase();
+        // ASCII lower-cased is still ASCII, so this always succeeds.
+        if let Ok(key) = std::str::from_utf8(bytes) {
+            return f(key);
+        }
+    }
+    f(&lower(text))
 }
 
 /// How many unknown members of one group get a "did you mean".
@@ -769,6 +818,11 @@ groups:
         assert_eq!(staff.member_groups, [GroupIdx(1)]);
         assert_eq!(tenant.user("ANN@contoso.COM"), Some(UserIdx(0)));
         assert_eq!(tenant.user("u-1"), Some(UserIdx(0)));
+        assert_eq!(tenant.user("ANN@CONTOSO.COM"), Some(UserIdx(0)));
+        // "Ann@…" sorts before "bob@…" byte-wise.
+        assert_eq!(tenant.upn_ranks(), [0, 1]);
+        assert_eq!(ranks(4, |item| ["b", "a", "b", "c"][item]), [1, 0, 1, 2]);
+        assert_eq!(tenant.user(&"a".repeat(STACK_KEY + 1)), None);
         assert_eq!(tenant.group_by_id("g-1"), Some(GroupIdx(0)));
         assert_eq!(
             &*tenant.user_at(UserIdx(0)).proxy_addresses[0],

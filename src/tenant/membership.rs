@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::config::RuleProcessing;
 use crate::rules::property::PropertyType;
 use crate::rules::{
-    CompiledRule, EvalContext, GroupMembers, LeafCache, Rule, RuleKind, UserTable, UserTableBuilder,
+    CompiledRule, EvalContext, GroupMembers, LeafCache, Rule, RuleBook, RuleKind, UserTable,
+    UserTableBuilder,
 };
 use crate::tenant::index::{GroupIdx, Tenant, UserIdx};
 use crate::tenant::model::{AttributeValue, UserState};
@@ -50,12 +51,15 @@ pub fn user_table_for<'a, 'r>(
     users: impl IntoIterator<Item = &'a UserState>,
     rules: impl IntoIterator<Item = &'r str>,
 ) -> UserTable {
-    let mut properties = Vec::new();
-    for rule in rules {
-        if let Ok(parsed) = crate::rules::parse(rule) {
-            properties.extend(parsed.properties());
-        }
-    }
+    user_table_of(users, &RuleBook::new(rules))
+}
+
+/// [`user_table_for`] with the columns the rules of `book` read.
+pub fn user_table_of<'a>(
+    users: impl IntoIterator<Item = &'a UserState>,
+    book: &RuleBook,
+) -> UserTable {
+    let properties: Vec<_> = book.properties().cloned().collect();
     fill_table(UserTableBuilder::only(&properties), users)
 }
 
@@ -152,19 +156,27 @@ pub struct Memberships {
 /// that do not parse or compile keep their recorded members (and are listed in `unevaluated`);
 /// `memberOf` rules see the recorded members of the groups they name.
 pub fn memberships(tenant: &Tenant, table: &UserTable, now: Timestamp) -> Memberships {
-    memberships_reusing(tenant, table, now, None)
+    let book = RuleBook::new(
+        tenant
+            .groups
+            .iter()
+            .filter_map(|group| group.rule.as_deref()),
+    );
+    memberships_reusing(tenant, table, now, None, &book)
 }
 
 /// Like [`memberships`], but dynamic groups whose result `earlier` already holds are not
 /// evaluated again: `earlier` is the result for the same users and attributes, and groups whose
 /// rule or processing state is the same there (and whose rule does not read other groups through
 /// `memberOf`) keep it. Planning uses this so that only the rules a change touches are evaluated a
-/// second time.
+/// second time. Rules are taken prepared from `book` (a rule it does not hold is prepared on the
+/// spot).
 pub fn memberships_reusing(
     tenant: &Tenant,
     table: &UserTable,
     now: Timestamp,
     earlier: Option<(&Tenant, &Memberships)>,
+    book: &RuleBook,
 ) -> Memberships {
     use rayon::prelude::*;
 
@@ -187,7 +199,7 @@ pub fn memberships_reusing(
                     && group
                         .rule
                         .as_deref()
-                        .is_some_and(|rule| !reads_other_groups(rule))
+                        .is_some_and(|rule| !book.get(rule).reads_other_groups())
                     && !evaluated.unevaluated.contains(&idx);
                 same.then(|| evaluated.members.get(index).cloned())
                     .flatten()
@@ -199,7 +211,7 @@ pub fn memberships_reusing(
                 (Some(rule), RuleProcessing::On) => rule,
                 _ => return GroupMembership::Recorded,
             };
-            match crate::rules::parse(rule).and_then(|rule| CompiledRule::compile(&rule)) {
+            match &book.get(rule).compiled {
                 Ok(compiled) => GroupMembership::Evaluated(
                     compiled
                         .evaluate_cached(&cache)
@@ -246,17 +258,6 @@ pub fn memberships_reusing(
         result.members.push(selected);
     }
     result
-}
-
-/// Whether a rule reads other groups' members (`memberOf`), whose results can change when those
-/// groups do; a rule that does not parse counts as reading them (it is not reused).
-fn reads_other_groups(rule: &str) -> bool {
-    crate::rules::parse(rule).map_or(true, |parsed| {
-        parsed
-            .properties()
-            .iter()
-            .any(|property| property.ty() == PropertyType::MemberOf)
-    })
 }
 
 /// How one group's effective members were found.
