@@ -1274,6 +1274,72 @@ fn calls_on_a_group_just_created_wait_out_the_replication_delay() {
     assert!(replan(&server).contains("No changes."));
 }
 
+const LOCATION_CONFIG: &str = "tests/fixtures/graph/apply-location/seatplan.yaml";
+
+/// `apply --auto-approve` of the usage-location config with a consistency deadline of `seconds`.
+fn apply_location_within(server: &FakeGraph, seconds: &str) -> Command {
+    let mut command = live_seatplan(server);
+    command
+        .args(["apply", "--graph", "-c", LOCATION_CONFIG, "--auto-approve"])
+        .args(PLAN_ARGS)
+        .args(["--processing-checks", "1", "--processing-interval", "0"])
+        .env("SEATPLAN_CONSISTENCY_TIMEOUT", seconds);
+    command
+}
+
+/// The `assignLicense` calls on Fay's account.
+fn fay_license_calls(server: &FakeGraph) -> usize {
+    let url = format!("/v1.0/users/{FAY}/assignLicense");
+    server.requests().iter().filter(|r| r.url == url).count()
+}
+
+#[test]
+fn a_license_right_after_a_usage_location_waits_out_the_replication_lag() {
+    let server = apply_tenant();
+    server.behaviour.lock().unwrap().location_lag = 3;
+    let applied = apply_location_within(&server, "10").assert().success();
+    let stdout = text(&applied.get_output().stdout);
+    assert!(stdout.contains("Apply complete!"), "{stdout}");
+    assert_eq!(
+        fay_license_calls(&server),
+        3 + 1,
+        "three refused for the usage location, then assigned"
+    );
+    let fay = server
+        .live()
+        .users
+        .into_iter()
+        .find(|u| u["id"] == FAY)
+        .unwrap();
+    assert_eq!(fay["usageLocation"], "GB");
+    assert!(
+        fay["assignedLicenses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["skuId"] == MCOMEETADV),
+        "{fay}"
+    );
+}
+
+#[test]
+fn a_usage_location_lag_past_the_deadline_fails_clearly() {
+    let server = apply_tenant();
+    server.behaviour.lock().unwrap().location_lag = 1000;
+    let failed = apply_location_within(&server, "0.3").assert().failure();
+    let stdout = text(&failed.get_output().stdout);
+    let stderr = text(&failed.get_output().stderr);
+    let output = format!("{stdout}{stderr}");
+    assert!(output.contains("invalid usage location"), "{output}");
+    assert!(
+        output.contains("the object may not have replicated yet"),
+        "{output}"
+    );
+    assert!(output.contains("fay@fabrikam.com"), "{output}");
+    assert!(fay_license_calls(&server) > 1, "retried before giving up");
+    assert!(!output.contains("Apply complete!"), "{output}");
+}
+
 #[test]
 fn a_rerun_within_the_replication_window_adopts_the_group_instead_of_creating_another() {
     let server = apply_tenant();

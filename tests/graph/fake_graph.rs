@@ -60,6 +60,9 @@ pub struct Behaviour {
     /// Groups created meanwhile are left out of `GET /groups` until [`Live::catch_up`] (a lookup
     /// by `mailNickname` finds them).
     pub listing_lags: bool,
+    /// A user's `assignLicense` answers Graph's usage-location 400 to this many requests after
+    /// `PATCH /users/{id}` set the usage location (the licensing service has not seen it yet).
+    pub location_lag: u32,
     /// How many of the next `POST /groups` are committed and then answered 503.
     pub commit_then_unavailable: u32,
     /// Once this many writes were answered, further writes are received but never answered (the
@@ -92,6 +95,9 @@ pub struct Live {
     unreplicated: BTreeMap<String, u32>,
     /// Groups created while listings lag: left out of `GET /groups` until [`Live::catch_up`].
     unlisted: Vec<String>,
+    /// Users whose new usage location has not reached licensing: how many more `assignLicense`
+    /// answer 400.
+    location_pending: BTreeMap<String, u32>,
     /// Consumed units Graph reports beyond what the users hold, by skuPartNumber.
     consumed_extra: BTreeMap<String, u64>,
 }
@@ -128,6 +134,7 @@ impl Live {
             created: 0,
             unreplicated: BTreeMap::new(),
             unlisted: Vec::new(),
+            location_pending: BTreeMap::new(),
             consumed_extra: BTreeMap::new(),
         }
     }
@@ -415,6 +422,20 @@ fn live_answer(
             ok(answer)
         }
         ("POST", ["users", id, "assignLicense"]) => {
+            if let Some(left) = live.location_pending.get_mut(*id) {
+                *left -= 1;
+                if *left == 0 {
+                    live.location_pending.remove(*id);
+                }
+                return Some((
+                    400,
+                    graph_error(
+                        "Request_BadRequest",
+                        "License assignment cannot be done for user with invalid usage location.",
+                    ),
+                    None,
+                ));
+            }
             let body = request.json();
             let user = live.users.iter_mut().find(|u| u["id"] == *id)?;
             let states = user["licenseAssignmentStates"].as_array_mut().unwrap();
@@ -479,8 +500,13 @@ fn live_answer(
         }
         ("PATCH", ["users", id]) => {
             let user = live.users.iter_mut().find(|u| u["id"] == *id)?;
-            for (key, value) in request.json().as_object().unwrap() {
+            let body = request.json();
+            for (key, value) in body.as_object().unwrap() {
                 user[key.as_str()] = value.clone();
+            }
+            if body.get("usageLocation").is_some() && behaviour.location_lag > 0 {
+                live.location_pending
+                    .insert((*id).to_string(), behaviour.location_lag);
             }
             no_content()
         }
@@ -686,6 +712,7 @@ struct Extras {
     failing_group: Option<String>,
     replication_delay: u32,
     listing_lags: bool,
+    location_lag: u32,
     commit_then_unavailable: u32,
 }
 
@@ -771,6 +798,7 @@ fn answer(
         failing_group: behaviour.failing_license_group.clone(),
         replication_delay: behaviour.replication_delay,
         listing_lags: behaviour.listing_lags,
+        location_lag: behaviour.location_lag,
         commit_then_unavailable: behaviour.commit_then_unavailable,
     };
     if let Some(live) = behaviour.live.as_mut() {
