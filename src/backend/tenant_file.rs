@@ -143,29 +143,25 @@ impl Backend for FileBackend {
                 }
             })
             .collect();
+        let done = || {
+            records
+                .iter()
+                .map(|record| ChangeResult {
+                    address: record.address.clone(),
+                    outcome: ChangeOutcome::Done,
+                    summary: Some(record.summary.clone()),
+                })
+                .collect()
+        };
         match file.commit(lock, &new_state, &records) {
             // The plan already showed the engine's predicted errors; the audit log has the rest.
             Ok(_) => ApplyReport {
-                results: records
-                    .iter()
-                    .map(|record| ChangeResult {
-                        address: record.address.clone(),
-                        outcome: ChangeOutcome::Done,
-                        summary: Some(record.summary.clone()),
-                    })
-                    .collect(),
+                results: done(),
                 ..ApplyReport::default()
             },
             // The state holds every change, but a later step failed (the audit outcome).
             Err(error) if error.state_replaced => ApplyReport {
-                results: records
-                    .iter()
-                    .map(|record| ChangeResult {
-                        address: record.address.clone(),
-                        outcome: ChangeOutcome::Done,
-                        summary: Some(record.summary.clone()),
-                    })
-                    .collect(),
+                results: done(),
                 failure: Some(error.diagnostic),
                 state_replaced: true,
                 ..ApplyReport::default()
