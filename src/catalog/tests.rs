@@ -5,7 +5,7 @@
 use indexmap::IndexMap;
 
 use super::*;
-use crate::config::{PlanSpec, ProductSpec};
+use crate::config::{CatalogAdditions, PlanSpec, ProductSpec};
 
 fn catalog() -> &'static Catalog {
     Catalog::builtin()

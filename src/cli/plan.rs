@@ -12,7 +12,8 @@ use crate::diag::Diagnostics;
 use crate::io::write_atomic;
 use crate::plan::{compute, Inputs, Overrides, Planned};
 use crate::render::diagnostics::{render_all, to_json, Style};
-use crate::render::plan::{failure_json, failure_markdown, markdown, text, TextOptions};
+use crate::render::markdown::{failure_markdown, markdown};
+use crate::render::plan::{failure_json, text, TextOptions};
 use crate::source::Sources;
 
 /// Output formats of a plan.

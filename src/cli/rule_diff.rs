@@ -16,7 +16,8 @@ use crate::config::{Config, GroupSpec, LoadedConfig};
 use crate::diag::{Code, Diagnostic, Location};
 use crate::plan::{compute, Inputs, Overrides};
 use crate::render::diagnostics::to_json;
-use crate::render::plan::{markdown, text, Palette, TextOptions};
+use crate::render::markdown::markdown;
+use crate::render::plan::{text, Palette, TextOptions};
 use crate::source::Sources;
 
 /// Arguments of `seatplan rule diff`.

@@ -10,7 +10,8 @@ use crate::diag::Diagnostic;
 use crate::io::read_text;
 use crate::plan::document::{parse_plan, PlanDocument};
 use crate::render::diagnostics::json_summary;
-use crate::render::plan::{markdown, text, TextOptions};
+use crate::render::markdown::markdown;
+use crate::render::plan::{text, TextOptions};
 use crate::source::Sources;
 
 /// The largest plan file seatplan reads.

@@ -2,5 +2,6 @@
 //! decides anything; it only draws.
 
 pub mod diagnostics;
+pub mod markdown;
 pub mod plan;
 pub mod report;

@@ -1,5 +1,5 @@
-//! Entra's dynamic membership rule language: lexer ([`lexer`]), parser with spans and the
-//! service's save-time checks ([`parser`]), syntax tree ([`ast`]), canonical printer
+//! Entra's dynamic membership rule language: lexer ([`lexer`]), parser with spans
+//! ([`parser`]) and the service's save-time checks (`save_checks`), syntax tree ([`ast`]), canonical printer
 //! ([`printer`]), property table ([`property`]), compiled evaluator ([`compile`]) over a columnar
 //! user table ([`table`]) — rules evaluated together share their common leaves ([`LeafCache`]),
 //! and small selections come from the table's users grouped by value — and the config check that
@@ -20,6 +20,7 @@ pub mod prepared;
 pub mod printer;
 pub mod property;
 pub mod regex_support;
+mod save_checks;
 pub mod table;
 
 pub use ast::{Expr, ExprKind, Rule, RuleKind, Span};
