@@ -17,7 +17,7 @@ use std::sync::{Mutex, OnceLock};
 
 use divan::Bencher;
 use seatplan::catalog::Catalog;
-use seatplan::config::LoadedConfig;
+use seatplan::config::valid::{validate, ValidConfig};
 use seatplan::engine::{self, memory::ServiceMemory, Mode};
 use seatplan::plan::{compute, Inputs, Overrides};
 use seatplan::source::SourceId;
@@ -80,14 +80,14 @@ struct Fixture {
     memory: ServiceMemory,
     /// The tenant after one group's E1 is migrated to E3.
     migrated: Tenant,
-    /// The matching config, loaded.
-    loaded: LoadedConfig,
-    /// The config with one dynamic rule edited, loaded.
-    rule_edited: LoadedConfig,
+    /// The matching config, loaded and validated.
+    loaded: ValidConfig,
+    /// The config with one dynamic rule edited, loaded and validated.
+    rule_edited: ValidConfig,
 }
 
-/// Loads a generated config the way `seatplan` loads its files.
-fn load(config: &seatplan::config::Config) -> LoadedConfig {
+/// Loads and validates a generated config the way `seatplan` loads its files.
+fn load(config: &seatplan::config::Config) -> ValidConfig {
     let files = tenantgen::config_files(config, 4 << 20).expect("config serialises");
     let parsed = files
         .iter()
@@ -97,7 +97,10 @@ fn load(config: &seatplan::config::Config) -> LoadedConfig {
                 .unwrap_or_else(|_| panic!("generated config loads"))
         })
         .collect();
-    seatplan::config::merge(parsed).expect("config files merge")
+    let loaded = seatplan::config::merge(parsed).expect("config files merge");
+    validate(loaded, Catalog::builtin())
+        .expect("the generated config is valid")
+        .0
 }
 
 fn fixture(case: Case) -> &'static Fixture {
@@ -207,7 +210,7 @@ fn engine_reprocess(bencher: Bencher, case: Case) {
     run_engine(bencher, fixture, &fixture.tenant, Mode::Reprocess);
 }
 
-/// The planner's desired state for the matching config (config already loaded).
+/// The planner's desired state for the matching config (config already loaded and validated).
 #[divan::bench(args = CASES, sample_count = 10, sample_size = 1)]
 fn desired_state(bencher: Bencher, case: Case) {
     let fixture = fixture(case);
@@ -251,10 +254,9 @@ fn rules(bencher: Bencher, case: Case) {
 
 /// `plan::compute` from the parsed state: index, rules, engine before and after, desired state,
 /// diff, impact and checks (no file reading or rendering).
-fn whole_plan(bencher: Bencher, fixture: &Fixture, loaded: &LoadedConfig) {
+fn whole_plan(bencher: Bencher, fixture: &Fixture, config: &ValidConfig) {
     let inputs = Inputs {
-        catalog: Catalog::builtin(),
-        loaded,
+        config,
         state: &fixture.state,
         state_source: SourceId(0),
         state_fingerprint: String::new(),

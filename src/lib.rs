@@ -3,8 +3,9 @@
 //! Data flows forward only:
 //!
 //! 1. bytes → [`yaml`] span pass → spanned JSON value + pointer map ([`source`])
-//! 2. → [`config`]: schema-validated, typed desired configuration; [`catalog`]: products, service
-//!    plans and their relations
+//! 2. → [`config`]: schema-validated, typed desired configuration, then validated against the
+//!    [`catalog`] (products, service plans and their relations) into a
+//!    [`config::valid::ValidConfig`] whose names are resolved and rules prepared
 //! 3. → [`tenant`] state, indexed → [`engine`]: what Entra's licensing does, before and after
 //! 4. → [`plan`]: desired state, changes, impact, checks → [`render`]ed views
 //!

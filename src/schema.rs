@@ -1,107 +1,18 @@
-//! JSON schemas generated from the Rust types (schemars) and validation of parsed documents
-//! against them (jsonschema), turning every violation into a diagnostic that points at its node.
-
-use std::sync::OnceLock;
+//! What every JSON schema of seatplan's files shares: finishing a schema generated from the Rust
+//! types (schemars) and validating parsed documents against it (jsonschema), turning every
+//! violation into a diagnostic that points at its node. Each file's own schema lives with its
+//! types: [`crate::config::schema`], [`crate::tenant::parse::tenant_schema`],
+//! [`crate::plan::document::plan_schema`].
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::Validator;
 use serde_json::Value;
 
-use crate::config::Config;
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics, Location};
 use crate::source::{pointer_child, SourceId};
 
-/// The JSON schema of the desired configuration (`schemas/seatplan.schema.json`), with the
-/// built-in catalog's product and service plan names offered for editor completion.
-pub fn config_schema() -> Value {
-    let mut schema = finish(
-        serde_json::to_value(schemars::schema_for!(Config)).unwrap_or(Value::Null),
-        "seatplan",
-    );
-    offer_catalog_names(&mut schema, crate::catalog::Catalog::builtin());
-    schema
-}
-
-/// Offers the catalog's skuPartNumbers for a license's `sku` and its service plan names for
-/// `disabled_plans` and `enabled_plans` as `examples`: editors complete them, and names the
-/// schema does not list (a product a config's `catalog:` adds, a GUID, a display name) still
-/// validate; seatplan itself checks them against the catalog.
-fn offer_catalog_names(schema: &mut Value, catalog: &crate::catalog::Catalog) {
-    let mut skus: Vec<&str> = catalog
-        .products()
-        .iter()
-        .map(|product| product.sku_part_number.as_str())
-        .collect();
-    skus.sort_unstable();
-    skus.dedup();
-    let mut plans: Vec<&str> = catalog
-        .plans()
-        .iter()
-        .map(|plan| plan.name.as_str())
-        .collect();
-    plans.sort_unstable();
-    plans.dedup();
-    let Some(definitions) = schema.get_mut("$defs").and_then(Value::as_object_mut) else {
-        return;
-    };
-    definitions.insert(
-        "SkuName".into(),
-        serde_json::json!({
-            "description": "A product: its skuPartNumber (offered from the built-in catalog), its GUID, or its exact display name.",
-            "type": "string",
-            "examples": skus,
-        }),
-    );
-    definitions.insert(
-        "PlanName".into(),
-        serde_json::json!({
-            "description": "A service plan name (offered from the built-in catalog).",
-            "type": "string",
-            "examples": plans,
-        }),
-    );
-    let Some(properties) = definitions
-        .get_mut("LicenseSpec")
-        .and_then(|license| license.get_mut("properties"))
-        .and_then(Value::as_object_mut)
-    else {
-        return;
-    };
-    if let Some(sku) = properties.get_mut("sku").and_then(Value::as_object_mut) {
-        sku.remove("type");
-        sku.insert("$ref".into(), Value::String("#/$defs/SkuName".into()));
-    }
-    for list in ["disabled_plans", "enabled_plans"] {
-        if let Some(items) = properties
-            .get_mut(list)
-            .and_then(|list| list.get_mut("items"))
-        {
-            *items = serde_json::json!({ "$ref": "#/$defs/PlanName" });
-        }
-    }
-}
-
-/// The JSON schema of the tenant state file (`schemas/tenant.schema.json`).
-pub fn tenant_schema() -> Value {
-    finish(
-        serde_json::to_value(schemars::schema_for!(crate::tenant::TenantState))
-            .unwrap_or(Value::Null),
-        "tenant",
-    )
-}
-
-/// The JSON schema of the plan document (`schemas/plan.schema.json`): what `plan --format json`
-/// prints and `plan -o` saves. Unlike the input schemas it keeps `null` for optional values: a
-/// plan writes `"before": null` for a description or usage location that was not set.
-pub fn plan_schema() -> Value {
-    with_id(
-        serde_json::to_value(schemars::schema_for!(crate::plan::document::PlanDocument))
-            .unwrap_or(Value::Null),
-        "plan",
-    )
-}
-
-fn with_id(mut schema: Value, name: &str) -> Value {
+/// Gives a schema its `$id` under `https://seatplan.dev/schemas/`.
+pub fn with_id(mut schema: Value, name: &str) -> Value {
     if let Some(object) = schema.as_object_mut() {
         object.insert(
             "$id".into(),
@@ -173,6 +84,22 @@ impl CompiledSchema {
         fields.dedup();
         Some(CompiledSchema { validator, fields })
     }
+
+    /// The JSON pointers of the nodes of `document` that break the schema: the node itself, an
+    /// unknown field's own node, or the object that lacks a required field.
+    pub fn violation_nodes(&self, document: &Value) -> Vec<String> {
+        let mut nodes = Vec::new();
+        for error in self.validator.iter_errors(document) {
+            let pointer = error.instance_path().as_str().to_string();
+            match error.kind() {
+                ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    nodes.extend(unexpected.iter().map(|name| pointer_child(&pointer, name)))
+                }
+                _ => nodes.push(pointer),
+            }
+        }
+        nodes
+    }
 }
 
 fn collect_fields(schema: &Value, fields: &mut Vec<String>) {
@@ -187,42 +114,6 @@ fn collect_fields(schema: &Value, fields: &mut Vec<String>) {
         }
         Value::Array(items) => items.iter().for_each(|value| collect_fields(value, fields)),
         _ => {}
-    }
-}
-
-fn compiled_config_schema() -> Option<&'static CompiledSchema> {
-    static SCHEMA: OnceLock<Option<CompiledSchema>> = OnceLock::new();
-    SCHEMA
-        .get_or_init(|| CompiledSchema::new(&config_schema()))
-        .as_ref()
-}
-
-/// The JSON pointers of the nodes of a config document that break the schema: the node itself,
-/// an unknown field's own node, or the object that lacks a required field.
-pub fn config_violation_nodes(document: &Value) -> Vec<String> {
-    let Some(schema) = compiled_config_schema() else {
-        return vec![String::new()];
-    };
-    let mut nodes = Vec::new();
-    for error in schema.validator.iter_errors(document) {
-        let pointer = error.instance_path().as_str().to_string();
-        match error.kind() {
-            ValidationErrorKind::AdditionalProperties { unexpected } => {
-                nodes.extend(unexpected.iter().map(|name| pointer_child(&pointer, name)))
-            }
-            _ => nodes.push(pointer),
-        }
-    }
-    nodes
-}
-
-/// Validates a parsed config document and returns one diagnostic per violation.
-pub fn validate_config(source: SourceId, document: &Value) -> Diagnostics {
-    match compiled_config_schema() {
-        Some(schema) => validate_with(schema, source, document, "config"),
-        None => Diagnostic::new(Code::Schema, "the built-in config schema does not compile")
-            .with_help("this is a bug in seatplan; please report it")
-            .into(),
     }
 }
 

@@ -6,7 +6,78 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::diag::Location;
+/// Where a label points: a byte range in a source, or a node of a YAML/JSON document by JSON
+/// pointer (optionally a byte range inside that node's string value, e.g. a token of a rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A byte range in a registered source.
+    Span {
+        /// The source the range belongs to.
+        source: SourceId,
+        /// Byte offsets into the source text.
+        range: Range<usize>,
+    },
+    /// A document node addressed by JSON pointer (`/groups/Sales - E3/licenses/0/sku`).
+    Node {
+        /// The document the pointer addresses.
+        source: SourceId,
+        /// RFC 6901 JSON pointer of the node.
+        pointer: String,
+        /// Byte range inside the node's (unescaped) string value, when the label is about a part
+        /// of it, such as one token of a membership rule.
+        within: Option<Range<usize>>,
+        /// Point at the node's key rather than its value (for "unknown field" and duplicates).
+        key: bool,
+    },
+}
+
+impl Location {
+    /// A location for the value of the node at `pointer` in `source`.
+    pub fn node(source: SourceId, pointer: impl Into<String>) -> Self {
+        Location::Node {
+            source,
+            pointer: pointer.into(),
+            within: None,
+            key: false,
+        }
+    }
+
+    /// A location for the key of the node at `pointer` in `source`.
+    pub fn key(source: SourceId, pointer: impl Into<String>) -> Self {
+        Location::Node {
+            source,
+            pointer: pointer.into(),
+            within: None,
+            key: true,
+        }
+    }
+
+    /// A location for bytes `within` of the string value at `pointer` in `source`.
+    pub fn inside(source: SourceId, pointer: impl Into<String>, within: Range<usize>) -> Self {
+        Location::Node {
+            source,
+            pointer: pointer.into(),
+            within: Some(within),
+            key: false,
+        }
+    }
+
+    /// The same node's key instead of its value (a node location's whole entry is best shown at
+    /// its key); other locations are returned unchanged.
+    pub fn into_key(self) -> Self {
+        match self {
+            Location::Node {
+                source, pointer, ..
+            } => Location::key(source, pointer),
+            other => other,
+        }
+    }
+
+    /// A location for a byte range of `source`.
+    pub fn span(source: SourceId, range: Range<usize>) -> Self {
+        Location::Span { source, range }
+    }
+}
 
 /// Index of a source in a [`Sources`] registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

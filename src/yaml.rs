@@ -1,8 +1,8 @@
 //! The span-aware YAML pass: parses one YAML document into a `serde_json::Value` (what the JSON
 //! schema validates) and a [`PointerMap`] (where each node is), rejecting duplicate keys, alias
-//! bombs, deep nesting and multi-document streams. The typed model is read separately with
-//! serde_yaml; this pass exists because serde_yaml keeps the last of duplicate keys silently and
-//! has no spans for valid-but-wrong values.
+//! bombs, deep nesting and multi-document streams. The typed models (config, tenant state) are
+//! deserialized from that value, so each file is parsed once; serde_yaml only writes YAML. (It
+//! would keep the last of duplicate keys silently and has no spans for valid-but-wrong values.)
 
 use std::collections::HashMap;
 use std::ops::Range;

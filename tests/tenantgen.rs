@@ -7,6 +7,7 @@
 mod tenantgen;
 
 use seatplan::catalog::Catalog;
+use seatplan::config::valid::{validate, ValidConfig};
 use seatplan::config::{merge, parse_config_file, LoadedConfig};
 use seatplan::engine::memory::ServiceMemory;
 use seatplan::plan::{compute, desired, Inputs, Overrides};
@@ -112,8 +113,8 @@ fn the_config_describes_the_tenant_as_it_is() {
     let generated = generate(&small(), catalog);
     let loaded = load(&generated.config);
     let indexed = index::build(&generated.state, catalog, SourceId(0)).expect("consistent tenant");
-    let wanted =
-        desired::build(&generated.state, &indexed, &loaded, catalog).expect("config applies");
+    let wanted = desired::build(&generated.state, &indexed, &valid(&loaded), catalog)
+        .expect("config applies");
     assert!(wanted.created.is_empty() && wanted.deleted.is_empty());
     assert_eq!(wanted.managed_groups.len(), generated.state.groups.len());
     assert_eq!(wanted.to_state(&generated.state), generated.state);
@@ -129,8 +130,8 @@ fn each_variant_changes_one_group() {
         let loaded = load(config);
         let indexed =
             index::build(&generated.state, catalog, SourceId(0)).expect("consistent tenant");
-        let wanted =
-            desired::build(&generated.state, &indexed, &loaded, catalog).expect("config applies");
+        let wanted = desired::build(&generated.state, &indexed, &valid(&loaded), catalog)
+            .expect("config applies");
         let state = wanted.to_state(&generated.state);
         let changed: Vec<&str> = state
             .groups
@@ -262,10 +263,17 @@ fn unrecorded() -> Params {
     }
 }
 
+fn valid(loaded: &LoadedConfig) -> ValidConfig {
+    match validate(loaded.clone(), Catalog::builtin()) {
+        Ok((valid, _)) => valid,
+        Err(problems) => panic!("the generated config is valid: {problems:?}"),
+    }
+}
+
 fn plan(state: &seatplan::tenant::TenantState, loaded: &LoadedConfig) -> seatplan::plan::Planned {
+    let valid = valid(loaded);
     let inputs = Inputs {
-        catalog: Catalog::builtin(),
-        loaded,
+        config: &valid,
         state,
         state_source: SourceId(0),
         state_fingerprint: String::new(),

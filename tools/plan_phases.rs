@@ -94,10 +94,11 @@ fn run(args: &Args) -> Result<(), String> {
     lap("parse");
     let loaded = seatplan::io::load_config(std::slice::from_ref(&args.config), &mut sources)
         .map_err(|problems| format!("{} problems in the config", problems.0.len()))?;
+    let (valid, _) = seatplan::config::valid::validate(loaded, Catalog::builtin())
+        .map_err(|problems| format!("{} problems in the config", problems.0.len()))?;
     lap("config");
     let inputs = Inputs {
-        catalog: Catalog::builtin(),
-        loaded: &loaded,
+        config: &valid,
         state: &state,
         state_source: source,
         state_fingerprint: file.fingerprint().to_string(),
@@ -121,6 +122,6 @@ fn run(args: &Args) -> Result<(), String> {
         started.elapsed().as_secs_f64(),
     );
     // As `seatplan plan` does: the process's exit frees everything at once.
-    std::mem::forget((planned, state, loaded, sources));
+    std::mem::forget((planned, state, valid, sources));
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Growing a catalog: the config's `catalog:` section (new products, plans, relations and
 //! availability overrides) and a tenant's view of a subscription's plans.
 
+use super::spec::CatalogAdditions;
 use super::*;
-use crate::config::CatalogAdditions;
 use crate::country::normalize_country;
 use crate::source::pointer_child;
 

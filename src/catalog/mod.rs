@@ -20,9 +20,9 @@ pub mod graph;
 mod lookup;
 mod planset;
 mod queries;
-pub mod references;
 pub mod relations;
 pub mod report;
+pub mod spec;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -35,7 +35,6 @@ use crate::source::SourceId;
 pub use builtin::RELATIONS_NAME;
 pub use graph::{Edge, RelationGraph};
 pub use planset::PlanSet;
-pub use references::check_config_references;
 
 /// Dense id of a product in a [`Catalog`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -4,8 +4,8 @@
 
 use indexmap::IndexMap;
 
+use super::spec::{CatalogAdditions, PlanSpec, ProductSpec};
 use super::*;
-use crate::config::{CatalogAdditions, PlanSpec, ProductSpec};
 
 fn catalog() -> &'static Catalog {
     Catalog::builtin()

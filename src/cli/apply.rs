@@ -76,7 +76,7 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
     let choice = match choose_backend(
         args.inputs.state.as_deref(),
         args.inputs.graph,
-        &config.loaded,
+        &config.valid.loaded,
         &sources,
     ) {
         Ok(choice) => choice,
@@ -87,7 +87,7 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
     };
     let (mut backend, warnings) = match open_backend(
         &choice,
-        &config.loaded.config,
+        &config.valid.loaded.config,
         Some(&options),
         poll,
         terminal.stderr_is_tty,
@@ -149,7 +149,7 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".to_string());
     let report = backend.apply(&ApplyContext {
-        catalog: &prepared.config.catalog,
+        catalog: &prepared.config.valid.catalog,
         planned: &prepared.planned,
         current: &prepared.state.state,
         actor: &actor,

@@ -1,27 +1,24 @@
 //! What several commands share: reading and checking the config (YAML, schema, rules, catalog
 //! references) into a config plus its catalog, and choosing and opening the backend the tenant state is read from.
 
-use std::borrow::Cow;
 use std::path::{Component, Path, PathBuf};
 
 use crate::backend::graph::{GraphBackend, PollPolicy};
 use crate::backend::tenant_file::FileBackend;
 pub use crate::backend::tenant_file::DEFAULT_STATE;
 use crate::backend::{Backend, CurrentState, LockOptions};
-use crate::catalog::{check_config_references, Catalog};
+use crate::catalog::Catalog;
+use crate::config::valid::{validate, ValidConfig};
 use crate::config::{BackendSpec, Config, LoadedConfig};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::graph::GraphSettings;
 use crate::io::{default_config_paths, fingerprint, load_config_partial};
-use crate::rules::check_config;
 use crate::source::{SourceId, Sources};
 
-/// A checked config, its catalog and its fingerprint.
+/// A valid config and its fingerprint.
 pub struct CheckedConfig {
-    /// The merged config.
-    pub loaded: LoadedConfig,
-    /// The built-in catalog, or a copy with the config's additions.
-    pub catalog: Cow<'static, Catalog>,
+    /// The merged config, validated against its catalog.
+    pub valid: ValidConfig,
     /// `sha256:` over the config files' names and contents, in reading order.
     pub fingerprint: String,
     /// Warnings found while checking (errors make the load fail).
@@ -29,7 +26,7 @@ pub struct CheckedConfig {
 }
 
 /// Reads, checks and merges the config at `paths` (default `seatplan.yaml` or `seatplan/`), and
-/// builds its catalog. Returns every problem at once.
+/// validates it against its catalog. Returns every problem at once.
 pub fn load_checked_config(
     paths: &[PathBuf],
     sources: &mut Sources,
@@ -44,22 +41,18 @@ pub fn load_checked_config(
     let Some(loaded) = loaded else {
         return Err(problems);
     };
-    let catalog = match &loaded.config.catalog {
-        None => Cow::Borrowed(Catalog::builtin()),
-        Some(additions) => match Catalog::builtin()
-            .with_additions(additions, |pointer| loaded.catalog_location(pointer))
-        {
-            Ok(catalog) => Cow::Owned(catalog),
-            Err(catalog_problems) => {
-                problems.extend(catalog_problems);
-                return Err(problems);
-            }
-        },
-    };
     // Every stage's problems together: those of the files (schema, YAML of other files) and
     // the checks of what could be read.
-    problems.extend(check_config(&loaded));
-    problems.extend(check_config_references(&loaded, &catalog));
+    let valid = match validate(loaded, Catalog::builtin()) {
+        Ok((valid, warnings)) => {
+            problems.extend(warnings);
+            valid
+        }
+        Err(more) => {
+            problems.extend(more);
+            return Err(problems);
+        }
+    };
     if problems.has_errors() {
         return Err(problems);
     }
@@ -73,8 +66,7 @@ pub fn load_checked_config(
         }
     }
     Ok(CheckedConfig {
-        loaded,
-        catalog,
+        valid,
         fingerprint: fingerprint(&hashed),
         warnings: problems,
     })

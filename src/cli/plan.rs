@@ -90,11 +90,16 @@ pub fn prepare(
     terminal: &Terminal,
 ) -> Result<Prepared, Diagnostics> {
     let config = load_checked_config(&args.config, sources)?;
-    let choice = choose_backend(args.state.as_deref(), args.graph, &config.loaded, sources)
-        .map_err(Diagnostics::from)?;
+    let choice = choose_backend(
+        args.state.as_deref(),
+        args.graph,
+        &config.valid.loaded,
+        sources,
+    )
+    .map_err(Diagnostics::from)?;
     let (mut backend, warnings) = open_backend(
         &choice,
-        &config.loaded.config,
+        &config.valid.loaded.config,
         None,
         PollPolicy::default(),
         terminal.stderr_is_tty,
@@ -116,8 +121,7 @@ pub fn prepare_with(
     sources: &mut Sources,
 ) -> Result<Prepared, Diagnostics> {
     let inputs = Inputs {
-        catalog: &config.catalog,
-        loaded: &config.loaded,
+        config: &config.valid,
         state: &state.state,
         state_source: state.source,
         state_fingerprint: state.fingerprint.clone(),

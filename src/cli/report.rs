@@ -78,7 +78,7 @@ pub fn load(args: &StateArgs, sources: &mut Sources, terminal: &Terminal) -> Res
         if !config.warnings.is_empty() {
             terminal.report(config.warnings.iter(), sources);
         }
-        config.catalog
+        config.valid.catalog
     };
     let path = args
         .state

@@ -12,6 +12,7 @@ use super::common::{load_checked_config, load_state, DEFAULT_STATE};
 use super::plan::{document_json, PlanFormat};
 use super::{Exit, Terminal};
 use crate::catalog::Catalog;
+use crate::config::valid::validate_in;
 use crate::config::{Config, GroupSpec, LoadedConfig};
 use crate::diag::{Code, Diagnostic, Location};
 use crate::plan::{compute, Inputs, Overrides};
@@ -60,7 +61,11 @@ pub fn run(args: DiffArgs, terminal: &Terminal) -> Exit {
         )
     } else {
         match load_checked_config(&args.config, &mut sources) {
-            Ok(checked) => (checked.loaded, checked.catalog, checked.fingerprint),
+            Ok(checked) => (
+                checked.valid.loaded,
+                checked.valid.catalog,
+                checked.fingerprint,
+            ),
             Err(problems) => {
                 terminal.report(problems.iter(), &sources);
                 return Exit::Failure;
@@ -134,9 +139,15 @@ pub fn run(args: DiffArgs, terminal: &Terminal) -> Exit {
         origins: settings_config.origins.clone(),
     };
     loaded.origins.groups.clear();
+    let valid = match validate_in(loaded, catalog) {
+        Ok((valid, _)) => valid,
+        Err(problems) => {
+            terminal.report(problems.iter(), &sources);
+            return Exit::Failure;
+        }
+    };
     let inputs = Inputs {
-        catalog: &catalog,
-        loaded: &loaded,
+        config: &valid,
         state: &state.state,
         state_source: state.source,
         state_fingerprint: state.fingerprint.clone(),

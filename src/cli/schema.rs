@@ -4,9 +4,12 @@ use clap::{Args, ValueEnum};
 
 use super::{Exit, Terminal};
 use crate::catalog::relations::relations_schema;
+use crate::config::schema::config_schema;
 use crate::io::write_atomic;
-use crate::schema::{config_schema, plan_schema, schema_text, tenant_schema};
+use crate::plan::document::plan_schema;
+use crate::schema::schema_text;
 use crate::source::Sources;
+use crate::tenant::parse::tenant_schema;
 
 /// Which schema to print.
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -27,7 +27,7 @@ pub fn run(args: ValidateArgs, terminal: &Terminal) -> Exit {
             if !checked.warnings.is_empty() {
                 terminal.report(checked.warnings.iter(), &sources);
             }
-            let config = &checked.loaded.config;
+            let config = &checked.valid.loaded.config;
             let groups = config.groups.as_ref().map_or(0, |groups| groups.len());
             let users = config.users.as_ref().map_or(0, |users| users.len());
             terminal.print(&format!(

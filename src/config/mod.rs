@@ -5,6 +5,10 @@
 pub mod credentials;
 pub mod format;
 pub mod model;
+pub mod references;
+pub mod rules;
+pub mod schema;
+pub mod valid;
 
 pub use model::*;
 
@@ -12,7 +16,6 @@ use indexmap::IndexMap;
 
 use crate::country::usage_location_problem;
 use crate::diag::{Code, Diagnostic, Diagnostics, Location};
-use crate::schema;
 use crate::source::{pointer_child, PointerMap, SourceId};
 use crate::yaml::{parse_document, YamlLimits};
 
@@ -77,14 +80,16 @@ pub fn parse_config_file_partial(source: SourceId, text: &str) -> PartialConfigF
     }
     let violations = schema::validate_config(source, &document.value);
     let (config, mut problems) = if violations.is_empty() {
-        match serde_yaml::from_str::<Config>(text.trim_start_matches('\u{feff}')) {
+        match serde_path_to_error::deserialize::<_, Config>(document.value) {
             Ok(config) => (config, Diagnostics::default()),
             Err(error) => {
-                let offset = error.location().map(|at| at.index()).unwrap_or(0);
-                let diagnostic =
-                    Diagnostic::new(Code::Schema, format!("the config cannot be read: {error}"))
-                        .with_label(Location::span(source, offset..offset), "here")
-                        .with_help("compare the file with `seatplan schema config`");
+                let pointer = error_pointer(error.path());
+                let diagnostic = Diagnostic::new(
+                    Code::Schema,
+                    format!("the config cannot be read: {}", error.inner()),
+                )
+                .with_label(Location::node(source, pointer), "here")
+                .with_help("compare the file with `seatplan schema config`");
                 return failed(diagnostic.into(), Some(pointers));
             }
         }
@@ -98,6 +103,8 @@ pub fn parse_config_file_partial(source: SourceId, text: &str) -> PartialConfigF
             None => return failed(violations, Some(pointers)),
         }
     };
+    let mut config = config;
+    restore_written_order(&mut config, &pointers);
     check_file(source, &config, &mut problems);
     PartialConfigFile {
         file: Some(ConfigFile {
@@ -108,6 +115,46 @@ pub fn parse_config_file_partial(source: SourceId, text: &str) -> PartialConfigF
         problems,
         pointers: None,
     }
+}
+
+/// Puts the config's maps (groups, users, catalog products and plans) back in the order the file
+/// writes them: the YAML pass's value keeps object keys sorted, and the order of groups is what
+/// plans, reports and the service's processing order follow.
+fn restore_written_order(config: &mut Config, pointers: &PointerMap) {
+    fn by_position<V>(map: &mut IndexMap<String, V>, parent: &str, pointers: &PointerMap) {
+        map.sort_by_cached_key(|key, _| {
+            pointers
+                .get(&pointer_child(parent, key))
+                .map_or(usize::MAX, |span| {
+                    span.key.as_ref().map_or(span.value.start, |key| key.start)
+                })
+        });
+    }
+    if let Some(groups) = config.groups.as_mut() {
+        by_position(groups, "/groups", pointers);
+    }
+    if let Some(users) = config.users.as_mut() {
+        by_position(users, "/users", pointers);
+    }
+    if let Some(catalog) = config.catalog.as_mut() {
+        if let Some(products) = catalog.products.as_mut() {
+            by_position(products, "/catalog/products", pointers);
+        }
+        if let Some(plans) = catalog.plans.as_mut() {
+            by_position(plans, "/catalog/plans", pointers);
+        }
+    }
+}
+
+/// The JSON pointer of the node a deserialization error happened at.
+fn error_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .fold(String::new(), |pointer, segment| match segment {
+            Segment::Seq { index } => pointer_child(&pointer, &index.to_string()),
+            Segment::Map { key } => pointer_child(&pointer, key),
+            Segment::Enum { .. } | Segment::Unknown => pointer,
+        })
 }
 
 /// The config document without the entries that hold the `broken` nodes: the group or user
@@ -140,7 +187,7 @@ fn without_broken_entries(
 }
 
 /// Checks that need more than the schema: version, exclusive fields, country codes. (Rules are
-/// checked by [`crate::rules::check_config`].)
+/// checked by [`rules::check_rules`], its names by [`valid::validate`].)
 fn check_file(source: SourceId, config: &Config, problems: &mut Diagnostics) {
     if config.version != 1 {
         problems.push(
@@ -515,6 +562,46 @@ fn duplicate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maps_keep_the_order_the_file_writes() {
+        let text = "version: 1\ngroups:\n  zeta: { members: [] }\n  alpha: { members: [] }\n  \"m/n\": { members: [] }\nusers:\n  z@contoso.com: { usage_location: US }\n  a@contoso.com: { usage_location: US }\ncatalog:\n  plans:\n    Z_PLAN: { id: 00000000-0000-0000-0000-00000000000a }\n    A_PLAN: { id: 00000000-0000-0000-0000-00000000000b }\n";
+        let file = parse_config_file(SourceId(0), text).expect("the config parses");
+        let groups: Vec<&str> = file
+            .config
+            .groups
+            .iter()
+            .flatten()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(groups, ["zeta", "alpha", "m/n"]);
+        let users: Vec<&str> = file
+            .config
+            .users
+            .iter()
+            .flatten()
+            .map(|(upn, _)| upn.as_str())
+            .collect();
+        assert_eq!(users, ["z@contoso.com", "a@contoso.com"]);
+        let plans: Vec<&str> = file
+            .config
+            .catalog
+            .iter()
+            .flat_map(|catalog| catalog.plans.iter().flatten())
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(plans, ["Z_PLAN", "A_PLAN"]);
+    }
+
+    #[test]
+    fn a_value_serde_refuses_is_reported_at_its_node() {
+        let pointer = {
+            let value = serde_json::json!({ "version": 1, "groups": { "g": { "members": [7] } } });
+            let error = serde_path_to_error::deserialize::<_, Config>(value).unwrap_err();
+            error_pointer(error.path())
+        };
+        assert_eq!(pointer, "/groups/g/members/0");
+    }
 
     #[test]
     fn broken_entries_are_left_out_and_a_broken_root_stops() {

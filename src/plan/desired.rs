@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use crate::catalog::Catalog;
-use crate::config::{Ensure, GroupSpec, LicenseSpec, LoadedConfig, MemberSpec, RuleProcessing};
+use crate::config::references::ResolvedLicense;
+use crate::config::valid::ValidConfig;
+use crate::config::{Ensure, GroupSpec, LicenseSpec, MemberSpec, RuleProcessing};
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 use crate::source::SourceId;
 use crate::tenant::index::{Tenant, UserIdx};
@@ -297,28 +299,26 @@ fn labelled(diagnostic: Diagnostic, location: Option<crate::diag::Location>) -> 
 }
 
 /// Converts config licenses into the state's form (Graph's `disabledPlans`): an allow-list
-/// becomes the product's other plans.
-pub fn state_licenses(catalog: &Catalog, licenses: &[LicenseSpec]) -> Vec<AssignedLicense> {
+/// becomes the plans `catalog` lists for the product (which may have grown by the tenant's
+/// subscriptions) other than the allowed ones. `resolved` holds the same licenses resolved by
+/// validation, in the same order.
+pub fn state_licenses(
+    catalog: &Catalog,
+    licenses: &[LicenseSpec],
+    resolved: &[ResolvedLicense],
+) -> Vec<AssignedLicense> {
     licenses
         .iter()
-        .map(|license| {
-            let disabled_plans = match (&license.enabled_plans, &license.disabled_plans) {
-                (Some(enabled), _) => match catalog.resolve_product(&license.sku) {
-                    Ok(product) => {
-                        let keep: Vec<_> = enabled
-                            .iter()
-                            .filter_map(|name| catalog.plan_in_product(product, name))
-                            .collect();
-                        catalog
-                            .product(product)
-                            .plans
-                            .iter()
-                            .filter(|plan| !keep.contains(plan))
-                            .map(|&plan| catalog.plan(plan).name.clone())
-                            .collect()
-                    }
-                    Err(_) => Vec::new(),
-                },
+        .zip(resolved)
+        .map(|(license, resolved)| {
+            let disabled_plans = match (&resolved.enabled, &license.disabled_plans) {
+                (Some(enabled), _) => catalog
+                    .product(resolved.product)
+                    .plans
+                    .iter()
+                    .filter(|plan| !enabled.contains(**plan))
+                    .map(|&plan| catalog.plan(plan).name.clone())
+                    .collect(),
                 (None, Some(disabled)) => disabled.clone(),
                 (None, None) => Vec::new(),
             };
@@ -336,9 +336,10 @@ pub fn state_licenses(catalog: &Catalog, licenses: &[LicenseSpec]) -> Vec<Assign
 pub fn build(
     current: &TenantState,
     indexed: &Tenant,
-    loaded: &LoadedConfig,
+    valid: &ValidConfig,
     catalog: &Catalog,
 ) -> Result<Desired, Diagnostics> {
+    let loaded = &valid.loaded;
     let mut problems = Diagnostics::default();
     let mut desired = Desired {
         tenant: current.tenant.clone(),
@@ -519,7 +520,7 @@ pub fn build(
             desired.members_set.push(index);
         }
         if let Some(licenses) = &spec.licenses {
-            group.licenses = state_licenses(catalog, licenses);
+            group.licenses = state_licenses(catalog, licenses, valid.group_licenses(name));
         }
         desired.groups.insert(index, group);
         desired.managed_groups.push((name.clone(), index));
@@ -551,7 +552,7 @@ pub fn build(
             user.usage_location = Some(location.to_ascii_uppercase());
         }
         if let Some(licenses) = &spec.licenses {
-            user.licenses = state_licenses(catalog, licenses);
+            user.licenses = state_licenses(catalog, licenses, valid.user_licenses(upn));
         }
         desired.managed_users.push((upn.clone(), index));
     }

@@ -513,6 +513,17 @@ pub fn parse_plan(text: &str, name: &str) -> Result<PlanDocument, Diagnostic> {
     Ok(document)
 }
 
+/// The JSON schema of the plan document (`schemas/plan.schema.json`): what `plan --format json`
+/// prints and `plan -o` saves. Unlike the input schemas it keeps `null` for optional values: a
+/// plan writes `"before": null` for a description or usage location that was not set.
+pub fn plan_schema() -> serde_json::Value {
+    crate::schema::with_id(
+        serde_json::to_value(schemars::schema_for!(PlanDocument))
+            .unwrap_or(serde_json::Value::Null),
+        "plan",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,7 @@ pub mod steps;
 use jiff::Timestamp;
 
 use crate::catalog::{Catalog, PlanId, ProductId};
+use crate::config::valid::ValidConfig;
 use crate::config::LoadedConfig;
 use crate::diag::{Code, Diagnostic, Diagnostics, Severity};
 use crate::engine::{self, memory::ServiceMemory, Mode, Outcome};
@@ -34,10 +35,8 @@ use document::{Action, PlanDocument, Summary, FORMAT_VERSION};
 
 /// What a plan is computed from.
 pub struct Inputs<'a> {
-    /// The catalog with the config's additions.
-    pub catalog: &'a Catalog,
-    /// The merged config.
-    pub loaded: &'a LoadedConfig,
+    /// The config, validated against its catalog (which has the config's additions).
+    pub config: &'a ValidConfig,
     /// The current tenant state.
     pub state: &'a TenantState,
     /// The state's source, for diagnostics about it.
@@ -186,27 +185,19 @@ pub fn compute_observed(
     inputs: &Inputs<'_>,
     phase_done: &mut dyn FnMut(&'static str),
 ) -> Result<Planned, Diagnostics> {
-    let grown = tenant_catalog(inputs.catalog, inputs.state);
+    let grown = tenant_catalog(&inputs.config.catalog, inputs.state);
     let (catalog, new_plans) = match &grown {
         Some((grown, added)) => (grown, added.as_slice()),
-        None => (inputs.catalog, &[][..]),
+        None => (&*inputs.config.catalog, &[][..]),
     };
-    // Every rule of the state and of the config, prepared once for the whole plan.
-    let book = RuleBook::new(
+    // Every rule of the state and of the config, prepared once for the whole plan (the
+    // config's were prepared when it was validated).
+    let book = inputs.config.rules.with(
         inputs
             .state
             .groups
             .iter()
-            .filter_map(|group| group.rule.as_deref())
-            .chain(
-                inputs
-                    .loaded
-                    .config
-                    .groups
-                    .iter()
-                    .flatten()
-                    .filter_map(|(_, spec)| spec.rule.as_deref()),
-            ),
+            .filter_map(|group| group.rule.as_deref()),
     );
     phase_done("rules prepared");
     let current = evaluate_observed(
@@ -217,7 +208,7 @@ pub fn compute_observed(
         &book,
         phase_done,
     )?;
-    let desired = desired::build(inputs.state, &current.tenant, inputs.loaded, catalog)?;
+    let desired = desired::build(inputs.state, &current.tenant, inputs.config, catalog)?;
     phase_done("desired state");
     let target = desired.index(inputs.state, &current.tenant, catalog, inputs.state_source)?;
     phase_done("index (desired)");
@@ -311,7 +302,7 @@ pub fn compute_observed(
     phase_done("impact");
     let context = checks::Context {
         catalog,
-        loaded: inputs.loaded,
+        loaded: &inputs.config.loaded,
         current_state: inputs.state,
         desired: &desired,
         current: &current.tenant,
@@ -325,7 +316,11 @@ pub fn compute_observed(
         new_plans,
     };
     let mut diagnostics = checks::run(&context);
-    diagnostics.extend(pending_memberships(&current, inputs.loaded, &desired));
+    diagnostics.extend(pending_memberships(
+        &current,
+        &inputs.config.loaded,
+        &desired,
+    ));
     diagnostics.sort_by_key(|diagnostic| diagnostic.severity);
     phase_done("checks");
     let summary = Summary {

@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use super::{applied_state, compute, evaluate, export::config_from_state, Inputs, Overrides};
 use crate::backend::render_state;
 use crate::catalog::Catalog;
+use crate::config::valid::validate;
 use crate::config::{GroupSpec, LicenseSpec, LoadedConfig};
 use crate::engine::properties::{raw, state};
 use crate::source::SourceId;
@@ -21,9 +22,12 @@ fn plan(config: &crate::config::Config, state: &TenantState) -> super::Planned {
         config: config.clone(),
         ..LoadedConfig::default()
     };
+    let (valid, _) = match validate(loaded, Catalog::builtin()) {
+        Ok(valid) => valid,
+        Err(problems) => panic!("the config is valid: {problems:?}"),
+    };
     let inputs = Inputs {
-        catalog: Catalog::builtin(),
-        loaded: &loaded,
+        config: &valid,
         state,
         state_source: SourceId(0),
         state_fingerprint: String::new(),

@@ -1,9 +1,9 @@
-//! Entra's dynamic membership rule language: lexer ([`lexer`]), parser with spans
-//! ([`parser`]) and the service's save-time checks (`save_checks`), syntax tree ([`ast`]), canonical printer
+//! Entra's dynamic membership rule language: lexer ([`lexer`]), parser with spans ([`parser`])
+//! and the service's save-time checks (`save_checks`), syntax tree ([`ast`]), canonical printer
 //! ([`printer`]), property table ([`property`]), compiled evaluator ([`compile`]) over a columnar
 //! user table ([`table`]) — rules evaluated together share their common leaves ([`LeafCache`]),
-//! and small selections come from the table's users grouped by value — and the config check that
-//! points rule errors into the YAML file ([`check_config`]).
+//! and small selections come from the table's users grouped by value — and rules prepared once
+//! per plan ([`RuleBook`]). The config's check of its rules is `crate::config::rules`.
 //!
 //! Grammar and semantics follow Microsoft Learn ("Dynamic membership rules for groups") as
 //! collected in the grammar notes; where those notes mark a point unverified, the decision is
@@ -11,7 +11,6 @@
 
 pub mod ast;
 pub mod compile;
-mod config_check;
 pub mod error;
 pub mod lexer;
 pub mod parser;
@@ -25,7 +24,6 @@ pub mod table;
 
 pub use ast::{Expr, ExprKind, Rule, RuleKind, Span};
 pub use compile::{CompiledRule, EvalContext, GroupMembers, LeafCache, NoGroups};
-pub use config_check::check_config;
 pub use error::RuleError;
 pub use parser::{parse, parse_with, RuleLimits, MAX_RULE_CHARS};
 pub use prepared::{PreparedRule, RuleBook};

@@ -1,5 +1,5 @@
 //! Recursive-descent parser from tokens to the [`Rule`] tree. Each comparison it reads goes
-//! through the service's save-time checks in [`super::save_checks`]; the first problem is returned
+//! through the service's save-time checks in `save_checks`; the first problem is returned
 //! as a [`RuleError`] pointing at its token.
 //!
 //! Precedence (grammar notes §4): comparisons, then `-not`, then `-and`, then `-or`; `-any`/`-all`

@@ -81,6 +81,18 @@ impl RuleBook {
         RuleBook { by_text }
     }
 
+    /// This book and every distinct text of `texts` it does not hold yet, prepared.
+    pub fn with<'a>(&self, texts: impl IntoIterator<Item = &'a str>) -> RuleBook {
+        let missing = RuleBook::new(
+            texts
+                .into_iter()
+                .filter(|text| !self.by_text.contains_key(*text)),
+        );
+        let mut by_text = self.by_text.clone();
+        by_text.extend(missing.by_text);
+        RuleBook { by_text }
+    }
+
     /// The prepared form of `text`: the book's, or prepared now for a text it does not hold.
     pub fn get(&self, text: &str) -> Cow<'_, PreparedRule> {
         match self.by_text.get(text) {

@@ -4,10 +4,19 @@
 //! megabytes). Spans for JSON are computed only when a diagnostic needs them.
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Location};
-use crate::schema::{tenant_schema, validate_with, CompiledSchema};
+use crate::schema::{finish, validate_with, CompiledSchema};
 use crate::source::{PointerMap, SourceId};
 use crate::tenant::model::TenantState;
 use crate::yaml::{parse_document, YamlLimits};
+
+/// The JSON schema of the tenant state file (`schemas/tenant.schema.json`).
+pub fn tenant_schema() -> serde_json::Value {
+    finish(
+        serde_json::to_value(schemars::schema_for!(super::TenantState))
+            .unwrap_or(serde_json::Value::Null),
+        "tenant",
+    )
+}
 
 /// The format of a state file, chosen by its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

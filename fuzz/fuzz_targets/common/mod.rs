@@ -7,13 +7,14 @@
 #![allow(dead_code)]
 
 use seatplan::catalog::Catalog;
+use seatplan::config::valid::validate;
 use seatplan::config::{merge, parse_config_file};
 use seatplan::diag::Diagnostics;
 use seatplan::plan::document::parse_plan;
 use seatplan::render::diagnostics::{render_all, Style};
 use seatplan::render::markdown::markdown;
 use seatplan::render::plan::{text as plan_text, TextOptions};
-use seatplan::rules::{check_config, parse_with, print, RuleLimits};
+use seatplan::rules::{parse_with, print, RuleLimits};
 use seatplan::source::Sources;
 use seatplan::tenant::index::build;
 use seatplan::tenant::parse::{parse_state, Format};
@@ -70,19 +71,10 @@ pub fn config_loader(data: &[u8]) {
         Ok(loaded) => loaded,
         Err(problems) => return render(&problems, &sources),
     };
-    let catalog = match &loaded.config.catalog {
-        None => Catalog::builtin().clone(),
-        Some(additions) => match Catalog::builtin()
-            .with_additions(additions, |pointer| loaded.catalog_location(pointer))
-        {
-            Ok(catalog) => catalog,
-            Err(problems) => return render(&problems, &sources),
-        },
+    let problems = match validate(loaded, Catalog::builtin()) {
+        Ok((_, warnings)) => warnings,
+        Err(problems) => problems,
     };
-    let mut problems = check_config(&loaded);
-    problems.extend(seatplan::catalog::check_config_references(
-        &loaded, &catalog,
-    ));
     render(&problems, &sources);
 }
 

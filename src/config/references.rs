@@ -1,29 +1,79 @@
-//! Checks that a loaded config names only products and service plans the catalog knows: unknown
-//! or ambiguous SKUs, unknown plan names, and plans listed under a product that does not contain
-//! them, each with a "did you mean" and a caret on the value.
+//! Resolves the products and service plans a loaded config names in its catalog, reporting
+//! unknown or ambiguous SKUs, unknown plan names, and plans listed under a product that does not
+//! contain them, each with a "did you mean" and a caret on the value.
 
-use super::{or_list, Catalog, Lookup, ProductId};
-use crate::config::{LicenseSpec, LoadedConfig};
+use super::{LicenseSpec, LoadedConfig};
+use crate::catalog::{or_list, Catalog, Lookup, PlanSet, ProductId};
 use crate::diag::{Code, Diagnostic, Diagnostics, Location};
+use crate::hash::Map;
 
-/// Every reference problem in the groups' and users' licenses of `loaded`.
-pub fn check_config_references(loaded: &LoadedConfig, catalog: &Catalog) -> Diagnostics {
+/// A license of the config with its product, and its allow-list if it has one, resolved in the
+/// config's catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedLicense {
+    /// The product the license assigns.
+    pub product: ProductId,
+    /// The plans of `enabled_plans`, when the license is an allow-list.
+    pub enabled: Option<PlanSet>,
+}
+
+/// The resolved licenses of the config's groups and users, in the order the config lists them.
+/// A license that does not resolve is missing from its owner's list (and reported).
+#[derive(Debug, Clone, Default)]
+pub struct ResolvedLicenses {
+    /// By group name.
+    pub groups: Map<String, Vec<ResolvedLicense>>,
+    /// By user principal name, as the config writes it.
+    pub users: Map<String, Vec<ResolvedLicense>>,
+}
+
+/// Resolves every license of the groups and users of `loaded`; every reference problem is
+/// reported.
+pub fn resolve_licenses(
+    loaded: &LoadedConfig,
+    catalog: &Catalog,
+) -> (ResolvedLicenses, Diagnostics) {
     let mut problems = Diagnostics::default();
+    let mut resolved = ResolvedLicenses::default();
     for (name, group) in loaded.config.groups.iter().flatten() {
-        let owner = format!("group `{name}`");
-        let locate = |suffix: &str| loaded.group_location(name, suffix);
-        for (index, license) in group.licenses.iter().flatten().enumerate() {
-            check_license(catalog, license, index, &owner, &locate, &mut problems);
-        }
+        let licenses = resolve_all(
+            catalog,
+            group.licenses.as_deref(),
+            &format!("group `{name}`"),
+            &|suffix: &str| loaded.group_location(name, suffix),
+            &mut problems,
+        );
+        resolved.groups.insert(name.clone(), licenses);
     }
     for (upn, user) in loaded.config.users.iter().flatten() {
-        let owner = format!("user `{upn}`");
-        let locate = |suffix: &str| loaded.user_location(upn, suffix);
-        for (index, license) in user.licenses.iter().flatten().enumerate() {
-            check_license(catalog, license, index, &owner, &locate, &mut problems);
-        }
+        let licenses = resolve_all(
+            catalog,
+            user.licenses.as_deref(),
+            &format!("user `{upn}`"),
+            &|suffix: &str| loaded.user_location(upn, suffix),
+            &mut problems,
+        );
+        resolved.users.insert(upn.clone(), licenses);
     }
-    problems
+    (resolved, problems)
+}
+
+/// The resolved licenses of one owner (a group or a user), in order.
+fn resolve_all(
+    catalog: &Catalog,
+    licenses: Option<&[LicenseSpec]>,
+    owner: &str,
+    locate: &dyn Fn(&str) -> Option<Location>,
+    problems: &mut Diagnostics,
+) -> Vec<ResolvedLicense> {
+    licenses
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(index, license)| {
+            resolve_license(catalog, license, index, owner, locate, problems)
+        })
+        .collect()
 }
 
 fn with_location(diagnostic: Diagnostic, location: Option<Location>, label: &str) -> Diagnostic {
@@ -33,14 +83,14 @@ fn with_location(diagnostic: Diagnostic, location: Option<Location>, label: &str
     }
 }
 
-fn check_license(
+fn resolve_license(
     catalog: &Catalog,
     license: &LicenseSpec,
     index: usize,
     owner: &str,
     locate: &dyn Fn(&str) -> Option<Location>,
     problems: &mut Diagnostics,
-) {
+) -> Option<ResolvedLicense> {
     let at = format!("/licenses/{index}");
     let sku = &license.sku;
     let product = match catalog.lookup_product(sku) {
@@ -61,7 +111,7 @@ fn check_license(
                 locate(&format!("{at}/sku")),
                 "unknown SKU",
             ));
-            return;
+            return None;
         }
         Lookup::Ambiguous(products) => {
             let mut diagnostic = Diagnostic::new(
@@ -84,21 +134,32 @@ fn check_license(
                 locate(&format!("{at}/sku")),
                 "ambiguous SKU",
             ));
-            return;
+            return None;
         }
     };
+    let mut resolved = true;
+    let mut enabled = license.enabled_plans.as_ref().map(|_| PlanSet::default());
     for (field, list) in [
         ("disabled_plans", &license.disabled_plans),
         ("enabled_plans", &license.enabled_plans),
     ] {
         for (position, name) in list.iter().flatten().enumerate() {
-            if catalog.plan_in_product(product, name).is_some() {
-                continue;
+            match catalog.plan_in_product(product, name) {
+                Some(plan) if field == "enabled_plans" => {
+                    if let Some(enabled) = enabled.as_mut() {
+                        enabled.insert(plan);
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    resolved = false;
+                    let location = locate(&format!("{at}/{field}/{position}"));
+                    problems.push(plan_problem(catalog, product, name, location));
+                }
             }
-            let location = locate(&format!("{at}/{field}/{position}"));
-            problems.push(plan_problem(catalog, product, name, location));
         }
     }
+    resolved.then_some(ResolvedLicense { product, enabled })
 }
 
 fn plan_problem(

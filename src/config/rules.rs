@@ -2,13 +2,14 @@
 //! file (line and column of the bad token), and device rules are rejected on licensed groups
 //! because licenses are assigned to users only.
 
-use crate::config::LoadedConfig;
+use super::LoadedConfig;
 use crate::diag::{Code, Diagnostic, Diagnostics, Location, Severity};
 
-use super::parser::parse;
+use crate::rules::RuleBook;
 
-/// Diagnostics for the rules of all groups in `loaded`, in group order.
-pub fn check_config(loaded: &LoadedConfig) -> Diagnostics {
+/// Diagnostics for the rules of all groups in `loaded`, in group order, from their prepared
+/// forms in `rules`.
+pub fn check_rules(loaded: &LoadedConfig, rules: &RuleBook) -> Diagnostics {
     let mut diagnostics = Diagnostics::default();
     for (name, group) in loaded.config.groups.iter().flatten() {
         let Some(rule) = &group.rule else {
@@ -21,7 +22,7 @@ pub fn check_config(loaded: &LoadedConfig) -> Diagnostics {
             continue;
         };
         let inside = |range| Location::inside(source, pointer.clone(), range);
-        match parse(rule) {
+        match &rules.get(rule).parsed {
             Err(error) => {
                 let mut diagnostic = error.to_diagnostic(inside);
                 diagnostic.message = format!("rule of group `{name}`: {}", diagnostic.message);
