@@ -10,8 +10,8 @@ use super::client::GraphClient;
 use super::error::GraphError;
 use crate::diag::Diagnostics;
 use crate::tenant::graph_import::{
-    map_export, user_select, GraphExport, GROUP_SELECT, MEMBER_SELECT, ORGANIZATION_SELECT,
-    SKU_SELECT,
+    group_select, map_export, member_select, organization_select, sku_select, user_select,
+    GraphExport,
 };
 use crate::tenant::TenantState;
 
@@ -40,12 +40,13 @@ impl GraphClient {
     ) -> Result<GraphExport, GraphError> {
         self.progress_phase("reading the organization and subscriptions");
         let organization =
-            self.get_pages(&format!("/organization?$select={ORGANIZATION_SELECT}"))?;
-        let subscribed_skus = self.get_pages(&format!("/subscribedSkus?$select={SKU_SELECT}"))?;
+            self.get_pages(&format!("/organization?$select={}", organization_select()))?;
+        let subscribed_skus =
+            self.get_pages(&format!("/subscribedSkus?$select={}", sku_select()))?;
         self.progress_phase("reading users");
         let users = self.get_pages(&format!("/users?$select={}&$top=999", user_select()))?;
         self.progress_phase("reading groups");
-        let groups = self.get_pages(&format!("/groups?$select={GROUP_SELECT}&$top=999"))?;
+        let groups = self.get_pages(&format!("/groups?$select={}&$top=999", group_select()))?;
         let wanted: Vec<String> = groups
             .iter()
             .filter_map(|page| page.body.get("value").and_then(Value::as_array))
@@ -65,11 +66,12 @@ impl GraphClient {
             })
             .filter_map(|group| group.get("id").and_then(Value::as_str).map(str::to_string))
             .collect();
+        let member_select = member_select();
         let urls: Vec<String> = wanted
             .iter()
             .map(|id| {
                 format!(
-                    "/groups/{}/members?$select={MEMBER_SELECT}&$top=999",
+                    "/groups/{}/members?$select={member_select}&$top=999",
                     path_segment(id)
                 )
             })

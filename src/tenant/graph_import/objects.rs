@@ -1,0 +1,238 @@
+//! The objects of a collection's pages, each deserialized on its own into its Graph type, and
+//! the diagnostics that name where an object is: the page, the object's id and, when the page
+//! is a registered source, the node.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use serde_path_to_error::Segment;
+
+use crate::diag::{Code, Diagnostic, Location};
+use crate::source::pointer_child;
+
+use super::{GraphPage, Mapper};
+
+/// One object of a page being mapped: where it is, for diagnostics.
+pub(super) struct At<'a> {
+    /// The page that holds the object.
+    pub(super) page: &'a GraphPage,
+    /// The JSON pointer of the object in the page (`/value/3`).
+    pub(super) pointer: String,
+    /// The Graph resource (`user`, `subscribedSku`), for messages.
+    pub(super) kind: &'static str,
+    /// The object's id, when it has one.
+    pub(super) id: Option<String>,
+}
+
+impl At<'_> {
+    /// The whole page, for problems of the response rather than of one object.
+    fn response(page: &GraphPage) -> At<'_> {
+        At {
+            page,
+            pointer: String::new(),
+            kind: "response",
+            id: None,
+        }
+    }
+
+    /// `user `<id>``, or `a user` for an object without an id.
+    pub(super) fn describe(&self) -> String {
+        match &self.id {
+            Some(id) => format!("{} `{id}`", self.kind),
+            None => format!("a {}", self.kind),
+        }
+    }
+
+    /// A diagnostic about the object, or about its property `field` when given.
+    pub(super) fn diagnostic(
+        &self,
+        code: Code,
+        field: Option<&str>,
+        message: String,
+    ) -> Diagnostic {
+        let pointer = match field {
+            Some(field) => pointer_child(&self.pointer, field),
+            None => self.pointer.clone(),
+        };
+        self.diagnostic_at(code, pointer, message)
+    }
+
+    fn diagnostic_at(&self, code: Code, pointer: String, message: String) -> Diagnostic {
+        let diagnostic = Diagnostic::new(code, format!("`{}`: {message}", self.page.origin));
+        match self.page.source {
+            Some(source) => diagnostic.with_label(Location::node(source, pointer), "here"),
+            None => diagnostic,
+        }
+    }
+
+    /// The object lacks `field` (or it is null).
+    pub(super) fn missing(&self, field: &str) -> Diagnostic {
+        self.diagnostic(
+            Code::GraphMissingField,
+            None,
+            format!("{} has no `{field}`", self.describe()),
+        )
+        .with_help(format!("export the response with `{field}` in its $select"))
+    }
+
+    /// The object's `field` has a value seatplan does not know.
+    pub(super) fn invalid(&self, field: &str, expected: &str) -> Diagnostic {
+        self.diagnostic(
+            Code::GraphInvalidValue,
+            Some(field),
+            format!("`{field}` of {} is not {expected}", self.describe()),
+        )
+        .with_help(RESPONSE_AS_RETURNED)
+    }
+
+    /// The object does not deserialize into its Graph type: the property at the error's path
+    /// has the wrong shape.
+    fn wrong_shape(&self, error: &serde_path_to_error::Error<serde_json::Error>) -> Diagnostic {
+        let mut pointer = self.pointer.clone();
+        let mut path = String::new();
+        for segment in error.path().iter() {
+            let token = match segment {
+                Segment::Seq { index } => {
+                    path.push_str(&format!("[{index}]"));
+                    index.to_string()
+                }
+                Segment::Map { key } | Segment::Enum { variant: key } => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                    key.clone()
+                }
+                Segment::Unknown => continue,
+            };
+            pointer = pointer_child(&pointer, &token);
+        }
+        let message = if path.is_empty() {
+            format!(
+                "{} is not a {} object ({})",
+                self.describe(),
+                self.kind,
+                error.inner()
+            )
+        } else {
+            format!(
+                "`{path}` of {} has the wrong shape ({})",
+                self.describe(),
+                error.inner()
+            )
+        };
+        self.diagnostic_at(Code::GraphInvalidValue, pointer, message)
+            .with_help(RESPONSE_AS_RETURNED)
+    }
+}
+
+/// One object of a page: where it is, its JSON and its typed form (`None` when it has the wrong
+/// shape, which is reported already).
+pub(super) struct Entry<'a, T> {
+    /// Where the object is.
+    pub(super) at: At<'a>,
+    /// The object as parsed.
+    pub(super) object: &'a Map<String, Value>,
+    /// The object as its Graph type.
+    pub(super) typed: Option<T>,
+}
+
+const RESPONSE_AS_RETURNED: &str = "the file must hold the response exactly as Graph returned it";
+
+impl Mapper {
+    /// The objects of a collection's pages, each deserialized into `T`, with where they are;
+    /// `id_field` names the property that identifies an object in messages. Pages without a
+    /// `value` array, a last page that promises another, entries that are not objects and
+    /// objects of the wrong shape are reported; an object of the wrong shape comes back as
+    /// `None` so that the caller can remember its id. Each comes with its untyped form, for the
+    /// properties read by name.
+    pub(super) fn objects<'a, T: Deserialize<'a>>(
+        &mut self,
+        pages: &'a [GraphPage],
+        kind: &'static str,
+        id_field: &str,
+    ) -> Vec<Entry<'a, T>> {
+        let mut objects = Vec::new();
+        let last = pages.len().saturating_sub(1);
+        for (index, page) in pages.iter().enumerate() {
+            let Some(values) = page.body.get("value").and_then(Value::as_array) else {
+                self.diagnostics.push(
+                    At::response(page)
+                        .diagnostic(
+                            Code::GraphMissingField,
+                            None,
+                            "the response has no `value` array".into(),
+                        )
+                        .with_help("each file must hold one Graph collection response as returned"),
+                );
+                continue;
+            };
+            if index == last && page.body.get("@odata.nextLink").is_some() {
+                self.diagnostics.push(
+                    At::response(page)
+                        .diagnostic(
+                            Code::GraphInconsistentExport,
+                            Some("@odata.nextLink"),
+                            "the response has an `@odata.nextLink` but its next page is missing"
+                                .into(),
+                        )
+                        .with_help(
+                            "fetch every page and save page N as <name>-N.json next to the first",
+                        ),
+                );
+            }
+            objects.reserve(values.len());
+            for (position, value) in values.iter().enumerate() {
+                let mut at = At {
+                    page,
+                    pointer: format!("/value/{position}"),
+                    kind,
+                    id: None,
+                };
+                let Some(object) = value.as_object() else {
+                    self.diagnostics.push(
+                        at.diagnostic(
+                            Code::GraphInvalidValue,
+                            None,
+                            format!("an entry of `value` is not a {kind} object"),
+                        )
+                        .with_help(RESPONSE_AS_RETURNED),
+                    );
+                    continue;
+                };
+                at.id = object
+                    .get(id_field)
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                match serde_path_to_error::deserialize(value) {
+                    Ok(typed) => objects.push(Entry {
+                        at,
+                        object,
+                        typed: Some(typed),
+                    }),
+                    Err(error) => {
+                        self.diagnostics.push(at.wrong_shape(&error));
+                        objects.push(Entry {
+                            at,
+                            object,
+                            typed: None,
+                        });
+                    }
+                }
+            }
+        }
+        objects
+    }
+
+    /// `value` when it is there; otherwise reports `field` as missing.
+    pub(super) fn required<'v, T>(
+        &mut self,
+        at: &At<'_>,
+        value: &'v Option<T>,
+        field: &str,
+    ) -> Option<&'v T> {
+        if value.is_none() {
+            self.diagnostics.push(at.missing(field));
+        }
+        value.as_ref()
+    }
+}
