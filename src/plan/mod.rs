@@ -21,8 +21,7 @@ use jiff::Timestamp;
 
 use crate::catalog::{Catalog, PlanId, ProductId};
 use crate::config::valid::ValidConfig;
-use crate::config::LoadedConfig;
-use crate::diag::{Code, Diagnostic, Diagnostics, Severity};
+use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::engine::{self, memory::ServiceMemory, Mode, Outcome};
 use crate::rules::RuleBook;
 use crate::source::SourceId;
@@ -302,7 +301,7 @@ pub fn compute_observed(
     phase_done("impact");
     let context = checks::Context {
         catalog,
-        loaded: &inputs.config.loaded,
+        config: inputs.config,
         current_state: inputs.state,
         desired: &desired,
         current: &current.tenant,
@@ -314,14 +313,9 @@ pub fn compute_observed(
         changes: &changes,
         overrides: inputs.overrides,
         new_plans,
+        pending: &current.memberships.pending,
     };
-    let mut diagnostics = checks::run(&context);
-    diagnostics.extend(pending_memberships(
-        &current,
-        &inputs.config.loaded,
-        &desired,
-    ));
-    diagnostics.sort_by_key(|diagnostic| diagnostic.severity);
+    let diagnostics = checks::run(&context);
     phase_done("checks");
     let summary = Summary {
         add: changes
@@ -446,55 +440,6 @@ fn retryable_after(
         .into_iter()
         .map(|user| index::UserIdx(user as u32))
         .collect()
-}
-
-/// Warnings for dynamic groups whose recorded members lag behind their rule: the plan's
-/// "before" already counts the rule's result, so these changes are not the plan's doing.
-fn pending_memberships(
-    current: &Evaluated,
-    loaded: &LoadedConfig,
-    desired: &desired::Desired,
-) -> Vec<Diagnostic> {
-    let mut diagnostics = Vec::new();
-    for pending in &current.memberships.pending {
-        let group = current.tenant.group_at(pending.group);
-        let upns = |users: &[crate::tenant::index::UserIdx]| {
-            let mut names: Vec<&str> = users
-                .iter()
-                .take(5)
-                .map(|user| &*current.tenant.user_at(*user).upn)
-                .collect();
-            if users.len() > 5 {
-                names.push("…");
-            }
-            names.join(", ")
-        };
-        let mut diagnostic = Diagnostic::new(
-            Code::MembershipPending,
-            format!(
-                "dynamic group `{}` has not caught up with its rule: {} to join, {} to leave",
-                group.name,
-                pending.joining.len(),
-                pending.leaving.len()
-            ),
-        )
-        .with_help("Entra is still processing the rule (or processing failed); the plan counts the rule's result as the current membership");
-        if !pending.joining.is_empty() {
-            diagnostic = diagnostic.with_note(format!("joining: {}", upns(&pending.joining)));
-        }
-        if !pending.leaving.is_empty() {
-            diagnostic = diagnostic.with_note(format!("leaving: {}", upns(&pending.leaving)));
-        }
-        let managed = desired
-            .managed_groups
-            .iter()
-            .find(|(_, index)| *index == pending.group.0 as usize);
-        if let Some(location) = managed.and_then(|(name, _)| loaded.group_location(name, "")) {
-            diagnostic = diagnostic.with_label(location.into_key(), "membership pending");
-        }
-        diagnostics.push(diagnostic);
-    }
-    diagnostics
 }
 
 /// The state file after applying a plan on the file backend: the desired state (over `current`,

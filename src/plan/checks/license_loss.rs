@@ -1,0 +1,325 @@
+//! `license-loss`: users lose service plans they have today (upgrades through `supersedes`
+//! excepted), at the end of the apply or in a window between two of its phases.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{labelled, plural, with_users, Context};
+use crate::catalog::PlanSet;
+use crate::diag::{Code, Diagnostic, Location, Severity};
+use crate::engine::{AssignmentOutcome, Outcome};
+use crate::plan::impact::PlanChange;
+use crate::tenant::index::{Source, UserIdx};
+
+/// Users who lose plans through one source (a group, or their direct licenses).
+pub(super) struct LicenseLoss {
+    /// The source, as the message names it (`group `E3``).
+    source: String,
+    /// The config node of the source.
+    location: Option<Location>,
+    /// The display names of the products lost, sorted.
+    products: Vec<String>,
+    /// Each user and what they lose.
+    users: Vec<UserLoss>,
+    /// Whether `allow_license_loss` or --allow-license-loss allows it (a warning then).
+    allowed: bool,
+}
+
+/// One user's loss.
+struct UserLoss {
+    /// The user's UPN.
+    upn: String,
+    /// The display names of the products through which they had the plans.
+    products: Vec<String>,
+    /// How many plans they lose.
+    plans: usize,
+    /// The plans' names (the first few, see [`Context::plan_list`]).
+    plan_list: String,
+}
+
+impl From<LicenseLoss> for Diagnostic {
+    fn from(loss: LicenseLoss) -> Diagnostic {
+        let message = format!(
+            "{} would lose {} through {}",
+            plural(loss.users.len(), "user"),
+            and_list(&loss.products),
+            loss.source
+        );
+        let diagnostic = unless_allowed(
+            labelled(
+                Diagnostic::new(Code::LicenseLoss, message),
+                loss.location,
+                "this change takes licenses away",
+            ),
+            loss.allowed.then_some("allowed by `allow_license_loss` or --allow-license-loss"),
+            "if intended, set `allow_license_loss: true` on the group or pass --allow-license-loss; to replace a product without loss, swap it in the same group in one edit (a migration)",
+        );
+        let lines = loss
+            .users
+            .into_iter()
+            .map(|user| {
+                format!(
+                    "{} loses {} ({}: {})",
+                    user.upn,
+                    and_list(&user.products),
+                    plural(user.plans, "service plan"),
+                    user.plan_list
+                )
+            })
+            .collect();
+        with_users(diagnostic, lines)
+    }
+}
+
+/// Users without service plans between two phases of the apply.
+pub(super) struct LossWindow {
+    /// The phase after which they are without them.
+    phase: String,
+    /// Each user, with how many plans they are without and their names.
+    users: Vec<(String, usize, String)>,
+    /// Whether --allow-license-loss allows it (a warning then).
+    allowed: bool,
+}
+
+impl From<LossWindow> for Diagnostic {
+    fn from(window: LossWindow) -> Diagnostic {
+        let diagnostic = unless_allowed(
+            Diagnostic::new(
+                Code::LicenseLoss,
+                format!(
+                    "{} would be without service plans while the plan is applied: after {}, before the later steps give them back",
+                    plural(window.users.len(), "user"),
+                    window.phase
+                ),
+            ),
+            window.allowed.then_some("allowed by --allow-license-loss"),
+            "split the change: first apply a plan with the changes that give these plans (new members, new groups), then one with the change that takes them away; or replace the product inside one group (a migration, one call)",
+        );
+        let lines = window
+            .users
+            .into_iter()
+            .map(|(upn, count, plans)| {
+                format!("{upn} is without {}: {plans}", plural(count, "plan"))
+            })
+            .collect();
+        with_users(diagnostic, lines)
+    }
+}
+
+/// An allowed loss is a warning that says what allows it (`allowed`); else an error with `help`.
+fn unless_allowed(diagnostic: Diagnostic, allowed: Option<&str>, help: &str) -> Diagnostic {
+    match allowed {
+        Some(allowed) => diagnostic
+            .with_help(allowed)
+            .with_severity(Severity::Warning),
+        None => diagnostic.with_help(help),
+    }
+}
+
+/// "A", "A and B", "A, B and C".
+fn and_list(items: &[String]) -> String {
+    match items.split_last() {
+        None => "service plans".to_string(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// Plans each source contributes to a user.
+fn contributions(assignments: &[AssignmentOutcome]) -> BTreeMap<Source, PlanSet> {
+    let mut by_source: BTreeMap<Source, PlanSet> = BTreeMap::new();
+    for assignment in assignments
+        .iter()
+        .filter(|assignment| assignment.is_effective())
+    {
+        by_source
+            .entry(assignment.source)
+            .or_default()
+            .union_with(&assignment.enabled);
+    }
+    by_source
+}
+
+/// The plans each user has before the change and not in `to` (upgrades excluded), for the users
+/// who lose any.
+fn lost_plans<'a>(
+    context: &'a Context<'_>,
+    to: &'a Outcome,
+) -> impl Iterator<Item = (UserIdx, PlanSet)> + 'a {
+    context
+        .before
+        .users
+        .iter()
+        .zip(&to.users)
+        .enumerate()
+        .filter(|(_, (old, new))| !old.effective.is_subset(&new.effective))
+        .filter_map(|(index, (old, new))| {
+            let lost = PlanChange::between(context.catalog, old, new).lost;
+            (!lost.is_empty()).then_some((UserIdx(index as u32), lost))
+        })
+}
+
+/// Users who lose service plans at the end of the apply, one diagnostic per source that takes
+/// them away.
+pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let mut by_source: BTreeMap<Source, Vec<(UserIdx, PlanSet)>> = BTreeMap::new();
+    for (user, lost) in lost_plans(context, context.after) {
+        let (old, new) = (
+            &context.before.users[user.0 as usize],
+            &context.after.users[user.0 as usize],
+        );
+        let before = contributions(&old.assignments);
+        let after = contributions(&new.assignments);
+        let mut attributed = PlanSet::default();
+        for (source, plans) in &before {
+            let kept = after.get(source).cloned().unwrap_or_default();
+            let dropped: PlanSet = plans
+                .difference(&kept)
+                .iter()
+                .filter(|&plan| lost.contains(plan))
+                .collect();
+            if !dropped.is_empty() {
+                attributed.union_with(&dropped);
+                by_source.entry(*source).or_default().push((user, dropped));
+            }
+        }
+        let rest = lost.difference(&attributed);
+        if !rest.is_empty() {
+            by_source
+                .entry(Source::Direct)
+                .or_default()
+                .push((user, rest));
+        }
+    }
+    for (source, users) in by_source {
+        let anchor = users[0].0;
+        let mut all_products = BTreeSet::new();
+        let users: Vec<UserLoss> = users
+            .iter()
+            .map(|(user, plans)| {
+                let products = context.products_providing(*user, source, plans);
+                all_products.extend(products.iter().cloned());
+                UserLoss {
+                    upn: context.upn(*user).to_string(),
+                    products,
+                    plans: plans.len(),
+                    plan_list: context.plan_list(plans),
+                }
+            })
+            .collect();
+        out.push(
+            LicenseLoss {
+                source: context.source_label(source, anchor),
+                location: context.source_location(source, anchor),
+                products: all_products.into_iter().collect(),
+                users,
+                allowed: context.loss_allowed(source),
+            }
+            .into(),
+        );
+    }
+}
+
+/// Users without service plans between two phases of the apply although they have them (or
+/// what supersedes them) at the end — a window in which a user has neither the old nor the new
+/// license.
+pub(super) fn check_windows(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let at_end: BTreeMap<UserIdx, PlanSet> = lost_plans(context, context.after).collect();
+    for phase in context.phases {
+        let users: Vec<(UserIdx, PlanSet)> = lost_plans(context, &phase.outcome)
+            .filter_map(|(user, lost)| {
+                let window = match at_end.get(&user) {
+                    Some(lost_at_end) => lost.difference(lost_at_end),
+                    None => lost,
+                };
+                (!window.is_empty()).then_some((user, window))
+            })
+            .collect();
+        if users.is_empty() {
+            continue;
+        }
+        out.push(
+            LossWindow {
+                phase: phase.phase.describe().to_string(),
+                users: users
+                    .iter()
+                    .map(|(user, plans)| {
+                        (
+                            context.upn(*user).to_string(),
+                            plans.len(),
+                            context.plan_list(plans),
+                        )
+                    })
+                    .collect(),
+                allowed: context.overrides.allow_license_loss,
+            }
+            .into(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::fixture;
+    use super::*;
+    use crate::plan::Overrides;
+
+    #[test]
+    fn a_removed_license_is_an_error_unless_allowed() {
+        let reported = fixture!("license-loss").reported(Code::LicenseLoss);
+        assert_eq!(reported.len(), 1);
+        assert_eq!(reported[0].severity, Severity::Error);
+        assert_eq!(
+            reported[0].message,
+            "2 users would lose Office 365 E3 through group `E3`"
+        );
+        assert!(reported[0].notes[0]
+            .starts_with("- ann@contoso.com loses Office 365 E3 (36 service plans: "));
+        let allowed = fixture!("license-loss").reported_with(
+            Code::LicenseLoss,
+            Overrides {
+                allow_license_loss: true,
+                ..Overrides::default()
+            },
+        );
+        assert_eq!(allowed[0].severity, Severity::Warning);
+        assert_eq!(
+            allowed[0].help.as_deref(),
+            Some("allowed by `allow_license_loss` or --allow-license-loss")
+        );
+    }
+
+    #[test]
+    fn products_are_listed_in_prose() {
+        let names = |items: &[&str]| {
+            and_list(
+                &items
+                    .iter()
+                    .map(|item| item.to_string())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(names(&[]), "service plans");
+        assert_eq!(names(&["A"]), "A");
+        assert_eq!(names(&["A", "B", "C"]), "A, B and C");
+    }
+
+    #[test]
+    fn a_window_names_the_phase_and_the_users() {
+        let diagnostic: Diagnostic = LossWindow {
+            phase: "the members are removed".to_string(),
+            users: vec![(
+                "ann@contoso.com".to_string(),
+                1,
+                "EXCHANGE_S_ENTERPRISE".to_string(),
+            )],
+            allowed: false,
+        }
+        .into();
+        assert_eq!(diagnostic.severity, Severity::Error);
+        assert!(diagnostic.message.starts_with("1 user would be without service plans while the plan is applied: after the members are removed"));
+        assert_eq!(
+            diagnostic.notes,
+            ["- ann@contoso.com is without 1 plan: EXCHANGE_S_ENTERPRISE"]
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! `membership-pending`: dynamic groups whose recorded members lag behind their rule. The plan's
+//! "before" already counts the rule's result, so these changes are not the plan's doing.
+
+use super::Context;
+use crate::diag::{Code, Diagnostic, Location};
+use crate::tenant::index::UserIdx;
+
+/// How many UPNs each note names.
+const NAMED: usize = 5;
+
+/// A dynamic group that has not caught up with its rule.
+pub(super) struct MembershipPending {
+    /// The group's display name.
+    group: String,
+    /// Users its rule selects who are not recorded members: how many, and the first UPNs.
+    joining: (usize, Vec<String>),
+    /// Recorded members its rule no longer selects: how many, and the first UPNs.
+    leaving: (usize, Vec<String>),
+    /// The group's key, when the config manages it.
+    location: Option<Location>,
+}
+
+/// The first UPNs, with `…` when there are more than those.
+fn named((count, first): &(usize, Vec<String>)) -> String {
+    let mut names: Vec<&str> = first.iter().map(String::as_str).collect();
+    if *count > first.len() {
+        names.push("…");
+    }
+    names.join(", ")
+}
+
+impl From<MembershipPending> for Diagnostic {
+    fn from(pending: MembershipPending) -> Diagnostic {
+        let mut diagnostic = Diagnostic::new(
+            Code::MembershipPending,
+            format!(
+                "dynamic group `{}` has not caught up with its rule: {} to join, {} to leave",
+                pending.group,
+                pending.joining.0,
+                pending.leaving.0
+            ),
+        )
+        .with_help("Entra is still processing the rule (or processing failed); the plan counts the rule's result as the current membership");
+        if pending.joining.0 > 0 {
+            diagnostic = diagnostic.with_note(format!("joining: {}", named(&pending.joining)));
+        }
+        if pending.leaving.0 > 0 {
+            diagnostic = diagnostic.with_note(format!("leaving: {}", named(&pending.leaving)));
+        }
+        if let Some(location) = pending.location {
+            diagnostic = diagnostic.with_label(location.into_key(), "membership pending");
+        }
+        diagnostic
+    }
+}
+
+/// Each dynamic group of the current tenant whose recorded members differ from its rule's.
+pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for pending in context.pending {
+        let upns = |users: &[UserIdx]| -> (usize, Vec<String>) {
+            let first = users
+                .iter()
+                .take(NAMED)
+                .map(|user| context.current.user_at(*user).upn.to_string())
+                .collect();
+            (users.len(), first)
+        };
+        let managed = context
+            .desired
+            .managed_groups
+            .iter()
+            .find(|(_, index)| *index == pending.group.0 as usize);
+        out.push(
+            MembershipPending {
+                group: context.current.group_at(pending.group).name.to_string(),
+                joining: upns(&pending.joining),
+                leaving: upns(&pending.leaving),
+                location: managed
+                    .and_then(|(name, _)| context.config.loaded.group_location(name, "")),
+            }
+            .into(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::fixture;
+    use super::*;
+
+    #[test]
+    fn a_rule_ahead_of_its_members_is_reported() {
+        let reported = fixture!("membership-pending").reported(Code::MembershipPending);
+        assert_eq!(reported.len(), 1);
+        assert_eq!(
+            reported[0].message,
+            "dynamic group `Sales` has not caught up with its rule: 1 to join, 0 to leave"
+        );
+        assert_eq!(reported[0].notes, ["joining: bob@contoso.com"]);
+    }
+
+    #[test]
+    fn long_lists_of_members_are_cut() {
+        let upns: Vec<String> = (0..NAMED)
+            .map(|index| format!("u{index}@contoso.com"))
+            .collect();
+        assert_eq!(
+            named(&(NAMED, upns.clone())),
+            "u0@contoso.com, u1@contoso.com, u2@contoso.com, u3@contoso.com, u4@contoso.com"
+        );
+        assert_eq!(
+            named(&(7, upns)),
+            "u0@contoso.com, u1@contoso.com, u2@contoso.com, u3@contoso.com, u4@contoso.com, …"
+        );
+    }
+}

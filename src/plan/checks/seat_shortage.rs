@@ -1,0 +1,126 @@
+//! `seat-shortage`: the change needs more seats of a product than are enabled (the service
+//! records CountViolation), with the shortfall.
+
+use std::collections::BTreeSet;
+
+use super::{plural, with_users, Context};
+use crate::catalog::ProductId;
+use crate::diag::{Code, Diagnostic, Location};
+use crate::tenant::index::{Source, UserIdx};
+
+/// A product the change needs more seats of than are enabled.
+pub(super) struct SeatShortage {
+    /// The product's skuPartNumber.
+    sku: String,
+    /// The seats enabled.
+    enabled: u64,
+    /// The seats the change needs.
+    needed: u64,
+    /// The config node of each source that assigns the product to a user left without it.
+    sources: Vec<Location>,
+    /// Each user left without it, with the source (`group `E3``) that would have assigned it.
+    users: Vec<(String, String)>,
+}
+
+impl SeatShortage {
+    /// The shortage of `product` for `users`, who would not be licensed.
+    pub fn found(context: &Context<'_>, product: ProductId, users: &[(UserIdx, Source)]) -> Self {
+        let seats = context.after.seats_of(product);
+        let mut labelled_sources = BTreeSet::new();
+        let sources = users
+            .iter()
+            .filter(|(_, source)| labelled_sources.insert(*source))
+            .filter_map(|(user, source)| context.source_location(*source, *user))
+            .collect();
+        SeatShortage {
+            sku: context.sku(product).to_string(),
+            enabled: seats.map_or(0, |usage| usage.enabled),
+            needed: seats.map_or(0, |usage| usage.consumed) + users.len() as u64,
+            sources,
+            users: users
+                .iter()
+                .map(|(user, source)| {
+                    (
+                        context.upn(*user).to_string(),
+                        context.source_label(*source, *user),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<SeatShortage> for Diagnostic {
+    fn from(shortage: SeatShortage) -> Diagnostic {
+        let short = shortage.users.len();
+        let sku = &shortage.sku;
+        let mut diagnostic = Diagnostic::new(
+            Code::SeatShortage,
+            format!(
+                "{sku} needs {short} more {} (enabled {}, required {}): {} would not be licensed",
+                if short == 1 { "seat" } else { "seats" },
+                shortage.enabled,
+                shortage.needed,
+                plural(short, "user")
+            ),
+        )
+        .with_help(format!(
+            "buy {} of {sku}, or free seats (remove direct assignments, shrink groups) before applying",
+            plural(short, "seat"),
+        ));
+        for location in shortage.sources {
+            diagnostic = diagnostic.with_label(location, format!("assigns {sku}"));
+        }
+        let lines = shortage
+            .users
+            .iter()
+            .map(|(upn, source)| format!("{upn} via {source}"))
+            .collect();
+        with_users(diagnostic, lines)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::fixture;
+    use super::*;
+
+    #[test]
+    fn the_shortfall_names_the_product_and_the_users_left_out() {
+        let reported = fixture!("seat-shortage").reported(Code::SeatShortage);
+        assert_eq!(reported.len(), 1);
+        assert_eq!(
+            reported[0].message,
+            "ENTERPRISEPACK needs 2 more seats (enabled 3, required 5): 2 users would not be licensed"
+        );
+        assert_eq!(reported[0].labels.len(), 1);
+        assert_eq!(reported[0].labels[0].message, "assigns ENTERPRISEPACK");
+        assert_eq!(
+            reported[0].notes,
+            [
+                "- dan@contoso.com via group `E3`",
+                "- eve@contoso.com via group `E3`"
+            ]
+        );
+    }
+
+    #[test]
+    fn one_seat_short_is_singular() {
+        let diagnostic: Diagnostic = SeatShortage {
+            sku: "EMS".to_string(),
+            enabled: 1,
+            needed: 2,
+            sources: Vec::new(),
+            users: vec![("ann@contoso.com".to_string(), "group `EMS`".to_string())],
+        }
+        .into();
+        assert_eq!(
+            diagnostic.message,
+            "EMS needs 1 more seat (enabled 1, required 2): 1 user would not be licensed"
+        );
+        assert_eq!(
+            diagnostic.help.as_deref(),
+            Some("buy 1 seat of EMS, or free seats (remove direct assignments, shrink groups) before applying")
+        );
+    }
+}

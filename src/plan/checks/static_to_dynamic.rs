@@ -1,0 +1,89 @@
+//! `static-to-dynamic`: converting a static group removes every member until the rule is
+//! processed (seed 000), so its members lose the group's licenses meanwhile.
+
+use super::{labelled, plural, Context};
+use crate::diag::{Code, Diagnostic, Location, Severity};
+use crate::tenant::index::{GroupIdx, Source};
+
+/// A static group with members that the config makes dynamic.
+pub(super) struct StaticToDynamic {
+    /// The group's config key.
+    group: String,
+    /// How many members it has today.
+    members: usize,
+    /// The group's `rule`.
+    location: Option<Location>,
+    /// Whether license loss is allowed for the group (a warning then).
+    allowed: bool,
+}
+
+impl From<StaticToDynamic> for Diagnostic {
+    fn from(conversion: StaticToDynamic) -> Diagnostic {
+        let mut diagnostic = Diagnostic::new(
+            Code::StaticToDynamic,
+            format!(
+                "group `{}` changes from static to dynamic: its {} are removed first and lose the group's licenses until the rule is processed",
+                conversion.group,
+                plural(conversion.members, "member")
+            ),
+        )
+        .with_help("create a new dynamic group, check it with `seatplan rule diff`, then move the licenses; or allow it with `allow_license_loss: true` / --allow-license-loss");
+        if conversion.allowed {
+            diagnostic = diagnostic.with_severity(Severity::Warning);
+        }
+        labelled(
+            diagnostic,
+            conversion.location,
+            "dynamic rule on a static group",
+        )
+    }
+}
+
+/// Each existing static group with members that the config gives a rule.
+pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for (name, index) in &context.desired.managed_groups {
+        if context.desired.created.contains(index) {
+            continue;
+        }
+        let before = &context.current_state.groups[*index];
+        let after = context.desired.group(context.current_state, *index);
+        if before.rule.is_some() || after.rule.is_none() || before.members.is_empty() {
+            continue;
+        }
+        let source = Source::Group(GroupIdx(*index as u32));
+        out.push(
+            StaticToDynamic {
+                group: name.clone(),
+                members: before.members.len(),
+                location: context.config.loaded.group_location(name, "/rule"),
+                allowed: context.loss_allowed(source),
+            }
+            .into(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::fixture;
+    use super::*;
+    use crate::plan::Overrides;
+
+    #[test]
+    fn a_rule_on_a_static_group_is_an_error_unless_loss_is_allowed() {
+        let reported = fixture!("static-to-dynamic").reported(Code::StaticToDynamic);
+        assert_eq!(reported.len(), 1);
+        assert_eq!(reported[0].severity, Severity::Error);
+        assert!(reported[0].message.starts_with(
+            "group `E3` changes from static to dynamic: its 2 members are removed first"
+        ));
+        let allowed = fixture!("static-to-dynamic").reported_with(
+            Code::StaticToDynamic,
+            Overrides {
+                allow_license_loss: true,
+                ..Overrides::default()
+            },
+        );
+        assert_eq!(allowed[0].severity, Severity::Warning);
+    }
+}
