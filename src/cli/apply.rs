@@ -260,7 +260,7 @@ fn with_listed(mut diagnostic: Diagnostic, heading: &str, lines: &[String]) -> D
 }
 
 /// Compares a saved plan with the plan computed now. The saved plan goes ahead when the
-/// recomputed one makes the same changes and no check now rejects it, whatever else changed in
+/// recomputed one makes the same changes in the same steps and no check now rejects it, whatever else changed in
 /// the tenant (`Ok(Some(note))` then says what did); otherwise a `stale-plan` error says which
 /// objects the plan depends on changed and how the plans differ.
 fn compare_saved(

@@ -86,6 +86,33 @@ impl StepDoc {
     }
 }
 
+/// How two plans' steps differ, as a diff of their one-line descriptions: the calls only one of
+/// them makes, or made in another order.
+fn step_differences(saved: &[StepDoc], now: &[StepDoc]) -> Vec<String> {
+    let saved: Vec<String> = saved.iter().map(StepDoc::describe).collect();
+    let now: Vec<String> = now.iter().map(StepDoc::describe).collect();
+    let diff = similar::capture_diff_slices(similar::Algorithm::Myers, &saved, &now);
+    let mut lines = Vec::new();
+    for op in diff {
+        for change in op.iter_changes(&saved, &now) {
+            match change.tag() {
+                similar::ChangeTag::Delete => lines.push(format!(
+                    "step {}: `{}` in the saved plan, not in the plan now",
+                    change.old_index().map_or(0, |index| index + 1),
+                    change.value()
+                )),
+                similar::ChangeTag::Insert => lines.push(format!(
+                    "step {}: `{}` in the plan now, not in the saved plan",
+                    change.new_index().map_or(0, |index| index + 1),
+                    change.value()
+                )),
+                similar::ChangeTag::Equal => {}
+            }
+        }
+    }
+    lines
+}
+
 /// The kind of a change, printed as its Terraform-like symbol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -399,8 +426,9 @@ impl PlanDocument {
         self.changes.is_empty()
     }
 
-    /// How this (saved) plan's changes differ from `other`'s, one line per change, in address
-    /// order; empty when they make the same calls.
+    /// How this (saved) plan differs from `other`: one line per differing change, in address
+    /// order, then one per step that only one of them has or has elsewhere in its order; empty
+    /// when they make the same calls in the same order.
     pub fn differences(&self, other: &PlanDocument) -> Vec<String> {
         use std::collections::BTreeMap;
         let by_address = |document: &'_ PlanDocument| -> BTreeMap<String, Change> {
@@ -442,6 +470,9 @@ impl PlanDocument {
         }
         for address in now.keys().filter(|address| !saved.contains_key(*address)) {
             lines.push(format!("{address}: in the plan now, not in the saved plan"));
+        }
+        if self.steps != other.steps {
+            lines.extend(step_differences(&self.steps, &other.steps));
         }
         lines
     }
@@ -527,6 +558,41 @@ pub fn plan_schema() -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn steps_in_another_order_are_a_difference() {
+        let step = |call: &str, target: &str| StepDoc {
+            call: call.into(),
+            target: target.into(),
+            add: Vec::new(),
+            remove: Vec::new(),
+            member: None,
+            member_group: None,
+            set: None,
+        };
+        let saved = [
+            step("addMember", "group[\"A\"]"),
+            step("assignLicense", "group[\"A\"]"),
+        ];
+        let now = [
+            step("assignLicense", "group[\"A\"]"),
+            step("addMember", "group[\"A\"]"),
+        ];
+        assert!(step_differences(&saved, &saved).is_empty());
+        let lines = step_differences(&saved, &now);
+        assert!(!lines.is_empty());
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.contains("in the saved plan, not in the plan now")),
+            "{lines:?}"
+        );
+        let fewer = step_differences(&saved, &saved[..1]);
+        assert_eq!(
+            fewer,
+            ["step 2: `assignLicense group[\"A\"]` in the saved plan, not in the plan now"]
+        );
+    }
 
     #[test]
     fn a_sealed_document_detects_any_edit() {
