@@ -104,6 +104,8 @@ codes! {
     PlanListConflict => "plan-list-conflict", Error, "a license sets both `disabled_plans` and `enabled_plans`";
     /// The tenant state refers to something that does not exist, or names something twice.
     TenantReference => "tenant-reference", Error, "the tenant state refers to a user, group or product that does not exist, or names one twice";
+    /// An id of the tenant state (a user, group, subscription skuId or member id) is not a GUID.
+    TenantIdFormat => "tenant-id-format", Error, "an id in the tenant state (user, group, subscription skuId or member id) is not a GUID";
     /// A config group matches no tenant group by id, or several by name; or a member group
     /// cannot be found, is the group itself, or is deleted by the config.
     GroupReference => "group-reference", Error, "a group's `id` matches no tenant group, or its name matches several; a member group is unknown, ambiguous, the group itself, or deleted";

@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use crate::hash::Map;
 use rayon::prelude::*;
 
+use crate::catalog::csv::is_guid;
 use crate::catalog::{Catalog, PlanSet, ProductId};
 use crate::config::RuleProcessing;
 use crate::country::{normalize_country, usage_location_problem};
@@ -400,6 +401,9 @@ pub fn build(
         by_group_id: Map::with_capacity_and_hasher(state.groups.len(), Default::default()),
         by_group_name: Map::default(),
     };
+    if let Some(id) = &state.tenant.id {
+        check_guid(&mut problems, || at("/tenant/id".into()), "tenant id", id);
+    }
     if let Some(code) = &state.tenant.default_usage_location {
         check_country(
             &mut problems,
@@ -429,6 +433,15 @@ pub fn build(
             Ok(product) => {
                 let expected = &catalog.product(product).id;
                 if let Some(id) = &subscription.id {
+                    if !is_guid(id) {
+                        check_guid(
+                            &mut problems,
+                            || at(format!("/subscriptions/{index}/id")),
+                            "subscription skuId",
+                            id,
+                        );
+                        continue;
+                    }
                     if !expected.is_empty() && !id.eq_ignore_ascii_case(expected) {
                         problems.push(reference(
                             at(format!("/subscriptions/{index}/id")),
@@ -454,6 +467,12 @@ pub fn build(
     }
     for (index, user) in state.users.iter().enumerate() {
         check_name(
+            &mut problems,
+            || at(format!("/users/{index}/id")),
+            "user id",
+            &user.id,
+        );
+        check_guid(
             &mut problems,
             || at(format!("/users/{index}/id")),
             "user id",
@@ -537,6 +556,12 @@ pub fn build(
             at(format!("/groups/{index}/licenses/{position}/sku"))
         });
         check_name(
+            &mut problems,
+            || at(format!("/groups/{index}/id")),
+            "group id",
+            &group.id,
+        );
+        check_guid(
             &mut problems,
             || at(format!("/groups/{index}/id")),
             "group id",
@@ -649,7 +674,14 @@ fn resolve_members(
     let mut users = Vec::with_capacity(group.members.len());
     let mut groups = Vec::new();
     for (position, member) in group.members.iter().enumerate() {
-        if let Some(user) = tenant.user(member) {
+        if !member.contains('@') && !is_guid(member) {
+            check_guid(
+                &mut problems,
+                || at(format!("/groups/{index}/members/{position}")),
+                "member id",
+                member,
+            );
+        } else if let Some(user) = tenant.user(member) {
             users.push(user);
         } else if let Some(nested) = tenant.group_by_id(member) {
             groups.push(nested);
@@ -759,6 +791,29 @@ fn reference(location: Location, message: String) -> Diagnostic {
 fn check_country(problems: &mut Diagnostics, location: impl FnOnce() -> Location, code: &str) {
     if normalize_country(code).is_none() {
         problems.extend(usage_location_problem(code, location()));
+    }
+}
+
+/// Object ids and skuIds are GUIDs in Entra (`8-4-4-4-12` hexadecimal digits, any case); an id of
+/// another shape means the state was not exported from a tenant, or was edited by hand.
+fn check_guid(
+    problems: &mut Diagnostics,
+    location: impl FnOnce() -> Location,
+    what: &str,
+    id: &str,
+) {
+    if !is_guid(id) {
+        problems.push(
+            Diagnostic::new(
+                Code::TenantIdFormat,
+                format!("the {what} `{id}` is not a GUID"),
+            )
+            .with_label(location(), "not a GUID")
+            .with_help(
+                "Entra ids are GUIDs such as `00000000-0000-0000-0000-000000000000`: \
+                 export the state again or write the object's id",
+            ),
+        );
     }
 }
 
@@ -906,6 +961,20 @@ mod validation_tests {
         assert!(found.iter().all(|(code, _)| *code == Code::TooLarge));
         let text = r#"{"version": 1, "tenant": {}, "subscriptions": [{"sku": "EMS", "enabled": 1000000000}, {"sku": "EMS", "enabled": 1000000000}]}"#;
         assert_eq!(problems(text, Format::Json), Vec::new());
+    }
+
+    #[test]
+    fn ids_of_json_and_yaml_states_are_guids() {
+        let json = r#"{"version": 1, "tenant": {"id": "contoso"}, "users": [{"id": "u", "upn": "a@b.c"}],
+            "groups": [{"id": "g", "display_name": "G", "members": ["a@b.c", "x"]}]}"#;
+        let found = problems(json, Format::Json);
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(found.iter().all(|(code, _)| *code == Code::TenantIdFormat));
+        let yaml = "version: 1\ntenant: { id: 0A1B2C3D-0000-4000-8000-000000000001 }\nusers:\n  \
+            - { id: 0a1b2c3d-0000-4000-8000-000000000002, upn: a@b.c }\ngroups:\n  \
+            - { id: 0a1b2c3d-0000-4000-8000-000000000003, display_name: G,\n      \
+            members: [a@b.c, 0A1B2C3D-0000-4000-8000-000000000002] }\n";
+        assert_eq!(problems(yaml, Format::Yaml), Vec::new());
     }
 
     #[test]
