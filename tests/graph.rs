@@ -1181,8 +1181,8 @@ fn an_old_state_naming_groups_by_display_name_still_loads() {
         &state,
         "version: 1\ntenant: { default_usage_location: US }\n\
          subscriptions: [ { sku: EMS, enabled: 5 } ]\n\
-         users:\n  - { id: u1, upn: ann@contoso.com, license_states: [ { sku: EMS, via: Mobile, state: Active } ] }\n\
-         groups:\n  - { id: g1, display_name: Mobile, members: [ann@contoso.com], licenses: [ { sku: EMS } ] }\n",
+         users:\n  - { id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com, license_states: [ { sku: EMS, via: Mobile, state: Active } ] }\n\
+         groups:\n  - { id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: Mobile, members: [ann@contoso.com], licenses: [ { sku: EMS } ] }\n",
     )
     .unwrap();
     let config = dir.path().join("seatplan.yaml");

@@ -348,7 +348,7 @@ fn generate(case: &str, dir: &Path) -> PathBuf {
                 .join(",")
         ),
         "tenant/million-unknown-members.yaml" => format!(
-            "version: 1\ntenant: {{}}\ngroups:\n  - id: g\n    display_name: G\n    members: [{}]\n",
+            "version: 1\ntenant: {{}}\ngroups:\n  - id: cd0aa985-6147-46c5-84ff-2b7dfee5da20\n    display_name: G\n    members: [{}]\n",
             repeat("x", ",", 1_000_000)
         ),
         "tenant/million-element-list.yaml" => {

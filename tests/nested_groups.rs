@@ -94,8 +94,8 @@ fn member_groups_join_get_nothing_and_are_recorded_by_apply() {
         assert_eq!(
             staff["ops"][0],
             serde_json::json!({"op": "add-members", "users": [], "groups": [
-                {"name": "Contractors", "id": "contractors-id"},
-                {"name": "Interns", "id": "interns-id"},
+                {"name": "Contractors", "id": "f3fb180b-7afe-4e9a-87e7-bb2abbfd1a1f"},
+                {"name": "Interns", "id": "79c780f9-cef9-4060-8921-3d4e0bd11bea"},
                 {"name": "Temps"}
             ]}),
             "{tenant}"
@@ -132,8 +132,8 @@ fn member_groups_join_get_nothing_and_are_recorded_by_apply() {
             members,
             [
                 "ann@contoso.com",
-                "contractors-id",
-                "interns-id",
+                "f3fb180b-7afe-4e9a-87e7-bb2abbfd1a1f",
+                "79c780f9-cef9-4060-8921-3d4e0bd11bea",
                 temps["id"].as_str().unwrap()
             ],
             "{tenant}"
@@ -211,7 +211,10 @@ fn removing_a_member_group_is_planned_and_applied() {
     );
     assert_eq!(applied.code, 0, "{}", applied.stderr);
     let state = fs::read_to_string(path.join("tenant.yaml")).unwrap();
-    assert!(!state.contains("- contractors-id"), "{state}");
+    assert!(
+        !state.contains("- f3fb180b-7afe-4e9a-87e7-bb2abbfd1a1f"),
+        "{state}"
+    );
 }
 
 #[test]
@@ -235,7 +238,7 @@ fn a_member_group_that_cannot_be_found_is_an_error_pointing_at_the_entry() {
             "member group `Interns` of group `Staff E3` is deleted by this config",
         ),
         (
-            "version: 1\ngroups:\n  Staff E3:\n    members: [nobody-id]\n",
+            "version: 1\ngroups:\n  Staff E3:\n    members: [689b3c2e-e64d-4b8c-8402-7fd39341989f]\n",
             "seatplan::user-reference",
             "member `nobody-id` of group `Staff E3` is neither a user nor a group of the tenant",
         ),

@@ -199,13 +199,13 @@ fn migration(seats: u64) -> (tempfile::TempDir, common::Run) {
     let directory = tempfile::tempdir().unwrap();
     let tenant = format!(
         "version: 1
-tenant: {{ id: t, default_usage_location: US }}
+tenant: {{ id: e3b98a4d-a31a-427d-8bde-6e43033f66ba, default_usage_location: US }}
 subscriptions: [{{ sku: STANDARDPACK, enabled: 5 }}, {{ sku: ENTERPRISEPACK, enabled: {seats} }}]
 users:
-  - {{ id: a, upn: ann@contoso.com, license_states: [{{ sku: STANDARDPACK, via: Staff, state: Active }}] }}
-  - {{ id: b, upn: bob@contoso.com, license_states: [{{ sku: STANDARDPACK, via: Staff, state: Active }}] }}
+  - {{ id: ca978112-ca1b-4dca-8ac2-31b39a23dc4d, upn: ann@contoso.com, license_states: [{{ sku: STANDARDPACK, via: Staff, state: Active }}] }}
+  - {{ id: 3e23e816-0039-494a-8389-4f6564e1b134, upn: bob@contoso.com, license_states: [{{ sku: STANDARDPACK, via: Staff, state: Active }}] }}
 groups:
-  - {{ id: g, display_name: Staff, members: [ann@contoso.com, bob@contoso.com], licenses: [{{ sku: STANDARDPACK }}] }}
+  - {{ id: cd0aa985-6147-46c5-84ff-2b7dfee5da20, display_name: Staff, members: [ann@contoso.com, bob@contoso.com], licenses: [{{ sku: STANDARDPACK }}] }}
 "
     );
     fs::write(directory.path().join("tenant.yaml"), tenant).unwrap();

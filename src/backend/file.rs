@@ -511,7 +511,7 @@ mod tests {
     use crate::backend::lock::LockOptions;
     use crate::backend::lock_path;
 
-    const STATE: &str = "version: 1\ntenant: { id: t, default_usage_location: US }\nsubscriptions:\n  - { sku: ENTERPRISEPACK, enabled: 10 }\nusers:\n  - { id: u1, upn: ann@contoso.com }\n";
+    const STATE: &str = "version: 1\ntenant: { id: e3b98a4d-a31a-427d-8bde-6e43033f66ba, default_usage_location: US }\nsubscriptions:\n  - { sku: ENTERPRISEPACK, enabled: 10 }\nusers:\n  - { id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com }\n";
 
     fn setup(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();

@@ -584,7 +584,7 @@ mod tests {
     #[test]
     fn canonical_json_sorts_keys_and_is_stable() {
         let state: TenantState = serde_yaml::from_str(
-            "version: 1\ntenant: { id: t, default_usage_location: US }\nusers: []\ngroups: []\n",
+            "version: 1\ntenant: { id: e3b98a4d-a31a-427d-8bde-6e43033f66ba, default_usage_location: US }\nusers: []\ngroups: []\n",
         )
         .unwrap();
         let text = canonical_json(&state);

@@ -111,7 +111,7 @@ pub(crate) fn state(raw: &Raw) -> TenantState {
                 format!("SMTP:{}", upn(index))
             };
             UserState {
-                id: format!("u{index}"),
+                id: format!("00000000-0000-4000-8000-{index:012}"),
                 upn: upn(index),
                 usage_location: LOCATIONS[location].map(str::to_string),
                 attributes: [(
@@ -140,13 +140,13 @@ pub(crate) fn state(raw: &Raw) -> TenantState {
                 .map(upn)
                 .collect();
             if let Some(nested) = nested.filter(|&nested| nested < raw.groups && nested != index) {
-                members.push(format!("g{nested}"));
+                members.push(format!("00000000-0000-4000-9000-{nested:012}"));
             }
             let mut products = products.clone();
             products.sort_unstable();
             products.dedup();
             GroupState {
-                id: format!("g{index}"),
+                id: format!("00000000-0000-4000-9000-{index:012}"),
                 display_name: format!("Group {index}"),
                 security_enabled: *security,
                 rule: rule.map(|department| {
@@ -167,7 +167,7 @@ pub(crate) fn state(raw: &Raw) -> TenantState {
     TenantState {
         version: 1,
         tenant: TenantInfo {
-            id: Some("t".into()),
+            id: Some("00000000-0000-4000-a000-000000000000".into()),
             default_usage_location: raw.default_location.then(|| "US".to_string()),
         },
         subscriptions: PRODUCTS

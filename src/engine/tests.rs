@@ -58,7 +58,7 @@ fn errors(outcome: &UserOutcome) -> Vec<(ProductId, AssignmentError)> {
         .collect()
 }
 
-const HEAD: &str = "version: 1\ntenant: { id: t, default_usage_location: US }\n";
+const HEAD: &str = "version: 1\ntenant: { id: e3b98a4d-a31a-427d-8bde-6e43033f66ba, default_usage_location: US }\n";
 
 #[test]
 fn e1_direct_conflicts_with_e3_from_a_group() {
@@ -67,9 +67,9 @@ fn e1_direct_conflicts_with_e3_from_a_group() {
     let tenant = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: STANDARDPACK, enabled: 5 }}, {{ sku: ENTERPRISEPACK, enabled: 5 }}]
 users:
-  - {{ id: u1, upn: ann@contoso.com, licenses: [{{ sku: STANDARDPACK }}] }}
+  - {{ id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com, licenses: [{{ sku: STANDARDPACK }}] }}
 groups:
-  - {{ id: g1, display_name: E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
+  - {{ id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
 "
     ));
     let outcome = predict(&tenant);
@@ -99,9 +99,9 @@ fn e3_with_disabled_conflicting_plans_coexists_with_e1() {
     let tenant = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: STANDARDPACK, enabled: 5 }}, {{ sku: ENTERPRISEPACK, enabled: 5 }}]
 users:
-  - {{ id: u1, upn: ann@contoso.com, licenses: [{{ sku: STANDARDPACK }}] }}
+  - {{ id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com, licenses: [{{ sku: STANDARDPACK }}] }}
 groups:
-  - id: g1
+  - id: 711430f6-164e-4380-8d93-428bc1fab80f
     display_name: E3 without Exchange and SharePoint
     members: [ann@contoso.com]
     licenses: [{{ sku: ENTERPRISEPACK, disabled_plans: [EXCHANGE_S_ENTERPRISE, SHAREPOINTENTERPRISE] }}]
@@ -128,15 +128,15 @@ fn workplace_analytics_with_exchange_in_the_group_consumes_one_e3_seat() {
     let tenant = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 1 }}, {{ sku: WORKPLACE_ANALYTICS, enabled: 1 }}]
 users:
-  - {{ id: u1, upn: ann@contoso.com }}
+  - {{ id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com }}
 groups:
-  - id: g1
+  - id: 711430f6-164e-4380-8d93-428bc1fab80f
     display_name: Analytics
     members: [ann@contoso.com]
     licenses:
       - {{ sku: ENTERPRISEPACK, disabled_plans: [] }}
       - {{ sku: WORKPLACE_ANALYTICS }}
-  - {{ id: g2, display_name: All E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
+  - {{ id: 4d2f4b66-8cfc-48e6-859d-36e91326bf87, display_name: All E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
 "
     ));
     let outcome = predict(&tenant);
@@ -158,11 +158,11 @@ fn seats_run_out_mid_group_all_or_nothing_in_upn_order() {
     let tenant = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 10 }}, {{ sku: EMS, enabled: 2 }}]
 users:
-  - {{ id: u1, upn: dan@contoso.com }}
-  - {{ id: u2, upn: ann@contoso.com }}
-  - {{ id: u3, upn: cat@contoso.com }}
+  - {{ id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: dan@contoso.com }}
+  - {{ id: 6ca202c8-8e54-4dff-88c0-9bfafbfc60b2, upn: ann@contoso.com }}
+  - {{ id: 011e39ef-e225-40f4-8339-ad19cd180f4d, upn: cat@contoso.com }}
 groups:
-  - id: g1
+  - id: 711430f6-164e-4380-8d93-428bc1fab80f
     display_name: Staff
     members: [dan@contoso.com, ann@contoso.com, cat@contoso.com]
     licenses: [{{ sku: ENTERPRISEPACK }}, {{ sku: EMS }}]
@@ -205,12 +205,12 @@ fn existing_assignments_keep_their_seats() {
     let tenant = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: EMS, enabled: 1 }}]
 users:
-  - id: u1
+  - id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a
     upn: zoe@contoso.com
     license_states: [{{ sku: EMS, via: Mobile, state: Active }}]
-  - {{ id: u2, upn: ann@contoso.com }}
+  - {{ id: 6ca202c8-8e54-4dff-88c0-9bfafbfc60b2, upn: ann@contoso.com }}
 groups:
-  - {{ id: g1, display_name: Mobile, members: [zoe@contoso.com, ann@contoso.com], licenses: [{{ sku: EMS }}] }}
+  - {{ id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: Mobile, members: [zoe@contoso.com, ann@contoso.com], licenses: [{{ sku: EMS }}] }}
 "
     ));
     let outcome = predict(&tenant);
@@ -228,11 +228,11 @@ fn recorded_errors_stay_until_reprocessed() {
     let tenant = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: EMS, enabled: 5 }}]
 users:
-  - id: u1
+  - id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a
     upn: ann@contoso.com
     license_states: [{{ sku: EMS, via: Mobile, state: Error, error: CountViolation }}]
 groups:
-  - {{ id: g1, display_name: Mobile, members: [ann@contoso.com], licenses: [{{ sku: EMS }}] }}
+  - {{ id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: Mobile, members: [ann@contoso.com], licenses: [{{ sku: EMS }}] }}
 "
     ));
     let outcome = predict(&tenant);
@@ -250,13 +250,13 @@ fn users_without_usage_location_inherit_the_tenant_default() {
     // directory". A plan unavailable in the tenant's country therefore fails for them.
     let mut state: TenantState = serde_yaml::from_str(
         "version: 1
-tenant: { id: t, default_usage_location: CU }
+tenant: { id: e3b98a4d-a31a-427d-8bde-6e43033f66ba, default_usage_location: CU }
 subscriptions: [{ sku: EMS, enabled: 5 }]
 users:
-  - { id: u1, upn: ann@contoso.com }
-  - { id: u2, upn: bob@contoso.com, usage_location: US }
+  - { id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com }
+  - { id: 6ca202c8-8e54-4dff-88c0-9bfafbfc60b2, upn: bob@contoso.com, usage_location: US }
 groups:
-  - { id: g1, display_name: Mobile, members: [ann@contoso.com, bob@contoso.com], licenses: [{ sku: EMS, disabled_plans: [] }] }
+  - { id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: Mobile, members: [ann@contoso.com, bob@contoso.com], licenses: [{ sku: EMS, disabled_plans: [] }] }
 ",
     )
     .unwrap();
@@ -289,12 +289,12 @@ fn audio_conferencing_keeps_skype_when_the_group_goes_away() {
     let before = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 5 }}, {{ sku: MCOMEETADV, enabled: 5 }}]
 users:
-  - id: u1
+  - id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a
     upn: ann@contoso.com
     licenses: [{{ sku: MCOMEETADV }}]
     license_states: [{{ sku: ENTERPRISEPACK, via: E3, state: Active }}, {{ sku: MCOMEETADV, state: Active }}]
 groups:
-  - {{ id: g1, display_name: E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
+  - {{ id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
 "
     ));
     let mut after = before.clone();
@@ -317,9 +317,9 @@ fn removing_a_group_without_dependents_frees_the_seat() {
     let before = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 5 }}]
 users:
-  - {{ id: u1, upn: ann@contoso.com, license_states: [{{ sku: ENTERPRISEPACK, via: E3, state: Active }}] }}
+  - {{ id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com, license_states: [{{ sku: ENTERPRISEPACK, via: E3, state: Active }}] }}
 groups:
-  - {{ id: g1, display_name: E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
+  - {{ id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
 "
     ));
     let mut after = before.clone();
@@ -342,9 +342,9 @@ fn migration_in_one_group_is_simultaneous() {
     let before = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: STANDARDPACK, enabled: 5 }}, {{ sku: ENTERPRISEPACK, enabled: 5 }}]
 users:
-  - {{ id: u1, upn: ann@contoso.com, license_states: [{{ sku: STANDARDPACK, via: Staff, state: Active }}] }}
+  - {{ id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com, license_states: [{{ sku: STANDARDPACK, via: Staff, state: Active }}] }}
 groups:
-  - {{ id: g1, display_name: Staff, members: [ann@contoso.com], licenses: [{{ sku: STANDARDPACK }}] }}
+  - {{ id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: Staff, members: [ann@contoso.com], licenses: [{{ sku: STANDARDPACK }}] }}
 "
     ));
     let mut after = before.clone();
@@ -375,11 +375,11 @@ fn nested_group_members_get_nothing() {
     let tenant = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: EMS, enabled: 5 }}]
 users:
-  - {{ id: u1, upn: ann@contoso.com }}
-  - {{ id: u2, upn: bob@contoso.com }}
+  - {{ id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com }}
+  - {{ id: 6ca202c8-8e54-4dff-88c0-9bfafbfc60b2, upn: bob@contoso.com }}
 groups:
-  - {{ id: g1, display_name: Parent, members: [ann@contoso.com, g2], licenses: [{{ sku: EMS }}] }}
-  - {{ id: g2, display_name: Child, members: [bob@contoso.com] }}
+  - {{ id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: Parent, members: [ann@contoso.com, 4d2f4b66-8cfc-48e6-859d-36e91326bf87], licenses: [{{ sku: EMS }}] }}
+  - {{ id: 4d2f4b66-8cfc-48e6-859d-36e91326bf87, display_name: Child, members: [bob@contoso.com] }}
 "
     ));
     assert_eq!(tenant.groups[0].member_groups, vec![GroupIdx(1)]);
@@ -398,9 +398,9 @@ fn non_security_groups_give_nothing() {
     let tenant = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: EMS, enabled: 5 }}]
 users:
-  - {{ id: u1, upn: ann@contoso.com }}
+  - {{ id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com }}
 groups:
-  - {{ id: g1, display_name: Team, security_enabled: false, mail_enabled: true, members: [ann@contoso.com], licenses: [{{ sku: EMS }}] }}
+  - {{ id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: Team, security_enabled: false, mail_enabled: true, members: [ann@contoso.com], licenses: [{{ sku: EMS }}] }}
 "
     ));
     assert!(user(&tenant, &predict(&tenant), "ann@contoso.com")
@@ -415,12 +415,12 @@ fn duplicate_proxy_addresses_block_exchange() {
     let tenant = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 5 }}, {{ sku: EMS, enabled: 5 }}]
 users:
-  - {{ id: u1, upn: ann@contoso.com, proxy_addresses: ['SMTP:sales@contoso.com'] }}
-  - {{ id: u2, upn: bob@contoso.com, proxy_addresses: ['smtp:sales@contoso.com'] }}
-  - {{ id: u3, upn: cat@contoso.com, proxy_addresses: ['SMTP:cat@contoso.com'] }}
+  - {{ id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com, proxy_addresses: ['SMTP:sales@contoso.com'] }}
+  - {{ id: 6ca202c8-8e54-4dff-88c0-9bfafbfc60b2, upn: bob@contoso.com, proxy_addresses: ['smtp:sales@contoso.com'] }}
+  - {{ id: 011e39ef-e225-40f4-8339-ad19cd180f4d, upn: cat@contoso.com, proxy_addresses: ['SMTP:cat@contoso.com'] }}
 groups:
-  - {{ id: g1, display_name: E3, members: [ann@contoso.com, cat@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
-  - {{ id: g2, display_name: Mobile, members: [bob@contoso.com], licenses: [{{ sku: EMS }}] }}
+  - {{ id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: E3, members: [ann@contoso.com, cat@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
+  - {{ id: 4d2f4b66-8cfc-48e6-859d-36e91326bf87, display_name: Mobile, members: [bob@contoso.com], licenses: [{{ sku: EMS }}] }}
 "
     ));
     let outcome = predict(&tenant);
@@ -445,9 +445,9 @@ fn direct_and_inherited_share_one_seat_and_union_plans() {
     let tenant = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 1 }}]
 users:
-  - {{ id: u1, upn: ann@contoso.com, licenses: [{{ sku: ENTERPRISEPACK, disabled_plans: [SWAY] }}] }}
+  - {{ id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com, licenses: [{{ sku: ENTERPRISEPACK, disabled_plans: [SWAY] }}] }}
 groups:
-  - {{ id: g1, display_name: Full E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK, disabled_plans: [] }}] }}
+  - {{ id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: Full E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK, disabled_plans: [] }}] }}
 "
     ));
     let outcome = predict(&tenant);
@@ -469,14 +469,14 @@ fn reprocessing_one_group_retries_only_its_errors() {
     let tenant = tenant(&format!(
         "{HEAD}subscriptions: [{{ sku: EMS, enabled: 5 }}, {{ sku: VISIOCLIENT, enabled: 5 }}]
 users:
-  - id: u1
+  - id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a
     upn: ann@contoso.com
     license_states:
       - {{ sku: EMS, via: Mobile, state: Error, error: CountViolation }}
       - {{ sku: VISIOCLIENT, via: Visio, state: Error, error: CountViolation }}
 groups:
-  - {{ id: g1, display_name: Mobile, members: [ann@contoso.com], licenses: [{{ sku: EMS }}] }}
-  - {{ id: g2, display_name: Visio, members: [ann@contoso.com], licenses: [{{ sku: VISIOCLIENT }}] }}
+  - {{ id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: Mobile, members: [ann@contoso.com], licenses: [{{ sku: EMS }}] }}
+  - {{ id: 4d2f4b66-8cfc-48e6-859d-36e91326bf87, display_name: Visio, members: [ann@contoso.com], licenses: [{{ sku: VISIOCLIENT }}] }}
 "
     ));
     assert!(Mode::ReprocessGroup(GroupIdx(0)).retries(Source::Group(GroupIdx(0))));

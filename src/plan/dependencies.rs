@@ -136,31 +136,31 @@ mod tests {
     #[test]
     fn changed_objects_are_named_from_the_current_state() {
         let state: TenantState = serde_yaml::from_str(
-            "version: 1\ntenant: {}\nusers: [ { id: u1, upn: ann@contoso.com } ]\n\
-             groups: [ { id: g1, display_name: Sales } ]\n",
+            "version: 1\ntenant: {}\nusers: [ { id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com } ]\n\
+             groups: [ { id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: Sales } ]\n",
         )
         .unwrap();
         let saved = map(&[
             ("tenant", "a"),
-            ("group:g1", "b"),
-            ("user:u1", "c"),
-            ("user:u2", "d"),
+            ("group:711430f6-164e-4380-8d93-428bc1fab80f", "b"),
+            ("user:bb82030d-bc2b-4aba-82a9-0bf2e207a84a", "c"),
+            ("user:6ca202c8-8e54-4dff-88c0-9bfafbfc60b2", "d"),
             ("subscription:EMS", "e"),
         ]);
         let now = map(&[
             ("tenant", "a"),
-            ("group:g1", "B"),
-            ("user:u1", "c"),
+            ("group:711430f6-164e-4380-8d93-428bc1fab80f", "B"),
+            ("user:bb82030d-bc2b-4aba-82a9-0bf2e207a84a", "c"),
             ("subscription:EMS", "E"),
-            ("user:u3", "f"),
+            ("user:011e39ef-e225-40f4-8339-ad19cd180f4d", "f"),
         ]);
         assert_eq!(
             changed(&saved, &now, &state),
             [
-                "group \"Sales\" (g1) changed",
+                "group \"Sales\" (711430f6-164e-4380-8d93-428bc1fab80f) changed",
                 "subscription EMS changed",
-                "user u2 is gone or no longer affected",
-                "user u3 is new to the plan",
+                "user 6ca202c8-8e54-4dff-88c0-9bfafbfc60b2 is gone or no longer affected",
+                "user 011e39ef-e225-40f4-8339-ad19cd180f4d is new to the plan",
             ]
         );
         assert!(changed(&saved, &saved, &state).is_empty());

@@ -594,28 +594,31 @@ pub(crate) mod tests {
     }
 
     const TENANT: &str = "version: 1
-tenant: { id: t1, default_usage_location: US }
+tenant: { id: 628b49d9-6dcd-497a-830d-d4f597705899, default_usage_location: US }
 subscriptions: [{ sku: ENTERPRISEPACK, enabled: 2 }, { sku: EMS, enabled: 1 }]
 users:
-  - { id: u1, upn: ann@contoso.com, attributes: { department: Sales }, licenses: [{ sku: ENTERPRISEPACK }] }
-  - { id: u2, upn: bob@contoso.com, usage_location: DE, attributes: { department: Sales } }
-  - { id: u3, upn: cat@contoso.com, attributes: { department: Sales } }
-  - { id: u4, upn: dan@contoso.com }
+  - { id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com, attributes: { department: Sales }, licenses: [{ sku: ENTERPRISEPACK }] }
+  - { id: 6ca202c8-8e54-4dff-88c0-9bfafbfc60b2, upn: bob@contoso.com, usage_location: DE, attributes: { department: Sales } }
+  - { id: 011e39ef-e225-40f4-8339-ad19cd180f4d, upn: cat@contoso.com, attributes: { department: Sales } }
+  - { id: e9c981a4-7998-4215-8ab0-bf6c32efefa1, upn: dan@contoso.com }
 groups:
-  - id: g1
+  - id: 711430f6-164e-4380-8d93-428bc1fab80f
     display_name: Sales
     rule: user.department -eq \"Sales\"
     members: [ann@contoso.com, bob@contoso.com]
     licenses: [{ sku: ENTERPRISEPACK }, { sku: EMS }]
-  - { id: g2, display_name: Parent, members: [ann@contoso.com, g3], licenses: [{ sku: EMS }] }
-  - { id: g3, display_name: Child, members: [dan@contoso.com] }
+  - { id: 4d2f4b66-8cfc-48e6-859d-36e91326bf87, display_name: Parent, members: [ann@contoso.com, 3921871a-a088-4e3e-8483-0142ac909944], licenses: [{ sku: EMS }] }
+  - { id: 3921871a-a088-4e3e-8483-0142ac909944, display_name: Child, members: [dan@contoso.com] }
 ";
 
     #[test]
     fn report_shows_seats_holders_statuses_errors_pending_and_nested() {
         let (state, evaluated) = evaluated(TENANT);
         let report = build(Catalog::builtin(), &state, &evaluated);
-        assert_eq!(report.tenant.as_deref(), Some("t1"));
+        assert_eq!(
+            report.tenant.as_deref(),
+            Some("628b49d9-6dcd-497a-830d-d4f597705899")
+        );
         // Sales is processed in UPN order after Parent: "Parent" < "Sales". ann gets EMS from
         // Parent (the one EMS seat); in Sales, ann already consumes EMS and E3, bob needs an EMS
         // seat (none left) and fails as a whole; cat (joining by rule) fails the same way.
@@ -703,12 +706,12 @@ groups:
     fn conflicts_name_the_plans() {
         let (state, evaluated) = evaluated(
             "version: 1
-tenant: { id: t, default_usage_location: US }
+tenant: { id: e3b98a4d-a31a-427d-8bde-6e43033f66ba, default_usage_location: US }
 subscriptions: [{ sku: STANDARDPACK, enabled: 5 }, { sku: ENTERPRISEPACK, enabled: 5 }]
 users:
-  - { id: u1, upn: ann@contoso.com, licenses: [{ sku: STANDARDPACK }] }
+  - { id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com, licenses: [{ sku: STANDARDPACK }] }
 groups:
-  - { id: g1, display_name: E3, members: [ann@contoso.com], licenses: [{ sku: ENTERPRISEPACK }] }
+  - { id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: E3, members: [ann@contoso.com], licenses: [{ sku: ENTERPRISEPACK }] }
 ",
         );
         let report = build(Catalog::builtin(), &state, &evaluated);

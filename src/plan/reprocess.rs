@@ -212,24 +212,24 @@ mod tests {
 
     /// Two groups with recorded CountViolations; seats were bought since.
     const TENANT: &str = "version: 1
-tenant: { id: t, default_usage_location: US }
+tenant: { id: e3b98a4d-a31a-427d-8bde-6e43033f66ba, default_usage_location: US }
 subscriptions: [{ sku: EMS, enabled: 2 }, { sku: VISIOCLIENT, enabled: 1 }]
 users:
-  - id: u1
+  - id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a
     upn: ann@contoso.com
     license_states: [{ sku: EMS, via: Mobile, state: Error, error: CountViolation }]
-  - id: u2
+  - id: 6ca202c8-8e54-4dff-88c0-9bfafbfc60b2
     upn: bob@contoso.com
     license_states: [{ sku: VISIOCLIENT, via: Visio, state: Error, error: CountViolation }]
-  - id: u3
+  - id: 011e39ef-e225-40f4-8339-ad19cd180f4d
     upn: cat@contoso.com
     license_states: [{ sku: VISIOCLIENT, via: Visio, state: Error, error: CountViolation }]
 groups:
-  - { id: g1, display_name: Mobile, members: [ann@contoso.com], licenses: [{ sku: EMS }] }
-  - { id: g2, display_name: Visio, members: [bob@contoso.com, cat@contoso.com], licenses: [{ sku: VISIOCLIENT }] }
-  - { id: g3, display_name: Visio Users, members: [] }
-  - { id: g4, display_name: Twin, members: [] }
-  - { id: g5, display_name: Twin, members: [] }
+  - { id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: Mobile, members: [ann@contoso.com], licenses: [{ sku: EMS }] }
+  - { id: 4d2f4b66-8cfc-48e6-859d-36e91326bf87, display_name: Visio, members: [bob@contoso.com, cat@contoso.com], licenses: [{ sku: VISIOCLIENT }] }
+  - { id: 3921871a-a088-4e3e-8483-0142ac909944, display_name: Visio Users, members: [] }
+  - { id: c874bc29-e99f-4e67-890d-6cdb1caa2a67, display_name: Twin, members: [] }
+  - { id: 23926131-6e50-4a03-8aba-e9a2c9f0f69e, display_name: Twin, members: [] }
 ";
 
     /// Each changed product's SKU with its consumed seats before and after.
@@ -295,18 +295,18 @@ groups:
         // E3 in ActiveWithError. The dependent license is gone, so a reprocess removes E3.
         let (_, evaluated) = evaluated(
             "version: 1
-tenant: { id: t, default_usage_location: US }
+tenant: { id: e3b98a4d-a31a-427d-8bde-6e43033f66ba, default_usage_location: US }
 subscriptions: [{ sku: ENTERPRISEPACK, enabled: 5 }, { sku: EMS, enabled: 5 }]
 users:
-  - id: u1
+  - id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a
     upn: ann@contoso.com
     license_states: [{ sku: ENTERPRISEPACK, via: E3, state: ActiveWithError, error: DependencyViolation }]
-  - id: u2
+  - id: 6ca202c8-8e54-4dff-88c0-9bfafbfc60b2
     upn: bob@contoso.com
     license_states: [{ sku: EMS, via: Mobile, state: Error, error: CountViolation }]
 groups:
-  - { id: g1, display_name: E3, members: [], licenses: [{ sku: ENTERPRISEPACK }] }
-  - { id: g2, display_name: Mobile, members: [bob@contoso.com], licenses: [{ sku: EMS }] }
+  - { id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: E3, members: [], licenses: [{ sku: ENTERPRISEPACK }] }
+  - { id: 4d2f4b66-8cfc-48e6-859d-36e91326bf87, display_name: Mobile, members: [bob@contoso.com], licenses: [{ sku: EMS }] }
 ",
         );
         let result = reprocess(Catalog::builtin(), &evaluated, Mode::Reprocess, None);
@@ -331,12 +331,19 @@ groups:
         let (_, evaluated) = evaluated(TENANT);
         let tenant = &evaluated.tenant;
         assert_eq!(find_group(tenant, "Visio").unwrap().0, 1);
-        assert_eq!(find_group(tenant, "G2").unwrap().0, 1);
+        assert_eq!(
+            find_group(tenant, "4D2F4B66-8CFC-48E6-859D-36E91326BF87")
+                .unwrap()
+                .0,
+            1
+        );
         let unknown = find_group(tenant, "Mobil").unwrap_err();
         assert_eq!(unknown.code, Code::UnknownGroup);
         assert_eq!(unknown.help.as_deref(), Some("did you mean `Mobile`?"));
         let twins = find_group(tenant, "Twin").unwrap_err();
         assert_eq!(twins.code, Code::UnknownGroup);
-        assert!(twins.help.unwrap().contains("g4, g5"));
+        assert!(twins.help.unwrap().contains(
+            "c874bc29-e99f-4e67-890d-6cdb1caa2a67, 23926131-6e50-4a03-8aba-e9a2c9f0f69e"
+        ));
     }
 }

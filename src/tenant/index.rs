@@ -466,19 +466,20 @@ pub fn build(
         }
     }
     for (index, user) in state.users.iter().enumerate() {
-        check_name(
+        if check_name(
             &mut problems,
             || at(format!("/users/{index}/id")),
             "user id",
             &user.id,
-        );
-        check_guid(
-            &mut problems,
-            || at(format!("/users/{index}/id")),
-            "user id",
-            &user.id,
-        );
-        check_name(
+        ) {
+            check_guid(
+                &mut problems,
+                || at(format!("/users/{index}/id")),
+                "user id",
+                &user.id,
+            );
+        }
+        let _ = check_name(
             &mut problems,
             || at(format!("/users/{index}/upn")),
             "UPN",
@@ -555,19 +556,20 @@ pub fn build(
         let licenses = resolve_licenses(catalog, &group.licenses, &mut problems, |position| {
             at(format!("/groups/{index}/licenses/{position}/sku"))
         });
-        check_name(
+        if check_name(
             &mut problems,
             || at(format!("/groups/{index}/id")),
             "group id",
             &group.id,
-        );
-        check_guid(
-            &mut problems,
-            || at(format!("/groups/{index}/id")),
-            "group id",
-            &group.id,
-        );
-        check_name(
+        ) {
+            check_guid(
+                &mut problems,
+                || at(format!("/groups/{index}/id")),
+                "group id",
+                &group.id,
+            );
+        }
+        let _ = check_name(
             &mut problems,
             || at(format!("/groups/{index}/display_name")),
             "group display name",
@@ -824,7 +826,7 @@ fn check_name(
     location: impl FnOnce() -> Location,
     what: &str,
     name: &str,
-) {
+) -> bool {
     let problem = if name.trim().is_empty() {
         Some("is empty".to_owned())
     } else if name.chars().count() > MAX_NAME_CHARS {
@@ -840,7 +842,9 @@ fn check_name(
                 .with_label(location(), "here")
                 .with_help("the file is corrupted or was edited by hand: export the state again"),
         );
+        return false;
     }
+    true
 }
 
 #[cfg(test)]
@@ -856,12 +860,12 @@ version: 1
 tenant: { default_usage_location: us }
 subscriptions: [ { sku: ENTERPRISEPACK, enabled: 5 } ]
 users:
-  - { id: U-1, upn: Ann@Contoso.com, proxy_addresses: [SMTP:Ann@Contoso.com] }
-  - { id: u-2, upn: bob@contoso.com, licenses: [ { sku: EMS } ],
+  - { id: A24A7F55-F278-4D49-8B1F-99C5507800CB, upn: Ann@Contoso.com, proxy_addresses: [SMTP:Ann@Contoso.com] }
+  - { id: 1fe2696c-baaf-43d5-8cd4-d466fcfd3331, upn: bob@contoso.com, licenses: [ { sku: EMS } ],
       license_states: [ { sku: ENTERPRISEPACK, via: Staff, state: Active }, { sku: EMS, state: Active } ] }
 groups:
-  - { id: G-1, display_name: Staff, members: [ann@contoso.com, U-2, g-2], licenses: [ { sku: ENTERPRISEPACK, disabled_plans: [SWAY] } ] }
-  - { id: g-2, display_name: Nested }
+  - { id: B9817549-CC54-4B0E-8549-A42A97B94811, display_name: Staff, members: [ann@contoso.com, 1FE2696C-BAAF-43D5-8CD4-D466FCFD3331, a489b30b-66f9-46cb-8b8e-223981661335], licenses: [ { sku: ENTERPRISEPACK, disabled_plans: [SWAY] } ] }
+  - { id: a489b30b-66f9-46cb-8b8e-223981661335, display_name: Nested }
 ";
 
     #[test]
@@ -872,13 +876,13 @@ groups:
         assert_eq!(staff.members, [UserIdx(0), UserIdx(1)]);
         assert_eq!(staff.member_groups, [GroupIdx(1)]);
         assert_eq!(tenant.user("ANN@contoso.COM"), Some(UserIdx(0)));
-        assert_eq!(tenant.user("u-1"), Some(UserIdx(0)));
+        assert_eq!(tenant.user("a24a7f55-f278-4d49-8b1f-99c5507800cb"), Some(UserIdx(0)));
         assert_eq!(tenant.user("ANN@CONTOSO.COM"), Some(UserIdx(0)));
         // "Ann@…" sorts before "bob@…" byte-wise.
         assert_eq!(tenant.upn_ranks(), [0, 1]);
         assert_eq!(ranks(4, |item| ["b", "a", "b", "c"][item]), [1, 0, 1, 2]);
         assert_eq!(tenant.user(&"a".repeat(STACK_KEY + 1)), None);
-        assert_eq!(tenant.group_by_id("g-1"), Some(GroupIdx(0)));
+        assert_eq!(tenant.group_by_id("b9817549-cc54-4b0e-8549-a42a97b94811"), Some(GroupIdx(0)));
         assert_eq!(
             &*tenant.user_at(UserIdx(0)).proxy_addresses[0],
             "smtp:ann@contoso.com"
@@ -911,7 +915,7 @@ groups:
     fn every_referential_problem_is_reported_in_file_order() {
         let broken = TENANT
             .replace("upn: bob@contoso.com", "upn: ANN@contoso.com")
-            .replace("U-2, g-2", "U-2, g-2, carol@contoso.com")
+            .replace("1FE2696C-BAAF-43D5-8CD4-D466FCFD3331, a489b30b-66f9-46cb-8b8e-223981661335", "1FE2696C-BAAF-43D5-8CD4-D466FCFD3331, a489b30b-66f9-46cb-8b8e-223981661335, carol@contoso.com")
             .replace("via: Staff", "via: Staf")
             .replace("sku: EMS }", "sku: EMZ }");
         let problems = build(&state(&broken), Catalog::builtin(), SourceId(0)).unwrap_err();
@@ -979,20 +983,20 @@ mod validation_tests {
 
     #[test]
     fn usage_locations_of_json_and_yaml_states_are_iso_codes() {
-        let json = r#"{"version": 1, "tenant": {"default_usage_location": "USA"}, "users": [{"id": "u", "upn": "a@b.c", "usage_location": "XX"}]}"#;
+        let json = r#"{"version": 1, "tenant": {"default_usage_location": "USA"}, "users": [{"id": "0bfe935e-70c3-41c7-8a3a-fc75ce0d0ca2", "upn": "a@b.c", "usage_location": "XX"}]}"#;
         let found = problems(json, Format::Json);
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found
             .iter()
             .all(|(code, _)| *code == Code::InvalidUsageLocation));
         let yaml =
-            "version: 1\ntenant: {}\nusers:\n  - { id: u, upn: a@b.c, usage_location: de }\n";
+            "version: 1\ntenant: {}\nusers:\n  - { id: 0bfe935e-70c3-41c7-8a3a-fc75ce0d0ca2, upn: a@b.c, usage_location: de }\n";
         assert_eq!(problems(yaml, Format::Yaml), Vec::new());
     }
 
     #[test]
     fn empty_and_control_character_names_are_refused() {
-        let json = r#"{"version": 1, "tenant": {}, "users": [{"id": "", "upn": "a\u0000@b.c"}], "groups": [{"id": "g", "display_name": "\u001b[31m"}]}"#;
+        let json = r#"{"version": 1, "tenant": {}, "users": [{"id": "", "upn": "a\u0000@b.c"}], "groups": [{"id": "cd0aa985-6147-46c5-84ff-2b7dfee5da20", "display_name": "\u001b[31m"}]}"#;
         let found = problems(json, Format::Json);
         let codes: Vec<_> = found.iter().map(|(code, _)| *code).collect();
         assert_eq!(codes, [Code::InvalidName; 3], "{found:?}");

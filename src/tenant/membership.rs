@@ -378,14 +378,14 @@ mod tests {
     fn rule_matches_lists_selected_users_with_the_values_the_rule_reads() {
         let state: TenantState = serde_yaml::from_str(
             "version: 1
-tenant: { id: t }
+tenant: { id: e3b98a4d-a31a-427d-8bde-6e43033f66ba }
 users:
   - { id: 62e19b97-8b3d-4d4a-a106-4ce66896a863, upn: bob@contoso.com, attributes: { department: Sales, accountEnabled: true, mobilePhone: '555' } }
-  - { id: u2, upn: ann@contoso.com, attributes: { department: sales, accountEnabled: 'true' } }
-  - { id: u3, upn: cat@contoso.com, attributes: { department: Sales, accountEnabled: false } }
-  - { id: u4, upn: dan@contoso.com, attributes: { manager: 62E19B97-8B3D-4D4A-A106-4CE66896A863 } }
+  - { id: 6ca202c8-8e54-4dff-88c0-9bfafbfc60b2, upn: ann@contoso.com, attributes: { department: sales, accountEnabled: 'true' } }
+  - { id: 011e39ef-e225-40f4-8339-ad19cd180f4d, upn: cat@contoso.com, attributes: { department: Sales, accountEnabled: false } }
+  - { id: e9c981a4-7998-4215-8ab0-bf6c32efefa1, upn: dan@contoso.com, attributes: { manager: 62E19B97-8B3D-4D4A-A106-4CE66896A863 } }
 groups:
-  - { id: G1, display_name: Staff, members: [ann@contoso.com] }
+  - { id: 711430F6-164E-4380-8D93-428BC1FAB80F, display_name: Staff, members: [ann@contoso.com] }
 ",
         )
         .unwrap();
@@ -416,7 +416,9 @@ groups:
         );
         assert_eq!(found[0].attributes["mobile"], None);
 
-        let found = test(r#"user.memberOf -any (group.objectId -in ["g1"])"#);
+        let found = test(
+            r#"user.memberOf -any (group.objectId -in ["711430f6-164e-4380-8d93-428bc1fab80f"])"#,
+        );
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].attributes["memberOf"].as_deref(), Some("[Staff]"));
 

@@ -461,14 +461,13 @@ mod tests {
 
     #[test]
     fn an_attribute_given_twice_is_refused() {
-        let text =
-            r#"{"id": "u", "upn": "a@b.c", "attributes": {"department": "A", "department": "B"}}"#;
+        let text = r#"{"id": "0bfe935e-70c3-41c7-8a3a-fc75ce0d0ca2", "upn": "a@b.c", "attributes": {"department": "A", "department": "B"}}"#;
         let error = serde_json::from_str::<UserState>(text).unwrap_err();
         assert!(
             error.to_string().contains("duplicate field `department`"),
             "{error}"
         );
-        let text = r#"{"id": "u", "upn": "a@b.c", "attributes": {"department": "A", "city": "B"}}"#;
+        let text = r#"{"id": "0bfe935e-70c3-41c7-8a3a-fc75ce0d0ca2", "upn": "a@b.c", "attributes": {"department": "A", "city": "B"}}"#;
         assert_eq!(
             serde_json::from_str::<UserState>(text)
                 .unwrap()

@@ -165,7 +165,7 @@ fn byte_offset(text: &str, line: usize, column: usize) -> usize {
 mod tests {
     use super::*;
 
-    const STATE: &str = "version: 1\ntenant: { id: t, default_usage_location: US }\nusers:\n  - { id: u1, upn: ann@contoso.com }\n";
+    const STATE: &str = "version: 1\ntenant: { id: e3b98a4d-a31a-427d-8bde-6e43033f66ba, default_usage_location: US }\nusers:\n  - { id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com }\n";
 
     #[test]
     fn yaml_and_json_give_the_same_state() {
@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn attribute_values_of_every_kind_load_from_json_and_yaml() {
         use crate::tenant::model::AttributeValue;
-        let json = r#"{"version":1,"tenant":{},"users":[{"id":"u1","upn":"ann@contoso.com",
+        let json = r#"{"version":1,"tenant":{},"users":[{"id":"bb82030d-bc2b-4aba-82a9-0bf2e207a84a","upn":"ann@contoso.com",
             "attributes":{"department":"Sales","accountEnabled":false,"employeeNumber":42,
             "weight":1.5,"otherMails":["a@b.c","d@e.f"]}}]}"#;
         let (state, _) = parse_state(SourceId(0), json, Format::Json).unwrap();
@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn yaml_schema_violations_are_all_reported() {
-        let text = "version: 1\ntenant: {}\nusers:\n  - { id: u1, upn: 5, colour: red }\n";
+        let text = "version: 1\ntenant: {}\nusers:\n  - { id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: 5, colour: red }\n";
         let (diagnostics, _) = parse_state(SourceId(0), text, Format::Yaml).unwrap_err();
         assert_eq!(diagnostics.0.len(), 2, "{diagnostics:?}");
     }

@@ -187,7 +187,7 @@ fn disabled_plans_are_named_when_a_subscription_knows_them() {
 #[test]
 fn direct_assignment_keeps_its_own_disabled_plans_and_unknown_skus_keep_their_guid() {
     let user = json!({"value":[{
-        "id":"u1","userPrincipalName":"a@x.com",
+        "id":"bb82030d-bc2b-4aba-82a9-0bf2e207a84a","userPrincipalName":"a@x.com",
         "onPremisesExtensionAttributes":{"extensionAttribute1":"EMS;E5","extensionAttribute2":null},
         "extension_abc_costCenter":"42",
         "assignedLicenses":[

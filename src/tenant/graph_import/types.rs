@@ -287,10 +287,10 @@ mod tests {
     #[test]
     fn unknown_properties_are_ignored_and_absent_ones_are_none() {
         let user: User = serde_json::from_str(
-            r#"{"id":"u1","jobTitle":"Chef","assignedLicenses":[{"skuId":"s","extra":1}]}"#,
+            r#"{"id":"bb82030d-bc2b-4aba-82a9-0bf2e207a84a","jobTitle":"Chef","assignedLicenses":[{"skuId":"s","extra":1}]}"#,
         )
         .unwrap();
-        assert_eq!(user.id.as_deref(), Some("u1"));
+        assert_eq!(user.id.as_deref(), Some("bb82030d-bc2b-4aba-82a9-0bf2e207a84a"));
         assert!(user.user_principal_name.is_none());
         assert_eq!(
             user.assigned_licenses.unwrap()[0].sku_id.as_deref(),
