@@ -343,13 +343,13 @@ fn generate(case: &str, dir: &Path) -> PathBuf {
         "tenant/million-duplicate-upns.json" => format!(
             "{{\"version\": 1, \"tenant\": {{}}, \"users\": [{}]}}",
             (0..1_000_000)
-                .map(|index| format!("{{\"id\":\"{index}\",\"upn\":\"a@b.c\"}}"))
+                .map(|index| format!("{{\"id\":\"00000000-0000-4000-8000-{index:012}\",\"upn\":\"a@b.c\"}}"))
                 .collect::<Vec<_>>()
                 .join(",")
         ),
         "tenant/million-unknown-members.yaml" => format!(
             "version: 1\ntenant: {{}}\ngroups:\n  - id: cd0aa985-6147-46c5-84ff-2b7dfee5da20\n    display_name: G\n    members: [{}]\n",
-            repeat("x", ",", 1_000_000)
+            repeat("00000000-0000-4000-8000-000000000000", ",", 1_000_000)
         ),
         "tenant/million-element-list.yaml" => {
             format!("version: 1\ntenant: [{}]\n", repeat("1", ",", 1_000_000))

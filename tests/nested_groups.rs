@@ -240,7 +240,7 @@ fn a_member_group_that_cannot_be_found_is_an_error_pointing_at_the_entry() {
         (
             "version: 1\ngroups:\n  Staff E3:\n    members: [689b3c2e-e64d-4b8c-8402-7fd39341989f]\n",
             "seatplan::user-reference",
-            "member `nobody-id` of group `Staff E3` is neither a user nor a group of the tenant",
+            "member `689b3c2e-e64d-4b8c-8402-7fd39341989f` of group `Staff E3` is neither a user nor a group of the tenant",
         ),
     ] {
         fs::write(path.join("seatplan.yaml"), config).unwrap();
