@@ -15,6 +15,10 @@
 #[path = "src/catalog/csv.rs"]
 mod csv;
 
+/// GUID syntax, which `csv` checks product and plan ids with.
+#[path = "src/guid.rs"]
+mod guid;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,6 +64,7 @@ fn main() {
     println!("cargo:rustc-env=SEATPLAN_VERSION={}", version());
     println!("cargo:rerun-if-changed=data/product-service-plans.csv");
     println!("cargo:rerun-if-changed=src/catalog/csv.rs");
+    println!("cargo:rerun-if-changed=src/guid.rs");
     let text = match std::fs::read_to_string("data/product-service-plans.csv") {
         Ok(text) => text,
         Err(error) => panic!("cannot read data/product-service-plans.csv: {error}"),

@@ -22,6 +22,7 @@ pub mod config;
 pub mod country;
 pub mod diag;
 pub mod engine;
+pub mod guid;
 pub mod hash;
 pub mod plan;
 pub mod rules;

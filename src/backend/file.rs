@@ -577,7 +577,11 @@ mod tests {
     #[test]
     fn a_large_json_state_keeps_its_text_only_for_a_diagnostic() {
         let users: Vec<String> = (0..180_000)
-            .map(|index| format!(r#"{{"id": "u{index}", "upn": "user{index}@contoso.com"}}"#))
+            .map(|index| {
+                format!(
+                    r#"{{"id": "00000000-0000-4000-8000-{index:012}", "upn": "user{index}@contoso.com"}}"#
+                )
+            })
             .collect();
         let valid = format!(
             "{{\"version\": 1, \"tenant\": {{}}, \"users\": [\n{}\n]}}\n",

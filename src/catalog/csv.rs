@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use crate::guid::is_guid;
+
 /// The column names the CSV must start with, in order.
 pub const HEADER: [&str; 6] = [
     "Product_Display_Name",
@@ -123,15 +125,6 @@ pub fn normalise_name(value: &str) -> String {
 /// Lower-cases and trims a GUID.
 pub fn normalise_guid(value: &str) -> String {
     trim_field(value).to_ascii_lowercase()
-}
-
-/// True for `8-4-4-4-12` hexadecimal GUIDs.
-pub fn is_guid(value: &str) -> bool {
-    let groups: Vec<&str> = value.split('-').collect();
-    groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, length)| {
-            group.len() == length && group.bytes().all(|b| b.is_ascii_hexdigit())
-        })
 }
 
 /// Counts spellings and picks the winner: most frequent, then `prefer`, then first seen.

@@ -323,7 +323,7 @@ groups:
 
     #[test]
     fn flow_mappings_and_block_rules_are_left_alone() {
-        let text = "version: 1\ngroups:\n  A: { members: [], id: x }\n  B:\n    rule: >-\n      user.city  -eq \"Berlin\"\n";
+        let text = "version: 1\ngroups:\n  A: { members: [], id: 7296a627-433d-4117-8cd5-9308b5d64e93 }\n  B:\n    rule: >-\n      user.city  -eq \"Berlin\"\n";
         assert_eq!(format(text), text);
     }
 

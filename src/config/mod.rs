@@ -16,6 +16,7 @@ use indexmap::IndexMap;
 
 use crate::country::usage_location_problem;
 use crate::diag::{Code, Diagnostic, Diagnostics, Location};
+use crate::guid::is_guid;
 use crate::source::{pointer_child, PointerMap, SourceId};
 use crate::yaml::{parse_document, YamlLimits};
 
@@ -231,6 +232,7 @@ fn check_file(source: SourceId, config: &Config, problems: &mut Diagnostics) {
                 ),
             );
         }
+        check_member_ids(source, &base, name, group.members.as_deref(), problems);
         check_licenses(source, &base, group.licenses.as_deref(), problems);
     }
     for (upn, user) in config.users.iter().flatten() {
@@ -282,6 +284,43 @@ fn check_display_name(source: SourceId, pointer: &str, name: &str, problems: &mu
 fn check_country(source: SourceId, pointer: &str, code: &str, problems: &mut Diagnostics) {
     if let Some(problem) = usage_location_problem(code, Location::node(source, pointer)) {
         problems.push(problem);
+    }
+}
+
+/// A static member written as text is a user principal name (it has an `@`) or an object id,
+/// which in Entra is a GUID: anything else can name no object, and is refused before the tenant is
+/// read (`tenant-id-format`).
+fn check_member_ids(
+    source: SourceId,
+    base: &str,
+    group: &str,
+    members: Option<&[MemberSpec]>,
+    problems: &mut Diagnostics,
+) {
+    for (index, member) in members.into_iter().flatten().enumerate() {
+        let MemberSpec::Name(name) = member else {
+            continue;
+        };
+        if name.contains('@') || is_guid(name) {
+            continue;
+        }
+        problems.push(
+            Diagnostic::new(
+                Code::TenantIdFormat,
+                format!(
+                    "member `{name}` of group `{group}` is neither a user principal name nor an \
+                     object id (a GUID)"
+                ),
+            )
+            .with_label(
+                Location::node(source, format!("{base}/members/{index}")),
+                "not a UPN or a GUID",
+            )
+            .with_help(
+                "name users by user principal name (`ann@contoso.com`), groups by object id \
+                 (`62e19b97-8b3d-4d4a-a106-4ce66896a863`) or as `group: <display name>`",
+            ),
+        );
     }
 }
 
@@ -655,6 +694,26 @@ mod tests {
             "version: 1\ngroups:\n  Élan – E3 ✓:\n    members: []\n"
         )
         .is_ok());
+    }
+
+    #[test]
+    fn members_written_as_text_are_upns_or_guids() {
+        let text = "version: 1\ngroups:\n  Staff:\n    members:\n      - ann@contoso.com\n      \
+            - 62E19B97-8B3D-4D4A-A106-4CE66896A863\n      - group: Temps\n      - interns\n";
+        let (problems, _) = parse_config_file(SourceId(0), text).unwrap_err();
+        assert_eq!(problems.0.len(), 1, "{problems:?}");
+        assert_eq!(problems.0[0].code, Code::TenantIdFormat);
+        assert!(
+            problems.0[0]
+                .message
+                .contains("member `interns` of group `Staff`"),
+            "{}",
+            problems.0[0].message
+        );
+        assert_eq!(
+            problems.0[0].labels[0].location,
+            Location::node(SourceId(0), "/groups/Staff/members/3")
+        );
     }
 
     #[test]

@@ -104,8 +104,10 @@ codes! {
     PlanListConflict => "plan-list-conflict", Error, "a license sets both `disabled_plans` and `enabled_plans`";
     /// The tenant state refers to something that does not exist, or names something twice.
     TenantReference => "tenant-reference", Error, "the tenant state refers to a user, group or product that does not exist, or names one twice";
-    /// An id of the tenant state (a user, group, subscription skuId or member id) is not a GUID.
-    TenantIdFormat => "tenant-id-format", Error, "an id in the tenant state (user, group, subscription skuId or member id) is not a GUID";
+    /// An id that names an Entra object is not a GUID: of the tenant state (tenant, user, group,
+    /// member, subscription skuId), of a Graph response's object, or a config member that is not
+    /// a UPN (where GUIDs are required is listed in [`crate::guid`]).
+    TenantIdFormat => "tenant-id-format", Error, "an id that must be a GUID is not one: a tenant, user, group, member or skuId of the tenant state, an object of a Graph response, or a config `members` entry that is not a UPN";
     /// A config group matches no tenant group by id, or several by name; or a member group
     /// cannot be found, is the group itself, or is deleted by the config.
     GroupReference => "group-reference", Error, "a group's `id` matches no tenant group, or its name matches several; a member group is unknown, ambiguous, the group itself, or deleted";

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::write_atomic;
 use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::guid::is_guid;
 use crate::tenant::graph_import::{GraphExport, GraphPage};
 
 /// Which response a file of an export directory holds.
@@ -62,15 +63,6 @@ fn split_page(stem: &str) -> Option<(&str, u32)> {
         }
         _ => Some((stem, 1)),
     }
-}
-
-fn is_guid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// One file of an export directory, parsed.

@@ -26,6 +26,7 @@
 //!   so that the canonical form of every accepted rule is accepted too.
 
 use crate::diag::Code;
+use crate::guid::is_guid;
 
 use super::ast::*;
 use super::error::{wording, RuleError};
@@ -33,7 +34,7 @@ use super::lexer::{tokenize, Token, TokenKind};
 use super::printer::canonical_depth;
 use super::property::PropertyType;
 use super::save_checks::{
-    check_comparison, check_member_of_body, check_whole_rule, is_guid, literal, operator, subject,
+    check_comparison, check_member_of_body, check_whole_rule, literal, operator, subject,
 };
 
 /// The service's rule-length limit, in characters (Microsoft Learn: "can't exceed 3,072").

@@ -13,15 +13,6 @@ use super::parser::{syntax, Scope, MAX_MEMBER_OF_GROUPS};
 use super::property::{self, ExtensionProblem, ObjectKind, PropertyName, PropertyType};
 use super::regex_support::{self, RegexProblem};
 
-/// Checks `8-4-4-4-12` hexadecimal GUID syntax.
-pub(crate) fn is_guid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, length)| {
-            group.len() == length && group.bytes().all(|byte| byte.is_ascii_hexdigit())
-        })
-}
-
 pub(super) fn subject(word: &Token, scope: Scope) -> Result<Subject, RuleError> {
     let text = word.word().unwrap_or_default();
     let (prefix, rest) = text.split_once('.').unwrap_or((text, ""));

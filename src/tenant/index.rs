@@ -10,11 +10,11 @@ use std::sync::{Arc, OnceLock};
 use crate::hash::Map;
 use rayon::prelude::*;
 
-use crate::catalog::csv::is_guid;
 use crate::catalog::{Catalog, PlanSet, ProductId};
 use crate::config::RuleProcessing;
 use crate::country::{normalize_country, usage_location_problem};
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics, Location};
+use crate::guid::{self, is_guid};
 use crate::source::SourceId;
 use crate::tenant::model::{
     AssignedLicense, AssignmentError, AssignmentState, GroupState, TenantState, UserState,
@@ -147,24 +147,20 @@ pub struct Tenant {
     by_group_name: Map<Box<str>, Vec<GroupIdx>>,
 }
 
-/// Users by lower-cased UPN and by lower-cased object id, and their order by UPN.
+/// Users by lower-cased UPN and by object id (a GUID's 16 bytes, so ids in any case are one key),
+/// and their order by UPN.
 #[derive(Debug, Default)]
 struct UserLookup {
     by_upn: Map<Box<str>, UserIdx>,
-    by_id: Map<Box<str>, UserIdx>,
+    by_id: Map<[u8; 16], UserIdx>,
     upn_ranks: OnceLock<Vec<u32>>,
 }
 
 impl Tenant {
     /// The user with this UPN or object id (UPNs compare case-insensitively).
     pub fn user(&self, upn_or_id: &str) -> Option<UserIdx> {
-        with_lower(upn_or_id, |key| {
-            self.by_user
-                .by_upn
-                .get(key)
-                .or_else(|| self.by_user.by_id.get(key))
-                .copied()
-        })
+        with_lower(upn_or_id, |key| self.by_user.by_upn.get(key).copied())
+            .or_else(|| self.by_user.by_id.get(&guid::parse(upn_or_id)?).copied())
     }
 
     /// Each user's rank among the tenant's users ordered by UPN (the service's processing
@@ -466,19 +462,12 @@ pub fn build(
         }
     }
     for (index, user) in state.users.iter().enumerate() {
-        if check_name(
+        check_id(
             &mut problems,
             || at(format!("/users/{index}/id")),
             "user id",
             &user.id,
-        ) {
-            check_guid(
-                &mut problems,
-                || at(format!("/users/{index}/id")),
-                "user id",
-                &user.id,
-            );
-        }
+        );
         let _ = check_name(
             &mut problems,
             || at(format!("/users/{index}/upn")),
@@ -493,7 +482,11 @@ pub fn build(
             );
         }
     }
-    let converted: Vec<(User, Box<str>, Box<str>, Diagnostics)> = state
+    // The users are built in place and their keys taken from them one at a time: a state of a
+    // million users holds each user's strings once in the file's model and once here, and the
+    // lookups own only lower-cased UPNs and 16-byte ids (hostile inputs of that size must load
+    // within the memory bound of tests/hostile.rs).
+    let (users, user_problems): (Vec<User>, Vec<Diagnostics>) = state
         .users
         .par_iter()
         .enumerate()
@@ -517,20 +510,17 @@ pub fn build(
                 direct,
                 recorded: Vec::new(),
             };
-            let upn_key = lower(&user.upn).into();
-            let id_key = lower(&user.id).into();
-            (converted, upn_key, id_key, problems)
+            (converted, problems)
         })
-        .collect();
-    let mut users = Vec::with_capacity(state.users.len());
+        .unzip();
     let mut lookup = UserLookup {
-        by_upn: Map::with_capacity_and_hasher(state.users.len(), Default::default()),
-        by_id: Map::with_capacity_and_hasher(state.users.len(), Default::default()),
+        by_upn: Map::with_capacity_and_hasher(users.len(), Default::default()),
+        by_id: Map::with_capacity_and_hasher(users.len(), Default::default()),
         upn_ranks: OnceLock::new(),
     };
-    for (index, (user, upn_key, id_key, user_problems)) in converted.into_iter().enumerate() {
+    for (index, (user, user_problems)) in users.iter().zip(user_problems).enumerate() {
         let idx = UserIdx(index as u32);
-        if let Some(first) = lookup.by_upn.insert(upn_key, idx) {
+        if let Some(first) = lookup.by_upn.insert(lower(&user.upn).into(), idx) {
             problems.push(
                 Diagnostic::new(
                     Code::TenantReference,
@@ -541,14 +531,16 @@ pub fn build(
                 .with_help("a UPN names one user; fix the export or remove the duplicate"),
             );
         }
-        if lookup.by_id.insert(id_key, idx).is_some() {
-            problems.push(reference(
-                at(format!("/users/{index}/id")),
-                format!("two users have the id `{}`", user.id),
-            ));
+        // An id that is not a GUID was reported above and is not indexed.
+        if let Some(key) = guid::parse(&user.id) {
+            if lookup.by_id.insert(key, idx).is_some() {
+                problems.push(reference(
+                    at(format!("/users/{index}/id")),
+                    format!("two users have the id `{}`", user.id),
+                ));
+            }
         }
         problems.extend(user_problems);
-        users.push(user);
     }
     tenant.users = Arc::new(users);
     tenant.by_user = Arc::new(lookup);
@@ -556,19 +548,12 @@ pub fn build(
         let licenses = resolve_licenses(catalog, &group.licenses, &mut problems, |position| {
             at(format!("/groups/{index}/licenses/{position}/sku"))
         });
-        if check_name(
+        check_id(
             &mut problems,
             || at(format!("/groups/{index}/id")),
             "group id",
             &group.id,
-        ) {
-            check_guid(
-                &mut problems,
-                || at(format!("/groups/{index}/id")),
-                "group id",
-                &group.id,
-            );
-        }
+        );
         let _ = check_name(
             &mut problems,
             || at(format!("/groups/{index}/display_name")),
@@ -677,12 +662,14 @@ fn resolve_members(
     let mut groups = Vec::new();
     for (position, member) in group.members.iter().enumerate() {
         if !member.contains('@') && !is_guid(member) {
-            check_guid(
-                &mut problems,
-                || at(format!("/groups/{index}/members/{position}")),
-                "member id",
-                member,
-            );
+            problems.push(id_format(
+                at(format!("/groups/{index}/members/{position}")),
+                format!(
+                    "member `{member}` of group `{}` is not a UPN (it has no `@`), and as an \
+                     object id it is not a GUID",
+                    group.display_name
+                ),
+            ));
         } else if let Some(user) = tenant.user(member) {
             users.push(user);
         } else if let Some(nested) = tenant.group_by_id(member) {
@@ -805,18 +792,28 @@ fn check_guid(
     id: &str,
 ) {
     if !is_guid(id) {
-        problems.push(
-            Diagnostic::new(
-                Code::TenantIdFormat,
-                format!("the {what} `{id}` is not a GUID"),
-            )
-            .with_label(location(), "not a GUID")
-            .with_help(
-                "Entra ids are GUIDs such as `00000000-0000-0000-0000-000000000000`: \
-                 export the state again or write the object's id",
-            ),
-        );
+        problems.push(id_format(
+            location(),
+            format!("the {what} `{id}` is not a GUID"),
+        ));
     }
+}
+
+/// An object id is a sane name ([`check_name`]) and, if so, a GUID ([`check_guid`]).
+fn check_id(problems: &mut Diagnostics, location: impl Fn() -> Location, what: &str, id: &str) {
+    if check_name(problems, &location, what, id) {
+        check_guid(problems, location, what, id);
+    }
+}
+
+/// A `tenant-id-format` error at `location`.
+fn id_format(location: Location, message: String) -> Diagnostic {
+    Diagnostic::new(Code::TenantIdFormat, message)
+        .with_label(location, "not a GUID")
+        .with_help(
+            "Entra object ids are GUIDs such as `62e19b97-8b3d-4d4a-a106-4ce66896a863`: export \
+             the state again (`seatplan import graph`), or write the object's id as Entra shows it",
+        )
 }
 
 /// Ids, UPNs and display names must be non-empty, of sane length, and free of control
@@ -876,13 +873,19 @@ groups:
         assert_eq!(staff.members, [UserIdx(0), UserIdx(1)]);
         assert_eq!(staff.member_groups, [GroupIdx(1)]);
         assert_eq!(tenant.user("ANN@contoso.COM"), Some(UserIdx(0)));
-        assert_eq!(tenant.user("a24a7f55-f278-4d49-8b1f-99c5507800cb"), Some(UserIdx(0)));
+        assert_eq!(
+            tenant.user("a24a7f55-f278-4d49-8b1f-99c5507800cb"),
+            Some(UserIdx(0))
+        );
         assert_eq!(tenant.user("ANN@CONTOSO.COM"), Some(UserIdx(0)));
         // "Ann@…" sorts before "bob@…" byte-wise.
         assert_eq!(tenant.upn_ranks(), [0, 1]);
         assert_eq!(ranks(4, |item| ["b", "a", "b", "c"][item]), [1, 0, 1, 2]);
         assert_eq!(tenant.user(&"a".repeat(STACK_KEY + 1)), None);
-        assert_eq!(tenant.group_by_id("b9817549-cc54-4b0e-8549-a42a97b94811"), Some(GroupIdx(0)));
+        assert_eq!(
+            tenant.group_by_id("b9817549-cc54-4b0e-8549-a42a97b94811"),
+            Some(GroupIdx(0))
+        );
         assert_eq!(
             &*tenant.user_at(UserIdx(0)).proxy_addresses[0],
             "smtp:ann@contoso.com"

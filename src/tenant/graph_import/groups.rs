@@ -24,7 +24,11 @@ impl Mapper {
                 }
                 continue;
             };
-            let id = self.required(&at, &group.id, "id");
+            let id = self.required_id(&at, &group.id);
+            if let (None, Some(written)) = (id, &group.id) {
+                // Reported once here; the users' and members' references to it are not.
+                self.rejected_groups.insert(written.to_ascii_lowercase());
+            }
             let display_name = self.required(&at, &group.display_name, "displayName");
             let security_enabled = self.required(&at, &group.security_enabled, "securityEnabled");
             let dynamic = group

@@ -49,8 +49,7 @@ impl Mapper {
                     self.diagnostics.push(at.missing("@odata.type"));
                     continue;
                 };
-                let Some(id) = &member.id else {
-                    self.diagnostics.push(at.missing("id"));
+                let Some(id) = self.required_id(&at, &member.id) else {
                     continue;
                 };
                 match kind.as_str() {

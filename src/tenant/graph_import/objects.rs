@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use serde_path_to_error::Segment;
 
 use crate::diag::{Code, Diagnostic, Location};
+use crate::guid::is_guid;
 use crate::source::pointer_child;
 
 use super::{GraphPage, Mapper};
@@ -221,6 +222,31 @@ impl Mapper {
             }
         }
         objects
+    }
+
+    /// The object's `id` when it is there and a GUID, as every Entra object id is; a missing id
+    /// is reported as missing, an id of another shape as `tenant-id-format`.
+    pub(super) fn required_id<'v>(
+        &mut self,
+        at: &At<'_>,
+        id: &'v Option<String>,
+    ) -> Option<&'v String> {
+        let id = self.required(at, id, "id")?;
+        if is_guid(id) {
+            return Some(id);
+        }
+        self.diagnostics.push(
+            at.diagnostic(
+                Code::TenantIdFormat,
+                Some("id"),
+                format!("the `id` of {} is not a GUID", at.describe()),
+            )
+            .with_help(
+                "Entra object ids are GUIDs such as `62e19b97-8b3d-4d4a-a106-4ce66896a863`: \
+                 the file must hold the response exactly as Graph returned it",
+            ),
+        );
+        None
     }
 
     /// `value` when it is there; otherwise reports `field` as missing.

@@ -40,7 +40,7 @@ impl Mapper {
         let Some(organization) = organization else {
             return TenantInfo::default();
         };
-        let id = self.required(at, &organization.id, "id").cloned();
+        let id = self.required_id(at, &organization.id).cloned();
         let default_usage_location = organization
             .country_letter_code
             .clone()

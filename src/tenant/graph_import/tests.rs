@@ -339,6 +339,45 @@ fn duplicates_are_reported() {
 }
 
 #[test]
+fn object_ids_that_are_not_guids_are_refused_where_they_are_written() {
+    fn page<'a>(files: &'a mut [ExportFile], path: &str) -> &'a mut ExportFile {
+        files.iter_mut().find(|f| f.relative_path == path).unwrap()
+    }
+    let mut files = fixture_files();
+    page(&mut files, "users.json").page.body["value"][0]["id"] = json!("ann");
+    page(&mut files, "groups.json").page.body["value"][1]["id"] = json!("all-staff");
+    page(
+        &mut files,
+        "members/0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e.json",
+    )
+    .relative_path = "members/all-staff.json".into();
+    page(
+        &mut files,
+        "members/9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d.json",
+    )
+    .page
+    .body["value"][0]["id"] = json!("12345");
+    let problems = import(files).unwrap_err();
+    // The group is reported once: its members file is not reported again.
+    assert_eq!(
+        codes(&problems),
+        ["tenant-id-format", "tenant-id-format", "tenant-id-format"],
+        "{problems:?}"
+    );
+    let messages: Vec<&str> = problems.iter().map(|d| d.message.as_str()).collect();
+    for (message, object) in
+        messages
+            .iter()
+            .zip(["group `all-staff`", "user `ann`", "member `12345`"])
+    {
+        assert!(
+            message.contains(&format!("the `id` of {object} is not a GUID")),
+            "{messages:?}"
+        );
+    }
+}
+
+#[test]
 fn a_property_of_the_wrong_shape_names_its_path_and_the_object() {
     let mut files = fixture_files();
     let skus = files

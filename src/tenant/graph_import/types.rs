@@ -290,7 +290,10 @@ mod tests {
             r#"{"id":"bb82030d-bc2b-4aba-82a9-0bf2e207a84a","jobTitle":"Chef","assignedLicenses":[{"skuId":"s","extra":1}]}"#,
         )
         .unwrap();
-        assert_eq!(user.id.as_deref(), Some("bb82030d-bc2b-4aba-82a9-0bf2e207a84a"));
+        assert_eq!(
+            user.id.as_deref(),
+            Some("bb82030d-bc2b-4aba-82a9-0bf2e207a84a")
+        );
         assert!(user.user_principal_name.is_none());
         assert_eq!(
             user.assigned_licenses.unwrap()[0].sku_id.as_deref(),

@@ -27,7 +27,7 @@ impl Mapper {
             let Some(user) = typed else {
                 continue;
             };
-            let id = self.required(&at, &user.id, "id");
+            let id = self.required_id(&at, &user.id);
             let upn = self.required(&at, &user.user_principal_name, "userPrincipalName");
             let attributes = self.attributes(&at, object, &user);
             let assigned_plans = self.assigned_plans(&at, &user);
