@@ -215,7 +215,8 @@ pub struct GroupSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum MemberSpec {
-    /// A user by user principal name, or a group by object id.
+    /// A user by user principal name, or a group by object id (a GUID; text that is neither is
+    /// refused with `tenant-id-format`).
     Name(String),
     /// A group by display name: a group of this config or of the tenant.
     Group(GroupMember),

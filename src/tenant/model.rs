@@ -34,7 +34,7 @@ pub struct TenantState {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantInfo {
-    /// The tenant (directory) id.
+    /// The tenant (directory) id, a GUID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The organization's country (`countryLetterCode`): users without a usage location inherit
@@ -140,9 +140,10 @@ pub enum AssignmentError {
 pub struct LicenseState {
     /// The product's skuPartNumber or GUID.
     pub sku: String,
-    /// The object id of the group the assignment comes from (Graph's `assignedByGroup`); absent
-    /// for a direct assignment. Older files name the group by display name, still accepted
-    /// where the name is unambiguous.
+    /// The object id (GUID) of the group the assignment comes from (Graph's `assignedByGroup`);
+    /// absent for a direct assignment. Older files name the group by display name, still
+    /// accepted where the name is unambiguous: a value is looked up as either, never refused for
+    /// its shape.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
     /// The assignment's state.
@@ -241,7 +242,7 @@ impl<'de> serde::de::Visitor<'de> for AttributeVisitor {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserState {
-    /// The user's object id.
+    /// The user's object id, a GUID (`tenant-id-format` otherwise).
     pub id: String,
     /// The user principal name; config files name users by it.
     pub upn: String,
@@ -279,7 +280,7 @@ pub struct UserState {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupState {
-    /// The group's object id.
+    /// The group's object id, a GUID (`tenant-id-format` otherwise).
     pub id: String,
     /// The display name; config files name groups by it.
     pub display_name: String,
@@ -298,8 +299,8 @@ pub struct GroupState {
     /// Whether the rule is evaluated (`on`) or membership is frozen (`paused`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_processing: Option<RuleProcessing>,
-    /// Direct members: users by upn or id, groups by id. For dynamic groups, what the service
-    /// last computed.
+    /// Direct members: users by UPN or object id, groups by object id; an entry without `@` is an
+    /// object id and must be a GUID. For dynamic groups, what the service last computed.
     #[serde(default)]
     pub members: Vec<String>,
     /// Products the group assigns.
