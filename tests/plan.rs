@@ -3,7 +3,11 @@
 //! three formats, exit codes, migrations, and export round trips.
 
 // Tests are an edge: they read fixtures and run the binary.
-#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 mod common;
 
