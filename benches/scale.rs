@@ -8,6 +8,9 @@
 //! Run with `cargo bench --bench scale`; the 1,000,000-user case is `benches/compare.sh`, and
 //! `plan-phases` times each phase of one plan.
 
+// A benchmark is an edge: rules' `system.now` is the time it runs.
+#![allow(clippy::disallowed_methods)]
+
 #[path = "../tools/tenantgen.rs"]
 #[allow(dead_code)] // the generator's full surface serves the example and the tests
 mod tenantgen;
@@ -18,9 +21,11 @@ use std::sync::{Mutex, OnceLock};
 use divan::Bencher;
 use seatplan::catalog::Catalog;
 use seatplan::config::valid::{validate, ValidConfig};
+use seatplan::diag::Diagnostic;
 use seatplan::engine::{self, memory::ServiceMemory, Mode};
 use seatplan::plan::{compute, Inputs, Overrides};
-use seatplan::source::SourceId;
+use seatplan::render::diagnostics::to_json;
+use seatplan::source::{SourceId, Sources};
 use seatplan::tenant::index::{self, Tenant, UserIdx};
 use seatplan::tenant::membership;
 use seatplan::tenant::parse::{parse_state, Format};
@@ -255,6 +260,8 @@ fn rules(bencher: Bencher, case: Case) {
 /// `plan::compute` from the parsed state: index, rules, engine before and after, desired state,
 /// diff, impact and checks (no file reading or rendering).
 fn whole_plan(bencher: Bencher, fixture: &Fixture, config: &ValidConfig) {
+    let sources = Sources::new();
+    let record = |diagnostic: &Diagnostic| to_json(diagnostic, &sources);
     let inputs = Inputs {
         config,
         state: &fixture.state,
@@ -267,6 +274,8 @@ fn whole_plan(bencher: Bencher, fixture: &Fixture, config: &ValidConfig) {
             force: true,
             reprocess: false,
         },
+        warnings: &[],
+        record: &record,
     };
     bencher.bench(|| compute(&inputs).map(|planned| planned.document.changes.len()));
 }

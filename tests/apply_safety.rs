@@ -4,7 +4,7 @@
 //! next plan is empty, and loading then saving a state file loses no field.
 
 // Tests are an edge: they set up files and spawn processes.
-#![allow(clippy::disallowed_methods)]
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -2,7 +2,11 @@
 //! and `seatplan validate` checking the products and plans a config names.
 
 // Tests are an edge: they read fixtures and run the binary.
-#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 use assert_cmd::Command;
 

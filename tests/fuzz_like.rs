@@ -6,7 +6,7 @@
 //! machine's load (about two seconds in a debug build); `SEATPLAN_FUZZ_ITERATIONS=N` runs N.
 
 // Tests are an edge: they read the corpora and the environment.
-#![allow(clippy::disallowed_methods)]
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 #[path = "../fuzz/fuzz_targets/common/mod.rs"]
 mod common;

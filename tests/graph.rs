@@ -2,7 +2,11 @@
 //! export (tests/fixtures/graph/), and the Graph client against a fake Graph server on 127.0.0.1.
 
 // Tests are an edge: they read fixtures and run the binary.
-#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 #[path = "graph/fake_graph.rs"]
 mod fake_graph;

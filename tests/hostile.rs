@@ -9,7 +9,7 @@
 //! time limit is a poll on the child: past it the child is killed and the case fails.
 
 // Tests are an edge: they set up files and spawn processes.
-#![allow(clippy::disallowed_methods)]
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,11 @@
 //! file backend records the group as a member, and export writes it back.
 
 // Tests are an edge: they read fixtures and run the binary.
-#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 mod common;
 

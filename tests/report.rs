@@ -3,7 +3,7 @@
 //! `seatplan reprocess` and `seatplan rule test`.
 
 // Tests are an edge: they read fixtures and run the binary.
-#![allow(clippy::disallowed_methods)]
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 

@@ -1,7 +1,11 @@
 //! End-to-end tests of the rule language: the real-world corpus, the `rule check` command and
 //! rule errors inside config files.
 // Tests are an edge: they read fixtures and run the binary.
-#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 use seatplan::rules::{parse, print};
 

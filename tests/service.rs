@@ -6,7 +6,11 @@
 //! seeds) it follows.
 
 // Tests are an edge: they read fixtures and run the binary.
-#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 mod common;
 

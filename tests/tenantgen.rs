@@ -9,9 +9,11 @@ mod tenantgen;
 use seatplan::catalog::Catalog;
 use seatplan::config::valid::{validate, ValidConfig};
 use seatplan::config::{merge, parse_config_file, LoadedConfig};
+use seatplan::diag::Diagnostic;
 use seatplan::engine::memory::ServiceMemory;
 use seatplan::plan::{compute, desired, Inputs, Overrides};
-use seatplan::source::SourceId;
+use seatplan::render::diagnostics::to_json;
+use seatplan::source::{SourceId, Sources};
 use seatplan::tenant::index::{self, Source, UserIdx};
 use seatplan::tenant::model::AttributeValue;
 use tenantgen::{generate, Generated, Params, Shape};
@@ -272,6 +274,8 @@ fn valid(loaded: &LoadedConfig) -> ValidConfig {
 
 fn plan(state: &seatplan::tenant::TenantState, loaded: &LoadedConfig) -> seatplan::plan::Planned {
     let valid = valid(loaded);
+    let sources = Sources::new();
+    let record = |diagnostic: &Diagnostic| to_json(diagnostic, &sources);
     let inputs = Inputs {
         config: &valid,
         state,
@@ -284,6 +288,8 @@ fn plan(state: &seatplan::tenant::TenantState, loaded: &LoadedConfig) -> seatpla
             force: true,
             reprocess: false,
         },
+        warnings: &[],
+        record: &record,
     };
     match compute(&inputs) {
         Ok(planned) => planned,

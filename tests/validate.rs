@@ -2,7 +2,7 @@
 //! every kind of bad input with its coded diagnostic (snapshots of what the user sees), and the
 //! committed schemas matching the types.
 
-#![allow(clippy::disallowed_methods)] // tests read and write fixture files
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests read and write fixture files
 
 mod common;
 

@@ -5,7 +5,11 @@
 //! it once it is stale; a config error still gives a comment and annotations.
 
 // Tests are an edge: they read fixtures and run the binary.
-#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 // Shared with tests/graph.rs, which uses the rest of it.
 #[allow(dead_code)]

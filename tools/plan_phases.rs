@@ -16,7 +16,9 @@ use std::time::Instant;
 use clap::Parser;
 use seatplan::backend::file::StateFile;
 use seatplan::catalog::Catalog;
+use seatplan::diag::Diagnostic;
 use seatplan::plan::{compute_observed, Inputs, Overrides};
+use seatplan::render::diagnostics::to_json;
 use seatplan::source::Sources;
 
 /// Computes a plan the way `seatplan plan` does, printing each phase's time and memory.
@@ -97,6 +99,7 @@ fn run(args: &Args) -> Result<(), String> {
     let (valid, _) = seatplan::config::valid::validate(loaded, Catalog::builtin())
         .map_err(|problems| format!("{} problems in the config", problems.0.len()))?;
     lap("config");
+    let record = |diagnostic: &Diagnostic| to_json(diagnostic, &sources);
     let inputs = Inputs {
         config: &valid,
         state: &state,
@@ -109,6 +112,8 @@ fn run(args: &Args) -> Result<(), String> {
             force: true,
             reprocess: false,
         },
+        warnings: &[],
+        record: &record,
     };
     let planned = compute_observed(&inputs, &mut |name| lap(name))
         .map_err(|problems| format!("{} problems in the plan", problems.0.len()))?;

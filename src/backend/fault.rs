@@ -5,8 +5,6 @@
 //! disk holds. Nothing sets the variable outside tests; when it is unset or names no point, a
 //! pause point does nothing.
 
-#![allow(clippy::disallowed_methods)] // reads the environment and writes the marker file
-
 use std::path::{Path, PathBuf};
 
 use super::sibling;
@@ -64,6 +62,10 @@ pub fn pause_marker(state: &Path, point: PausePoint) -> PathBuf {
 }
 
 /// Pauses here when `SEATPLAN_TEST_PAUSE_AT` names `point`; otherwise returns at once.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test-only pause: reads its variable, writes the marker and sleeps"
+)]
 pub(crate) fn pause_point(state: &Path, point: PausePoint) {
     let wanted = std::env::var_os(PAUSE_ENV);
     if wanted.as_deref() != Some(std::ffi::OsStr::new(point.name())) {

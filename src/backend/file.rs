@@ -211,6 +211,10 @@ impl StateFile {
     /// `<state>.backup` and appending `records` to `<state>.audit.jsonl`; the order of the
     /// writes and what a crash leaves are described in the module documentation. Fails with
     /// `state-changed` when the file is no longer the one this `StateFile` read.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the audit records of an apply carry the time it is committed"
+    )]
     pub fn commit(
         &self,
         lock: &mut StateLock,
@@ -304,6 +308,10 @@ impl StateFile {
 /// Checks that the state file at `state` can be replaced: a regular file, not a symbolic link
 /// (replacing a link would leave its target stale); returns its mode and owner for the files
 /// that replace and back it up.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the state file's owner and mode are read before it is replaced"
+)]
 pub(crate) fn replaceable(state: &Path) -> Result<Option<Ownership>, Diagnostic> {
     match std::fs::symlink_metadata(state) {
         Ok(metadata) if metadata.file_type().is_symlink() => {
@@ -333,6 +341,10 @@ pub(crate) fn replaceable(state: &Path) -> Result<Option<Ownership>, Diagnostic>
 /// Checks before anything is written that a file written beside the state (`backup`, `audit`)
 /// is absent or a regular file, not a symbolic link: the writes themselves refuse links too, but
 /// finding one first keeps the apply from writing anything at all.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a companion file must not be a link before it is written"
+)]
 fn writable_companion(path: &Path) -> Result<(), Diagnostic> {
     match std::fs::symlink_metadata(path) {
         Ok(metadata) if metadata.file_type().is_symlink() => {
@@ -361,6 +373,10 @@ pub(crate) fn report_unfinished(state: &Path) -> Result<Option<Diagnostic>, Diag
     unfinished_apply(state, false)
 }
 
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the outcome recorded for an unfinished apply carries the time it was found"
+)]
 fn unfinished_apply(state: &Path, record: bool) -> Result<Option<Diagnostic>, Diagnostic> {
     let audit = audit_path(state);
     let Some(tail) = read_tail(&audit, AUDIT_TAIL_BYTES)? else {
@@ -504,7 +520,7 @@ pub fn write_state(path: &Path, state: &TenantState) -> Result<(), Diagnostic> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::disallowed_methods)] // tests set up files directly
+    #![expect(clippy::disallowed_methods, reason = "tests set up files directly")]
 
     use super::*;
     use crate::backend::audit::{processing_summary, read_log};

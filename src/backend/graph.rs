@@ -256,6 +256,10 @@ impl GraphBackend {
     }
 
     /// Polls each group's license processing until it is complete or the attempts run out.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the Graph backend waits between two checks of license processing"
+    )]
     fn wait_for_processing(&self, groups: &[(String, String)], report: &mut ApplyReport) {
         for (address, id) in groups {
             let mut last = None;

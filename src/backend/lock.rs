@@ -17,8 +17,6 @@
 //! running apply there would be invisible; the user is told to delete the lock file once sure
 //! that no apply runs there.
 
-#![allow(clippy::disallowed_methods)] // an edge module: the lock file and the process table
-
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -115,6 +113,10 @@ impl StateLock {
     /// while another apply holds it. Fails with [`Code::StateLocked`] naming the holder's pid and
     /// age when the wait runs out, or when a lock left behind on another host cannot be proven
     /// stale; fails with [`Code::Io`] when the lock file cannot be created or locked.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "waiting for a held lock: the deadline, the poll interval and the holder's start time"
+    )]
     pub fn acquire(state: &Path, options: &LockOptions) -> Result<Acquired, Diagnostic> {
         let path = lock_path(state);
         let deadline = Instant::now() + options.timeout;
@@ -218,6 +220,10 @@ impl Drop for StateLock {
 
 /// Whether `file` is still the file at `path` (not deleted or replaced since it was opened).
 #[cfg(unix)]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the locked file must still be the one at the lock's path"
+)]
 fn is_file_at(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (file.metadata(), std::fs::symlink_metadata(path)) {
@@ -256,6 +262,10 @@ enum Liveness {
 
 /// Whether process `pid` on this host is running: `/proc/<pid>` on Linux (a zombie counts as
 /// gone); unknown elsewhere.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "whether the lock's previous holder still runs is read from the process table"
+)]
 fn liveness(pid: u32) -> Liveness {
     if cfg!(target_os = "linux") {
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -278,6 +288,10 @@ fn liveness(pid: u32) -> Liveness {
 }
 
 /// This host's name, when it can be found cheaply.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the lock records the host it is held from"
+)]
 fn hostname() -> Option<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
@@ -305,6 +319,10 @@ fn age(started: Timestamp, now: Timestamp) -> String {
 }
 
 /// "pid 42 on host ci-7, running `seatplan apply` since 2026-… (12s ago)".
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a holder is described by how long ago it took the lock"
+)]
 fn describe(holder: &LockHolder) -> String {
     let host = holder
         .hostname
@@ -500,6 +518,10 @@ fn recovery_help(state: &Path, stage: Option<Stage>) -> String {
 
 /// Removes the temporary files a killed holder `pid` left while writing the state or the
 /// backup; returns the ones removed.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a killed apply's temporary files are removed when its lock is taken over"
+)]
 fn remove_temporaries(state: &Path, pid: u32) -> Vec<PathBuf> {
     [state.to_path_buf(), backup_path(state)]
         .iter()
@@ -520,6 +542,11 @@ fn lock_io_error(path: &Path, what: &str, error: &std::io::Error) -> Diagnostic 
 
 #[cfg(test)]
 mod tests {
+    #![expect(
+        clippy::disallowed_methods,
+        reason = "tests set up files, clocks and waits directly"
+    )]
+
     use super::*;
     use crate::diag::Severity;
 

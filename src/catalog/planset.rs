@@ -72,19 +72,6 @@ impl PlanSet {
         }
     }
 
-    /// Removes `plan`; returns false when it was not present.
-    pub fn remove(&mut self, plan: PlanId) -> bool {
-        match self.plans.binary_search(&plan) {
-            Ok(at) => {
-                let mut plans = self.plans.to_vec();
-                plans.remove(at);
-                self.plans = Arc::from(plans);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
     /// Plans in `self` or in `other`.
     pub fn union(&self, other: &PlanSet) -> PlanSet {
         let (mut left, mut right) = (self.plans.iter().peekable(), other.plans.iter().peekable());
@@ -195,14 +182,11 @@ mod tests {
     }
 
     #[test]
-    fn insert_and_remove_keep_order() {
+    fn insert_keeps_order() {
         let mut plans = set(&[1, 9]);
         assert!(plans.insert(PlanId(4)));
         assert!(!plans.insert(PlanId(4)));
         assert_eq!(plans, set(&[1, 4, 9]));
-        assert!(plans.remove(PlanId(1)));
-        assert!(!plans.remove(PlanId(1)));
-        assert_eq!(plans, set(&[4, 9]));
     }
 
     #[test]

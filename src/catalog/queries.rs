@@ -95,16 +95,4 @@ impl Catalog {
     pub fn is_exchange(&self, plan: PlanId) -> bool {
         self.exchange.contains(plan)
     }
-
-    /// Every Exchange Online plan.
-    pub fn exchange_plans(&self) -> &PlanSet {
-        &self.exchange
-    }
-
-    /// The relations that mention `plan`, on either side.
-    pub fn relations_of(&self, plan: PlanId) -> impl Iterator<Item = &Relation> {
-        self.relations
-            .iter()
-            .filter(move |relation| relation.plan == plan || relation.plans.contains(&plan))
-    }
 }

@@ -25,8 +25,8 @@ pub struct ApplyArgs {
     /// A plan saved with `seatplan plan -o PLANFILE`; without it, apply plans first and asks.
     #[arg(value_name = "PLANFILE")]
     pub plan: Option<PathBuf>,
-    #[command(flatten)]
     /// Config, state and overrides.
+    #[command(flatten)]
     pub inputs: PlanInputArgs,
     /// Apply without asking (required when not on a terminal).
     #[arg(long)]
@@ -46,6 +46,10 @@ pub struct ApplyArgs {
 }
 
 /// Runs `apply`.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the apply's time and actor are taken from the clock and the environment"
+)]
 pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
     let mut sources = Sources::new();
     let saved = match &args.plan {
@@ -357,6 +361,10 @@ fn check_saved(
 }
 
 /// Asks on a terminal; refuses without one.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the approval question is asked on the terminal"
+)]
 fn confirm(terminal: &Terminal) -> bool {
     if !std::io::stdin().is_terminal() {
         let diagnostic = Diagnostic::new(Code::ApprovalRequired, "apply needs approval and there is no terminal to ask on")

@@ -2,8 +2,6 @@
 //! exit code ([`Exit`]). Commands read inputs through [`crate::io`], call the core, and print
 //! through [`crate::render`].
 
-#![allow(clippy::disallowed_methods)] // an edge module: files and environment are its job
-
 mod apply;
 mod catalog;
 mod common;
@@ -140,6 +138,10 @@ pub struct Terminal {
 }
 
 impl Terminal {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the terminal and its color settings are read from the environment and the handles"
+    )]
     fn detect(color: ColorChoice) -> Self {
         let no_color = color == ColorChoice::Never
             || (color == ColorChoice::Auto
@@ -181,12 +183,20 @@ impl Terminal {
 
     /// Writes `text` to stderr. Like [`Terminal::print`], it is where output is formed, so the
     /// process's secrets are scrubbed here, in every encoding ([`crate::graph::scrub_output`]).
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the terminal's diagnostics go to stderr"
+    )]
     pub fn eprint(&self, text: &str) {
         let text = crate::graph::scrub_output(text);
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
 
     /// Writes `text` to stdout, scrubbed of the process's secrets.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the terminal's output goes to stdout"
+    )]
     pub fn print(&self, text: &str) {
         let text = crate::graph::scrub_output(text);
         let _ = std::io::stdout().lock().write_all(text.as_bytes());

@@ -55,8 +55,8 @@ pub struct PlanInputArgs {
 /// Arguments of `seatplan plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    #[command(flatten)]
     /// Config, state and overrides.
+    #[command(flatten)]
     pub inputs: PlanInputArgs,
     /// Save the plan (JSON) to this file, for `seatplan show` and `seatplan apply FILE`.
     #[arg(short = 'o', long = "out", value_name = "PLANFILE")]
@@ -113,6 +113,10 @@ pub fn prepare(
 }
 
 /// Computes the plan for an already loaded config and a state read from `backend`.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "rules' `system.now` is the time the plan is made"
+)]
 pub fn prepare_with(
     args: &PlanInputArgs,
     config: CheckedConfig,
@@ -120,6 +124,7 @@ pub fn prepare_with(
     backend: &dyn Backend,
     sources: &mut Sources,
 ) -> Result<Prepared, Diagnostics> {
+    let record = |diagnostic: &crate::diag::Diagnostic| to_json(diagnostic, sources);
     let inputs = Inputs {
         config: &config.valid,
         state: &state.state,
@@ -132,6 +137,8 @@ pub fn prepare_with(
             force: args.force,
             reprocess: args.reprocess,
         },
+        warnings: &config.warnings.0,
+        record: &record,
     };
     let planned = match compute(&inputs) {
         Ok(planned) => planned,
@@ -178,8 +185,8 @@ fn fail(
     Exit::Failure
 }
 
-/// Reports a prepared plan's diagnostics on stderr, stores their JSON form in the document and
-/// prints the document in `format`.
+/// Reports a prepared plan's diagnostics on stderr, seals the document and prints it in
+/// `format`.
 pub fn show_plan(
     prepared: &mut Prepared,
     sources: &Sources,
@@ -187,14 +194,15 @@ pub fn show_plan(
     format: PlanFormat,
     verbose: bool,
 ) {
-    let mut diagnostics: Vec<_> = prepared.config.warnings.iter().cloned().collect();
-    diagnostics.extend(prepared.planned.diagnostics.iter().cloned());
-    prepared.planned.document.diagnostics = diagnostics
-        .iter()
-        .map(|diagnostic| to_json(diagnostic, sources))
-        .collect();
     prepared.planned.document.seal();
-    terminal.report(diagnostics.iter(), sources);
+    terminal.report(
+        prepared
+            .config
+            .warnings
+            .iter()
+            .chain(&prepared.planned.diagnostics),
+        sources,
+    );
     let document = &prepared.planned.document;
     let output = match format {
         PlanFormat::Text => text(

@@ -18,8 +18,8 @@ pub struct ReprocessArgs {
     /// Retry only the errors of this group (display name or object id). Default: every error.
     #[arg(long, value_name = "NAME")]
     pub group: Option<String>,
-    #[command(flatten)]
     /// State and config.
+    #[command(flatten)]
     pub inputs: StateArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]

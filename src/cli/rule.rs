@@ -44,8 +44,8 @@ pub struct TestArgs {
     /// The membership rule (quote it for the shell).
     #[arg(value_name = "RULE", allow_hyphen_values = true)]
     pub rule: String,
-    #[command(flatten)]
     /// State and config.
+    #[command(flatten)]
     pub inputs: StateArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TestFormat::Text)]
@@ -97,6 +97,10 @@ pub fn run(args: RuleArgs, terminal: &Terminal) -> Exit {
     }
 }
 
+#[expect(
+    clippy::disallowed_methods,
+    reason = "rules' `system.now` is the time the rule is tested"
+)]
 fn test(args: TestArgs, terminal: &Terminal) -> Exit {
     let mut sources = Sources::new();
     let rule_source = sources.add("<rule>", args.rule.as_str());

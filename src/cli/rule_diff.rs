@@ -45,6 +45,10 @@ pub struct DiffArgs {
 }
 
 /// Runs `rule diff`: exit 0 when the edit passes the checks, 1 when a check rejects it.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "rules' `system.now` is the time the diff is made"
+)]
 pub fn run(args: DiffArgs, terminal: &Terminal) -> Exit {
     let mut sources = Sources::new();
     let rule_source = sources.add("<rule>", args.rule.as_str());
@@ -146,6 +150,7 @@ pub fn run(args: DiffArgs, terminal: &Terminal) -> Exit {
             return Exit::Failure;
         }
     };
+    let record = |diagnostic: &Diagnostic| to_json(diagnostic, &sources);
     let inputs = Inputs {
         config: &valid,
         state: &state.state,
@@ -154,19 +159,16 @@ pub fn run(args: DiffArgs, terminal: &Terminal) -> Exit {
         config_fingerprint: fingerprint,
         now: jiff::Timestamp::now(),
         overrides: Overrides::default(),
+        warnings: &[],
+        record: &record,
     };
-    let mut planned = match compute(&inputs) {
+    let planned = match compute(&inputs) {
         Ok(planned) => planned,
         Err(problems) => {
             terminal.report(problems.iter(), &sources);
             return Exit::Failure;
         }
     };
-    planned.document.diagnostics = planned
-        .diagnostics
-        .iter()
-        .map(|diagnostic| to_json(diagnostic, &sources))
-        .collect();
     terminal.report(planned.diagnostics.iter(), &sources);
     let output = match args.format {
         PlanFormat::Text => {

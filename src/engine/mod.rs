@@ -136,17 +136,6 @@ pub struct GroupOutcome {
     pub users_assigned: Vec<UserIdx>,
 }
 
-impl GroupOutcome {
-    /// `all-assigned` or `errors`.
-    pub fn status(&self) -> &'static str {
-        if self.users_in_error.is_empty() {
-            "all-assigned"
-        } else {
-            "errors"
-        }
-    }
-}
-
 /// Everything the engine predicts for a scenario.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {

@@ -134,6 +134,10 @@ const MAX_CERTIFICATE_BYTES: u64 = 1024 * 1024;
 
 /// A client assertion for `client_id` at the token endpoint `audience`, signed with the private
 /// key of the PEM file at `path` (which holds the certificate and an RSA key, PKCS#8 or PKCS#1).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a client assertion is valid from now for a few minutes"
+)]
 fn client_assertion(path: &Path, client_id: &str, audience: &str) -> Result<Secret, String> {
     let display = path.display();
     let pem = crate::io::read_text(path, MAX_CERTIFICATE_BYTES)

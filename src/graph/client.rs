@@ -177,6 +177,10 @@ impl GraphClient {
     }
 
     /// The cached access token, or a new one when there is none or it is about to expire.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a cached token is used until shortly before it expires"
+    )]
     fn access_token(&self) -> Result<Secret, GraphError> {
         let mut guard = self.token.lock().map_err(|_| {
             GraphError::new(

@@ -4,7 +4,6 @@
 //! calls (`assignLicense`, group and user changes) that applying a plan needs.
 
 // An edge module: it reads credentials from the environment and certificates from files.
-#![allow(clippy::disallowed_methods)]
 
 mod auth;
 mod client;

@@ -69,6 +69,10 @@ impl RetryPolicy {
 pub type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
 
 /// The real sleep.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "retries wait before they are sent again"
+)]
 pub fn thread_sleeper() -> Sleeper {
     Arc::new(std::thread::sleep)
 }
@@ -159,6 +163,10 @@ fn jitter() -> f64 {
 
 /// A fresh `client-request-id` (a random version-4 GUID) that Graph echoes and support can
 /// trace.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "request ids are seeded from the clock"
+)]
 pub fn client_request_id() -> String {
     let mut bytes = [0u8; 16];
     if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).is_err() {

@@ -5,6 +5,10 @@
 //! planted at one of those names cannot redirect a write into another file, and new ones are
 //! created exclusively. On platforms without these flags the checks on the opened file remain.
 
+#[expect(
+    clippy::disallowed_types,
+    reason = "crate::io opens files, and this is where"
+)]
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
 use std::path::Path;
@@ -133,6 +137,10 @@ fn regular(file: File) -> Result<File, OpenError> {
 
 /// Sets the flags every open here uses: never block (a FIFO), and with `nofollow`, never follow
 /// a symbolic link at the last component.
+#[expect(
+    clippy::disallowed_types,
+    reason = "the open flags of seatplan's files are set here"
+)]
 fn flags(options: &mut OpenOptions, nofollow: bool) {
     #[cfg(unix)]
     {
@@ -148,6 +156,10 @@ fn flags(options: &mut OpenOptions, nofollow: bool) {
 
 /// Opens an input for reading. A symbolic link is followed (an input may be one); anything but a
 /// regular file at the end of it is refused without blocking.
+#[expect(
+    clippy::disallowed_types,
+    reason = "inputs are opened here, without blocking on a FIFO"
+)]
 pub fn open_input(path: &Path) -> Result<File, OpenError> {
     let mut options = OpenOptions::new();
     options.read(true);
@@ -166,6 +178,10 @@ pub enum Companion {
 
 /// Opens the companion file at `path` (created with `mode`, before the umask, when absent)
 /// without following a symbolic link; refuses anything but a regular file.
+#[expect(
+    clippy::disallowed_types,
+    reason = "the files beside a state file are opened here, without following links"
+)]
 pub fn open_companion(path: &Path, how: Companion, mode: u32) -> Result<File, OpenError> {
     let mut options = OpenOptions::new();
     options.read(true).create(true);
@@ -180,6 +196,10 @@ pub fn open_companion(path: &Path, how: Companion, mode: u32) -> Result<File, Op
 
 /// Creates a new file at `path` with `mode` (before the umask): exclusively (an existing file or
 /// link at the name is an error) and without following a symbolic link.
+#[expect(
+    clippy::disallowed_types,
+    reason = "new files are created here, exclusively"
+)]
 pub fn create_new(path: &Path, mode: u32) -> Result<File, OpenError> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
@@ -188,6 +208,7 @@ pub fn create_new(path: &Path, mode: u32) -> Result<File, OpenError> {
     Ok(options.open(path)?)
 }
 
+#[expect(clippy::disallowed_types, reason = "a file's mode is set here")]
 fn set_mode(options: &mut OpenOptions, mode: u32) {
     #[cfg(unix)]
     {
@@ -253,7 +274,7 @@ impl Ownership {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::disallowed_methods)] // tests set up files directly
+    #![expect(clippy::disallowed_methods, reason = "tests set up files directly")]
 
     use super::*;
 

@@ -164,6 +164,10 @@ fn collection_file_name(collection: &ExportCollection) -> String {
 /// §1.2): `organization.json`, `subscribedSkus.json`, `users.json`, `users-2.json`, …,
 /// `groups.json`, …, `members/<group-id>.json`, `members/<group-id>-2.json`, … — each page as
 /// Graph returned it. Returns how many files were written.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "`pull --save` writes the export's directory"
+)]
 pub fn save_graph_export(dir: &Path, export: &GraphExport) -> Result<usize, Diagnostic> {
     let create = |path: &Path| {
         std::fs::create_dir_all(path).map_err(|error| {

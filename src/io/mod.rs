@@ -1,8 +1,6 @@
 //! Reading inputs from the file system: size and encoding limits, config files and directories.
 //! This is an edge module; the core receives text and returns data.
 
-#![allow(clippy::disallowed_methods)] // an edge module: files and environment are its job
-
 pub mod fs;
 pub mod graph_export;
 
@@ -47,6 +45,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, Diagnostic> {
 
 /// The last `at_most` bytes of the file at `path` (from the start of a line, lossily decoded),
 /// or `None` when there is no file. A symbolic link or special file there is refused.
+#[expect(clippy::disallowed_methods, reason = "the end of a file is read here")]
 pub fn read_tail(path: &Path, at_most: u64) -> Result<Option<String>, Diagnostic> {
     use std::io::{Read, Seek, SeekFrom};
 
@@ -189,6 +188,10 @@ pub fn config_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     Ok(files)
 }
 
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a config directory is listed here"
+)]
 fn collect_yaml(
     directory: &Path,
     root: &Path,
@@ -404,6 +407,10 @@ pub fn read_graph_export(directory: &Path) -> Result<Vec<ReadExportFile>, Diagno
 }
 
 /// The `*.json` files directly in `directory`, as (relative path with `prefix`, full path).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a Graph export directory is listed here"
+)]
 fn json_files(directory: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, Diagnostic> {
     let display = directory.display().to_string();
     let entries = std::fs::read_dir(directory).map_err(|error| io_error(&display, &error))?;
@@ -433,6 +440,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
 /// [`write_atomic`], giving the new file the mode and owner `like` (by default those of the
 /// file it replaces) and calling `before_rename` once the temporary file is complete and on
 /// disk but not yet renamed (the file backend's fault injection pauses there).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "files are replaced here: a temporary file renamed over the target"
+)]
 pub fn write_atomic_with(
     path: &Path,
     bytes: &[u8],
@@ -521,6 +532,10 @@ pub fn parent_directory(path: &Path) -> PathBuf {
 
 /// Flushes a directory's entries (a rename or a new file) to disk; best effort, since not every
 /// platform can open a directory.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the directory of a replaced file is synced here"
+)]
 pub fn sync_directory(directory: &Path) {
     if let Ok(directory) = std::fs::File::open(directory) {
         let _ = directory.sync_all();
@@ -534,6 +549,10 @@ pub fn sync_directory(directory: &Path) {
 /// are whole. A write that fails part-way (a full disk) is cut back to the file's old length, so
 /// the caller's "not written" is true: no whole line of `text` is left behind to be read as
 /// written.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "lines are appended to a file here"
+)]
 pub fn append_lines(
     path: &Path,
     text: &str,
@@ -597,6 +616,11 @@ fn write_whole_or_nothing(
 
 #[cfg(test)]
 mod tests {
+    #![expect(
+        clippy::disallowed_methods,
+        reason = "tests set up files, clocks and waits directly"
+    )]
+
     use super::*;
 
     #[test]

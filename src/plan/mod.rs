@@ -48,12 +48,18 @@ pub struct Inputs<'a> {
     pub now: Timestamp,
     /// Command-line overrides of the safety settings.
     pub overrides: Overrides,
+    /// Findings from before planning (the config's warnings), recorded in the document ahead of
+    /// the checks' findings.
+    pub warnings: &'a [Diagnostic],
+    /// How a diagnostic is recorded in the plan document: the caller holds the sources its
+    /// locations resolve to (see [`crate::render::diagnostics::to_json`]).
+    pub record: &'a (dyn Fn(&Diagnostic) -> serde_json::Value + Sync),
 }
 
 /// A computed plan and everything needed to show, save or apply it.
 pub struct Planned {
-    /// The document (its `diagnostics` field is filled by the caller, which can resolve
-    /// locations to lines; see [`Planned::diagnostics`]).
+    /// The document, its diagnostics recorded with [`Inputs::record`]; `plan` and `apply`
+    /// [seal](PlanDocument::seal) it before they show or save it.
     pub document: PlanDocument,
     /// The checks' findings, with locations in the config.
     pub diagnostics: Vec<Diagnostic>,
@@ -373,7 +379,12 @@ pub fn compute_observed(
             .collect(),
         changes,
         impact,
-        diagnostics: Vec::new(),
+        diagnostics: inputs
+            .warnings
+            .iter()
+            .chain(&diagnostics)
+            .map(inputs.record)
+            .collect(),
         summary,
         depends_on,
         checksum: String::new(),

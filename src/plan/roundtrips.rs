@@ -12,8 +12,10 @@ use crate::backend::render_state;
 use crate::catalog::Catalog;
 use crate::config::valid::validate;
 use crate::config::{GroupSpec, LicenseSpec, LoadedConfig};
+use crate::diag::Diagnostic;
 use crate::engine::properties::{raw, state};
-use crate::source::SourceId;
+use crate::render::diagnostics::to_json;
+use crate::source::{SourceId, Sources};
 use crate::tenant::model::TenantState;
 use crate::tenant::parse::{parse_state, Format};
 
@@ -26,6 +28,8 @@ fn plan(config: &crate::config::Config, state: &TenantState) -> super::Planned {
         Ok(valid) => valid,
         Err(problems) => panic!("the config is valid: {problems:?}"),
     };
+    let sources = Sources::new();
+    let record = |diagnostic: &Diagnostic| to_json(diagnostic, &sources);
     let inputs = Inputs {
         config: &valid,
         state,
@@ -38,6 +42,8 @@ fn plan(config: &crate::config::Config, state: &TenantState) -> super::Planned {
             force: true,
             reprocess: false,
         },
+        warnings: &[],
+        record: &record,
     };
     match compute(&inputs) {
         Ok(planned) => planned,

@@ -6,7 +6,8 @@ use crate::config::valid::validate;
 use crate::config::{merge, parse_config_file};
 use crate::diag::{Code, Diagnostic};
 use crate::plan::{compute, Inputs, Overrides};
-use crate::source::SourceId;
+use crate::render::diagnostics::to_json;
+use crate::source::{SourceId, Sources};
 use crate::tenant::parse::{parse_state, Format};
 
 /// A code's fixture: the config and the tenant state, as text.
@@ -52,6 +53,8 @@ impl Fixture {
             Ok(parsed) => parsed,
             Err((problems, _)) => panic!("the fixture's state parses: {problems:?}"),
         };
+        let sources = Sources::new();
+        let record = |diagnostic: &Diagnostic| to_json(diagnostic, &sources);
         let inputs = Inputs {
             config: &valid,
             state: &state,
@@ -60,6 +63,8 @@ impl Fixture {
             config_fingerprint: String::new(),
             now: "2026-01-01T00:00:00Z".parse().expect("a timestamp"),
             overrides,
+            warnings: &[],
+            record: &record,
         };
         match compute(&inputs) {
             Ok(planned) => planned.diagnostics,

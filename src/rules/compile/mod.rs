@@ -24,7 +24,6 @@
 //! - `system.now ± duration` is computed in UTC from [`EvalContext::now`]; date-time `-eq`
 //!   compares instants exactly.
 
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -66,12 +65,6 @@ pub struct NoGroups;
 impl GroupMembers for NoGroups {
     fn members(&self, _group_object_id: &str) -> Option<&FixedBitSet> {
         None
-    }
-}
-
-impl GroupMembers for HashMap<String, FixedBitSet> {
-    fn members(&self, group_object_id: &str) -> Option<&FixedBitSet> {
-        self.get(group_object_id)
     }
 }
 

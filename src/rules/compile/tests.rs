@@ -1,6 +1,15 @@
+use std::collections::HashMap;
+
 use super::*;
 use crate::rules::parser::parse;
 use crate::rules::table::{AssignedPlanValue, UserTableBuilder};
+
+/// Group memberships by object id, as the tests give them.
+impl GroupMembers for HashMap<String, FixedBitSet> {
+    fn members(&self, group_object_id: &str) -> Option<&FixedBitSet> {
+        self.get(group_object_id)
+    }
+}
 
 const E3_PLAN: &str = "efb87545-963c-4e0d-99df-69c6916d9eb0";
 const MANAGER_1: &str = "62e19b97-8b3d-4d4a-a106-4ce66896a863";
