@@ -130,27 +130,7 @@ impl ServiceMemory {
             .users
             .iter()
             .enumerate()
-            .map(|(index, user)| {
-                user.assignments
-                    .iter()
-                    .map(|assignment| {
-                        let enabled = if assignment.is_effective() {
-                            assignment.enabled.clone()
-                        } else {
-                            attempted(scenario, UserIdx(index as u32), assignment)
-                        };
-                        Processed {
-                            source: assignment.source,
-                            license: License {
-                                product: assignment.product,
-                                enabled,
-                            },
-                            state: assignment.state,
-                            error: assignment.error,
-                        }
-                    })
-                    .collect()
-            })
+            .map(|(index, user)| entries(scenario, UserIdx(index as u32), user))
             .collect();
         ServiceMemory {
             users,
@@ -158,25 +138,69 @@ impl ServiceMemory {
         }
     }
 
+    /// What [`ServiceMemory::after`] holds for each of `users`, in their order (the part of the
+    /// memory a step reads).
+    pub(crate) fn entries_of(
+        outcome: &Outcome,
+        scenario: &Tenant,
+        users: &[UserIdx],
+    ) -> Vec<Vec<Processed>> {
+        users
+            .iter()
+            .map(|&user| {
+                outcome
+                    .users
+                    .get(user.0 as usize)
+                    .map(|outcome| entries(scenario, user, outcome))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     /// The object id of the group a memory source names.
     pub fn group_id(&self, group: GroupIdx) -> Option<&str> {
         self.groups.get(group.0 as usize).map(|group| &*group.id)
     }
+}
 
-    /// For every group of the memory, the index of the group with the same object id in
-    /// `scenario` (`None` for a group the scenario no longer has).
-    pub(crate) fn groups_in(&self, scenario: &Tenant) -> Vec<Option<GroupIdx>> {
-        let by_id: Map<&str, GroupIdx> = scenario
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(index, group)| (&*group.id, GroupIdx(index as u32)))
-            .collect();
-        self.groups
-            .iter()
-            .map(|group| by_id.get(&*group.id).copied())
-            .collect()
-    }
+/// For every group of a memory, the index of the group with the same object id in `scenario`
+/// (`None` for a group the scenario no longer has).
+pub(crate) fn groups_in(groups: &[MemoryGroup], scenario: &Tenant) -> Vec<Option<GroupIdx>> {
+    let by_id: Map<&str, GroupIdx> = scenario
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(index, group)| (&*group.id, GroupIdx(index as u32)))
+        .collect();
+    groups
+        .iter()
+        .map(|group| by_id.get(&*group.id).copied())
+        .collect()
+}
+
+/// One user's memory after `outcome`: every assignment with the content it applied (or, in
+/// `Error`, tried to apply).
+fn entries(scenario: &Tenant, user: UserIdx, outcome: &super::UserOutcome) -> Vec<Processed> {
+    outcome
+        .assignments
+        .iter()
+        .map(|assignment| {
+            let enabled = if assignment.is_effective() {
+                assignment.enabled.clone()
+            } else {
+                attempted(scenario, user, assignment)
+            };
+            Processed {
+                source: assignment.source,
+                license: License {
+                    product: assignment.product,
+                    enabled,
+                },
+                state: assignment.state,
+                error: assignment.error,
+            }
+        })
+        .collect()
 }
 
 /// The content an assignment in `Error` tried to apply: the group's (or the direct) license of
@@ -200,7 +224,8 @@ fn attempted(
         .unwrap_or_default()
 }
 
-fn groups_of(tenant: &Tenant) -> Vec<MemoryGroup> {
+/// The groups of a memory of `tenant`: each group's id and licenses, at the tenant's indexes.
+pub(crate) fn groups_of(tenant: &Tenant) -> Vec<MemoryGroup> {
     tenant
         .groups
         .iter()

@@ -40,14 +40,14 @@
 //!   license is consumed by the user").
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
-use crate::hash::{Map, Set};
 use rayon::prelude::*;
 
-use crate::tenant::index::{GroupIdx, License, Source, Tenant, UserIdx};
+use crate::tenant::index::{self, GroupIdx, License, Source, Tenant, UserIdx};
 use crate::tenant::model::{AssignmentError, AssignmentState};
-use memory::{Processed, ServiceMemory};
+use memory::{MemoryGroup, Processed, ServiceMemory};
 
 /// Whether recorded errors stay (what the service does by itself) or are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -179,6 +179,8 @@ pub type Memberships = [Vec<UserIdx>];
 #[derive(Debug, Clone)]
 struct Unit<'a> {
     user: UserIdx,
+    /// The user's position among the users the run processes.
+    slot: usize,
     source: Source,
     /// What the service gave and still gives (remembered, not in `Error`), empty if nothing.
     old: Vec<&'a License>,
@@ -202,7 +204,8 @@ enum UnitKind {
 }
 
 /// Runs the engine: the service, holding `memory`, processes `scenario` (with `memberships`,
-/// the scenario's effective members). Memory groups are matched to the scenario's by object id.
+/// the scenario's effective members) for every user. Memory groups are matched to the
+/// scenario's by object id.
 pub fn run(
     catalog: &Catalog,
     memory: &ServiceMemory,
@@ -210,52 +213,259 @@ pub fn run(
     memberships: &Memberships,
     mode: Mode,
 ) -> Outcome {
-    run_for(catalog, memory, scenario, memberships, mode, None)
-}
-
-/// [`run`] with a reprocess of `users` only (`POST /users/{id}/reprocessLicenseAssignment` for
-/// each): their errors are retried, everyone else's stay.
-pub fn reprocess_users(
-    catalog: &Catalog,
-    memory: &ServiceMemory,
-    scenario: &Tenant,
-    memberships: &Memberships,
-    users: &[UserIdx],
-) -> Outcome {
-    let mut selected = vec![false; scenario.users.len()];
-    for user in users {
-        if let Some(slot) = selected.get_mut(user.0 as usize) {
-            *slot = true;
-        }
-    }
-    run_for(
+    let work = Work {
+        users: Selection::All(scenario.users.len()),
+        remembered: &memory.users,
+        groups: &memory.groups,
+        mode,
+        retried: None,
+    };
+    process(
         catalog,
-        memory,
+        &work,
         scenario,
         memberships,
-        Mode::Reprocess,
-        Some(&selected),
+        State::new(scenario.users.len(), HashMap::new()),
     )
+    .finish(scenario, memberships.len())
 }
 
-/// [`run`], retrying only the errors of the users `retried` selects (all, when `None`).
-fn run_for(
+/// The service as a step finds it: the outcome of what it processed last, with the scenario
+/// and memberships it processed. The memory it holds is [`ServiceMemory::after`] of these; a
+/// step reads it only for the users it touches.
+#[derive(Clone, Copy)]
+pub struct Before<'a> {
+    /// What the service holds, user by user (indexed like the scenario's users).
+    pub outcome: &'a Outcome,
+    /// The scenario it was processed for.
+    pub scenario: &'a Tenant,
+    /// That scenario's effective members.
+    pub memberships: &'a Memberships,
+}
+
+/// One step of the service (one call, or the calls of one phase of an apply): from `before`,
+/// the service processes `scenario` for the users the step touches ([`touched`]) and for the
+/// users in `reprocess` (`POST /users/{id}/reprocessLicenseAssignment`: their errors are
+/// retried). Everyone else keeps their assignments, states and seats as `before` holds them; a
+/// touched user's processing takes and frees seats in the service's order, counted against the
+/// seats the others hold. `scenario` numbers its groups as `before.scenario` does (the same
+/// group at the same index; groups it adds come after).
+pub fn step(
     catalog: &Catalog,
-    memory: &ServiceMemory,
+    before: Before<'_>,
     scenario: &Tenant,
     memberships: &Memberships,
-    mode: Mode,
-    retried: Option<&[bool]>,
+    reprocess: &[UserIdx],
 ) -> Outcome {
-    let units = collect_units(memory, scenario, memberships, mode, retried);
-    let duplicated_proxy = duplicated_proxy_users(scenario);
-    let mut state = State::new(scenario);
+    let mut users = touched(before, scenario, memberships);
+    users.extend_from_slice(reprocess);
+    users.sort_unstable();
+    users.dedup();
+    users.retain(|user| (user.0 as usize) < scenario.users.len());
+    let mut retried = reprocess.to_vec();
+    retried.sort_unstable();
+    retried.dedup();
+    let remembered = ServiceMemory::entries_of(before.outcome, before.scenario, &users);
+    let groups = memory::groups_of(before.scenario);
+    // Seats: everything `before` consumes, less what the touched users held (they take their
+    // seats again as they are processed).
+    let mut used: HashMap<ProductId, u64> = before
+        .outcome
+        .seats
+        .iter()
+        .filter(|usage| usage.consumed > 0)
+        .map(|usage| (usage.product, usage.consumed))
+        .collect();
+    for user in &users {
+        if let Some(outcome) = before.outcome.users.get(user.0 as usize) {
+            for product in &outcome.consumed {
+                if let Some(count) = used.get_mut(product) {
+                    *count = count.saturating_sub(1);
+                }
+            }
+        }
+    }
+    let work = Work {
+        users: Selection::Only(&users),
+        remembered: &remembered,
+        groups: &groups,
+        mode: if retried.is_empty() {
+            Mode::Predict
+        } else {
+            Mode::Reprocess
+        },
+        retried: Some(&retried),
+    };
+    process(
+        catalog,
+        &work,
+        scenario,
+        memberships,
+        State::new(users.len(), used),
+    )
+    .merge(before.outcome, scenario, memberships.len(), &users)
+}
+
+/// The users a step from `before` to `scenario` touches, sorted: the members (before and after)
+/// of every group whose licensing changes (its products or plans, its security flag, a group
+/// created or deleted) and the users who still hold an assignment from it; the members who join
+/// or leave a licensed group; every user whose direct licenses or effective usage location
+/// change. Nobody else's assignments can change in the step: every unit of theirs is one the
+/// service already processed as it stands.
+pub fn touched(before: Before<'_>, scenario: &Tenant, memberships: &Memberships) -> Vec<UserIdx> {
+    let users = scenario.users.len();
+    let mut marked = vec![false; users];
+    let mut mark = |user: UserIdx| {
+        if let Some(slot) = marked.get_mut(user.0 as usize) {
+            *slot = true;
+        }
+    };
+    let licensed = |group: &index::Group| group.security_enabled && !group.licenses.is_empty();
+    let empty: Vec<UserIdx> = Vec::new();
+    let groups = before.scenario.groups.len().max(scenario.groups.len());
+    for group in 0..groups {
+        let old = before.scenario.groups.get(group);
+        let new = scenario.groups.get(group);
+        let old_members = before.memberships.get(group).unwrap_or(&empty);
+        let new_members = memberships.get(group).unwrap_or(&empty);
+        let (old_licensed, new_licensed) = (old.is_some_and(licensed), new.is_some_and(licensed));
+        let unchanged = match (old, new) {
+            (Some(old), Some(new)) => {
+                old.id == new.id
+                    && old_licensed == new_licensed
+                    && (!old_licensed || same_licenses(&old.licenses, &new.licenses))
+            }
+            (None, None) => true,
+            _ => !old_licensed && !new_licensed,
+        };
+        if unchanged {
+            if new_licensed && old_members != new_members {
+                symmetric_difference(old_members, new_members, &mut mark);
+            }
+            continue;
+        }
+        if old_licensed {
+            old_members.iter().copied().for_each(&mut mark);
+        }
+        if let Some(outcome) = before.outcome.groups.get(group) {
+            outcome
+                .users_assigned
+                .iter()
+                .chain(&outcome.users_in_error)
+                .copied()
+                .for_each(&mut mark);
+        }
+        if new_licensed {
+            new_members.iter().copied().for_each(&mut mark);
+        }
+    }
+    let same_users = Arc::ptr_eq(&before.scenario.users, &scenario.users);
+    let same_default = before.scenario.default_usage_location == scenario.default_usage_location;
+    if !(same_users && same_default) {
+        for index in 0..users {
+            let user = UserIdx(index as u32);
+            let changed = match before.scenario.users.get(index) {
+                Some(old) => {
+                    !same_licenses(&old.direct, &scenario.user_at(user).direct)
+                        || before.scenario.effective_location(user)
+                            != scenario.effective_location(user)
+                }
+                None => true,
+            };
+            if changed {
+                mark(user);
+            }
+        }
+    }
+    marked
+        .iter()
+        .enumerate()
+        .filter(|(_, touched)| **touched)
+        .map(|(index, _)| UserIdx(index as u32))
+        .collect()
+}
+
+/// Calls `mark` for every user in exactly one of two sorted member lists.
+fn symmetric_difference(a: &[UserIdx], b: &[UserIdx], mark: &mut impl FnMut(UserIdx)) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                mark(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                mark(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    a[i..].iter().chain(&b[j..]).copied().for_each(mark);
+}
+
+/// True when both assign the same products with the same plans, in whatever order.
+pub fn same_licenses(a: &[License], b: &[License]) -> bool {
+    a.len() == b.len() && a.iter().all(|license| b.contains(license))
+}
+
+/// The users a run processes: every user of the scenario, or a sorted selection.
+#[derive(Debug, Clone, Copy)]
+enum Selection<'a> {
+    /// All users; a user's slot is their index.
+    All(usize),
+    /// These users; a user's slot is their position in the list.
+    Only(&'a [UserIdx]),
+}
+
+impl Selection<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Selection::All(count) => *count,
+            Selection::Only(users) => users.len(),
+        }
+    }
+
+    fn user(&self, slot: usize) -> UserIdx {
+        match self {
+            Selection::All(_) => UserIdx(slot as u32),
+            Selection::Only(users) => users[slot],
+        }
+    }
+}
+
+/// What one run processes: the users, what the memory holds for each of them (by slot), the
+/// memory's groups, and which recorded errors are retried.
+struct Work<'a> {
+    users: Selection<'a>,
+    remembered: &'a [Vec<Processed>],
+    groups: &'a [MemoryGroup],
+    mode: Mode,
+    /// The users whose errors `mode` retries (all, when `None`), sorted.
+    retried: Option<&'a [UserIdx]>,
+}
+
+/// Processes the users `work` selects: settled units keep what the memory holds, removals are
+/// refused where a dependency would break, and additions, changes and retries go through the
+/// checks in the service's order. `state` starts with the seats the other users hold.
+fn process(
+    catalog: &Catalog,
+    work: &Work<'_>,
+    scenario: &Tenant,
+    memberships: &Memberships,
+    mut state: State,
+) -> State {
+    let units = collect_units(work, scenario, memberships);
+    let duplicated_proxy = scenario.users_sharing_a_proxy_address();
 
     // Phase 1: settled units and seats that survive a change.
     for unit in &units {
         match unit.kind {
             UnitKind::SettledActive => state.apply(
-                unit.user,
+                unit.slot,
                 unit.source,
                 unit.new,
                 AssignmentState::Active,
@@ -265,7 +475,7 @@ fn run_for(
             UnitKind::Process => {
                 for license in &unit.old {
                     if unit.new.iter().any(|new| new.product == license.product) {
-                        state.consume(unit.user, license.product);
+                        state.consume(unit.slot, license.product);
                     }
                 }
             }
@@ -316,7 +526,7 @@ fn run_for(
         if !catalog.broken_by_removal(&before, &after).is_empty() {
             blocked[index] = true;
             state.apply(
-                unit.user,
+                unit.slot,
                 unit.source,
                 unit.old.iter().copied(),
                 AssignmentState::ActiveWithError,
@@ -345,7 +555,7 @@ fn run_for(
             duplicated_proxy.contains(&unit.user),
         ) {
             None => state.apply(
-                unit.user,
+                unit.slot,
                 unit.source,
                 unit.new,
                 AssignmentState::Active,
@@ -361,7 +571,7 @@ fn run_for(
                 match unit.source {
                     Source::Direct => {
                         state.apply(
-                            unit.user,
+                            unit.slot,
                             unit.source,
                             unit.old.iter().copied(),
                             AssignmentState::Active,
@@ -383,7 +593,7 @@ fn run_for(
                                 (AssignmentState::Active, None)
                             };
                             state.apply(
-                                unit.user,
+                                unit.slot,
                                 unit.source,
                                 std::iter::once(*license),
                                 kept,
@@ -396,7 +606,7 @@ fn run_for(
             }
         }
     }
-    state.finish(scenario, memberships.len())
+    state
 }
 
 /// The first failing check of a unit: which products fail and with what error.
@@ -437,7 +647,7 @@ fn check_unit(
         return Some(failure);
     }
     // 2. Conflicts with plans already effective (and among the unit's own products).
-    let mut effective = state.effective(user).clone();
+    let mut effective = state.effective(unit.slot).clone();
     let mut conflicting = Vec::new();
     for license in unit.new {
         if !catalog.conflicts(&effective, &license.enabled).is_empty() {
@@ -453,7 +663,7 @@ fn check_unit(
     let mut short = Vec::new();
     for license in unit.new {
         let product = license.product;
-        if state.consumes(user, product) || reserved.contains(&product) {
+        if state.consumes(unit.slot, product) || reserved.contains(&product) {
             continue;
         }
         if state.used(product) >= tenant.seats_of(product) {
@@ -514,48 +724,46 @@ impl<'a> ProcessingOrder<'a> {
     }
 }
 
-/// Users that share at least one proxy address with another user.
-fn duplicated_proxy_users(tenant: &Tenant) -> Set<UserIdx> {
-    let mut owners: Map<&str, UserIdx> =
-        Map::with_capacity_and_hasher(tenant.users.len(), Default::default());
-    let mut duplicated = Set::default();
-    for (index, user) in tenant.users.iter().enumerate() {
-        let idx = UserIdx(index as u32);
-        for address in &user.proxy_addresses {
-            match owners.get(&**address) {
-                Some(&owner) if owner != idx => {
-                    duplicated.insert(owner);
-                    duplicated.insert(idx);
-                }
-                Some(_) => {}
-                None => {
-                    owners.insert(address, idx);
-                }
-            }
-        }
-    }
-    duplicated
-}
-
-/// The licensed groups each user is a direct member of, in compressed rows: user `u`'s groups
-/// are `groups[starts[u]..starts[u + 1]]`, ascending.
+/// The licensed groups each processed user is a direct member of, in compressed rows by slot:
+/// the user in slot `s` has `groups[starts[s]..starts[s + 1]]`, ascending.
 struct Targets {
     starts: Vec<u32>,
     groups: Vec<GroupIdx>,
 }
 
 impl Targets {
-    fn new(scenario: &Tenant, memberships: &Memberships) -> Self {
+    fn new(scenario: &Tenant, memberships: &Memberships, users: Selection<'_>) -> Self {
         let licensed = |group_index: usize| {
             let group = &scenario.groups[group_index];
             group.security_enabled && !group.licenses.is_empty()
         };
-        let mut starts = vec![0u32; scenario.users.len() + 1];
+        // The slot of each user, for a selection (`u32::MAX`: not processed).
+        let slots: Option<Vec<u32>> = match users {
+            Selection::All(_) => None,
+            Selection::Only(list) => {
+                let mut slots = vec![u32::MAX; scenario.users.len()];
+                for (slot, user) in list.iter().enumerate() {
+                    slots[user.0 as usize] = slot as u32;
+                }
+                Some(slots)
+            }
+        };
+        let slot_of = |member: UserIdx| -> Option<usize> {
+            match &slots {
+                None => Some(member.0 as usize),
+                Some(slots) => slots
+                    .get(member.0 as usize)
+                    .filter(|&&slot| slot != u32::MAX)
+                    .map(|&slot| slot as usize),
+            }
+        };
+        let mut starts = vec![0u32; users.len() + 1];
         for (group_index, members) in memberships.iter().enumerate() {
             if licensed(group_index) {
                 members
                     .iter()
-                    .for_each(|member| starts[member.0 as usize + 1] += 1);
+                    .filter_map(|&member| slot_of(member))
+                    .for_each(|slot| starts[slot + 1] += 1);
             }
         }
         for index in 1..starts.len() {
@@ -565,52 +773,47 @@ impl Targets {
         let mut groups = vec![GroupIdx(0); starts.last().map_or(0, |&total| total as usize)];
         for (group_index, members) in memberships.iter().enumerate() {
             if licensed(group_index) {
-                for member in members {
-                    let slot = &mut fill[member.0 as usize];
-                    groups[*slot as usize] = GroupIdx(group_index as u32);
-                    *slot += 1;
+                for slot in members.iter().filter_map(|&member| slot_of(member)) {
+                    let next = &mut fill[slot];
+                    groups[*next as usize] = GroupIdx(group_index as u32);
+                    *next += 1;
                 }
             }
         }
         Targets { starts, groups }
     }
 
-    fn of(&self, user: usize) -> &[GroupIdx] {
-        &self.groups[self.starts[user] as usize..self.starts[user + 1] as usize]
+    fn of(&self, slot: usize) -> &[GroupIdx] {
+        &self.groups[self.starts[slot] as usize..self.starts[slot + 1] as usize]
     }
 }
 
 /// Users per parallel task of [`collect_units`].
 const UNITS_CHUNK: usize = 4096;
 
-/// Builds the units of every user: direct licenses product by product, groups as a whole.
-/// Units come out user by user, in user order (phase 2 of [`run`] relies on it); users are
-/// processed in parallel chunks.
+/// Builds the units of every user `work` selects: direct licenses product by product, groups
+/// as a whole. Units come out user by user, in slot order (phase 2 of [`process`] relies on
+/// it); users are processed in parallel chunks.
 fn collect_units<'a>(
-    memory: &'a ServiceMemory,
+    work: &Work<'a>,
     scenario: &'a Tenant,
     memberships: &Memberships,
-    mode: Mode,
-    retried: Option<&[bool]>,
 ) -> Vec<Unit<'a>> {
-    let targets = Targets::new(scenario, memberships);
-    let groups = memory.groups_in(scenario);
+    let targets = Targets::new(scenario, memberships, work.users);
+    let groups = memory::groups_in(work.groups, scenario);
     let context = UnitContext {
-        memory,
+        work,
         scenario,
         targets: &targets,
         groups: &groups,
-        mode,
-        retried,
     };
-    let chunks: Vec<Vec<Unit>> = scenario
-        .users
-        .par_chunks(UNITS_CHUNK)
-        .enumerate()
-        .map(|(chunk, users)| {
+    let slots = work.users.len();
+    let chunks: Vec<Vec<Unit>> = (0..slots.div_ceil(UNITS_CHUNK))
+        .into_par_iter()
+        .map(|chunk| {
             let mut units = Vec::new();
-            for offset in 0..users.len() {
-                context.user_units(chunk * UNITS_CHUNK + offset, &mut units);
+            for slot in chunk * UNITS_CHUNK..((chunk + 1) * UNITS_CHUNK).min(slots) {
+                context.user_units(slot, &mut units);
             }
             units
         })
@@ -620,22 +823,20 @@ fn collect_units<'a>(
 
 /// What [`UnitContext::user_units`] reads.
 struct UnitContext<'a, 'b> {
-    memory: &'a ServiceMemory,
+    work: &'b Work<'a>,
     scenario: &'a Tenant,
     targets: &'b Targets,
     /// The scenario's index of each memory group.
     groups: &'b [Option<GroupIdx>],
-    mode: Mode,
-    /// The users whose errors `mode` retries (all, when `None`).
-    retried: Option<&'b [bool]>,
 }
 
 impl<'a> UnitContext<'a, '_> {
-    /// The memory's entries of one user, with group sources translated to the scenario's.
-    fn remembered(&self, index: usize) -> Vec<(Source, &'a Processed)> {
-        self.memory
-            .users
-            .get(index)
+    /// The memory's entries of the user in `slot`, with group sources translated to the
+    /// scenario's.
+    fn remembered(&self, slot: usize) -> Vec<(Source, &'a Processed)> {
+        self.work
+            .remembered
+            .get(slot)
             .map(|entries| {
                 entries
                     .iter()
@@ -654,12 +855,12 @@ impl<'a> UnitContext<'a, '_> {
             .unwrap_or_default()
     }
 
-    /// Appends the units of the user at `index` of the scenario.
-    fn user_units(&self, index: usize, units: &mut Vec<Unit<'a>>) {
-        let user = &self.scenario.users[index];
-        let targets = self.targets.of(index);
-        let idx = UserIdx(index as u32);
-        let remembered = self.remembered(index);
+    /// Appends the units of the user in `slot`.
+    fn user_units(&self, slot: usize, units: &mut Vec<Unit<'a>>) {
+        let idx = self.work.users.user(slot);
+        let user = self.scenario.user_at(idx);
+        let targets = self.targets.of(slot);
+        let remembered = self.remembered(slot);
         // Direct licenses, one unit per product (each is its own API call).
         let old_direct: Vec<&Processed> = remembered
             .iter()
@@ -682,6 +883,7 @@ impl<'a> UnitContext<'a, '_> {
             };
             units.push(Unit {
                 user: idx,
+                slot,
                 source: Source::Direct,
                 old: effective(&same),
                 remembered: same,
@@ -697,6 +899,7 @@ impl<'a> UnitContext<'a, '_> {
             {
                 units.push(Unit {
                     user: idx,
+                    slot,
                     source: Source::Direct,
                     old: effective(&[old]),
                     remembered: vec![old],
@@ -731,10 +934,11 @@ impl<'a> UnitContext<'a, '_> {
             let all_active = entries
                 .iter()
                 .all(|processed| processed.state == AssignmentState::Active);
-            let retried = self.mode.retries(source)
+            let retried = self.work.mode.retries(source)
                 && self
+                    .work
                     .retried
-                    .is_none_or(|users| users.get(index).copied().unwrap_or(false));
+                    .is_none_or(|users| users.binary_search(&idx).is_ok());
             let kind = if new.is_empty() {
                 if old.is_empty() {
                     continue;
@@ -761,6 +965,7 @@ impl<'a> UnitContext<'a, '_> {
             };
             units.push(Unit {
                 user: idx,
+                slot,
                 source,
                 old,
                 remembered: entries,
@@ -779,14 +984,10 @@ impl<'a> UnitContext<'a, '_> {
         let Source::Group(group) = first.source else {
             return false;
         };
-        let unchanged = self
-            .memory
-            .groups
-            .get(group.0 as usize)
-            .is_some_and(|group| {
-                group.licenses.len() == new.len()
-                    && new.iter().all(|license| group.licenses.contains(license))
-            });
+        let unchanged = self.work.groups.get(group.0 as usize).is_some_and(|group| {
+            group.licenses.len() == new.len()
+                && new.iter().all(|license| group.licenses.contains(license))
+        });
         unchanged
             && entries.len() == new.len()
             && new.iter().all(|license| {
@@ -806,7 +1007,8 @@ fn effective<'a>(entries: &[&'a Processed]) -> Vec<&'a License> {
         .collect()
 }
 
-/// The engine's working state: per user effective plans, consumed products and outcomes.
+/// The engine's working state: per processed user (by slot) effective plans, consumed products
+/// and outcomes; seats consumed per product; refused direct calls.
 struct State {
     users: Vec<UserOutcome>,
     used: HashMap<ProductId, u64>,
@@ -814,31 +1016,29 @@ struct State {
 }
 
 impl State {
-    fn new(tenant: &Tenant) -> Self {
+    /// A state for `slots` users, with `used` seats already held by users the run leaves alone.
+    fn new(slots: usize, used: HashMap<ProductId, u64>) -> Self {
         State {
-            users: vec![UserOutcome::default(); tenant.users.len()],
-            used: HashMap::new(),
+            users: vec![UserOutcome::default(); slots],
+            used,
             refused: Vec::new(),
         }
     }
 
-    fn effective(&self, user: UserIdx) -> &PlanSet {
-        &self.users[user.0 as usize].effective
+    fn effective(&self, slot: usize) -> &PlanSet {
+        &self.users[slot].effective
     }
 
-    fn consumes(&self, user: UserIdx, product: ProductId) -> bool {
-        self.users[user.0 as usize]
-            .consumed
-            .binary_search(&product)
-            .is_ok()
+    fn consumes(&self, slot: usize, product: ProductId) -> bool {
+        self.users[slot].consumed.binary_search(&product).is_ok()
     }
 
     fn used(&self, product: ProductId) -> u64 {
         self.used.get(&product).copied().unwrap_or(0)
     }
 
-    fn consume(&mut self, user: UserIdx, product: ProductId) {
-        let consumed = &mut self.users[user.0 as usize].consumed;
+    fn consume(&mut self, slot: usize, product: ProductId) {
+        let consumed = &mut self.users[slot].consumed;
         if let Err(position) = consumed.binary_search(&product) {
             consumed.insert(position, product);
             *self.used.entry(product).or_default() += 1;
@@ -847,15 +1047,15 @@ impl State {
 
     fn apply<'a>(
         &mut self,
-        user: UserIdx,
+        slot: usize,
         source: Source,
         licenses: impl IntoIterator<Item = &'a License>,
         state: AssignmentState,
         error: Option<AssignmentError>,
     ) {
         for license in licenses {
-            self.consume(user, license.product);
-            let outcome = &mut self.users[user.0 as usize];
+            self.consume(slot, license.product);
+            let outcome = &mut self.users[slot];
             outcome.effective.union_with(&license.enabled);
             outcome.assignments.push(AssignmentOutcome {
                 source,
@@ -869,7 +1069,7 @@ impl State {
 
     /// Records the unit's new products (those it did not have before) as failed.
     fn fail(&mut self, unit: &Unit, failure: &Failure) {
-        let outcome = &mut self.users[unit.user.0 as usize];
+        let outcome = &mut self.users[unit.slot];
         let added = unit
             .new
             .iter()
@@ -913,44 +1113,32 @@ impl State {
         for processed in &unit.remembered {
             if processed.is_effective() {
                 self.apply(
-                    unit.user,
+                    unit.slot,
                     unit.source,
                     std::iter::once(&processed.license),
                     processed.state,
                     processed.error,
                 );
             } else {
-                self.users[unit.user.0 as usize]
-                    .assignments
-                    .push(AssignmentOutcome {
-                        source: unit.source,
-                        product: processed.license.product,
-                        state: AssignmentState::Error,
-                        error: Some(processed.error.unwrap_or(AssignmentError::Other)),
-                        enabled: PlanSet::default(),
-                    });
+                self.users[unit.slot].assignments.push(AssignmentOutcome {
+                    source: unit.source,
+                    product: processed.license.product,
+                    state: AssignmentState::Error,
+                    error: Some(processed.error.unwrap_or(AssignmentError::Other)),
+                    enabled: PlanSet::default(),
+                });
             }
         }
     }
 
+    /// The outcome of a run over every user.
     fn finish(mut self, tenant: &Tenant, groups: usize) -> Outcome {
         let mut group_outcomes = vec![GroupOutcome::default(); groups.max(tenant.groups.len())];
         for (index, user) in self.users.iter_mut().enumerate() {
             user.assignments
                 .sort_by_key(|assignment| (assignment.source, assignment.product));
             let idx = UserIdx(index as u32);
-            let mut seen: Vec<(crate::tenant::index::GroupIdx, bool)> = Vec::new();
-            for assignment in &user.assignments {
-                let Source::Group(group) = assignment.source else {
-                    continue;
-                };
-                let failed = assignment.error.is_some();
-                match seen.iter_mut().find(|(seen_group, _)| *seen_group == group) {
-                    Some((_, any_error)) => *any_error |= failed,
-                    None => seen.push((group, failed)),
-                }
-            }
-            for (group, any_error) in seen {
+            for (group, any_error) in group_states(user) {
                 let slot = &mut group_outcomes[group.0 as usize];
                 if any_error {
                     slot.users_in_error.push(idx);
@@ -959,22 +1147,7 @@ impl State {
                 }
             }
         }
-        let mut products: Vec<ProductId> = tenant
-            .seats
-            .keys()
-            .copied()
-            .chain(self.used.keys().copied())
-            .collect();
-        products.sort_unstable();
-        products.dedup();
-        let seats = products
-            .into_iter()
-            .map(|product| SeatUsage {
-                product,
-                enabled: tenant.seats_of(product),
-                consumed: self.used(product),
-            })
-            .collect();
+        let seats = self.seats(tenant);
         Outcome {
             users: self.users,
             seats,
@@ -982,6 +1155,116 @@ impl State {
             refused: self.refused,
         }
     }
+
+    /// The outcome of a step over the users `touched` (sorted; slot by slot): `before` with
+    /// their outcomes replaced, the groups they are in (before or after) updated, the seats
+    /// counted again and their refusals replacing the ones `before` recorded for them.
+    fn merge(
+        mut self,
+        before: &Outcome,
+        tenant: &Tenant,
+        groups: usize,
+        touched: &[UserIdx],
+    ) -> Outcome {
+        let is_touched = |user: &UserIdx| touched.binary_search(user).is_ok();
+        let mut users = before.users.clone();
+        users.resize(tenant.users.len(), UserOutcome::default());
+        let mut group_outcomes = before.groups.clone();
+        group_outcomes.resize(groups.max(tenant.groups.len()), GroupOutcome::default());
+        // The groups whose lists change: those a touched user is in, before or after.
+        let mut affected: Vec<GroupIdx> = touched
+            .iter()
+            .filter_map(|user| before.users.get(user.0 as usize))
+            .flat_map(|user| group_states(user).into_iter().map(|(group, _)| group))
+            .collect();
+        for user in &mut self.users {
+            user.assignments
+                .sort_by_key(|assignment| (assignment.source, assignment.product));
+            affected.extend(group_states(user).into_iter().map(|(group, _)| group));
+        }
+        affected.sort_unstable();
+        affected.dedup();
+        for group in &affected {
+            if let Some(outcome) = group_outcomes.get_mut(group.0 as usize) {
+                outcome.users_assigned.retain(|user| !is_touched(user));
+                outcome.users_in_error.retain(|user| !is_touched(user));
+            }
+        }
+        for (slot, user) in self.users.iter().enumerate() {
+            for (group, any_error) in group_states(user) {
+                let outcome = &mut group_outcomes[group.0 as usize];
+                if any_error {
+                    outcome.users_in_error.push(touched[slot]);
+                } else {
+                    outcome.users_assigned.push(touched[slot]);
+                }
+            }
+        }
+        for group in &affected {
+            if let Some(outcome) = group_outcomes.get_mut(group.0 as usize) {
+                outcome.users_assigned.sort_unstable();
+                outcome.users_in_error.sort_unstable();
+            }
+        }
+        let seats = self.seats(tenant);
+        let mut refused: Vec<Refusal> = before
+            .refused
+            .iter()
+            .filter(|refusal| !is_touched(&refusal.user))
+            .cloned()
+            .collect();
+        refused.append(&mut self.refused);
+        for (slot, user) in self.users.into_iter().enumerate() {
+            users[touched[slot].0 as usize] = user;
+        }
+        Outcome {
+            users,
+            seats,
+            groups: group_outcomes,
+            refused,
+        }
+    }
+
+    /// Seats per product that is bought or consumed, sorted by product.
+    fn seats(&self, tenant: &Tenant) -> Vec<SeatUsage> {
+        let mut products: Vec<ProductId> = tenant
+            .seats
+            .keys()
+            .copied()
+            .chain(
+                self.used
+                    .iter()
+                    .filter(|(_, count)| **count > 0)
+                    .map(|(product, _)| *product),
+            )
+            .collect();
+        products.sort_unstable();
+        products.dedup();
+        products
+            .into_iter()
+            .map(|product| SeatUsage {
+                product,
+                enabled: tenant.seats_of(product),
+                consumed: self.used(product),
+            })
+            .collect()
+    }
+}
+
+/// The groups a user has assignments from, each with whether any of them is in error.
+fn group_states(user: &UserOutcome) -> Vec<(GroupIdx, bool)> {
+    let mut seen: Vec<(GroupIdx, bool)> = Vec::new();
+    for assignment in &user.assignments {
+        let Source::Group(group) = assignment.source else {
+            continue;
+        };
+        let failed = assignment.error.is_some();
+        match seen.iter_mut().find(|(seen_group, _)| *seen_group == group) {
+            Some((_, any_error)) => *any_error |= failed,
+            None => seen.push((group, failed)),
+        }
+    }
+    seen
 }
 
 pub mod memory;

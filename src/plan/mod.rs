@@ -22,7 +22,7 @@ use jiff::Timestamp;
 use crate::catalog::{Catalog, PlanId, ProductId};
 use crate::config::valid::ValidConfig;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::engine::{self, memory::ServiceMemory, Mode, Outcome};
+use crate::engine::{self, memory::ServiceMemory, Outcome};
 use crate::rules::RuleBook;
 use crate::source::SourceId;
 use crate::tenant::index::{self, Tenant};
@@ -244,7 +244,7 @@ pub fn compute_observed(
     phase_done("diff");
     let simulation = simulate::simulate(&simulate::Endpoints {
         catalog,
-        memory: &current.memory,
+        before: &current.outcome,
         current: &current.tenant,
         current_members: &current.memberships.members,
         target: &target,
@@ -270,10 +270,13 @@ pub fn compute_observed(
         Vec::new()
     };
     if !reprocess.is_empty() {
-        let memory = ServiceMemory::after(&after, &target);
-        let retried = engine::reprocess_users(
+        let retried = engine::step(
             catalog,
-            &memory,
+            engine::Before {
+                outcome: &after,
+                scenario: &target,
+                memberships: &target_memberships.members,
+            },
             &target,
             &target_memberships.members,
             &reprocess,
@@ -401,6 +404,17 @@ pub fn compute_observed(
     })
 }
 
+/// The users with an assignment in error in `outcome`, sorted.
+fn errors_of(outcome: &Outcome) -> Vec<index::UserIdx> {
+    outcome
+        .users
+        .iter()
+        .enumerate()
+        .filter(|(_, user)| user.errors().next().is_some())
+        .map(|(index, _)| index::UserIdx(index as u32))
+        .collect()
+}
+
 /// Users in error after the change whose errors would all succeed if reprocessed then, and would
 /// not have on a reprocess before the change: the change fixed their cause, but the service does
 /// not retry by itself.
@@ -422,25 +436,31 @@ fn retryable_after(
     if !failing.contains(&true) {
         return Vec::new();
     }
-    let memory = ServiceMemory::after(after, target);
-    let retried = in_error(&engine::run(
-        catalog,
-        &memory,
-        target,
-        members,
-        Mode::Reprocess,
-    ));
+    // A reprocess of everyone in error (users without errors have nothing to retry).
+    let reprocessed = |outcome: &Outcome, scenario: &Tenant, members: &engine::Memberships| {
+        let users = errors_of(outcome);
+        in_error(&engine::step(
+            catalog,
+            engine::Before {
+                outcome,
+                scenario,
+                memberships: members,
+            },
+            scenario,
+            members,
+            &users,
+        ))
+    };
+    let retried = reprocessed(after, target, members);
     let mut candidates: Vec<usize> = (0..failing.len())
         .filter(|&user| failing[user] && !retried[user])
         .collect();
     if !candidates.is_empty() {
-        let before = in_error(&engine::run(
-            catalog,
-            &current.memory,
+        let before = reprocessed(
+            &current.outcome,
             &current.tenant,
             &current.memberships.members,
-            Mode::Reprocess,
-        ));
+        );
         // Users whose error a reprocess would have fixed before the change: not the change's doing.
         let had = in_error(&current.outcome);
         candidates.retain(|&user| {

@@ -7,12 +7,14 @@
 //! end: a user who is without a plan between two phases loses it for that window.
 //!
 //! The steps of one phase are processed together in the service's order (SPEC §2.5); between
-//! phases the memory carries over. Each phase touches only what its steps change: the engine
-//! keeps every assignment whose content and membership the phase leaves alone as the memory
-//! holds it.
+//! phases the memory carries over. Each phase is one [`engine::step`]: only the users its steps
+//! touch are processed (the members of a group whose licenses change, the members who join or
+//! leave, the users whose location or direct licenses change); everyone else keeps their
+//! assignments, states and seats as the memory holds them, and a touched user's processing
+//! takes and frees seats against the seats the others hold.
 
 use crate::catalog::{Catalog, ProductId};
-use crate::engine::{self, memory::ServiceMemory, Mode, Outcome};
+use crate::engine::{self, same_licenses, Before, Outcome};
 use crate::plan::desired::Desired;
 use crate::plan::diff::{group_address, user_address};
 use crate::plan::document::{Change, Op};
@@ -66,8 +68,8 @@ pub struct Simulation {
 pub struct Endpoints<'a> {
     /// The catalog.
     pub catalog: &'a Catalog,
-    /// The service's memory of the current tenant.
-    pub memory: &'a ServiceMemory,
+    /// What the service holds for the current tenant (the outcome its memory describes).
+    pub before: &'a Outcome,
     /// The current tenant, indexed.
     pub current: &'a Tenant,
     /// Its effective memberships.
@@ -82,11 +84,11 @@ pub struct Endpoints<'a> {
     pub changes: &'a [Change],
 }
 
-/// Runs the plan phase by phase from the current memory.
+/// Runs the plan phase by phase from the current memory, each phase a step over the users it
+/// touches.
 pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
     let migrated = migrated_products(endpoints);
-    let mut memory: Option<ServiceMemory> = None;
-    let mut between = Vec::new();
+    let mut between: Vec<PhaseOutcome> = Vec::new();
     let mut padded: Vec<Vec<UserIdx>> = endpoints.current_members.to_vec();
     padded.resize(endpoints.target.groups.len(), Vec::new());
     let additions = mixed(endpoints, &migrated, false);
@@ -108,19 +110,24 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
     } else {
         Phase::Memberships
     };
+    let mut processed: (&Tenant, &[Vec<UserIdx>]) = (endpoints.current, endpoints.current_members);
     for (phase, tenant, members) in stages {
-        let from = memory.as_ref().unwrap_or(endpoints.memory);
-        let outcome = engine::run(endpoints.catalog, from, tenant, members, Mode::Predict);
-        memory = Some(ServiceMemory::after(&outcome, tenant));
+        let outcome = engine::step(
+            endpoints.catalog,
+            before(endpoints, &between, processed),
+            tenant,
+            members,
+            &[],
+        );
         between.push(PhaseOutcome { phase, outcome });
+        processed = (tenant, members);
     }
-    let from = memory.as_ref().unwrap_or(endpoints.memory);
-    let outcome = engine::run(
+    let outcome = engine::step(
         endpoints.catalog,
-        from,
+        before(endpoints, &between, processed),
         endpoints.target,
         endpoints.target_members,
-        Mode::Predict,
+        &[],
     );
     Simulation {
         between,
@@ -128,6 +135,22 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
             phase: last,
             outcome,
         },
+    }
+}
+
+/// The service as the next phase finds it: the last phase's outcome (the current one before the
+/// first phase), with the scenario and memberships it processed.
+fn before<'a>(
+    endpoints: &Endpoints<'a>,
+    between: &'a [PhaseOutcome],
+    (scenario, memberships): (&'a Tenant, &'a [Vec<UserIdx>]),
+) -> Before<'a> {
+    Before {
+        outcome: between
+            .last()
+            .map_or(endpoints.before, |phase| &phase.outcome),
+        scenario,
+        memberships,
     }
 }
 
@@ -317,9 +340,4 @@ fn additions(old: &[License], new: &[License], held: Held<'_>) -> Vec<License> {
     }
     licenses.sort_by_key(|license| license.product);
     licenses
-}
-
-/// True when both assign the same products with the same plans, in whatever order.
-pub fn same_licenses(a: &[License], b: &[License]) -> bool {
-    a.len() == b.len() && a.iter().all(|license| b.contains(license))
 }

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use crate::hash::Map;
+use crate::hash::{Map, Set};
 use rayon::prelude::*;
 
 use crate::catalog::{Catalog, PlanSet, ProductId};
@@ -148,12 +148,13 @@ pub struct Tenant {
 }
 
 /// Users by lower-cased UPN and by object id (a GUID's 16 bytes, so ids in any case are one key),
-/// and their order by UPN.
+/// their order by UPN and the users who share a proxy address.
 #[derive(Debug, Default)]
 struct UserLookup {
     by_upn: Map<Box<str>, UserIdx>,
     by_id: Map<[u8; 16], UserIdx>,
     upn_ranks: OnceLock<Vec<u32>>,
+    sharing_proxy: OnceLock<Set<UserIdx>>,
 }
 
 impl Tenant {
@@ -172,8 +173,36 @@ impl Tenant {
             .get_or_init(|| ranks(self.users.len(), |user| &self.users[user].upn))
     }
 
+    /// Users who share at least one proxy address with another user (Exchange refuses them a
+    /// mailbox): found once, on first use, and shared like [`Tenant::upn_ranks`] with every
+    /// tenant derived from this one (a desired state never changes proxy addresses).
+    pub fn users_sharing_a_proxy_address(&self) -> &Set<UserIdx> {
+        self.by_user.sharing_proxy.get_or_init(|| {
+            let mut owners: Map<&str, UserIdx> =
+                Map::with_capacity_and_hasher(self.users.len(), Default::default());
+            let mut sharing = Set::default();
+            for (index, user) in self.users.iter().enumerate() {
+                let idx = UserIdx(index as u32);
+                for address in &user.proxy_addresses {
+                    match owners.get(&**address) {
+                        Some(&owner) if owner != idx => {
+                            sharing.insert(owner);
+                            sharing.insert(idx);
+                        }
+                        Some(_) => {}
+                        None => {
+                            owners.insert(address, idx);
+                        }
+                    }
+                }
+            }
+            sharing
+        })
+    }
+
     /// The user at `index`, for changing their licensing (a desired state's usage location or
-    /// direct licenses). Copies the users first if another tenant shares them.
+    /// direct licenses; never the UPN, id or proxy addresses, which derived tenants share).
+    /// Copies the users first if another tenant shares them.
     pub fn user_mut(&mut self, index: UserIdx) -> &mut User {
         &mut Arc::make_mut(&mut self.users)[index.0 as usize]
     }
@@ -517,6 +546,7 @@ pub fn build(
         by_upn: Map::with_capacity_and_hasher(users.len(), Default::default()),
         by_id: Map::with_capacity_and_hasher(users.len(), Default::default()),
         upn_ranks: OnceLock::new(),
+        sharing_proxy: OnceLock::new(),
     };
     for (index, (user, user_problems)) in users.iter().zip(user_problems).enumerate() {
         let idx = UserIdx(index as u32);
