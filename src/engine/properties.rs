@@ -91,6 +91,31 @@ pub(crate) fn raw() -> impl Strategy<Value = Raw> {
         )
 }
 
+/// `from` changed by `to` where `picks` says so: a user picked takes `to`'s usage location,
+/// department (so dynamic groups gain and lose members) and direct product, keeping `from`'s
+/// proxy address; a group picked takes `to`'s members, products, security flag and rule (bit
+/// `i` of `picks` for user `i`, bit `MAX_USERS + j` for group `j`); the tenant's default
+/// location comes from `to` when bit 63 is set. Users and groups keep their ids and places.
+pub(crate) fn changed(from: &Raw, to: &Raw, picks: u64) -> Raw {
+    let picked = |bit: usize| picks >> bit & 1 == 1;
+    let mut raw = from.clone();
+    for (index, choice) in raw.user_choices.iter_mut().enumerate() {
+        if picked(index) {
+            let (location, department, _, direct) = to.user_choices[index];
+            *choice = (location, department, choice.2, direct);
+        }
+    }
+    for (index, choice) in raw.group_choices.iter_mut().enumerate() {
+        if picked(MAX_USERS + index) {
+            *choice = to.group_choices[index].clone();
+        }
+    }
+    if picked(63) {
+        raw.default_location = to.default_location;
+    }
+    raw
+}
+
 fn upn(index: usize) -> String {
     format!("user{index:02}@contoso.com")
 }

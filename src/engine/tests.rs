@@ -504,3 +504,104 @@ groups:
         "the group shows errors"
     );
 }
+
+/// A step from `before` (settled) to `after` over the users it touches, and those users.
+fn step_from(before: &Tenant, after: &Tenant) -> (Outcome, Vec<UserIdx>) {
+    let outcome = predict(before);
+    let (old, new) = (members(before), members(after));
+    let from = Before {
+        outcome: &outcome,
+        scenario: before,
+        memberships: &old,
+    };
+    (
+        step(Catalog::builtin(), from, after, &new, &[]),
+        touched(from, after, &new),
+    )
+}
+
+#[test]
+fn a_step_touches_the_joining_members_and_the_patched_user_only() {
+    // Seed 003, "Limitations and known issues": the service "does not automatically react to
+    // all types of changes"; it processes the users a call affects.
+    let users = "users:
+  - { id: 00000000-0000-4000-8000-000000000001, upn: ann@contoso.com }
+  - { id: 00000000-0000-4000-8000-000000000002, upn: bob@contoso.com }
+  - { id: 00000000-0000-4000-8000-000000000003, upn: cyd@contoso.com }
+  - { id: 00000000-0000-4000-8000-000000000004, upn: dan@contoso.com, usage_location: US }
+";
+    let before = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 2 }}, {{ sku: EMS, enabled: 5 }}]
+{users}groups:
+  - {{ id: 00000000-0000-4000-8000-0000000000a1, display_name: E3, members: [ann@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
+  - {{ id: 00000000-0000-4000-8000-0000000000a2, display_name: EMS, members: [cyd@contoso.com], licenses: [{{ sku: EMS }}] }}
+"
+    ));
+    // Bob joins E3, Dan's location changes; Cyd's group and Ann's membership stay.
+    let after = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: ENTERPRISEPACK, enabled: 2 }}, {{ sku: EMS, enabled: 5 }}]
+{}groups:
+  - {{ id: 00000000-0000-4000-8000-0000000000a1, display_name: E3, members: [ann@contoso.com, bob@contoso.com], licenses: [{{ sku: ENTERPRISEPACK }}] }}
+  - {{ id: 00000000-0000-4000-8000-0000000000a2, display_name: EMS, members: [cyd@contoso.com], licenses: [{{ sku: EMS }}] }}
+",
+        users.replace("usage_location: US", "usage_location: DE")
+    ));
+    let (outcome, touched) = step_from(&before, &after);
+    let upns: Vec<&str> = touched
+        .iter()
+        .map(|&index| &*after.user_at(index).upn)
+        .collect();
+    assert_eq!(upns, ["bob@contoso.com", "dan@contoso.com"]);
+    // Bob takes the second E3 seat; Ann keeps hers and Cyd keeps EMS.
+    assert!(errors(user(&after, &outcome, "bob@contoso.com")).is_empty());
+    assert_eq!(
+        user(&after, &outcome, "ann@contoso.com").consumed,
+        [product("ENTERPRISEPACK")]
+    );
+    assert_eq!(
+        outcome
+            .seats_of(product("ENTERPRISEPACK"))
+            .map(|usage| usage.consumed),
+        Some(2)
+    );
+    assert_eq!(outcome, run_mode(&before, &after, Mode::Predict));
+}
+
+#[test]
+fn a_step_that_changes_a_groups_products_touches_all_its_members_and_counts_the_others_seats() {
+    // Seed 001, "Change license assignments": a change of a group's products is applied to its
+    // members; SPEC §2.5: active assignments elsewhere keep their seats.
+    let before = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: EMS, enabled: 2 }}]
+users:
+  - {{ id: 00000000-0000-4000-8000-000000000001, upn: ann@contoso.com }}
+  - {{ id: 00000000-0000-4000-8000-000000000002, upn: bob@contoso.com }}
+  - {{ id: 00000000-0000-4000-8000-000000000003, upn: cyd@contoso.com }}
+groups:
+  - {{ id: 00000000-0000-4000-8000-0000000000a1, display_name: Z EMS, members: [cyd@contoso.com], licenses: [{{ sku: EMS }}] }}
+  - {{ id: 00000000-0000-4000-8000-0000000000a2, display_name: A staff, members: [ann@contoso.com, bob@contoso.com] }}
+"
+    ));
+    // "A staff" sorts before "Z EMS" and now assigns EMS: one seat is left, for Ann (UPN order).
+    let after = tenant(&format!(
+        "{HEAD}subscriptions: [{{ sku: EMS, enabled: 2 }}]
+users:
+  - {{ id: 00000000-0000-4000-8000-000000000001, upn: ann@contoso.com }}
+  - {{ id: 00000000-0000-4000-8000-000000000002, upn: bob@contoso.com }}
+  - {{ id: 00000000-0000-4000-8000-000000000003, upn: cyd@contoso.com }}
+groups:
+  - {{ id: 00000000-0000-4000-8000-0000000000a1, display_name: Z EMS, members: [cyd@contoso.com], licenses: [{{ sku: EMS }}] }}
+  - {{ id: 00000000-0000-4000-8000-0000000000a2, display_name: A staff, members: [ann@contoso.com, bob@contoso.com], licenses: [{{ sku: EMS }}] }}
+"
+    ));
+    let (outcome, touched) = step_from(&before, &after);
+    assert_eq!(touched, [UserIdx(0), UserIdx(1)]);
+    assert!(errors(user(&after, &outcome, "cyd@contoso.com")).is_empty());
+    assert!(errors(user(&after, &outcome, "ann@contoso.com")).is_empty());
+    assert_eq!(
+        errors(user(&after, &outcome, "bob@contoso.com")),
+        [(product("EMS"), AssignmentError::CountViolation)]
+    );
+    assert_eq!(outcome.groups[1].users_in_error, [UserIdx(1)]);
+    assert_eq!(outcome, run_mode(&before, &after, Mode::Predict));
+}

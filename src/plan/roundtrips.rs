@@ -2,8 +2,9 @@
 //! recorded license states: a config exported from a tenant plans to no change; after applying
 //! any config, planning it again shows no change and starts from what the first plan predicted;
 //! a tenant without recorded states predicts what the same tenant predicts once `apply` recorded
-//! them; users no step touches keep what the service holds; and a state saved as YAML or JSON
-//! loads back equal.
+//! them; users no step touches keep what the service holds; a step that processes only the users
+//! it touches ends where processing everyone does; and a state saved as YAML or JSON loads back
+//! equal.
 
 use proptest::prelude::*;
 
@@ -13,7 +14,9 @@ use crate::catalog::Catalog;
 use crate::config::valid::validate;
 use crate::config::{GroupSpec, LicenseSpec, LoadedConfig};
 use crate::diag::Diagnostic;
-use crate::engine::properties::{raw, state};
+use crate::engine::memory::ServiceMemory;
+use crate::engine::properties::{changed, raw, state};
+use crate::engine::{self, Before, Mode, Outcome};
 use crate::render::diagnostics::to_json;
 use crate::source::{SourceId, Sources};
 use crate::tenant::model::TenantState;
@@ -107,8 +110,110 @@ fn evaluated(state: &TenantState) -> super::Evaluated {
     .expect("generated tenants are consistent")
 }
 
+/// `state` as the service holds it: without the direct licenses the service refused (a refused
+/// `assignLicense` records nothing), evaluated.
+fn as_held(mut state: TenantState) -> (TenantState, super::Evaluated) {
+    let evaluated = evaluated(&state);
+    if evaluated.outcome.refused.is_empty() {
+        return (state, evaluated);
+    }
+    for refusal in &evaluated.outcome.refused {
+        let sku = &Catalog::builtin().product(refusal.product).sku_part_number;
+        let user = &mut state.users[refusal.user.0 as usize];
+        user.licenses.retain(|license| &license.sku != sku);
+    }
+    let evaluated = super::evaluate(
+        Catalog::builtin(),
+        &state,
+        SourceId(0),
+        jiff::Timestamp::UNIX_EPOCH,
+    )
+    .expect("generated tenants are consistent");
+    (state, evaluated)
+}
+
+/// Two outcomes agree: users, seats, groups, and refusals in any order.
+fn same_outcome(a: &Outcome, b: &Outcome) -> Result<(), TestCaseError> {
+    prop_assert_eq!(&a.users, &b.users);
+    prop_assert_eq!(&a.seats, &b.seats);
+    prop_assert_eq!(&a.groups, &b.groups);
+    let refusals = |outcome: &Outcome| {
+        let mut refusals: Vec<_> = outcome
+            .refused
+            .iter()
+            .map(|refusal| (refusal.user, refusal.product, refusal.error))
+            .collect();
+        refusals.sort();
+        refusals
+    };
+    prop_assert_eq!(refusals(a), refusals(b));
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Processing only the touched users gives the same memory as processing everyone.
+    ///
+    /// The invariant, precisely: let the service hold the memory it has after processing a
+    /// tenant A as it stands (`ServiceMemory::settle`: recorded assignments keep their state,
+    /// unrecorded ones processed in the service's order), A being what the service holds — no
+    /// direct license it refused, since a refused call records nothing. Let B be A with any
+    /// users' locations, departments (so dynamic memberships) and direct licenses, any groups'
+    /// members, products, security flags and rules, and the default location changed. Then
+    /// `engine::step` from A to B, which processes only `engine::touched(A, B)`, ends with the same
+    /// outcome (every user's assignments, states and errors, the seats, the groups' statuses, the
+    /// refusals) — and so the same memory — as `engine::run` of B from A's memory over every
+    /// user. It holds because every unit of an untouched user is one the service processed as it
+    /// stands: its group's content and its membership are unchanged, so it is settled in both
+    /// (active assignments keep their seats, errors stay errors: nothing retries them), and the
+    /// seats it holds count against the touched users in both. The same holds for a reprocess of
+    /// the users in error (users without errors have nothing a reprocess retries).
+    ///
+    /// It does not hold when A's memory lacks what A asks for: a direct assignment the service
+    /// refused in A (processing everyone calls for it again; a step calls only for the users it
+    /// touches), or an assignment the memory records under other content than the group's (a
+    /// change that failed and kept a product the group no longer assigns, which processing
+    /// everyone would try again). Both are the service not retrying by itself, which the step
+    /// follows.
+    #[test]
+    fn processing_only_the_touched_users_gives_the_same_memory_as_processing_everyone(
+        raw in raw(),
+        to in raw(),
+        picks in any::<u64>(),
+        with_states in any::<bool>(),
+    ) {
+        let fresh = state(&raw);
+        let from = if with_states { recorded(&fresh) } else { fresh };
+        let (_, a) = as_held(from);
+        prop_assume!(a.outcome.refused.is_empty());
+        let b = evaluated(&state(&changed(&raw, &to, picks)));
+        let catalog = Catalog::builtin();
+        let before = Before {
+            outcome: &a.outcome,
+            scenario: &a.tenant,
+            memberships: &a.memberships.members,
+        };
+        let everyone = engine::run(catalog, &a.memory, &b.tenant, &b.memberships.members, Mode::Predict);
+        let stepped = engine::step(catalog, before, &b.tenant, &b.memberships.members, &[]);
+        same_outcome(&stepped, &everyone)?;
+        prop_assert_eq!(
+            ServiceMemory::after(&stepped, &b.tenant),
+            ServiceMemory::after(&everyone, &b.tenant)
+        );
+        // A reprocess of everyone in error, from A's memory.
+        let in_error: Vec<_> = a
+            .outcome
+            .users
+            .iter()
+            .enumerate()
+            .filter(|(_, user)| user.errors().next().is_some())
+            .map(|(index, _)| crate::tenant::index::UserIdx(index as u32))
+            .collect();
+        let everyone = engine::run(catalog, &a.memory, &a.tenant, &a.memberships.members, Mode::Reprocess);
+        let stepped = engine::step(catalog, before, &a.tenant, &a.memberships.members, &in_error);
+        same_outcome(&stepped, &everyone)?;
+    }
 
     #[test]
     fn a_tenant_without_recorded_states_predicts_what_it_records(raw in raw()) {
