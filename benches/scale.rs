@@ -3,7 +3,8 @@
 //! dynamic, 20 products; `recorded`: every license state recorded, small static groups;
 //! `unrecorded`: no recorded states, large static groups listed in the config): parsing the JSON state, building the index, the rules' user table,
 //! compiling and evaluating every dynamic rule, the engine on an unchanged tenant, after a
-//! product migration in one group and in reprocess mode, the desired state of the matching
+//! product migration in one group and in reprocess mode, a step that adds 100 users to one
+//! group beside a run over every user for the same change, the desired state of the matching
 //! config, and `plan::compute` for the matching config and for the config with one rule edited.
 //! Run with `cargo bench --bench scale`; the 1,000,000-user case is `benches/compare.sh`, and
 //! `plan-phases` times each phase of one plan.
@@ -22,7 +23,7 @@ use divan::Bencher;
 use seatplan::catalog::Catalog;
 use seatplan::config::valid::{validate, ValidConfig};
 use seatplan::diag::Diagnostic;
-use seatplan::engine::{self, memory::ServiceMemory, Mode};
+use seatplan::engine::{self, memory::ServiceMemory, Before, Mode, Outcome};
 use seatplan::plan::{compute, Inputs, Overrides};
 use seatplan::render::diagnostics::to_json;
 use seatplan::source::{SourceId, Sources};
@@ -83,6 +84,11 @@ struct Fixture {
     memberships: Vec<Vec<UserIdx>>,
     /// What the service holds for the generated tenant.
     memory: ServiceMemory,
+    /// The outcome that memory describes.
+    outcome: Outcome,
+    /// The memberships after a rule edit that adds users 100–199 to the first licensed dynamic
+    /// group.
+    joined: Vec<Vec<UserIdx>>,
     /// The tenant after one group's E1 is migrated to E3.
     migrated: Tenant,
     /// The matching config, loaded and validated.
@@ -130,7 +136,18 @@ fn fixture(case: Case) -> &'static Fixture {
             .iter()
             .map(|group| group.members.clone())
             .collect();
-        let (memory, _) = ServiceMemory::settle(catalog, &tenant, &memberships);
+        let (memory, outcome) = ServiceMemory::settle(catalog, &tenant, &memberships);
+        let mut joined = memberships.clone();
+        if let Some(group) = tenant
+            .groups
+            .iter()
+            .position(|group| group.rule.is_some() && !group.licenses.is_empty())
+        {
+            let members = &mut joined[group];
+            members.extend((100..200.min(tenant.users.len() as u32)).map(UserIdx));
+            members.sort_unstable();
+            members.dedup();
+        }
         let mut changed = state.clone();
         if let Some(group) = changed.groups.iter_mut().find(|group| {
             group.rule.is_some()
@@ -157,6 +174,8 @@ fn fixture(case: Case) -> &'static Fixture {
             state,
             tenant,
             memory,
+            outcome,
+            joined,
             memberships,
             migrated,
             loaded,
@@ -213,6 +232,43 @@ fn engine_migrated(bencher: Bencher, case: Case) {
 fn engine_reprocess(bencher: Bencher, case: Case) {
     let fixture = fixture(case);
     run_engine(bencher, fixture, &fixture.tenant, Mode::Reprocess);
+}
+
+/// A rule edit that adds 100 users to one group, as the plan's steps process it: only the
+/// users the step touches.
+#[divan::bench(args = CASES, sample_count = 10, sample_size = 1)]
+fn engine_step_100_joined(bencher: Bencher, case: Case) {
+    let fixture = fixture(case);
+    let before = Before {
+        outcome: &fixture.outcome,
+        scenario: &fixture.tenant,
+        memberships: &fixture.memberships,
+    };
+    bencher.bench(|| {
+        engine::step(
+            Catalog::builtin(),
+            before,
+            &fixture.tenant,
+            &fixture.joined,
+            &[],
+        )
+    });
+}
+
+/// The same rule edit with every user of the tenant processed (settled units kept), for
+/// comparison with [`engine_step_100_joined`].
+#[divan::bench(args = CASES, sample_count = 10, sample_size = 1)]
+fn engine_run_100_joined(bencher: Bencher, case: Case) {
+    let fixture = fixture(case);
+    bencher.bench(|| {
+        engine::run(
+            Catalog::builtin(),
+            &fixture.memory,
+            &fixture.tenant,
+            &fixture.joined,
+            Mode::Predict,
+        )
+    });
 }
 
 /// The planner's desired state for the matching config (config already loaded and validated).

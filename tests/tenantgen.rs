@@ -127,7 +127,15 @@ fn each_variant_changes_one_group() {
     let catalog = Catalog::builtin();
     let generated = generate(&small(), catalog);
     let stems: Vec<&str> = generated.variants.iter().map(|(stem, ..)| *stem).collect();
-    assert_eq!(stems, ["rule-edited", "product-migrated", "group-deleted"]);
+    assert_eq!(
+        stems,
+        [
+            "rule-edited",
+            "rule-edited-100",
+            "product-migrated",
+            "group-deleted"
+        ]
+    );
     for (stem, _, config) in &generated.variants {
         let loaded = load(config);
         let indexed =

@@ -1016,7 +1016,8 @@ fn matching_config(state: &TenantState, drafts: &[Draft]) -> Config {
     }
 }
 
-/// One rule edited, one product migrated (E1 to E3 in one group), one group deleted.
+/// One rule edited, one rule widened to about 100 more users, one product migrated (E1 to E3 in
+/// one group), one group deleted.
 fn variants(
     state: &TenantState,
     config: &Config,
@@ -1047,6 +1048,33 @@ fn variants(
         out.push((
             "rule-edited",
             format!("group `{name}`: rule `{rule}` becomes `{edited}`"),
+            variant,
+        ));
+    }
+    // A small edit whose cost should not grow with the tenant: the first dynamic group that
+    // assigns Power BI Pro alone (no prerequisites) also selects employees E0000100–E0000199.
+    if let Some((name, rule)) = groups.iter().find_map(|(name, spec)| {
+        let only_power_bi = spec
+            .licenses
+            .as_deref()
+            .is_some_and(|licenses| matches!(licenses, [license] if license.sku == "POWER_BI_PRO"));
+        spec.rule
+            .as_ref()
+            .filter(|_| only_power_bi)
+            .map(|rule| (name.clone(), rule.clone()))
+    }) {
+        let widened = format!("({rule}) -or (user.employeeId -startsWith \"E00001\")");
+        let mut variant = config.clone();
+        if let Some(group) = variant
+            .groups
+            .as_mut()
+            .and_then(|groups| groups.get_mut(&name))
+        {
+            group.rule = Some(widened.clone());
+        }
+        out.push((
+            "rule-edited-100",
+            format!("group `{name}`: rule `{rule}` becomes `{widened}` (up to 100 more members)"),
             variant,
         ));
     }
