@@ -5,6 +5,15 @@
 //! with their states and errors, effective service plans and consumed products, seats per product,
 //! each group's status, and the direct assignments the service refused.
 //!
+//! Two entry points: [`run`] processes every user of the scenario (what the service makes of a
+//! tenant as it stands, and `seatplan reprocess`), and [`step`] processes one step of an apply
+//! from the outcome before it, only for the users the step touches ([`touched`]: the members of
+//! a group whose licensing changes, the members who join or leave, the users whose location or
+//! direct licenses change, and the users reprocessed); everyone else keeps their assignments and
+//! seats. From a memory the service holds for the tenant as it stands, both give the same outcome
+//! (a property test in `plan::roundtrips` states exactly when), so a step costs in proportion to
+//! the users it touches.
+//!
 //! How the service is modelled, and why:
 //! - Assignments are units: a user's membership in a licensed group is one unit covering all of
 //!   the group's products (all-or-nothing, seeds 000/001 "More than one product license assigned to

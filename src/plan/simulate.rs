@@ -1,10 +1,11 @@
 //! The plan as the service lives through it: the steps ([`super::steps`]) run in phases — groups
 //! created, usage locations set and licenses added, then migrations (one `assignLicense` with
 //! both arrays), then memberships and rules, then removals and deletions — and the service
-//! processes each phase from the memory the previous one left ([`ServiceMemory`]). An error a
-//! phase causes stays an error in the later phases unless one of them re-assigns that assignment
-//! (the service does not retry by itself), and every check looks at every phase, not only at the
-//! end: a user who is without a plan between two phases loses it for that window.
+//! processes each phase from the memory the previous one left
+//! ([`crate::engine::memory::ServiceMemory`]). An error a phase causes stays an error in the later
+//! phases unless one of them re-assigns that assignment (the service does not retry by itself),
+//! and every check looks at every phase, not only at the end: a user who is without a plan
+//! between two phases loses it for that window.
 //!
 //! The steps of one phase are processed together in the service's order (SPEC §2.5); between
 //! phases the memory carries over. Each phase is one [`engine::step`]: only the users its steps
