@@ -155,6 +155,33 @@ fn existing_seat_holders_keep_their_seats() {
     });
 }
 
+// Seeds 001 and 002, on a direct assignment that cannot succeed: "The problem is immediately
+// reported back to you." Seed 003: the service "does not automatically react to all types of
+// changes in the environment". Bob's direct E3 is assigned at step 1, while Ann still holds the
+// only seat; removing Ann from her group (step 2) frees it, but nothing calls for Bob's license
+// again: he is not licensed, and the plan says so.
+#[test]
+fn a_refused_direct_assignment_is_not_called_again_by_a_later_step() {
+    check(&Case {
+        directory: "refused-direct",
+        args: &[
+            "plan",
+            "-c",
+            "seatplan.yaml",
+            "--state",
+            "{state}",
+            "--allow-license-loss",
+        ],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::seat-shortage",
+            "bob@contoso.com via the direct licenses of `bob@contoso.com`",
+        ],
+        absent: &["gains Office 365 E3"],
+    });
+}
+
 // Seed 003: "License management automation does not automatically react to all types of changes
 // in the environment. For example, you might have run out of licenses, causing some users to be
 // in an error state. To free up the available seat count, you can remove some directly assigned
