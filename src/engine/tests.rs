@@ -571,29 +571,22 @@ fn a_step_touches_the_joining_members_and_the_patched_user_only() {
 fn a_step_that_changes_a_groups_products_touches_all_its_members_and_counts_the_others_seats() {
     // Seed 001, "Change license assignments": a change of a group's products is applied to its
     // members; SPEC §2.5: active assignments elsewhere keep their seats.
-    let before = tenant(&format!(
-        "{HEAD}subscriptions: [{{ sku: EMS, enabled: 2 }}]
+    let staff = |licenses: &str| {
+        tenant(&format!(
+            "{HEAD}subscriptions: [{{ sku: EMS, enabled: 2 }}]
 users:
   - {{ id: 00000000-0000-4000-8000-000000000001, upn: ann@contoso.com }}
   - {{ id: 00000000-0000-4000-8000-000000000002, upn: bob@contoso.com }}
   - {{ id: 00000000-0000-4000-8000-000000000003, upn: cyd@contoso.com }}
 groups:
   - {{ id: 00000000-0000-4000-8000-0000000000a1, display_name: Z EMS, members: [cyd@contoso.com], licenses: [{{ sku: EMS }}] }}
-  - {{ id: 00000000-0000-4000-8000-0000000000a2, display_name: A staff, members: [ann@contoso.com, bob@contoso.com] }}
+  - {{ id: 00000000-0000-4000-8000-0000000000a2, display_name: A staff, members: [ann@contoso.com, bob@contoso.com]{licenses} }}
 "
-    ));
+        ))
+    };
+    let before = staff("");
     // "A staff" sorts before "Z EMS" and now assigns EMS: one seat is left, for Ann (UPN order).
-    let after = tenant(&format!(
-        "{HEAD}subscriptions: [{{ sku: EMS, enabled: 2 }}]
-users:
-  - {{ id: 00000000-0000-4000-8000-000000000001, upn: ann@contoso.com }}
-  - {{ id: 00000000-0000-4000-8000-000000000002, upn: bob@contoso.com }}
-  - {{ id: 00000000-0000-4000-8000-000000000003, upn: cyd@contoso.com }}
-groups:
-  - {{ id: 00000000-0000-4000-8000-0000000000a1, display_name: Z EMS, members: [cyd@contoso.com], licenses: [{{ sku: EMS }}] }}
-  - {{ id: 00000000-0000-4000-8000-0000000000a2, display_name: A staff, members: [ann@contoso.com, bob@contoso.com], licenses: [{{ sku: EMS }}] }}
-"
-    ));
+    let after = staff(", licenses: [{ sku: EMS }]");
     let (outcome, touched) = step_from(&before, &after);
     assert_eq!(touched, [UserIdx(0), UserIdx(1)]);
     assert!(errors(user(&after, &outcome, "cyd@contoso.com")).is_empty());
