@@ -224,8 +224,8 @@ fn a_live_read_equals_the_same_tenant_imported_from_files() {
     assert_eq!(count("GET", "/v1.0/groups?"), 2, "503, then the page");
     assert_eq!(
         count("POST", "/v1.0/$batch"),
-        2,
-        "the throttled inner request is sent again"
+        3,
+        "the throttled inner request is sent again, then its second page"
     );
     let users = requests
         .iter()
@@ -256,13 +256,16 @@ fn a_live_read_equals_the_same_tenant_imported_from_files() {
     assert!(urls
         .iter()
         .all(|u| u.ends_with("/members?$select=id,userPrincipalName&$top=999")));
-    // The paged members of the licensed group are followed outside the batch.
+    // The paged members of the licensed group are followed inside a batch too.
+    assert_eq!(count("GET", "/v1.0/groups/"), 0);
+    let last_batch = requests
+        .iter()
+        .rfind(|r| r.url == "/v1.0/$batch")
+        .unwrap()
+        .json();
     assert_eq!(
-        count(
-            "GET",
-            "/v1.0/groups/9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d/members"
-        ),
-        1
+        last_batch["requests"][0]["url"],
+        "/groups/9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d/members?$skiptoken=page2"
     );
 }
 
@@ -1693,4 +1696,48 @@ fn pull_writes_the_live_tenant_to_a_file_and_keeps_its_responses_in_import_s_lay
     ] {
         assert!(help.contains(permission), "{help}");
     }
+}
+
+#[test]
+fn the_client_spends_resource_units_within_the_quota_instead_of_meeting_429s() {
+    // A quota of 8 units a second, of which the client assumes 5 (a margin for the time between
+    // sending and arriving on a busy machine): the read (14 units) takes a few windows and is
+    // never refused.
+    let server = FakeGraph::start();
+    server.behaviour.lock().unwrap().resource_units = Some((8, Duration::from_secs(1)));
+    let mut fitting = settings(&server, CLIENT_SECRET);
+    fitting.resource_units = Some(5);
+    fitting.resource_window = Duration::from_secs(1);
+    let client = GraphClient::new(fitting);
+    let start = std::time::Instant::now();
+    let tenant = client
+        .read_tenant(&["All staff (mail)".to_string()])
+        .unwrap();
+    assert_eq!(tenant, imported());
+    assert!(
+        start.elapsed() >= Duration::from_secs(2),
+        "14 units at 5 a second"
+    );
+    let behaviour = server.behaviour.lock().unwrap();
+    assert_eq!(behaviour.quota_refusals, 0);
+    let (units, _) = client.budget().spent();
+    assert_eq!(
+        units, behaviour.units_spent,
+        "both count the documented costs"
+    );
+
+    // A client assuming more than the server grants meets 429s, waits the Retry-After, lowers
+    // its assumption and finishes.
+    let server = FakeGraph::start();
+    server.behaviour.lock().unwrap().resource_units = Some((4, Duration::from_secs(1)));
+    let mut greedy = settings(&server, CLIENT_SECRET);
+    greedy.resource_units = Some(40);
+    greedy.resource_window = Duration::from_secs(1);
+    let client = GraphClient::new(greedy);
+    let tenant = client
+        .read_tenant(&["All staff (mail)".to_string()])
+        .unwrap();
+    assert_eq!(tenant, imported());
+    assert!(server.behaviour.lock().unwrap().quota_refusals > 0);
+    assert!(client.budget().quota() < 40);
 }

@@ -7,6 +7,8 @@
 #![allow(clippy::disallowed_methods)]
 
 mod auth;
+mod batch;
+pub mod budget;
 mod client;
 mod error;
 mod read;
@@ -15,6 +17,7 @@ mod secret;
 mod settings;
 mod write;
 
+pub use batch::BatchReader;
 pub use client::{BatchRequest, BatchResponse, GraphClient, Method, BATCH_LIMIT};
 pub use error::{GraphError, GraphErrorKind, RequestIds};
 pub use read::path_segment;

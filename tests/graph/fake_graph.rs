@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tiny_http::{Header, Response, Server};
@@ -72,6 +73,77 @@ pub struct Behaviour {
     pub writes_answered: usize,
     /// A tenant the write calls change (reads and writes are served from it when set).
     pub live: Option<Live>,
+    /// How long every answer takes (the network and Graph's own time), spent outside the lock
+    /// so that parallel requests overlap as they do against Graph.
+    pub latency: Duration,
+    /// Graph's resource-unit quota: `(units, window)`. Requests past it answer 429 with the
+    /// seconds until the window has room in `Retry-After`.
+    pub resource_units: Option<(u32, Duration)>,
+    /// The units charged within the current window, oldest first.
+    charged: VecDeque<(Instant, u32)>,
+    /// Units charged since the start (inner requests of `$batch` one by one).
+    pub units_spent: u64,
+    /// Requests answered 429 because the quota was spent.
+    pub quota_refusals: u32,
+    /// Delta links are refused: `Some(410)` answers 410 Gone, `Some(400)` Graph's 400
+    /// `syncStateNotFound` of an expired token.
+    pub refuse_delta: Option<u16>,
+}
+
+/// The resource units Graph's identity and access service charges for a request (its
+/// throttling-limits page): `GET users` 2, `GET groups/{id}/members` 3, `GET subscribedSkus` 3,
+/// anything else 1; `$select` −1, `$expand` +1, `$top` under 20 −1; never below 1.
+pub fn units_of(method: &str, path: &str, query: &str) -> u32 {
+    let segments: Vec<&str> = path
+        .trim_start_matches("/v1.0")
+        .trim_matches('/')
+        .split('/')
+        .collect();
+    let mut cost: i64 = match (method, segments.as_slice()) {
+        ("GET", ["users"]) => 2,
+        ("GET", ["groups", _, "members"]) => 3,
+        ("GET", ["subscribedSkus"]) => 3,
+        _ => 1,
+    };
+    let query = decode(query);
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "$select" => cost -= 1,
+            "$expand" => cost += 1,
+            "$top" if value.parse::<u32>().is_ok_and(|top| top < 20) => cost -= 1,
+            _ => {}
+        }
+    }
+    cost.max(1) as u32
+}
+
+impl Behaviour {
+    /// Charges `units`; `Err(seconds)` when the quota has no room for them.
+    fn charge(&mut self, units: u32) -> Result<(), u64> {
+        let Some((quota, window)) = self.resource_units else {
+            self.units_spent += u64::from(units);
+            return Ok(());
+        };
+        let now = Instant::now();
+        while self
+            .charged
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) >= window)
+        {
+            self.charged.pop_front();
+        }
+        let used: u32 = self.charged.iter().map(|(_, units)| units).sum();
+        if used + units > quota {
+            self.quota_refusals += 1;
+            let oldest = self.charged.front().map_or(now, |(at, _)| *at);
+            let wait = (oldest + window).saturating_duration_since(now);
+            return Err(wait.as_secs_f64().ceil().max(1.0) as u64);
+        }
+        self.charged.push_back((now, units));
+        self.units_spent += u64::from(units);
+        Ok(())
+    }
 }
 
 /// A live tenant in Graph's shapes: what the export fixtures hold, changed by write calls. The
@@ -386,26 +458,6 @@ fn live_answer(
                 ok(json!({"id": id, "groupTypes": group["groupTypes"]}))
             }
         }
-        ("POST", ["$batch"]) => {
-            let responses: Vec<Value> = request.json()["requests"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|inner| {
-                    let url = inner["url"].as_str().unwrap();
-                    let group = url
-                        .trim_start_matches("/groups/")
-                        .split('/')
-                        .next()
-                        .unwrap();
-                    let members = live.members.get(group).cloned().unwrap_or_default();
-                    json!({"id": inner["id"], "status": 200,
-                           "headers": {"Content-Type": "application/json"},
-                           "body": {"value": members}})
-                })
-                .collect();
-            ok(json!({"responses": responses}))
-        }
         ("POST", ["groups", id, "assignLicense"]) => {
             if failing_group == Some(*id) {
                 return Some((
@@ -563,7 +615,63 @@ pub struct FakeGraph {
     /// What to do besides answering normally.
     pub behaviour: Arc<Mutex<Behaviour>>,
     server: Arc<Server>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// Threads answering requests: as many requests overlap (each waiting out the latency).
+const WORKERS: usize = 48;
+
+/// One worker: receives, waits out the latency, answers, until the server is unblocked.
+fn serve(server: &Server, log: &Mutex<Vec<Recorded>>, behaviour: &Mutex<Behaviour>, origin: &str) {
+    // Requests received and never answered (see `Behaviour::hold_writes_after`).
+    let mut held = Vec::new();
+    while let Ok(mut request) = server.recv() {
+        let mut body = String::new();
+        let _ = request.as_reader().read_to_string(&mut body);
+        let recorded = Recorded {
+            method: request.method().to_string(),
+            url: request.url().to_string(),
+            body,
+        };
+        let authorization = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Authorization"))
+            .map(|h| h.value.to_string());
+        log.lock().unwrap().push(recorded.clone());
+        let write = recorded.url.starts_with("/v1.0")
+            && recorded.method != "GET"
+            && recorded.url != "/v1.0/$batch";
+        let latency = {
+            let mut behaviour = behaviour.lock().unwrap();
+            if write
+                && behaviour
+                    .hold_writes_after
+                    .is_some_and(|limit| behaviour.writes_answered >= limit)
+            {
+                held.push(request);
+                continue;
+            }
+            if write {
+                behaviour.writes_answered += 1;
+            }
+            behaviour.latency
+        };
+        std::thread::sleep(latency);
+        let (status, body, retry_after) = answer(
+            &recorded,
+            authorization.as_deref(),
+            &mut behaviour.lock().unwrap(),
+            origin,
+        );
+        let mut response = Response::from_string(body)
+            .with_status_code(status)
+            .with_header(Header::from_bytes("Content-Type", "application/json").unwrap());
+        if let Some(seconds) = retry_after {
+            response = response.with_header(Header::from_bytes("Retry-After", seconds).unwrap());
+        }
+        let _ = request.respond(response);
+    }
 }
 
 impl FakeGraph {
@@ -574,72 +682,23 @@ impl FakeGraph {
         let origin = format!("http://127.0.0.1:{port}");
         let log = Arc::new(Mutex::new(Vec::new()));
         let behaviour = Arc::new(Mutex::new(Behaviour::default()));
-        let thread = {
-            let (server, log, behaviour, origin) = (
-                server.clone(),
-                log.clone(),
-                behaviour.clone(),
-                origin.clone(),
-            );
-            std::thread::spawn(move || {
-                // Requests received and never answered (see `Behaviour::hold_writes_after`).
-                let mut held = Vec::new();
-                for mut request in server.incoming_requests() {
-                    let mut body = String::new();
-                    let _ = request.as_reader().read_to_string(&mut body);
-                    let recorded = Recorded {
-                        method: request.method().to_string(),
-                        url: request.url().to_string(),
-                        body,
-                    };
-                    let authorization = request
-                        .headers()
-                        .iter()
-                        .find(|h| h.field.equiv("Authorization"))
-                        .map(|h| h.value.to_string());
-                    log.lock().unwrap().push(recorded.clone());
-                    let write = recorded.url.starts_with("/v1.0")
-                        && recorded.method != "GET"
-                        && recorded.url != "/v1.0/$batch";
-                    {
-                        let mut behaviour = behaviour.lock().unwrap();
-                        if write
-                            && behaviour
-                                .hold_writes_after
-                                .is_some_and(|limit| behaviour.writes_answered >= limit)
-                        {
-                            held.push(request);
-                            continue;
-                        }
-                        if write {
-                            behaviour.writes_answered += 1;
-                        }
-                    }
-                    let (status, body, retry_after) = answer(
-                        &recorded,
-                        authorization.as_deref(),
-                        &mut behaviour.lock().unwrap(),
-                        &origin,
-                    );
-                    let mut response = Response::from_string(body)
-                        .with_status_code(status)
-                        .with_header(
-                            Header::from_bytes("Content-Type", "application/json").unwrap(),
-                        );
-                    if let Some(seconds) = retry_after {
-                        response = response
-                            .with_header(Header::from_bytes("Retry-After", seconds).unwrap());
-                    }
-                    let _ = request.respond(response);
-                }
+        let threads = (0..WORKERS)
+            .map(|_| {
+                let (server, log, behaviour, origin) = (
+                    server.clone(),
+                    log.clone(),
+                    behaviour.clone(),
+                    origin.clone(),
+                );
+                std::thread::spawn(move || serve(&server, &log, &behaviour, &origin))
             })
-        };
+            .collect();
         FakeGraph {
             origin,
             log,
             behaviour,
             server,
-            thread: Some(thread),
+            threads,
         }
     }
 
@@ -680,8 +739,10 @@ impl FakeGraph {
 
 impl Drop for FakeGraph {
     fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(thread) = self.thread.take() {
+        for _ in 0..self.threads.len() {
+            self.server.unblock();
+        }
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
@@ -792,6 +853,17 @@ fn answer(
         );
     };
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if request.method == "POST" && segments == ["$batch"] {
+        let body = batch(&request.json(), authorization, behaviour, origin);
+        return (200, body.to_string(), None);
+    }
+    if let Err(seconds) = behaviour.charge(units_of(&request.method, path, query)) {
+        return (
+            429,
+            fixture("api/error-429.response.json").to_string(),
+            Some(seconds.to_string()),
+        );
+    }
     let second_page = query.contains("$skiptoken=page2");
     let ok = |body: Value| (200, body.to_string(), None);
     let mut extras = Extras {
@@ -826,7 +898,6 @@ fn answer(
         ("GET", ["groups", _id]) if query.contains("licenseProcessingState") => {
             ok(fixture("api/group-licenseProcessingState.response.json"))
         }
-        ("POST", ["$batch"]) => ok(batch(&request.json(), behaviour, origin)),
         ("POST", ["groups", id, "assignLicense"]) => {
             if behaviour.failing_license_group.as_deref() == Some(*id) {
                 (
@@ -882,7 +953,13 @@ fn members_page(id: &str, second_page: bool, origin: &str) -> Value {
     }
 }
 
-fn batch(request: &Value, behaviour: &mut Behaviour, origin: &str) -> Value {
+/// Answers each inner request of a `$batch` as if it came alone (charged one by one).
+fn batch(
+    request: &Value,
+    authorization: Option<&str>,
+    behaviour: &mut Behaviour,
+    origin: &str,
+) -> Value {
     let responses: Vec<Value> = request["requests"]
         .as_array()
         .unwrap()
@@ -904,8 +981,18 @@ fn batch(request: &Value, behaviour: &mut Behaviour, origin: &str) -> Value {
                 throttled["headers"]["Retry-After"] = json!("0");
                 return throttled;
             }
-            json!({"id": id, "status": 200, "headers": {"Content-Type": "application/json"},
-                   "body": members_page(&group, false, origin)})
+            let alone = Recorded {
+                method: inner["method"].as_str().unwrap_or("GET").to_string(),
+                url: format!("/v1.0{url}"),
+                body: inner.get("body").map(Value::to_string).unwrap_or_default(),
+            };
+            let (status, body, retry_after) = answer(&alone, authorization, behaviour, origin);
+            let mut headers = json!({"Content-Type": "application/json"});
+            if let Some(seconds) = retry_after {
+                headers["Retry-After"] = json!(seconds);
+            }
+            json!({"id": id, "status": status, "headers": headers,
+                   "body": serde_json::from_str::<Value>(&body).unwrap_or(Value::Null)})
         })
         .collect();
     json!({"responses": responses})
