@@ -4,7 +4,8 @@
 //! Started with [`FakeGraph::start_live`], it holds a tenant ([`Live`]) that its write calls
 //! change, so a read after an apply sees what the apply did.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -172,6 +173,33 @@ pub struct Live {
     location_pending: BTreeMap<String, u32>,
     /// Consumed units Graph reports beyond what the users hold, by skuPartNumber.
     consumed_extra: BTreeMap<String, u64>,
+    /// The tenant as each delta token saw it (the token is the index).
+    marks: Vec<Mark>,
+}
+
+/// What a delta token remembers of the tenant: a hash of each user's tracked properties (all
+/// but `licenseAssignmentStates`, which `/users/delta` does not track), of each group, and each
+/// group's member ids.
+#[derive(Debug, Clone, Default)]
+struct Mark {
+    users: HashMap<String, u64>,
+    groups: HashMap<String, u64>,
+    members: HashMap<String, BTreeSet<String>>,
+}
+
+fn hash_of(value: &Value) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    value.to_string().hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A user as `/users/delta` tracks it.
+fn tracked(user: &Value) -> Value {
+    let mut user = user.clone();
+    if let Some(object) = user.as_object_mut() {
+        object.remove("licenseAssignmentStates");
+    }
+    user
 }
 
 impl Live {
@@ -208,7 +236,310 @@ impl Live {
             unlisted: Vec::new(),
             location_pending: BTreeMap::new(),
             consumed_extra: BTreeMap::new(),
+            marks: Vec::new(),
         }
+    }
+
+    /// A tenant state in Graph's shapes (for benchmarks on generated tenants): skus get their
+    /// `id` (or a GUID made from the name), disabled plans keep their names, members are users
+    /// by UPN and groups by id.
+    pub fn from_state(state: &seatplan::tenant::TenantState) -> Live {
+        let sku_ids: HashMap<&str, String> = state
+            .subscriptions
+            .iter()
+            .map(|sub| {
+                let id = sub.id.clone().unwrap_or_else(|| name_guid(&sub.sku));
+                (sub.sku.as_str(), id)
+            })
+            .collect();
+        let sku_id = |sku: &str| sku_ids.get(sku).cloned().unwrap_or_else(|| sku.to_string());
+        let skus = state
+            .subscriptions
+            .iter()
+            .map(|sub| {
+                json!({"skuId": sku_id(&sub.sku), "skuPartNumber": sub.sku,
+                       "prepaidUnits": {"enabled": sub.enabled, "warning": sub.warning,
+                                        "suspended": sub.suspended, "lockedOut": 0},
+                       "consumedUnits": sub.consumed.unwrap_or(0),
+                       "servicePlans": sub.plans.iter().map(|plan| json!({
+                           "servicePlanId": plan.id, "servicePlanName": plan.name}))
+                           .collect::<Vec<_>>()})
+            })
+            .collect();
+        let licenses = |licenses: &[seatplan::tenant::model::AssignedLicense]| -> Vec<Value> {
+            licenses
+                .iter()
+                .map(|l| json!({"skuId": sku_id(&l.sku), "disabledPlans": l.disabled_plans}))
+                .collect()
+        };
+        let group_licenses: HashMap<&str, &[seatplan::tenant::model::AssignedLicense]> = state
+            .groups
+            .iter()
+            .map(|g| (g.id.as_str(), g.licenses.as_slice()))
+            .collect();
+        let users = state
+            .users
+            .iter()
+            .map(|user| {
+                let mut object = serde_json::Map::new();
+                object.insert("id".into(), json!(user.id));
+                object.insert("userPrincipalName".into(), json!(user.upn));
+                object.insert("usageLocation".into(), json!(user.usage_location));
+                object.insert("proxyAddresses".into(), json!(user.proxy_addresses));
+                let mut extensions = serde_json::Map::new();
+                for (name, value) in user.attributes.iter() {
+                    let value = serde_json::to_value(value).unwrap();
+                    if name.starts_with("extensionAttribute") {
+                        extensions.insert(name.to_string(), value);
+                    } else {
+                        object.insert(name.to_string(), value);
+                    }
+                }
+                if !extensions.is_empty() {
+                    object.insert(
+                        "onPremisesExtensionAttributes".into(),
+                        Value::Object(extensions),
+                    );
+                }
+                object.insert(
+                    "assignedPlans".into(),
+                    json!(user
+                        .assigned_plans
+                        .iter()
+                        .map(|plan| json!({
+                        "servicePlanId": plan.service_plan_id,
+                        "capabilityStatus": plan.capability_status,
+                        "service": plan.service}))
+                        .collect::<Vec<_>>()),
+                );
+                let mut states: Vec<Value> = user
+                    .licenses
+                    .iter()
+                    .map(|l| {
+                        json!({"assignedByGroup": null, "skuId": sku_id(&l.sku),
+                                    "disabledPlans": l.disabled_plans, "state": "Active",
+                                    "error": "None"})
+                    })
+                    .collect();
+                let mut assigned = licenses(&user.licenses);
+                for license in &user.license_states {
+                    let via = license.via.clone().unwrap_or_default();
+                    let disabled = group_licenses
+                        .get(via.as_str())
+                        .and_then(|ls| ls.iter().find(|l| l.sku == license.sku))
+                        .map(|l| l.disabled_plans.clone())
+                        .unwrap_or_default();
+                    let error = license
+                        .error
+                        .map_or("None".to_string(), |e| format!("{e:?}"));
+                    states.push(
+                        json!({"assignedByGroup": via, "skuId": sku_id(&license.sku),
+                        "disabledPlans": disabled, "state": format!("{:?}", license.state),
+                        "error": error}),
+                    );
+                    let id = sku_id(&license.sku);
+                    if license.state != seatplan::tenant::model::AssignmentState::Error
+                        && !assigned.iter().any(|a| a["skuId"] == id.as_str())
+                    {
+                        assigned.push(json!({"skuId": id, "disabledPlans": disabled}));
+                    }
+                }
+                object.insert("assignedLicenses".into(), Value::Array(assigned));
+                object.insert("licenseAssignmentStates".into(), Value::Array(states));
+                Value::Object(object)
+            })
+            .collect::<Vec<Value>>();
+        let by_upn: HashMap<String, &seatplan::tenant::model::UserState> = state
+            .users
+            .iter()
+            .map(|u| (u.upn.to_lowercase(), u))
+            .collect();
+        let group_ids: BTreeSet<&str> = state.groups.iter().map(|g| g.id.as_str()).collect();
+        let mut members = BTreeMap::new();
+        let groups = state
+            .groups
+            .iter()
+            .map(|group| {
+                let list: Vec<Value> = group
+                    .members
+                    .iter()
+                    .filter_map(|name| {
+                        if group_ids.contains(name.as_str()) {
+                            return Some(json!({"@odata.type": "#microsoft.graph.group",
+                                               "id": name}));
+                        }
+                        by_upn.get(&name.to_lowercase()).map(|user| {
+                            json!({"@odata.type": "#microsoft.graph.user", "id": user.id,
+                                   "userPrincipalName": user.upn})
+                        })
+                    })
+                    .collect();
+                members.insert(group.id.clone(), list);
+                let processing = group.rule_processing.map(|p| match p {
+                    seatplan::config::RuleProcessing::On => "On",
+                    seatplan::config::RuleProcessing::Paused => "Paused",
+                });
+                json!({"id": group.id, "displayName": group.display_name,
+                       "description": group.description,
+                       "groupTypes": if group.rule.is_some() { vec!["DynamicMembership"] } else { vec![] },
+                       "securityEnabled": group.security_enabled, "mailEnabled": group.mail_enabled,
+                       "membershipRule": group.rule, "membershipRuleProcessingState": processing,
+                       "assignedLicenses": licenses(&group.licenses)})
+            })
+            .collect();
+        Live {
+            organization: json!({"id": state.tenant.id.clone().unwrap_or_else(|| TENANT.into()),
+                                 "countryLetterCode": state.tenant.default_usage_location}),
+            skus,
+            users,
+            groups,
+            members,
+            ..Live::default()
+        }
+    }
+
+    /// Sets a property of the user `id` (a change `/users/delta` reports).
+    pub fn set_user(&mut self, id: &str, property: &str, value: Value) {
+        let user = self.users.iter_mut().find(|u| u["id"] == id).unwrap();
+        user[property] = value;
+    }
+
+    /// Adds the user (or group) `member_id` to the group `group_id`; licensing follows.
+    pub fn add_member(&mut self, group_id: &str, member_id: &str) {
+        let member = self.member(member_id);
+        self.members.get_mut(group_id).unwrap().push(member);
+        self.process(group_id);
+    }
+
+    /// Removes `member_id` from the group `group_id`; licensing follows.
+    pub fn remove_member(&mut self, group_id: &str, member_id: &str) {
+        self.members
+            .get_mut(group_id)
+            .unwrap()
+            .retain(|m| m["id"] != member_id);
+        self.process(group_id);
+    }
+
+    /// Deletes the user `id` (from the groups too).
+    pub fn delete_user(&mut self, id: &str) {
+        self.users.retain(|u| u["id"] != id);
+        for members in self.members.values_mut() {
+            members.retain(|m| m["id"] != id);
+        }
+    }
+
+    /// Records the tenant as it is now; its index is the delta token.
+    fn mark(&mut self) -> usize {
+        let mark = Mark {
+            users: self
+                .users
+                .iter()
+                .map(|u| (u["id"].as_str().unwrap().to_string(), hash_of(&tracked(u))))
+                .collect(),
+            groups: self
+                .groups
+                .iter()
+                .map(|g| (g["id"].as_str().unwrap().to_string(), hash_of(g)))
+                .collect(),
+            members: self
+                .members
+                .iter()
+                .map(|(id, list)| {
+                    let ids = list
+                        .iter()
+                        .filter_map(|m| m["id"].as_str().map(str::to_string))
+                        .collect();
+                    (id.clone(), ids)
+                })
+                .collect(),
+        };
+        self.marks.push(mark);
+        self.marks.len() - 1
+    }
+
+    /// `/users/delta` since the token `since`: changed and new users (tracked properties
+    /// only), removed ones with `@removed`.
+    fn users_delta(&self, since: &Mark, select: Option<&[&str]>) -> Vec<Value> {
+        let mut changes = Vec::new();
+        let mut present = BTreeSet::new();
+        for user in &self.users {
+            let id = user["id"].as_str().unwrap();
+            present.insert(id);
+            let tracked = tracked(user);
+            if since.users.get(id) != Some(&hash_of(&tracked)) {
+                changes.push(project(&tracked, select));
+            }
+        }
+        for id in since.users.keys() {
+            if !present.contains(id.as_str()) {
+                changes.push(json!({"id": id, "@removed": {"reason": "changed"}}));
+            }
+        }
+        changes
+    }
+
+    /// `/groups/delta` (with `members` selected) since the token `since`: changed groups, and
+    /// `members@delta` for each group whose members changed.
+    fn groups_delta(&self, since: &Mark, select: Option<&[&str]>) -> Vec<Value> {
+        let mut changes = Vec::new();
+        let mut present = BTreeSet::new();
+        let empty = BTreeSet::new();
+        for group in &self.groups {
+            let id = group["id"].as_str().unwrap();
+            present.insert(id);
+            let changed = since.groups.get(id) != Some(&hash_of(group));
+            let now: Vec<&Value> = self.members.get(id).into_iter().flatten().collect();
+            let before = since.members.get(id).unwrap_or(&empty);
+            let mut delta: Vec<Value> = now
+                .iter()
+                .filter(|m| !before.contains(m["id"].as_str().unwrap()))
+                .map(|m| json!({"@odata.type": m["@odata.type"], "id": m["id"]}))
+                .collect();
+            for old in before {
+                if !now.iter().any(|m| m["id"] == old.as_str()) {
+                    delta.push(json!({"@odata.type": "#microsoft.graph.directoryObject",
+                                      "id": old, "@removed": {"reason": "deleted"}}));
+                }
+            }
+            if !changed && delta.is_empty() {
+                continue;
+            }
+            let mut object = if changed {
+                project(group, select)
+            } else {
+                json!({"id": id})
+            };
+            if let Some(object) = object.as_object_mut() {
+                object.remove("members");
+            }
+            if !delta.is_empty() {
+                object["members@delta"] = Value::Array(delta);
+            }
+            changes.push(object);
+        }
+        for id in since.groups.keys() {
+            if !present.contains(id.as_str()) {
+                changes.push(json!({"id": id, "@removed": {"reason": "changed"}}));
+            }
+        }
+        changes
+    }
+
+    /// Users with an assignment in error from the group `group_id`.
+    fn in_error(&self, group_id: &str) -> Vec<Value> {
+        self.users
+            .iter()
+            .filter(|user| {
+                user["licenseAssignmentStates"]
+                    .as_array()
+                    .is_some_and(|states| {
+                        states
+                            .iter()
+                            .any(|s| s["assignedByGroup"] == group_id && s["state"] == "Error")
+                    })
+            })
+            .cloned()
+            .collect()
     }
 
     /// Leaves out of listings the groups `lagging` leaves out (after [`Live::catch_up`], to end
@@ -365,6 +696,97 @@ impl Live {
     }
 }
 
+/// A GUID made from a name (for products a generated state gives no id).
+fn name_guid(name: &str) -> String {
+    let hash = hash_of(&json!(name));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        hash >> 32,
+        (hash >> 16) & 0xffff,
+        hash & 0xfff,
+        (hash >> 20) & 0xfff,
+        hash & 0xffff_ffff_ffff
+    )
+}
+
+/// The decoded value of the query parameter `name`.
+fn param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (decode(key) == name).then(|| decode(value))
+    })
+}
+
+/// An object with only the `$select`ed properties (absent ones as null), plus `id` and
+/// `@odata.type`.
+fn project(object: &Value, select: Option<&[&str]>) -> Value {
+    let Some(select) = select else {
+        return object.clone();
+    };
+    let mut out = serde_json::Map::new();
+    for key in ["@odata.type", "id"] {
+        if let Some(value) = object.get(key) {
+            out.insert(key.to_string(), value.clone());
+        }
+    }
+    for key in select {
+        if *key == "members" {
+            continue;
+        }
+        out.insert(
+            key.to_string(),
+            object.get(*key).cloned().unwrap_or(Value::Null),
+        );
+    }
+    Value::Object(out)
+}
+
+/// A collection answer: `$select` applied, `$top` objects (Graph's default 100, at most 999)
+/// from the `$skiptoken` offset, and an `@odata.nextLink` while more remain.
+fn collection(values: &[Value], path: &str, query: &str, origin: &str) -> Value {
+    let top = param(query, "$top")
+        .and_then(|top| top.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, 999);
+    let skip = param(query, "$skiptoken")
+        .and_then(|token| token.strip_prefix("live-").map(str::to_string))
+        .and_then(|offset| offset.parse::<usize>().ok())
+        .unwrap_or(0);
+    let select = param(query, "$select");
+    let select: Option<Vec<&str>> = select.as_deref().map(|s| s.split(',').collect());
+    let page: Vec<Value> = values
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|value| project(value, select.as_deref()))
+        .collect();
+    let mut body = json!({"value": page});
+    if skip + top < values.len() {
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !decode(pair).starts_with("$skiptoken="))
+            .collect();
+        let mut next = format!("{origin}/v1.0{path}?");
+        for pair in kept {
+            next.push_str(pair);
+            next.push('&');
+        }
+        next.push_str(&format!("$skiptoken=live-{}", skip + top));
+        body["@odata.nextLink"] = json!(next);
+    }
+    body
+}
+
+/// The ids of a `$filter=id in ('a','b')`.
+fn filtered_ids(filter: &str) -> Option<BTreeSet<String>> {
+    let list = filter.strip_prefix("id in (")?.strip_suffix(')')?;
+    Some(
+        list.split(',')
+            .map(|id| id.trim().trim_matches('\'').to_string())
+            .collect(),
+    )
+}
+
 /// `licenses` after an `assignLicense` body: removals dropped, additions added or replaced.
 fn assign(licenses: &Value, body: &Value) -> Value {
     let mut list: Vec<Value> = licenses.as_array().cloned().unwrap_or_default();
@@ -385,6 +807,7 @@ fn live_answer(
     query: &str,
     live: &mut Live,
     behaviour: &mut Extras,
+    origin: &str,
 ) -> Option<(u16, String, Option<String>)> {
     let failing_group = behaviour.failing_group.as_deref();
     // Replication: a group created a moment ago answers 404 to the next requests naming it, and
@@ -422,7 +845,100 @@ fn live_answer(
     match (request.method.as_str(), segments) {
         ("GET", ["organization"]) => ok(json!({"value": [live.organization]})),
         ("GET", ["subscribedSkus"]) => ok(json!({"value": live.subscribed_skus()})),
-        ("GET", ["users"]) => ok(json!({"value": live.users})),
+        ("GET", ["users"]) => match param(query, "$filter") {
+            Some(filter) => {
+                let ids = filtered_ids(&filter)?;
+                let found: Vec<Value> = live
+                    .users
+                    .iter()
+                    .filter(|u| ids.contains(u["id"].as_str().unwrap()))
+                    .cloned()
+                    .collect();
+                ok(collection(&found, "/users", query, origin))
+            }
+            None => ok(collection(&live.users, "/users", query, origin)),
+        },
+        ("GET", [kind @ ("users" | "groups"), "delta"]) => {
+            let token = param(query, "$deltatoken")?;
+            let select = param(query, "$select");
+            let select: Option<Vec<&str>> = select.as_deref().map(|s| s.split(',').collect());
+            let changes = if token == "latest" {
+                Vec::new()
+            } else {
+                match behaviour.refuse_delta {
+                    Some(410) => {
+                        return Some((
+                            410,
+                            graph_error(
+                                "syncStateInvalid",
+                                "Resync required. Replace any local cached data.",
+                            ),
+                            None,
+                        ))
+                    }
+                    Some(_) => {
+                        return Some((
+                            400,
+                            graph_error(
+                                "syncStateNotFound",
+                                "The sync state generation is not found. The delta token is \
+                                 expired and data must be synchronized again.",
+                            ),
+                            None,
+                        ))
+                    }
+                    None => {}
+                }
+                let Some(since) = token
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|at| live.marks.get(at))
+                else {
+                    return Some((
+                        400,
+                        graph_error(
+                            "syncStateNotFound",
+                            "The sync state generation is not found.",
+                        ),
+                        None,
+                    ));
+                };
+                if *kind == "users" {
+                    live.users_delta(since, select.as_deref())
+                } else {
+                    live.groups_delta(since, select.as_deref())
+                }
+            };
+            let next = live.mark();
+            // The token carries the query of the first request, as Graph's do.
+            let kept: String = query
+                .split('&')
+                .filter(|pair| !decode(pair).starts_with("$deltatoken="))
+                .map(|pair| format!("{pair}&"))
+                .collect();
+            ok(json!({"value": changes,
+                      "@odata.deltaLink": format!("{origin}/v1.0/{kind}/delta?{kept}$deltatoken={next}")}))
+        }
+        ("GET", ["groups", id, "membersWithLicenseErrors"]) => {
+            let users = live.in_error(id);
+            ok(collection(
+                &users,
+                &format!("/groups/{id}/membersWithLicenseErrors"),
+                query,
+                origin,
+            ))
+        }
+        ("GET", ["groups"])
+            if param(query, "$filter").as_deref()
+                == Some("hasMembersWithLicenseErrors eq true") =>
+        {
+            let groups: Vec<Value> = listed
+                .iter()
+                .filter(|g| !live.in_error(g["id"].as_str().unwrap()).is_empty())
+                .cloned()
+                .collect();
+            ok(collection(&groups, "/groups", query, origin))
+        }
         ("GET", ["groups"]) => {
             let filter = decode(query)
                 .split('&')
@@ -443,11 +959,16 @@ fn live_answer(
                         .collect();
                     ok(json!({"value": found}))
                 }
-                None => ok(json!({"value": listed})),
+                None => ok(collection(&listed, "/groups", query, origin)),
             }
         }
         ("GET", ["groups", id, "members"]) => match live.members.get(*id) {
-            Some(members) => ok(json!({"value": members})),
+            Some(members) => ok(collection(
+                members,
+                &format!("/groups/{id}/members"),
+                query,
+                origin,
+            )),
             None => missing(),
         },
         ("GET", ["groups", id]) => {
@@ -770,6 +1291,7 @@ fn page(relative: &str, next: Option<String>) -> Value {
 
 /// The parts of [`Behaviour`] the live tenant's answers use.
 struct Extras {
+    refuse_delta: Option<u16>,
     failing_group: Option<String>,
     replication_delay: u32,
     listing_lags: bool,
@@ -867,6 +1389,7 @@ fn answer(
     let second_page = query.contains("$skiptoken=page2");
     let ok = |body: Value| (200, body.to_string(), None);
     let mut extras = Extras {
+        refuse_delta: behaviour.refuse_delta,
         failing_group: behaviour.failing_license_group.clone(),
         replication_delay: behaviour.replication_delay,
         listing_lags: behaviour.listing_lags,
@@ -874,7 +1397,7 @@ fn answer(
         commit_then_unavailable: behaviour.commit_then_unavailable,
     };
     if let Some(live) = behaviour.live.as_mut() {
-        let answer = live_answer(request, &segments, query, live, &mut extras);
+        let answer = live_answer(request, &segments, query, live, &mut extras, origin);
         behaviour.commit_then_unavailable = extras.commit_then_unavailable;
         return answer.unwrap_or_else(|| {
             (
