@@ -182,6 +182,7 @@ pub(crate) fn state(raw: &Raw) -> TenantState {
             .collect(),
         users,
         groups,
+        delta: None,
     }
 }
 

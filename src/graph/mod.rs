@@ -10,6 +10,7 @@ mod auth;
 mod batch;
 pub mod budget;
 mod client;
+mod delta;
 mod error;
 mod read;
 mod retry;
@@ -19,6 +20,7 @@ mod write;
 
 pub use batch::BatchReader;
 pub use client::{BatchRequest, BatchResponse, GraphClient, Method, BATCH_LIMIT};
+pub use delta::Refreshed;
 pub use error::{GraphError, GraphErrorKind, RequestIds};
 pub use read::path_segment;
 pub use retry::{RetryPolicy, Sleeper};

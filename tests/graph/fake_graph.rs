@@ -401,7 +401,15 @@ impl Live {
     /// Sets a property of the user `id` (a change `/users/delta` reports).
     pub fn set_user(&mut self, id: &str, property: &str, value: Value) {
         let user = self.users.iter_mut().find(|u| u["id"] == id).unwrap();
-        user[property] = value;
+        user[property] = value.clone();
+        // Member lists name users by their current UPN.
+        if property == "userPrincipalName" {
+            for member in self.members.values_mut().flatten() {
+                if member["id"] == id {
+                    member["userPrincipalName"] = value.clone();
+                }
+            }
+        }
     }
 
     /// Adds the user (or group) `member_id` to the group `group_id`; licensing follows.
