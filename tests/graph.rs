@@ -7,6 +7,10 @@
 #[path = "graph/fake_graph.rs"]
 mod fake_graph;
 
+#[path = "../tools/tenantgen.rs"]
+#[allow(dead_code)] // the generator's full surface serves the example and the benchmarks
+mod tenantgen;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -1925,4 +1929,54 @@ fn plan_with_a_snapshot_creates_it_then_refreshes_it_and_plans_like_a_full_read(
         .args(["plan", "--snapshot", "x.json", "-c", APPLY_CONFIG])
         .assert()
         .failure();
+}
+
+#[test]
+fn a_generated_tenant_refreshed_after_a_hundred_changes_equals_a_full_read_in_few_requests() {
+    let generated = tenantgen::generate(
+        &tenantgen::Params {
+            users: 2_000,
+            groups: 40,
+            ..tenantgen::Params::default()
+        },
+        seatplan::catalog::Catalog::builtin(),
+    );
+    let served = fake_graph::Live::from_state(&generated.state);
+    let server = FakeGraph::start_live(move |live| *live = served);
+    let client = client(&server);
+    let snapshot = client.read_snapshot().unwrap();
+    assert_eq!(snapshot.users.len(), 2_000);
+    assert_eq!(snapshot.groups.len(), generated.state.groups.len());
+    {
+        let mut behaviour = server.behaviour.lock().unwrap();
+        let live = behaviour.live.as_mut().unwrap();
+        let ids: Vec<String> = live.users[..100]
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect();
+        for id in &ids {
+            live.set_user(id, "jobTitle", json!("Changed"));
+        }
+        let licensed = live.groups[0]["id"].as_str().unwrap().to_string();
+        let outsider = live
+            .users
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .find(|id| {
+                !live.members[&licensed]
+                    .iter()
+                    .any(|m| m["id"] == id.as_str())
+            })
+            .unwrap();
+        live.add_member(&licensed, &outsider);
+    }
+    server.log.lock().unwrap().clear();
+    let refreshed = client.refresh_snapshot(&snapshot).unwrap();
+    assert_eq!(refreshed.full_read, None);
+    assert!(refreshed.users_read >= 101, "{}", refreshed.users_read);
+    let requests = server.requests();
+    assert!(requests.len() <= 10, "{} requests", requests.len());
+    let mut state = refreshed.state;
+    state.delta = None;
+    assert_eq!(state, full_read(&server));
 }

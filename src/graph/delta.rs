@@ -86,6 +86,15 @@ fn delta_link(pages: &[GraphPage]) -> Option<String> {
         .map(str::to_string)
 }
 
+/// What the users' license names depend on: each subscription's product, id and plans.
+fn products(state: &TenantState) -> Vec<Value> {
+    state
+        .subscriptions
+        .iter()
+        .map(|sub| json!([sub.sku, sub.id, sub.plans]))
+        .collect()
+}
+
 fn id_of(object: &Value) -> Option<&str> {
     object.get("id").and_then(Value::as_str)
 }
@@ -422,21 +431,6 @@ impl GraphClient {
                 )));
             }
         };
-        let products =
-            |state: &TenantState| -> Vec<(String, Option<String>, Vec<(String, String)>)> {
-                state
-                    .subscriptions
-                    .iter()
-                    .map(|sub| {
-                        let plans = sub
-                            .plans
-                            .iter()
-                            .map(|plan| (plan.id.clone(), plan.name.clone()))
-                            .collect();
-                        (sub.sku.clone(), sub.id.clone(), plans)
-                    })
-                    .collect()
-            };
         if products(&partial) != products(snapshot) {
             return Ok(Err(
                 "the subscriptions' products or service plans changed".to_string()

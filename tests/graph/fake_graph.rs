@@ -277,6 +277,14 @@ impl Live {
             .iter()
             .map(|g| (g.id.as_str(), g.licenses.as_slice()))
             .collect();
+        let group_id = |via: &str| -> Option<String> {
+            state
+                .groups
+                .iter()
+                .find(|g| g.id == via)
+                .or_else(|| state.groups.iter().find(|g| g.display_name == via))
+                .map(|g| g.id.clone())
+        };
         let users = state
             .users
             .iter()
@@ -323,7 +331,10 @@ impl Live {
                     .collect();
                 let mut assigned = licenses(&user.licenses);
                 for license in &user.license_states {
-                    let via = license.via.clone().unwrap_or_default();
+                    // States name their group by id (or, in older files, by display name).
+                    let Some(via) = license.via.as_deref().and_then(&group_id) else {
+                        continue;
+                    };
                     let disabled = group_licenses
                         .get(via.as_str())
                         .and_then(|ls| ls.iter().find(|l| l.sku == license.sku))
