@@ -42,7 +42,10 @@ fn main() {
         .filter(|arg| !arg.starts_with('-'))
         .collect();
     let run = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
-    println!("2 cores: {}", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "cores: {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     if run("plan") {
         plan(20_000, 200, Duration::from_millis(300));
         plan(100_000, 500, Duration::from_millis(50));
@@ -201,9 +204,17 @@ fn refresh(users: usize, groups: usize, latency: Duration) {
             .arg("--state")
             .arg(&snapshot),
     );
-    let (from_graph, _) = timed(seatplan(&server).args(["plan", "--graph", "-c"]).arg(&config));
+    let (from_graph, _) = timed(
+        seatplan(&server)
+            .args(["plan", "--graph", "-c"])
+            .arg(&config),
+    );
     println!(
         "the plan of the refreshed snapshot equals the plan of a full read: {}",
-        if from_snapshot == from_graph { "yes" } else { "NO" }
+        if from_snapshot == from_graph {
+            "yes"
+        } else {
+            "NO"
+        }
     );
 }
