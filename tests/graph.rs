@@ -11,11 +11,15 @@
 #[path = "graph/fake_graph.rs"]
 mod fake_graph;
 
+#[path = "../tools/tenantgen.rs"]
+#[allow(dead_code)] // the generator's full surface serves the example and the benchmarks
+mod tenantgen;
+
 use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use fake_graph::{FakeGraph, CERTIFICATE, CLIENT_SECRET, TENANT};
+use fake_graph::{FakeGraph, Recorded, CERTIFICATE, CLIENT_SECRET, TENANT};
 use seatplan::graph::{
     Credential, GraphClient, GraphErrorKind, GraphSettings, GroupPatch, LicenseProcessing,
     LicenseToAdd, NewGroup, RetryPolicy, Secret,
@@ -228,8 +232,8 @@ fn a_live_read_equals_the_same_tenant_imported_from_files() {
     assert_eq!(count("GET", "/v1.0/groups?"), 2, "503, then the page");
     assert_eq!(
         count("POST", "/v1.0/$batch"),
-        2,
-        "the throttled inner request is sent again"
+        3,
+        "the throttled inner request is sent again, then its second page"
     );
     let users = requests
         .iter()
@@ -260,13 +264,16 @@ fn a_live_read_equals_the_same_tenant_imported_from_files() {
     assert!(urls
         .iter()
         .all(|u| u.ends_with("/members?$select=id,userPrincipalName&$top=999")));
-    // The paged members of the licensed group are followed outside the batch.
+    // The paged members of the licensed group are followed inside a batch too.
+    assert_eq!(count("GET", "/v1.0/groups/"), 0);
+    let last_batch = requests
+        .iter()
+        .rfind(|r| r.url == "/v1.0/$batch")
+        .unwrap()
+        .json();
     assert_eq!(
-        count(
-            "GET",
-            "/v1.0/groups/9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d/members"
-        ),
-        1
+        last_batch["requests"][0]["url"],
+        "/groups/9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d/members?$skiptoken=page2"
     );
 }
 
@@ -1644,10 +1651,10 @@ fn pull_writes_the_live_tenant_to_a_file_and_keeps_its_responses_in_import_s_lay
         .arg(&imported)
         .assert()
         .success();
-    assert_eq!(
-        std::fs::read_to_string(&pulled).unwrap(),
-        std::fs::read_to_string(&imported).unwrap()
-    );
+    // The same, but for the delta links the pulled file records.
+    let mut pulled_state = load_state(&pulled);
+    assert!(pulled_state.delta.take().is_some());
+    assert_eq!(pulled_state, load_state(&imported));
     // The pulled state plans like the live tenant.
     let from_file = seatplan()
         .args(["plan", "-c", APPLY_CONFIG, "--state"])
@@ -1697,4 +1704,283 @@ fn pull_writes_the_live_tenant_to_a_file_and_keeps_its_responses_in_import_s_lay
     ] {
         assert!(help.contains(permission), "{help}");
     }
+}
+
+#[test]
+fn the_client_spends_resource_units_within_the_quota_instead_of_meeting_429s() {
+    // A quota of 8 units a second, of which the client assumes 5 (a margin for the time between
+    // sending and arriving on a busy machine): the read (14 units) takes a few windows and is
+    // never refused.
+    let server = FakeGraph::start();
+    server.behaviour.lock().unwrap().resource_units = Some((8, Duration::from_secs(1)));
+    let mut fitting = settings(&server, CLIENT_SECRET);
+    fitting.resource_units = Some(5);
+    fitting.resource_window = Duration::from_secs(1);
+    let client = GraphClient::new(fitting);
+    let start = std::time::Instant::now();
+    let tenant = client
+        .read_tenant(&["All staff (mail)".to_string()])
+        .unwrap();
+    assert_eq!(tenant, imported());
+    assert!(
+        start.elapsed() >= Duration::from_secs(2),
+        "14 units at 5 a second"
+    );
+    let behaviour = server.behaviour.lock().unwrap();
+    assert_eq!(behaviour.quota_refusals, 0);
+    let (units, _) = client.budget().spent();
+    assert_eq!(
+        units, behaviour.units_spent,
+        "both count the documented costs"
+    );
+
+    // A client assuming more than the server grants meets 429s, waits the Retry-After, lowers
+    // its assumption and finishes.
+    let server = FakeGraph::start();
+    server.behaviour.lock().unwrap().resource_units = Some((4, Duration::from_secs(1)));
+    let mut greedy = settings(&server, CLIENT_SECRET);
+    greedy.resource_units = Some(40);
+    greedy.resource_window = Duration::from_secs(1);
+    let client = GraphClient::new(greedy);
+    let tenant = client
+        .read_tenant(&["All staff (mail)".to_string()])
+        .unwrap();
+    assert_eq!(tenant, imported());
+    assert!(server.behaviour.lock().unwrap().quota_refusals > 0);
+    assert!(client.budget().quota() < 40);
+}
+
+/// A state file as written.
+fn load_state(path: &Path) -> TenantState {
+    let text = std::fs::read_to_string(path).unwrap();
+    if path.extension().is_some_and(|ext| ext == "json") {
+        serde_json::from_str(&text).unwrap()
+    } else {
+        serde_yaml::from_str(&text).unwrap()
+    }
+}
+
+/// `pull --graph -o PATH`, then the requests it made are forgotten.
+fn pull_snapshot(server: &FakeGraph, path: &Path) {
+    live_seatplan(server)
+        .args(["pull", "--graph", "-o"])
+        .arg(path)
+        .assert()
+        .success();
+    server.log.lock().unwrap().clear();
+}
+
+/// The tenant a full read gives now, without delta links.
+fn full_read(server: &FakeGraph) -> TenantState {
+    let mut state = client(server).read_snapshot().unwrap();
+    state.delta = None;
+    state
+}
+
+/// Changes delta reports and changes only license processing shows.
+fn change_tenant(server: &FakeGraph) {
+    let mut behaviour = server.behaviour.lock().unwrap();
+    let live = behaviour.live.as_mut().unwrap();
+    // A tracked property, and a UPN that group member lists name.
+    live.set_user(DANA, "department", json!("Sales"));
+    live.set_user(ELI, "userPrincipalName", json!("eli.new@fabrikam.com"));
+    // Memberships: license states follow, which /users/delta does not report.
+    live.add_member(LEGACY, ELI);
+    live.remove_member(PILOT, ELI);
+    // A new user in a licensed group, and a deleted one.
+    let mut newcomer = live.users[0].clone();
+    newcomer["id"] = json!("5d6e7f80-91a2-43b4-8c5d-6e7f8091a2b3");
+    newcomer["userPrincipalName"] = json!("hal@fabrikam.com");
+    newcomer["proxyAddresses"] = json!(["SMTP:hal@fabrikam.com"]);
+    newcomer["licenseAssignmentStates"] = json!([]);
+    newcomer["assignedLicenses"] = json!([]);
+    live.users.push(newcomer);
+    live.add_member(LEGACY, "5d6e7f80-91a2-43b4-8c5d-6e7f8091a2b3");
+    live.delete_user(GUS);
+}
+
+#[test]
+fn a_refreshed_snapshot_equals_a_full_read_of_the_same_tenant() {
+    let server = apply_tenant();
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("tenant.json");
+    pull_snapshot(&server, &snapshot);
+    let links = load_state(&snapshot)
+        .delta
+        .expect("pull records the delta links");
+    assert!(links.users.contains("/users/delta?"), "{links:?}");
+    assert!(links.groups.contains("/groups/delta?"), "{links:?}");
+
+    change_tenant(&server);
+    let run = live_seatplan(&server)
+        .args(["pull", "--graph", "--refresh"])
+        .arg(&snapshot)
+        .assert()
+        .success();
+    let stdout = text(&run.get_output().stdout);
+    assert!(stdout.contains("Refreshed the snapshot"), "{stdout}");
+    let requests = server.requests();
+    // Users are never listed whole: only the changed ones are read, by id.
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.url.starts_with("/v1.0/users?$select")),
+        "{requests:?}"
+    );
+    let batches: Vec<Value> = requests
+        .iter()
+        .filter(|r| r.url == "/v1.0/$batch")
+        .map(Recorded::json)
+        .collect();
+    assert_eq!(
+        batches.len(),
+        2,
+        "one round of delta, one of users read again"
+    );
+    let mut refreshed = load_state(&snapshot);
+    assert!(refreshed.delta.take().is_some());
+    assert_eq!(refreshed, full_read(&server));
+
+    // Nothing changed: the second refresh reads no user again and keeps the tenant.
+    server.log.lock().unwrap().clear();
+    live_seatplan(&server)
+        .args(["pull", "--graph", "--refresh"])
+        .arg(&snapshot)
+        .assert()
+        .success();
+    let mut again = load_state(&snapshot);
+    again.delta = None;
+    assert_eq!(again, refreshed);
+}
+
+#[test]
+fn an_expired_or_refused_delta_link_falls_back_to_a_full_read_and_says_so() {
+    for (status, code) in [
+        (400, "400 syncStateNotFound"),
+        (410, "410 syncStateInvalid"),
+    ] {
+        let server = apply_tenant();
+        let dir = tempfile::tempdir().unwrap();
+        let snapshot = dir.path().join("tenant.json");
+        pull_snapshot(&server, &snapshot);
+        change_tenant(&server);
+        server.behaviour.lock().unwrap().refuse_delta = Some(status);
+        let run = live_seatplan(&server)
+            .args(["pull", "--graph", "--refresh"])
+            .arg(&snapshot)
+            .assert()
+            .success();
+        let stdout = text(&run.get_output().stdout);
+        assert!(
+            stdout.contains(&format!(
+                "Read the whole tenant into the snapshot {}: Graph refused the delta link ({code})",
+                snapshot.display()
+            )),
+            "{stdout}"
+        );
+        let mut refreshed = load_state(&snapshot);
+        assert!(
+            refreshed.delta.take().is_some(),
+            "new links from the full read"
+        );
+        server.behaviour.lock().unwrap().refuse_delta = None;
+        assert_eq!(refreshed, full_read(&server));
+    }
+}
+
+#[test]
+fn plan_with_a_snapshot_creates_it_then_refreshes_it_and_plans_like_a_full_read() {
+    let server = apply_tenant();
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("snapshot.json");
+    let plan = |server: &FakeGraph| {
+        let run = live_seatplan(server)
+            .args(["plan", "--graph", "--snapshot"])
+            .arg(&snapshot)
+            .args(["-c", APPLY_CONFIG])
+            .args(PLAN_ARGS)
+            .assert()
+            .success();
+        (
+            text(&run.get_output().stdout),
+            text(&run.get_output().stderr),
+        )
+    };
+    let (first, note) = plan(&server);
+    assert!(
+        note.contains("Read the whole tenant into the new snapshot"),
+        "{note}"
+    );
+    let direct = live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    assert_eq!(first, text(&direct.get_output().stdout));
+
+    change_tenant(&server);
+    let (second, note) = plan(&server);
+    assert!(note.contains("Refreshed the snapshot"), "{note}");
+    let direct = live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    assert_eq!(second, text(&direct.get_output().stdout));
+    assert_ne!(first, second, "the changes show in the plan");
+    // `--snapshot` needs `--graph`.
+    seatplan()
+        .args(["plan", "--snapshot", "x.json", "-c", APPLY_CONFIG])
+        .assert()
+        .failure();
+}
+
+#[test]
+fn a_generated_tenant_refreshed_after_a_hundred_changes_equals_a_full_read_in_few_requests() {
+    let generated = tenantgen::generate(
+        &tenantgen::Params {
+            users: 2_000,
+            groups: 40,
+            ..tenantgen::Params::default()
+        },
+        seatplan::catalog::Catalog::builtin(),
+    );
+    let served = fake_graph::Live::from_state(&generated.state);
+    let server = FakeGraph::start_live(move |live| *live = served);
+    let client = client(&server);
+    let snapshot = client.read_snapshot().unwrap();
+    assert_eq!(snapshot.users.len(), 2_000);
+    assert_eq!(snapshot.groups.len(), generated.state.groups.len());
+    {
+        let mut behaviour = server.behaviour.lock().unwrap();
+        let live = behaviour.live.as_mut().unwrap();
+        let ids: Vec<String> = live.users[..100]
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect();
+        for id in &ids {
+            live.set_user(id, "jobTitle", json!("Changed"));
+        }
+        let licensed = live.groups[0]["id"].as_str().unwrap().to_string();
+        let outsider = live
+            .users
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .find(|id| {
+                !live.members[&licensed]
+                    .iter()
+                    .any(|m| m["id"] == id.as_str())
+            })
+            .unwrap();
+        live.add_member(&licensed, &outsider);
+    }
+    server.log.lock().unwrap().clear();
+    let refreshed = client.refresh_snapshot(&snapshot).unwrap();
+    assert_eq!(refreshed.full_read, None);
+    assert!(refreshed.users_read >= 101, "{}", refreshed.users_read);
+    let requests = server.requests();
+    assert!(requests.len() <= 10, "{} requests", requests.len());
+    let mut state = refreshed.state;
+    state.delta = None;
+    assert_eq!(state, full_read(&server));
 }

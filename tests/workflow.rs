@@ -101,6 +101,15 @@ fn workspace(config: &Path) -> tempfile::TempDir {
     dir
 }
 
+/// Where the workflow keeps the tenant snapshot it caches between runs.
+const SNAPSHOT: &str = ".seatplan/tenant.json";
+
+/// What `actions/cache` does when it restores the snapshot into a new checkout.
+fn restore_snapshot(snapshot: &Path, workspace: &Path) {
+    std::fs::create_dir_all(workspace.join(".seatplan")).unwrap();
+    std::fs::copy(snapshot, workspace.join(SNAPSHOT)).unwrap();
+}
+
 fn writes(server: &FakeGraph) -> usize {
     server
         .requests()
@@ -126,17 +135,47 @@ fn the_workflow_plans_a_pull_request_and_applies_the_reviewed_plan_after_merge()
         "the comment speaks in products:\n{comment}"
     );
     assert_eq!(writes(&server), 0, "a plan only reads");
+    // No snapshot in the cache yet: the plan read the whole tenant and left one for the cache.
+    assert!(
+        plan.stderr
+            .contains("Read the whole tenant into the new snapshot"),
+        "{}",
+        plan.stderr
+    );
+    let snapshot = pull_request.path().join(SNAPSHOT);
+    assert!(snapshot.exists());
 
-    // After the merge: a fresh checkout of main, with the artifact downloaded into it.
+    // After the merge: a fresh checkout of main, with the artifact downloaded into it and the
+    // snapshot restored from the cache.
     let main = workspace(Path::new("tests/fixtures/workflow/seatplan/licensing.yaml"));
     std::fs::copy(
         pull_request.path().join("plan.json"),
         main.path().join("plan.json"),
     )
     .unwrap();
+    restore_snapshot(&snapshot, main.path());
     let apply = run_step(&script("apply", "apply"), main.path(), &server);
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     assert!(writes(&server) > 0, "the apply changed the tenant");
+    // The snapshot catches up with what the apply did, for the next pull request.
+    let refresh = run_step(&script("apply", "refresh"), main.path(), &server);
+    assert_eq!(refresh.code, 0, "{}", refresh.stderr);
+    let next_pull_request = workspace(Path::new("tests/fixtures/workflow/seatplan/licensing.yaml"));
+    restore_snapshot(&main.path().join(SNAPSHOT), next_pull_request.path());
+    let replan = run_step(&script("plan", "plan"), next_pull_request.path(), &server);
+    assert_eq!(replan.code, 0, "{}", replan.stderr);
+    assert!(
+        replan
+            .stderr
+            .contains("Refreshed the snapshot .seatplan/tenant.json"),
+        "only the changes are read: {}",
+        replan.stderr
+    );
+    let comment = std::fs::read_to_string(next_pull_request.path().join("plan.md")).unwrap();
+    assert!(
+        comment.starts_with("### seatplan plan: ✅ no changes"),
+        "the apply is in the snapshot:\n{comment}"
+    );
 
     // The same plan again: the tenant changed since it was made, so it is stale and refused.
     let before = writes(&server);

@@ -519,6 +519,7 @@ pub fn generate(params: &Params, catalog: &Catalog) -> Generated {
         subscriptions,
         users,
         groups,
+        delta: None,
     };
     if !unrecorded {
         record_license_states(&mut state, catalog);

@@ -9,10 +9,12 @@
 //! Afterwards it polls the touched groups' `licenseProcessingState` (bounded) and reads the
 //! tenant again to report the assignments the service records in error.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::file::{write_state, StateFile};
 use super::tenant_file::users_in_error;
 use super::{
     processing_summary, ApplyContext, ApplyReport, Backend, ChangeOutcome, ChangeResult,
@@ -52,6 +54,50 @@ pub struct GraphBackend {
     member_groups: Vec<String>,
     poll: PollPolicy,
     text: Option<String>,
+    snapshot: Option<PathBuf>,
+    notes: Vec<String>,
+}
+
+/// Brings the snapshot file at `path` up to date through `client` (delta queries; a full read
+/// when the file does not exist yet or the changes alone cannot give the tenant) and writes it
+/// atomically to `output` (the same file unless given). Returns the tenant (with its new delta
+/// links) and a line saying what was read.
+pub fn refresh_snapshot_file(
+    client: &GraphClient,
+    path: &Path,
+    output: Option<&Path>,
+    sources: &mut Sources,
+) -> Result<(TenantState, String), Diagnostics> {
+    let (state, note) = if path.exists() {
+        let (snapshot, _) = StateFile::read(path)
+            .map_err(Diagnostics::from)?
+            .parse(sources)?;
+        let refreshed = client.refresh_snapshot(&snapshot)?;
+        let note = match &refreshed.full_read {
+            None => format!(
+                "Refreshed the snapshot {} from Graph's delta queries: {} users read again, \
+                 {} requests.",
+                path.display(),
+                refreshed.users_read,
+                client.budget().spent().1
+            ),
+            Some(reason) => format!(
+                "Read the whole tenant into the snapshot {}: {reason}.",
+                path.display()
+            ),
+        };
+        (refreshed.state, note)
+    } else {
+        let state = client.read_snapshot()?;
+        let note = format!(
+            "Read the whole tenant into the new snapshot {} ({} users).",
+            path.display(),
+            state.users.len()
+        );
+        (state, note)
+    };
+    write_state(output.unwrap_or(path), &state).map_err(Diagnostics::from)?;
+    Ok((state, note))
 }
 
 impl GraphBackend {
@@ -63,7 +109,16 @@ impl GraphBackend {
             member_groups,
             poll,
             text: None,
+            snapshot: None,
+            notes: Vec::new(),
         }
+    }
+
+    /// Keeps the tenant in the snapshot file `path`, refreshed by delta queries on each read
+    /// ([`refresh_snapshot_file`]); the snapshot holds every group's members.
+    pub fn with_snapshot(mut self, path: PathBuf) -> Self {
+        self.snapshot = Some(path);
+        self
     }
 
     /// Shows a progress spinner on stderr while the tenant is read (for a terminal).
@@ -377,7 +432,16 @@ impl Backend for GraphBackend {
     }
 
     fn read(&mut self, sources: &mut Sources) -> Result<CurrentState, Diagnostics> {
-        let state = self.client.read_tenant(&self.member_groups)?;
+        let state = match &self.snapshot {
+            None => self.client.read_tenant(&self.member_groups)?,
+            Some(path) => {
+                let (mut state, note) = refresh_snapshot_file(&self.client, path, None, sources)?;
+                self.notes.push(note);
+                // The links are the snapshot's, not the tenant's: the plan does not depend on them.
+                state.delta = None;
+                state
+            }
+        };
         let fingerprint = crate::io::fingerprint(canonical_json(&state).as_bytes());
         let text = serde_json::to_string_pretty(&state).unwrap_or_default();
         let source = sources.add(self.describe(), text.as_str());
@@ -387,6 +451,10 @@ impl Backend for GraphBackend {
             source,
             fingerprint,
         })
+    }
+
+    fn notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
     }
 
     fn locate(&self, state: &CurrentState, sources: &mut Sources) {

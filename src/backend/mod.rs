@@ -143,6 +143,12 @@ pub trait Backend {
     /// Reads the current tenant, registering it in `sources` for diagnostics.
     fn read(&mut self, sources: &mut Sources) -> Result<CurrentState, Diagnostics>;
 
+    /// What the last read has to tell besides the state (how a snapshot was refreshed), for
+    /// stderr.
+    fn notes(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Makes diagnostics pointing into the state read as `state` locatable (builds its pointer
     /// map when that was deferred).
     fn locate(&self, state: &CurrentState, sources: &mut Sources);

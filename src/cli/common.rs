@@ -89,6 +89,8 @@ pub enum BackendChoice {
         tenant_id: Option<String>,
         /// The config's client id.
         client_id: Option<String>,
+        /// A snapshot file kept current by delta queries (`--snapshot`).
+        snapshot: Option<PathBuf>,
     },
 }
 
@@ -108,10 +110,12 @@ pub fn choose_backend(
         Some(BackendSpec::Graph { graph }) => BackendChoice::Graph {
             tenant_id: graph.tenant_id.clone(),
             client_id: graph.client_id.clone(),
+            snapshot: None,
         },
         _ => BackendChoice::Graph {
             tenant_id: None,
             client_id: None,
+            snapshot: None,
         },
     };
     Ok(match (state, graph, configured) {
@@ -224,6 +228,7 @@ pub fn open_backend(
         BackendChoice::Graph {
             tenant_id,
             client_id,
+            snapshot,
         } => {
             let settings = GraphSettings::from_env(tenant_id.as_deref(), client_id.as_deref())?;
             let groups = config
@@ -231,7 +236,10 @@ pub fn open_backend(
                 .iter()
                 .flat_map(|groups| groups.keys().cloned())
                 .collect();
-            let backend = GraphBackend::new(settings, groups, poll);
+            let mut backend = GraphBackend::new(settings, groups, poll);
+            if let Some(snapshot) = snapshot {
+                backend = backend.with_snapshot(snapshot.clone());
+            }
             let backend = if progress {
                 backend.with_progress()
             } else {

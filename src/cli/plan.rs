@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{choose_backend, load_checked_config, open_backend, CheckedConfig};
+use super::common::{
+    choose_backend, load_checked_config, open_backend, BackendChoice, CheckedConfig,
+};
 use super::{Exit, Terminal};
 use crate::backend::graph::PollPolicy;
 use crate::backend::{Backend, CurrentState};
@@ -40,6 +42,10 @@ pub struct PlanInputArgs {
     /// Read the tenant from Microsoft Graph (credentials from SEATPLAN_* environment variables).
     #[arg(long)]
     pub graph: bool,
+    /// With --graph: keep the tenant in this snapshot file (written by `seatplan pull --graph`)
+    /// and read only what changed since it was taken; a missing file is created by a full read.
+    #[arg(long, value_name = "FILE", requires = "graph")]
+    pub snapshot: Option<PathBuf>,
     /// Allow plans in which users lose service plans (and static→dynamic conversions).
     #[arg(long)]
     pub allow_license_loss: bool,
@@ -90,13 +96,16 @@ pub fn prepare(
     terminal: &Terminal,
 ) -> Result<Prepared, Diagnostics> {
     let config = load_checked_config(&args.config, sources)?;
-    let choice = choose_backend(
+    let mut choice = choose_backend(
         args.state.as_deref(),
         args.graph,
         &config.valid.loaded,
         sources,
     )
     .map_err(Diagnostics::from)?;
+    if let BackendChoice::Graph { snapshot, .. } = &mut choice {
+        snapshot.clone_from(&args.snapshot);
+    }
     let (mut backend, warnings) = open_backend(
         &choice,
         &config.valid.loaded.config,
@@ -109,6 +118,9 @@ pub fn prepare(
         terminal.report(warnings.iter(), sources);
     }
     let state = backend.read(sources)?;
+    for note in backend.notes() {
+        terminal.eprint(&format!("{note}\n"));
+    }
     prepare_with(args, config, state, backend.as_ref(), sources)
 }
 

@@ -1,12 +1,15 @@
 //! `seatplan pull --graph -o tenant.yaml`: read a live tenant through Microsoft Graph into a
-//! tenant state file (every group with its members), optionally keeping the raw Graph pages in
-//! `seatplan import graph`'s layout for a support case.
+//! tenant state file (every group with its members, and the delta links to refresh it from),
+//! optionally keeping the raw Graph pages in `seatplan import graph`'s layout for a support
+//! case; `seatplan pull --graph --refresh tenant.yaml` brings such a file up to date by reading
+//! only what changed.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
 use super::{Exit, Terminal};
+use crate::backend::graph::refresh_snapshot_file;
 use crate::backend::write_state;
 use crate::graph::{GraphClient, GraphSettings};
 use crate::source::Sources;
@@ -25,12 +28,23 @@ pub struct PullArgs {
     /// command reaching a live tenant always says so).
     #[arg(long, required = true)]
     pub graph: bool,
-    /// The tenant file to write (YAML; JSON when the name ends in .json).
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: PathBuf,
+    /// The tenant file to write (YAML; JSON when the name ends in .json). It records Graph's
+    /// delta links, so that `--refresh` can later read only what changed.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        required_unless_present = "refresh"
+    )]
+    pub output: Option<PathBuf>,
+    /// Bring this tenant file (written by `pull`) up to date by reading only what changed since
+    /// (Graph's delta queries), and write it back (or to --output). When its delta links have
+    /// expired, the whole tenant is read again, and the command says so.
+    #[arg(long, value_name = "FILE")]
+    pub refresh: Option<PathBuf>,
     /// Also keep Graph's responses, page by page, in DIR (the layout `seatplan import graph`
     /// reads), for a support case or to reproduce a problem offline.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "refresh")]
     pub save_responses: Option<PathBuf>,
 }
 
@@ -49,8 +63,31 @@ pub fn run(args: PullArgs, terminal: &Terminal) -> Exit {
     } else {
         client
     };
-    let export = match client.read_complete_export() {
-        Ok(export) => export,
+    if let Some(snapshot) = &args.refresh {
+        let mut sources = sources;
+        let output = args.output.as_deref().unwrap_or(snapshot);
+        return match refresh_snapshot_file(&client, snapshot, Some(output), &mut sources) {
+            Ok((state, note)) => {
+                terminal.print(&format!(
+                    "{note}\nWrote {} users, {} groups, {} subscriptions into {}.\n",
+                    state.users.len(),
+                    state.groups.len(),
+                    state.subscriptions.len(),
+                    output.display()
+                ));
+                Exit::Success
+            }
+            Err(problems) => {
+                terminal.report(problems.iter(), &sources);
+                Exit::Failure
+            }
+        };
+    }
+    let Some(output) = &args.output else {
+        return Exit::Failure;
+    };
+    let (export, links) = match client.read_snapshot_export() {
+        Ok(read) => read,
         Err(error) => {
             terminal.report([&error.to_diagnostic()], &sources);
             return Exit::Failure;
@@ -69,14 +106,15 @@ pub fn run(args: PullArgs, terminal: &Terminal) -> Exit {
             }
         }
     }
-    let state = match map_export(&export) {
+    let mut state = match map_export(&export) {
         Ok(state) => state,
         Err(problems) => {
             terminal.report(problems.iter(), &sources);
             return Exit::Failure;
         }
     };
-    if let Err(diagnostic) = write_state(&args.output, &state) {
+    state.delta = Some(links);
+    if let Err(diagnostic) = write_state(output, &state) {
         terminal.report([&diagnostic], &sources);
         return Exit::Failure;
     }
@@ -85,7 +123,7 @@ pub fn run(args: PullArgs, terminal: &Terminal) -> Exit {
         state.users.len(),
         state.groups.len(),
         state.subscriptions.len(),
-        args.output.display()
+        output.display()
     ));
     Exit::Success
 }

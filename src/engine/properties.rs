@@ -207,6 +207,7 @@ pub(crate) fn state(raw: &Raw) -> TenantState {
             .collect(),
         users,
         groups,
+        delta: None,
     }
 }
 

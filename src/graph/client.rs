@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::auth::request_token;
+use super::budget::{request_cost, ResourceBudget};
 use super::error::{GraphError, GraphErrorKind};
 use super::retry::{client_request_id, retryable, thread_sleeper, Budget, Repeat, Sleeper};
 use super::secret::Secret;
@@ -86,6 +87,7 @@ pub struct GraphClient {
     token: Mutex<Option<CachedToken>>,
     progress: indicatif::ProgressBar,
     sleeper: Sleeper,
+    budget: ResourceBudget,
 }
 
 impl std::fmt::Debug for GraphClient {
@@ -117,6 +119,7 @@ impl GraphClient {
             .build();
         GraphClient {
             agent: ureq::Agent::new_with_config(config),
+            budget: ResourceBudget::new(settings.resource_units, settings.resource_window),
             settings,
             token: Mutex::new(None),
             progress: indicatif::ProgressBar::hidden(),
@@ -155,6 +158,11 @@ impl GraphClient {
     /// Removes the progress bar from the terminal.
     pub(super) fn progress_done(&self) {
         self.progress.finish_and_clear();
+    }
+
+    /// The resource-unit account of this client's requests.
+    pub fn budget(&self) -> &ResourceBudget {
+        &self.budget
     }
 
     /// The settings the client was made with.
@@ -205,6 +213,11 @@ impl GraphClient {
         Ok(token)
     }
 
+    /// Gets the access token now (threads about to share the client then find it cached).
+    pub(super) fn token(&self) -> Result<(), GraphError> {
+        self.access_token().map(|_| ())
+    }
+
     fn forget_token(&self) {
         if let Ok(mut guard) = self.token.lock() {
             *guard = None;
@@ -252,9 +265,12 @@ impl GraphClient {
         let client_request_id = client_request_id();
         let mut budget = Budget::new(self.settings.retry);
         let mut renewed = false;
+        let cost = self.cost(method, url, body);
         loop {
             budget.attempt();
             let token = self.access_token()?;
+            self.budget
+                .spend(cost, budget.attempts > 1, &|wait| (self.sleeper)(wait));
             let answer = match self.exchange(method, url, body, &token, &client_request_id) {
                 Ok(answer) => answer,
                 Err(message) => {
@@ -288,6 +304,10 @@ impl GraphClient {
                 status if retryable(repeat, Some(status)) => {
                     match budget.next_wait(answer.retry_after) {
                         Ok(wait) => {
+                            // Only a wait that is going to happen holds the other requests.
+                            if status == 429 {
+                                self.budget.throttled(answer.retry_after);
+                            }
                             (self.sleeper)(wait);
                             continue;
                         }
@@ -303,6 +323,34 @@ impl GraphClient {
                 }
                 _ => return Err(self.error_from(&request, &answer, &client_request_id)),
             }
+        }
+    }
+
+    /// The resource units a request costs: a `$batch` the sum of its inner requests.
+    fn cost(&self, method: Method, url: &str, body: Option<&Value>) -> u32 {
+        let relative = url.strip_prefix(&self.settings.graph_base).unwrap_or(url);
+        match (relative, body) {
+            ("/$batch", Some(body)) => {
+                body.get("requests")
+                    .and_then(Value::as_array)
+                    .map_or(1, |requests| {
+                        requests
+                            .iter()
+                            .map(|inner| {
+                                let method = match inner.get("method").and_then(Value::as_str) {
+                                    Some("GET") => Method::Get,
+                                    Some("PATCH") => Method::Patch,
+                                    Some("DELETE") => Method::Delete,
+                                    _ => Method::Post,
+                                };
+                                let url = inner.get("url").and_then(Value::as_str).unwrap_or("/");
+                                request_cost(method, url)
+                            })
+                            .sum::<u32>()
+                            .max(1)
+                    })
+            }
+            _ => request_cost(method, relative),
         }
     }
 
@@ -344,7 +392,12 @@ impl GraphClient {
         read_answer(response)
     }
 
-    fn error_from(&self, request: &str, answer: &Answer, client_request_id: &str) -> GraphError {
+    pub(super) fn error_from(
+        &self,
+        request: &str,
+        answer: &Answer,
+        client_request_id: &str,
+    ) -> GraphError {
         let status = answer.status;
         let (code, message) = graph_error_fields(&answer.body);
         let message = message.unwrap_or_else(|| {
@@ -371,15 +424,24 @@ impl GraphClient {
 
     /// GETs a collection and every following page.
     pub fn get_pages(&self, relative: &str) -> Result<Vec<GraphPage>, GraphError> {
-        self.follow_pages(relative, self.send(Method::Get, &self.url(relative), None)?)
+        self.get_pages_each(relative, &mut |_| {})
     }
 
-    /// Follows the `@odata.nextLink`s of `first`, the first page of `relative`.
-    fn follow_pages(&self, relative: &str, first: Value) -> Result<Vec<GraphPage>, GraphError> {
+    /// [`GraphClient::get_pages`], handing each page to `on_page` as soon as it arrives (so that
+    /// the requests it makes possible can start while the next page is read).
+    pub fn get_pages_each(
+        &self,
+        relative: &str,
+        on_page: &mut dyn FnMut(&GraphPage),
+    ) -> Result<Vec<GraphPage>, GraphError> {
+        let first = self.send(Method::Get, &self.url(relative), None)?;
         let path = relative.split('?').next().unwrap_or(relative);
         let mut pages = vec![GraphPage::new(format!("GET {path}"), first)];
         loop {
             self.progress.inc(1);
+            if let Some(page) = pages.last() {
+                on_page(page);
+            }
             let next = match pages
                 .last()
                 .and_then(|page| page.body.get("@odata.nextLink"))
@@ -394,16 +456,7 @@ impl GraphClient {
                 }
                 None => return Ok(pages),
             };
-            if !next.starts_with(&format!("{}/", self.settings.graph_base)) {
-                return Err(GraphError::new(
-                    GraphErrorKind::InvalidResponse,
-                    format!("GET {relative}"),
-                    format!(
-                        "the next page is not under {}; seatplan does not send its token elsewhere",
-                        self.settings.graph_base
-                    ),
-                ));
-            }
+            self.relative_link(relative, &next)?;
             if pages.len() >= MAX_PAGES {
                 return Err(GraphError::new(
                     GraphErrorKind::InvalidResponse,
@@ -415,6 +468,32 @@ impl GraphClient {
             let number = pages.len() + 1;
             pages.push(GraphPage::new(format!("GET {path} (page {number})"), body));
         }
+    }
+
+    /// A link Graph returned (`@odata.nextLink`, `@odata.deltaLink`) relative to the Graph base,
+    /// or an error when it leads elsewhere: seatplan never sends its token to another host.
+    pub(super) fn relative_link<'l>(
+        &self,
+        request: &str,
+        link: &'l str,
+    ) -> Result<&'l str, GraphError> {
+        link.strip_prefix(&self.settings.graph_base)
+            .filter(|rest| rest.starts_with('/'))
+            .ok_or_else(|| {
+                GraphError::new(
+                    GraphErrorKind::InvalidResponse,
+                    format!("GET {request}"),
+                    format!(
+                        "the next page is not under {}; seatplan does not send its token elsewhere",
+                        self.settings.graph_base
+                    ),
+                )
+            })
+    }
+
+    /// Counts a page read on the progress bar.
+    pub(super) fn progress_page(&self) {
+        self.progress.inc(1);
     }
 
     /// Sends one `$batch` of at most [`BATCH_LIMIT`] GET requests and returns the inner
@@ -464,159 +543,6 @@ impl GraphClient {
                 })
             })
             .collect()
-    }
-
-    /// GETs many collections through `$batch` (20 a batch, at most `max_in_flight` batches at
-    /// once), retrying throttled inner requests and following each one's pages. Returns the
-    /// pages of each relative URL, in the order of `urls`.
-    pub fn get_many(&self, urls: &[String]) -> Result<Vec<Vec<GraphPage>>, GraphError> {
-        let chunks: Vec<(usize, &[String])> = urls
-            .chunks(BATCH_LIMIT)
-            .enumerate()
-            .map(|(index, chunk)| (index * BATCH_LIMIT, chunk))
-            .collect();
-        let queue = Mutex::new(chunks.into_iter());
-        let results: Mutex<Vec<(usize, Vec<GraphPage>)>> = Mutex::new(Vec::new());
-        let failure: Mutex<Option<GraphError>> = Mutex::new(None);
-        let workers = self
-            .settings
-            .max_in_flight
-            .max(1)
-            .min(urls.len().div_ceil(BATCH_LIMIT))
-            .max(1);
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| loop {
-                    if failure.lock().map_or(true, |failure| failure.is_some()) {
-                        return;
-                    }
-                    let next = queue.lock().ok().and_then(|mut queue| queue.next());
-                    let Some((offset, chunk)) = next else {
-                        return;
-                    };
-                    match self.get_chunk(chunk) {
-                        Ok(pages) => {
-                            if let Ok(mut results) = results.lock() {
-                                results.extend(
-                                    pages.into_iter().enumerate().map(|(i, p)| (offset + i, p)),
-                                );
-                            }
-                        }
-                        Err(error) => {
-                            if let Ok(mut failure) = failure.lock() {
-                                failure.get_or_insert(error);
-                            }
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        if let Some(error) = failure.into_inner().ok().flatten() {
-            return Err(error);
-        }
-        let mut results = results.into_inner().unwrap_or_default();
-        results.sort_by_key(|(index, _)| *index);
-        Ok(results.into_iter().map(|(_, pages)| pages).collect())
-    }
-
-    /// One batch of at most [`BATCH_LIMIT`] URLs, with its inner retries under the same policy
-    /// as single requests (the inner requests are reads, safe to repeat).
-    fn get_chunk(&self, urls: &[String]) -> Result<Vec<Vec<GraphPage>>, GraphError> {
-        let mut budget = Budget::new(self.settings.retry);
-        let mut done: Vec<Option<Vec<GraphPage>>> = vec![None; urls.len()];
-        let mut pending: Vec<usize> = (0..urls.len()).collect();
-        while !pending.is_empty() {
-            budget.attempt();
-            let requests: Vec<BatchRequest> = pending
-                .iter()
-                .map(|&index| BatchRequest {
-                    id: (index + 1).to_string(),
-                    url: urls[index].clone(),
-                })
-                .collect();
-            let mut retry = Vec::new();
-            let mut asked: Option<Duration> = None;
-            let mut last_failure: Option<(usize, BatchResponse)> = None;
-            for response in self.batch(&requests)? {
-                let Some(index) = response
-                    .id
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|id| id.checked_sub(1))
-                    .filter(|index| pending.contains(index))
-                else {
-                    continue;
-                };
-                match response.status {
-                    200..=299 => {
-                        done[index] = Some(self.follow_pages(&urls[index], response.body)?);
-                    }
-                    status if retryable(Repeat::Safe, Some(status)) => {
-                        retry.push(index);
-                        if let Some(after) = response.retry_after {
-                            asked = Some(asked.map_or(after, |asked| asked.max(after)));
-                        }
-                        last_failure = Some((index, response));
-                    }
-                    status => {
-                        let answer = Answer {
-                            status,
-                            retry_after: None,
-                            body: response.body,
-                            text: String::new(),
-                            request_id: None,
-                        };
-                        return Err(self.error_from(
-                            &format!("GET {}", urls[index]),
-                            &answer,
-                            &client_request_id(),
-                        ));
-                    }
-                }
-            }
-            // An inner request the answer did not mention is asked again.
-            let unanswered: Vec<usize> = pending
-                .iter()
-                .copied()
-                .filter(|index| done[*index].is_none() && !retry.contains(index))
-                .collect();
-            retry.extend(unanswered);
-            if !retry.is_empty() {
-                match budget.next_wait(asked) {
-                    Ok(wait) => self.sleep(wait),
-                    Err(reason) => {
-                        let url = &urls[retry[0]];
-                        let mut error = match last_failure {
-                            Some((index, response)) => {
-                                let answer = Answer {
-                                    status: response.status,
-                                    retry_after: response.retry_after,
-                                    body: response.body,
-                                    text: String::new(),
-                                    request_id: None,
-                                };
-                                self.error_from(
-                                    &format!("GET {}", urls[index]),
-                                    &answer,
-                                    &client_request_id(),
-                                )
-                            }
-                            None => GraphError::new(
-                                GraphErrorKind::InvalidResponse,
-                                format!("GET {url}"),
-                                "the $batch answer does not answer this request",
-                            ),
-                        };
-                        error.kind = GraphErrorKind::Throttled;
-                        error.message = format!("{} (inside $batch; {reason})", error.message);
-                        return Err(error);
-                    }
-                }
-            }
-            pending = retry;
-        }
-        Ok(done.into_iter().map(Option::unwrap_or_default).collect())
     }
 }
 

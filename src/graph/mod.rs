@@ -6,7 +6,10 @@
 // An edge module: it reads credentials from the environment and certificates from files.
 
 mod auth;
+mod batch;
+pub mod budget;
 mod client;
+mod delta;
 mod error;
 mod read;
 mod retry;
@@ -14,7 +17,9 @@ mod secret;
 mod settings;
 mod write;
 
+pub use batch::BatchReader;
 pub use client::{BatchRequest, BatchResponse, GraphClient, Method, BATCH_LIMIT};
+pub use delta::Refreshed;
 pub use error::{GraphError, GraphErrorKind, RequestIds};
 pub use read::path_segment;
 pub use retry::{RetryPolicy, Sleeper};

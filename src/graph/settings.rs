@@ -42,6 +42,12 @@ pub struct GraphSettings {
     pub retry: RetryPolicy,
     /// Most Graph requests in flight at once.
     pub max_in_flight: usize,
+    /// The resource units per [`GraphSettings::resource_window`] the client allows itself
+    /// (`SEATPLAN_GRAPH_RESOURCE_UNITS`); `None` follows Graph's documented quota for the
+    /// tenant's size (see [`super::budget`]).
+    pub resource_units: Option<u32>,
+    /// The window the resource units are counted over: Graph's is 10 seconds.
+    pub resource_window: Duration,
     /// Timeout of one request, connection to last byte.
     pub timeout: Duration,
 }
@@ -61,7 +67,9 @@ impl GraphSettings {
             graph_base: PUBLIC_GRAPH_BASE.into(),
             scope: scope_for(PUBLIC_GRAPH_BASE),
             retry: RetryPolicy::default(),
-            max_in_flight: 4,
+            max_in_flight: 8,
+            resource_units: None,
+            resource_window: super::budget::WINDOW,
             timeout: Duration::from_secs(120),
         }
     }
@@ -133,6 +141,9 @@ impl GraphSettings {
         if let Some(text) = value("SEATPLAN_CONSISTENCY_TIMEOUT") {
             settings.retry.consistency_deadline = seconds("SEATPLAN_CONSISTENCY_TIMEOUT", &text)?;
         }
+        if let Some(text) = value("SEATPLAN_GRAPH_RESOURCE_UNITS") {
+            settings.resource_units = Some(resource_units(&text)?);
+        }
         Ok(settings.with_endpoints(&login, &graph))
     }
 }
@@ -155,6 +166,26 @@ fn seconds(variable: &str, text: &str) -> Result<Duration, Diagnostic> {
             .with_help(format!(
                 "give seconds between 0 and {MAX_TIMEOUT_SECONDS} (for example 300), or unset it"
             ))
+        })
+}
+
+/// `SEATPLAN_GRAPH_RESOURCE_UNITS`: a whole number of resource units per 10 seconds.
+fn resource_units(text: &str) -> Result<u32, Diagnostic> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|units| *units > 0)
+        .ok_or_else(|| {
+            Diagnostic::new(
+                Code::GraphAuth,
+                format!(
+                    "SEATPLAN_GRAPH_RESOURCE_UNITS is `{text}`, not a number of resource units"
+                ),
+            )
+            .with_help(
+                "give the resource units per 10 seconds seatplan may spend (Graph's quota for a \
+                 tenant above 500 users is 8000), or unset it to follow Graph's documented quota",
+            )
         })
 }
 
@@ -206,6 +237,37 @@ mod tests {
         assert_eq!(settings.graph_base, "https://graph.microsoft.us/v1.0");
         assert_eq!(settings.scope, "https://graph.microsoft.us/.default");
         assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_resource_unit_quota_comes_from_the_environment() {
+        let settings = GraphSettings::from_lookup(
+            lookup(&[
+                ("SEATPLAN_CLIENT_SECRET", "x"),
+                ("SEATPLAN_GRAPH_RESOURCE_UNITS", "2000"),
+            ]),
+            Some("t"),
+            Some("c"),
+        )
+        .unwrap();
+        assert_eq!(settings.resource_units, Some(2000));
+        let unset = GraphSettings::from_lookup(
+            lookup(&[("SEATPLAN_CLIENT_SECRET", "x")]),
+            Some("t"),
+            Some("c"),
+        )
+        .unwrap();
+        assert_eq!(unset.resource_units, None);
+        let bad = GraphSettings::from_lookup(
+            lookup(&[
+                ("SEATPLAN_CLIENT_SECRET", "x"),
+                ("SEATPLAN_GRAPH_RESOURCE_UNITS", "0"),
+            ]),
+            Some("t"),
+            Some("c"),
+        )
+        .unwrap_err();
+        assert!(bad.message.contains("SEATPLAN_GRAPH_RESOURCE_UNITS"));
     }
 
     #[test]

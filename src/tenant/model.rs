@@ -28,6 +28,21 @@ pub struct TenantState {
     /// Every group of the tenant that is licensed, managed, or a member of one.
     #[serde(default)]
     pub groups: Vec<GroupState>,
+    /// Where Graph's delta queries continue from: written by `seatplan pull --graph` so that
+    /// `pull --refresh` and `plan --snapshot` read only what changed since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<DeltaLinks>,
+}
+
+/// The `@odata.deltaLink`s of a snapshot read from Graph: opaque URLs Graph gave, valid for about
+/// seven days.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeltaLinks {
+    /// `/users/delta`: users created, changed or deleted since.
+    pub users: String,
+    /// `/groups/delta` with `members`: groups and memberships changed since.
+    pub groups: String,
 }
 
 /// Tenant-wide facts.

@@ -4,10 +4,12 @@
 //! Started with [`FakeGraph::start_live`], it holds a tenant ([`Live`]) that its write calls
 //! change, so a read after an apply sees what the apply did.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tiny_http::{Header, Response, Server};
@@ -72,6 +74,77 @@ pub struct Behaviour {
     pub writes_answered: usize,
     /// A tenant the write calls change (reads and writes are served from it when set).
     pub live: Option<Live>,
+    /// How long every answer takes (the network and Graph's own time), spent outside the lock
+    /// so that parallel requests overlap as they do against Graph.
+    pub latency: Duration,
+    /// Graph's resource-unit quota: `(units, window)`. Requests past it answer 429 with the
+    /// seconds until the window has room in `Retry-After`.
+    pub resource_units: Option<(u32, Duration)>,
+    /// The units charged within the current window, oldest first.
+    charged: VecDeque<(Instant, u32)>,
+    /// Units charged since the start (inner requests of `$batch` one by one).
+    pub units_spent: u64,
+    /// Requests answered 429 because the quota was spent.
+    pub quota_refusals: u32,
+    /// Delta links are refused: `Some(410)` answers 410 Gone, `Some(400)` Graph's 400
+    /// `syncStateNotFound` of an expired token.
+    pub refuse_delta: Option<u16>,
+}
+
+/// The resource units Graph's identity and access service charges for a request (its
+/// throttling-limits page): `GET users` 2, `GET groups/{id}/members` 3, `GET subscribedSkus` 3,
+/// anything else 1; `$select` −1, `$expand` +1, `$top` under 20 −1; never below 1.
+pub fn units_of(method: &str, path: &str, query: &str) -> u32 {
+    let segments: Vec<&str> = path
+        .trim_start_matches("/v1.0")
+        .trim_matches('/')
+        .split('/')
+        .collect();
+    let mut cost: i64 = match (method, segments.as_slice()) {
+        ("GET", ["users"]) => 2,
+        ("GET", ["groups", _, "members"]) => 3,
+        ("GET", ["subscribedSkus"]) => 3,
+        _ => 1,
+    };
+    let query = decode(query);
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "$select" => cost -= 1,
+            "$expand" => cost += 1,
+            "$top" if value.parse::<u32>().is_ok_and(|top| top < 20) => cost -= 1,
+            _ => {}
+        }
+    }
+    cost.max(1) as u32
+}
+
+impl Behaviour {
+    /// Charges `units`; `Err(seconds)` when the quota has no room for them.
+    fn charge(&mut self, units: u32) -> Result<(), u64> {
+        let Some((quota, window)) = self.resource_units else {
+            self.units_spent += u64::from(units);
+            return Ok(());
+        };
+        let now = Instant::now();
+        while self
+            .charged
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) >= window)
+        {
+            self.charged.pop_front();
+        }
+        let used: u32 = self.charged.iter().map(|(_, units)| units).sum();
+        if used + units > quota {
+            self.quota_refusals += 1;
+            let oldest = self.charged.front().map_or(now, |(at, _)| *at);
+            let wait = (oldest + window).saturating_duration_since(now);
+            return Err(wait.as_secs_f64().ceil().max(1.0) as u64);
+        }
+        self.charged.push_back((now, units));
+        self.units_spent += u64::from(units);
+        Ok(())
+    }
 }
 
 /// A live tenant in Graph's shapes: what the export fixtures hold, changed by write calls. The
@@ -100,6 +173,33 @@ pub struct Live {
     location_pending: BTreeMap<String, u32>,
     /// Consumed units Graph reports beyond what the users hold, by skuPartNumber.
     consumed_extra: BTreeMap<String, u64>,
+    /// The tenant as each delta token saw it (the token is the index).
+    marks: Vec<Mark>,
+}
+
+/// What a delta token remembers of the tenant: a hash of each user's tracked properties (all
+/// but `licenseAssignmentStates`, which `/users/delta` does not track), of each group, and each
+/// group's member ids.
+#[derive(Debug, Clone, Default)]
+struct Mark {
+    users: HashMap<String, u64>,
+    groups: HashMap<String, u64>,
+    members: HashMap<String, BTreeSet<String>>,
+}
+
+fn hash_of(value: &Value) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    value.to_string().hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A user as `/users/delta` tracks it.
+fn tracked(user: &Value) -> Value {
+    let mut user = user.clone();
+    if let Some(object) = user.as_object_mut() {
+        object.remove("licenseAssignmentStates");
+    }
+    user
 }
 
 impl Live {
@@ -136,7 +236,329 @@ impl Live {
             unlisted: Vec::new(),
             location_pending: BTreeMap::new(),
             consumed_extra: BTreeMap::new(),
+            marks: Vec::new(),
         }
+    }
+
+    /// A tenant state in Graph's shapes (for benchmarks on generated tenants): skus get their
+    /// `id` (or a GUID made from the name), disabled plans keep their names, members are users
+    /// by UPN and groups by id.
+    pub fn from_state(state: &seatplan::tenant::TenantState) -> Live {
+        let sku_ids: HashMap<&str, String> = state
+            .subscriptions
+            .iter()
+            .map(|sub| {
+                let id = sub.id.clone().unwrap_or_else(|| name_guid(&sub.sku));
+                (sub.sku.as_str(), id)
+            })
+            .collect();
+        let sku_id = |sku: &str| sku_ids.get(sku).cloned().unwrap_or_else(|| sku.to_string());
+        let skus = state
+            .subscriptions
+            .iter()
+            .map(|sub| {
+                json!({"skuId": sku_id(&sub.sku), "skuPartNumber": sub.sku,
+                       "prepaidUnits": {"enabled": sub.enabled, "warning": sub.warning,
+                                        "suspended": sub.suspended, "lockedOut": 0},
+                       "consumedUnits": sub.consumed.unwrap_or(0),
+                       "servicePlans": sub.plans.iter().map(|plan| json!({
+                           "servicePlanId": plan.id, "servicePlanName": plan.name}))
+                           .collect::<Vec<_>>()})
+            })
+            .collect();
+        let licenses = |licenses: &[seatplan::tenant::model::AssignedLicense]| -> Vec<Value> {
+            licenses
+                .iter()
+                .map(|l| json!({"skuId": sku_id(&l.sku), "disabledPlans": l.disabled_plans}))
+                .collect()
+        };
+        let group_licenses: HashMap<&str, &[seatplan::tenant::model::AssignedLicense]> = state
+            .groups
+            .iter()
+            .map(|g| (g.id.as_str(), g.licenses.as_slice()))
+            .collect();
+        let group_id = |via: &str| -> Option<String> {
+            state
+                .groups
+                .iter()
+                .find(|g| g.id == via)
+                .or_else(|| state.groups.iter().find(|g| g.display_name == via))
+                .map(|g| g.id.clone())
+        };
+        let users = state
+            .users
+            .iter()
+            .map(|user| {
+                let mut object = serde_json::Map::new();
+                object.insert("id".into(), json!(user.id));
+                object.insert("userPrincipalName".into(), json!(user.upn));
+                object.insert("usageLocation".into(), json!(user.usage_location));
+                object.insert("proxyAddresses".into(), json!(user.proxy_addresses));
+                let mut extensions = serde_json::Map::new();
+                for (name, value) in user.attributes.iter() {
+                    let value = serde_json::to_value(value).unwrap();
+                    if name.starts_with("extensionAttribute") {
+                        extensions.insert(name.to_string(), value);
+                    } else {
+                        object.insert(name.to_string(), value);
+                    }
+                }
+                if !extensions.is_empty() {
+                    object.insert(
+                        "onPremisesExtensionAttributes".into(),
+                        Value::Object(extensions),
+                    );
+                }
+                object.insert(
+                    "assignedPlans".into(),
+                    json!(user
+                        .assigned_plans
+                        .iter()
+                        .map(|plan| json!({
+                        "servicePlanId": plan.service_plan_id,
+                        "capabilityStatus": plan.capability_status,
+                        "service": plan.service}))
+                        .collect::<Vec<_>>()),
+                );
+                let mut states: Vec<Value> = user
+                    .licenses
+                    .iter()
+                    .map(|l| {
+                        json!({"assignedByGroup": null, "skuId": sku_id(&l.sku),
+                                    "disabledPlans": l.disabled_plans, "state": "Active",
+                                    "error": "None"})
+                    })
+                    .collect();
+                let mut assigned = licenses(&user.licenses);
+                for license in &user.license_states {
+                    // States name their group by id (or, in older files, by display name).
+                    let Some(via) = license.via.as_deref().and_then(&group_id) else {
+                        continue;
+                    };
+                    let disabled = group_licenses
+                        .get(via.as_str())
+                        .and_then(|ls| ls.iter().find(|l| l.sku == license.sku))
+                        .map(|l| l.disabled_plans.clone())
+                        .unwrap_or_default();
+                    let error = license
+                        .error
+                        .map_or("None".to_string(), |e| format!("{e:?}"));
+                    states.push(
+                        json!({"assignedByGroup": via, "skuId": sku_id(&license.sku),
+                        "disabledPlans": disabled, "state": format!("{:?}", license.state),
+                        "error": error}),
+                    );
+                    let id = sku_id(&license.sku);
+                    if license.state != seatplan::tenant::model::AssignmentState::Error
+                        && !assigned.iter().any(|a| a["skuId"] == id.as_str())
+                    {
+                        assigned.push(json!({"skuId": id, "disabledPlans": disabled}));
+                    }
+                }
+                object.insert("assignedLicenses".into(), Value::Array(assigned));
+                object.insert("licenseAssignmentStates".into(), Value::Array(states));
+                Value::Object(object)
+            })
+            .collect::<Vec<Value>>();
+        let by_upn: HashMap<String, &seatplan::tenant::model::UserState> = state
+            .users
+            .iter()
+            .map(|u| (u.upn.to_lowercase(), u))
+            .collect();
+        let group_ids: BTreeSet<&str> = state.groups.iter().map(|g| g.id.as_str()).collect();
+        let mut members = BTreeMap::new();
+        let groups = state
+            .groups
+            .iter()
+            .map(|group| {
+                let list: Vec<Value> = group
+                    .members
+                    .iter()
+                    .filter_map(|name| {
+                        if group_ids.contains(name.as_str()) {
+                            return Some(json!({"@odata.type": "#microsoft.graph.group",
+                                               "id": name}));
+                        }
+                        by_upn.get(&name.to_lowercase()).map(|user| {
+                            json!({"@odata.type": "#microsoft.graph.user", "id": user.id,
+                                   "userPrincipalName": user.upn})
+                        })
+                    })
+                    .collect();
+                members.insert(group.id.clone(), list);
+                let processing = group.rule_processing.map(|p| match p {
+                    seatplan::config::RuleProcessing::On => "On",
+                    seatplan::config::RuleProcessing::Paused => "Paused",
+                });
+                json!({"id": group.id, "displayName": group.display_name,
+                       "description": group.description,
+                       "groupTypes": if group.rule.is_some() { vec!["DynamicMembership"] } else { vec![] },
+                       "securityEnabled": group.security_enabled, "mailEnabled": group.mail_enabled,
+                       "membershipRule": group.rule, "membershipRuleProcessingState": processing,
+                       "assignedLicenses": licenses(&group.licenses)})
+            })
+            .collect();
+        Live {
+            organization: json!({"id": state.tenant.id.clone().unwrap_or_else(|| TENANT.into()),
+                                 "countryLetterCode": state.tenant.default_usage_location}),
+            skus,
+            users,
+            groups,
+            members,
+            ..Live::default()
+        }
+    }
+
+    /// Sets a property of the user `id` (a change `/users/delta` reports).
+    pub fn set_user(&mut self, id: &str, property: &str, value: Value) {
+        let user = self.users.iter_mut().find(|u| u["id"] == id).unwrap();
+        user[property] = value.clone();
+        // Member lists name users by their current UPN.
+        if property == "userPrincipalName" {
+            for member in self.members.values_mut().flatten() {
+                if member["id"] == id {
+                    member["userPrincipalName"] = value.clone();
+                }
+            }
+        }
+    }
+
+    /// Adds the user (or group) `member_id` to the group `group_id`; licensing follows.
+    pub fn add_member(&mut self, group_id: &str, member_id: &str) {
+        let member = self.member(member_id);
+        self.members.get_mut(group_id).unwrap().push(member);
+        self.process(group_id);
+    }
+
+    /// Removes `member_id` from the group `group_id`; licensing follows.
+    pub fn remove_member(&mut self, group_id: &str, member_id: &str) {
+        self.members
+            .get_mut(group_id)
+            .unwrap()
+            .retain(|m| m["id"] != member_id);
+        self.process(group_id);
+    }
+
+    /// Deletes the user `id` (from the groups too).
+    pub fn delete_user(&mut self, id: &str) {
+        self.users.retain(|u| u["id"] != id);
+        for members in self.members.values_mut() {
+            members.retain(|m| m["id"] != id);
+        }
+    }
+
+    /// Records the tenant as it is now; its index is the delta token.
+    fn mark(&mut self) -> usize {
+        let mark = Mark {
+            users: self
+                .users
+                .iter()
+                .map(|u| (u["id"].as_str().unwrap().to_string(), hash_of(&tracked(u))))
+                .collect(),
+            groups: self
+                .groups
+                .iter()
+                .map(|g| (g["id"].as_str().unwrap().to_string(), hash_of(g)))
+                .collect(),
+            members: self
+                .members
+                .iter()
+                .map(|(id, list)| {
+                    let ids = list
+                        .iter()
+                        .filter_map(|m| m["id"].as_str().map(str::to_string))
+                        .collect();
+                    (id.clone(), ids)
+                })
+                .collect(),
+        };
+        self.marks.push(mark);
+        self.marks.len() - 1
+    }
+
+    /// `/users/delta` since the token `since`: changed and new users (tracked properties
+    /// only), removed ones with `@removed`.
+    fn users_delta(&self, since: &Mark, select: Option<&[&str]>) -> Vec<Value> {
+        let mut changes = Vec::new();
+        let mut present = BTreeSet::new();
+        for user in &self.users {
+            let id = user["id"].as_str().unwrap();
+            present.insert(id);
+            let tracked = tracked(user);
+            if since.users.get(id) != Some(&hash_of(&tracked)) {
+                changes.push(project(&tracked, select));
+            }
+        }
+        for id in since.users.keys() {
+            if !present.contains(id.as_str()) {
+                changes.push(json!({"id": id, "@removed": {"reason": "changed"}}));
+            }
+        }
+        changes
+    }
+
+    /// `/groups/delta` (with `members` selected) since the token `since`: changed groups, and
+    /// `members@delta` for each group whose members changed.
+    fn groups_delta(&self, since: &Mark, select: Option<&[&str]>) -> Vec<Value> {
+        let mut changes = Vec::new();
+        let mut present = BTreeSet::new();
+        let empty = BTreeSet::new();
+        for group in &self.groups {
+            let id = group["id"].as_str().unwrap();
+            present.insert(id);
+            let changed = since.groups.get(id) != Some(&hash_of(group));
+            let now: Vec<&Value> = self.members.get(id).into_iter().flatten().collect();
+            let before = since.members.get(id).unwrap_or(&empty);
+            let mut delta: Vec<Value> = now
+                .iter()
+                .filter(|m| !before.contains(m["id"].as_str().unwrap()))
+                .map(|m| json!({"@odata.type": m["@odata.type"], "id": m["id"]}))
+                .collect();
+            for old in before {
+                if !now.iter().any(|m| m["id"] == old.as_str()) {
+                    delta.push(json!({"@odata.type": "#microsoft.graph.directoryObject",
+                                      "id": old, "@removed": {"reason": "deleted"}}));
+                }
+            }
+            if !changed && delta.is_empty() {
+                continue;
+            }
+            let mut object = if changed {
+                project(group, select)
+            } else {
+                json!({"id": id})
+            };
+            if let Some(object) = object.as_object_mut() {
+                object.remove("members");
+            }
+            if !delta.is_empty() {
+                object["members@delta"] = Value::Array(delta);
+            }
+            changes.push(object);
+        }
+        for id in since.groups.keys() {
+            if !present.contains(id.as_str()) {
+                changes.push(json!({"id": id, "@removed": {"reason": "changed"}}));
+            }
+        }
+        changes
+    }
+
+    /// Users with an assignment in error from the group `group_id`.
+    fn in_error(&self, group_id: &str) -> Vec<Value> {
+        self.users
+            .iter()
+            .filter(|user| {
+                user["licenseAssignmentStates"]
+                    .as_array()
+                    .is_some_and(|states| {
+                        states
+                            .iter()
+                            .any(|s| s["assignedByGroup"] == group_id && s["state"] == "Error")
+                    })
+            })
+            .cloned()
+            .collect()
     }
 
     /// Leaves out of listings the groups `lagging` leaves out (after [`Live::catch_up`], to end
@@ -293,6 +715,97 @@ impl Live {
     }
 }
 
+/// A GUID made from a name (for products a generated state gives no id).
+fn name_guid(name: &str) -> String {
+    let hash = hash_of(&json!(name));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        hash >> 32,
+        (hash >> 16) & 0xffff,
+        hash & 0xfff,
+        (hash >> 20) & 0xfff,
+        hash & 0xffff_ffff_ffff
+    )
+}
+
+/// The decoded value of the query parameter `name`.
+fn param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (decode(key) == name).then(|| decode(value))
+    })
+}
+
+/// An object with only the `$select`ed properties (absent ones as null), plus `id` and
+/// `@odata.type`.
+fn project(object: &Value, select: Option<&[&str]>) -> Value {
+    let Some(select) = select else {
+        return object.clone();
+    };
+    let mut out = serde_json::Map::new();
+    for key in ["@odata.type", "id"] {
+        if let Some(value) = object.get(key) {
+            out.insert(key.to_string(), value.clone());
+        }
+    }
+    for key in select {
+        if *key == "members" {
+            continue;
+        }
+        out.insert(
+            key.to_string(),
+            object.get(*key).cloned().unwrap_or(Value::Null),
+        );
+    }
+    Value::Object(out)
+}
+
+/// A collection answer: `$select` applied, `$top` objects (Graph's default 100, at most 999)
+/// from the `$skiptoken` offset, and an `@odata.nextLink` while more remain.
+fn collection(values: &[Value], path: &str, query: &str, origin: &str) -> Value {
+    let top = param(query, "$top")
+        .and_then(|top| top.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, 999);
+    let skip = param(query, "$skiptoken")
+        .and_then(|token| token.strip_prefix("live-").map(str::to_string))
+        .and_then(|offset| offset.parse::<usize>().ok())
+        .unwrap_or(0);
+    let select = param(query, "$select");
+    let select: Option<Vec<&str>> = select.as_deref().map(|s| s.split(',').collect());
+    let page: Vec<Value> = values
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|value| project(value, select.as_deref()))
+        .collect();
+    let mut body = json!({"value": page});
+    if skip + top < values.len() {
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !decode(pair).starts_with("$skiptoken="))
+            .collect();
+        let mut next = format!("{origin}/v1.0{path}?");
+        for pair in kept {
+            next.push_str(pair);
+            next.push('&');
+        }
+        next.push_str(&format!("$skiptoken=live-{}", skip + top));
+        body["@odata.nextLink"] = json!(next);
+    }
+    body
+}
+
+/// The ids of a `$filter=id in ('a','b')`.
+fn filtered_ids(filter: &str) -> Option<BTreeSet<String>> {
+    let list = filter.strip_prefix("id in (")?.strip_suffix(')')?;
+    Some(
+        list.split(',')
+            .map(|id| id.trim().trim_matches('\'').to_string())
+            .collect(),
+    )
+}
+
 /// `licenses` after an `assignLicense` body: removals dropped, additions added or replaced.
 fn assign(licenses: &Value, body: &Value) -> Value {
     let mut list: Vec<Value> = licenses.as_array().cloned().unwrap_or_default();
@@ -313,6 +826,7 @@ fn live_answer(
     query: &str,
     live: &mut Live,
     behaviour: &mut Extras,
+    origin: &str,
 ) -> Option<(u16, String, Option<String>)> {
     let failing_group = behaviour.failing_group.as_deref();
     // Replication: a group created a moment ago answers 404 to the next requests naming it, and
@@ -350,7 +864,100 @@ fn live_answer(
     match (request.method.as_str(), segments) {
         ("GET", ["organization"]) => ok(json!({"value": [live.organization]})),
         ("GET", ["subscribedSkus"]) => ok(json!({"value": live.subscribed_skus()})),
-        ("GET", ["users"]) => ok(json!({"value": live.users})),
+        ("GET", ["users"]) => match param(query, "$filter") {
+            Some(filter) => {
+                let ids = filtered_ids(&filter)?;
+                let found: Vec<Value> = live
+                    .users
+                    .iter()
+                    .filter(|u| ids.contains(u["id"].as_str().unwrap()))
+                    .cloned()
+                    .collect();
+                ok(collection(&found, "/users", query, origin))
+            }
+            None => ok(collection(&live.users, "/users", query, origin)),
+        },
+        ("GET", [kind @ ("users" | "groups"), "delta"]) => {
+            let token = param(query, "$deltatoken")?;
+            let select = param(query, "$select");
+            let select: Option<Vec<&str>> = select.as_deref().map(|s| s.split(',').collect());
+            let changes = if token == "latest" {
+                Vec::new()
+            } else {
+                match behaviour.refuse_delta {
+                    Some(410) => {
+                        return Some((
+                            410,
+                            graph_error(
+                                "syncStateInvalid",
+                                "Resync required. Replace any local cached data.",
+                            ),
+                            None,
+                        ))
+                    }
+                    Some(_) => {
+                        return Some((
+                            400,
+                            graph_error(
+                                "syncStateNotFound",
+                                "The sync state generation is not found. The delta token is \
+                                 expired and data must be synchronized again.",
+                            ),
+                            None,
+                        ))
+                    }
+                    None => {}
+                }
+                let Some(since) = token
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|at| live.marks.get(at))
+                else {
+                    return Some((
+                        400,
+                        graph_error(
+                            "syncStateNotFound",
+                            "The sync state generation is not found.",
+                        ),
+                        None,
+                    ));
+                };
+                if *kind == "users" {
+                    live.users_delta(since, select.as_deref())
+                } else {
+                    live.groups_delta(since, select.as_deref())
+                }
+            };
+            let next = live.mark();
+            // The token carries the query of the first request, as Graph's do.
+            let kept: String = query
+                .split('&')
+                .filter(|pair| !decode(pair).starts_with("$deltatoken="))
+                .map(|pair| format!("{pair}&"))
+                .collect();
+            ok(json!({"value": changes,
+                      "@odata.deltaLink": format!("{origin}/v1.0/{kind}/delta?{kept}$deltatoken={next}")}))
+        }
+        ("GET", ["groups", id, "membersWithLicenseErrors"]) => {
+            let users = live.in_error(id);
+            ok(collection(
+                &users,
+                &format!("/groups/{id}/membersWithLicenseErrors"),
+                query,
+                origin,
+            ))
+        }
+        ("GET", ["groups"])
+            if param(query, "$filter").as_deref()
+                == Some("hasMembersWithLicenseErrors eq true") =>
+        {
+            let groups: Vec<Value> = listed
+                .iter()
+                .filter(|g| !live.in_error(g["id"].as_str().unwrap()).is_empty())
+                .cloned()
+                .collect();
+            ok(collection(&groups, "/groups", query, origin))
+        }
         ("GET", ["groups"]) => {
             let filter = decode(query)
                 .split('&')
@@ -371,11 +978,16 @@ fn live_answer(
                         .collect();
                     ok(json!({"value": found}))
                 }
-                None => ok(json!({"value": listed})),
+                None => ok(collection(&listed, "/groups", query, origin)),
             }
         }
         ("GET", ["groups", id, "members"]) => match live.members.get(*id) {
-            Some(members) => ok(json!({"value": members})),
+            Some(members) => ok(collection(
+                members,
+                &format!("/groups/{id}/members"),
+                query,
+                origin,
+            )),
             None => missing(),
         },
         ("GET", ["groups", id]) => {
@@ -385,26 +997,6 @@ fn live_answer(
             } else {
                 ok(json!({"id": id, "groupTypes": group["groupTypes"]}))
             }
-        }
-        ("POST", ["$batch"]) => {
-            let responses: Vec<Value> = request.json()["requests"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|inner| {
-                    let url = inner["url"].as_str().unwrap();
-                    let group = url
-                        .trim_start_matches("/groups/")
-                        .split('/')
-                        .next()
-                        .unwrap();
-                    let members = live.members.get(group).cloned().unwrap_or_default();
-                    json!({"id": inner["id"], "status": 200,
-                           "headers": {"Content-Type": "application/json"},
-                           "body": {"value": members}})
-                })
-                .collect();
-            ok(json!({"responses": responses}))
         }
         ("POST", ["groups", id, "assignLicense"]) => {
             if failing_group == Some(*id) {
@@ -563,7 +1155,63 @@ pub struct FakeGraph {
     /// What to do besides answering normally.
     pub behaviour: Arc<Mutex<Behaviour>>,
     server: Arc<Server>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// Threads answering requests: as many requests overlap (each waiting out the latency).
+const WORKERS: usize = 48;
+
+/// One worker: receives, waits out the latency, answers, until the server is unblocked.
+fn serve(server: &Server, log: &Mutex<Vec<Recorded>>, behaviour: &Mutex<Behaviour>, origin: &str) {
+    // Requests received and never answered (see `Behaviour::hold_writes_after`).
+    let mut held = Vec::new();
+    while let Ok(mut request) = server.recv() {
+        let mut body = String::new();
+        let _ = request.as_reader().read_to_string(&mut body);
+        let recorded = Recorded {
+            method: request.method().to_string(),
+            url: request.url().to_string(),
+            body,
+        };
+        let authorization = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Authorization"))
+            .map(|h| h.value.to_string());
+        log.lock().unwrap().push(recorded.clone());
+        let write = recorded.url.starts_with("/v1.0")
+            && recorded.method != "GET"
+            && recorded.url != "/v1.0/$batch";
+        let latency = {
+            let mut behaviour = behaviour.lock().unwrap();
+            if write
+                && behaviour
+                    .hold_writes_after
+                    .is_some_and(|limit| behaviour.writes_answered >= limit)
+            {
+                held.push(request);
+                continue;
+            }
+            if write {
+                behaviour.writes_answered += 1;
+            }
+            behaviour.latency
+        };
+        std::thread::sleep(latency);
+        let (status, body, retry_after) = answer(
+            &recorded,
+            authorization.as_deref(),
+            &mut behaviour.lock().unwrap(),
+            origin,
+        );
+        let mut response = Response::from_string(body)
+            .with_status_code(status)
+            .with_header(Header::from_bytes("Content-Type", "application/json").unwrap());
+        if let Some(seconds) = retry_after {
+            response = response.with_header(Header::from_bytes("Retry-After", seconds).unwrap());
+        }
+        let _ = request.respond(response);
+    }
 }
 
 impl FakeGraph {
@@ -574,72 +1222,23 @@ impl FakeGraph {
         let origin = format!("http://127.0.0.1:{port}");
         let log = Arc::new(Mutex::new(Vec::new()));
         let behaviour = Arc::new(Mutex::new(Behaviour::default()));
-        let thread = {
-            let (server, log, behaviour, origin) = (
-                server.clone(),
-                log.clone(),
-                behaviour.clone(),
-                origin.clone(),
-            );
-            std::thread::spawn(move || {
-                // Requests received and never answered (see `Behaviour::hold_writes_after`).
-                let mut held = Vec::new();
-                for mut request in server.incoming_requests() {
-                    let mut body = String::new();
-                    let _ = request.as_reader().read_to_string(&mut body);
-                    let recorded = Recorded {
-                        method: request.method().to_string(),
-                        url: request.url().to_string(),
-                        body,
-                    };
-                    let authorization = request
-                        .headers()
-                        .iter()
-                        .find(|h| h.field.equiv("Authorization"))
-                        .map(|h| h.value.to_string());
-                    log.lock().unwrap().push(recorded.clone());
-                    let write = recorded.url.starts_with("/v1.0")
-                        && recorded.method != "GET"
-                        && recorded.url != "/v1.0/$batch";
-                    {
-                        let mut behaviour = behaviour.lock().unwrap();
-                        if write
-                            && behaviour
-                                .hold_writes_after
-                                .is_some_and(|limit| behaviour.writes_answered >= limit)
-                        {
-                            held.push(request);
-                            continue;
-                        }
-                        if write {
-                            behaviour.writes_answered += 1;
-                        }
-                    }
-                    let (status, body, retry_after) = answer(
-                        &recorded,
-                        authorization.as_deref(),
-                        &mut behaviour.lock().unwrap(),
-                        &origin,
-                    );
-                    let mut response = Response::from_string(body)
-                        .with_status_code(status)
-                        .with_header(
-                            Header::from_bytes("Content-Type", "application/json").unwrap(),
-                        );
-                    if let Some(seconds) = retry_after {
-                        response = response
-                            .with_header(Header::from_bytes("Retry-After", seconds).unwrap());
-                    }
-                    let _ = request.respond(response);
-                }
+        let threads = (0..WORKERS)
+            .map(|_| {
+                let (server, log, behaviour, origin) = (
+                    server.clone(),
+                    log.clone(),
+                    behaviour.clone(),
+                    origin.clone(),
+                );
+                std::thread::spawn(move || serve(&server, &log, &behaviour, &origin))
             })
-        };
+            .collect();
         FakeGraph {
             origin,
             log,
             behaviour,
             server,
-            thread: Some(thread),
+            threads,
         }
     }
 
@@ -680,8 +1279,10 @@ impl FakeGraph {
 
 impl Drop for FakeGraph {
     fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(thread) = self.thread.take() {
+        for _ in 0..self.threads.len() {
+            self.server.unblock();
+        }
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
@@ -709,6 +1310,7 @@ fn page(relative: &str, next: Option<String>) -> Value {
 
 /// The parts of [`Behaviour`] the live tenant's answers use.
 struct Extras {
+    refuse_delta: Option<u16>,
     failing_group: Option<String>,
     replication_delay: u32,
     listing_lags: bool,
@@ -792,9 +1394,21 @@ fn answer(
         );
     };
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if request.method == "POST" && segments == ["$batch"] {
+        let body = batch(&request.json(), authorization, behaviour, origin);
+        return (200, body.to_string(), None);
+    }
+    if let Err(seconds) = behaviour.charge(units_of(&request.method, path, query)) {
+        return (
+            429,
+            fixture("api/error-429.response.json").to_string(),
+            Some(seconds.to_string()),
+        );
+    }
     let second_page = query.contains("$skiptoken=page2");
     let ok = |body: Value| (200, body.to_string(), None);
     let mut extras = Extras {
+        refuse_delta: behaviour.refuse_delta,
         failing_group: behaviour.failing_license_group.clone(),
         replication_delay: behaviour.replication_delay,
         listing_lags: behaviour.listing_lags,
@@ -802,7 +1416,7 @@ fn answer(
         commit_then_unavailable: behaviour.commit_then_unavailable,
     };
     if let Some(live) = behaviour.live.as_mut() {
-        let answer = live_answer(request, &segments, query, live, &mut extras);
+        let answer = live_answer(request, &segments, query, live, &mut extras, origin);
         behaviour.commit_then_unavailable = extras.commit_then_unavailable;
         return answer.unwrap_or_else(|| {
             (
@@ -826,7 +1440,6 @@ fn answer(
         ("GET", ["groups", _id]) if query.contains("licenseProcessingState") => {
             ok(fixture("api/group-licenseProcessingState.response.json"))
         }
-        ("POST", ["$batch"]) => ok(batch(&request.json(), behaviour, origin)),
         ("POST", ["groups", id, "assignLicense"]) => {
             if behaviour.failing_license_group.as_deref() == Some(*id) {
                 (
@@ -882,7 +1495,13 @@ fn members_page(id: &str, second_page: bool, origin: &str) -> Value {
     }
 }
 
-fn batch(request: &Value, behaviour: &mut Behaviour, origin: &str) -> Value {
+/// Answers each inner request of a `$batch` as if it came alone (charged one by one).
+fn batch(
+    request: &Value,
+    authorization: Option<&str>,
+    behaviour: &mut Behaviour,
+    origin: &str,
+) -> Value {
     let responses: Vec<Value> = request["requests"]
         .as_array()
         .unwrap()
@@ -904,8 +1523,18 @@ fn batch(request: &Value, behaviour: &mut Behaviour, origin: &str) -> Value {
                 throttled["headers"]["Retry-After"] = json!("0");
                 return throttled;
             }
-            json!({"id": id, "status": 200, "headers": {"Content-Type": "application/json"},
-                   "body": members_page(&group, false, origin)})
+            let alone = Recorded {
+                method: inner["method"].as_str().unwrap_or("GET").to_string(),
+                url: format!("/v1.0{url}"),
+                body: inner.get("body").map(Value::to_string).unwrap_or_default(),
+            };
+            let (status, body, retry_after) = answer(&alone, authorization, behaviour, origin);
+            let mut headers = json!({"Content-Type": "application/json"});
+            if let Some(seconds) = retry_after {
+                headers["Retry-After"] = json!(seconds);
+            }
+            json!({"id": id, "status": status, "headers": headers,
+                   "body": serde_json::from_str::<Value>(&body).unwrap_or(Value::Null)})
         })
         .collect();
     json!({"responses": responses})

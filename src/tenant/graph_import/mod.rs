@@ -102,6 +102,7 @@ pub fn map_export(export: &GraphExport) -> Result<TenantState, Diagnostics> {
         subscriptions,
         users,
         groups,
+        delta: None,
     })
 }
 
