@@ -15,7 +15,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{json, Value};
 
-use super::client::{graph_error_fields, read_answer};
+use super::answer::{graph_error_fields, read_answer};
 use super::error::{GraphError, GraphErrorKind};
 use super::retry::{client_request_id, retryable, Budget, Repeat, Sleeper};
 use super::secret::Secret;

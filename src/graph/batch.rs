@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::client::{Answer, BatchRequest, GraphClient, BATCH_LIMIT};
+use super::answer::Answer;
+use super::client::{BatchRequest, GraphClient, BATCH_LIMIT};
 use super::error::{GraphError, GraphErrorKind};
 use super::retry::{client_request_id, retryable, Budget, Repeat};
 use crate::tenant::graph_import::GraphPage;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::answer::{graph_error_fields, parse_retry_after, read_answer, Answer};
 use super::auth::request_token;
 use super::budget::{request_cost, ResourceBudget};
 use super::error::{GraphError, GraphErrorKind};
@@ -17,9 +18,6 @@ use super::retry::{client_request_id, retryable, thread_sleeper, Budget, Repeat,
 use super::secret::Secret;
 use super::settings::GraphSettings;
 use crate::tenant::graph_import::GraphPage;
-
-/// The largest response body read (a page of 999 users with every property is a few MB).
-const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The most pages one collection may have: 10 million objects at 999 a page, and a guard
 /// against a server that never stops paging.
@@ -96,17 +94,6 @@ impl std::fmt::Debug for GraphClient {
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
-}
-
-/// A successful answer: status and body (`Null` for an empty body).
-pub(super) struct Answer {
-    pub(super) status: u16,
-    pub(super) retry_after: Option<Duration>,
-    pub(super) body: Value,
-    /// The body text, when it was not JSON (error pages of proxies).
-    pub(super) text: String,
-    /// Graph's `request-id` header.
-    pub(super) request_id: Option<String>,
 }
 
 impl GraphClient {
@@ -543,69 +530,5 @@ impl GraphClient {
                 })
             })
             .collect()
-    }
-}
-
-/// Reads status, `Retry-After` and body of a response.
-pub(super) fn read_answer(
-    mut response: ureq::http::Response<ureq::Body>,
-) -> Result<Answer, String> {
-    let status = response.status().as_u16();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_string)
-    };
-    let retry_after = header("retry-after").as_deref().and_then(parse_retry_after);
-    // Graph's header; the identity platform names it x-ms-request-id.
-    let request_id = header("request-id").or_else(|| header("x-ms-request-id"));
-    let text = response
-        .body_mut()
-        .with_config()
-        .limit(MAX_RESPONSE_BYTES)
-        .read_to_string()
-        .map_err(|error| error.to_string())?;
-    let body = if text.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    };
-    Ok(Answer {
-        status,
-        retry_after,
-        body,
-        text,
-        request_id,
-    })
-}
-
-/// `Retry-After` in seconds (the form Graph uses); HTTP dates are left to the backoff.
-fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// Graph's `{"error": {"code", "message"}}` and the identity platform's
-/// `{"error", "error_description"}`.
-pub(super) fn graph_error_fields(body: &Value) -> (Option<String>, Option<String>) {
-    match body.get("error") {
-        Some(Value::Object(error)) => (
-            error
-                .get("code")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            error
-                .get("message")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        ),
-        Some(Value::String(code)) => (
-            Some(code.clone()),
-            body.get("error_description")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        ),
-        _ => (None, None),
     }
 }

@@ -5,6 +5,7 @@
 
 // An edge module: it reads credentials from the environment and certificates from files.
 
+mod answer;
 mod auth;
 mod batch;
 pub mod budget;
