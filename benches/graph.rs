@@ -16,7 +16,11 @@
 //! Run with `cargo bench --bench graph` (or `-- plan`, `-- refresh`); figures are in
 //! docs/performance.md.
 
-#![allow(clippy::disallowed_methods, clippy::disallowed_macros)] // a measuring tool
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_macros,
+    clippy::disallowed_types
+)] // a measuring tool: it starts the binary, times it and prints
 
 #[allow(dead_code)] // the tests use the rest of it
 #[path = "../tests/graph/fake_graph.rs"]

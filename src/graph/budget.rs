@@ -133,6 +133,10 @@ impl ResourceBudget {
     /// a `Retry-After` is waited out through `sleep` (once) unless the request is itself a
     /// retry, which has waited already; the window's wait is real time. A request costing more
     /// than the whole quota waits for an empty window and is then sent.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "units leave the window as time passes"
+    )]
     pub fn spend(&self, cost: u32, retry: bool, sleep: &dyn Fn(Duration)) {
         let pause = self.state.lock().ok().and_then(|state| {
             state
@@ -178,6 +182,10 @@ impl ResourceBudget {
 
     /// Graph answered 429: every request waits for `retry_after` (when given), and the quota
     /// assumed from now on is three quarters of what it was.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a Retry-After pauses requests until a moment in time"
+    )]
     pub fn throttled(&self, retry_after: Option<Duration>) {
         if let Ok(mut state) = self.state.lock() {
             if let Some(after) = retry_after {
@@ -245,6 +253,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the test measures that the window held a request"
+    )]
     fn a_full_window_holds_the_next_request_until_units_expire() {
         let budget = ResourceBudget::new(Some(10), Duration::from_millis(200));
         // (held 210 ms: a twentieth longer than the window)
