@@ -20,7 +20,7 @@
     clippy::disallowed_methods,
     clippy::disallowed_macros,
     clippy::disallowed_types
-)] // a measuring tool
+)] // a measuring tool: it starts the binary, times it and prints
 
 #[allow(dead_code)] // the tests use the rest of it
 #[path = "../tests/graph/fake_graph.rs"]

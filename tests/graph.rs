@@ -1984,3 +1984,38 @@ fn a_generated_tenant_refreshed_after_a_hundred_changes_equals_a_full_read_in_fe
     state.delta = None;
     assert_eq!(state, full_read(&server));
 }
+
+#[test]
+fn an_error_cleared_by_the_licensing_service_alone_is_seen_by_the_refresh() {
+    let server = apply_tenant();
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("tenant.json");
+    pull_snapshot(&server, &snapshot);
+    assert!(load_state(&snapshot)
+        .users
+        .iter()
+        .any(|u| u.license_states.iter().any(|s| s.error.is_some())));
+    {
+        // Seats were freed and the service retried Gus: only his license states change, which
+        // /users/delta does not report.
+        let mut behaviour = server.behaviour.lock().unwrap();
+        let live = behaviour.live.as_mut().unwrap();
+        let gus = live.users.iter_mut().find(|u| u["id"] == GUS).unwrap();
+        for state in gus["licenseAssignmentStates"].as_array_mut().unwrap() {
+            state["state"] = json!("Active");
+            state["error"] = json!("None");
+        }
+    }
+    live_seatplan(&server)
+        .args(["pull", "--graph", "--refresh"])
+        .arg(&snapshot)
+        .assert()
+        .success();
+    let mut refreshed = load_state(&snapshot);
+    refreshed.delta = None;
+    assert!(refreshed
+        .users
+        .iter()
+        .all(|u| u.license_states.iter().all(|s| s.error.is_none())));
+    assert_eq!(refreshed, full_read(&server));
+}

@@ -135,7 +135,7 @@ impl ResourceBudget {
     /// than the whole quota waits for an empty window and is then sent.
     #[expect(
         clippy::disallowed_methods,
-        reason = "the budget is kept in real time: a window of Graph's throttling is ten seconds of it"
+        reason = "units leave the window as time passes"
     )]
     pub fn spend(&self, cost: u32, retry: bool, sleep: &dyn Fn(Duration)) {
         let pause = self.state.lock().ok().and_then(|state| {
@@ -184,7 +184,7 @@ impl ResourceBudget {
     /// assumed from now on is three quarters of what it was.
     #[expect(
         clippy::disallowed_methods,
-        reason = "a `Retry-After` is a span of real time from now"
+        reason = "a Retry-After pauses requests until a moment in time"
     )]
     pub fn throttled(&self, retry_after: Option<Duration>) {
         if let Ok(mut state) = self.state.lock() {
@@ -255,7 +255,7 @@ mod tests {
     #[test]
     #[expect(
         clippy::disallowed_methods,
-        reason = "the test measures how long a request is held"
+        reason = "the test measures that the window held a request"
     )]
     fn a_full_window_holds_the_next_request_until_units_expire() {
         let budget = ResourceBudget::new(Some(10), Duration::from_millis(200));

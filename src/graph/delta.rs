@@ -9,8 +9,9 @@
 //! - users `/users/delta` reports (created, or a tracked property changed);
 //! - users who joined or left a group (`members@delta`), and every member of a group whose
 //!   properties (its licenses among them) changed;
-//! - users with an assignment in error in the snapshot (their error may have cleared), and the
-//!   `membersWithLicenseErrors` of every group Graph lists with `hasMembersWithLicenseErrors`;
+//! - the `membersWithLicenseErrors` of every group Graph lists with `hasMembersWithLicenseErrors`
+//!   (errors now), and users with an assignment in error in the snapshot who are not among them
+//!   (their error cleared);
 //! - users whose recorded states do not match their memberships (processing had not finished
 //!   when the snapshot was taken, or a group was deleted).
 //!
@@ -301,11 +302,12 @@ impl GraphClient {
             .map(|(id, _)| id)
             .collect();
         let mut states_via: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut old_errors: BTreeSet<String> = BTreeSet::new();
         for user in &snapshot.users {
             let id = user.id.to_ascii_lowercase();
             for state in &user.license_states {
                 if state.state == AssignmentState::Error {
-                    reread.insert(id.clone());
+                    old_errors.insert(id.clone());
                 }
                 if let Some(via) = &state.via {
                     let via = via.to_ascii_lowercase();
@@ -336,17 +338,19 @@ impl GraphClient {
 
         // The second round: the users to read again and the members in error.
         let select = user_select();
-        let ids: Vec<&String> = reread.iter().collect();
-        let mut urls: Vec<String> = ids
-            .chunks(IDS_PER_FILTER)
-            .map(|chunk| {
-                let list: Vec<String> = chunk.iter().map(|id| format!("%27{id}%27")).collect();
-                format!(
-                    "/users?$filter=id%20in%20({})&$select={select}&$top=999",
-                    list.join(",")
-                )
-            })
-            .collect();
+        let by_id = |ids: &BTreeSet<String>| -> Vec<String> {
+            let ids: Vec<&String> = ids.iter().collect();
+            ids.chunks(IDS_PER_FILTER)
+                .map(|chunk| {
+                    let list: Vec<String> = chunk.iter().map(|id| format!("%27{id}%27")).collect();
+                    format!(
+                        "/users?$filter=id%20in%20({})&$select={select}&$top=999",
+                        list.join(",")
+                    )
+                })
+                .collect()
+        };
+        let mut urls = by_id(&reread);
         urls.extend(objects(&erring).filter_map(id_of).map(|id| {
             format!(
                 "/groups/{}/membersWithLicenseErrors?$select={select}&$top=999",
@@ -366,8 +370,29 @@ impl GraphClient {
                 }
             }
         }
+        // Users in error then but not now: their error cleared (a third round, usually empty).
+        let cleared: BTreeSet<String> = old_errors
+            .into_iter()
+            .filter(|id| !fresh.contains_key(id) && !reread.contains(id))
+            .filter(|id| !removed_users.contains(id))
+            .collect();
+        if !cleared.is_empty() {
+            for user in self
+                .get_many(&by_id(&cleared))?
+                .iter()
+                .flat_map(|pages| objects(pages))
+            {
+                if let Some(id) = id_of(user) {
+                    fresh.insert(id.to_ascii_lowercase(), user.clone());
+                }
+            }
+        }
         // A user read because of an error that delta did not report is re-read all the same.
-        let reread: BTreeSet<String> = reread.into_iter().chain(fresh.keys().cloned()).collect();
+        let reread: BTreeSet<String> = reread
+            .into_iter()
+            .chain(cleared)
+            .chain(fresh.keys().cloned())
+            .collect();
 
         // The tenant from the fresh objects and the kept ones.
         let upn_of: HashMap<String, String> = snapshot

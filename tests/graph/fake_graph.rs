@@ -548,16 +548,27 @@ impl Live {
     fn in_error(&self, group_id: &str) -> Vec<Value> {
         self.users
             .iter()
-            .filter(|user| {
-                user["licenseAssignmentStates"]
-                    .as_array()
-                    .is_some_and(|states| {
-                        states
-                            .iter()
-                            .any(|s| s["assignedByGroup"] == group_id && s["state"] == "Error")
-                    })
-            })
+            .filter(|user| self.erring_groups_of(user).any(|id| id == group_id))
             .cloned()
+            .collect()
+    }
+
+    /// The groups whose assignment is in error for `user`.
+    fn erring_groups_of<'u>(&self, user: &'u Value) -> impl Iterator<Item = &'u str> {
+        user["licenseAssignmentStates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|state| state["state"] == "Error")
+            .filter_map(|state| state["assignedByGroup"].as_str())
+    }
+
+    /// The groups with at least one member in error (one pass over the users).
+    fn erring_groups(&self) -> BTreeSet<String> {
+        self.users
+            .iter()
+            .flat_map(|user| self.erring_groups_of(user))
+            .map(str::to_string)
             .collect()
     }
 
@@ -951,9 +962,10 @@ fn live_answer(
             if param(query, "$filter").as_deref()
                 == Some("hasMembersWithLicenseErrors eq true") =>
         {
+            let erring = live.erring_groups();
             let groups: Vec<Value> = listed
                 .iter()
-                .filter(|g| !live.in_error(g["id"].as_str().unwrap()).is_empty())
+                .filter(|g| erring.contains(g["id"].as_str().unwrap()))
                 .cloned()
                 .collect();
             ok(collection(&groups, "/groups", query, origin))
