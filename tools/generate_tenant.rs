@@ -5,7 +5,11 @@
 //! ```text
 //! cargo run --release --example generate-tenant -- --users 1000000 --groups 2000 --out DIR
 //! cargo run --release --example generate-tenant -- --shape unrecorded --users 1000000 --out DIR
+//! cargo run --release --example generate-tenant -- --users 100000 --graph-pages --out DIR
 //! ```
+//!
+//! `--graph-pages` also writes the tenant as Graph's responses into `DIR/graph/`, in the layout
+//! `seatplan import graph` reads (999 objects a page, as seatplan requests them).
 
 #![allow(clippy::disallowed_macros, clippy::disallowed_methods)] // a command-line tool
 
@@ -42,6 +46,9 @@ struct Args {
     /// states and large static groups listed in the config.
     #[arg(long, value_enum, default_value_t = tenantgen::Shape::Recorded)]
     shape: tenantgen::Shape,
+    /// Also write the tenant as Graph responses into `graph/` (the `import graph` layout).
+    #[arg(long)]
+    graph_pages: bool,
     /// Directory to write into (created if missing).
     #[arg(long)]
     out: PathBuf,
@@ -57,7 +64,7 @@ fn main() -> ExitCode {
         seed: args.seed,
         shape: args.shape,
     };
-    match write(&params, &args.out) {
+    match write(&params, &args.out, args.graph_pages) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("generate-tenant: {error}");
@@ -66,7 +73,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn write(params: &tenantgen::Params, out: &std::path::Path) -> Result<(), String> {
+fn write(
+    params: &tenantgen::Params,
+    out: &std::path::Path,
+    graph_pages: bool,
+) -> Result<(), String> {
     let started = Instant::now();
     let generated = tenantgen::generate(params, Catalog::builtin());
     eprintln!(
@@ -101,6 +112,12 @@ fn write(params: &tenantgen::Params, out: &std::path::Path) -> Result<(), String
         notes.push_str(&format!("- {name}/: {what}\n"));
     }
     std::fs::write(out.join("VARIANTS.txt"), &notes).map_err(|error| error.to_string())?;
+    if graph_pages {
+        let export = tenantgen::graph_export(&generated.state, Catalog::builtin(), 999);
+        let written = seatplan::io::graph_export::save_graph_export(&out.join("graph"), &export)
+            .map_err(|diagnostic| diagnostic.message)?;
+        eprintln!("wrote {written} Graph response pages");
+    }
     eprintln!(
         "wrote {} in {:.1} s",
         out.display(),

@@ -14,6 +14,9 @@
 //! evaluated here, over the same attribute values the users were generated with; the generator's
 //! matching stays simple (case-insensitive equality, prefix, substring, and regular expressions
 //! over digits), so the recorded members are what the rule selects.
+//!
+//! [`graph_export`] answers a generated state as Graph's responses, for measuring the mapping of
+//! Graph pages against loading the same tenant from a state file.
 
 use indexmap::IndexMap;
 use regex::Regex;
@@ -21,6 +24,7 @@ use seatplan::catalog::Catalog;
 use seatplan::config::{Config, Ensure, GroupSpec, MemberSpec, TenantSettings};
 use seatplan::engine::{memory::ServiceMemory, Outcome};
 use seatplan::source::SourceId;
+use seatplan::tenant::graph_import::{GraphExport, GraphPage};
 use seatplan::tenant::index::{self, Source, UserIdx};
 use seatplan::tenant::model::{
     AssignedLicense, AttributeValue, Attributes, GroupState, LicenseState, Subscription,
@@ -1169,4 +1173,186 @@ pub fn config_files(config: &Config, max_bytes: usize) -> Result<Vec<(String, St
     }
     flush(&mut chunk, &mut files)?;
     Ok(files)
+}
+
+/// The Graph responses a tenant of `state` answers, `page_size` objects a page, as
+/// `seatplan import graph` reads them and `pull --save-responses` writes them: subscriptions with
+/// their service plans, users with the properties of `user_select()` (licenses, recorded states
+/// by group id, and the service plans of their products as `assignedPlans`), groups, and the
+/// members of every group. For measuring the mapping against loading the same tenant from a file.
+pub fn graph_export(state: &TenantState, catalog: &Catalog, page_size: usize) -> GraphExport {
+    use serde_json::{json, Map, Value};
+    use std::collections::HashMap;
+
+    let product = |sku: &str| catalog.resolve_product(sku).ok().map(|id| catalog.product(id));
+    let sku_id = |sku: &str| product(sku).map_or_else(|| sku.to_string(), |p| p.id.clone());
+    let plan_id = |name: &str| {
+        catalog
+            .resolve_plan(name)
+            .map_or_else(|_| name.to_string(), |id| catalog.plan(id).id.clone())
+    };
+    let license = |license: &AssignedLicense| {
+        json!({
+            "skuId": sku_id(&license.sku),
+            "disabledPlans": license.disabled_plans.iter().map(|name| plan_id(name)).collect::<Vec<_>>(),
+        })
+    };
+    let pages = |origin: &str, objects: Vec<Value>| -> Vec<GraphPage> {
+        let chunks: Vec<&[Value]> = objects.chunks(page_size.max(1)).collect();
+        let count = chunks.len().max(1);
+        (0..count)
+            .map(|index| {
+                let value = chunks.get(index).map_or_else(Vec::new, |chunk| chunk.to_vec());
+                let mut body = json!({ "value": value });
+                if index + 1 < count {
+                    body["@odata.nextLink"] = json!(format!("https://graph.example/{origin}?page={}", index + 2));
+                }
+                GraphPage::new(format!("{origin}-{}", index + 1), body)
+            })
+            .collect()
+    };
+    let group_ids: HashMap<&str, &str> = state
+        .groups
+        .iter()
+        .flat_map(|group| [(group.display_name.as_str(), group.id.as_str()), (group.id.as_str(), group.id.as_str())])
+        .collect();
+    let user_ids: HashMap<&str, &str> = state
+        .users
+        .iter()
+        .map(|user| (user.upn.as_str(), user.id.as_str()))
+        .collect();
+
+    let skus = state
+        .subscriptions
+        .iter()
+        .map(|subscription| {
+            let plans: Vec<Value> = product(&subscription.sku)
+                .map(|product| {
+                    product
+                        .plans
+                        .iter()
+                        .map(|&plan| {
+                            let plan = catalog.plan(plan);
+                            json!({"servicePlanId": plan.id, "servicePlanName": plan.name})
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({
+                "skuId": subscription.id.clone().unwrap_or_else(|| sku_id(&subscription.sku)),
+                "skuPartNumber": subscription.sku,
+                "prepaidUnits": {"enabled": subscription.enabled, "warning": subscription.warning, "suspended": subscription.suspended},
+                "consumedUnits": subscription.consumed.unwrap_or(0),
+                "servicePlans": plans,
+            })
+        })
+        .collect();
+    let users = state
+        .users
+        .iter()
+        .map(|user| {
+            let mut object = Map::new();
+            object.insert("id".into(), json!(user.id));
+            object.insert("userPrincipalName".into(), json!(user.upn));
+            object.insert("usageLocation".into(), json!(user.usage_location));
+            object.insert("proxyAddresses".into(), json!(user.proxy_addresses));
+            let mut extensions = Map::new();
+            for (name, value) in &user.attributes {
+                let value = serde_json::to_value(value).unwrap_or(Value::Null);
+                if name.starts_with("extensionAttribute") {
+                    extensions.insert(name.to_string(), value);
+                } else {
+                    object.insert(name.to_string(), value);
+                }
+            }
+            object.insert("onPremisesExtensionAttributes".into(), Value::Object(extensions));
+            let mut skus: Vec<&str> = user.licenses.iter().map(|l| l.sku.as_str()).collect();
+            skus.extend(user.license_states.iter().map(|s| s.sku.as_str()));
+            skus.sort_unstable();
+            skus.dedup();
+            let mut states: Vec<Value> = user
+                .licenses
+                .iter()
+                .map(|direct| {
+                    let mut entry = license(direct);
+                    entry["assignedByGroup"] = Value::Null;
+                    entry["state"] = json!("Active");
+                    entry["error"] = json!("None");
+                    entry
+                })
+                .collect();
+            states.extend(user.license_states.iter().filter(|s| s.via.is_some()).map(|recorded| {
+                let via = recorded.via.as_deref().unwrap_or_default();
+                json!({
+                    "skuId": sku_id(&recorded.sku),
+                    "assignedByGroup": group_ids.get(via).copied().unwrap_or(via),
+                    "disabledPlans": [],
+                    "state": recorded.state,
+                    "error": recorded.error.map_or_else(|| json!("None"), |error| json!(error)),
+                })
+            }));
+            object.insert("assignedLicenses".into(), Value::Array(skus.iter().map(|sku| json!({"skuId": sku_id(sku), "disabledPlans": []})).collect()));
+            object.insert("licenseAssignmentStates".into(), Value::Array(states));
+            let plans: Vec<Value> = skus
+                .iter()
+                .filter_map(|sku| product(sku))
+                .flat_map(|product| product.plans.iter())
+                .map(|&plan| {
+                    json!({
+                        "assignedDateTime": "2026-01-05T09:30:00Z",
+                        "capabilityStatus": "Enabled",
+                        "service": catalog.plan(plan).name,
+                        "servicePlanId": catalog.plan(plan).id,
+                    })
+                })
+                .collect();
+            object.insert("assignedPlans".into(), Value::Array(plans));
+            Value::Object(object)
+        })
+        .collect();
+    let groups = state
+        .groups
+        .iter()
+        .map(|group| {
+            json!({
+                "id": group.id,
+                "displayName": group.display_name,
+                "description": group.description,
+                "groupTypes": if group.rule.is_some() { vec!["DynamicMembership"] } else { vec![] },
+                "securityEnabled": group.security_enabled,
+                "mailEnabled": group.mail_enabled,
+                "membershipRule": group.rule,
+                "membershipRuleProcessingState": group.rule_processing.map(|p| match p {
+                    seatplan::config::RuleProcessing::On => "On",
+                    seatplan::config::RuleProcessing::Paused => "Paused",
+                }),
+                "assignedLicenses": group.licenses.iter().map(license).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let members = state
+        .groups
+        .iter()
+        .map(|group| {
+            let objects = group
+                .members
+                .iter()
+                .map(|member| match user_ids.get(member.as_str()) {
+                    Some(id) => json!({"@odata.type": "#microsoft.graph.user", "id": id, "userPrincipalName": member}),
+                    None => json!({"@odata.type": "#microsoft.graph.group", "id": member}),
+                })
+                .collect();
+            (group.id.clone(), pages(&format!("members/{}", group.id), objects))
+        })
+        .collect();
+    GraphExport {
+        organization: pages(
+            "organization",
+            vec![json!({"id": state.tenant.id, "countryLetterCode": state.tenant.default_usage_location})],
+        ),
+        subscribed_skus: pages("subscribedSkus", skus),
+        users: pages("users", users),
+        groups: pages("groups", groups),
+        members,
+    }
 }
