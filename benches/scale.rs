@@ -5,7 +5,9 @@
 //! compiling and evaluating every dynamic rule, the engine on an unchanged tenant, after a
 //! product migration in one group and in reprocess mode, a step that adds 100 users to one
 //! group beside a run over every user for the same change, the desired state of the matching
-//! config, and `plan::compute` for the matching config and for the config with one rule edited.
+//! config, and `plan::compute` for the matching config and for the config with one rule edited;
+//! and the same tenant from Graph's pages (`import_graph`: parsing the pages and mapping them),
+//! the counterpart of `parse_json`.
 //! Run with `cargo bench --bench scale`; the 1,000,000-user case is `benches/compare.sh`, and
 //! `plan-phases` times each phase of one plan.
 
@@ -27,6 +29,7 @@ use seatplan::engine::{self, memory::ServiceMemory, Before, Mode, Outcome};
 use seatplan::plan::{compute, Inputs, Overrides};
 use seatplan::render::diagnostics::to_json;
 use seatplan::source::{SourceId, Sources};
+use seatplan::tenant::graph_import::{GraphMapper, GraphPage};
 use seatplan::tenant::index::{self, Tenant, UserIdx};
 use seatplan::tenant::membership;
 use seatplan::tenant::parse::{parse_state, Format};
@@ -348,4 +351,84 @@ fn plan_unchanged(bencher: Bencher, case: Case) {
 fn plan_rule_edited(bencher: Bencher, case: Case) {
     let fixture = fixture(case);
     whole_plan(bencher, fixture, &fixture.rule_edited);
+}
+
+/// The Graph responses of a case's tenant as page texts (`tenantgen::graph_export`, 999 objects
+/// a page), as the Graph client and `import graph` receive them: (collection, its pages), the
+/// collections in the order they are mapped, members by group id.
+fn graph_pages(case: Case) -> &'static Vec<(String, Vec<String>)> {
+    type Pages = Vec<(String, Vec<String>)>;
+    static CACHE: OnceLock<Mutex<HashMap<Case, &'static Pages>>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    cache.entry(case).or_insert_with(|| {
+        let export = tenantgen::graph_export(&fixture(case).state, Catalog::builtin(), 999);
+        let texts = |pages: &[GraphPage]| -> Vec<String> {
+            pages
+                .iter()
+                .map(|page| serde_json::to_string(&page.body).expect("page serialises"))
+                .collect()
+        };
+        let mut collections: Pages = vec![
+            ("organization".into(), texts(&export.organization)),
+            ("subscribedSkus".into(), texts(&export.subscribed_skus)),
+            ("groups".into(), texts(&export.groups)),
+            ("users".into(), texts(&export.users)),
+        ];
+        for (id, pages) in &export.members {
+            collections.push((id.clone(), texts(pages)));
+        }
+        Box::leak(Box::new(collections))
+    })
+}
+
+/// Graph's pages to the tenant state, from their texts, the way `seatplan import graph` reads an
+/// export directory: each page parsed, handed to `graph_import::GraphMapper` and dropped — the
+/// counterpart of `parse_json` for a tenant read from Graph. The pages are 999 objects each, with
+/// every property of `user_select()` (`assignedPlans` included, which the state files of
+/// `parse_json` do not hold).
+#[divan::bench(args = CASES, sample_count = 3, sample_size = 1)]
+fn import_graph(bencher: Bencher, case: Case) {
+    let collections = graph_pages(case);
+    let bytes: usize = collections
+        .iter()
+        .flat_map(|(_, pages)| pages)
+        .map(String::len)
+        .sum();
+    let parse = |collection: &str, text: &str| {
+        GraphPage::new(collection, serde_json::from_str(text).expect("page parses"))
+    };
+    bencher
+        .counter(divan::counter::BytesCount::new(bytes))
+        .bench(|| {
+            let mut mapper = GraphMapper::new();
+            for (collection, pages) in collections {
+                let whole = || -> Vec<GraphPage> {
+                    pages.iter().map(|text| parse(collection, text)).collect()
+                };
+                let step: fn(&mut GraphMapper, &GraphPage, bool) = match collection.as_str() {
+                    "organization" => {
+                        mapper.organization(&whole());
+                        continue;
+                    }
+                    "subscribedSkus" => GraphMapper::subscribed_skus,
+                    "groups" => GraphMapper::groups,
+                    "users" => GraphMapper::users,
+                    id => {
+                        mapper.members(id, &whole());
+                        continue;
+                    }
+                };
+                for (index, text) in pages.iter().enumerate() {
+                    step(
+                        &mut mapper,
+                        &parse(collection, text),
+                        index + 1 == pages.len(),
+                    );
+                }
+            }
+            mapper.finish().map(|state| state.users.len())
+        });
 }

@@ -1184,7 +1184,12 @@ pub fn graph_export(state: &TenantState, catalog: &Catalog, page_size: usize) ->
     use serde_json::{json, Map, Value};
     use std::collections::HashMap;
 
-    let product = |sku: &str| catalog.resolve_product(sku).ok().map(|id| catalog.product(id));
+    let product = |sku: &str| {
+        catalog
+            .resolve_product(sku)
+            .ok()
+            .map(|id| catalog.product(id))
+    };
     let sku_id = |sku: &str| product(sku).map_or_else(|| sku.to_string(), |p| p.id.clone());
     let plan_id = |name: &str| {
         catalog
@@ -1202,10 +1207,13 @@ pub fn graph_export(state: &TenantState, catalog: &Catalog, page_size: usize) ->
         let count = chunks.len().max(1);
         (0..count)
             .map(|index| {
-                let value = chunks.get(index).map_or_else(Vec::new, |chunk| chunk.to_vec());
+                let value = chunks
+                    .get(index)
+                    .map_or_else(Vec::new, |chunk| chunk.to_vec());
                 let mut body = json!({ "value": value });
                 if index + 1 < count {
-                    body["@odata.nextLink"] = json!(format!("https://graph.example/{origin}?page={}", index + 2));
+                    body["@odata.nextLink"] =
+                        json!(format!("https://graph.example/{origin}?page={}", index + 2));
                 }
                 GraphPage::new(format!("{origin}-{}", index + 1), body)
             })
@@ -1214,7 +1222,12 @@ pub fn graph_export(state: &TenantState, catalog: &Catalog, page_size: usize) ->
     let group_ids: HashMap<&str, &str> = state
         .groups
         .iter()
-        .flat_map(|group| [(group.display_name.as_str(), group.id.as_str()), (group.id.as_str(), group.id.as_str())])
+        .flat_map(|group| {
+            [
+                (group.display_name.as_str(), group.id.as_str()),
+                (group.id.as_str(), group.id.as_str()),
+            ]
+        })
         .collect();
     let user_ids: HashMap<&str, &str> = state
         .users
@@ -1265,7 +1278,10 @@ pub fn graph_export(state: &TenantState, catalog: &Catalog, page_size: usize) ->
                     object.insert(name.to_string(), value);
                 }
             }
-            object.insert("onPremisesExtensionAttributes".into(), Value::Object(extensions));
+            object.insert(
+                "onPremisesExtensionAttributes".into(),
+                Value::Object(extensions),
+            );
             let mut skus: Vec<&str> = user.licenses.iter().map(|l| l.sku.as_str()).collect();
             skus.extend(user.license_states.iter().map(|s| s.sku.as_str()));
             skus.sort_unstable();
@@ -1291,7 +1307,14 @@ pub fn graph_export(state: &TenantState, catalog: &Catalog, page_size: usize) ->
                     "error": recorded.error.map_or_else(|| json!("None"), |error| json!(error)),
                 })
             }));
-            object.insert("assignedLicenses".into(), Value::Array(skus.iter().map(|sku| json!({"skuId": sku_id(sku), "disabledPlans": []})).collect()));
+            object.insert(
+                "assignedLicenses".into(),
+                Value::Array(
+                    skus.iter()
+                        .map(|sku| json!({"skuId": sku_id(sku), "disabledPlans": []}))
+                        .collect(),
+                ),
+            );
             object.insert("licenseAssignmentStates".into(), Value::Array(states));
             let plans: Vec<Value> = skus
                 .iter()
@@ -1348,7 +1371,9 @@ pub fn graph_export(state: &TenantState, catalog: &Catalog, page_size: usize) ->
     GraphExport {
         organization: pages(
             "organization",
-            vec![json!({"id": state.tenant.id, "countryLetterCode": state.tenant.default_usage_location})],
+            vec![
+                json!({"id": state.tenant.id, "countryLetterCode": state.tenant.default_usage_location}),
+            ],
         ),
         subscribed_skus: pages("subscribedSkus", skus),
         users: pages("users", users),

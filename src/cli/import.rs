@@ -2,17 +2,17 @@
 //! (layout in SPEC §1.2) into a tenant state file, written atomically as YAML, or JSON when the
 //! output name ends in `.json`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
 use super::{Exit, Terminal};
 use crate::backend::write_state;
-use crate::diag::{Diagnostics, Location};
-use crate::io::graph_export::{assemble_export, ExportFile};
-use crate::io::{read_graph_export, ReadExportFile};
+use crate::diag::{Diagnostic, Diagnostics, Location};
+use crate::io::graph_export::{arrange_export, classify_export_path};
+use crate::io::{list_graph_export, read_graph_page};
 use crate::source::{SourceId, Sources};
-use crate::tenant::graph_import::{map_export, GraphPage};
+use crate::tenant::graph_import::{GraphMapper, GraphPage};
 use crate::tenant::TenantState;
 use crate::yaml::{parse_document, YamlLimits};
 
@@ -52,42 +52,11 @@ pub fn run(args: ImportArgs, terminal: &Terminal) -> Exit {
 
 fn run_graph(args: ImportGraphArgs, terminal: &Terminal) -> Exit {
     let mut sources = Sources::new();
-    let files = match read_graph_export(&args.directory) {
-        Ok(files) => files,
+    let (tenant, problems, texts) = match import_directory(&args.directory, &mut sources) {
+        Ok(imported) => imported,
         Err(problems) => {
             terminal.report(problems.iter(), &sources);
             return Exit::Failure;
-        }
-    };
-    let mut texts = Vec::new();
-    let mut pages = Vec::new();
-    for ReadExportFile {
-        relative_path,
-        text,
-        value,
-    } in files
-    {
-        let source = sources.add(relative_path.clone(), text.as_str());
-        texts.push((source, text));
-        pages.push(ExportFile {
-            page: GraphPage {
-                origin: relative_path.clone(),
-                source: Some(source),
-                body: value,
-            },
-            relative_path,
-        });
-    }
-    let (export, mut problems) = assemble_export(pages);
-    let tenant = if problems.has_errors() {
-        None
-    } else {
-        match map_export(&export) {
-            Ok(tenant) => Some(tenant),
-            Err(errors) => {
-                problems.extend(errors);
-                None
-            }
         }
     };
     attach_pointers(&problems, &texts, &mut sources);
@@ -109,6 +78,130 @@ fn run_graph(args: ImportGraphArgs, terminal: &Terminal) -> Exit {
         Err(diagnostic) => {
             terminal.report([&diagnostic], &sources);
             Exit::Failure
+        }
+    }
+}
+
+/// What importing a directory gives: the tenant (when nothing was wrong), every problem, and
+/// the texts of the pages the problems point into.
+type Imported = (Option<TenantState>, Diagnostics, Vec<(SourceId, String)>);
+
+/// Reads and maps the export in `directory` one page at a time, so that only one page's JSON is
+/// in memory at once, whatever the size of the tenant. The text of a page is kept (and given to
+/// `sources`) only when mapping it raised a problem. An unreadable or malformed file fails the
+/// import with the reading problems alone (every file is read to find them all); an incomplete
+/// layout with the layout's problems.
+fn import_directory(directory: &Path, sources: &mut Sources) -> Result<Imported, Diagnostics> {
+    let paths = list_graph_export(directory)?;
+    let mut unreadable: Vec<(String, Diagnostic)> = Vec::new();
+    let mut files = Vec::new();
+    for (relative_path, path) in paths {
+        if classify_export_path(&relative_path).is_some() {
+            files.push((relative_path.clone(), (relative_path, path)));
+        } else if let Err(problem) = read_graph_page(&path) {
+            // Not part of the layout, so not imported; but a broken file is still reported.
+            unreadable.push((relative_path, problem));
+        }
+    }
+    let (layout, layout_problems) = arrange_export(files);
+    let mut reader = PageReader {
+        sources,
+        unreadable,
+        texts: Vec::new(),
+        map: !layout_problems.has_errors(),
+    };
+    let mut mapper = GraphMapper::new();
+    reader.all(&layout.organization, &mut mapper, |mapper, pages| {
+        mapper.organization(pages)
+    });
+    for (collection, map) in [
+        (
+            &layout.subscribed_skus,
+            GraphMapper::subscribed_skus as PageMap,
+        ),
+        (&layout.groups, GraphMapper::groups),
+        (&layout.users, GraphMapper::users),
+    ] {
+        for (index, file) in collection.iter().enumerate() {
+            let last = index + 1 == collection.len();
+            reader.all(std::slice::from_ref(file), &mut mapper, |mapper, pages| {
+                map(mapper, &pages[0], last)
+            });
+        }
+    }
+    for (group_id, files) in &layout.members {
+        reader.all(files, &mut mapper, |mapper, pages| {
+            mapper.members(group_id, pages)
+        });
+    }
+    if !reader.unreadable.is_empty() {
+        reader.unreadable.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut problems = Diagnostics::default();
+        problems.extend(reader.unreadable.into_iter().map(|(_, problem)| problem));
+        return Err(problems);
+    }
+    let mut problems = layout_problems;
+    if problems.has_errors() {
+        return Ok((None, problems, Vec::new()));
+    }
+    let tenant = match mapper.finish() {
+        Ok(tenant) => Some(tenant),
+        Err(errors) => {
+            problems.extend(errors);
+            None
+        }
+    };
+    Ok((tenant, problems, reader.texts))
+}
+
+/// A mapping step of one page of a collection ([`GraphMapper::groups`], …).
+type PageMap = fn(&mut GraphMapper, &GraphPage, bool);
+
+/// Reads pages of an export for the mapper, keeping what diagnostics need.
+struct PageReader<'s> {
+    sources: &'s mut Sources,
+    /// Files that could not be read or parsed, by relative path.
+    unreadable: Vec<(String, Diagnostic)>,
+    /// The texts of the pages problems point into.
+    texts: Vec<(SourceId, String)>,
+    /// Whether pages are mapped: not once the layout or a file is known to be broken.
+    map: bool,
+}
+
+impl PageReader<'_> {
+    /// Reads `files` ((relative path, full path)) and hands their pages to `map` at once.
+    fn all(
+        &mut self,
+        files: &[(String, PathBuf)],
+        mapper: &mut GraphMapper,
+        map: impl FnOnce(&mut GraphMapper, &[GraphPage]),
+    ) {
+        let mut pages = Vec::with_capacity(files.len());
+        let mut texts = Vec::with_capacity(files.len());
+        for (relative_path, path) in files {
+            match read_graph_page(path) {
+                Ok((text, body)) => {
+                    let source = self.sources.add(relative_path.clone(), "");
+                    texts.push((source, text));
+                    pages.push(GraphPage {
+                        origin: relative_path.clone(),
+                        source: Some(source),
+                        body,
+                    });
+                }
+                Err(problem) => self.unreadable.push((relative_path.clone(), problem)),
+            }
+        }
+        if !self.map || !self.unreadable.is_empty() {
+            return;
+        }
+        let before = mapper.problem_count();
+        map(mapper, &pages);
+        if mapper.problem_count() > before {
+            for (source, text) in texts {
+                self.sources.set_text(source, text.as_str());
+                self.texts.push((source, text));
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The export directory's layout (SPEC §1.2) at the I/O edge: which file holds which Graph
 //! response and page (`organization.json`, `users-2.json`, `members/<group-id>.json`, …),
-//! arranging read files into a [`GraphExport`] for [`crate::tenant::graph_import::map_export`],
-//! and writing a live read back in the same layout (`seatplan pull --save-responses`).
+//! arranging the files of a directory by collection ([`arrange_export`]) — their paths, to be
+//! read and mapped one page at a time by `seatplan import graph`, or read files into a
+//! [`GraphExport`] for [`crate::tenant::graph_import::map_export`] — and writing a live read back
+//! in the same layout (`seatplan pull --save-responses`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -74,27 +76,53 @@ pub struct ExportFile {
     pub page: GraphPage,
 }
 
-/// Arranges the files of an export directory into a [`GraphExport`]: classifies them by name,
-/// orders each collection's pages by number, and reports files outside the layout (warnings),
-/// missing required files and gaps in page numbers (errors).
-pub fn assemble_export(files: Vec<ExportFile>) -> (GraphExport, Diagnostics) {
+/// The files of an export directory by collection, each collection's pages in page order: the
+/// pages themselves, or only their paths when they are read one at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportLayout<T> {
+    /// `organization.json`.
+    pub organization: Vec<T>,
+    /// `subscribedSkus.json`.
+    pub subscribed_skus: Vec<T>,
+    /// `users.json`, `users-2.json`, …
+    pub users: Vec<T>,
+    /// `groups.json`, `groups-2.json`, …
+    pub groups: Vec<T>,
+    /// `members/<group-id>.json`, … by group id.
+    pub members: BTreeMap<String, Vec<T>>,
+}
+
+impl<T> Default for ExportLayout<T> {
+    fn default() -> Self {
+        ExportLayout {
+            organization: Vec::new(),
+            subscribed_skus: Vec::new(),
+            users: Vec::new(),
+            groups: Vec::new(),
+            members: BTreeMap::new(),
+        }
+    }
+}
+
+/// Arranges the files of an export directory, given as (path relative to the directory with `/`
+/// separators, file), by collection: classifies them by name, orders each collection's pages by
+/// number, and reports files outside the layout (warnings), missing required files and gaps in
+/// page numbers (errors).
+pub fn arrange_export<T>(files: Vec<(String, T)>) -> (ExportLayout<T>, Diagnostics) {
     let mut diagnostics = Diagnostics::default();
-    let mut collections: BTreeMap<ExportCollection, BTreeMap<u32, GraphPage>> = BTreeMap::new();
-    for file in files {
-        match classify_export_path(&file.relative_path) {
+    let mut collections: BTreeMap<ExportCollection, BTreeMap<u32, T>> = BTreeMap::new();
+    for (relative_path, file) in files {
+        match classify_export_path(&relative_path) {
             Some((collection, page)) => {
                 collections
                     .entry(collection)
                     .or_default()
-                    .insert(page, file.page);
+                    .insert(page, file);
             }
             None => diagnostics.push(
                 Diagnostic::new(
                     Code::GraphUnknownFile,
-                    format!(
-                        "`{}` is not part of a Graph export; it was ignored",
-                        file.relative_path
-                    ),
+                    format!("`{relative_path}` is not part of a Graph export; it was ignored"),
                 )
                 .with_help(
                     "an export holds organization.json, subscribedSkus.json, users[-N].json, \
@@ -103,7 +131,7 @@ pub fn assemble_export(files: Vec<ExportFile>) -> (GraphExport, Diagnostics) {
             ),
         }
     }
-    let mut export = GraphExport::default();
+    let mut layout = ExportLayout::default();
     for (collection, pages) in collections {
         let name = collection_file_name(&collection);
         for (expected, number) in (1..).zip(pages.keys()) {
@@ -120,24 +148,24 @@ pub fn assemble_export(files: Vec<ExportFile>) -> (GraphExport, Diagnostics) {
                 break;
             }
         }
-        let pages: Vec<GraphPage> = pages.into_values().collect();
+        let pages: Vec<T> = pages.into_values().collect();
         match collection {
-            ExportCollection::Organization => export.organization = pages,
-            ExportCollection::SubscribedSkus => export.subscribed_skus = pages,
-            ExportCollection::Users => export.users = pages,
-            ExportCollection::Groups => export.groups = pages,
+            ExportCollection::Organization => layout.organization = pages,
+            ExportCollection::SubscribedSkus => layout.subscribed_skus = pages,
+            ExportCollection::Users => layout.users = pages,
+            ExportCollection::Groups => layout.groups = pages,
             ExportCollection::Members(id) => {
-                export.members.insert(id, pages);
+                layout.members.insert(id, pages);
             }
         }
     }
-    for (pages, name) in [
-        (&export.organization, "organization.json"),
-        (&export.subscribed_skus, "subscribedSkus.json"),
-        (&export.users, "users.json"),
-        (&export.groups, "groups.json"),
+    for (empty, name) in [
+        (layout.organization.is_empty(), "organization.json"),
+        (layout.subscribed_skus.is_empty(), "subscribedSkus.json"),
+        (layout.users.is_empty(), "users.json"),
+        (layout.groups.is_empty(), "groups.json"),
     ] {
-        if pages.is_empty() {
+        if empty {
             diagnostics.push(
                 Diagnostic::new(
                     Code::GraphInconsistentExport,
@@ -147,6 +175,23 @@ pub fn assemble_export(files: Vec<ExportFile>) -> (GraphExport, Diagnostics) {
             );
         }
     }
+    (layout, diagnostics)
+}
+
+/// Arranges parsed files of an export directory into a [`GraphExport`] ([`arrange_export`]).
+pub fn assemble_export(files: Vec<ExportFile>) -> (GraphExport, Diagnostics) {
+    let files = files
+        .into_iter()
+        .map(|file| (file.relative_path, file.page))
+        .collect();
+    let (layout, diagnostics) = arrange_export(files);
+    let export = GraphExport {
+        organization: layout.organization,
+        subscribed_skus: layout.subscribed_skus,
+        users: layout.users,
+        groups: layout.groups,
+        members: layout.members,
+    };
     (export, diagnostics)
 }
 

@@ -336,20 +336,10 @@ pub const MAX_GRAPH_PAGE_BYTES: u64 = 256 * 1024 * 1024;
 /// The most files an export directory may hold (one members file per group, plus pages).
 pub const MAX_EXPORT_FILES: usize = 200_000;
 
-/// One JSON file of a Graph export directory, read and parsed.
-#[derive(Debug)]
-pub struct ReadExportFile {
-    /// The path relative to the export directory, with `/` separators.
-    pub relative_path: String,
-    /// The file's text, for diagnostics.
-    pub text: String,
-    /// The parsed JSON.
-    pub value: serde_json::Value,
-}
-
-/// Reads the `*.json` files of a Graph export directory (the top level and `members/`), sorted by
-/// path, each within [`MAX_GRAPH_PAGE_BYTES`]. Every unreadable or malformed file is reported.
-pub fn read_graph_export(directory: &Path) -> Result<Vec<ReadExportFile>, Diagnostics> {
+/// Lists the `*.json` files of a Graph export directory (the top level and `members/`), sorted
+/// by path, as (path relative to the directory with `/` separators, full path); at most
+/// [`MAX_EXPORT_FILES`]. The files are read one at a time with [`read_graph_page`].
+pub fn list_graph_export(directory: &Path) -> Result<Vec<(String, PathBuf)>, Diagnostics> {
     let display = directory.display().to_string();
     if !directory.is_dir() {
         return Err(
@@ -375,35 +365,21 @@ pub fn read_graph_export(directory: &Path) -> Result<Vec<ReadExportFile>, Diagno
         .into());
     }
     paths.sort();
-    let mut files = Vec::new();
-    let mut problems = Diagnostics::default();
-    for (relative_path, path) in paths {
-        let text = match read_text(&path, MAX_GRAPH_PAGE_BYTES) {
-            Ok(text) => text,
-            Err(diagnostic) => {
-                problems.push(diagnostic);
-                continue;
-            }
-        };
-        match serde_json::from_str(&text) {
-            Ok(value) => files.push(ReadExportFile {
-                relative_path,
-                text,
-                value,
-            }),
-            Err(error) => problems.push(
-                Diagnostic::new(
-                    Code::JsonSyntax,
-                    format!("`{}` is not valid JSON: {error}", path.display()),
-                )
-                .with_help("the file must hold a Graph response body exactly as Graph returned it"),
-            ),
-        }
+    Ok(paths)
+}
+
+/// Reads one file of a Graph export directory, within [`MAX_GRAPH_PAGE_BYTES`]: its text (for
+/// diagnostics) and its parsed JSON.
+pub fn read_graph_page(path: &Path) -> Result<(String, serde_json::Value), Diagnostic> {
+    let text = read_text(path, MAX_GRAPH_PAGE_BYTES)?;
+    match serde_json::from_str(&text) {
+        Ok(value) => Ok((text, value)),
+        Err(error) => Err(Diagnostic::new(
+            Code::JsonSyntax,
+            format!("`{}` is not valid JSON: {error}", path.display()),
+        )
+        .with_help("the file must hold a Graph response body exactly as Graph returned it")),
     }
-    if problems.has_errors() {
-        return Err(problems);
-    }
-    Ok(files)
 }
 
 /// The `*.json` files directly in `directory`, as (relative path with `prefix`, full path).

@@ -1,22 +1,19 @@
 //! `GET /groups`: each group's kind, membership rule and licenses; which groups are licensed
 //! (their members must be in the export too).
 
-use std::collections::BTreeSet;
-
 use crate::config::RuleProcessing;
 use crate::diag::Code;
 use crate::tenant::model::{AssignedLicense, GroupState};
 
 use super::objects::Entry;
 use super::types::Group;
-use super::{GraphPage, GroupIndex, Mapper};
+use super::{GraphMapper, GraphPage};
 
-impl Mapper {
-    /// The groups by lowercase id, and the ids of those that assign licenses.
-    pub(super) fn groups(&mut self, pages: &[GraphPage]) -> (GroupIndex, BTreeSet<String>) {
-        let mut groups = GroupIndex::new();
-        let mut licensed = BTreeSet::new();
-        let objects = self.objects::<Group>(pages, "group", "id");
+impl GraphMapper {
+    /// Maps a page of `GET /groups` (`last`: the collection's last page), after every page of
+    /// the subscribed SKUs.
+    pub fn groups(&mut self, page: &GraphPage, last: bool) {
+        let objects = self.page_objects::<Group>(page, last, "group", "id");
         for Entry { at, typed, .. } in objects {
             let Some(group) = typed else {
                 if let Some(id) = &at.id {
@@ -73,7 +70,7 @@ impl Mapper {
                 continue;
             };
             let key = id.to_ascii_lowercase();
-            if groups.contains_key(&key) {
+            if self.groups.contains_key(&key) {
                 self.diagnostics.push(
                     at.diagnostic(
                         Code::GraphDuplicateObject,
@@ -85,9 +82,9 @@ impl Mapper {
                 continue;
             }
             if !licenses.is_empty() {
-                licensed.insert(key.clone());
+                self.licensed.insert(key.clone());
             }
-            groups.insert(
+            self.groups.insert(
                 key,
                 GroupState {
                     id: id.clone(),
@@ -102,6 +99,5 @@ impl Mapper {
                 },
             );
         }
-        (groups, licensed)
     }
 }

@@ -24,14 +24,14 @@ mod subscriptions;
 pub mod types;
 mod users;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
 use crate::diag::Diagnostics;
 use crate::source::SourceId;
 
-use super::model::{GroupState, Subscription, TenantState};
+use super::model::{GroupState, Subscription, TenantInfo, TenantState, UserState};
 
 pub use select::{
     group_select, member_select, organization_select, sku_select, user_select, USER_ATTRIBUTES,
@@ -76,50 +76,97 @@ pub struct GraphExport {
 
 /// Maps Graph responses to a tenant state (SPEC §1.2), collecting every problem.
 pub fn map_export(export: &GraphExport) -> Result<TenantState, Diagnostics> {
-    let mut mapper = Mapper::default();
-    let tenant = mapper.organization(&export.organization);
-    mapper.subscribed_skus(&export.subscribed_skus);
-    let (mut groups, licensed) = mapper.groups(&export.groups);
-    let mut users = mapper.users(&export.users, &groups);
-    mapper.members(&export.members, &mut groups, &licensed);
-    if mapper.diagnostics.has_errors() {
-        return Err(mapper.diagnostics);
-    }
-    let mut subscriptions: Vec<Subscription> = mapper.subscriptions.into_values().collect();
-    subscriptions.sort_by(|a, b| a.sku.cmp(&b.sku).then_with(|| a.id.cmp(&b.id)));
-    users.sort_by_cached_key(|user| (user.upn.to_lowercase(), user.id.clone()));
-    let mut groups: Vec<GroupState> = groups.into_values().collect();
-    groups.sort_by_cached_key(|group| {
-        (
-            group.display_name.to_lowercase(),
-            group.display_name.clone(),
-            group.id.clone(),
-        )
+    let mut mapper = GraphMapper::new();
+    mapper.organization(&export.organization);
+    for_pages(&export.subscribed_skus, |page, last| {
+        mapper.subscribed_skus(page, last)
     });
-    Ok(TenantState {
-        version: 1,
-        tenant,
-        subscriptions,
-        users,
-        groups,
-        delta: None,
-    })
+    for_pages(&export.groups, |page, last| mapper.groups(page, last));
+    for_pages(&export.users, |page, last| mapper.users(page, last));
+    for (group_id, pages) in &export.members {
+        mapper.members(group_id, pages);
+    }
+    mapper.finish()
+}
+
+/// Calls `map` with each page and whether it is the collection's last.
+fn for_pages(pages: &[GraphPage], mut map: impl FnMut(&GraphPage, bool)) {
+    for (index, page) in pages.iter().enumerate() {
+        map(page, index + 1 == pages.len());
+    }
 }
 
 /// The groups of the groups response by lowercase id, while users and members are mapped.
 type GroupIndex = BTreeMap<String, GroupState>;
 
-/// The state of one mapping: what earlier collections taught the later ones, and every problem.
+/// A mapping of Graph responses into a tenant state, fed one page at a time so that a caller
+/// holding many pages (a large export read from files) can drop each page once it is mapped:
+/// the organization first, then every page of the subscribed SKUs, of the groups and of the
+/// users, in that order (each collection tells the next the names and groups it refers to),
+/// then the members of each group, and [`GraphMapper::finish`]. [`map_export`] does exactly this
+/// for pages already in memory. Every problem is collected; each one about an object is raised
+/// while that object's page is mapped.
 #[derive(Default)]
-struct Mapper {
+pub struct GraphMapper {
     diagnostics: Diagnostics,
+    tenant: TenantInfo,
     /// skuId (lowercase) → subscription.
     subscriptions: BTreeMap<String, Subscription>,
     /// Service plan GUID (lowercase) → servicePlanName.
     plan_names: HashMap<String, String>,
+    groups: GroupIndex,
+    /// Ids (lowercase) of the groups that assign licenses: their members must be exported.
+    licensed: BTreeSet<String>,
     /// Ids (lowercase) of groups already reported as invalid: references to them are not
     /// reported a second time.
     rejected_groups: HashSet<String>,
+    users: Vec<UserState>,
+    /// Ids (lowercase) of the users mapped so far, to report duplicates.
+    user_ids: HashSet<String>,
+    /// Ids (lowercase) of the groups whose members response was mapped.
+    member_responses: HashSet<String>,
+}
+
+impl GraphMapper {
+    /// A mapping with nothing mapped yet.
+    pub fn new() -> Self {
+        GraphMapper::default()
+    }
+
+    /// How many problems were found so far: a caller can tell whether a page it just handed in
+    /// raised any (and so whether its text is needed to show them).
+    pub fn problem_count(&self) -> usize {
+        self.diagnostics.iter().len()
+    }
+
+    /// The tenant state, with subscriptions by SKU, users by UPN and groups by display name, or
+    /// every problem found.
+    pub fn finish(mut self) -> Result<TenantState, Diagnostics> {
+        self.check_member_responses();
+        if self.diagnostics.has_errors() {
+            return Err(self.diagnostics);
+        }
+        let mut subscriptions: Vec<Subscription> = self.subscriptions.into_values().collect();
+        subscriptions.sort_by(|a, b| a.sku.cmp(&b.sku).then_with(|| a.id.cmp(&b.id)));
+        let mut users = self.users;
+        users.sort_by_cached_key(|user| (user.upn.to_lowercase(), user.id.clone()));
+        let mut groups: Vec<GroupState> = self.groups.into_values().collect();
+        groups.sort_by_cached_key(|group| {
+            (
+                group.display_name.to_lowercase(),
+                group.display_name.clone(),
+                group.id.clone(),
+            )
+        });
+        Ok(TenantState {
+            version: 1,
+            tenant: self.tenant,
+            subscriptions,
+            users,
+            groups,
+            delta: None,
+        })
+    }
 }
 
 #[cfg(test)]

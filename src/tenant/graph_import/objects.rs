@@ -10,7 +10,7 @@ use crate::diag::{Code, Diagnostic, Location};
 use crate::guid::is_guid;
 use crate::source::pointer_child;
 
-use super::{GraphPage, Mapper};
+use super::{GraphMapper, GraphPage};
 
 /// One object of a page being mapped: where it is, for diagnostics.
 pub(super) struct At<'a> {
@@ -139,13 +139,9 @@ pub(super) struct Entry<'a, T> {
 
 const RESPONSE_AS_RETURNED: &str = "the file must hold the response exactly as Graph returned it";
 
-impl Mapper {
-    /// The objects of a collection's pages, each deserialized into `T`, with where they are;
-    /// `id_field` names the property that identifies an object in messages. Pages without a
-    /// `value` array, a last page that promises another, entries that are not objects and
-    /// objects of the wrong shape are reported; an object of the wrong shape comes back as
-    /// `None` so that the caller can remember its id. Each comes with its untyped form, for the
-    /// properties read by name.
+impl GraphMapper {
+    /// The objects of every page of a small collection (the organization, one group's members);
+    /// see [`GraphMapper::page_objects`].
     pub(super) fn objects<'a, T: Deserialize<'a>>(
         &mut self,
         pages: &'a [GraphPage],
@@ -153,73 +149,86 @@ impl Mapper {
         id_field: &str,
     ) -> Vec<Entry<'a, T>> {
         let mut objects = Vec::new();
-        let last = pages.len().saturating_sub(1);
         for (index, page) in pages.iter().enumerate() {
-            let Some(values) = page.body.get("value").and_then(Value::as_array) else {
+            objects.extend(self.page_objects(page, index + 1 == pages.len(), kind, id_field));
+        }
+        objects
+    }
+
+    /// The objects of one page of a collection (`last`: the collection's last page), each
+    /// deserialized into `T`, with where they are; `id_field` names the property that
+    /// identifies an object in messages. A page without a `value` array, a last page that
+    /// promises another, entries that are not objects and objects of the wrong shape are
+    /// reported; an object of the wrong shape comes back as `None` so that the caller can
+    /// remember its id. Each comes with its untyped form, for the properties read by name.
+    pub(super) fn page_objects<'a, T: Deserialize<'a>>(
+        &mut self,
+        page: &'a GraphPage,
+        last: bool,
+        kind: &'static str,
+        id_field: &str,
+    ) -> Vec<Entry<'a, T>> {
+        let Some(values) = page.body.get("value").and_then(Value::as_array) else {
+            self.diagnostics.push(
+                At::response(page)
+                    .diagnostic(
+                        Code::GraphMissingField,
+                        None,
+                        "the response has no `value` array".into(),
+                    )
+                    .with_help("each file must hold one Graph collection response as returned"),
+            );
+            return Vec::new();
+        };
+        if last && page.body.get("@odata.nextLink").is_some() {
+            self.diagnostics.push(
+                At::response(page)
+                    .diagnostic(
+                        Code::GraphInconsistentExport,
+                        Some("@odata.nextLink"),
+                        "the response has an `@odata.nextLink` but its next page is missing".into(),
+                    )
+                    .with_help(
+                        "fetch every page and save page N as <name>-N.json next to the first",
+                    ),
+            );
+        }
+        let mut objects = Vec::with_capacity(values.len());
+        for (position, value) in values.iter().enumerate() {
+            let mut at = At {
+                page,
+                pointer: format!("/value/{position}"),
+                kind,
+                id: None,
+            };
+            let Some(object) = value.as_object() else {
                 self.diagnostics.push(
-                    At::response(page)
-                        .diagnostic(
-                            Code::GraphMissingField,
-                            None,
-                            "the response has no `value` array".into(),
-                        )
-                        .with_help("each file must hold one Graph collection response as returned"),
+                    at.diagnostic(
+                        Code::GraphInvalidValue,
+                        None,
+                        format!("an entry of `value` is not a {kind} object"),
+                    )
+                    .with_help(RESPONSE_AS_RETURNED),
                 );
                 continue;
             };
-            if index == last && page.body.get("@odata.nextLink").is_some() {
-                self.diagnostics.push(
-                    At::response(page)
-                        .diagnostic(
-                            Code::GraphInconsistentExport,
-                            Some("@odata.nextLink"),
-                            "the response has an `@odata.nextLink` but its next page is missing"
-                                .into(),
-                        )
-                        .with_help(
-                            "fetch every page and save page N as <name>-N.json next to the first",
-                        ),
-                );
-            }
-            objects.reserve(values.len());
-            for (position, value) in values.iter().enumerate() {
-                let mut at = At {
-                    page,
-                    pointer: format!("/value/{position}"),
-                    kind,
-                    id: None,
-                };
-                let Some(object) = value.as_object() else {
-                    self.diagnostics.push(
-                        at.diagnostic(
-                            Code::GraphInvalidValue,
-                            None,
-                            format!("an entry of `value` is not a {kind} object"),
-                        )
-                        .with_help(RESPONSE_AS_RETURNED),
-                    );
-                    continue;
-                };
-                at.id = object
-                    .get(id_field)
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                match serde_path_to_error::deserialize(value) {
-                    Ok(typed) => objects.push(Entry {
-                        at,
-                        object,
-                        typed: Some(typed),
-                    }),
+            at.id = object
+                .get(id_field)
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            // The path is tracked only to describe a failure: the second pass costs nothing on
+            // the objects that deserialize, which are all of them in a sound export.
+            let typed = match T::deserialize(value) {
+                Ok(typed) => Some(typed),
+                Err(_) => match serde_path_to_error::deserialize(value) {
+                    Ok(typed) => Some(typed),
                     Err(error) => {
                         self.diagnostics.push(at.wrong_shape(&error));
-                        objects.push(Entry {
-                            at,
-                            object,
-                            typed: None,
-                        });
+                        None
                     }
-                }
-            }
+                },
+            };
+            objects.push(Entry { at, object, typed });
         }
         objects
     }

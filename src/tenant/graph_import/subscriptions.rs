@@ -7,11 +7,15 @@ use crate::tenant::model::{AssignedLicense, SubscribedPlan, Subscription, Tenant
 
 use super::objects::{At, Entry};
 use super::types::{self, Organization, SubscribedSku};
-use super::{GraphPage, Mapper};
+use super::{GraphMapper, GraphPage};
 
-impl Mapper {
-    /// The tenant from the first organization object.
-    pub(super) fn organization(&mut self, pages: &[GraphPage]) -> TenantInfo {
+impl GraphMapper {
+    /// Maps `GET /organization` (every page): the tenant from the first organization object.
+    pub fn organization(&mut self, pages: &[GraphPage]) {
+        self.tenant = self.tenant_info(pages);
+    }
+
+    fn tenant_info(&mut self, pages: &[GraphPage]) -> TenantInfo {
         let objects = self.objects::<Organization>(pages, "organization", "id");
         let Some(Entry {
             at,
@@ -51,9 +55,10 @@ impl Mapper {
         }
     }
 
-    /// Records the subscriptions and the service plan names they define.
-    pub(super) fn subscribed_skus(&mut self, pages: &[GraphPage]) {
-        let objects = self.objects::<SubscribedSku>(pages, "subscribedSku", "skuId");
+    /// Maps a page of `GET /subscribedSkus` (`last`: the collection's last page): the
+    /// subscriptions and the service plan names they define.
+    pub fn subscribed_skus(&mut self, page: &GraphPage, last: bool) {
+        let objects = self.page_objects::<SubscribedSku>(page, last, "subscribedSku", "skuId");
         for Entry { at, typed, .. } in objects {
             let Some(sku) = typed else {
                 continue;

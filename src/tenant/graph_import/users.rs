@@ -15,14 +15,20 @@ use crate::tenant::model::{
 use super::objects::{At, Entry};
 use super::select::USER_ATTRIBUTES;
 use super::types::{self, User};
-use super::{GraphPage, GroupIndex, Mapper};
+use super::{GraphMapper, GraphPage, GroupIndex};
 
-impl Mapper {
-    /// The users, in page order; `groups` resolves the groups licenses come from.
-    pub(super) fn users(&mut self, pages: &[GraphPage], groups: &GroupIndex) -> Vec<UserState> {
-        let objects = self.objects::<User>(pages, "user", "id");
-        let mut users = Vec::with_capacity(objects.len());
-        let mut seen_ids = BTreeSet::new();
+impl GraphMapper {
+    /// Maps a page of `GET /users` (`last`: the collection's last page), after every page of
+    /// the groups: they resolve the groups licenses come from.
+    pub fn users(&mut self, page: &GraphPage, last: bool) {
+        let groups = std::mem::take(&mut self.groups);
+        self.users_of(page, last, &groups);
+        self.groups = groups;
+    }
+
+    fn users_of(&mut self, page: &GraphPage, last: bool, groups: &GroupIndex) {
+        let objects = self.page_objects::<User>(page, last, "user", "id");
+        self.users.reserve(objects.len());
         for Entry { at, object, typed } in objects {
             let Some(user) = typed else {
                 continue;
@@ -35,7 +41,7 @@ impl Mapper {
             let (Some(id), Some(upn)) = (id, upn) else {
                 continue;
             };
-            if !seen_ids.insert(id.to_ascii_lowercase()) {
+            if !self.user_ids.insert(id.to_ascii_lowercase()) {
                 self.diagnostics.push(
                     at.diagnostic(
                         Code::GraphDuplicateObject,
@@ -46,7 +52,7 @@ impl Mapper {
                 );
                 continue;
             }
-            users.push(UserState {
+            self.users.push(UserState {
                 id: id.clone(),
                 upn: upn.clone(),
                 usage_location: user.usage_location.clone().filter(|code| !code.is_empty()),
@@ -57,7 +63,6 @@ impl Mapper {
                 license_states,
             });
         }
-        users
     }
 
     /// The properties rules test ([`USER_ATTRIBUTES`]), the on-premises extension attributes
