@@ -1,6 +1,6 @@
 //! The benchmark tenant generator (`tools/tenantgen.rs`): deterministic, its recorded license
 //! states are what the engine predicts, its config directory loads and describes the tenant as it
-//! is, and each variant changes one group.
+//! is, each variant changes one group, and its Graph responses import to the same tenant.
 
 #[path = "../tools/tenantgen.rs"]
 #[allow(dead_code)] // the generator's full surface serves the example and the benchmarks
@@ -14,8 +14,9 @@ use seatplan::engine::memory::ServiceMemory;
 use seatplan::plan::{compute, desired, Inputs, Overrides};
 use seatplan::render::diagnostics::to_json;
 use seatplan::source::{SourceId, Sources};
+use seatplan::tenant::graph_import::map_export;
 use seatplan::tenant::index::{self, Source, UserIdx};
-use seatplan::tenant::model::AttributeValue;
+use seatplan::tenant::model::{AttributeValue, TenantState};
 use tenantgen::{generate, Generated, Params, Shape};
 
 fn small() -> Params {
@@ -359,4 +360,77 @@ fn a_plan_of_the_unrecorded_shapes_config_shows_no_change() {
         .expect("a rule-edited variant");
     let planned = plan(&generated.state, &load(edited));
     assert_eq!(planned.document.changes.len(), 1);
+}
+
+#[test]
+fn the_graph_responses_of_a_generated_tenant_import_to_the_same_tenant() {
+    let catalog = Catalog::builtin();
+    let Generated { state, .. } = generate(&small(), catalog);
+    let export = tenantgen::graph_export(&state, catalog, 999);
+    assert_eq!(export.users.len(), 4, "3,000 users in pages of 999");
+    assert!(export.users[0].body.get("@odata.nextLink").is_some());
+    let imported = map_export(&export).expect("the responses import");
+    assert_eq!(imported.tenant, state.tenant);
+    let skus = |state: &TenantState| -> Vec<(String, u64)> {
+        let mut skus: Vec<_> = state
+            .subscriptions
+            .iter()
+            .map(|s| (s.sku.clone(), s.enabled))
+            .collect();
+        skus.sort();
+        skus
+    };
+    assert_eq!(skus(&imported), skus(&state));
+    let by_id = |state: &TenantState| -> Vec<String> {
+        let mut users: Vec<String> = state
+            .users
+            .iter()
+            .map(|user| {
+                let mut states: Vec<String> = user
+                    .license_states
+                    .iter()
+                    .filter(|recorded| recorded.via.is_some())
+                    .map(|recorded| {
+                        format!("{}:{:?}:{:?}", recorded.sku, recorded.state, recorded.error)
+                    })
+                    .collect();
+                states.sort();
+                format!(
+                    "{} {} {:?} {:?} {} {states:?}",
+                    user.id,
+                    user.upn,
+                    user.usage_location,
+                    user.licenses,
+                    user.attributes.len()
+                )
+            })
+            .collect();
+        users.sort();
+        users
+    };
+    assert_eq!(by_id(&imported), by_id(&state));
+    let groups = |state: &TenantState| -> Vec<String> {
+        let mut groups: Vec<String> = state
+            .groups
+            .iter()
+            .map(|group| {
+                let mut members = group.members.clone();
+                members.sort();
+                format!(
+                    "{} {} {:?} {:?} {members:?}",
+                    group.id, group.display_name, group.rule, group.licenses
+                )
+            })
+            .collect();
+        groups.sort();
+        groups
+    };
+    assert_eq!(groups(&imported), groups(&state));
+    assert!(
+        imported
+            .users
+            .iter()
+            .any(|user| !user.assigned_plans.is_empty()),
+        "users hold the service plans of their products"
+    );
 }
