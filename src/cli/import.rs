@@ -96,12 +96,14 @@ fn import_directory(directory: &Path, sources: &mut Sources) -> Result<Imported,
     let mut unreadable: Vec<(String, Diagnostic)> = Vec::new();
     let mut files = Vec::new();
     for (relative_path, path) in paths {
-        if classify_export_path(&relative_path).is_some() {
-            files.push((relative_path.clone(), (relative_path, path)));
-        } else if let Err(problem) = read_graph_page(&path) {
-            // Not part of the layout, so not imported; but a broken file is still reported.
-            unreadable.push((relative_path, problem));
+        if classify_export_path(&relative_path).is_none() {
+            // Not part of the layout, so not imported (`arrange_export` warns about it); but a
+            // broken file is still reported.
+            if let Err(problem) = read_graph_page(&path) {
+                unreadable.push((relative_path.clone(), problem));
+            }
         }
+        files.push((relative_path.clone(), (relative_path, path)));
     }
     let (layout, layout_problems) = arrange_export(files);
     let mut reader = PageReader {
