@@ -11,6 +11,7 @@ use clap::Args;
 use super::{Exit, Terminal};
 use crate::backend::graph::refresh_snapshot_file;
 use crate::backend::write_state;
+use crate::diag::{Code, Diagnostic};
 use crate::graph::{GraphClient, GraphSettings};
 use crate::source::Sources;
 use crate::tenant::graph_import::map_export;
@@ -68,13 +69,7 @@ pub fn run(args: PullArgs, terminal: &Terminal) -> Exit {
         let output = args.output.as_deref().unwrap_or(snapshot);
         return match refresh_snapshot_file(&client, snapshot, Some(output), &mut sources) {
             Ok((state, note)) => {
-                terminal.print(&format!(
-                    "{note}\nWrote {} users, {} groups, {} subscriptions into {}.\n",
-                    state.users.len(),
-                    state.groups.len(),
-                    state.subscriptions.len(),
-                    output.display()
-                ));
+                terminal.print(&format!("{note}\nWrote {}.\n", contents(&state, output)));
                 Exit::Success
             }
             Err(problems) => {
@@ -84,6 +79,10 @@ pub fn run(args: PullArgs, terminal: &Terminal) -> Exit {
         };
     }
     let Some(output) = &args.output else {
+        // The argument parser requires one of the two; say so rather than fail silently.
+        let diagnostic = Diagnostic::new(Code::Usage, "pull needs --output FILE or --refresh FILE")
+            .with_help("`seatplan pull --graph -o tenant.yaml` reads the whole tenant");
+        terminal.report([&diagnostic], &sources);
         return Exit::Failure;
     };
     let (export, links) = match client.read_snapshot_export() {
@@ -118,12 +117,17 @@ pub fn run(args: PullArgs, terminal: &Terminal) -> Exit {
         terminal.report([&diagnostic], &sources);
         return Exit::Failure;
     }
-    terminal.print(&format!(
-        "{notes}Pulled {} users, {} groups, {} subscriptions into {}.\n",
+    terminal.print(&format!("{notes}Pulled {}.\n", contents(&state, output)));
+    Exit::Success
+}
+
+/// "3 users, 2 groups, 1 subscriptions into tenant.yaml".
+fn contents(state: &crate::tenant::TenantState, output: &std::path::Path) -> String {
+    format!(
+        "{} users, {} groups, {} subscriptions into {}",
         state.users.len(),
         state.groups.len(),
         state.subscriptions.len(),
         output.display()
-    ));
-    Exit::Success
+    )
 }
