@@ -2019,3 +2019,57 @@ fn an_error_cleared_by_the_licensing_service_alone_is_seen_by_the_refresh() {
         .all(|u| u.license_states.iter().all(|s| s.error.is_none())));
     assert_eq!(refreshed, full_read(&server));
 }
+
+#[test]
+fn the_graph_backend_makes_the_reordered_calls_in_the_plan_s_order() {
+    // Seeds 001/002: a refused direct call "is immediately reported back to you". The plan runs
+    // Ann's removal from `Z - E3` ahead of Bob's direct E3, which needs the seat it frees; the
+    // Graph backend sends exactly those two calls in that order.
+    let fixture = Path::new("tests/fixtures/service/refused-direct");
+    let text_state = std::fs::read_to_string(fixture.join("tenant.yaml")).unwrap();
+    let (state, _) = seatplan::tenant::parse::parse_state(
+        seatplan::source::SourceId(0),
+        &text_state,
+        seatplan::tenant::parse::Format::Yaml,
+    )
+    .map_err(|(problems, _)| format!("{problems:?}"))
+    .unwrap();
+    let mut state = state;
+    // Graph names the product by its skuId.
+    state.subscriptions[0].id = Some("6fd2c87f-b296-42f0-b197-1e91e994b900".to_string());
+    let served = fake_graph::Live::from_state(&state);
+    let server = FakeGraph::start_live(move |live| *live = served);
+    let config = fixture.join("seatplan.yaml");
+    let plan = live_seatplan(&server)
+        .args(["plan", "--graph", "-c"])
+        .arg(&config)
+        .arg("--allow-license-loss")
+        .assert()
+        .success();
+    let stdout = text(&plan.get_output().stdout);
+    assert!(
+        stdout.contains(
+            "1. removeMember group[\"Z - E3\"] ann@contoso.com\n    2. assignLicense user[\"bob@contoso.com\"] +ENTERPRISEPACK"
+        ),
+        "{stdout}"
+    );
+    live_seatplan(&server)
+        .args(["apply", "--graph", "-c"])
+        .arg(&config)
+        .args(["--allow-license-loss", "--auto-approve"])
+        .args(["--processing-checks", "1", "--processing-interval", "0"])
+        .assert()
+        .success();
+    let ann = &state.users[0].id;
+    let bob = &state.users[1].id;
+    let group = &state.groups[0].id;
+    let calls = writes(&server);
+    let order: Vec<&str> = calls.iter().map(|(call, _)| call.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            format!("DELETE /groups/{group}/members/{ann}/$ref"),
+            format!("POST /users/{bob}/assignLicense"),
+        ]
+    );
+}

@@ -35,6 +35,15 @@ struct Case<'a> {
 }
 
 const BOTH: &[&str] = &["tenant.yaml", "tenant-unrecorded.yaml"];
+/// `plan` of the fixture's `seatplan.yaml` with `--allow-license-loss`.
+const PLAN_ALLOWING_LOSS: &[&str] = &[
+    "plan",
+    "-c",
+    "seatplan.yaml",
+    "--state",
+    "{state}",
+    "--allow-license-loss",
+];
 const DYNAMIC: &[&str] = &["tenant-dynamic.yaml", "tenant-dynamic-unrecorded.yaml"];
 
 fn check(case: &Case<'_>) {
@@ -60,6 +69,31 @@ fn check(case: &Case<'_>) {
             assert!(!output.contains(text), "{what}: `{text}` present\n{output}");
         }
     }
+}
+
+/// A temporary directory holding the fixture's `seatplan.yaml` and `tenant` as `tenant.yaml`
+/// (an apply writes there).
+fn copied(fixture: &Path, tenant: &str) -> tempfile::TempDir {
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture.join("seatplan.yaml"),
+        directory.path().join("seatplan.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(fixture.join(tenant), directory.path().join("tenant.yaml")).unwrap();
+    directory
+}
+
+/// A JSON plan and its steps as `"call" "target"`.
+fn json_calls(stdout: &str) -> (serde_json::Value, Vec<String>) {
+    let plan: serde_json::Value = serde_json::from_str(stdout).expect("JSON plan");
+    let calls = plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|step| format!("{} {}", step["call"], step["target"]))
+        .collect();
+    (plan, calls)
 }
 
 // Seed 001, "Other products depend on this license": "This error occurs when Microsoft Entra ID
@@ -157,28 +191,136 @@ fn existing_seat_holders_keep_their_seats() {
 
 // Seeds 001 and 002, on a direct assignment that cannot succeed: "The problem is immediately
 // reported back to you." Seed 003: the service "does not automatically react to all types of
-// changes in the environment". Bob's direct E3 is assigned at step 1, while Ann still holds the
-// only seat; removing Ann from her group (step 2) frees it, but nothing calls for Bob's license
-// again: he is not licensed, and the plan says so.
+// changes in the environment". In the default order Bob's direct E3 would be assigned first,
+// while Ann still holds the only seat, and refused for good. Ann leaves her group and ends
+// without E3 anyway, so her removal runs first (`steps-reordered` says so): the seat is free when
+// Bob's call is made, and the steps of the plan show that order.
 #[test]
-fn a_refused_direct_assignment_is_not_called_again_by_a_later_step() {
+fn a_removal_that_frees_a_seat_runs_ahead_of_the_direct_assignment_that_needs_it() {
     check(&Case {
         directory: "refused-direct",
-        args: &[
-            "plan",
+        args: PLAN_ALLOWING_LOSS,
+        tenants: BOTH,
+        exit: 0,
+        expect: &[
+            "seatplan::steps-reordered",
+            "step 1. removeMember group[\"Z - E3\"] ann@contoso.com runs ahead of the additions",
+            "1. removeMember group[\"Z - E3\"] ann@contoso.com",
+            "2. assignLicense user[\"bob@contoso.com\"] +ENTERPRISEPACK",
+            "gains Office 365 E3 (ENTERPRISEPACK) assigned directly",
+        ],
+        absent: &["seatplan::seat-shortage"],
+    });
+}
+
+// The same order in every view of the plan (JSON `steps`, Markdown), and the file backend
+// records what those steps give: Bob holds the seat, and planning again shows no change.
+#[test]
+fn the_reordered_steps_are_what_the_plan_shows_and_the_file_backend_applies() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/refused-direct");
+    for tenant in BOTH {
+        let directory = copied(&fixture, tenant);
+        let flags = [
             "-c",
             "seatplan.yaml",
             "--state",
-            "{state}",
+            "tenant.yaml",
             "--allow-license-loss",
-        ],
+        ];
+        let json = seatplan_in(
+            directory.path(),
+            &[&["plan"][..], &flags, &["--format", "json"]].concat(),
+        );
+        assert_eq!(json.code, 0, "{}", json.stderr);
+        assert_eq!(
+            json_calls(&json.stdout).1,
+            [
+                r#""removeMember" "group[\"Z - E3\"]""#,
+                r#""assignLicense" "user[\"bob@contoso.com\"]""#,
+            ]
+        );
+        let markdown = seatplan_in(
+            directory.path(),
+            &[&["plan"][..], &flags, &["--format", "markdown"]].concat(),
+        );
+        assert_eq!(markdown.code, 0, "{}", markdown.stderr);
+        insta::assert_snapshot!("reordered steps markdown", markdown.stdout);
+        let apply = seatplan_in(
+            directory.path(),
+            &[&["apply"][..], &flags, &["--auto-approve"]].concat(),
+        );
+        assert_eq!(apply.code, 0, "{}", apply.stderr);
+        let report = seatplan_in(directory.path(), &["report", "--state", "tenant.yaml"]);
+        assert!(
+            report
+                .stdout
+                .contains("ENTERPRISEPACK         1         1       0"),
+            "{}",
+            report.stdout
+        );
+        assert!(
+            report.stdout.contains("bob@contoso.com"),
+            "{}",
+            report.stdout
+        );
+        let again = seatplan_in(directory.path(), &[&["plan"][..], &flags].concat());
+        assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    }
+}
+
+// Seeds 001/002 ("The problem is immediately reported back to you") and seed 003 (the service
+// "does not automatically react"): when the only removal that frees the seat would leave its
+// user without plans in between (Ann's E3 goes before her new E5 arrives: a window, a license
+// loss), seatplan keeps the default order and rejects the plan, naming the refused step, the
+// step that frees the seat and how to restructure. Bob joins another group at a later step: that
+// step processes him, but a refused call records nothing and only the step that makes it makes
+// it, so he still has no E3.
+#[test]
+fn a_refused_direct_assignment_is_named_and_not_called_again_by_a_later_step() {
+    check(&Case {
+        directory: "refused-direct-kept",
+        args: PLAN_ALLOWING_LOSS,
         tenants: BOTH,
         exit: 1,
         expect: &[
             "seatplan::seat-shortage",
             "bob@contoso.com via the direct licenses of `bob@contoso.com`",
+            "step 2. assignLicense user[\"bob@contoso.com\"] +ENTERPRISEPACK is refused",
+            "(CountViolation)",
+            "4. removeMember group[\"Z - E3\"] ann@contoso.com",
+            "restructure the change: leave the refused assignment out of this plan",
+            "gains Enterprise Mobility + Security E3 (EMS) via \"Y - EMS\"",
         ],
-        absent: &["gains Office 365 E3"],
+        absent: &[
+            "gains Office 365 E3",
+            "seatplan::steps-reordered",
+            "would be without service plans while the plan is applied",
+        ],
+    });
+}
+
+// Seed 001, "Service plans that conflict": "Microsoft Entra ID doesn't automatically resolve
+// license conflicts." Ann's direct E3 is assigned while her E1 group still gives her E1: the call
+// is refused (MutuallyExclusiveViolation). Leaving the group first would leave her with neither
+// license in between, so seatplan does not reorder: it names both steps and says how to
+// restructure.
+#[test]
+fn a_direct_assignment_refused_for_a_conflict_removed_later_names_both_steps() {
+    check(&Case {
+        directory: "direct-conflict",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::mutually-exclusive",
+            "step 1. assignLicense user[\"ann@contoso.com\"] +ENTERPRISEPACK is refused",
+            "(MutuallyExclusiveViolation)",
+            "2. removeMember group[\"E1\"] ann@contoso.com",
+            "restructure the change",
+            "seatplan::license-loss",
+        ],
+        absent: &["seatplan::steps-reordered", "gains Office 365 E3"],
     });
 }
 
@@ -193,14 +335,7 @@ fn a_refused_direct_assignment_is_not_called_again_by_a_later_step() {
 fn errors_are_not_retried_without_a_reprocess() {
     check(&Case {
         directory: "errors-stay",
-        args: &[
-            "plan",
-            "-c",
-            "seatplan.yaml",
-            "--state",
-            "{state}",
-            "--allow-license-loss",
-        ],
+        args: PLAN_ALLOWING_LOSS,
         tenants: BOTH,
         exit: 0,
         expect: &["seatplan::needs-reprocess", "- bob@contoso.com"],
@@ -343,13 +478,7 @@ fn the_json_plan_lists_the_steps_in_order() {
         ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON plan");
-    let calls: Vec<String> = plan["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .map(|step| format!("{} {}", step["call"], step["target"]))
-        .collect();
+    let (plan, calls) = json_calls(&run.stdout);
     assert_eq!(
         calls,
         [
@@ -371,13 +500,7 @@ fn the_json_plan_lists_the_steps_in_order() {
 fn apply_with_reprocess_adds_the_reprocess_steps_and_records_their_result() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/errors-stay");
     for tenant in BOTH {
-        let directory = tempfile::tempdir().unwrap();
-        std::fs::copy(
-            fixture.join("seatplan.yaml"),
-            directory.path().join("seatplan.yaml"),
-        )
-        .unwrap();
-        std::fs::copy(fixture.join(tenant), directory.path().join("tenant.yaml")).unwrap();
+        let directory = copied(&fixture, tenant);
         let flags = [
             "-c",
             "seatplan.yaml",

@@ -28,7 +28,9 @@
 //!   user's location or direct licenses does not retry the user's group errors.
 //! - A direct assignment that cannot succeed is refused by the API (seeds 001, 002: "The problem
 //!   is immediately reported back to you."): nothing is recorded, the user keeps what they had and
-//!   the refusal is reported in [`Outcome::refused`].
+//!   the refusal is reported in [`Outcome::refused`]. A step calls `assignLicense` only for the
+//!   direct licenses it changes: a later step that processes the user does not call for a
+//!   refused one again.
 //! - Removals first, then additions. A removal (or a change) that would leave a plan the user
 //!   keeps without any of its prerequisites is refused by the service: the old assignment stays,
 //!   in error with `DependencyViolation` (seed 000, "Missing dependent service plans"; seed 001,
@@ -168,7 +170,7 @@ pub struct Outcome {
     /// Per group, indexed like [`Tenant::groups`].
     pub groups: Vec<GroupOutcome>,
     /// Direct assignments the service refused (the call fails; nothing is recorded), in the
-    /// service's order.
+    /// order of the calls: a step's outcome keeps the refusals of the steps before it.
     pub refused: Vec<Refusal>,
 }
 
@@ -210,6 +212,7 @@ pub fn run(
         groups: &memory.groups,
         mode,
         retried: None,
+        previous: None,
     };
     process(
         catalog,
@@ -286,6 +289,7 @@ pub fn step(
             Mode::Reprocess
         },
         retried: Some(&retried),
+        previous: Some(before.scenario),
     };
     process(
         catalog,
@@ -331,6 +335,10 @@ struct Work<'a> {
     mode: Mode,
     /// The users whose errors `mode` retries (all, when `None`), sorted.
     retried: Option<&'a [UserIdx]>,
+    /// For a step, the scenario the memory was processed for: a direct license the step leaves
+    /// as that scenario has it is no call of this step, so the memory's entry (or its absence,
+    /// after a refused call) stays. `None` for a run, which processes the tenant as it stands.
+    previous: Option<&'a Tenant>,
 }
 
 /// Processes the users `work` selects: settled units keep what the memory holds, removals are
@@ -356,7 +364,7 @@ fn process(
                 AssignmentState::Active,
                 None,
             ),
-            UnitKind::SettledError => state.remember(unit),
+            UnitKind::Remembered => state.remember(unit),
             UnitKind::Process => {
                 for license in &unit.old {
                     if unit.new.iter().any(|new| new.product == license.product) {
@@ -392,7 +400,7 @@ fn process(
                     .new
                     .iter()
                     .for_each(|license| others.union_with(&license.enabled)),
-                UnitKind::SettledError => other
+                UnitKind::Remembered => other
                     .remembered
                     .iter()
                     .filter(|processed| processed.is_effective())

@@ -163,7 +163,7 @@ impl State {
 
     /// The outcome of a step over the users `touched` (sorted; slot by slot): `before` with
     /// their outcomes replaced, the groups they are in (before or after) updated, the seats
-    /// counted again and their refusals replacing the ones `before` recorded for them.
+    /// counted again and their refusals added to the ones `before` recorded.
     pub(super) fn merge(
         mut self,
         before: &Outcome,
@@ -212,12 +212,9 @@ impl State {
             }
         }
         let seats = self.seats(tenant);
-        let mut refused: Vec<Refusal> = before
-            .refused
-            .iter()
-            .filter(|refusal| !is_touched(&refusal.user))
-            .cloned()
-            .collect();
+        // A refusal is what a call of an earlier step met: it stays in the record of the
+        // apply, whoever this step processes.
+        let mut refused = before.refused.clone();
         refused.append(&mut self.refused);
         for (slot, user) in self.users.into_iter().enumerate() {
             users[touched[slot].0 as usize] = user;

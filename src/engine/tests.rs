@@ -598,3 +598,100 @@ groups:
     assert_eq!(outcome.groups[1].users_in_error, [UserIdx(1)]);
     assert_eq!(outcome, run_mode(&before, &after, Mode::Predict));
 }
+
+#[test]
+fn a_refused_direct_call_is_not_made_again_by_a_later_step_that_touches_the_user() {
+    // Seeds 001/002: a direct assignment that fails "is immediately reported back to you" and
+    // records nothing; seed 003: the service "does not automatically react to all types of
+    // changes". Bob's direct E3 is refused at the first step (Ann holds the only seat); the
+    // second step frees Ann's seat and adds Bob to an EMS group: it processes Bob, but makes no
+    // call for his E3.
+    let users = |bob: &str| {
+        format!(
+            "users:
+  - {{ id: 00000000-0000-4000-8000-000000000001, upn: ann@contoso.com }}
+  - {{ id: 00000000-0000-4000-8000-000000000002, upn: bob@contoso.com{bob} }}
+"
+        )
+    };
+    let groups = |e3: &str, ems: &str| {
+        format!(
+            "groups:
+  - {{ id: 00000000-0000-4000-8000-0000000000a1, display_name: E3, members: [{e3}], licenses: [{{ sku: ENTERPRISEPACK }}] }}
+  - {{ id: 00000000-0000-4000-8000-0000000000a2, display_name: EMS, members: [{ems}], licenses: [{{ sku: EMS }}] }}
+"
+        )
+    };
+    let seats = "subscriptions: [{ sku: ENTERPRISEPACK, enabled: 1 }, { sku: EMS, enabled: 5 }]\n";
+    let direct = ", licenses: [{ sku: ENTERPRISEPACK }]";
+    let current = tenant(&format!(
+        "{HEAD}{seats}{}{}",
+        users(""),
+        groups("ann@contoso.com", "")
+    ));
+    let first = tenant(&format!(
+        "{HEAD}{seats}{}{}",
+        users(direct),
+        groups("ann@contoso.com", "")
+    ));
+    let second = tenant(&format!(
+        "{HEAD}{seats}{}{}",
+        users(direct),
+        groups("", "bob@contoso.com")
+    ));
+    let outcome = predict(&current);
+    let (current_members, first_members, second_members) =
+        (members(&current), members(&first), members(&second));
+    let refused = step(
+        Catalog::builtin(),
+        Before {
+            outcome: &outcome,
+            scenario: &current,
+            memberships: &current_members,
+        },
+        &first,
+        &first_members,
+        &[],
+    );
+    let bob = first.user("bob@contoso.com").expect("bob");
+    assert_eq!(
+        refused.refused,
+        [Refusal {
+            user: bob,
+            product: product("ENTERPRISEPACK"),
+            error: AssignmentError::CountViolation,
+        }]
+    );
+    let later = step(
+        Catalog::builtin(),
+        Before {
+            outcome: &refused,
+            scenario: &first,
+            memberships: &first_members,
+        },
+        &second,
+        &second_members,
+        &[],
+    );
+    assert!(touched(
+        Before {
+            outcome: &refused,
+            scenario: &first,
+            memberships: &first_members,
+        },
+        &second,
+        &second_members
+    )
+    .contains(&bob));
+    let bob_after = user(&second, &later, "bob@contoso.com");
+    assert_eq!(bob_after.consumed, [product("EMS")]);
+    assert!(!bob_after.effective.contains(plan("EXCHANGE_S_ENTERPRISE")));
+    // The seat Ann freed stays free, and the refusal stays in the record of the apply.
+    assert_eq!(
+        later
+            .seats_of(product("ENTERPRISEPACK"))
+            .map(|usage| usage.consumed),
+        Some(0)
+    );
+    assert_eq!(later.refused, refused.refused);
+}

@@ -26,8 +26,9 @@ pub(super) struct Unit<'a> {
 pub(super) enum UnitKind {
     /// Processed before, same content, active.
     SettledActive,
-    /// Processed before, same content, not (all) active: the remembered states stay.
-    SettledError,
+    /// Processed before and not processed now: the remembered states stay (an assignment in
+    /// error, or a direct license the step makes no call for).
+    Remembered,
     /// To be processed: new, changed, or retried.
     Process,
     /// Removed: the service takes the old content away unless a dependency forbids it.
@@ -303,6 +304,14 @@ impl<'a> UnitContext<'a, '_> {
                 .is_some_and(|old| old.license == *license && old.state == AssignmentState::Active)
             {
                 UnitKind::SettledActive
+            } else if !self.calls_direct(idx, license.product, Some(license)) {
+                // No call of this step: a refused `assignLicense` recorded nothing, and only
+                // the step that makes the call makes it (seeds 001/002: the problem "is
+                // immediately reported back to you"; the service retries nothing by itself).
+                if same.is_empty() {
+                    continue;
+                }
+                UnitKind::Remembered
             } else {
                 UnitKind::Process
             };
@@ -322,6 +331,11 @@ impl<'a> UnitContext<'a, '_> {
                 .iter()
                 .any(|new| new.product == old.license.product)
             {
+                let kind = if self.calls_direct(idx, old.license.product, None) {
+                    UnitKind::Remove
+                } else {
+                    UnitKind::Remembered
+                };
                 units.push(Unit {
                     user: idx,
                     slot,
@@ -329,7 +343,7 @@ impl<'a> UnitContext<'a, '_> {
                     old: effective(&[old]),
                     remembered: vec![old],
                     new: &[],
-                    kind: UnitKind::Remove,
+                    kind,
                 });
             }
         }
@@ -373,7 +387,7 @@ impl<'a> UnitContext<'a, '_> {
                     // (seed 000, "When a licensed group is deleted": "it can't be removed until the
                     // dependency is resolved. Once the dependency is resolved, you need to
                     // reprocess the user licensing").
-                    UnitKind::SettledError
+                    UnitKind::Remembered
                 } else {
                     UnitKind::Remove
                 }
@@ -383,7 +397,7 @@ impl<'a> UnitContext<'a, '_> {
                 } else if retried {
                     UnitKind::Process
                 } else {
-                    UnitKind::SettledError
+                    UnitKind::Remembered
                 }
             } else {
                 UnitKind::Process
@@ -398,6 +412,19 @@ impl<'a> UnitContext<'a, '_> {
                 kind,
             });
         }
+    }
+
+    /// Whether the run calls `assignLicense` for the user's direct `product`, which the
+    /// scenario assigns as `now` (`None`: removed): always in a run, and in a step when the
+    /// scenario the memory was processed for assigned it otherwise.
+    fn calls_direct(&self, user: UserIdx, product: ProductId, now: Option<&License>) -> bool {
+        let Some(previous) = self.work.previous else {
+            return true;
+        };
+        let Some(was) = previous.users.get(user.0 as usize) else {
+            return true;
+        };
+        was.direct.iter().find(|license| license.product == product) != now
     }
 
     /// True when the memory holds exactly one entry per product of `new`, and the group's

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod document;
 pub mod export;
 pub mod impact;
+pub mod reorder;
 pub mod report;
 pub mod reprocess;
 #[cfg(test)]
@@ -240,9 +241,9 @@ pub fn compute_observed(
     };
     phase_done("rules (desired)");
     let changes = diff::changes(catalog, inputs.state, &desired, &current.tenant, &book);
-    let ordered = steps::steps(catalog, inputs.state, &changes);
+    let mut ordered = steps::steps(catalog, inputs.state, &changes, &[]);
     phase_done("diff");
-    let simulation = simulate::simulate(&simulate::Endpoints {
+    let endpoints = simulate::Endpoints {
         catalog,
         before: &current.outcome,
         current: &current.tenant,
@@ -251,7 +252,24 @@ pub fn compute_observed(
         target_members: &target_memberships.members,
         desired: &desired,
         changes: &changes,
-    });
+        releases: &[],
+    };
+    let mut simulation = simulate::simulate(&endpoints);
+    // A direct call refused for a seat that a later removal frees: run that removal first when
+    // it costs nobody anything (the one order is still decided by `steps::steps`).
+    let mut reordered = Vec::new();
+    if let Some(found) = ordered
+        .as_ref()
+        .ok()
+        .and_then(|steps| reorder::find(&endpoints, steps, &simulation))
+    {
+        let order = steps::steps(catalog, inputs.state, &changes, &found.early);
+        if let Ok(steps) = &order {
+            reordered = reorder::describe(&endpoints, steps, &found.avoided);
+        }
+        ordered = order;
+        simulation = found.simulation;
+    }
     let mut phases = simulation.between;
     let mut after = simulation.after.outcome;
     phase_done("engine (desired)");
@@ -286,6 +304,10 @@ pub fn compute_observed(
             outcome: std::mem::replace(&mut after, retried),
         });
     }
+    let refused_calls = ordered.as_ref().map_or_else(
+        |_| Vec::new(),
+        |steps| reorder::refused_calls(&endpoints, steps, &after),
+    );
     let addresses: crate::hash::Set<&str> = changes
         .iter()
         .map(|change| change.address.as_str())
@@ -319,6 +341,8 @@ pub fn compute_observed(
         after: &after,
         phases: &phases,
         retryable: &retryable,
+        reordered: &reordered,
+        refused_calls: &refused_calls,
         changes: &changes,
         overrides: inputs.overrides,
         new_plans,

@@ -24,6 +24,9 @@ use crate::tenant::index::{License, Tenant, UserIdx};
 /// A phase of an apply, as the simulation names it in diagnostics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
+    /// Removals run ahead of the additions because they free what a direct assignment needs
+    /// (see [`super::reorder`]).
+    Releases,
     /// Groups created, usage locations set, products added and plans re-enabled or disabled.
     Additions,
     /// Products replaced in one call.
@@ -38,6 +41,7 @@ impl Phase {
     /// What the phase's steps do, for messages.
     pub fn describe(self) -> &'static str {
         match self {
+            Phase::Releases => "the removals run ahead of the additions",
             Phase::Additions => {
                 "the steps that add licenses (and create groups, set usage locations)"
             }
@@ -46,6 +50,27 @@ impl Phase {
             Phase::Removals => "the steps that remove licenses and delete groups",
         }
     }
+}
+
+/// A removal that runs ahead of the additions: it takes a product from a user who ends without
+/// it anyway, so that the seat (or the conflict) it frees is free when a direct assignment that
+/// needs it is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Release {
+    /// `assignLicense` on the user removing a direct product.
+    Direct {
+        /// The user.
+        user: UserIdx,
+        /// The product removed.
+        product: ProductId,
+    },
+    /// The user removed from a static group.
+    Member {
+        /// The user.
+        user: UserIdx,
+        /// The group's index.
+        group: usize,
+    },
 }
 
 /// The service's state after one phase.
@@ -66,6 +91,7 @@ pub struct Simulation {
 }
 
 /// What a simulation starts from and goes to.
+#[derive(Clone, Copy)]
 pub struct Endpoints<'a> {
     /// The catalog.
     pub catalog: &'a Catalog,
@@ -83,6 +109,8 @@ pub struct Endpoints<'a> {
     pub desired: &'a Desired,
     /// The plan's changes.
     pub changes: &'a [Change],
+    /// The removals that run ahead of the additions.
+    pub releases: &'a [Release],
 }
 
 /// Runs the plan phase by phase from the current memory, each phase a step over the users it
@@ -91,11 +119,33 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
     let migrated = migrated_products(endpoints);
     let mut between: Vec<PhaseOutcome> = Vec::new();
     let mut padded: Vec<Vec<UserIdx>> = endpoints.current_members.to_vec();
+    for release in endpoints.releases {
+        if let Release::Member { user, group } = *release {
+            if let Some(members) = padded.get_mut(group) {
+                members.retain(|member| *member != user);
+            }
+        }
+    }
+    let released = (!endpoints.releases.is_empty()).then(|| {
+        let mut tenant = endpoints.current.clone();
+        for release in endpoints.releases {
+            if let Release::Direct { user, product } = *release {
+                tenant
+                    .user_mut(user)
+                    .direct
+                    .retain(|license| license.product != product);
+            }
+        }
+        (tenant, padded[..endpoints.current_members.len()].to_vec())
+    });
     padded.resize(endpoints.target.groups.len(), Vec::new());
     let additions = mixed(endpoints, &migrated, false);
     let migrations = (!migrated.groups.is_empty()).then(|| mixed(endpoints, &migrated, true));
     let memberships_change = endpoints.current_members != endpoints.target_members;
     let mut stages: Vec<(Phase, &Tenant, &[Vec<UserIdx>])> = Vec::new();
+    if let Some((tenant, members)) = &released {
+        stages.push((Phase::Releases, tenant, members));
+    }
     if additions.changed {
         stages.push((Phase::Additions, &additions.tenant, &padded));
     }
@@ -283,7 +333,20 @@ fn mixed(endpoints: &Endpoints<'_>, migrated: &Migrated, migrations: bool) -> Mi
     }
     for &index in endpoints.desired.users.keys() {
         let user = UserIdx(index as u32);
-        let old = &current.user_at(user).direct;
+        // What the releases left of the user's direct licenses.
+        let old: Vec<License> = current
+            .user_at(user)
+            .direct
+            .iter()
+            .filter(|license| {
+                !endpoints.releases.contains(&Release::Direct {
+                    user,
+                    product: license.product,
+                })
+            })
+            .cloned()
+            .collect();
+        let old = &old;
         let new = &target.user_at(user).direct;
         let narrowed = migrated.narrowed(&user_address(&current.user_at(user).upn));
         let direct = additions(

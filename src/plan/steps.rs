@@ -7,8 +7,9 @@
 //! removals before its deletion. A change of a product's plans that only switches plans off is
 //! a removal. A topological sort (Kahn's, taking the lowest
 //! [`Phase`] first among the steps that are ready) gives the order: create groups → set usage
-//! locations → add licenses → migrations (one `assignLicense` with both arrays) → group
-//! properties, rules and members → license removals → group deletions.
+//! locations → removals run early ([`Phase::Releases`], when [`super::reorder`] found that they
+//! avoid a refused call) → add licenses → migrations (one `assignLicense` with both arrays) →
+//! group properties, rules and members → license removals → group deletions.
 //!
 //! Plan names become Graph ids here: skuIds from the plan, disabled plan GUIDs from the catalog,
 //! user ids from the tenant state. The group ids of created groups are only known while
@@ -42,6 +43,9 @@ pub enum Phase {
     CreateGroups,
     /// Users' usage locations (a license cannot be assigned without one).
     UsageLocations,
+    /// Removals run ahead of the additions: they free a seat a direct assignment needs, from a
+    /// user who ends without it anyway ([`super::reorder`] decides which).
+    Releases,
     /// Products added, and changes of the plans enabled in an assigned product.
     AddLicenses,
     /// Products replaced in one call.
@@ -311,13 +315,25 @@ struct Pending {
     needs: Vec<Vec<crate::catalog::PlanId>>,
 }
 
-/// The steps of `changes` in the order to apply them. Fails, before anything is applied, when a
-/// name cannot be turned into an id (a member or a service plan the catalog or state lacks) or
-/// the dependencies form a cycle.
+/// A removal step that runs ahead of the additions ([`Phase::Releases`]): the step of change
+/// `change` with this action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Early {
+    /// The index of the plan change the step belongs to.
+    pub change: usize,
+    /// The step's action (a member removed, or a user's direct product removed).
+    pub action: Action,
+}
+
+/// The steps of `changes` in the order to apply them, with the removals `early` names run
+/// ahead of the additions. Fails, before anything is applied, when a name cannot be turned into
+/// an id (a member or a service plan the catalog or state lacks) or the dependencies form a
+/// cycle.
 pub fn steps(
     catalog: &Catalog,
     state: &TenantState,
     changes: &[Change],
+    early: &[Early],
 ) -> Result<Vec<Step>, Diagnostic> {
     let mut pending = Vec::new();
     for (index, change) in changes.iter().enumerate() {
@@ -328,6 +344,14 @@ pub fn steps(
             Target::Group
         };
         let mut push = |action: Action, phase: Phase, grants: PlanSet, needs| {
+            let phase = if early
+                .iter()
+                .any(|step| step.change == index && step.action == action)
+            {
+                Phase::Releases
+            } else {
+                phase
+            };
             pending.push(Pending {
                 step: Step {
                     change: index,
@@ -739,7 +763,7 @@ mod tests {
                 ],
             },
         ];
-        let order: Vec<String> = steps(catalog, &state, &changes)
+        let order: Vec<String> = steps(catalog, &state, &changes, &[])
             .unwrap()
             .iter()
             .map(|step| format!("{} {}", step.change, step.describe()))
@@ -795,7 +819,7 @@ mod tests {
                 }],
             },
         ];
-        let steps = steps(Catalog::builtin(), &TenantState::default(), &changes).unwrap();
+        let steps = steps(Catalog::builtin(), &TenantState::default(), &changes, &[]).unwrap();
         let order: Vec<String> = steps
             .iter()
             .map(|step| format!("{} {}", step.change, step.describe()))
@@ -831,7 +855,7 @@ mod tests {
     }
 
     fn steps_error(changes: &[Change]) -> String {
-        steps(Catalog::builtin(), &TenantState::default(), changes)
+        steps(Catalog::builtin(), &TenantState::default(), changes, &[])
             .unwrap_err()
             .message
     }
@@ -847,7 +871,7 @@ mod tests {
                 groups: Vec::new(),
             }],
         }];
-        let error = steps(Catalog::builtin(), &TenantState::default(), &changes).unwrap_err();
+        let error = steps(Catalog::builtin(), &TenantState::default(), &changes, &[]).unwrap_err();
         assert!(
             error.message.contains("nobody@contoso.com"),
             "{}",

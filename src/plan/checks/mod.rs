@@ -17,6 +17,7 @@ use crate::engine::Outcome;
 use crate::plan::desired::Desired;
 use crate::plan::diff::group_address;
 use crate::plan::document::{Change, Op};
+use crate::plan::reorder::RefusedCall;
 use crate::plan::simulate::PhaseOutcome;
 use crate::tenant::index::{GroupIdx, Source, Tenant, UserIdx};
 use crate::tenant::membership::PendingMembership;
@@ -40,6 +41,7 @@ mod seat_count_drift;
 mod seat_shortage;
 mod service_errors;
 mod static_to_dynamic;
+mod steps_reordered;
 mod subscription_in_grace;
 #[cfg(test)]
 mod testing;
@@ -84,6 +86,11 @@ pub struct Context<'a> {
     /// Users whose errors after the change would succeed if reprocessed (and would not have
     /// before it), sorted.
     pub retryable: &'a [UserIdx],
+    /// Removals the plan runs ahead of the additions, each (numbered as the steps show it) with
+    /// what it frees for whom.
+    pub reordered: &'a [(String, Vec<String>)],
+    /// The direct calls the service refuses at their step.
+    pub refused_calls: &'a [RefusedCall],
     /// The plan's changes.
     pub changes: &'a [Change],
     /// Command-line overrides.
@@ -321,6 +328,46 @@ fn error_set(outcome: &Outcome) -> BTreeSet<ErrorKey> {
     errors
 }
 
+/// The refused direct calls among `users` (user and product), each as a line naming its step
+/// and the later step that would have let it succeed; and whether any has such a later step.
+fn refused_call_lines(
+    context: &Context<'_>,
+    users: impl IntoIterator<Item = (UserIdx, ProductId)>,
+) -> (Vec<String>, bool) {
+    let mut lines = Vec::new();
+    let mut later = false;
+    for (user, product) in users {
+        for call in context
+            .refused_calls
+            .iter()
+            .filter(|call| call.user == user && call.product == product)
+        {
+            let error = serde_json::to_value(call.error)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let what = match call.error {
+                AssignmentError::CountViolation => "the seat it needs is freed",
+                _ => "the conflicting license is removed",
+            };
+            lines.push(match &call.freed_by {
+                Some(freed_by) => {
+                    later = true;
+                    format!(
+                        "step {} is refused ({error}) and not called again: {what} only by step {freed_by}, after it",
+                        call.step
+                    )
+                }
+                None => format!(
+                    "step {} is refused ({error}): the apply stops there",
+                    call.step
+                ),
+            });
+        }
+    }
+    (lines, later)
+}
+
 /// Seats of one product as the tenant's subscriptions report them.
 struct ReportedSeats {
     /// The product.
@@ -373,6 +420,7 @@ pub fn run(context: &Context<'_>) -> Vec<Diagnostic> {
     new_plans_enabled::check(context, &mut diagnostics);
     existing_errors::check(context, &mut diagnostics);
     needs_reprocess::check(context, &mut diagnostics);
+    steps_reordered::check(context, &mut diagnostics);
     // Per product, its grace period and then its drift.
     for seats in reported_seats(context) {
         subscription_in_grace::check(context, &seats, &mut diagnostics);

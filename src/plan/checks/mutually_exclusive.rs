@@ -15,20 +15,29 @@ pub(super) struct MutuallyExclusive {
     /// Whether the conflict is with a license a later step of the same apply removes (see
     /// [`arises_early`]).
     pub arises_early: bool,
+    /// The refused direct calls among them, each naming its step, and whether a later step
+    /// removes the conflicting license.
+    pub calls: (Vec<String>, bool),
 }
 
 impl From<MutuallyExclusive> for Diagnostic {
     fn from(conflict: MutuallyExclusive) -> Diagnostic {
-        let help = if conflict.arises_early {
+        let (calls, removed_later) = conflict.calls;
+        let help = if removed_later {
+            "the conflicting license is removed by a later step, but the service refuses this call when it is made and nothing calls it again: restructure the change — leave the assignment out of this plan and add it in a later one, after the conflicting license is gone (the user is without either license in between: a license loss), or assign the product with the conflicting plans disabled first and re-enable them in a later plan"
+        } else if conflict.arises_early {
             "the conflicting license is removed by a later step, but the service processes this assignment first and does not retry it: replace the product inside one group (a migration, one call), or give this group the new product with the conflicting plans disabled first and re-enable them in a later plan, after the old license is gone"
         } else {
             "Entra never resolves conflicts itself: disable the conflicting plans in this group (`disabled_plans`) or remove the other license first"
         };
-        conflict.refusal.diagnostic(
-            Code::MutuallyExclusive,
-            "would get service plans that conflict with plans they already have",
-            help,
-            user_and_sku,
+        calls.into_iter().fold(
+            conflict.refusal.diagnostic(
+                Code::MutuallyExclusive,
+                "would get service plans that conflict with plans they already have",
+                help,
+                user_and_sku,
+            ),
+            Diagnostic::with_note,
         )
     }
 }

@@ -20,6 +20,10 @@ pub(super) struct SeatShortage {
     sources: Vec<Location>,
     /// Each user left without it, with the source (`group `E3``) that would have assigned it.
     users: Vec<(String, String)>,
+    /// The refused direct calls among them, each naming its step.
+    calls: Vec<String>,
+    /// Whether a later step of the plan frees the seat a refused call needed.
+    freed_later: bool,
 }
 
 impl SeatShortage {
@@ -32,7 +36,16 @@ impl SeatShortage {
             .filter(|(_, source)| labelled_sources.insert(*source))
             .filter_map(|(user, source)| context.source_location(*source, *user))
             .collect();
+        let (calls, freed_later) = super::refused_call_lines(
+            context,
+            users
+                .iter()
+                .filter(|(_, source)| *source == Source::Direct)
+                .map(|(user, _)| (*user, product)),
+        );
         SeatShortage {
+            calls,
+            freed_later,
             sku: context.sku(product).to_string(),
             enabled: seats.map_or(0, |usage| usage.enabled),
             needed: seats.map_or(0, |usage| usage.consumed) + users.len() as u64,
@@ -64,10 +77,17 @@ impl From<SeatShortage> for Diagnostic {
                 plural(short, "user")
             ),
         )
-        .with_help(format!(
-            "buy {} of {sku}, or free seats (remove direct assignments, shrink groups) before applying",
-            plural(short, "seat"),
-        ));
+        .with_help(if shortage.freed_later {
+            format!(
+                "restructure the change: leave the refused assignment out of this plan and add it in a later one, once the removal has freed the seat; or buy {} of {sku}. (seatplan runs such a removal first by itself only when its user ends without {sku} and is never without a plan in between)",
+                plural(short, "seat"),
+            )
+        } else {
+            format!(
+                "buy {} of {sku}, or free seats (remove direct assignments, shrink groups) before applying",
+                plural(short, "seat"),
+            )
+        });
         for location in shortage.sources {
             diagnostic = diagnostic.with_label(location, format!("assigns {sku}"));
         }
@@ -76,7 +96,10 @@ impl From<SeatShortage> for Diagnostic {
             .iter()
             .map(|(upn, source)| format!("{upn} via {source}"))
             .collect();
-        with_users(diagnostic, lines)
+        shortage
+            .calls
+            .into_iter()
+            .fold(with_users(diagnostic, lines), Diagnostic::with_note)
     }
 }
 
@@ -112,6 +135,8 @@ mod tests {
             needed: 2,
             sources: Vec::new(),
             users: vec![("ann@contoso.com".to_string(), "group `EMS`".to_string())],
+            calls: Vec::new(),
+            freed_later: false,
         }
         .into();
         assert_eq!(
@@ -122,5 +147,26 @@ mod tests {
             diagnostic.help.as_deref(),
             Some("buy 1 seat of EMS, or free seats (remove direct assignments, shrink groups) before applying")
         );
+    }
+
+    #[test]
+    fn a_refused_call_freed_later_names_its_step_and_how_to_restructure() {
+        let diagnostic: Diagnostic = SeatShortage {
+            sku: "ENTERPRISEPACK".to_string(),
+            enabled: 1,
+            needed: 1,
+            sources: Vec::new(),
+            users: vec![(
+                "bob@contoso.com".to_string(),
+                "the direct licenses of `bob@contoso.com`".to_string(),
+            )],
+            calls: vec!["step 2. assignLicense user[\"bob@contoso.com\"] +ENTERPRISEPACK is refused (CountViolation) and not called again: the seat it needs is freed only by step 4. removeMember group[\"Z - E3\"] ann@contoso.com, after it".to_string()],
+            freed_later: true,
+        }
+        .into();
+        assert!(diagnostic.help.as_deref().is_some_and(|help| help
+            .starts_with("restructure the change: leave the refused assignment out of this plan")));
+        assert_eq!(diagnostic.notes.len(), 2);
+        assert!(diagnostic.notes[1].starts_with("step 2. assignLicense"));
     }
 }

@@ -149,6 +149,11 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         out.push(match reason {
             Refused::Conflict => MutuallyExclusive {
                 arises_early: arises_early(context, source, &users),
+                calls: if source == Source::Direct {
+                    super::refused_call_lines(context, users.iter().copied())
+                } else {
+                    (Vec::new(), false)
+                },
                 refusal,
             }
             .into(),
