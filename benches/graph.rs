@@ -102,11 +102,43 @@ fn seatplan(server: &FakeGraph) -> Command {
     command
 }
 
+/// CPU time (user + system) of this process (the fake server's threads) and of its finished
+/// children (the `seatplan` runs).
+fn cpu() -> (Duration, Duration) {
+    let of = |who: libc::c_int| {
+        // SAFETY: getrusage only writes the struct it is given.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(who, &mut usage) };
+        let time = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+        };
+        time(usage.ru_utime) + time(usage.ru_stime)
+    };
+    (of(libc::RUSAGE_SELF), of(libc::RUSAGE_CHILDREN))
+}
+
+/// The load average of the last minute, as /proc/loadavg gives it.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".to_string())
+}
+
 /// Runs `command`, returning its stdout and wall time; panics with its stderr on failure.
+/// Prints the CPU time the client and the fake server spent meanwhile, and the load average.
 fn timed(command: &mut Command) -> (String, Duration) {
+    let (server_before, client_before) = cpu();
     let start = Instant::now();
     let output = command.output().unwrap();
     let wall = start.elapsed();
+    let (server_after, client_after) = cpu();
+    println!(
+        "  (client CPU {:.2} s, fake server CPU {:.2} s, load average {})",
+        (client_after - client_before).as_secs_f64(),
+        (server_after - server_before).as_secs_f64(),
+        load()
+    );
     // `plan` exits 0, or 2 with --detailed-exitcode; anything else is a failure here.
     assert!(
         output.status.success(),
@@ -166,10 +198,12 @@ fn refresh(users: usize, groups: usize, latency: Duration) {
             .arg(&snapshot),
     );
     let (requests, inner, units) = counted(&server);
+    let size = std::fs::metadata(&snapshot).map_or(0, |meta| meta.len());
     println!(
-        "pull --graph {users} users / {groups} groups at {} ms (snapshot): {requests} requests \
-         (+ {inner} inside $batch), {units} RU, wall {:.2} s",
+        "pull --graph {users} users / {groups} groups at {} ms (snapshot of {:.0} MB): \
+         {requests} requests (+ {inner} inside $batch), {units} RU, wall {:.2} s",
         latency.as_millis(),
+        size as f64 / 1e6,
         pull.as_secs_f64()
     );
     {

@@ -1794,7 +1794,7 @@ fn change_tenant(server: &FakeGraph) {
     newcomer["proxyAddresses"] = json!(["SMTP:hal@fabrikam.com"]);
     newcomer["licenseAssignmentStates"] = json!([]);
     newcomer["assignedLicenses"] = json!([]);
-    live.users.push(newcomer);
+    live.add_user(newcomer);
     live.add_member(LEGACY, "5d6e7f80-91a2-43b4-8c5d-6e7f8091a2b3");
     live.delete_user(GUS);
 }
@@ -1975,7 +1975,7 @@ fn a_generated_tenant_refreshed_after_a_hundred_changes_equals_a_full_read_in_fe
         live.add_member(&licensed, &outsider);
     }
     server.log.lock().unwrap().clear();
-    let refreshed = client.refresh_snapshot(&snapshot).unwrap();
+    let refreshed = client.refresh_snapshot(snapshot.clone()).unwrap();
     assert_eq!(refreshed.full_read, None);
     assert!(refreshed.users_read >= 101, "{}", refreshed.users_read);
     let requests = server.requests();

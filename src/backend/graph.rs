@@ -72,7 +72,7 @@ pub fn refresh_snapshot_file(
         let (snapshot, _) = StateFile::read(path)
             .map_err(Diagnostics::from)?
             .parse(sources)?;
-        let refreshed = client.refresh_snapshot(&snapshot)?;
+        let refreshed = client.refresh_snapshot(snapshot)?;
         let note = match &refreshed.full_read {
             None => format!(
                 "Refreshed the snapshot {} from Graph's delta queries: {} users read again, \

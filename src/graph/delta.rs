@@ -22,7 +22,8 @@
 //! refresh reads the whole tenant instead and says why. The tenant it returns is the one a full
 //! read would return, object for object.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::{json, Value};
 
@@ -31,7 +32,8 @@ use super::error::GraphError;
 use super::read::path_segment;
 use crate::diag::Diagnostics;
 use crate::tenant::graph_import::{
-    group_select, map_export, organization_select, sku_select, user_select, GraphExport, GraphPage,
+    group_select, map_export, organization_select, sku_select, user_select, GraphExport,
+    GraphMapper, GraphPage,
 };
 use crate::tenant::model::{AssignmentState, DeltaLinks};
 use crate::tenant::TenantState;
@@ -150,7 +152,7 @@ impl GraphClient {
     /// Brings `snapshot` (a state with delta links) up to date; see the module documentation
     /// for what is read. Falls back to [`GraphClient::read_snapshot`] and says why when the
     /// changes alone cannot give the tenant.
-    pub fn refresh_snapshot(&self, snapshot: &TenantState) -> Result<Refreshed, Diagnostics> {
+    pub fn refresh_snapshot(&self, snapshot: TenantState) -> Result<Refreshed, Diagnostics> {
         let full = |reason: String| -> Result<Refreshed, Diagnostics> {
             let state = self.read_snapshot()?;
             let users_read = state.users.len();
@@ -160,10 +162,10 @@ impl GraphClient {
                 users_read,
             })
         };
-        let Some(links) = &snapshot.delta else {
+        let Some(links) = snapshot.delta.clone() else {
             return full("the snapshot has no delta links".to_string());
         };
-        match self.read_changes(snapshot, links) {
+        match self.read_changes(snapshot, &links) {
             Ok(Ok(refreshed)) => Ok(refreshed),
             Ok(Err(reason)) => full(reason),
             Err(error) if refused_link(&error) => full(format!(
@@ -178,10 +180,13 @@ impl GraphClient {
     }
 
     /// The changes since `links` applied to `snapshot`; `Ok(Err(reason))` when a full read is
-    /// needed instead.
+    /// needed instead. The work beyond the requests is one pass over the snapshot's users and
+    /// memberships (hash lookups, nothing copied), plus mapping what was read again: the kept
+    /// users are moved, not copied, and the member lists of groups delta did not report are
+    /// kept as they are (only a renamed or deleted user, or a deleted group, edits them).
     fn read_changes(
         &self,
-        snapshot: &TenantState,
+        snapshot: TenantState,
         links: &DeltaLinks,
     ) -> Result<Result<Refreshed, String>, GraphError> {
         self.token()?;
@@ -205,8 +210,8 @@ impl GraphClient {
             return Ok(Err("Graph's delta answer has no new delta link".to_string()));
         };
 
-        // What delta reports.
-        let mut removed_users = BTreeSet::new();
+        // What /users/delta reports.
+        let mut removed_users: HashSet<String> = HashSet::new();
         let mut reread: BTreeSet<String> = BTreeSet::new();
         for user in objects(&users_delta) {
             let Some(id) = id_of(user) else { continue };
@@ -216,33 +221,20 @@ impl GraphClient {
                 reread.insert(id.to_ascii_lowercase());
             }
         }
-        // Old members by group: (is a group, id), users by UPN.
-        let old_groups: BTreeSet<String> = snapshot
-            .groups
-            .iter()
-            .map(|group| group.id.to_ascii_lowercase())
+        let current_groups: HashMap<String, &Value> = objects(&groups)
+            .filter_map(|group| Some((id_of(group)?.to_ascii_lowercase(), group)))
             .collect();
-        let upn_to_id: HashMap<String, &str> = snapshot
-            .users
-            .iter()
-            .map(|user| (user.upn.to_lowercase(), user.id.as_str()))
-            .collect();
-        let mut members: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
-        for group in &snapshot.groups {
-            let list = members.entry(group.id.to_ascii_lowercase()).or_default();
-            for name in &group.members {
-                let key = name.to_ascii_lowercase();
-                if old_groups.contains(&key) {
-                    list.insert(key, true);
-                } else if let Some(id) = upn_to_id.get(&name.to_lowercase()) {
-                    list.insert(id.to_ascii_lowercase(), false);
-                }
-            }
-        }
+        let index = SnapshotIndex::new(&snapshot);
+
+        // The groups /groups/delta reports get their member lists by id, changes applied; the
+        // others keep the snapshot's.
+        let mut touched: HashMap<String, Members> = HashMap::new();
         for group in objects(&groups_delta) {
             let Some(id) = id_of(group) else { continue };
             let id = id.to_ascii_lowercase();
-            let list = members.entry(id.clone()).or_default();
+            let list = touched
+                .entry(id.clone())
+                .or_insert_with(|| index.members_by_id(&snapshot, &id));
             let changed = group.as_object().is_some_and(|object| {
                 object
                     .keys()
@@ -286,12 +278,10 @@ impl GraphClient {
                 }
             }
         }
+
         // Assignments in error may have cleared; states that do not match the memberships were
-        // still being processed.
-        let current_groups: BTreeMap<String, &Value> = objects(&groups)
-            .filter_map(|group| Some((id_of(group)?.to_ascii_lowercase(), group)))
-            .collect();
-        let licensed: BTreeSet<&String> = current_groups
+        // still being processed (or their group is gone): one pass over users and memberships.
+        let licensed: HashSet<&str> = current_groups
             .iter()
             .filter(|(_, group)| {
                 group
@@ -299,36 +289,65 @@ impl GraphClient {
                     .and_then(Value::as_array)
                     .is_some_and(|licenses| !licenses.is_empty())
             })
-            .map(|(id, _)| id)
+            .map(|(id, _)| id.as_str())
             .collect();
-        let mut states_via: HashMap<String, BTreeSet<String>> = HashMap::new();
+        // The user members of the licensed groups and of the groups recorded states name.
+        let named: HashSet<Cow<'_, str>> = snapshot
+            .users
+            .iter()
+            .flat_map(|user| &user.license_states)
+            .filter_map(|state| state.via.as_deref().map(lower))
+            .collect();
+        let mut members_of: HashMap<&str, HashSet<usize>> = HashMap::new();
+        let wanted = current_groups
+            .keys()
+            .map(String::as_str)
+            .filter(|id| licensed.contains(id) || named.contains(*id));
+        for group in wanted {
+            let users: HashSet<usize> = match touched.get(group) {
+                Some(list) => list
+                    .iter()
+                    .filter(|(_, is_group)| !**is_group)
+                    .filter_map(|(id, _)| index.by_id.get(id.as_str()).copied())
+                    .collect(),
+                None => index
+                    .group(group)
+                    .map(|at| &snapshot.groups[at].members)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|name| index.user_named(name))
+                    .collect(),
+            };
+            members_of.insert(group, users);
+        }
         let mut old_errors: BTreeSet<String> = BTreeSet::new();
-        for user in &snapshot.users {
-            let id = user.id.to_ascii_lowercase();
+        for (at, user) in snapshot.users.iter().enumerate() {
             for state in &user.license_states {
                 if state.state == AssignmentState::Error {
-                    old_errors.insert(id.clone());
+                    old_errors.insert(user.id.to_ascii_lowercase());
                 }
                 if let Some(via) = &state.via {
-                    let via = via.to_ascii_lowercase();
-                    let still = members
-                        .get(&via)
-                        .is_some_and(|list| list.get(&id) == Some(&false));
-                    if !still || !current_groups.contains_key(&via) {
-                        reread.insert(id.clone());
+                    let via = lower(via);
+                    let still = members_of
+                        .get(via.as_ref())
+                        .is_some_and(|members| members.contains(&at));
+                    if !still {
+                        reread.insert(user.id.to_ascii_lowercase());
                     }
-                    states_via.entry(id.clone()).or_default().insert(via);
                 }
             }
         }
-        for group in &licensed {
-            for (member, is_group) in members.get(*group).into_iter().flatten() {
-                if !is_group
-                    && !states_via
-                        .get(member)
-                        .is_some_and(|via| via.contains(*group))
-                {
-                    reread.insert(member.clone());
+        for (group, members) in members_of.iter().filter(|(id, _)| licensed.contains(*id)) {
+            for &at in members {
+                let user = &snapshot.users[at];
+                let recorded = user.license_states.iter().any(|state| {
+                    state
+                        .via
+                        .as_deref()
+                        .is_some_and(|via| via.eq_ignore_ascii_case(group))
+                });
+                if !recorded {
+                    reread.insert(user.id.to_ascii_lowercase());
                 }
             }
         }
@@ -370,6 +389,7 @@ impl GraphClient {
                 }
             }
         }
+        drop(second);
         // Users in error then but not now: their error cleared (a third round, usually empty).
         let cleared: BTreeSet<String> = old_errors
             .into_iter()
@@ -387,64 +407,91 @@ impl GraphClient {
                 }
             }
         }
-        // A user read because of an error that delta did not report is re-read all the same.
-        let reread: BTreeSet<String> = reread
+        // A user read because of an error that delta did not report is replaced all the same;
+        // one asked for but not returned is gone.
+        let replaced: HashSet<String> = reread
             .into_iter()
             .chain(cleared)
             .chain(fresh.keys().cloned())
+            .chain(removed_users)
             .collect();
 
-        // The tenant from the fresh objects and the kept ones.
-        let upn_of: HashMap<String, String> = snapshot
-            .users
+        // The fresh objects mapped against the current subscriptions and groups.
+        let users_read = fresh.len();
+        let fresh_upns: HashMap<String, String> = fresh
             .iter()
-            .filter(|user| {
-                let id = user.id.to_ascii_lowercase();
-                !reread.contains(&id) && !removed_users.contains(&id)
-            })
-            .map(|user| (user.id.to_ascii_lowercase(), user.upn.clone()))
-            .chain(fresh.iter().filter_map(|(id, user)| {
+            .filter_map(|(id, user)| {
                 let upn = user.get("userPrincipalName").and_then(Value::as_str)?;
                 Some((id.clone(), upn.to_string()))
-            }))
-            .collect();
-        let member_pages: BTreeMap<String, Vec<GraphPage>> = current_groups
-            .iter()
-            .map(|(id, group)| {
-                let list: Vec<Value> = members
-                    .get(id)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(member, is_group)| {
-                        if *is_group {
-                            current_groups.contains_key(member).then(
-                                || json!({"@odata.type": "#microsoft.graph.group", "id": member}),
-                            )
-                        } else {
-                            upn_of.get(member).map(|upn| {
-                                json!({"@odata.type": "#microsoft.graph.user", "id": member,
-                                       "userPrincipalName": upn})
-                            })
-                        }
-                    })
-                    .collect();
-                let name = id_of(group).unwrap_or(id).to_string();
-                let origin = format!("GET /groups/{name}/members (snapshot and delta)");
-                (name, vec![GraphPage::new(origin, json!({ "value": list }))])
             })
             .collect();
-        let users_read = fresh.len();
-        let export = GraphExport {
-            organization,
-            subscribed_skus,
-            users: vec![GraphPage::new(
+        let mut mapper = GraphMapper::new();
+        mapper.organization(&organization);
+        for (at, page) in subscribed_skus.iter().enumerate() {
+            mapper.subscribed_skus(page, at + 1 == subscribed_skus.len());
+        }
+        for (at, page) in groups.iter().enumerate() {
+            mapper.groups(page, at + 1 == groups.len());
+        }
+        mapper.users(
+            &GraphPage::new(
                 "GET /users (changed users)",
                 json!({ "value": fresh.into_values().collect::<Vec<_>>() }),
-            )],
-            groups,
-            members: member_pages,
+            ),
+            true,
+        );
+        // Member lists: users by their UPN now, groups that still exist by id.
+        let name_of = |id: &str, is_group: bool| -> Option<String> {
+            if is_group {
+                return current_groups.contains_key(id).then(|| id.to_string());
+            }
+            if let Some(upn) = fresh_upns.get(id) {
+                return Some(upn.clone());
+            }
+            if replaced.contains(id) {
+                return None;
+            }
+            index
+                .by_id
+                .get(id)
+                .map(|&at| snapshot.users[at].upn.clone())
         };
-        let partial = match map_export(&export) {
+        let renamed: HashMap<&str, Option<&String>> = index
+            .by_id
+            .iter()
+            .filter(|(id, _)| replaced.contains(id.as_ref()))
+            .filter_map(|(id, &at)| {
+                let old = snapshot.users[at].upn.as_str();
+                let new = fresh_upns.get(id.as_ref());
+                (new.map(String::as_str) != Some(old)).then_some((old, new))
+            })
+            .collect();
+        for (id, group) in &current_groups {
+            let name = id_of(group).unwrap_or(id);
+            let names: Vec<String> = match touched.get(id) {
+                Some(list) => list
+                    .iter()
+                    .filter_map(|(member, is_group)| name_of(member, *is_group))
+                    .collect(),
+                None => index
+                    .group(id)
+                    .map(|at| &snapshot.groups[at].members)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|member| {
+                        if let Some(new) = renamed.get(member.as_str()) {
+                            return new.cloned();
+                        }
+                        if index.group(member).is_some() && !current_groups.contains_key(&*lower(member)) {
+                            return None;
+                        }
+                        Some(member.clone())
+                    })
+                    .collect(),
+            };
+            mapper.known_members(name, names);
+        }
+        let partial = match mapper.finish() {
             Ok(partial) => partial,
             Err(problems) => {
                 let first = problems
@@ -456,27 +503,16 @@ impl GraphClient {
                 )));
             }
         };
-        if products(&partial) != products(snapshot) {
+        if products(&partial) != products(&snapshot) {
             return Ok(Err(
                 "the subscriptions' products or service plans changed".to_string()
             ));
         }
-        let mut users: Vec<_> = snapshot
-            .users
-            .iter()
-            .filter(|user| {
-                let id = user.id.to_ascii_lowercase();
-                !reread.contains(&id) && !removed_users.contains(&id)
-            })
-            .cloned()
-            .chain(partial.users)
-            .collect();
-        users.sort_by(|a, b| {
-            a.upn
-                .to_lowercase()
-                .cmp(&b.upn.to_lowercase())
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        drop(index);
+        let mut users = snapshot.users;
+        users.retain(|user| !replaced.contains(&*lower(&user.id)));
+        users.extend(partial.users);
+        users.sort_by_cached_key(|user| (user.upn.to_lowercase(), user.id.clone()));
         Ok(Ok(Refreshed {
             state: TenantState {
                 version: partial.version,
@@ -492,6 +528,103 @@ impl GraphClient {
             full_read: None,
             users_read,
         }))
+    }
+}
+
+/// A group's members by lowercase id: `true` for a group, `false` for a user.
+type Members = BTreeMap<String, bool>;
+
+/// `text` in lower case, borrowed when it is already (as Graph's ids are).
+fn lower(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Lookups into a snapshot: users by id and by UPN, groups by id.
+struct SnapshotIndex<'s> {
+    /// Lowercase user id → position in the snapshot's users.
+    by_id: HashMap<Cow<'s, str>, usize>,
+    /// UPN as written → position.
+    by_upn: HashMap<&'s str, usize>,
+    /// Lowercase UPN → position, for member names written in another case.
+    by_upn_lower: HashMap<String, usize>,
+    /// Lowercase group id → position in the snapshot's groups.
+    groups: HashMap<Cow<'s, str>, usize>,
+}
+
+impl<'s> SnapshotIndex<'s> {
+    fn new(snapshot: &'s TenantState) -> Self {
+        let by_id = snapshot
+            .users
+            .iter()
+            .enumerate()
+            .map(|(at, user)| (lower(&user.id), at))
+            .collect();
+        let by_upn: HashMap<&str, usize> = snapshot
+            .users
+            .iter()
+            .enumerate()
+            .map(|(at, user)| (user.upn.as_str(), at))
+            .collect();
+        // Member lists name users by the UPN Graph gave, which is the user's own: the lowercase
+        // lookup is only for files written otherwise.
+        let by_upn_lower = if snapshot.groups.iter().flat_map(|g| &g.members).all(|name| {
+            by_upn.contains_key(name.as_str()) || !name.contains('@')
+        }) {
+            HashMap::new()
+        } else {
+            snapshot
+                .users
+                .iter()
+                .enumerate()
+                .map(|(at, user)| (user.upn.to_lowercase(), at))
+                .collect()
+        };
+        let groups = snapshot
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(at, group)| (lower(&group.id), at))
+            .collect();
+        SnapshotIndex {
+            by_id,
+            by_upn,
+            by_upn_lower,
+            groups,
+        }
+    }
+
+    /// The position of the group `id` in the snapshot.
+    fn group(&self, id: &str) -> Option<usize> {
+        self.groups.get(&*lower(id)).copied()
+    }
+
+    /// The position of the user a member list names `name` (a UPN, or an id).
+    fn user_named(&self, name: &str) -> Option<usize> {
+        self.by_upn
+            .get(name)
+            .or_else(|| self.by_upn_lower.get(&name.to_lowercase()))
+            .or_else(|| self.by_id.get(&*lower(name)))
+            .copied()
+    }
+
+    /// The snapshot's members of the group `id` by lowercase id.
+    fn members_by_id(&self, snapshot: &TenantState, id: &str) -> Members {
+        let mut list = Members::new();
+        let Some(at) = self.group(id) else {
+            return list;
+        };
+        for name in &snapshot.groups[at].members {
+            if self.group(name).is_some() {
+                list.insert(name.to_ascii_lowercase(), true);
+            } else if let Some(user) = self.user_named(name) {
+                list.insert(snapshot.users[user].id.to_ascii_lowercase(), false);
+            }
+        }
+        list
     }
 }
 

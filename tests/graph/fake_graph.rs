@@ -173,24 +173,92 @@ pub struct Live {
     location_pending: BTreeMap<String, u32>,
     /// Consumed units Graph reports beyond what the users hold, by skuPartNumber.
     consumed_extra: BTreeMap<String, u64>,
-    /// The tenant as each delta token saw it (the token is the index).
-    marks: Vec<Mark>,
+    /// What changed, in order: the delta token is a position in this log.
+    changes: ChangeLog,
+    /// Lookups over the users, made once per request that needs them (Graph has its indexes);
+    /// dropped before every request and after every write.
+    index: Option<UserIndex>,
 }
 
-/// What a delta token remembers of the tenant: a hash of each user's tracked properties (all
-/// but `licenseAssignmentStates`, which `/users/delta` does not track), of each group, and each
-/// group's member ids.
+/// What requests look users up by: ids, assignments in error by group, and the users holding
+/// each product, from one pass over the users.
 #[derive(Debug, Clone, Default)]
-struct Mark {
-    users: HashMap<String, u64>,
-    groups: HashMap<String, u64>,
-    members: HashMap<String, BTreeSet<String>>,
+struct UserIndex {
+    /// Position of each user by id.
+    by_id: HashMap<String, usize>,
+    /// Positions of the users with an assignment in error, by the group it comes from.
+    errors: BTreeMap<String, Vec<usize>>,
+    /// How many users hold each product, by skuId.
+    holding: HashMap<String, u64>,
 }
 
-fn hash_of(value: &Value) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    value.to_string().hash(&mut hasher);
-    hasher.finish()
+impl UserIndex {
+    fn new(users: &[Value]) -> UserIndex {
+        let mut index = UserIndex::default();
+        for (at, user) in users.iter().enumerate() {
+            index
+                .by_id
+                .insert(user["id"].as_str().unwrap().to_string(), at);
+            let states = user["licenseAssignmentStates"].as_array().into_iter();
+            let mut erring: Vec<&str> = states
+                .flatten()
+                .filter(|state| state["state"] == "Error")
+                .filter_map(|state| state["assignedByGroup"].as_str())
+                .collect();
+            erring.dedup();
+            for group in erring {
+                index.errors.entry(group.to_string()).or_default().push(at);
+            }
+            let mut held: Vec<&str> = user["assignedLicenses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|license| license["skuId"].as_str())
+                .collect();
+            held.sort_unstable();
+            held.dedup();
+            for sku in held {
+                *index.holding.entry(sku.to_string()).or_default() += 1;
+            }
+        }
+        index
+    }
+}
+
+/// The changes delta queries report, as Graph keeps them: every change appends to the log, and
+/// a delta token is the log's length when it was issued, so a delta call costs what changed
+/// since its token, not the size of the tenant. Changes to `licenseAssignmentStates` are not
+/// logged (`/users/delta` does not track them).
+#[derive(Debug, Clone, Default)]
+struct ChangeLog {
+    entries: Vec<Change>,
+}
+
+/// One change of the log.
+#[derive(Debug, Clone, PartialEq)]
+enum Change {
+    /// A tracked property of the user (or the user was created or deleted).
+    User(String),
+    /// A property of the group (or the group was created or deleted).
+    Group(String),
+    /// A member joined or left the group: (group, member).
+    Member(String, String),
+}
+
+impl ChangeLog {
+    fn push(&mut self, change: Change) {
+        self.entries.push(change);
+    }
+
+    /// The log's position now: the token of a delta link issued now.
+    fn now(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The changes since the token `since`, or `None` for a token this log never issued.
+    fn since(&self, since: usize) -> Option<&[Change]> {
+        self.entries.get(since..)
+    }
 }
 
 /// A user as `/users/delta` tracks it.
@@ -236,7 +304,8 @@ impl Live {
             unlisted: Vec::new(),
             location_pending: BTreeMap::new(),
             consumed_extra: BTreeMap::new(),
-            marks: Vec::new(),
+            changes: ChangeLog::default(),
+            index: None,
         }
     }
 
@@ -409,10 +478,14 @@ impl Live {
         }
     }
 
-    /// Sets a property of the user `id` (a change `/users/delta` reports).
+    /// Sets a property of the user `id` (a change `/users/delta` reports, unless it is
+    /// `licenseAssignmentStates`).
     pub fn set_user(&mut self, id: &str, property: &str, value: Value) {
         let user = self.users.iter_mut().find(|u| u["id"] == id).unwrap();
         user[property] = value.clone();
+        if property != "licenseAssignmentStates" {
+            self.changes.push(Change::User(id.to_string()));
+        }
         // Member lists name users by their current UPN.
         if property == "userPrincipalName" {
             for member in self.members.values_mut().flatten() {
@@ -423,10 +496,20 @@ impl Live {
         }
     }
 
+    /// Creates the user `user` (an object with at least `id`, `userPrincipalName`,
+    /// `assignedLicenses` and `licenseAssignmentStates`).
+    pub fn add_user(&mut self, user: Value) {
+        let id = user["id"].as_str().unwrap().to_string();
+        self.users.push(user);
+        self.changes.push(Change::User(id));
+    }
+
     /// Adds the user (or group) `member_id` to the group `group_id`; licensing follows.
     pub fn add_member(&mut self, group_id: &str, member_id: &str) {
         let member = self.member(member_id);
         self.members.get_mut(group_id).unwrap().push(member);
+        self.changes
+            .push(Change::Member(group_id.to_string(), member_id.to_string()));
         self.process(group_id);
     }
 
@@ -436,94 +519,92 @@ impl Live {
             .get_mut(group_id)
             .unwrap()
             .retain(|m| m["id"] != member_id);
+        self.changes
+            .push(Change::Member(group_id.to_string(), member_id.to_string()));
         self.process(group_id);
     }
 
     /// Deletes the user `id` (from the groups too).
     pub fn delete_user(&mut self, id: &str) {
         self.users.retain(|u| u["id"] != id);
-        for members in self.members.values_mut() {
+        self.changes.push(Change::User(id.to_string()));
+        for (group, members) in &mut self.members {
+            let before = members.len();
             members.retain(|m| m["id"] != id);
+            if members.len() != before {
+                self.changes
+                    .push(Change::Member(group.clone(), id.to_string()));
+            }
         }
     }
 
-    /// Records the tenant as it is now; its index is the delta token.
-    fn mark(&mut self) -> usize {
-        let mark = Mark {
-            users: self
-                .users
-                .iter()
-                .map(|u| (u["id"].as_str().unwrap().to_string(), hash_of(&tracked(u))))
-                .collect(),
-            groups: self
-                .groups
-                .iter()
-                .map(|g| (g["id"].as_str().unwrap().to_string(), hash_of(g)))
-                .collect(),
-            members: self
-                .members
-                .iter()
-                .map(|(id, list)| {
-                    let ids = list
-                        .iter()
-                        .filter_map(|m| m["id"].as_str().map(str::to_string))
-                        .collect();
-                    (id.clone(), ids)
-                })
-                .collect(),
-        };
-        self.marks.push(mark);
-        self.marks.len() - 1
-    }
-
-    /// `/users/delta` since the token `since`: changed and new users (tracked properties
-    /// only), removed ones with `@removed`.
-    fn users_delta(&self, since: &Mark, select: Option<&[&str]>) -> Vec<Value> {
-        let mut changes = Vec::new();
+    /// `/users/delta` after `changes`: changed and new users (tracked properties only), removed
+    /// ones with `@removed`. One pass over the users finds the changed ones, and only when there
+    /// are any.
+    fn users_delta(&self, changes: &[Change], select: Option<&[&str]>) -> Vec<Value> {
+        let changed: BTreeSet<&str> = changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::User(id) => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        if changed.is_empty() {
+            return Vec::new();
+        }
+        let mut delta = Vec::new();
         let mut present = BTreeSet::new();
         for user in &self.users {
             let id = user["id"].as_str().unwrap();
-            present.insert(id);
-            let tracked = tracked(user);
-            if since.users.get(id) != Some(&hash_of(&tracked)) {
-                changes.push(project(&tracked, select));
+            if changed.contains(id) {
+                present.insert(id);
+                delta.push(project(&tracked(user), select));
             }
         }
-        for id in since.users.keys() {
-            if !present.contains(id.as_str()) {
-                changes.push(json!({"id": id, "@removed": {"reason": "changed"}}));
-            }
+        for id in changed.difference(&present) {
+            delta.push(json!({"id": id, "@removed": {"reason": "changed"}}));
         }
-        changes
+        delta
     }
 
-    /// `/groups/delta` (with `members` selected) since the token `since`: changed groups, and
-    /// `members@delta` for each group whose members changed.
-    fn groups_delta(&self, since: &Mark, select: Option<&[&str]>) -> Vec<Value> {
-        let mut changes = Vec::new();
-        let mut present = BTreeSet::new();
-        let empty = BTreeSet::new();
-        for group in &self.groups {
-            let id = group["id"].as_str().unwrap();
-            present.insert(id);
-            let changed = since.groups.get(id) != Some(&hash_of(group));
-            let now: Vec<&Value> = self.members.get(id).into_iter().flatten().collect();
-            let before = since.members.get(id).unwrap_or(&empty);
-            let mut delta: Vec<Value> = now
-                .iter()
-                .filter(|m| !before.contains(m["id"].as_str().unwrap()))
-                .map(|m| json!({"@odata.type": m["@odata.type"], "id": m["id"]}))
-                .collect();
-            for old in before {
-                if !now.iter().any(|m| m["id"] == old.as_str()) {
-                    delta.push(json!({"@odata.type": "#microsoft.graph.directoryObject",
-                                      "id": old, "@removed": {"reason": "deleted"}}));
+    /// `/groups/delta` (with `members` selected) after `changes`: changed groups, and
+    /// `members@delta` for each group whose members changed (the members who joined, and those
+    /// who left with `@removed`).
+    fn groups_delta(&self, changes: &[Change], select: Option<&[&str]>) -> Vec<Value> {
+        let mut changed: BTreeSet<&str> = BTreeSet::new();
+        let mut joins: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for change in changes {
+            match change {
+                Change::Group(id) => {
+                    changed.insert(id);
                 }
+                Change::Member(group, member) => {
+                    joins.entry(group).or_default().insert(member);
+                }
+                Change::User(_) => {}
             }
-            if !changed && delta.is_empty() {
+        }
+        let touched: BTreeSet<&str> = changed.iter().chain(joins.keys()).copied().collect();
+        let mut delta = Vec::new();
+        for id in touched {
+            let Some(group) = self.groups.iter().find(|g| g["id"] == id) else {
+                if changed.contains(id) {
+                    delta.push(json!({"id": id, "@removed": {"reason": "changed"}}));
+                }
                 continue;
-            }
-            let mut object = if changed {
+            };
+            let now = self.members.get(id).map_or(&[][..], Vec::as_slice);
+            let members: Vec<Value> = joins
+                .get(id)
+                .into_iter()
+                .flatten()
+                .map(|member| match now.iter().find(|m| m["id"] == *member) {
+                    Some(m) => json!({"@odata.type": m["@odata.type"], "id": m["id"]}),
+                    None => json!({"@odata.type": "#microsoft.graph.directoryObject",
+                                   "id": member, "@removed": {"reason": "deleted"}}),
+                })
+                .collect();
+            let mut object = if changed.contains(id) {
                 project(group, select)
             } else {
                 json!({"id": id})
@@ -531,45 +612,40 @@ impl Live {
             if let Some(object) = object.as_object_mut() {
                 object.remove("members");
             }
-            if !delta.is_empty() {
-                object["members@delta"] = Value::Array(delta);
+            if !members.is_empty() {
+                object["members@delta"] = Value::Array(members);
             }
-            changes.push(object);
+            delta.push(object);
         }
-        for id in since.groups.keys() {
-            if !present.contains(id.as_str()) {
-                changes.push(json!({"id": id, "@removed": {"reason": "changed"}}));
-            }
-        }
-        changes
+        delta
+    }
+
+    /// The lookups over the users, made now if this request has none yet.
+    fn index(&mut self) -> &UserIndex {
+        self.index
+            .get_or_insert_with(|| UserIndex::new(&self.users))
     }
 
     /// Users with an assignment in error from the group `group_id`.
-    fn in_error(&self, group_id: &str) -> Vec<Value> {
-        self.users
-            .iter()
-            .filter(|user| self.erring_groups_of(user).any(|id| id == group_id))
-            .cloned()
-            .collect()
+    fn in_error(&mut self, group_id: &str) -> Vec<Value> {
+        let at: Vec<usize> = self.index().errors.get(group_id).cloned().unwrap_or_default();
+        at.into_iter().map(|at| self.users[at].clone()).collect()
     }
 
-    /// The groups whose assignment is in error for `user`.
-    fn erring_groups_of<'u>(&self, user: &'u Value) -> impl Iterator<Item = &'u str> {
-        user["licenseAssignmentStates"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|state| state["state"] == "Error")
-            .filter_map(|state| state["assignedByGroup"].as_str())
+    /// The users with the ids `ids` (in the order of the users).
+    fn users_with_ids(&mut self, ids: &BTreeSet<String>) -> Vec<Value> {
+        let index = self.index();
+        let mut at: Vec<usize> = ids
+            .iter()
+            .filter_map(|id| index.by_id.get(id).copied())
+            .collect();
+        at.sort_unstable();
+        at.into_iter().map(|at| self.users[at].clone()).collect()
     }
 
-    /// The groups with at least one member in error (one pass over the users).
-    fn erring_groups(&self) -> BTreeSet<String> {
-        self.users
-            .iter()
-            .flat_map(|user| self.erring_groups_of(user))
-            .map(str::to_string)
-            .collect()
+    /// The groups with at least one member in error.
+    fn erring_groups(&mut self) -> BTreeSet<String> {
+        self.index().errors.keys().cloned().collect()
     }
 
     /// Leaves out of listings the groups `lagging` leaves out (after [`Live::catch_up`], to end
@@ -615,18 +691,15 @@ impl Live {
     }
 
     /// The subscriptions with `consumedUnits` counted from the users' licenses, as Graph does.
-    fn subscribed_skus(&self) -> Vec<Value> {
+    fn subscribed_skus(&mut self) -> Vec<Value> {
         let mut skus = self.skus.clone();
+        let holding = self.index().holding.clone();
         for sku in &mut skus {
-            let held = self
-                .users
-                .iter()
-                .filter(|user| {
-                    user["assignedLicenses"]
-                        .as_array()
-                        .is_some_and(|licenses| licenses.iter().any(|l| l["skuId"] == sku["skuId"]))
-                })
-                .count() as u64;
+            let held = sku["skuId"]
+                .as_str()
+                .and_then(|id| holding.get(id))
+                .copied()
+                .unwrap_or(0);
             let extra = sku["skuPartNumber"]
                 .as_str()
                 .and_then(|name| self.consumed_extra.get(name))
@@ -658,6 +731,11 @@ impl Live {
         }));
         let members = member_ids.iter().map(|user| self.member(user)).collect();
         self.members.insert(id.to_string(), members);
+        self.changes.push(Change::Group(id.to_string()));
+        for member in member_ids {
+            self.changes
+                .push(Change::Member(id.to_string(), member.to_string()));
+        }
         self.process(id);
     }
 
@@ -721,14 +799,20 @@ impl Live {
                                          "skuId": state["skuId"]}));
                 }
             }
-            user["assignedLicenses"] = Value::Array(assigned);
+            let assigned = Value::Array(assigned);
+            if user["assignedLicenses"] != assigned {
+                user["assignedLicenses"] = assigned;
+                self.changes.push(Change::User(id));
+            }
         }
     }
 }
 
 /// A GUID made from a name (for products a generated state gives no id).
 fn name_guid(name: &str) -> String {
-    let hash = hash_of(&json!(name));
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    json!(name).to_string().hash(&mut hasher);
+    let hash = hasher.finish();
     format!(
         "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
         hash >> 32,
@@ -857,12 +941,17 @@ fn live_answer(
             None,
         ));
     }
-    let listed: Vec<Value> = live
-        .groups
-        .iter()
-        .filter(|g| !live.unlisted.iter().any(|id| g["id"] == id.as_str()))
-        .cloned()
-        .collect();
+    if request.method != "GET" {
+        // A write: what the users' lookups say may change.
+        live.index = None;
+    }
+    let listed = |live: &Live| -> Vec<Value> {
+        live.groups
+            .iter()
+            .filter(|g| !live.unlisted.iter().any(|id| g["id"] == id.as_str()))
+            .cloned()
+            .collect()
+    };
     let ok = |body: Value| Some((200, body.to_string(), None));
     let no_content = || Some((204, String::new(), None));
     let missing = || {
@@ -878,12 +967,7 @@ fn live_answer(
         ("GET", ["users"]) => match param(query, "$filter") {
             Some(filter) => {
                 let ids = filtered_ids(&filter)?;
-                let found: Vec<Value> = live
-                    .users
-                    .iter()
-                    .filter(|u| ids.contains(u["id"].as_str().unwrap()))
-                    .cloned()
-                    .collect();
+                let found = live.users_with_ids(&ids);
                 ok(collection(&found, "/users", query, origin))
             }
             None => ok(collection(&live.users, "/users", query, origin)),
@@ -922,7 +1006,7 @@ fn live_answer(
                 let Some(since) = token
                     .parse::<usize>()
                     .ok()
-                    .and_then(|at| live.marks.get(at))
+                    .and_then(|at| live.changes.since(at))
                 else {
                     return Some((
                         400,
@@ -939,7 +1023,7 @@ fn live_answer(
                     live.groups_delta(since, select.as_deref())
                 }
             };
-            let next = live.mark();
+            let next = live.changes.now();
             // The token carries the query of the first request, as Graph's do.
             let kept: String = query
                 .split('&')
@@ -963,7 +1047,7 @@ fn live_answer(
                 == Some("hasMembersWithLicenseErrors eq true") =>
         {
             let erring = live.erring_groups();
-            let groups: Vec<Value> = listed
+            let groups: Vec<Value> = listed(live)
                 .iter()
                 .filter(|g| erring.contains(g["id"].as_str().unwrap()))
                 .cloned()
@@ -990,7 +1074,7 @@ fn live_answer(
                         .collect();
                     ok(json!({"value": found}))
                 }
-                None => ok(collection(&listed, "/groups", query, origin)),
+                None => ok(collection(&listed(live), "/groups", query, origin)),
             }
         }
         ("GET", ["groups", id, "members"]) => match live.members.get(*id) {
@@ -1022,6 +1106,7 @@ fn live_answer(
             let group = live.groups.iter_mut().find(|g| g["id"] == *id)?;
             group["assignedLicenses"] = assign(&group["assignedLicenses"], &body);
             let answer = group.clone();
+            live.changes.push(Change::Group(id.to_string()));
             live.process(id);
             ok(answer)
         }
@@ -1056,7 +1141,9 @@ fn live_answer(
                 );
             }
             user["assignedLicenses"] = assign(&user["assignedLicenses"], &body);
-            ok(user.clone())
+            let answer = user.clone();
+            live.changes.push(Change::User(id.to_string()));
+            ok(answer)
         }
         ("POST", ["groups"]) => {
             live.created += 1;
@@ -1075,6 +1162,7 @@ fn live_answer(
             }
             live.groups.push(group.clone());
             live.members.insert(id.clone(), Vec::new());
+            live.changes.push(Change::Group(id.clone()));
             if behaviour.replication_delay > 0 {
                 live.unreplicated
                     .insert(id.clone(), behaviour.replication_delay);
@@ -1100,6 +1188,7 @@ fn live_answer(
             for (key, value) in request.json().as_object().unwrap() {
                 group[key.as_str()] = value.clone();
             }
+            live.changes.push(Change::Group(id.to_string()));
             no_content()
         }
         ("PATCH", ["users", id]) => {
@@ -1108,6 +1197,7 @@ fn live_answer(
             for (key, value) in body.as_object().unwrap() {
                 user[key.as_str()] = value.clone();
             }
+            live.changes.push(Change::User(id.to_string()));
             if body.get("usageLocation").is_some() && behaviour.location_lag > 0 {
                 live.location_pending
                     .insert((*id).to_string(), behaviour.location_lag);
@@ -1130,6 +1220,8 @@ fn live_answer(
                 ));
             }
             members.push(member);
+            live.changes
+                .push(Change::Member(id.to_string(), user.clone()));
             live.process(id);
             no_content()
         }
@@ -1140,6 +1232,8 @@ fn live_answer(
             if members.len() == before {
                 return missing();
             }
+            live.changes
+                .push(Change::Member(id.to_string(), user.to_string()));
             live.process(id);
             no_content()
         }
@@ -1150,6 +1244,7 @@ fn live_answer(
                 return missing();
             }
             live.members.insert(id.to_string(), Vec::new());
+            live.changes.push(Change::Group(id.to_string()));
             live.process(id);
             live.members.remove(*id);
             no_content()
@@ -1210,12 +1305,14 @@ fn serve(server: &Server, log: &Mutex<Vec<Recorded>>, behaviour: &Mutex<Behaviou
             behaviour.latency
         };
         std::thread::sleep(latency);
-        let (status, body, retry_after) = answer(
-            &recorded,
-            authorization.as_deref(),
-            &mut behaviour.lock().unwrap(),
-            origin,
-        );
+        let (status, body, retry_after) = {
+            let mut behaviour = behaviour.lock().unwrap();
+            // Tests change the tenant between requests: lookups are made afresh for each.
+            if let Some(live) = behaviour.live.as_mut() {
+                live.index = None;
+            }
+            answer(&recorded, authorization.as_deref(), &mut behaviour, origin)
+        };
         let mut response = Response::from_string(body)
             .with_status_code(status)
             .with_header(Header::from_bytes("Content-Type", "application/json").unwrap());
@@ -1387,11 +1484,15 @@ fn answer(
         }
         return (200, fixture("api/token.response.json").to_string(), None);
     }
-    let token = fixture("api/token.response.json")["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    if authorization != Some(&format!("Bearer {token}")) {
+    static BEARER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let bearer = BEARER.get_or_init(|| {
+        let token = fixture("api/token.response.json")["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        format!("Bearer {token}")
+    });
+    if authorization != Some(bearer.as_str()) {
         return (
             401,
             graph_error("InvalidAuthenticationToken", "Access token is empty."),
@@ -1408,7 +1509,7 @@ fn answer(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     if request.method == "POST" && segments == ["$batch"] {
         let body = batch(&request.json(), authorization, behaviour, origin);
-        return (200, body.to_string(), None);
+        return (200, body, None);
     }
     if let Err(seconds) = behaviour.charge(units_of(&request.method, path, query)) {
         return (
@@ -1507,14 +1608,15 @@ fn members_page(id: &str, second_page: bool, origin: &str) -> Value {
     }
 }
 
-/// Answers each inner request of a `$batch` as if it came alone (charged one by one).
+/// Answers each inner request of a `$batch` as if it came alone (charged one by one); the inner
+/// bodies are put into the answer as they were written.
 fn batch(
     request: &Value,
     authorization: Option<&str>,
     behaviour: &mut Behaviour,
     origin: &str,
-) -> Value {
-    let responses: Vec<Value> = request["requests"]
+) -> String {
+    let responses: Vec<String> = request["requests"]
         .as_array()
         .unwrap()
         .iter()
@@ -1533,7 +1635,7 @@ fn batch(
                 let mut throttled = throttled;
                 throttled["id"] = id;
                 throttled["headers"]["Retry-After"] = json!("0");
-                return throttled;
+                return throttled.to_string();
             }
             let alone = Recorded {
                 method: inner["method"].as_str().unwrap_or("GET").to_string(),
@@ -1545,11 +1647,15 @@ fn batch(
             if let Some(seconds) = retry_after {
                 headers["Retry-After"] = json!(seconds);
             }
-            json!({"id": id, "status": status, "headers": headers,
-                   "body": serde_json::from_str::<Value>(&body).unwrap_or(Value::Null)})
+            let body = if serde_json::from_str::<serde::de::IgnoredAny>(&body).is_ok() {
+                body
+            } else {
+                "null".to_string()
+            };
+            format!(r#"{{"id":{id},"status":{status},"headers":{headers},"body":{body}}}"#)
         })
         .collect();
-    json!({"responses": responses})
+    format!(r#"{{"responses":[{}]}}"#, responses.join(","))
 }
 
 fn decode(text: &str) -> String {

@@ -64,6 +64,23 @@ impl GraphMapper {
         }
     }
 
+    /// Gives the group `group_id` the members `names` (users by UPN, groups by id) known
+    /// without a members response, as a snapshot refreshed by delta queries knows them; they
+    /// are sorted and deduplicated as a members response's are. Returns whether the groups
+    /// response lists the group.
+    pub fn known_members(&mut self, group_id: &str, names: Vec<String>) -> bool {
+        let key = group_id.to_ascii_lowercase();
+        let Some(group) = self.groups.get_mut(&key) else {
+            return false;
+        };
+        let mut names = names;
+        names.sort_unstable();
+        names.dedup();
+        group.members = names;
+        self.member_responses.insert(key);
+        true
+    }
+
     /// Reports the licensed groups whose members response is missing.
     pub(super) fn check_member_responses(&mut self) {
         for key in &self.licensed {
