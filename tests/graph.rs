@@ -710,6 +710,88 @@ fn plan_against_graph_equals_the_plan_against_the_same_tenant_in_a_file() {
     assert!(writes(&server).is_empty());
 }
 
+#[test]
+fn a_plan_asks_for_the_user_properties_the_config_s_and_the_tenant_s_rules_read() {
+    let server = apply_tenant();
+    {
+        // An unmanaged dynamic group whose rule reads a property no rule of the config does.
+        let mut behaviour = server.behaviour.lock().unwrap();
+        let live = behaviour.live.as_mut().unwrap();
+        let id = "4b5c6d7e-8f90-41a2-b3c4-d5e6f7a8b9c0";
+        live.groups.push(json!({
+            "id": id, "displayName": "Dublin office", "description": null,
+            "groupTypes": ["DynamicMembership"], "securityEnabled": true, "mailEnabled": false,
+            "membershipRule": "user.city -eq \"Dublin\"", "membershipRuleProcessingState": "On",
+            "assignedLicenses": []
+        }));
+        live.members.insert(id.to_string(), Vec::new());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("tenant.yaml");
+    let groups = ["Conferencing", "Legacy EMS", "Old pilot", "Engineering E5"].map(String::from);
+    let tenant = client(&server).read_tenant(&groups).unwrap();
+    seatplan::backend::write_state(&state, &tenant).unwrap();
+    server.log.lock().unwrap().clear();
+
+    let from_graph = live_seatplan(&server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let requests = server.requests();
+    let position = |prefix: &str| {
+        requests
+            .iter()
+            .position(|r| r.url.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {requests:?}"))
+    };
+    assert!(
+        position("/v1.0/groups?$select") < position("/v1.0/users?$select"),
+        "the user pages follow the groups, whose rules they depend on"
+    );
+    let users = &requests[position("/v1.0/users?$select")].url;
+    let select = users
+        .split(['?', '&'])
+        .find_map(|pair| pair.strip_prefix("$select="))
+        .unwrap();
+    let fields: Vec<&str> = select.split(',').collect();
+    for field in seatplan::tenant::graph_import::USER_BASE {
+        assert!(fields.contains(field), "{field} in {select}");
+    }
+    assert!(fields.contains(&"department"), "the config's rule: {select}");
+    assert!(fields.contains(&"city"), "the tenant's rule: {select}");
+    for field in ["assignedPlans", "jobTitle", "onPremisesExtensionAttributes"] {
+        assert!(!fields.contains(&field), "{field} in {select}");
+    }
+    // The plan is the plan of the whole tenant read into a file.
+    let from_file = seatplan()
+        .args(["plan", "-c", APPLY_CONFIG, "--state"])
+        .arg(&state)
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    assert_eq!(
+        text(&from_graph.get_output().stdout),
+        text(&from_file.get_output().stdout)
+    );
+
+    // A snapshot is read whole: it serves configs not written yet.
+    server.log.lock().unwrap().clear();
+    live_seatplan(&server)
+        .args(["pull", "--graph", "-o"])
+        .arg(dir.path().join("snapshot.json"))
+        .assert()
+        .success();
+    let full = format!(
+        "/v1.0/users?$select={}&",
+        seatplan::tenant::graph_import::user_select()
+    );
+    assert!(
+        server.requests().iter().any(|r| r.url.starts_with(&full)),
+        "{full}"
+    );
+}
+
 fn apply_command(server: &FakeGraph) -> Command {
     let mut command = live_seatplan(server);
     command

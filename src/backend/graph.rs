@@ -23,11 +23,12 @@ use super::{
 use crate::diag::Diagnostics;
 use crate::graph::{
     group_nickname, GraphClient, GraphError, GraphErrorKind, GraphSettings, GroupPatch,
-    LicenseProcessing, Method, NewGroup,
+    LicenseProcessing, Method, NewGroup, UserProperties,
 };
 use crate::plan::steps::{self, Action, MemberGroup, Step, Target};
 use crate::source::Sources;
 use crate::tenant::model::AssignmentState;
+use crate::tenant::parse::MAX_POINTER_INDEXED;
 use crate::tenant::TenantState;
 
 /// How long to wait for the service to process the touched groups' licenses after an apply.
@@ -56,6 +57,7 @@ pub struct GraphBackend {
     text: Option<String>,
     snapshot: Option<PathBuf>,
     notes: Vec<String>,
+    users: UserProperties,
 }
 
 /// Brings the snapshot file at `path` up to date through `client` (delta queries; a full read
@@ -111,7 +113,17 @@ impl GraphBackend {
             text: None,
             snapshot: None,
             notes: Vec::new(),
+            users: UserProperties::All,
         }
+    }
+
+    /// Reads of users ask only for what the licensing engine, the checks and the rules read:
+    /// `rules` (the config's rule texts) and the rules of the tenant's groups
+    /// ([`UserProperties::ForRules`]). Without it every property is read. A snapshot is always
+    /// read whole (it serves configs not written yet).
+    pub fn with_rules(mut self, rules: Vec<String>) -> Self {
+        self.users = UserProperties::ForRules(rules);
+        self
     }
 
     /// Keeps the tenant in the snapshot file `path`, refreshed by delta queries on each read
@@ -403,24 +415,120 @@ fn processing_name(state: &LicenseProcessing) -> String {
 
 /// The canonical JSON of a state: compact, object keys sorted at every level.
 pub fn canonical_json(state: &TenantState) -> String {
-    fn sorted(value: Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
-                let mut object = serde_json::Map::new();
-                for (key, value) in entries {
-                    object.insert(key, sorted(value));
-                }
-                Value::Object(object)
-            }
-            Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
-            other => other,
+    let mut text = Vec::new();
+    // Writing into a Vec cannot fail, and a state always serializes.
+    let _ = write_canonical(state, &mut text);
+    String::from_utf8(text).unwrap_or_default()
+}
+
+/// The fingerprint of a state read from Graph: the sha256 of its canonical JSON
+/// ([`canonical_json`]), written straight into the hash: only one user or group at a time is
+/// ever held in canonical form, never the whole state (gigabytes at 100,000 users).
+pub fn state_fingerprint(state: &TenantState) -> String {
+    use sha2::{Digest, Sha256};
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
-    let value = serde_json::to_value(state).unwrap_or(Value::Null);
+    let mut hashing = Hashing(Sha256::new());
+    let _ = write_canonical(state, &mut std::io::BufWriter::new(&mut hashing));
+    let digest = hashing.0.finalize();
+    let mut text = String::from("sha256:");
+    for byte in digest.iter() {
+        text.push_str(&format!("{byte:02x}"));
+    }
+    text
+}
+
+/// `value` with the keys of every object sorted.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut object = serde_json::Map::new();
+            for (key, value) in entries {
+                object.insert(key, sorted(value));
+            }
+            Value::Object(object)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+/// Writes the canonical JSON of `state` to `out`: the small parts made canonical whole, the
+/// users and groups one at a time.
+fn write_canonical(state: &TenantState, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    fn each<T: serde::Serialize>(
+        items: &[T],
+        out: &mut impl std::io::Write,
+    ) -> std::io::Result<()> {
+        out.write_all(b"[")?;
+        for (at, item) in items.iter().enumerate() {
+            if at > 0 {
+                out.write_all(b",")?;
+            }
+            let value = serde_json::to_value(item).map_err(std::io::Error::other)?;
+            serde_json::to_writer(&mut *out, &sorted(value))?;
+        }
+        out.write_all(b"]")
+    }
+    let shell = TenantState {
+        version: state.version,
+        tenant: state.tenant.clone(),
+        subscriptions: state.subscriptions.clone(),
+        users: Vec::new(),
+        groups: Vec::new(),
+        delta: state.delta.clone(),
+    };
+    let Value::Object(fields) = sorted(serde_json::to_value(&shell)?) else {
+        return Err(std::io::Error::other("a state serializes as an object"));
+    };
     // With serde_json's insertion-ordered maps the rebuilt objects keep the sorted order.
-    serde_json::to_string(&sorted(value)).unwrap_or_default()
+    out.write_all(b"{")?;
+    for (at, (key, value)) in fields.iter().enumerate() {
+        if at > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.write_all(b":")?;
+        match key.as_str() {
+            "users" => each(&state.users, out)?,
+            "groups" => each(&state.groups, out)?,
+            _ => serde_json::to_writer(&mut *out, value)?,
+        }
+    }
+    out.write_all(b"}")?;
+    out.flush()
+}
+
+/// The pretty JSON of `state` when it is small enough for diagnostics to point into
+/// ([`MAX_POINTER_INDEXED`]); `None` for a larger one, whose text would only be a copy nothing
+/// can point into (rendering stops at the limit).
+fn locatable_text(state: &TenantState) -> Option<String> {
+    struct Bounded(Vec<u8>);
+    impl std::io::Write for Bounded {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if self.0.len() + bytes.len() > MAX_POINTER_INDEXED {
+                return Err(std::io::Error::other("larger than a pointer map covers"));
+            }
+            self.0.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut text = Bounded(Vec::new());
+    serde_json::to_writer_pretty(&mut text, state).ok()?;
+    String::from_utf8(text.0).ok()
 }
 
 impl Backend for GraphBackend {
@@ -433,7 +541,9 @@ impl Backend for GraphBackend {
 
     fn read(&mut self, sources: &mut Sources) -> Result<CurrentState, Diagnostics> {
         let state = match &self.snapshot {
-            None => self.client.read_tenant(&self.member_groups)?,
+            None => self
+                .client
+                .read_tenant_of(&self.member_groups, &self.users)?,
             Some(path) => {
                 let (mut state, note) = refresh_snapshot_file(&self.client, path, None, sources)?;
                 self.notes.push(note);
@@ -442,10 +552,10 @@ impl Backend for GraphBackend {
                 state
             }
         };
-        let fingerprint = crate::io::fingerprint(canonical_json(&state).as_bytes());
-        let text = serde_json::to_string_pretty(&state).unwrap_or_default();
-        let source = sources.add(self.describe(), text.as_str());
-        self.text = Some(text);
+        let fingerprint = state_fingerprint(&state);
+        let text = locatable_text(&state);
+        let source = sources.add(self.describe(), text.as_deref().unwrap_or_default());
+        self.text = text;
         Ok(CurrentState {
             state,
             source,
@@ -553,7 +663,10 @@ impl Backend for GraphBackend {
             })
             .collect();
         self.wait_for_processing(&groups, &mut report);
-        let after = match self.client.read_tenant(&self.member_groups) {
+        let after = match self
+            .client
+            .read_tenant_of(&self.member_groups, &self.users)
+        {
             Ok(state) => Some(state),
             Err(problems) => {
                 let reasons: Vec<String> = problems
@@ -669,5 +782,10 @@ mod tests {
         );
         assert!(at("users") < at("version"), "{text}");
         assert!(at("default_usage_location") < at("id"), "{text}");
+        assert_eq!(
+            state_fingerprint(&state),
+            crate::io::fingerprint(text.as_bytes()),
+            "the streamed fingerprint hashes the canonical JSON"
+        );
     }
 }

@@ -236,7 +236,13 @@ pub fn open_backend(
                 .iter()
                 .flat_map(|groups| groups.keys().cloned())
                 .collect();
-            let mut backend = GraphBackend::new(settings, groups, poll);
+            let rules = config
+                .groups
+                .iter()
+                .flatten()
+                .filter_map(|(_, group)| group.rule.clone())
+                .collect();
+            let mut backend = GraphBackend::new(settings, groups, poll).with_rules(rules);
             if let Some(snapshot) = snapshot {
                 backend = backend.with_snapshot(snapshot.clone());
             }

@@ -22,7 +22,7 @@ pub use batch::BatchReader;
 pub use client::{BatchRequest, BatchResponse, GraphClient, Method, BATCH_LIMIT};
 pub use delta::Refreshed;
 pub use error::{GraphError, GraphErrorKind, RequestIds};
-pub use read::path_segment;
+pub use read::{path_segment, UserProperties};
 pub use retry::{RetryPolicy, Sleeper};
 pub use secret::{register as register_secret, scrub_output, Secret};
 pub use settings::{Credential, GraphSettings, PUBLIC_GRAPH_BASE, PUBLIC_LOGIN_BASE};

@@ -1,6 +1,17 @@
 //! Reading a live tenant: the Graph requests behind [`GraphClient::read_export`] (the same
 //! responses `seatplan import graph` reads from files) and [`GraphClient::read_tenant`], which
 //! maps them with [`crate::tenant::graph_import::map_export`].
+//!
+//! Which user properties a read asks for is a [`UserProperties`]: every property seatplan maps
+//! for a snapshot (`pull`, `plan --snapshot`: a snapshot is planned later against configs not
+//! written yet, and refreshed with objects read with the same `$select`), and for a plan only
+//! what it reads: the licensing engine's and the checks' properties and those its rules read —
+//! the config's rules, known before the read, and the rules of the tenant's dynamic groups
+//! (which a plan evaluates too, managed or not), known only once `/groups` is read. So a plan
+//! reads the groups first and starts the user pages when the last page of groups is in: one or
+//! two round trips later, a price paid once, against user pages that no longer carry
+//! `assignedPlans` (most of their bytes) unless a rule tests it. No property a rule or a check
+//! reads is ever left out.
 
 use serde_json::Value;
 
@@ -8,18 +19,38 @@ use super::batch::BatchReader;
 use super::client::GraphClient;
 use super::error::{GraphError, GraphErrorKind};
 use crate::diag::Diagnostics;
+use crate::rules::RuleBook;
 use crate::tenant::graph_import::{
     group_select, map_export, member_select, organization_select, sku_select, user_select,
-    GraphExport, GraphPage,
+    user_select_for, GraphExport, GraphPage,
 };
 use crate::tenant::TenantState;
+
+/// Which user properties a read asks Graph for (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserProperties {
+    /// Every property seatplan maps: for snapshots and `pull`, which later configs plan against.
+    All,
+    /// What the licensing engine and the checks read, and what these rule texts (a config's)
+    /// and the rules of the tenant's groups read.
+    ForRules(Vec<String>),
+}
 
 impl GraphClient {
     /// Reads organization, subscribed SKUs, users and groups (every page), and the members of
     /// every licensed group and of `member_groups` (ids or display names of groups whose
     /// membership matters, such as the managed ones) through `$batch`.
     pub fn read_export(&self, member_groups: &[String]) -> Result<GraphExport, GraphError> {
-        let export = self.read_export_pages(member_groups, false);
+        self.read_export_of(member_groups, &UserProperties::All)
+    }
+
+    /// [`GraphClient::read_export`] asking for the user properties `users` says.
+    pub fn read_export_of(
+        &self,
+        member_groups: &[String],
+        users: &UserProperties,
+    ) -> Result<GraphExport, GraphError> {
+        let export = self.read_export_pages(member_groups, false, users);
         self.progress_done();
         export
     }
@@ -27,18 +58,21 @@ impl GraphClient {
     /// Reads the whole tenant: [`GraphClient::read_export`] with the members of every group, so
     /// that the state is complete whatever config is planned against it later.
     pub fn read_complete_export(&self) -> Result<GraphExport, GraphError> {
-        let export = self.read_export_pages(&[], true);
+        let export = self.read_export_pages(&[], true, &UserProperties::All);
         self.progress_done();
         export
     }
 
     /// The reads overlap: organization, subscriptions, the user pages and the group pages run
     /// side by side, and the members of each wanted group are asked for (through `$batch`) as
-    /// soon as its page of groups arrives. Only the pages of one collection follow each other.
+    /// soon as its page of groups arrives. Only the pages of one collection follow each other,
+    /// and for [`UserProperties::ForRules`] the user pages follow the group pages, whose rules
+    /// they depend on.
     fn read_export_pages(
         &self,
         member_groups: &[String],
         every_group: bool,
+        properties: &UserProperties,
     ) -> Result<GraphExport, GraphError> {
         self.progress_phase("reading users, groups and members");
         // One token for every thread, before they start.
@@ -54,24 +88,27 @@ impl GraphClient {
             });
             let subscribed_skus = scope
                 .spawn(|| self.get_pages(&format!("/subscribedSkus?$select={}", sku_select())));
-            let users = scope.spawn(|| {
+            let read_users = |select: String| {
                 let mut counted = 0;
-                self.get_pages_each(
-                    &format!("/users?$select={}&$top=999", user_select()),
-                    &mut |page| {
-                        counted += page
-                            .body
-                            .get("value")
-                            .and_then(Value::as_array)
-                            .map_or(0, Vec::len);
-                        self.budget().tenant_has_users(counted);
-                    },
-                )
-            });
+                self.get_pages_each(&format!("/users?$select={select}&$top=999"), &mut |page| {
+                    counted += page
+                        .body
+                        .get("value")
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len);
+                    self.budget().tenant_has_users(counted);
+                })
+            };
+            let early = match properties {
+                UserProperties::All => Some(scope.spawn(move || read_users(user_select()))),
+                UserProperties::ForRules(_) => None,
+            };
             let member_select = member_select();
+            let mut rules: Vec<String> = Vec::new();
             let groups = self.get_pages_each(
                 &format!("/groups?$select={}&$top=999", group_select()),
                 &mut |page| {
+                    rules.extend(rules_of(page));
                     let first = wanted.len();
                     wanted.extend(wanted_groups(page, member_groups, every_group));
                     reader.push((first..wanted.len()).map(|key| {
@@ -86,6 +123,15 @@ impl GraphClient {
                 },
             );
             reader.close();
+            let users = match (early, properties) {
+                (Some(users), _) => users,
+                (None, UserProperties::ForRules(config)) => {
+                    let book = RuleBook::new(config.iter().chain(&rules).map(String::as_str));
+                    let select = user_select_for(book.properties());
+                    scope.spawn(move || read_users(select))
+                }
+                (None, UserProperties::All) => scope.spawn(move || read_users(user_select())),
+            };
             let join = |handle: std::thread::ScopedJoinHandle<'_, _>| {
                 handle.join().unwrap_or_else(|_| {
                     Err(GraphError::new(
@@ -121,11 +167,32 @@ impl GraphClient {
 
     /// Reads the tenant ([`GraphClient::read_export`]) and maps it into a tenant state.
     pub fn read_tenant(&self, member_groups: &[String]) -> Result<TenantState, Diagnostics> {
+        self.read_tenant_of(member_groups, &UserProperties::All)
+    }
+
+    /// [`GraphClient::read_tenant`] asking for the user properties `users` says.
+    pub fn read_tenant_of(
+        &self,
+        member_groups: &[String],
+        users: &UserProperties,
+    ) -> Result<TenantState, Diagnostics> {
         let export = self
-            .read_export(member_groups)
+            .read_export_of(member_groups, users)
             .map_err(|error| Diagnostics::from(error.to_diagnostic()))?;
         map_export(&export)
     }
+}
+
+/// The membership rules of the groups on `page` (every rule written, dynamic or not: reading a
+/// property too many is harmless, one too few is not).
+fn rules_of(page: &GraphPage) -> impl Iterator<Item = String> + '_ {
+    page.body
+        .get("value")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|group| group.get("membershipRule").and_then(Value::as_str))
+        .map(str::to_string)
 }
 
 /// The ids of the groups on `page` whose members are read: licensed ones, those named in

@@ -22,7 +22,7 @@ use crate::tenant::index::{GroupIdx, Tenant, UserIdx};
 use crate::tenant::model::{AttributeValue, UserState};
 
 /// Graph property names that rules know under another name (rule name, Graph name).
-const RULE_NAMES: &[(&str, &str)] = &[
+pub(crate) const RULE_NAMES: &[(&str, &str)] = &[
     ("physicalDeliveryOfficeName", "officeLocation"),
     ("mobile", "mobilePhone"),
     ("facsimileTelephoneNumber", "faxNumber"),

@@ -34,7 +34,8 @@ use crate::source::SourceId;
 use super::model::{GroupState, Subscription, TenantInfo, TenantState, UserState};
 
 pub use select::{
-    group_select, member_select, organization_select, sku_select, user_select, USER_ATTRIBUTES,
+    graph_property, group_select, member_select, organization_select, sku_select, user_select,
+    user_select_for, USER_ATTRIBUTES, USER_BASE,
 };
 
 /// One Graph response page: an object with a `value` array and maybe an `@odata.nextLink`.
