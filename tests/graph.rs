@@ -758,7 +758,10 @@ fn a_plan_asks_for_the_user_properties_the_config_s_and_the_tenant_s_rules_read(
     for field in seatplan::tenant::graph_import::USER_BASE {
         assert!(fields.contains(field), "{field} in {select}");
     }
-    assert!(fields.contains(&"department"), "the config's rule: {select}");
+    assert!(
+        fields.contains(&"department"),
+        "the config's rule: {select}"
+    );
     assert!(fields.contains(&"city"), "the tenant's rule: {select}");
     for field in ["assignedPlans", "jobTitle", "onPremisesExtensionAttributes"] {
         assert!(!fields.contains(&field), "{field} in {select}");

@@ -663,10 +663,7 @@ impl Backend for GraphBackend {
             })
             .collect();
         self.wait_for_processing(&groups, &mut report);
-        let after = match self
-            .client
-            .read_tenant_of(&self.member_groups, &self.users)
-        {
+        let after = match self.client.read_tenant_of(&self.member_groups, &self.users) {
             Ok(state) => Some(state),
             Err(problems) => {
                 let reasons: Vec<String> = problems

@@ -482,7 +482,9 @@ impl GraphClient {
                         if let Some(new) = renamed.get(member.as_str()) {
                             return new.cloned();
                         }
-                        if index.group(member).is_some() && !current_groups.contains_key(&*lower(member)) {
+                        if index.group(member).is_some()
+                            && !current_groups.contains_key(&*lower(member))
+                        {
                             return None;
                         }
                         Some(member.clone())
@@ -571,9 +573,12 @@ impl<'s> SnapshotIndex<'s> {
             .collect();
         // Member lists name users by the UPN Graph gave, which is the user's own: the lowercase
         // lookup is only for files written otherwise.
-        let by_upn_lower = if snapshot.groups.iter().flat_map(|g| &g.members).all(|name| {
-            by_upn.contains_key(name.as_str()) || !name.contains('@')
-        }) {
+        let by_upn_lower = if snapshot
+            .groups
+            .iter()
+            .flat_map(|g| &g.members)
+            .all(|name| by_upn.contains_key(name.as_str()) || !name.contains('@'))
+        {
             HashMap::new()
         } else {
             snapshot

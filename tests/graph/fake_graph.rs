@@ -628,7 +628,12 @@ impl Live {
 
     /// Users with an assignment in error from the group `group_id`.
     fn in_error(&mut self, group_id: &str) -> Vec<Value> {
-        let at: Vec<usize> = self.index().errors.get(group_id).cloned().unwrap_or_default();
+        let at: Vec<usize> = self
+            .index()
+            .errors
+            .get(group_id)
+            .cloned()
+            .unwrap_or_default();
         at.into_iter().map(|at| self.users[at].clone()).collect()
     }
 
