@@ -293,14 +293,14 @@ pub fn build(
         })
         .unzip();
     let mut lookup = UserLookup {
-        by_upn: UpnTable::with_capacity(users.len()),
+        by_upn: Map::with_capacity_and_hasher(users.len(), Default::default()),
         by_id: Map::with_capacity_and_hasher(users.len(), Default::default()),
         upn_ranks: OnceLock::new(),
         sharing_proxy: OnceLock::new(),
     };
     for (index, (user, user_problems)) in users.iter().zip(user_problems).enumerate() {
         let idx = UserIdx(index as u32);
-        if let Some(first) = lookup.by_upn.insert(&users, idx) {
+        if let Some(first) = lookup.by_upn.insert(lower(&user.upn).into(), idx) {
             problems.push(
                 Diagnostic::new(
                     Code::TenantReference,

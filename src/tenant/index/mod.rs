@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::sync::{Arc, OnceLock};
 
 use crate::hash::{Map, Set};
@@ -152,11 +151,11 @@ pub struct Tenant {
     by_group_name: Map<Box<str>, Vec<GroupIdx>>,
 }
 
-/// Users by UPN (case-insensitively) and by object id (a GUID's 16 bytes, so ids in any case are
-/// one key), their order by UPN and the users who share a proxy address.
+/// Users by lower-cased UPN and by object id (a GUID's 16 bytes, so ids in any case are one key),
+/// their order by UPN and the users who share a proxy address.
 #[derive(Debug, Default)]
 struct UserLookup {
-    by_upn: UpnTable,
+    by_upn: Map<Box<str>, UserIdx>,
     by_id: Map<[u8; 16], UserIdx>,
     upn_ranks: OnceLock<Vec<u32>>,
     sharing_proxy: OnceLock<Set<UserIdx>>,
@@ -165,7 +164,7 @@ struct UserLookup {
 impl Tenant {
     /// The user with this UPN or object id (UPNs compare case-insensitively).
     pub fn user(&self, upn_or_id: &str) -> Option<UserIdx> {
-        with_lower(upn_or_id, |key| self.by_user.by_upn.get(&self.users, key))
+        with_lower(upn_or_id, |key| self.by_user.by_upn.get(key).copied())
             .or_else(|| self.by_user.by_id.get(&guid::parse(upn_or_id)?).copied())
     }
 
@@ -255,69 +254,6 @@ impl Tenant {
             .push(index);
         self.groups.push(group);
         index
-    }
-}
-
-/// Users by UPN, compared case-insensitively, without a lower-cased copy of every UPN: the table
-/// holds user indexes, hashes UPNs lower-cased on the stack and compares a key with the user's
-/// own UPN (a million users' keys were a million allocations and 50 MB).
-#[derive(Debug, Default)]
-struct UpnTable {
-    table: hashbrown::HashTable<UserIdx>,
-    hasher: crate::hash::RandomState,
-}
-
-impl UpnTable {
-    /// An empty table with room for `users` users.
-    fn with_capacity(users: usize) -> UpnTable {
-        UpnTable {
-            table: hashbrown::HashTable::with_capacity(users),
-            hasher: Default::default(),
-        }
-    }
-
-    fn hash(&self, upn: &str) -> u64 {
-        with_lower(upn, |key| self.hasher.hash_one(key))
-    }
-
-    /// The user whose UPN lower-cased is `key` (lower-cased by [`with_lower`]).
-    fn get(&self, users: &[User], key: &str) -> Option<UserIdx> {
-        let hash = self.hasher.hash_one(key);
-        self.table
-            .find(hash, |&user| same_upn(&users[user.0 as usize].upn, key))
-            .copied()
-    }
-
-    /// Adds `user` under their UPN; if another user has it already, that user is returned and
-    /// the table is unchanged.
-    fn insert(&mut self, users: &[User], user: UserIdx) -> Option<UserIdx> {
-        let upn = &*users[user.0 as usize].upn;
-        let hash = self.hash(upn);
-        let found = with_lower(upn, |key| {
-            self.table
-                .find(hash, |&other| same_upn(&users[other.0 as usize].upn, key))
-                .copied()
-        });
-        if found.is_none() {
-            let hasher = &self.hasher;
-            self.table.insert_unique(hash, user, |&other| {
-                with_lower(&users[other.0 as usize].upn, |key| hasher.hash_one(key))
-            });
-        }
-        found
-    }
-}
-
-/// Whether `upn` lower-cased (as [`with_lower`] does) is `key`, without allocating for ASCII.
-fn same_upn(upn: &str, key: &str) -> bool {
-    if upn.is_ascii() {
-        upn.len() == key.len()
-            && upn
-                .bytes()
-                .zip(key.bytes())
-                .all(|(byte, lowered)| byte.to_ascii_lowercase() == lowered)
-    } else {
-        *lower(upn) == *key
     }
 }
 
