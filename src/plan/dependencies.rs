@@ -5,8 +5,9 @@
 //! while the recomputed plan decides whether it may go ahead (a live directory always changes
 //! somewhere between review and apply; a change elsewhere is no reason to refuse).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -24,14 +25,22 @@ pub type Dependencies = BTreeMap<String, String>;
 /// `sha256:` and the first 16 bytes of the hash of `value`'s JSON: enough to tell that an object
 /// changed, short enough for a plan that reads many users.
 fn fingerprint(value: &impl Serialize) -> String {
-    let json = serde_json::to_vec(value).unwrap_or_default();
-    let digest = Sha256::digest(&json);
-    let hex: String = digest
-        .iter()
-        .take(16)
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    format!("sha256:{hex}")
+    fingerprint_in(&mut Vec::new(), value)
+}
+
+/// [`fingerprint`], writing the JSON into `json` (empty; reused between calls).
+fn fingerprint_in(json: &mut Vec<u8>, value: &impl Serialize) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // Writing into a vector fails only for values that are not JSON, which tenant state is.
+    let _ = serde_json::to_writer(&mut *json, value);
+    let digest = Sha256::digest(json);
+    let mut text = String::with_capacity("sha256:".len() + 32);
+    text.push_str("sha256:");
+    for &byte in digest.iter().take(16) {
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    text
 }
 
 /// The objects of `state` a plan depends on. `members_before` and `members_after` are the
@@ -53,7 +62,14 @@ pub fn collect(
             fingerprint(subscription),
         );
     }
-    let mut users: BTreeSet<usize> = BTreeSet::new();
+    // The users read, marked by index: a plan of a large tenant reads most of them, through
+    // member lists that overlap (a set of a million entries cost seconds of inserts).
+    let mut read = vec![false; state.users.len()];
+    let mut mark = |index: usize| {
+        if let Some(slot) = read.get_mut(index) {
+            *slot = true;
+        }
+    };
     for (_, index) in desired.managed_groups.iter().chain(&desired.deleted) {
         if let Some(group) = state.groups.get(*index) {
             found.insert(format!("group:{}", group.id), fingerprint(group));
@@ -62,23 +78,33 @@ pub fn collect(
             .into_iter()
             .flatten()
         {
-            users.extend(list.iter().map(|user| user.0 as usize));
+            list.iter().for_each(|user| mark(user.0 as usize));
         }
     }
-    users.extend(desired.managed_users.iter().map(|(_, index)| *index));
-    users.extend(
-        impact
-            .users
-            .iter()
-            .filter_map(|user| tenant.user(&user.user))
-            .map(|user| user.0 as usize),
-    );
-    for index in users {
-        if let Some(user) = state.users.get(index) {
-            found.insert(format!("user:{}", user.id), fingerprint(user));
-        }
-    }
-    found
+    desired
+        .managed_users
+        .iter()
+        .for_each(|(_, index)| mark(*index));
+    impact
+        .users
+        .iter()
+        .filter_map(|user| tenant.user(&user.user))
+        .for_each(|user| mark(user.0 as usize));
+    // Their fingerprints are taken in parallel, each user's JSON written into a buffer of the
+    // thread's, and the map is built from them sorted rather than by a million inserts.
+    let mut entries: Vec<(String, String)> = read
+        .par_iter()
+        .zip(&state.users)
+        .filter(|(read, _)| **read)
+        .map_init(Vec::new, |json, (_, user)| {
+            json.clear();
+            (format!("user:{}", user.id), fingerprint_in(json, user))
+        })
+        .collect();
+    entries.par_sort_by(|a, b| a.0.cmp(&b.0));
+    // `user:` sorts after `tenant`, `subscription:` and `group:`, so the whole list is in order
+    // and the map is built from it in one pass (equal keys keep the last value, as inserts do).
+    found.into_iter().chain(entries).collect()
 }
 
 /// The objects whose fingerprint differs between a saved plan's `saved` and `now` (recomputed

@@ -375,6 +375,7 @@ pub fn compute_observed(
         &target_memberships.members,
         &impact,
     );
+    phase_done("dependencies");
     let reprocessed: Vec<(String, String)> = reprocess
         .iter()
         .map(|user| {
@@ -416,6 +417,7 @@ pub fn compute_observed(
         depends_on,
         checksum: String::new(),
     };
+    phase_done("document");
     Ok(Planned {
         document,
         diagnostics,

@@ -3,6 +3,8 @@
 //! `schemas/tenant.schema.json`. Lists that may be absent in the file default to empty: unlike the
 //! desired config, the tenant state is a complete snapshot.
 
+use std::sync::Arc;
+
 use compact_str::CompactString;
 use indexmap::IndexMap;
 use schemars::JsonSchema;
@@ -324,13 +326,21 @@ pub struct GroupState {
 }
 
 /// A user's Graph properties by Graph name, in file order. A short list rather than a map: a user
-/// has a dozen, names are short enough to be stored inline, and a hash map per user cost a
-/// million-user tenant about a gigabyte. Names are looked up exactly (rules resolve names
+/// has a dozen, and a hash map per user cost a million-user tenant about a gigabyte. The names
+/// and the values are kept apart: users of one export have the same names in the same order, so
+/// a state file parsed by [`crate::tenant::parse::parse_state`] shares one list of names among
+/// all the users that have it, and each user holds only their values (a third of the memory of
+/// a name beside every value). Names are looked up exactly (rules resolve names
 /// case-insensitively through the user table). A name given twice in a file is refused: JSON
 /// parsers keep the last silently, and the YAML pass rejects duplicates, so both formats agree.
 /// Two lists are equal when they have the same names with the same values, in any order.
 #[derive(Debug, Clone, Default)]
-pub struct Attributes(Vec<(CompactString, AttributeValue)>);
+pub struct Attributes {
+    /// The names, in order; `None` for a user without attributes.
+    names: Option<Arc<[CompactString]>>,
+    /// The value of each name, in the same order.
+    values: Box<[AttributeValue]>,
+}
 
 impl PartialEq for Attributes {
     fn eq(&self, other: &Self) -> bool {
@@ -347,12 +357,16 @@ impl Attributes {
         Attributes::default()
     }
 
+    fn names(&self) -> &[CompactString] {
+        self.names.as_deref().unwrap_or_default()
+    }
+
     /// The value of attribute `name`.
     pub fn get(&self, name: &str) -> Option<&AttributeValue> {
-        self.0
+        self.names()
             .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value)
+            .position(|key| key == name)
+            .map(|position| &self.values[position])
     }
 
     /// Sets attribute `name`, returning the value it replaces (the attribute keeps its place).
@@ -362,64 +376,157 @@ impl Attributes {
         value: AttributeValue,
     ) -> Option<AttributeValue> {
         let name = name.into();
-        match self.0.iter_mut().find(|(key, _)| *key == name) {
-            Some((_, slot)) => Some(std::mem::replace(slot, value)),
+        match self.names().iter().position(|key| *key == name) {
+            Some(position) => Some(std::mem::replace(&mut self.values[position], value)),
             None => {
-                self.0.push((name, value));
+                let names: Arc<[CompactString]> =
+                    self.names().iter().cloned().chain([name]).collect();
+                let mut values = std::mem::take(&mut self.values).into_vec();
+                values.push(value);
+                self.names = Some(names);
+                self.values = values.into_boxed_slice();
                 None
             }
         }
     }
 
     /// The attributes in order, as (name, value).
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &AttributeValue)> {
-        self.0.iter().map(|(key, value)| (key.as_str(), value))
+    pub fn iter(&self) -> AttributeIter<'_> {
+        self.names()
+            .iter()
+            .zip(self.values.iter())
+            .map(|(key, value)| (key.as_str(), value))
     }
 
     /// The attribute names in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(key, _)| key.as_str())
+        self.names().iter().map(CompactString::as_str)
     }
 
     /// Number of attributes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.values.len()
     }
 
     /// True when the user has no attributes.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.values.is_empty()
     }
 }
 
+/// The iterator of [`Attributes::iter`]: (name, value) in order.
+pub type AttributeIter<'a> = std::iter::Map<
+    std::iter::Zip<std::slice::Iter<'a, CompactString>, std::slice::Iter<'a, AttributeValue>>,
+    fn((&'a CompactString, &'a AttributeValue)) -> (&'a str, &'a AttributeValue),
+>;
+
 impl<'a> IntoIterator for &'a Attributes {
     type Item = (&'a str, &'a AttributeValue);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (CompactString, AttributeValue)>,
-        fn(&'a (CompactString, AttributeValue)) -> (&'a str, &'a AttributeValue),
-    >;
+    type IntoIter = AttributeIter<'a>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(key, value)| (key.as_str(), value))
+        self.iter()
     }
 }
 
 impl<K: Into<CompactString>> FromIterator<(K, AttributeValue)> for Attributes {
     fn from_iter<I: IntoIterator<Item = (K, AttributeValue)>>(items: I) -> Self {
-        let mut attributes = Attributes::new();
+        let mut names: Vec<CompactString> = Vec::new();
+        let mut values: Vec<AttributeValue> = Vec::new();
         for (name, value) in items {
-            attributes.insert(name, value);
+            let name = name.into();
+            match names.iter().position(|key| *key == name) {
+                Some(position) => values[position] = value,
+                None => {
+                    names.push(name);
+                    values.push(value);
+                }
+            }
         }
-        attributes
+        Attributes::from_parts(&names, values)
+    }
+}
+
+impl Attributes {
+    /// The list of `names` (distinct) with their `values`, the names shared with earlier lists
+    /// of the same names while a [`SharedNames`] scope is open on this thread.
+    fn from_parts(names: &[CompactString], values: Vec<AttributeValue>) -> Attributes {
+        if names.is_empty() {
+            return Attributes::default();
+        }
+        let values = exact(values).into_boxed_slice();
+        let names = SHARED_NAMES.with(|shared| match shared.borrow_mut().as_mut() {
+            Some(shared) => shared.intern(names),
+            None => names.into(),
+        });
+        Attributes {
+            names: Some(names),
+            values,
+        }
+    }
+}
+
+thread_local! {
+    /// The lists of attribute names seen by the parse running on this thread, if any.
+    static SHARED_NAMES: std::cell::RefCell<Option<SharedNames>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The distinct lists of attribute names of one parse, so that users with the same names share
+/// one list. Open while [`SharedNames::scope`] runs; bounded, so that a file with a different list
+/// for every user costs what it did before sharing, not a cache of them all.
+#[derive(Default)]
+pub(crate) struct SharedNames {
+    /// The list the previous user had (most users have their neighbour's).
+    last: Option<Arc<[CompactString]>>,
+    /// Every list seen, up to [`SharedNames::MAX_LISTS`].
+    seen: crate::hash::Set<Arc<[CompactString]>>,
+}
+
+impl SharedNames {
+    /// The most distinct lists of names one parse shares.
+    const MAX_LISTS: usize = 4096;
+
+    /// Runs `f` (a parse) with lists of attribute names shared on this thread, and forgets them
+    /// afterwards (the parsed users keep theirs).
+    pub(crate) fn scope<R>(f: impl FnOnce() -> R) -> R {
+        struct Close;
+        impl Drop for Close {
+            fn drop(&mut self) {
+                SHARED_NAMES.with(|shared| shared.borrow_mut().take());
+            }
+        }
+        SHARED_NAMES.with(|shared| *shared.borrow_mut() = Some(SharedNames::default()));
+        let _close = Close;
+        f()
+    }
+
+    fn intern(&mut self, names: &[CompactString]) -> Arc<[CompactString]> {
+        if let Some(last) = &self.last {
+            if **last == *names {
+                return Arc::clone(last);
+            }
+        }
+        let list = match self.seen.get(names) {
+            Some(list) => Arc::clone(list),
+            None => {
+                let list: Arc<[CompactString]> = names.into();
+                if self.seen.len() < Self::MAX_LISTS {
+                    self.seen.insert(Arc::clone(&list));
+                }
+                list
+            }
+        };
+        self.last = Some(Arc::clone(&list));
+        list
     }
 }
 
 impl Serialize for Attributes {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (name, value) in &self.0 {
-            map.serialize_entry(name.as_str(), value)?;
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (name, value) in self {
+            map.serialize_entry(name, value)?;
         }
         map.end()
     }
@@ -439,18 +546,19 @@ impl<'de> Deserialize<'de> for Attributes {
             where
                 A: serde::de::MapAccess<'de>,
             {
-                let mut entries: Vec<(CompactString, AttributeValue)> =
-                    Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                let capacity = map.size_hint().unwrap_or(16).min(64);
+                let mut names: Vec<CompactString> = Vec::with_capacity(capacity);
+                let mut values: Vec<AttributeValue> = Vec::with_capacity(capacity);
                 while let Some((name, value)) = map.next_entry::<CompactString, AttributeValue>()? {
-                    if entries.iter().any(|(key, _)| *key == name) {
+                    if names.contains(&name) {
                         return Err(serde::de::Error::custom(format!(
                             "duplicate field `{name}` in attributes"
                         )));
                     }
-                    entries.push((name, value));
+                    names.push(name);
+                    values.push(value);
                 }
-                entries.shrink_to_fit();
-                Ok(Attributes(entries))
+                Ok(Attributes::from_parts(&names, values))
             }
         }
         deserializer.deserialize_map(Unique)
@@ -459,12 +567,21 @@ impl<'de> Deserialize<'de> for Attributes {
 
 // A million users' lists would otherwise carry the spare capacity of doubling growth: per-user
 // collections are shrunk to their size.
+/// `list` in a block of exactly its length. `shrink_to_fit` is not enough: mimalloc shrinks in
+/// place down to half a block, so a list of 5 grown to 8 would keep the block of 8.
+fn exact<T>(mut list: Vec<T>) -> Vec<T> {
+    if list.capacity() == list.len() {
+        return list;
+    }
+    let mut exact = Vec::with_capacity(list.len());
+    exact.append(&mut list);
+    exact
+}
+
 fn compact_vec<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Vec<T>, D::Error> {
-    let mut list = Vec::<T>::deserialize(deserializer)?;
-    list.shrink_to_fit();
-    Ok(list)
+    Ok(exact(Vec::<T>::deserialize(deserializer)?))
 }
 
 fn default_true() -> bool {
@@ -474,6 +591,83 @@ fn default_true() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_of_one_parse_share_their_list_of_names() {
+        let user = |id: &str, department: &str| {
+            format!(
+                r#"{{"id": "{id}", "upn": "{id}@b.c", "attributes": {{"department": "{department}", "city": "Oslo"}}}}"#
+            )
+        };
+        let text = format!(
+            "[{}, {}]",
+            user("0bfe935e-70c3-41c7-8a3a-fc75ce0d0ca2", "Sales"),
+            user("1bfe935e-70c3-41c7-8a3a-fc75ce0d0ca2", "Legal")
+        );
+        let shared =
+            |users: &[UserState]| match (&users[0].attributes.names, &users[1].attributes.names) {
+                (Some(first), Some(second)) => Arc::ptr_eq(first, second),
+                _ => false,
+            };
+        let users: Vec<UserState> = SharedNames::scope(|| serde_json::from_str(&text)).unwrap();
+        assert!(shared(&users));
+        assert_eq!(
+            users[1].attributes.get("department"),
+            Some(&AttributeValue::String("Legal".into()))
+        );
+        assert_eq!(
+            users[0].attributes.keys().collect::<Vec<_>>(),
+            ["department", "city"]
+        );
+        // Outside a parse's scope each user has a list of their own; the values are the same.
+        let alone: Vec<UserState> = serde_json::from_str(&text).unwrap();
+        assert!(!shared(&alone));
+        assert_eq!(alone, users);
+        assert_eq!(
+            serde_json::to_string(&alone).unwrap(),
+            serde_json::to_string(&users).unwrap()
+        );
+    }
+
+    #[test]
+    fn attributes_insert_replace_and_compare_in_any_order() {
+        let mut first = Attributes::new();
+        assert!(first.is_empty());
+        assert_eq!(first.insert("city", AttributeValue::Bool(true)), None);
+        assert_eq!(
+            first.insert("department", AttributeValue::String("A".into())),
+            None
+        );
+        assert_eq!(
+            first.insert("city", AttributeValue::String("Oslo".into())),
+            Some(AttributeValue::Bool(true))
+        );
+        assert_eq!(first.keys().collect::<Vec<_>>(), ["city", "department"]);
+        let second: Attributes = [
+            ("department", AttributeValue::String("A".into())),
+            ("city", AttributeValue::String("Oslo".into())),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(first, second);
+        assert_eq!(second.len(), 2);
+        assert_ne!(first, Attributes::new());
+    }
+
+    #[test]
+    fn a_parse_with_more_lists_of_names_than_it_shares_still_reads_every_user() {
+        let users: Vec<String> = (0..SharedNames::MAX_LISTS + 10)
+            .map(|n| format!(r#"{{"id": "x", "upn": "u{n}@b.c", "attributes": {{"a{n}": "v"}}}}"#))
+            .collect();
+        let text = format!("[{}]", users.join(","));
+        let parsed: Vec<UserState> = SharedNames::scope(|| serde_json::from_str(&text)).unwrap();
+        assert_eq!(parsed.len(), SharedNames::MAX_LISTS + 10);
+        let last = SharedNames::MAX_LISTS + 9;
+        assert_eq!(
+            parsed[last].attributes.get(&format!("a{last}")),
+            Some(&AttributeValue::String("v".into()))
+        );
+    }
 
     #[test]
     fn an_attribute_given_twice_is_refused() {

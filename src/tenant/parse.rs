@@ -6,7 +6,7 @@
 use crate::diag::{Code, Diagnostic, Diagnostics, Location};
 use crate::schema::{finish, validate_with, CompiledSchema};
 use crate::source::{PointerMap, SourceId};
-use crate::tenant::model::TenantState;
+use crate::tenant::model::{SharedNames, TenantState};
 use crate::yaml::{parse_document, YamlLimits};
 
 /// The JSON schema of the tenant state file (`schemas/tenant.schema.json`).
@@ -55,7 +55,8 @@ pub fn parse_state(
         Format::Json => {
             let body = text.strip_prefix('\u{feff}').unwrap_or(text);
             let offset = text.len() - body.len();
-            let state = serde_json::from_str::<TenantState>(body).map_err(|error| {
+            let parsed = SharedNames::scope(|| serde_json::from_str::<TenantState>(body));
+            let state = parsed.map_err(|error| {
                 let at = offset + byte_offset(body, error.line(), error.column());
                 let code = if error.is_syntax() || error.is_eof() {
                     Code::JsonSyntax
@@ -89,7 +90,9 @@ pub fn parse_state(
             if !violations.is_empty() {
                 return Err((violations, Some(pointers)));
             }
-            let state = match serde_json::from_value::<TenantState>(document.value) {
+            let state = match SharedNames::scope(|| {
+                serde_json::from_value::<TenantState>(document.value)
+            }) {
                 Ok(state) => state,
                 Err(error) => {
                     let diagnostic = Diagnostic::new(

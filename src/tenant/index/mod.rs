@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::{Arc, OnceLock};
 
 use crate::hash::{Map, Set};
@@ -80,8 +81,6 @@ pub struct User {
     pub upn: Box<str>,
     /// Usage location, upper-case ISO code; `None` inherits the tenant's.
     pub usage_location: Option<Box<str>>,
-    /// Proxy addresses, lower-cased for uniqueness checks.
-    pub proxy_addresses: Vec<Box<str>>,
     /// Direct license assignments.
     pub direct: Vec<License>,
     /// What the service last recorded.
@@ -158,7 +157,7 @@ struct UserLookup {
     by_upn: Map<Box<str>, UserIdx>,
     by_id: Map<[u8; 16], UserIdx>,
     upn_ranks: OnceLock<Vec<u32>>,
-    sharing_proxy: OnceLock<Set<UserIdx>>,
+    sharing_proxy: Set<UserIdx>,
 }
 
 impl Tenant {
@@ -178,30 +177,11 @@ impl Tenant {
     }
 
     /// Users who share at least one proxy address with another user (Exchange refuses them a
-    /// mailbox): found once, on first use, and shared like [`Tenant::upn_ranks`] with every
-    /// tenant derived from this one (a desired state never changes proxy addresses).
+    /// mailbox; addresses compare case-insensitively): found when the tenant is indexed, and
+    /// shared like [`Tenant::upn_ranks`] with every tenant derived from this one (a desired
+    /// state never changes proxy addresses).
     pub fn users_sharing_a_proxy_address(&self) -> &Set<UserIdx> {
-        self.by_user.sharing_proxy.get_or_init(|| {
-            let mut owners: Map<&str, UserIdx> =
-                Map::with_capacity_and_hasher(self.users.len(), Default::default());
-            let mut sharing = Set::default();
-            for (index, user) in self.users.iter().enumerate() {
-                let idx = UserIdx(index as u32);
-                for address in &user.proxy_addresses {
-                    match owners.get(&**address) {
-                        Some(&owner) if owner != idx => {
-                            sharing.insert(owner);
-                            sharing.insert(idx);
-                        }
-                        Some(_) => {}
-                        None => {
-                            owners.insert(address, idx);
-                        }
-                    }
-                }
-            }
-            sharing
-        })
+        &self.by_user.sharing_proxy
     }
 
     /// The user at `index`, for changing their licensing (a desired state's usage location or
@@ -349,9 +329,15 @@ groups:
             tenant.group_by_id("b9817549-cc54-4b0e-8549-a42a97b94811"),
             Some(GroupIdx(0))
         );
+        assert!(tenant.users_sharing_a_proxy_address().is_empty());
+        let shared = TENANT.replace(
+            "upn: bob@contoso.com,",
+            "upn: bob@contoso.com, proxy_addresses: [smtp:x@y.z, SMTP:ANN@contoso.COM],",
+        );
+        let tenant = build(&state(&shared), catalog, SourceId(0)).expect("consistent");
         assert_eq!(
-            &*tenant.user_at(UserIdx(0)).proxy_addresses[0],
-            "smtp:ann@contoso.com"
+            tenant.users_sharing_a_proxy_address(),
+            &Set::from_iter([UserIdx(0), UserIdx(1)])
         );
         assert_eq!(tenant.effective_location(UserIdx(0)), Some("US"));
         let sway = catalog.resolve_plan("SWAY").unwrap();
