@@ -161,14 +161,18 @@ pub struct GroupOutcome {
 }
 
 /// Everything the engine predicts for a scenario.
+///
+/// Users and groups are shared: the outcome of a [`step`] holds the outcome before it's
+/// `Arc`s for every user and group the step leaves alone, so a step copies pointers, not
+/// assignments (cloning an outcome is cheap for the same reason).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// Per user, indexed like [`Tenant::users`].
-    pub users: Vec<UserOutcome>,
+    pub users: Vec<Arc<UserOutcome>>,
     /// Per product that is bought or assigned, sorted by product.
     pub seats: Vec<SeatUsage>,
     /// Per group, indexed like [`Tenant::groups`].
-    pub groups: Vec<GroupOutcome>,
+    pub groups: Vec<Arc<GroupOutcome>>,
     /// Direct assignments the service refused (the call fails; nothing is recorded), in the
     /// order of the calls: a step's outcome keeps the refusals of the steps before it.
     pub refused: Vec<Refusal>,
@@ -251,6 +255,18 @@ pub fn step(
     memberships: &Memberships,
     reprocess: &[UserIdx],
 ) -> Outcome {
+    step_touching(catalog, before, scenario, memberships, reprocess).0
+}
+
+/// [`step`], with the users it processed (sorted): every other user's outcome is the one
+/// `before` holds, shared.
+pub fn step_touching(
+    catalog: &Catalog,
+    before: Before<'_>,
+    scenario: &Tenant,
+    memberships: &Memberships,
+    reprocess: &[UserIdx],
+) -> (Outcome, Vec<UserIdx>) {
     let mut users = touched(before, scenario, memberships);
     users.extend_from_slice(reprocess);
     users.sort_unstable();
@@ -291,14 +307,15 @@ pub fn step(
         retried: Some(&retried),
         previous: Some(before.scenario),
     };
-    process(
+    let outcome = process(
         catalog,
         &work,
         scenario,
         memberships,
         State::new(users.len(), used),
     )
-    .merge(before.outcome, scenario, memberships.len(), &users)
+    .merge(before.outcome, scenario, memberships.len(), &users);
+    (outcome, users)
 }
 
 /// The users a run processes: every user of the scenario, or a sorted selection.

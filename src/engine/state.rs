@@ -154,9 +154,9 @@ impl State {
         }
         let seats = self.seats(tenant);
         Outcome {
-            users: self.users,
+            users: self.users.into_iter().map(Arc::new).collect(),
             seats,
-            groups: group_outcomes,
+            groups: group_outcomes.into_iter().map(Arc::new).collect(),
             refused: self.refused,
         }
     }
@@ -172,10 +172,11 @@ impl State {
         touched: &[UserIdx],
     ) -> Outcome {
         let is_touched = |user: &UserIdx| touched.binary_search(user).is_ok();
+        // Everyone the step leaves alone is shared with `before`.
         let mut users = before.users.clone();
-        users.resize(tenant.users.len(), UserOutcome::default());
+        users.resize_with(tenant.users.len(), Default::default);
         let mut group_outcomes = before.groups.clone();
-        group_outcomes.resize(groups.max(tenant.groups.len()), GroupOutcome::default());
+        group_outcomes.resize_with(groups.max(tenant.groups.len()), Default::default);
         // The groups whose lists change: those a touched user is in, before or after.
         let mut affected: Vec<GroupIdx> = touched
             .iter()
@@ -191,13 +192,14 @@ impl State {
         affected.dedup();
         for group in &affected {
             if let Some(outcome) = group_outcomes.get_mut(group.0 as usize) {
+                let outcome = Arc::make_mut(outcome);
                 outcome.users_assigned.retain(|user| !is_touched(user));
                 outcome.users_in_error.retain(|user| !is_touched(user));
             }
         }
         for (slot, user) in self.users.iter().enumerate() {
             for (group, any_error) in group_states(user) {
-                let outcome = &mut group_outcomes[group.0 as usize];
+                let outcome = Arc::make_mut(&mut group_outcomes[group.0 as usize]);
                 if any_error {
                     outcome.users_in_error.push(touched[slot]);
                 } else {
@@ -207,6 +209,7 @@ impl State {
         }
         for group in &affected {
             if let Some(outcome) = group_outcomes.get_mut(group.0 as usize) {
+                let outcome = Arc::make_mut(outcome);
                 outcome.users_assigned.sort_unstable();
                 outcome.users_in_error.sort_unstable();
             }
@@ -217,7 +220,7 @@ impl State {
         let mut refused = before.refused.clone();
         refused.append(&mut self.refused);
         for (slot, user) in self.users.into_iter().enumerate() {
-            users[touched[slot].0 as usize] = user;
+            users[touched[slot].0 as usize] = Arc::new(user);
         }
         Outcome {
             users,

@@ -565,6 +565,26 @@ fn a_step_touches_the_joining_members_and_the_patched_user_only() {
         Some(2)
     );
     assert_eq!(outcome, run_mode(&before, &after, Mode::Predict));
+    // The users and groups the step leaves alone are shared with the outcome before it, not
+    // copied.
+    let previous = predict(&before);
+    let shared = step(
+        Catalog::builtin(),
+        Before {
+            outcome: &previous,
+            scenario: &before,
+            memberships: &members(&before),
+        },
+        &after,
+        &members(&after),
+        &[],
+    );
+    for (index, (old, new)) in previous.users.iter().zip(&shared.users).enumerate() {
+        let untouched = !touched.contains(&UserIdx(index as u32));
+        assert_eq!(Arc::ptr_eq(old, new), untouched, "user {index}");
+    }
+    assert!(Arc::ptr_eq(&previous.groups[1], &shared.groups[1]));
+    assert!(!Arc::ptr_eq(&previous.groups[0], &shared.groups[0]));
 }
 
 #[test]

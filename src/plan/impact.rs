@@ -167,7 +167,8 @@ pub fn product_changes(
 }
 
 /// The impact of going from `before` to `after`. `changed_groups` are the indexes and names of
-/// groups whose membership is reported.
+/// groups whose membership is reported; `moved` the users whose outcome may differ (sorted; any
+/// other user's outcome must be the same in both).
 #[allow(clippy::too_many_arguments)]
 pub fn impact(
     catalog: &Catalog,
@@ -178,9 +179,15 @@ pub fn impact(
     members_before: &[Vec<UserIdx>],
     members_after: &[Vec<UserIdx>],
     changed_groups: &[(String, usize)],
+    moved: &[UserIdx],
 ) -> Impact {
     let mut users = Vec::new();
-    for (index, (old, new)) in before.users.iter().zip(&after.users).enumerate() {
+    // Only the users some step processed can differ: everyone else's outcome is shared.
+    for &user in moved {
+        let index = user.0 as usize;
+        let (Some(old), Some(new)) = (before.users.get(index), after.users.get(index)) else {
+            continue;
+        };
         // Compare first, describe only the users that change (group indexes are shared by the
         // two tenants, so equal keys mean equal errors).
         let key = |assignment: &AssignmentOutcome| {

@@ -191,6 +191,26 @@ pub fn compute_observed(
     inputs: &Inputs<'_>,
     phase_done: &mut dyn FnMut(&'static str),
 ) -> Result<Planned, Diagnostics> {
+    compute_comparing(inputs, phase_done, Compared::Moved)
+}
+
+/// Which users the impact and the checks compare before and after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compared {
+    /// The users some step processed: every other user's outcome is the same shared value
+    /// before, between and after the steps, so comparing it finds nothing.
+    Moved,
+    /// Every user (what the restriction must equal; tests compare the two).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Everyone,
+}
+
+/// [`compute_observed`], comparing the users `compared` selects.
+fn compute_comparing(
+    inputs: &Inputs<'_>,
+    phase_done: &mut dyn FnMut(&'static str),
+    compared: Compared,
+) -> Result<Planned, Diagnostics> {
     let grown = tenant_catalog(&inputs.config.catalog, inputs.state);
     let (catalog, new_plans) = match &grown {
         Some((grown, added)) => (grown, added.as_slice()),
@@ -272,6 +292,7 @@ pub fn compute_observed(
     }
     let mut phases = simulation.between;
     let mut after = simulation.after.outcome;
+    let mut moved = simulation.moved;
     phase_done("engine (desired)");
     let mut retryable = retryable_after(
         catalog,
@@ -303,6 +324,14 @@ pub fn compute_observed(
             phase: simulation.after.phase,
             outcome: std::mem::replace(&mut after, retried),
         });
+        moved.extend_from_slice(&reprocess);
+        moved.sort_unstable();
+        moved.dedup();
+    }
+    if compared == Compared::Everyone {
+        moved = (0..target.users.len())
+            .map(|index| index::UserIdx(index as u32))
+            .collect();
     }
     let refused_calls = ordered.as_ref().map_or_else(
         |_| Vec::new(),
@@ -328,6 +357,7 @@ pub fn compute_observed(
         &current.memberships.members,
         &target_memberships.members,
         &changed_groups,
+        &moved,
     );
     phase_done("impact");
     let context = checks::Context {
@@ -341,6 +371,7 @@ pub fn compute_observed(
         after: &after,
         phases: &phases,
         retryable: &retryable,
+        moved: &moved,
         reordered: &reordered,
         refused_calls: &refused_calls,
         changes: &changes,

@@ -163,15 +163,14 @@ pub fn find(endpoints: &Endpoints<'_>, steps: &[Step], original: &Simulation) ->
             .filter(|key| !still.contains(key))
             .collect();
         let newly_licensed: BTreeSet<UserIdx> = licensed.iter().map(|(user, _)| *user).collect();
+        // Users neither order processed hold the same shared outcome in both.
         let others_equal = simulation
-            .after
-            .outcome
-            .users
+            .moved
             .iter()
-            .zip(&after.users)
-            .enumerate()
-            .all(|(index, (new, old))| {
-                newly_licensed.contains(&UserIdx(index as u32)) || new == old
+            .chain(&original.moved)
+            .filter(|user| !newly_licensed.contains(user))
+            .all(|user| {
+                simulation.after.outcome.users[user.0 as usize] == after.users[user.0 as usize]
             });
         if licensed.is_empty() || !still.is_subset(&all) || !others_equal {
             return None;

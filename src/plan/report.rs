@@ -395,7 +395,7 @@ fn groups(
         }
         let idx = GroupIdx(index as u32);
         let none = GroupOutcome::default();
-        let result = outcome.groups.get(index).unwrap_or(&none);
+        let result = outcome.groups.get(index).map_or(&none, |group| &**group);
         let mut users_in_error: Vec<UserErrors> = result
             .users_in_error
             .iter()

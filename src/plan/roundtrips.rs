@@ -8,7 +8,7 @@
 
 use proptest::prelude::*;
 
-use super::{applied_state, compute, evaluate, export::config_from_state, Inputs, Overrides};
+use super::{applied_state, evaluate, export::config_from_state, Inputs, Overrides};
 use crate::backend::render_state;
 use crate::catalog::Catalog;
 use crate::config::valid::validate;
@@ -23,6 +23,14 @@ use crate::tenant::model::TenantState;
 use crate::tenant::parse::{parse_state, Format};
 
 fn plan(config: &crate::config::Config, state: &TenantState) -> super::Planned {
+    plan_comparing(config, state, super::Compared::Moved)
+}
+
+fn plan_comparing(
+    config: &crate::config::Config,
+    state: &TenantState,
+    compared: super::Compared,
+) -> super::Planned {
     let loaded = LoadedConfig {
         config: config.clone(),
         ..LoadedConfig::default()
@@ -48,7 +56,7 @@ fn plan(config: &crate::config::Config, state: &TenantState) -> super::Planned {
         warnings: &[],
         record: &record,
     };
-    match compute(&inputs) {
+    match super::compute_comparing(&inputs, &mut |_| {}, compared) {
         Ok(planned) => planned,
         Err(problems) => panic!("the plan computes: {problems:?}"),
     }
@@ -298,6 +306,34 @@ proptest! {
             .count();
         prop_assert_eq!(pending, 0, "dynamic groups record the members their rule selects");
         }
+    }
+
+    /// The impact and the checks compare only the users some step processed; comparing every
+    /// user gives exactly the same impact and diagnostics.
+    #[test]
+    fn comparing_the_moved_users_equals_comparing_everyone(
+        raw in raw(),
+        to in raw(),
+        picks in any::<u64>(),
+        with_states in any::<bool>(),
+    ) {
+        let fresh = state(&raw);
+        let from = if with_states { recorded(&fresh) } else { fresh };
+        let config = config_from_state(&state(&changed(&raw, &to, picks)));
+        let moved = plan_comparing(&config, &from, super::Compared::Moved);
+        let everyone = plan_comparing(&config, &from, super::Compared::Everyone);
+        prop_assert_eq!(
+            serde_json::to_value(&moved.document.impact).expect("impact"),
+            serde_json::to_value(&everyone.document.impact).expect("impact")
+        );
+        let shown = |planned: &super::Planned| -> Vec<String> {
+            planned
+                .diagnostics
+                .iter()
+                .map(|diagnostic| format!("{diagnostic:?}"))
+                .collect()
+        };
+        prop_assert_eq!(shown(&moved), shown(&everyone));
     }
 
     #[test]

@@ -88,6 +88,9 @@ pub struct Simulation {
     pub between: Vec<PhaseOutcome>,
     /// The last phase and the state after it: the plan's "after".
     pub after: PhaseOutcome,
+    /// The users some phase processed, sorted: every other user's outcome, in every phase, is
+    /// the one the service held before the plan (the same shared value).
+    pub moved: Vec<UserIdx>,
 }
 
 /// What a simulation starts from and goes to.
@@ -162,30 +165,36 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
         Phase::Memberships
     };
     let mut processed: (&Tenant, &[Vec<UserIdx>]) = (endpoints.current, endpoints.current_members);
+    let mut moved = Vec::new();
     for (phase, tenant, members) in stages {
-        let outcome = engine::step(
+        let (outcome, touched) = engine::step_touching(
             endpoints.catalog,
             before(endpoints, &between, processed),
             tenant,
             members,
             &[],
         );
+        moved.extend(touched);
         between.push(PhaseOutcome { phase, outcome });
         processed = (tenant, members);
     }
-    let outcome = engine::step(
+    let (outcome, touched) = engine::step_touching(
         endpoints.catalog,
         before(endpoints, &between, processed),
         endpoints.target,
         endpoints.target_members,
         &[],
     );
+    moved.extend(touched);
+    moved.sort_unstable();
+    moved.dedup();
     Simulation {
         between,
         after: PhaseOutcome {
             phase: last,
             outcome,
         },
+        moved,
     }
 }
 

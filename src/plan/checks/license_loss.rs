@@ -145,16 +145,18 @@ fn lost_plans<'a>(
     context: &'a Context<'_>,
     to: &'a Outcome,
 ) -> impl Iterator<Item = (UserIdx, PlanSet)> + 'a {
+    // Only the users some step processed can lose anything.
     context
-        .before
-        .users
+        .moved
         .iter()
-        .zip(&to.users)
-        .enumerate()
-        .filter(|(_, (old, new))| !old.effective.is_subset(&new.effective))
-        .filter_map(|(index, (old, new))| {
+        .filter_map(|&user| {
+            let index = user.0 as usize;
+            Some((user, context.before.users.get(index)?, to.users.get(index)?))
+        })
+        .filter(|(_, old, new)| !old.effective.is_subset(&new.effective))
+        .filter_map(|(user, old, new)| {
             let lost = PlanChange::between(context.catalog, old, new).lost;
-            (!lost.is_empty()).then_some((UserIdx(index as u32), lost))
+            (!lost.is_empty()).then_some((user, lost))
         })
 }
 

@@ -86,6 +86,9 @@ pub struct Context<'a> {
     /// Users whose errors after the change would succeed if reprocessed (and would not have
     /// before it), sorted.
     pub retryable: &'a [UserIdx],
+    /// The users whose outcome may differ between `before`, the phases and `after` (those some
+    /// step processed), sorted: the checks that compare before and after look at these only.
+    pub moved: &'a [UserIdx],
     /// Removals the plan runs ahead of the additions, each (numbered as the steps show it) with
     /// what it frees for whom.
     pub reordered: &'a [(String, Vec<String>)],
@@ -308,16 +311,20 @@ type ErrorKey = (UserIdx, Source, ProductId, AssignmentError);
 
 /// Every error the service records (or a refused direct call would meet) in `outcome`.
 fn error_set(outcome: &Outcome) -> BTreeSet<ErrorKey> {
+    let users = (0..outcome.users.len()).map(|index| UserIdx(index as u32));
+    error_set_of(outcome, users)
+}
+
+/// The errors of `users` in `outcome`, and every refused direct call.
+fn error_set_of(outcome: &Outcome, users: impl IntoIterator<Item = UserIdx>) -> BTreeSet<ErrorKey> {
     let mut errors = BTreeSet::new();
-    for (index, user) in outcome.users.iter().enumerate() {
-        for assignment in user.errors() {
+    for user in users {
+        let Some(outcome) = outcome.users.get(user.0 as usize) else {
+            continue;
+        };
+        for assignment in outcome.errors() {
             if let Some(error) = assignment.error {
-                errors.insert((
-                    UserIdx(index as u32),
-                    assignment.source,
-                    assignment.product,
-                    error,
-                ));
+                errors.insert((user, assignment.source, assignment.product, error));
             }
         }
     }

@@ -51,24 +51,38 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     else {
         return;
     };
-    let mut removals = 0u64;
-    let mut licensed = 0u64;
-    for (old, new) in context.before.users.iter().zip(&context.after.users) {
-        if !old.consumed.is_empty() {
-            licensed += 1;
-        }
-        removals += old
-            .consumed
-            .iter()
-            .filter(|product| new.consumed.binary_search(product).is_err())
-            .count() as u64;
-    }
+    // Only the users some step processed can lose a product.
+    let removals: u64 = context
+        .moved
+        .iter()
+        .filter_map(|user| {
+            let index = user.0 as usize;
+            Some((
+                context.before.users.get(index)?,
+                context.after.users.get(index)?,
+            ))
+        })
+        .map(|(old, new)| {
+            old.consumed
+                .iter()
+                .filter(|product| new.consumed.binary_search(product).is_err())
+                .count() as u64
+        })
+        .sum();
     let (maximum, described) = match limit {
         RemovalLimit::Count(count) => (count, format!("{count}")),
-        RemovalLimit::Percent(percent) => (
-            ((percent / 100.0) * licensed as f64).floor() as u64,
-            format!("{percent}% of {licensed} licensed users"),
-        ),
+        RemovalLimit::Percent(percent) => {
+            let licensed = context
+                .before
+                .users
+                .iter()
+                .filter(|user| !user.consumed.is_empty())
+                .count();
+            (
+                ((percent / 100.0) * licensed as f64).floor() as u64,
+                format!("{percent}% of {licensed} licensed users"),
+            )
+        }
     };
     if removals <= maximum {
         return;

@@ -12,7 +12,7 @@ use super::mutually_exclusive::{arises_early, MutuallyExclusive};
 use super::proxy_address_conflict::ProxyAddressConflict;
 use super::seat_shortage::SeatShortage;
 use super::usage_location::UsageLocation;
-use super::{error_set, labelled, plural, with_users, Context, ErrorKey};
+use super::{error_set_of, labelled, plural, with_users, Context, ErrorKey};
 use crate::catalog::ProductId;
 use crate::diag::{Code, Diagnostic, Location};
 use crate::tenant::index::{Source, UserIdx};
@@ -107,8 +107,9 @@ pub(super) fn user_and_sku(user: &RefusedUser) -> String {
 /// Errors that the change creates, one diagnostic per product short of seats and per source and
 /// reason for the others.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let before = error_set(context.before);
-    let fresh: Vec<ErrorKey> = error_set(context.after)
+    // Only the users some step processed can have errors the change creates.
+    let before = error_set_of(context.before, context.moved.iter().copied());
+    let fresh: Vec<ErrorKey> = error_set_of(context.after, context.moved.iter().copied())
         .into_iter()
         .filter(|key| !before.contains(key))
         .collect();
