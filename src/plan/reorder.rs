@@ -206,6 +206,7 @@ pub fn find(endpoints: &Endpoints<'_>, steps: &[Step], original: &Simulation) ->
 /// The steps that remove products from one user and could run early: a user removed from a
 /// static licensed group, or a user's direct product removed, in step order.
 fn candidates(endpoints: &Endpoints<'_>, steps: &[Step]) -> Vec<Candidate> {
+    let groups = groups_by_address(endpoints);
     let mut found = Vec::new();
     for step in steps {
         let Some(change) = endpoints.changes.get(step.change) else {
@@ -213,13 +214,7 @@ fn candidates(endpoints: &Endpoints<'_>, steps: &[Step]) -> Vec<Candidate> {
         };
         match (&step.action, &step.target) {
             (Action::RemoveMember { user_id, .. }, Target::Group) => {
-                let Some(group) = endpoints
-                    .desired
-                    .managed_groups
-                    .iter()
-                    .find(|(name, _)| group_address(name) == change.address)
-                    .map(|(_, index)| *index)
-                else {
+                let Some(&group) = groups.get(change.address.as_str()) else {
                     continue;
                 };
                 let (Some(user), Some(current)) = (
@@ -273,6 +268,16 @@ fn candidates(endpoints: &Endpoints<'_>, steps: &[Step]) -> Vec<Candidate> {
     found
 }
 
+/// The index of every managed group, by its plan address (`group["Sales - E3"]`).
+fn groups_by_address(endpoints: &Endpoints<'_>) -> crate::hash::Map<String, usize> {
+    endpoints
+        .desired
+        .managed_groups
+        .iter()
+        .map(|(name, index)| (group_address(name), *index))
+        .collect()
+}
+
 /// Whether `user` is, after some phase of `simulation`, without a plan they had before the
 /// change and have (or what supersedes it) at the end.
 fn has_window(catalog: &Catalog, before: &Outcome, simulation: &Simulation, user: UserIdx) -> bool {
@@ -311,8 +316,12 @@ pub fn refused_calls(
     steps: &[Step],
     outcome: &Outcome,
 ) -> Vec<RefusedCall> {
+    if outcome.refused.is_empty() {
+        return Vec::new();
+    }
     let numbered = |position: usize| numbered(endpoints, steps, position);
     let found = candidates(endpoints, steps);
+    let groups = groups_by_address(endpoints);
     outcome
         .refused
         .iter()
@@ -329,7 +338,7 @@ pub fn refused_calls(
                             && candidate.products.contains(&refusal.product)
                     }),
                     AssignmentError::MutuallyExclusiveViolation => {
-                        removes_from(endpoints, step, refusal.user)
+                        removes_from(endpoints, &groups, step, refusal.user)
                     }
                     _ => false,
                 }
@@ -353,18 +362,16 @@ pub fn refused_calls(
 
 /// Whether `step` takes a license away from `user`: removes them from a licensed group, removes
 /// a product from a group they are in, or removes one of their direct products.
-fn removes_from(endpoints: &Endpoints<'_>, step: &Step, user: UserIdx) -> bool {
+fn removes_from(
+    endpoints: &Endpoints<'_>,
+    groups: &crate::hash::Map<String, usize>,
+    step: &Step,
+    user: UserIdx,
+) -> bool {
     let Some(change) = endpoints.changes.get(step.change) else {
         return false;
     };
-    let group = || {
-        endpoints
-            .desired
-            .managed_groups
-            .iter()
-            .find(|(name, _)| group_address(name) == change.address)
-            .map(|(_, index)| *index)
-    };
+    let group = || groups.get(change.address.as_str()).copied();
     let holds_from = |source: Source| {
         endpoints.before.users[user.0 as usize]
             .assignments
