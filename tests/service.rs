@@ -84,6 +84,28 @@ fn copied(fixture: &Path, tenant: &str) -> tempfile::TempDir {
     directory
 }
 
+/// The flags of a plan or apply in a [`copied`] directory.
+const COPIED_FLAGS: [&str; 5] = [
+    "-c",
+    "seatplan.yaml",
+    "--state",
+    "tenant.yaml",
+    "--allow-license-loss",
+];
+
+/// Applies the plan in a [`copied`] directory, checks that planning again shows no change, and
+/// returns what `report` says of the state written.
+fn applied(directory: &Path) -> String {
+    let apply = seatplan_in(
+        directory,
+        &[&["apply"][..], &COPIED_FLAGS, &["--auto-approve"]].concat(),
+    );
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let again = seatplan_in(directory, &[&["plan"][..], &COPIED_FLAGS].concat());
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    seatplan_in(directory, &["report", "--state", "tenant.yaml"]).stdout
+}
+
 /// A JSON plan and its steps as `"call" "target"`.
 fn json_calls(stdout: &str) -> (serde_json::Value, Vec<String>) {
     let plan: serde_json::Value = serde_json::from_str(stdout).expect("JSON plan");
@@ -221,13 +243,7 @@ fn the_reordered_steps_are_what_the_plan_shows_and_the_file_backend_applies() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/refused-direct");
     for tenant in BOTH {
         let directory = copied(&fixture, tenant);
-        let flags = [
-            "-c",
-            "seatplan.yaml",
-            "--state",
-            "tenant.yaml",
-            "--allow-license-loss",
-        ];
+        let flags = COPIED_FLAGS;
         let json = seatplan_in(
             directory.path(),
             &[&["plan"][..], &flags, &["--format", "json"]].concat(),
@@ -246,26 +262,43 @@ fn the_reordered_steps_are_what_the_plan_shows_and_the_file_backend_applies() {
         );
         assert_eq!(markdown.code, 0, "{}", markdown.stderr);
         insta::assert_snapshot!("reordered steps markdown", markdown.stdout);
-        let apply = seatplan_in(
-            directory.path(),
-            &[&["apply"][..], &flags, &["--auto-approve"]].concat(),
-        );
-        assert_eq!(apply.code, 0, "{}", apply.stderr);
-        let report = seatplan_in(directory.path(), &["report", "--state", "tenant.yaml"]);
+        let report = applied(directory.path());
         assert!(
-            report
-                .stdout
-                .contains("ENTERPRISEPACK         1         1       0"),
+            report.contains("ENTERPRISEPACK: 1 direct only, 0 inherited only, 0 both\n      direct only: bob@contoso.com"),
+            "{report}"
+        );
+    }
+}
+
+// The same with a direct license: Ann's direct E3 is removed and Bob's added, one seat between
+// them. Ann ends without E3 anyway, so her `assignLicense` that removes it runs first and Bob's
+// call finds the seat free; the file backend records that, and a second plan has nothing to do.
+#[test]
+fn a_direct_removal_that_frees_a_seat_runs_ahead_of_the_direct_assignment_that_needs_it() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/refused-direct-swap");
+    for tenant in BOTH {
+        let directory = copied(&fixture, tenant);
+        let flags = COPIED_FLAGS;
+        let plan = seatplan_in(directory.path(), &[&["plan"][..], &flags].concat());
+        assert_eq!(plan.code, 0, "{}", plan.stderr);
+        assert!(
+            plan.stdout.contains(
+                "1. assignLicense user[\"ann@contoso.com\"] -ENTERPRISEPACK\n    2. assignLicense user[\"bob@contoso.com\"] +ENTERPRISEPACK"
+            ),
             "{}",
-            report.stdout
+            plan.stdout
         );
         assert!(
-            report.stdout.contains("bob@contoso.com"),
+            plan.stderr.contains("seatplan::steps-reordered"),
             "{}",
-            report.stdout
+            plan.stderr
         );
-        let again = seatplan_in(directory.path(), &[&["plan"][..], &flags].concat());
-        assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+        let report = applied(directory.path());
+        assert!(
+            report.contains("ENTERPRISEPACK: 1 direct only, 0 inherited only, 0 both\n      direct only: bob@contoso.com"),
+            "{report}"
+        );
     }
 }
 
@@ -503,13 +536,7 @@ fn apply_with_reprocess_adds_the_reprocess_steps_and_records_their_result() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/errors-stay");
     for tenant in BOTH {
         let directory = copied(&fixture, tenant);
-        let flags = [
-            "-c",
-            "seatplan.yaml",
-            "--state",
-            "tenant.yaml",
-            "--allow-license-loss",
-        ];
+        let flags = COPIED_FLAGS;
         let plan = seatplan_in(
             directory.path(),
             &[&["plan"][..], &flags, &["--reprocess"]].concat(),
