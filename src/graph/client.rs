@@ -421,19 +421,29 @@ impl GraphClient {
         relative: &str,
         on_page: &mut dyn FnMut(&GraphPage),
     ) -> Result<Vec<GraphPage>, GraphError> {
-        let first = self.send(Method::Get, &self.url(relative), None)?;
+        let mut pages = Vec::new();
+        self.each_page(relative, &mut |page| {
+            on_page(&page);
+            pages.push(page);
+        })?;
+        Ok(pages)
+    }
+
+    /// GETs a collection and every following page, giving each page away to `on_page` as soon
+    /// as it arrives and keeping none: a caller that maps pages one at a time holds one page at
+    /// a time. Returns the number of pages.
+    pub fn each_page(
+        &self,
+        relative: &str,
+        on_page: &mut dyn FnMut(GraphPage),
+    ) -> Result<usize, GraphError> {
         let path = relative.split('?').next().unwrap_or(relative);
-        let mut pages = vec![GraphPage::new(format!("GET {path}"), first)];
+        let mut body = self.send(Method::Get, &self.url(relative), None)?;
+        let mut number = 1;
         loop {
             self.progress.inc(1);
-            if let Some(page) = pages.last() {
-                on_page(page);
-            }
-            let next = match pages
-                .last()
-                .and_then(|page| page.body.get("@odata.nextLink"))
-            {
-                Some(Value::String(next)) => next.clone(),
+            let next = match body.get("@odata.nextLink") {
+                Some(Value::String(next)) => Some(next.clone()),
                 Some(_) => {
                     return Err(GraphError::new(
                         GraphErrorKind::InvalidResponse,
@@ -441,19 +451,27 @@ impl GraphClient {
                         "`@odata.nextLink` is not a string",
                     ))
                 }
-                None => return Ok(pages),
+                None => None,
+            };
+            let origin = if number == 1 {
+                format!("GET {path}")
+            } else {
+                format!("GET {path} (page {number})")
+            };
+            on_page(GraphPage::new(origin, body));
+            let Some(next) = next else {
+                return Ok(number);
             };
             self.relative_link(relative, &next)?;
-            if pages.len() >= MAX_PAGES {
+            if number >= MAX_PAGES {
                 return Err(GraphError::new(
                     GraphErrorKind::InvalidResponse,
                     format!("GET {relative}"),
                     format!("the response has more than {MAX_PAGES} pages"),
                 ));
             }
-            let body = self.send(Method::Get, &next, None)?;
-            let number = pages.len() + 1;
-            pages.push(GraphPage::new(format!("GET {path} (page {number})"), body));
+            body = self.send(Method::Get, &next, None)?;
+            number += 1;
         }
     }
 
