@@ -207,18 +207,11 @@ impl GraphClient {
                 "/users?$select={}&$top=999",
                 user_select_for(book.properties())
             );
-            let (send, received) = std::sync::mpsc::channel::<GraphPage>();
+            let (send, received) = std::sync::mpsc::channel::<(String, String, bool)>();
             let users = scope.spawn(move || {
-                let mut counted = 0;
-                self.each_page(&users_url, &mut |page| {
-                    counted += page
-                        .body
-                        .get("value")
-                        .and_then(Value::as_array)
-                        .map_or(0, Vec::len);
-                    self.budget().tenant_has_users(counted);
+                self.each_page_text(&users_url, &mut |origin, text, last| {
                     // The receiver stops only when the mapping below has ended.
-                    let _ = send.send(page);
+                    let _ = send.send((origin, text, last));
                 })
             });
             mapper.organization(&join(organization)?);
@@ -230,9 +223,12 @@ impl GraphClient {
                 mapper.groups(page, at + 1 == groups.len());
             }
             drop(groups);
-            for page in received {
-                let last = page.body.get("@odata.nextLink").is_none();
-                mapper.users(&page, last);
+            let mut counted = 0;
+            for (origin, text, last) in received {
+                mapper.users_text(&origin, &text, last);
+                // The quota grows with the tenant: the first pages show its size.
+                counted = mapper.user_count().max(counted);
+                self.budget().tenant_has_users(counted);
             }
             join(users).map(drop)
         });
