@@ -6,8 +6,9 @@
 //! product migration in one group and in reprocess mode, a step that adds 100 users to one
 //! group beside a run over every user for the same change, the desired state of the matching
 //! config, and `plan::compute` for the matching config and for the config with one rule edited;
-//! and the same tenant from Graph's pages (`import_graph`: parsing the pages and mapping them),
-//! the counterpart of `parse_json`.
+//! and the same tenant from Graph's pages (`import_graph`: parsing the pages and mapping them;
+//! `import_graph_text`: the pages of users deserialized from their text, as `plan --graph`
+//! does), the counterpart of `parse_json`.
 //! Run with `cargo bench --bench scale`; the 1,000,000-user case is `benches/compare.sh`, and
 //! `plan-phases` times each phase of one plan.
 
@@ -391,6 +392,19 @@ fn graph_pages(case: Case) -> &'static Vec<(String, Vec<String>)> {
 /// `parse_json` do not hold).
 #[divan::bench(args = CASES, sample_count = 3, sample_size = 1)]
 fn import_graph(bencher: Bencher, case: Case) {
+    graph_to_tenant(bencher, case, false);
+}
+
+/// [`import_graph`] with the pages of users deserialized from their text straight into the
+/// typed users (`GraphMapper::users_text`), as `plan --graph` reads them.
+#[divan::bench(args = CASES, sample_count = 3, sample_size = 1)]
+fn import_graph_text(bencher: Bencher, case: Case) {
+    graph_to_tenant(bencher, case, true);
+}
+
+/// Maps a case's Graph pages to its tenant; `users_as_text`: through
+/// `GraphMapper::users_text`.
+fn graph_to_tenant(bencher: Bencher, case: Case, users_as_text: bool) {
     let collections = graph_pages(case);
     let bytes: usize = collections
         .iter()
@@ -422,6 +436,10 @@ fn import_graph(bencher: Bencher, case: Case) {
                     }
                 };
                 for (index, text) in pages.iter().enumerate() {
+                    if users_as_text && collection == "users" {
+                        mapper.users_text(collection, text, index + 1 == pages.len());
+                        continue;
+                    }
                     step(
                         &mut mapper,
                         &parse(collection, text),

@@ -20,9 +20,12 @@ pub(super) struct Answer {
     pub(super) request_id: Option<String>,
 }
 
-/// Reads status, `Retry-After` and body of a response.
+/// Reads status, `Retry-After` and body of a response. With `parse` false a successful answer
+/// keeps only its text (`body` is `Null`), for a caller that deserializes the text itself;
+/// errors are always parsed for their code and message.
 pub(super) fn read_answer(
     mut response: ureq::http::Response<ureq::Body>,
+    parse: bool,
 ) -> Result<Answer, String> {
     let status = response.status().as_u16();
     let header = |name: &str| {
@@ -41,7 +44,7 @@ pub(super) fn read_answer(
         .limit(MAX_RESPONSE_BYTES)
         .read_to_string()
         .map_err(|error| error.to_string())?;
-    let body = if text.trim().is_empty() {
+    let body = if text.trim().is_empty() || (!parse && (200..300).contains(&status)) {
         Value::Null
     } else {
         serde_json::from_str(&text).unwrap_or(Value::Null)

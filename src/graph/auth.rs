@@ -63,7 +63,7 @@ pub(super) fn request_token(
             .header("return-client-request-id", "true")
             .send_form(form)
         {
-            Ok(response) => read_answer(response),
+            Ok(response) => read_answer(response, true),
             Err(error) => Err(error.to_string()),
         };
         // A token request creates nothing: every failure that may pass is retried.

@@ -248,6 +248,27 @@ impl GraphClient {
         body: Option<&Value>,
         repeat: Repeat,
     ) -> Result<Value, GraphError> {
+        self.answer(method, url, body, repeat, true)
+            .map(|answer| answer.body)
+    }
+
+    /// GETs `url` under the retry policy and returns the text of the answer unparsed, for a
+    /// caller that deserializes it straight into its types.
+    pub(super) fn get_text(&self, url: &str) -> Result<String, GraphError> {
+        self.answer(Method::Get, url, None, Repeat::Safe, false)
+            .map(|answer| answer.text)
+    }
+
+    /// The exchange behind [`GraphClient::send_with`] and [`GraphClient::get_text`]: the
+    /// successful answer, its body parsed when `parse`.
+    fn answer(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        repeat: Repeat,
+        parse: bool,
+    ) -> Result<Answer, GraphError> {
         let request = self.describe(method, url);
         let client_request_id = client_request_id();
         let mut budget = Budget::new(self.settings.retry);
@@ -258,7 +279,7 @@ impl GraphClient {
             let token = self.access_token()?;
             self.budget
                 .spend(cost, budget.attempts > 1, &|wait| (self.sleeper)(wait));
-            let answer = match self.exchange(method, url, body, &token, &client_request_id) {
+            let answer = match self.exchange(method, url, body, &token, &client_request_id, parse) {
                 Ok(answer) => answer,
                 Err(message) => {
                     let reason = if retryable(repeat, None) {
@@ -281,7 +302,7 @@ impl GraphClient {
                 }
             };
             match answer.status {
-                200..=299 => return Ok(answer.body),
+                200..=299 => return Ok(answer),
                 401 if !renewed => {
                     // The token may have been revoked or expired early: get a new one once.
                     renewed = true;
@@ -354,6 +375,7 @@ impl GraphClient {
         body: Option<&Value>,
         token: &Secret,
         client_request_id: &str,
+        parse: bool,
     ) -> Result<Answer, String> {
         let authorization = format!("Bearer {}", token.expose());
         fn headers<B>(
@@ -376,7 +398,7 @@ impl GraphClient {
             (Method::Patch, None) => headers(self.agent.patch(url), auth, id).send_empty(),
         };
         let response = result.map_err(|error| error.to_string())?;
-        read_answer(response)
+        read_answer(response, parse)
     }
 
     pub(super) fn error_from(
@@ -421,19 +443,29 @@ impl GraphClient {
         relative: &str,
         on_page: &mut dyn FnMut(&GraphPage),
     ) -> Result<Vec<GraphPage>, GraphError> {
-        let first = self.send(Method::Get, &self.url(relative), None)?;
+        let mut pages = Vec::new();
+        self.each_page(relative, &mut |page| {
+            on_page(&page);
+            pages.push(page);
+        })?;
+        Ok(pages)
+    }
+
+    /// GETs a collection and every following page, giving each page away to `on_page` as soon
+    /// as it arrives and keeping none: a caller that maps pages one at a time holds one page at
+    /// a time. Returns the number of pages.
+    pub fn each_page(
+        &self,
+        relative: &str,
+        on_page: &mut dyn FnMut(GraphPage),
+    ) -> Result<usize, GraphError> {
         let path = relative.split('?').next().unwrap_or(relative);
-        let mut pages = vec![GraphPage::new(format!("GET {path}"), first)];
+        let mut body = self.send(Method::Get, &self.url(relative), None)?;
+        let mut number = 1;
         loop {
             self.progress.inc(1);
-            if let Some(page) = pages.last() {
-                on_page(page);
-            }
-            let next = match pages
-                .last()
-                .and_then(|page| page.body.get("@odata.nextLink"))
-            {
-                Some(Value::String(next)) => next.clone(),
+            let next = match body.get("@odata.nextLink") {
+                Some(Value::String(next)) => Some(next.clone()),
                 Some(_) => {
                     return Err(GraphError::new(
                         GraphErrorKind::InvalidResponse,
@@ -441,19 +473,79 @@ impl GraphClient {
                         "`@odata.nextLink` is not a string",
                     ))
                 }
-                None => return Ok(pages),
+                None => None,
+            };
+            let origin = if number == 1 {
+                format!("GET {path}")
+            } else {
+                format!("GET {path} (page {number})")
+            };
+            on_page(GraphPage::new(origin, body));
+            let Some(next) = next else {
+                return Ok(number);
             };
             self.relative_link(relative, &next)?;
-            if pages.len() >= MAX_PAGES {
+            if number >= MAX_PAGES {
                 return Err(GraphError::new(
                     GraphErrorKind::InvalidResponse,
                     format!("GET {relative}"),
                     format!("the response has more than {MAX_PAGES} pages"),
                 ));
             }
-            let body = self.send(Method::Get, &next, None)?;
-            let number = pages.len() + 1;
-            pages.push(GraphPage::new(format!("GET {path} (page {number})"), body));
+            body = self.send(Method::Get, &next, None)?;
+            number += 1;
+        }
+    }
+
+    /// [`GraphClient::each_page`] with each page given away as its text, unparsed (`on_page`
+    /// gets the page's name, its text and whether it is the last); only the `@odata.nextLink`
+    /// is read from it here.
+    pub fn each_page_text(
+        &self,
+        relative: &str,
+        on_page: &mut dyn FnMut(String, String, bool),
+    ) -> Result<usize, GraphError> {
+        #[derive(serde::Deserialize)]
+        struct Next {
+            #[serde(rename = "@odata.nextLink")]
+            next_link: Option<Value>,
+        }
+        let path = relative.split('?').next().unwrap_or(relative);
+        let mut text = self.get_text(&self.url(relative))?;
+        let mut number = 1;
+        loop {
+            self.progress.inc(1);
+            let next = match serde_json::from_str::<Next>(&text).map(|page| page.next_link) {
+                Ok(Some(Value::String(next))) => Some(next),
+                Ok(Some(_)) => {
+                    return Err(GraphError::new(
+                        GraphErrorKind::InvalidResponse,
+                        format!("GET {relative}"),
+                        "`@odata.nextLink` is not a string",
+                    ))
+                }
+                // Not a collection: the mapping reports the page.
+                Ok(None) | Err(_) => None,
+            };
+            let origin = if number == 1 {
+                format!("GET {path}")
+            } else {
+                format!("GET {path} (page {number})")
+            };
+            on_page(origin, text, next.is_none());
+            let Some(next) = next else {
+                return Ok(number);
+            };
+            self.relative_link(relative, &next)?;
+            if number >= MAX_PAGES {
+                return Err(GraphError::new(
+                    GraphErrorKind::InvalidResponse,
+                    format!("GET {relative}"),
+                    format!("the response has more than {MAX_PAGES} pages"),
+                ));
+            }
+            text = self.get_text(&next)?;
+            number += 1;
         }
     }
 

@@ -22,7 +22,7 @@ use crate::diag::Diagnostics;
 use crate::rules::RuleBook;
 use crate::tenant::graph_import::{
     group_select, map_export, member_select, organization_select, sku_select, user_select,
-    user_select_for, GraphExport, GraphPage,
+    user_select_for, GraphExport, GraphMapper, GraphPage,
 };
 use crate::tenant::TenantState;
 
@@ -41,16 +41,7 @@ impl GraphClient {
     /// every licensed group and of `member_groups` (ids or display names of groups whose
     /// membership matters, such as the managed ones) through `$batch`.
     pub fn read_export(&self, member_groups: &[String]) -> Result<GraphExport, GraphError> {
-        self.read_export_of(member_groups, &UserProperties::All)
-    }
-
-    /// [`GraphClient::read_export`] asking for the user properties `users` says.
-    pub fn read_export_of(
-        &self,
-        member_groups: &[String],
-        users: &UserProperties,
-    ) -> Result<GraphExport, GraphError> {
-        let export = self.read_export_pages(member_groups, false, users);
+        let export = self.read_export_pages(member_groups, false);
         self.progress_done();
         export
     }
@@ -58,21 +49,19 @@ impl GraphClient {
     /// Reads the whole tenant: [`GraphClient::read_export`] with the members of every group, so
     /// that the state is complete whatever config is planned against it later.
     pub fn read_complete_export(&self) -> Result<GraphExport, GraphError> {
-        let export = self.read_export_pages(&[], true, &UserProperties::All);
+        let export = self.read_export_pages(&[], true);
         self.progress_done();
         export
     }
 
-    /// The reads overlap: organization, subscriptions, the user pages and the group pages run
-    /// side by side, and the members of each wanted group are asked for (through `$batch`) as
-    /// soon as its page of groups arrives. Only the pages of one collection follow each other,
-    /// and for [`UserProperties::ForRules`] the user pages follow the group pages, whose rules
-    /// they depend on.
+    /// The reads overlap: organization, subscriptions, the user pages (every property) and the
+    /// group pages run side by side, and the members of each wanted group are asked for
+    /// (through `$batch`) as soon as its page of groups arrives. Only the pages of one
+    /// collection follow each other.
     fn read_export_pages(
         &self,
         member_groups: &[String],
         every_group: bool,
-        properties: &UserProperties,
     ) -> Result<GraphExport, GraphError> {
         self.progress_phase("reading users, groups and members");
         // One token for every thread, before they start.
@@ -88,27 +77,24 @@ impl GraphClient {
             });
             let subscribed_skus = scope
                 .spawn(|| self.get_pages(&format!("/subscribedSkus?$select={}", sku_select())));
-            let read_users = |select: String| {
+            let users = scope.spawn(|| {
                 let mut counted = 0;
-                self.get_pages_each(&format!("/users?$select={select}&$top=999"), &mut |page| {
-                    counted += page
-                        .body
-                        .get("value")
-                        .and_then(Value::as_array)
-                        .map_or(0, Vec::len);
-                    self.budget().tenant_has_users(counted);
-                })
-            };
-            let early = match properties {
-                UserProperties::All => Some(scope.spawn(move || read_users(user_select()))),
-                UserProperties::ForRules(_) => None,
-            };
+                self.get_pages_each(
+                    &format!("/users?$select={}&$top=999", user_select()),
+                    &mut |page| {
+                        counted += page
+                            .body
+                            .get("value")
+                            .and_then(Value::as_array)
+                            .map_or(0, Vec::len);
+                        self.budget().tenant_has_users(counted);
+                    },
+                )
+            });
             let member_select = member_select();
-            let mut rules: Vec<String> = Vec::new();
             let groups = self.get_pages_each(
                 &format!("/groups?$select={}&$top=999", group_select()),
                 &mut |page| {
-                    rules.extend(rules_of(page));
                     let first = wanted.len();
                     wanted.extend(wanted_groups(page, member_groups, every_group));
                     reader.push((first..wanted.len()).map(|key| {
@@ -123,24 +109,6 @@ impl GraphClient {
                 },
             );
             reader.close();
-            let users = match (early, properties) {
-                (Some(users), _) => users,
-                (None, UserProperties::ForRules(config)) => {
-                    let book = RuleBook::new(config.iter().chain(&rules).map(String::as_str));
-                    let select = user_select_for(book.properties());
-                    scope.spawn(move || read_users(select))
-                }
-                (None, UserProperties::All) => scope.spawn(move || read_users(user_select())),
-            };
-            let join = |handle: std::thread::ScopedJoinHandle<'_, _>| {
-                handle.join().unwrap_or_else(|_| {
-                    Err(GraphError::new(
-                        GraphErrorKind::InvalidResponse,
-                        "GET",
-                        "a thread reading the tenant panicked",
-                    ))
-                })
-            };
             (
                 join(organization),
                 join(subscribed_skus),
@@ -170,17 +138,120 @@ impl GraphClient {
         self.read_tenant_of(member_groups, &UserProperties::All)
     }
 
-    /// [`GraphClient::read_tenant`] asking for the user properties `users` says.
+    /// [`GraphClient::read_tenant`] asking for the user properties `users` says. For a plan
+    /// ([`UserProperties::ForRules`]) the pages of users are mapped one by one as they arrive,
+    /// while the next one is on its way, and none is kept: the mapping costs the time between
+    /// two pages instead of following the read, and the read holds one page of users at a time.
     pub fn read_tenant_of(
         &self,
         member_groups: &[String],
         users: &UserProperties,
     ) -> Result<TenantState, Diagnostics> {
-        let export = self
-            .read_export_of(member_groups, users)
-            .map_err(|error| Diagnostics::from(error.to_diagnostic()))?;
-        map_export(&export)
+        let UserProperties::ForRules(rules) = users else {
+            let export = self
+                .read_export(member_groups)
+                .map_err(|error| Diagnostics::from(error.to_diagnostic()))?;
+            return map_export(&export);
+        };
+        let state = self.read_mapping(member_groups, rules);
+        self.progress_done();
+        state
     }
+
+    /// The read of [`GraphClient::read_tenant_of`] for a plan: groups (their members through
+    /// `$batch` as they are listed), organization and subscriptions side by side; then the
+    /// pages of users with the properties the rules read, each mapped as it arrives.
+    fn read_mapping(
+        &self,
+        member_groups: &[String],
+        config_rules: &[String],
+    ) -> Result<TenantState, Diagnostics> {
+        let failed = |error: GraphError| Diagnostics::from(error.to_diagnostic());
+        self.progress_phase("reading users, groups and members");
+        self.token().map_err(failed)?;
+        let reader = BatchReader::new(self);
+        let mut wanted: Vec<String> = Vec::new();
+        let mut mapper = GraphMapper::new();
+        let read = std::thread::scope(|scope| -> Result<(), GraphError> {
+            for _ in 0..self.settings().max_in_flight.max(1) {
+                scope.spawn(|| reader.work());
+            }
+            let organization = scope.spawn(|| {
+                self.get_pages(&format!("/organization?$select={}", organization_select()))
+            });
+            let subscribed_skus = scope
+                .spawn(|| self.get_pages(&format!("/subscribedSkus?$select={}", sku_select())));
+            let member_select = member_select();
+            let mut rules: Vec<String> = Vec::new();
+            let groups = self.get_pages_each(
+                &format!("/groups?$select={}&$top=999", group_select()),
+                &mut |page| {
+                    rules.extend(rules_of(page));
+                    let first = wanted.len();
+                    wanted.extend(wanted_groups(page, member_groups, false));
+                    reader.push((first..wanted.len()).map(|key| {
+                        (
+                            key,
+                            format!(
+                                "/groups/{}/members?$select={member_select}&$top=999",
+                                path_segment(&wanted[key])
+                            ),
+                        )
+                    }));
+                },
+            );
+            reader.close();
+            let groups = groups?;
+            let book = RuleBook::new(config_rules.iter().chain(&rules).map(String::as_str));
+            let users_url = format!(
+                "/users?$select={}&$top=999",
+                user_select_for(book.properties())
+            );
+            let (send, received) = std::sync::mpsc::channel::<(String, String, bool)>();
+            let users = scope.spawn(move || {
+                self.each_page_text(&users_url, &mut |origin, text, last| {
+                    // The receiver stops only when the mapping below has ended.
+                    let _ = send.send((origin, text, last));
+                })
+            });
+            mapper.organization(&join(organization)?);
+            let subscribed_skus = join(subscribed_skus)?;
+            for (at, page) in subscribed_skus.iter().enumerate() {
+                mapper.subscribed_skus(page, at + 1 == subscribed_skus.len());
+            }
+            for (at, page) in groups.iter().enumerate() {
+                mapper.groups(page, at + 1 == groups.len());
+            }
+            drop(groups);
+            let mut counted = 0;
+            for (origin, text, last) in received {
+                mapper.users_text(&origin, &text, last);
+                // The quota grows with the tenant: the first pages show its size.
+                counted = mapper.user_count().max(counted);
+                self.budget().tenant_has_users(counted);
+            }
+            join(users).map(drop)
+        });
+        read.map_err(failed)?;
+        let mut pages = reader.finish().map_err(failed)?;
+        for (key, id) in wanted.into_iter().enumerate() {
+            mapper.members(&id, &pages.remove(&key).unwrap_or_default());
+        }
+        mapper.finish()
+    }
+}
+
+/// The result of a reading thread (a panicked one is an error, not a panic of the caller).
+fn join<T>(
+    handle: std::thread::ScopedJoinHandle<'_, Result<T, GraphError>>,
+) -> Result<T, GraphError> {
+    handle.join().unwrap_or_else(|_| {
+        Err(GraphError::new(
+            GraphErrorKind::InvalidResponse,
+            "GET",
+            "a thread reading the tenant panicked",
+        ))
+    })
 }
 
 /// The membership rules of the groups on `page` (every rule written, dynamic or not: reading a

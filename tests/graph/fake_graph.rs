@@ -181,47 +181,67 @@ pub struct Live {
 }
 
 /// What requests look users up by: ids, assignments in error by group, and the users holding
-/// each product, from one pass over the users.
+/// each product, each made by one pass over the users when a request first needs it.
 #[derive(Debug, Clone, Default)]
 struct UserIndex {
     /// Position of each user by id.
-    by_id: HashMap<String, usize>,
+    by_id: Option<HashMap<String, usize>>,
     /// Positions of the users with an assignment in error, by the group it comes from.
-    errors: BTreeMap<String, Vec<usize>>,
+    errors: Option<BTreeMap<String, Vec<usize>>>,
     /// How many users hold each product, by skuId.
-    holding: HashMap<String, u64>,
+    holding: Option<HashMap<String, u64>>,
 }
 
 impl UserIndex {
-    fn new(users: &[Value]) -> UserIndex {
-        let mut index = UserIndex::default();
-        for (at, user) in users.iter().enumerate() {
-            index
-                .by_id
-                .insert(user["id"].as_str().unwrap().to_string(), at);
-            let states = user["licenseAssignmentStates"].as_array().into_iter();
-            let mut erring: Vec<&str> = states
-                .flatten()
-                .filter(|state| state["state"] == "Error")
-                .filter_map(|state| state["assignedByGroup"].as_str())
-                .collect();
-            erring.dedup();
-            for group in erring {
-                index.errors.entry(group.to_string()).or_default().push(at);
+    fn by_id(&mut self, users: &[Value]) -> &HashMap<String, usize> {
+        self.by_id.get_or_insert_with(|| {
+            users
+                .iter()
+                .enumerate()
+                .map(|(at, user)| (user["id"].as_str().unwrap().to_string(), at))
+                .collect()
+        })
+    }
+
+    fn errors(&mut self, users: &[Value]) -> &BTreeMap<String, Vec<usize>> {
+        self.errors.get_or_insert_with(|| {
+            let mut errors: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+            for (at, user) in users.iter().enumerate() {
+                let mut erring: Vec<&str> = user["licenseAssignmentStates"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|state| state["state"] == "Error")
+                    .filter_map(|state| state["assignedByGroup"].as_str())
+                    .collect();
+                erring.sort_unstable();
+                erring.dedup();
+                for group in erring {
+                    errors.entry(group.to_string()).or_default().push(at);
+                }
             }
-            let mut held: Vec<&str> = user["assignedLicenses"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|license| license["skuId"].as_str())
-                .collect();
-            held.sort_unstable();
-            held.dedup();
-            for sku in held {
-                *index.holding.entry(sku.to_string()).or_default() += 1;
+            errors
+        })
+    }
+
+    fn holding(&mut self, users: &[Value]) -> &HashMap<String, u64> {
+        self.holding.get_or_insert_with(|| {
+            let mut holding: HashMap<String, u64> = HashMap::new();
+            for user in users {
+                let mut held: Vec<&str> = user["assignedLicenses"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|license| license["skuId"].as_str())
+                    .collect();
+                held.sort_unstable();
+                held.dedup();
+                for sku in held {
+                    *holding.entry(sku.to_string()).or_default() += 1;
+                }
             }
-        }
-        index
+            holding
+        })
     }
 }
 
@@ -620,37 +640,38 @@ impl Live {
         delta
     }
 
-    /// The lookups over the users, made now if this request has none yet.
-    fn index(&mut self) -> &UserIndex {
-        self.index
-            .get_or_insert_with(|| UserIndex::new(&self.users))
+    /// The lookups over the users of this request.
+    fn index(&mut self) -> (&mut UserIndex, &[Value]) {
+        (
+            self.index.get_or_insert_with(UserIndex::default),
+            &self.users,
+        )
     }
 
     /// Users with an assignment in error from the group `group_id`.
     fn in_error(&mut self, group_id: &str) -> Vec<Value> {
-        let at: Vec<usize> = self
-            .index()
-            .errors
+        let (index, users) = self.index();
+        let at = index
+            .errors(users)
             .get(group_id)
             .cloned()
             .unwrap_or_default();
-        at.into_iter().map(|at| self.users[at].clone()).collect()
+        at.into_iter().map(|at| users[at].clone()).collect()
     }
 
     /// The users with the ids `ids` (in the order of the users).
     fn users_with_ids(&mut self, ids: &BTreeSet<String>) -> Vec<Value> {
-        let index = self.index();
-        let mut at: Vec<usize> = ids
-            .iter()
-            .filter_map(|id| index.by_id.get(id).copied())
-            .collect();
+        let (index, users) = self.index();
+        let by_id = index.by_id(users);
+        let mut at: Vec<usize> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
         at.sort_unstable();
-        at.into_iter().map(|at| self.users[at].clone()).collect()
+        at.into_iter().map(|at| users[at].clone()).collect()
     }
 
     /// The groups with at least one member in error.
     fn erring_groups(&mut self) -> BTreeSet<String> {
-        self.index().errors.keys().cloned().collect()
+        let (index, users) = self.index();
+        index.errors(users).keys().cloned().collect()
     }
 
     /// Leaves out of listings the groups `lagging` leaves out (after [`Live::catch_up`], to end
@@ -698,7 +719,8 @@ impl Live {
     /// The subscriptions with `consumedUnits` counted from the users' licenses, as Graph does.
     fn subscribed_skus(&mut self) -> Vec<Value> {
         let mut skus = self.skus.clone();
-        let holding = self.index().holding.clone();
+        let (index, users) = self.index();
+        let holding = index.holding(users).clone();
         for sku in &mut skus {
             let held = sku["skuId"]
                 .as_str()
@@ -862,7 +884,38 @@ fn project(object: &Value, select: Option<&[&str]>) -> Value {
 
 /// A collection answer: `$select` applied, `$top` objects (Graph's default 100, at most 999)
 /// from the `$skiptoken` offset, and an `@odata.nextLink` while more remain.
-fn collection(values: &[Value], path: &str, query: &str, origin: &str) -> Value {
+/// An object as [`project`] gives it, serialized from the object itself (no copy).
+struct Projected<'a> {
+    object: &'a Value,
+    select: Option<&'a [&'a str]>,
+}
+
+impl serde::Serialize for Projected<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some(select) = self.select else {
+            return self.object.serialize(serializer);
+        };
+        let mut map = serializer.serialize_map(None)?;
+        for key in ["@odata.type", "id"] {
+            if let Some(value) = self.object.get(key) {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        for key in select {
+            if matches!(*key, "members" | "@odata.type" | "id") {
+                continue;
+            }
+            map.serialize_entry(key, self.object.get(*key).unwrap_or(&Value::Null))?;
+        }
+        map.end()
+    }
+}
+
+/// A collection answer's text: `$select` applied, `$top` objects (Graph's default 100, at most
+/// 999) from the `$skiptoken` offset, and an `@odata.nextLink` while more remain; written from
+/// the objects without copying them, as a page of 999 users is several megabytes.
+fn collection(values: &[Value], path: &str, query: &str, origin: &str) -> String {
     let top = param(query, "$top")
         .and_then(|top| top.parse::<usize>().ok())
         .unwrap_or(100)
@@ -873,13 +926,16 @@ fn collection(values: &[Value], path: &str, query: &str, origin: &str) -> Value 
         .unwrap_or(0);
     let select = param(query, "$select");
     let select: Option<Vec<&str>> = select.as_deref().map(|s| s.split(',').collect());
-    let page: Vec<Value> = values
+    let page: Vec<Projected<'_>> = values
         .iter()
         .skip(skip)
         .take(top)
-        .map(|value| project(value, select.as_deref()))
+        .map(|object| Projected {
+            object,
+            select: select.as_deref(),
+        })
         .collect();
-    let mut body = json!({"value": page});
+    let mut body = format!(r#"{{"value":{}"#, serde_json::to_string(&page).unwrap());
     if skip + top < values.len() {
         let kept: Vec<&str> = query
             .split('&')
@@ -891,8 +947,9 @@ fn collection(values: &[Value], path: &str, query: &str, origin: &str) -> Value 
             next.push('&');
         }
         next.push_str(&format!("$skiptoken=live-{}", skip + top));
-        body["@odata.nextLink"] = json!(next);
+        body.push_str(&format!(r#","@odata.nextLink":{}"#, json!(next)));
     }
+    body.push('}');
     body
 }
 
@@ -958,6 +1015,7 @@ fn live_answer(
             .collect()
     };
     let ok = |body: Value| Some((200, body.to_string(), None));
+    let ok_text = |body: String| Some((200, body, None));
     let no_content = || Some((204, String::new(), None));
     let missing = || {
         Some((
@@ -973,9 +1031,9 @@ fn live_answer(
             Some(filter) => {
                 let ids = filtered_ids(&filter)?;
                 let found = live.users_with_ids(&ids);
-                ok(collection(&found, "/users", query, origin))
+                ok_text(collection(&found, "/users", query, origin))
             }
-            None => ok(collection(&live.users, "/users", query, origin)),
+            None => ok_text(collection(&live.users, "/users", query, origin)),
         },
         ("GET", [kind @ ("users" | "groups"), "delta"]) => {
             let token = param(query, "$deltatoken")?;
@@ -1040,7 +1098,7 @@ fn live_answer(
         }
         ("GET", ["groups", id, "membersWithLicenseErrors"]) => {
             let users = live.in_error(id);
-            ok(collection(
+            ok_text(collection(
                 &users,
                 &format!("/groups/{id}/membersWithLicenseErrors"),
                 query,
@@ -1057,7 +1115,7 @@ fn live_answer(
                 .filter(|g| erring.contains(g["id"].as_str().unwrap()))
                 .cloned()
                 .collect();
-            ok(collection(&groups, "/groups", query, origin))
+            ok_text(collection(&groups, "/groups", query, origin))
         }
         ("GET", ["groups"]) => {
             let filter = decode(query)
@@ -1079,11 +1137,11 @@ fn live_answer(
                         .collect();
                     ok(json!({"value": found}))
                 }
-                None => ok(collection(&listed(live), "/groups", query, origin)),
+                None => ok_text(collection(&listed(live), "/groups", query, origin)),
             }
         }
         ("GET", ["groups", id, "members"]) => match live.members.get(*id) {
-            Some(members) => ok(collection(
+            Some(members) => ok_text(collection(
                 members,
                 &format!("/groups/{id}/members"),
                 query,

@@ -140,6 +140,11 @@ impl GraphMapper {
         self.diagnostics.iter().len()
     }
 
+    /// How many users were mapped so far.
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
     /// The tenant state, with subscriptions by SKU, users by UPN and groups by display name, or
     /// every problem found.
     pub fn finish(mut self) -> Result<TenantState, Diagnostics> {

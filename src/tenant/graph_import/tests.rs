@@ -450,3 +450,123 @@ fn an_invalid_group_is_reported_once() {
         .message
         .contains("`securityEnabled` of group `9a8b7c6d"));
 }
+
+/// [`map_export`] with every page of users handed over as its text
+/// ([`GraphMapper::users_text`]), as a live read does.
+fn map_users_as_text(export: &GraphExport) -> Result<TenantState, Diagnostics> {
+    let mut mapper = GraphMapper::new();
+    mapper.organization(&export.organization);
+    for_pages(&export.subscribed_skus, |page, last| {
+        mapper.subscribed_skus(page, last)
+    });
+    for_pages(&export.groups, |page, last| mapper.groups(page, last));
+    for_pages(&export.users, |page, last| {
+        mapper.users_text(&page.origin, &page.body.to_string(), last)
+    });
+    for (group_id, pages) in &export.members {
+        mapper.members(group_id, pages);
+    }
+    mapper.finish()
+}
+
+fn messages(result: Result<TenantState, Diagnostics>) -> Vec<String> {
+    result
+        .unwrap_err()
+        .iter()
+        .map(|problem| problem.message.clone())
+        .collect()
+}
+
+#[test]
+fn users_deserialized_from_their_text_map_as_from_parsed_pages() {
+    let mut files = fixture_files();
+    let users = files
+        .iter_mut()
+        .find(|f| f.relative_path == "users-2.json")
+        .unwrap();
+    let mut rich = users.page.body["value"][0].clone();
+    rich["id"] = json!("3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f");
+    rich["userPrincipalName"] = json!("rich@fabrikam.com");
+    rich["proxyAddresses"] = json!(["SMTP:rich@fabrikam.com"]);
+    rich["accountEnabled"] = json!(false);
+    rich["department"] = Value::Null;
+    rich["businessPhones"] = json!(["+353 1 555 0100"]);
+    rich["otherMails"] = json!(["r@example.com", "rich@example.com"]);
+    rich["onPremisesExtensionAttributes"] =
+        json!({"extensionAttribute3": "Cost centre 7", "extensionAttribute1": null});
+    rich["extension_9d9a4c1f0b6e4d2a8f3c5b7e1a2d4c6f_costCenter"] = json!("7");
+    rich["extension_9d9a4c1f0b6e4d2a8f3c5b7e1a2d4c6f_complex"] = json!({"a": 1});
+    rich["usageLocation"] = json!("");
+    users.page.body["value"].as_array_mut().unwrap().push(rich);
+    let (export, problems) = assemble_export(files);
+    assert!(!problems.has_errors());
+    let parsed = map_export(&export).unwrap();
+    let from_text = map_users_as_text(&export).unwrap();
+    assert_eq!(from_text, parsed);
+    // Equal in order too: the state files and fingerprints are the same.
+    assert_eq!(
+        serde_json::to_string(&from_text).unwrap(),
+        serde_json::to_string(&parsed).unwrap()
+    );
+    let rich = parsed
+        .users
+        .iter()
+        .find(|user| user.upn == "rich@fabrikam.com")
+        .unwrap();
+    assert_eq!(
+        rich.attributes.get("extensionAttribute3"),
+        Some(&AttributeValue::String("Cost centre 7".into()))
+    );
+    assert!(rich
+        .attributes
+        .get("extension_9d9a4c1f0b6e4d2a8f3c5b7e1a2d4c6f_costCenter")
+        .is_some());
+}
+
+#[test]
+fn a_bad_user_in_a_page_of_text_is_reported_with_its_id_and_the_path() {
+    let mut files = fixture_files();
+    let users = files
+        .iter_mut()
+        .find(|f| f.relative_path == "users.json")
+        .unwrap();
+    let id = users.page.body["value"][1]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    users.page.body["value"][1]["licenseAssignmentStates"] = json!([{"skuId": 7}]);
+    users.page.body["value"][0]["assignedLicenses"] = json!([{"disabledPlans": []}]);
+    users.page.body["value"][0]["licenseAssignmentStates"] = json!([]);
+    users.page.body["value"][0]["department"] = json!({"not": "a value"});
+    users.page.body["value"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("not a user"));
+    let (export, _) = assemble_export(files);
+    // The same problems (a parsed page reports the objects of the wrong shape first).
+    let mut from_text = messages(map_users_as_text(&export));
+    let mut parsed = messages(map_export(&export));
+    from_text.sort();
+    parsed.sort();
+    assert_eq!(from_text, parsed);
+    assert!(
+        from_text.iter().any(|message| message.starts_with(&format!(
+            "`users.json`: `licenseAssignmentStates[0].skuId` of user `{id}` has the wrong shape"
+        ))),
+        "{from_text:?}"
+    );
+    assert!(from_text
+        .iter()
+        .any(|message| message.contains("is not a user object")));
+
+    // A page that is no collection is reported as such.
+    let mut mapper = GraphMapper::new();
+    mapper.users_text("GET /users", "{\"error\": 1}", true);
+    let problems = mapper.finish().unwrap_err();
+    assert!(problems
+        .iter()
+        .next()
+        .unwrap()
+        .message
+        .contains("no `value` array"));
+}

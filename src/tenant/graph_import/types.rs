@@ -158,7 +158,7 @@ impl ExtensionAttributes {
 
 /// `GET /users`: a user's identity, location and licensing. The properties rules test are read
 /// by name beside this type ([`super::select::USER_ATTRIBUTES`]), as are directory extensions.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// The object id.

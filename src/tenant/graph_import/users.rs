@@ -3,8 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
 
 use crate::diag::Code;
 use crate::tenant::model::{
@@ -33,36 +35,87 @@ impl GraphMapper {
             let Some(user) = typed else {
                 continue;
             };
-            let id = self.required_id(&at, &user.id);
-            let upn = self.required(&at, &user.user_principal_name, "userPrincipalName");
             let attributes = self.attributes(&at, object, &user);
-            let assigned_plans = self.assigned_plans(&at, &user);
-            let (licenses, license_states) = self.user_licenses(&at, &user, groups);
-            let (Some(id), Some(upn)) = (id, upn) else {
-                continue;
-            };
-            if !self.user_ids.insert(id.to_ascii_lowercase()) {
-                self.diagnostics.push(
-                    at.diagnostic(
-                        Code::GraphDuplicateObject,
-                        None,
-                        format!("the user `{id}` is listed twice"),
-                    )
-                    .with_help("export each page once"),
-                );
-                continue;
-            }
-            self.users.push(UserState {
-                id: id.clone(),
-                upn: upn.clone(),
-                usage_location: user.usage_location.clone().filter(|code| !code.is_empty()),
-                attributes,
-                proxy_addresses: user.proxy_addresses.clone().unwrap_or_default(),
-                assigned_plans,
-                licenses,
-                license_states,
-            });
+            self.user(&at, &user, attributes, groups);
         }
+    }
+
+    /// Maps a page of `GET /users` given as the response's text, as it came from Graph: each
+    /// object is deserialized straight into its type and its attributes ([`TypedUser`]), with
+    /// no intermediate JSON tree. An object that does not deserialize so, and a page that is
+    /// not a collection, take the path of [`GraphMapper::users`], which names the object's id
+    /// and the path of the bad property; their results are the same.
+    pub fn users_text(&mut self, origin: &str, text: &str, last: bool) {
+        #[derive(Deserialize)]
+        struct Envelope<'a> {
+            #[serde(borrow)]
+            value: Vec<&'a RawValue>,
+            #[serde(rename = "@odata.nextLink")]
+            next_link: Option<IgnoredAny>,
+        }
+        let groups = std::mem::take(&mut self.groups);
+        match serde_json::from_str::<Envelope<'_>>(text) {
+            Ok(envelope) if !(last && envelope.next_link.is_some()) => {
+                self.users.reserve(envelope.value.len());
+                let page = GraphPage::new(origin, Value::Null);
+                for (position, raw) in envelope.value.into_iter().enumerate() {
+                    match serde_json::from_str::<TypedUser>(raw.get()) {
+                        Ok(TypedUser { user, attributes }) => {
+                            let at = At {
+                                page: &page,
+                                pointer: format!("/value/{position}"),
+                                kind: "user",
+                                id: user.id.clone(),
+                            };
+                            self.user(&at, &user, attributes, &groups);
+                        }
+                        Err(_) => {
+                            let object =
+                                serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
+                            let alone = GraphPage::new(origin, json!({ "value": [object] }));
+                            self.users_of(&alone, false, &groups);
+                        }
+                    }
+                }
+            }
+            _ => {
+                let body = serde_json::from_str(text).unwrap_or(Value::Null);
+                self.users_of(&GraphPage::new(origin, body), last, &groups);
+            }
+        }
+        self.groups = groups;
+    }
+
+    /// Maps one user object: its identity, attributes, plans and licenses.
+    fn user(&mut self, at: &At<'_>, user: &User, attributes: Attributes, groups: &GroupIndex) {
+        let id = self.required_id(at, &user.id);
+        let upn = self.required(at, &user.user_principal_name, "userPrincipalName");
+        let assigned_plans = self.assigned_plans(at, user);
+        let (licenses, license_states) = self.user_licenses(at, user, groups);
+        let (Some(id), Some(upn)) = (id, upn) else {
+            return;
+        };
+        if !self.user_ids.insert(id.to_ascii_lowercase()) {
+            self.diagnostics.push(
+                at.diagnostic(
+                    Code::GraphDuplicateObject,
+                    None,
+                    format!("the user `{id}` is listed twice"),
+                )
+                .with_help("export each page once"),
+            );
+            return;
+        }
+        self.users.push(UserState {
+            id: id.clone(),
+            upn: upn.clone(),
+            usage_location: user.usage_location.clone().filter(|code| !code.is_empty()),
+            attributes,
+            proxy_addresses: user.proxy_addresses.clone().unwrap_or_default(),
+            assigned_plans,
+            licenses,
+            license_states,
+        });
     }
 
     /// The properties rules test ([`USER_ATTRIBUTES`]), the on-premises extension attributes
@@ -236,5 +289,105 @@ impl GraphMapper {
             state,
             error,
         })
+    }
+}
+
+/// A user object deserialized in one pass: its [`User`] properties and its attributes in the
+/// order [`GraphMapper::users`] gives them (the [`USER_ATTRIBUTES`] in their order, then the
+/// on-premises extension attributes, then directory extensions by name). An attribute of a
+/// shape rules cannot read fails the object, which then takes the slow path that reports it; a
+/// directory extension of such a shape is left out, as there.
+pub(super) struct TypedUser {
+    user: User,
+    attributes: Attributes,
+}
+
+/// A property name, borrowed from the text when it holds no escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a property name")
+            }
+            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(name)))
+            }
+            fn visit_str<E>(self, name: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(name.to_string())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for TypedUser {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UserVisitor;
+        impl<'de> Visitor<'de> for UserVisitor {
+            type Value = TypedUser;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a user object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<TypedUser, M::Error> {
+                let mut user = User::default();
+                let mut named: Vec<(usize, AttributeValue)> = Vec::new();
+                let mut extensions: BTreeMap<String, AttributeValue> = BTreeMap::new();
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                    match key.as_ref() {
+                        "id" => user.id = map.next_value()?,
+                        "userPrincipalName" => user.user_principal_name = map.next_value()?,
+                        "usageLocation" => user.usage_location = map.next_value()?,
+                        "proxyAddresses" => user.proxy_addresses = map.next_value()?,
+                        "assignedLicenses" => user.assigned_licenses = map.next_value()?,
+                        "licenseAssignmentStates" => {
+                            user.license_assignment_states = map.next_value()?;
+                        }
+                        "assignedPlans" => user.assigned_plans = map.next_value()?,
+                        "onPremisesExtensionAttributes" => {
+                            user.on_premises_extension_attributes = map.next_value()?;
+                        }
+                        name => {
+                            if let Some(at) = USER_ATTRIBUTES.iter().position(|a| *a == name) {
+                                named.retain(|(other, _)| *other != at);
+                                if let Some(value) = map.next_value::<Option<AttributeValue>>()? {
+                                    named.push((at, value));
+                                }
+                            } else if name.starts_with("extension_") {
+                                let value = map.next_value::<Value>()?;
+                                match Option::<AttributeValue>::deserialize(&value) {
+                                    Ok(Some(value)) => {
+                                        extensions.insert(name.to_string(), value);
+                                    }
+                                    _ => {
+                                        extensions.remove(name);
+                                    }
+                                }
+                            } else {
+                                map.next_value::<IgnoredAny>()?;
+                            }
+                        }
+                    }
+                }
+                named.sort_by_key(|(at, _)| *at);
+                let mut attributes = Attributes::new();
+                for (at, value) in named {
+                    attributes.insert(USER_ATTRIBUTES[at], value);
+                }
+                if let Some(set) = &user.on_premises_extension_attributes {
+                    for (name, value) in set.set() {
+                        attributes.insert(name, AttributeValue::String(value.into()));
+                    }
+                }
+                for (name, value) in extensions {
+                    attributes.insert(name.as_str(), value);
+                }
+                Ok(TypedUser { user, attributes })
+            }
+        }
+        deserializer.deserialize_map(UserVisitor)
     }
 }
