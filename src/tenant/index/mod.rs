@@ -239,18 +239,42 @@ impl Tenant {
 
 /// The rank of each of `count` items ordered by `key` (byte-wise): items with equal keys share a
 /// rank. Comparing ranks orders items as comparing their keys would, with integers.
+///
+/// Items are sorted by their key's first eight bytes as one integer, and by the whole key only
+/// where those are equal: most comparisons of a million UPNs then read no string at all (each
+/// string comparison followed two pointers to memory that is rarely in the cache).
 pub fn ranks<'a>(count: usize, key: impl Fn(usize) -> &'a str + Sync) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..count as u32).collect();
-    order.par_sort_unstable_by(|&a, &b| key(a as usize).cmp(key(b as usize)));
+    let mut order: Vec<(u64, u32)> = (0..count as u32)
+        .into_par_iter()
+        .map(|item| (prefix(key(item as usize)), item))
+        .collect();
+    order.par_sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| key(a.1 as usize).cmp(key(b.1 as usize)))
+    });
     let mut ranks = vec![0; count];
     let mut rank = 0;
-    for (position, &item) in order.iter().enumerate() {
-        if position > 0 && key(order[position - 1] as usize) != key(item as usize) {
-            rank += 1;
+    for (position, &(start, item)) in order.iter().enumerate() {
+        if position > 0 {
+            let (previous_start, previous) = order[position - 1];
+            if previous_start != start || key(previous as usize) != key(item as usize) {
+                rank += 1;
+            }
         }
         ranks[item as usize] = rank;
     }
     ranks
+}
+
+/// The first eight bytes of `text` as a big-endian integer, padded with zeros: integers compare
+/// as the texts' beginnings do byte-wise (a text shorter than eight bytes sorts before the texts
+/// it begins; a tie needs the whole texts).
+fn prefix(text: &str) -> u64 {
+    let bytes = text.as_bytes();
+    let mut start = [0u8; 8];
+    let length = bytes.len().min(8);
+    start[..length].copy_from_slice(&bytes[..length]);
+    u64::from_be_bytes(start)
 }
 
 /// Lower-cases `text`, borrowing it when it has no upper-case letter (the common case for ids,
@@ -324,6 +348,25 @@ groups:
         // "Ann@…" sorts before "bob@…" byte-wise.
         assert_eq!(tenant.upn_ranks(), [0, 1]);
         assert_eq!(ranks(4, |item| ["b", "a", "b", "c"][item]), [1, 0, 1, 2]);
+        // Keys that share their first eight bytes, or are shorter than eight, or begin others.
+        let keys = [
+            "abcdefghj",
+            "abcdefghi",
+            "abc",
+            "ab",
+            "abcdefgh",
+            "abcdefghi",
+            "",
+            "b",
+        ];
+        let mut sorted = keys.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let expected: Vec<u32> = keys
+            .iter()
+            .map(|key| sorted.iter().position(|other| other == key).unwrap() as u32)
+            .collect();
+        assert_eq!(ranks(keys.len(), |item| keys[item]), expected);
         assert_eq!(tenant.user(&"a".repeat(STACK_KEY + 1)), None);
         assert_eq!(
             tenant.group_by_id("b9817549-cc54-4b0e-8549-a42a97b94811"),
