@@ -97,15 +97,7 @@ impl GraphClient {
                 &mut |page| {
                     let first = wanted.len();
                     wanted.extend(wanted_groups(page, member_groups, every_group));
-                    reader.push((first..wanted.len()).map(|key| {
-                        (
-                            key,
-                            format!(
-                                "/groups/{}/members?$select={member_select}&$top=999",
-                                path_segment(&wanted[key])
-                            ),
-                        )
-                    }));
+                    reader.push(member_requests(&wanted, first, &member_select));
                 },
             );
             reader.close();
@@ -189,15 +181,7 @@ impl GraphClient {
                     rules.extend(rules_of(page));
                     let first = wanted.len();
                     wanted.extend(wanted_groups(page, member_groups, false));
-                    reader.push((first..wanted.len()).map(|key| {
-                        (
-                            key,
-                            format!(
-                                "/groups/{}/members?$select={member_select}&$top=999",
-                                path_segment(&wanted[key])
-                            ),
-                        )
-                    }));
+                    reader.push(member_requests(&wanted, first, &member_select));
                 },
             );
             reader.close();
@@ -251,6 +235,24 @@ fn join<T>(
             "GET",
             "a thread reading the tenant panicked",
         ))
+    })
+}
+
+/// The first page of members of each group of `wanted` from index `first` on, keyed by its
+/// index.
+fn member_requests<'a>(
+    wanted: &'a [String],
+    first: usize,
+    member_select: &'a str,
+) -> impl Iterator<Item = (usize, String)> + 'a {
+    (first..wanted.len()).map(move |key| {
+        (
+            key,
+            format!(
+                "/groups/{}/members?$select={member_select}&$top=999",
+                path_segment(&wanted[key])
+            ),
+        )
     })
 }
 
