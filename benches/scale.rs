@@ -437,7 +437,9 @@ fn graph_to_tenant(bencher: Bencher, case: Case, users_as_text: bool) {
                 };
                 for (index, text) in pages.iter().enumerate() {
                     if users_as_text && collection == "users" {
-                        mapper.users_text(collection, text, index + 1 == pages.len());
+                        let mapped =
+                            mapper.users_text(collection, None, text, index + 1 == pages.len());
+                        assert!(mapped.is_ok(), "the generated pages are JSON");
                         continue;
                     }
                     step(

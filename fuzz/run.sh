@@ -14,7 +14,7 @@ cd "$(dirname "$0")"
 seconds=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(rule_parser config_loader tenant_loader plan_file)
+[ ${#targets[@]} -gt 0 ] || targets=(rule_parser config_loader tenant_loader plan_file graph_users)
 
 nice -n 5 cargo +nightly fuzz build -O
 binaries=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release
@@ -43,6 +43,7 @@ for n, line in enumerate(open(sys.argv[1])):
         config_loader) seed config_loader ../examples ../tests/fixtures/config ../tests/hostile/config ;;
         tenant_loader) seed tenant_loader ../examples ../tests/fixtures/codes ../tests/hostile/tenant ;;
         plan_file) seed plan_file ../tests/hostile/plan ../tests/fixtures/plans ;;
+        graph_users) seed graph_users ../tests/fixtures/graph/export ../tests/fixtures/graph/api ;;
         *) echo "unknown target $target" >&2; exit 1 ;;
     esac
     mkdir -p "artifacts/$target"

@@ -232,3 +232,10 @@ fn plan_file_survives_mutated_plans() {
     let ran = drive("plan_file", 0x5eed_9a4f, &corpus, common::plan_file);
     assert!(ran > corpus.len());
 }
+
+#[test]
+fn graph_users_maps_mutated_pages_alike_from_text_and_parsed() {
+    let corpus = seeds(&["tests/fixtures/graph/export", "tests/fixtures/graph/api"]);
+    let ran = drive("graph_users", 0x5eed_6a9e, &corpus, common::graph_users);
+    assert!(ran > corpus.len());
+}

@@ -149,6 +149,71 @@ fn import_graph_reports_a_broken_export_and_writes_nothing() {
     assert!(!output.exists());
 }
 
+/// `seatplan import graph DIR -o DIR/../tenant.yaml`: the failed run's stderr, after checking
+/// that nothing was written.
+fn failed_import(export: &Path) -> String {
+    let output = export.parent().unwrap().join("tenant.yaml");
+    let assert = seatplan()
+        .args(["import", "graph"])
+        .arg(export)
+        .arg("-o")
+        .arg(&output)
+        .assert()
+        .failure()
+        .code(1);
+    assert!(!output.exists());
+    String::from_utf8(assert.get_output().stderr.clone()).unwrap()
+}
+
+#[test]
+fn import_graph_reports_a_page_of_users_that_is_not_json_alone() {
+    // The pages of users are mapped from their text; one cut short is a reading problem, and the
+    // import stops with it alone, as for any other file of the export.
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export");
+    copy_export(&export);
+    let page = export.join("users-2.json");
+    let text = std::fs::read_to_string(&page).unwrap();
+    std::fs::write(&page, &text[..text.len() / 2]).unwrap();
+    let stderr = failed_import(&export);
+    assert!(stderr.contains("seatplan::json-syntax"), "{stderr}");
+    assert!(
+        stderr.contains("users-2.json` is not valid JSON"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("seatplan::").count(), 1, "{stderr}");
+}
+
+#[test]
+fn import_graph_points_at_a_bad_user_in_its_page() {
+    // A user of the wrong shape, mapped from the page's text, is named by id and pointed at in
+    // the file, as when the page is parsed whole.
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export");
+    copy_export(&export);
+    let page = export.join("users-2.json");
+    let mut body: Value = serde_json::from_str(&std::fs::read_to_string(&page).unwrap()).unwrap();
+    let id = body["value"][0]["id"].as_str().unwrap().to_string();
+    body["value"][0]["usageLocation"] = serde_json::json!(["IE"]);
+    std::fs::write(&page, serde_json::to_string_pretty(&body).unwrap()).unwrap();
+    let line = serde_json::to_string_pretty(&body)
+        .unwrap()
+        .lines()
+        .position(|line| line.contains("\"usageLocation\""))
+        .unwrap()
+        + 1;
+    let stderr = failed_import(&export);
+    assert!(stderr.contains("seatplan::graph-invalid-value"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("`usageLocation` of user `{id}` has the wrong")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("users-2.json:{line}:")),
+        "{stderr}"
+    );
+}
+
 fn settings(server: &FakeGraph, secret: &str) -> GraphSettings {
     let mut settings = GraphSettings::new(
         TENANT,
@@ -304,7 +369,7 @@ fn member_reads_are_batched_twenty_at_a_time() {
 fn throttling_past_the_retry_limit_is_an_error_naming_the_request() {
     let server = FakeGraph::start();
     server.fail("/v1.0/organization", &[429, 429, 429, 429, 429]);
-    let error = client(&server).read_export(&[]).unwrap_err();
+    let error = client(&server).read_complete_export().unwrap_err();
     assert_eq!(error.kind, GraphErrorKind::Throttled);
     assert_eq!(error.status, Some(429));
     assert_eq!(error.code.as_deref(), Some("TooManyRequests"));
@@ -497,7 +562,7 @@ fn secrets_never_appear_in_errors_or_debug_output() {
     )
     .unwrap();
     let client = GraphClient::new(settings.clone());
-    let error = client.read_export(&[]).unwrap_err();
+    let error = client.read_complete_export().unwrap_err();
     assert_eq!(error.kind, GraphErrorKind::Auth);
     assert_eq!(error.code.as_deref(), Some("invalid_client"));
     let diagnostic = error.to_diagnostic();
@@ -1936,6 +2001,45 @@ fn a_refreshed_snapshot_equals_a_full_read_of_the_same_tenant() {
     let mut again = load_state(&snapshot);
     again.delta = None;
     assert_eq!(again, refreshed);
+}
+
+#[test]
+fn a_snapshot_refreshed_after_an_apply_equals_a_full_read() {
+    // The workflow refreshes main's snapshot after each apply (`pull --graph --refresh`): the
+    // apply's own writes — a group created and licensed, members added and removed, a license
+    // migrated, a group deleted — reach the snapshot through the delta queries and the license
+    // states read again, and the next plan starts from the tenant the apply left.
+    let server = apply_tenant();
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("tenant.json");
+    pull_snapshot(&server, &snapshot);
+    apply_command(&server).assert().success();
+    server.log.lock().unwrap().clear();
+    let run = live_seatplan(&server)
+        .args(["pull", "--graph", "--refresh"])
+        .arg(&snapshot)
+        .assert()
+        .success();
+    let stdout = text(&run.get_output().stdout);
+    assert!(stdout.contains("Refreshed the snapshot"), "{stdout}");
+    assert!(
+        !server
+            .requests()
+            .iter()
+            .any(|r| r.url.starts_with("/v1.0/users?$select")),
+        "the users are not listed whole"
+    );
+    let mut refreshed = load_state(&snapshot);
+    assert!(refreshed.delta.take().is_some());
+    assert_eq!(refreshed, full_read(&server));
+    let from_snapshot = live_seatplan(&server)
+        .args(["plan", "--graph", "--snapshot"])
+        .arg(&snapshot)
+        .args(["-c", APPLY_CONFIG, "--detailed-exitcode"])
+        .args(PLAN_ARGS)
+        .assert()
+        .code(0);
+    assert_eq!(text(&from_snapshot.get_output().stdout), replan(&server));
 }
 
 #[test]

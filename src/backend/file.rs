@@ -160,6 +160,24 @@ impl StateFile {
     /// file too large for a pointer map gives up its text once parsed (nothing can point into it
     /// any more, and a large tenant's file is hundreds of megabytes).
     pub fn parse(&mut self, sources: &mut Sources) -> Result<(TenantState, SourceId), Diagnostics> {
+        self.parse_fingerprinted(sources, true)
+    }
+
+    /// [`StateFile::parse`] without hashing the file, for a caller that wants only the state
+    /// (a snapshot about to be refreshed and rewritten): the file is consumed, so its
+    /// fingerprint can never be asked for afterwards.
+    pub fn into_state(mut self, sources: &mut Sources) -> Result<TenantState, Diagnostics> {
+        self.parse_fingerprinted(sources, false)
+            .map(|(state, _)| state)
+    }
+
+    /// [`StateFile::parse`], hashing the file on another core while it is parsed when
+    /// `fingerprint` is set.
+    fn parse_fingerprinted(
+        &mut self,
+        sources: &mut Sources,
+        fingerprint: bool,
+    ) -> Result<(TenantState, SourceId), Diagnostics> {
         let name = self.path.display().to_string();
         // A large JSON file is registered without its text, which is copied in only if a
         // diagnostic points into it: it is hundreds of megabytes.
@@ -172,7 +190,7 @@ impl StateFile {
         // The fingerprint is hashed on another core while the text is parsed (both read every
         // byte of what may be hundreds of megabytes).
         let (_, parsed) = rayon::join(
-            || self.fingerprint(),
+            || fingerprint.then(|| self.fingerprint()),
             || parse_state(source, &self.text, self.format),
         );
         match parsed {
@@ -572,6 +590,25 @@ mod tests {
             StateFile::read(&path).unwrap().fingerprint(),
             file.fingerprint()
         );
+    }
+
+    #[test]
+    fn a_state_read_without_its_fingerprint_is_the_same_state() {
+        let (_dir, path) = setup("tenant.yaml", STATE);
+        let (_, parsed) = read_and_parse(&path);
+        let mut sources = Sources::new();
+        let state = StateFile::read(&path)
+            .unwrap()
+            .into_state(&mut sources)
+            .unwrap();
+        assert_eq!(state, parsed);
+        assert!(!state.users.is_empty());
+        std::fs::write(&path, "version: 1\ntenant: {}\nusers: 5\n").unwrap();
+        let problems = StateFile::read(&path)
+            .unwrap()
+            .into_state(&mut sources)
+            .unwrap_err();
+        assert!(problems.has_errors());
     }
 
     #[test]

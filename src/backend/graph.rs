@@ -71,9 +71,10 @@ pub fn refresh_snapshot_file(
     sources: &mut Sources,
 ) -> Result<(TenantState, String), Diagnostics> {
     let (state, note) = if path.exists() {
-        let (snapshot, _) = StateFile::read(path)
+        // The snapshot is rewritten: its fingerprint is never needed.
+        let snapshot = StateFile::read(path)
             .map_err(Diagnostics::from)?
-            .parse(sources)?;
+            .into_state(sources)?;
         let refreshed = client.refresh_snapshot(snapshot)?;
         let note = match &refreshed.full_read {
             None => format!(

@@ -10,7 +10,7 @@ use super::{Exit, Terminal};
 use crate::backend::write_state;
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::io::graph_export::{arrange_export, classify_export_path};
-use crate::io::{list_graph_export, read_graph_page};
+use crate::io::{list_graph_export, not_json, read_graph_page, read_graph_page_text};
 use crate::source::{SourceId, Sources};
 use crate::tenant::graph_import::{GraphMapper, GraphPage};
 use crate::tenant::TenantState;
@@ -122,7 +122,6 @@ fn import_directory(directory: &Path, sources: &mut Sources) -> Result<Imported,
             GraphMapper::subscribed_skus as PageMap,
         ),
         (&layout.groups, GraphMapper::groups),
-        (&layout.users, GraphMapper::users),
     ] {
         for (index, file) in collection.iter().enumerate() {
             let last = index + 1 == collection.len();
@@ -130,6 +129,9 @@ fn import_directory(directory: &Path, sources: &mut Sources) -> Result<Imported,
                 map(mapper, &pages[0], last)
             });
         }
+    }
+    for (index, file) in layout.users.iter().enumerate() {
+        reader.users(file, &mut mapper, index + 1 == layout.users.len());
     }
     for (group_id, files) in &layout.members {
         reader.all(files, &mut mapper, |mapper, pages| {
@@ -204,6 +206,41 @@ impl PageReader<'_> {
                 self.sources.set_text(source, text.as_str());
                 self.texts.push((source, text));
             }
+        }
+    }
+}
+
+impl PageReader<'_> {
+    /// Reads the page of users in `file` ((relative path, full path)) as text and maps it
+    /// straight from the text ([`GraphMapper::users_text`]): the pages of users are most of an
+    /// export's bytes, and no JSON tree of them is built.
+    fn users(&mut self, file: &(String, PathBuf), mapper: &mut GraphMapper, last: bool) {
+        let (relative_path, path) = file;
+        let text = match read_graph_page_text(path) {
+            Ok(text) => text,
+            Err(problem) => {
+                self.unreadable.push((relative_path.clone(), problem));
+                return;
+            }
+        };
+        if !self.map || !self.unreadable.is_empty() {
+            // Not mapped, but a broken file is still reported.
+            if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+                self.unreadable
+                    .push((relative_path.clone(), not_json(path, &error)));
+            }
+            return;
+        }
+        let source = self.sources.add(relative_path.clone(), "");
+        let before = mapper.problem_count();
+        if let Err(error) = mapper.users_text(relative_path, Some(source), &text, last) {
+            self.unreadable
+                .push((relative_path.clone(), not_json(path, &error)));
+            return;
+        }
+        if mapper.problem_count() > before {
+            self.sources.set_text(source, text.as_str());
+            self.texts.push((source, text));
         }
     }
 }

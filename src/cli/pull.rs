@@ -11,7 +11,7 @@ use clap::Args;
 use super::{Exit, Terminal};
 use crate::backend::graph::refresh_snapshot_file;
 use crate::backend::write_state;
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::graph::{GraphClient, GraphSettings};
 use crate::source::Sources;
 use crate::tenant::graph_import::map_export;
@@ -85,40 +85,52 @@ pub fn run(args: PullArgs, terminal: &Terminal) -> Exit {
         terminal.report([&diagnostic], &sources);
         return Exit::Failure;
     };
-    let (export, links) = match client.read_snapshot_export() {
-        Ok(read) => read,
-        Err(error) => {
-            terminal.report([&error.to_diagnostic()], &sources);
-            return Exit::Failure;
-        }
-    };
     let mut notes = String::new();
-    if let Some(dir) = &args.save_responses {
-        match crate::io::graph_export::save_graph_export(dir, &export) {
-            Ok(count) => notes.push_str(&format!(
-                "Saved {count} Graph response pages into {}.\n",
-                dir.display()
-            )),
-            Err(diagnostic) => {
-                terminal.report([&diagnostic], &sources);
+    let state = match &args.save_responses {
+        // The responses are kept: read them whole, then map them.
+        Some(dir) => match read_and_save(&client, dir) {
+            Ok((state, count)) => {
+                notes.push_str(&format!(
+                    "Saved {count} Graph response pages into {}.\n",
+                    dir.display()
+                ));
+                state
+            }
+            Err(problems) => {
+                terminal.report(problems.iter(), &sources);
                 return Exit::Failure;
             }
-        }
-    }
-    let mut state = match map_export(&export) {
-        Ok(state) => state,
-        Err(problems) => {
-            terminal.report(problems.iter(), &sources);
-            return Exit::Failure;
-        }
+        },
+        // Each page of users is mapped as it arrives and not kept.
+        None => match client.read_snapshot() {
+            Ok(state) => state,
+            Err(problems) => {
+                terminal.report(problems.iter(), &sources);
+                return Exit::Failure;
+            }
+        },
     };
-    state.delta = Some(links);
     if let Err(diagnostic) = write_state(output, &state) {
         terminal.report([&diagnostic], &sources);
         return Exit::Failure;
     }
     terminal.print(&format!("{notes}Pulled {}.\n", contents(&state, output)));
     Exit::Success
+}
+
+/// The snapshot read as Graph's responses, saved into `dir` in the export layout and mapped;
+/// with the number of pages saved.
+fn read_and_save(
+    client: &GraphClient,
+    dir: &std::path::Path,
+) -> Result<(crate::tenant::TenantState, usize), Diagnostics> {
+    let (export, links) = client
+        .read_snapshot_export()
+        .map_err(|error| Diagnostics::from(error.to_diagnostic()))?;
+    let count = crate::io::graph_export::save_graph_export(dir, &export)?;
+    let mut state = map_export(&export)?;
+    state.delta = Some(links);
+    Ok((state, count))
 }
 
 /// "3 users, 2 groups, 1 subscriptions into tenant.yaml".

@@ -32,8 +32,7 @@ use super::error::GraphError;
 use super::read::path_segment;
 use crate::diag::Diagnostics;
 use crate::tenant::graph_import::{
-    group_select, map_export, organization_select, sku_select, user_select, GraphExport,
-    GraphMapper, GraphPage,
+    group_select, organization_select, sku_select, user_select, GraphExport, GraphMapper, GraphPage,
 };
 use crate::tenant::model::{AssignmentState, DeltaLinks};
 use crate::tenant::TenantState;
@@ -133,10 +132,11 @@ impl GraphClient {
     /// Reads the whole tenant (every group's members) with delta links taken just before, so
     /// that nothing changed during the read is missed by the next refresh.
     pub fn read_snapshot(&self) -> Result<TenantState, Diagnostics> {
-        let (export, links) = self
-            .read_snapshot_export()
+        let links = self
+            .token()
+            .and_then(|_| self.latest_delta_links())
             .map_err(|error| Diagnostics::from(error.to_diagnostic()))?;
-        let mut state = map_export(&export)?;
+        let mut state = self.read_complete_tenant()?;
         state.delta = Some(links);
         Ok(state)
     }

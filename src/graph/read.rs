@@ -1,6 +1,6 @@
-//! Reading a live tenant: the Graph requests behind [`GraphClient::read_export`] (the same
-//! responses `seatplan import graph` reads from files) and [`GraphClient::read_tenant`], which
-//! maps them with [`crate::tenant::graph_import::map_export`].
+//! Reading a live tenant: [`GraphClient::read_tenant`] and its kin map Graph's pages into a
+//! tenant state as they arrive ([`GraphMapper`], the mapping `seatplan import graph` applies to
+//! files), and [`GraphClient::read_complete_export`] keeps the responses themselves.
 //!
 //! Which user properties a read asks for is a [`UserProperties`]: every property seatplan maps
 //! for a snapshot (`pull`, `plan --snapshot`: a snapshot is planned later against configs not
@@ -21,8 +21,8 @@ use super::error::{GraphError, GraphErrorKind};
 use crate::diag::Diagnostics;
 use crate::rules::RuleBook;
 use crate::tenant::graph_import::{
-    group_select, map_export, member_select, organization_select, sku_select, user_select,
-    user_select_for, GraphExport, GraphMapper, GraphPage,
+    group_select, member_select, organization_select, sku_select, user_select, user_select_for,
+    GraphExport, GraphMapper, GraphPage,
 };
 use crate::tenant::TenantState;
 
@@ -37,46 +37,27 @@ pub enum UserProperties {
 }
 
 impl GraphClient {
-    /// Reads organization, subscribed SKUs, users and groups (every page), and the members of
-    /// every licensed group and of `member_groups` (ids or display names of groups whose
-    /// membership matters, such as the managed ones) through `$batch`.
-    pub fn read_export(&self, member_groups: &[String]) -> Result<GraphExport, GraphError> {
-        let export = self.read_export_pages(member_groups, false);
-        self.progress_done();
-        export
-    }
-
-    /// Reads the whole tenant: [`GraphClient::read_export`] with the members of every group, so
-    /// that the state is complete whatever config is planned against it later.
+    /// Reads organization, subscribed SKUs, users and groups (every page, every property), and
+    /// the members of every group through `$batch`, as the responses themselves: what `seatplan
+    /// pull --save-responses` and `seatplan export` write, and what the state is mapped from
+    /// when the responses are kept.
     pub fn read_complete_export(&self) -> Result<GraphExport, GraphError> {
-        let export = self.read_export_pages(&[], true);
+        let export = self.read_export_pages();
         self.progress_done();
         export
     }
 
-    /// The reads overlap: organization, subscriptions, the user pages (every property) and the
-    /// group pages run side by side, and the members of each wanted group are asked for
-    /// (through `$batch`) as soon as its page of groups arrives. Only the pages of one
-    /// collection follow each other.
-    fn read_export_pages(
-        &self,
-        member_groups: &[String],
-        every_group: bool,
-    ) -> Result<GraphExport, GraphError> {
+    /// The reads overlap: organization, subscriptions, the user pages and the group pages run
+    /// side by side, and the members of each group are asked for (through `$batch`) as soon as
+    /// its page of groups arrives. Only the pages of one collection follow each other.
+    fn read_export_pages(&self) -> Result<GraphExport, GraphError> {
         self.progress_phase("reading users, groups and members");
         // One token for every thread, before they start.
         self.token()?;
         let reader = BatchReader::new(self);
         let mut wanted: Vec<String> = Vec::new();
         let (organization, subscribed_skus, users, groups) = std::thread::scope(|scope| {
-            for _ in 0..self.settings().max_in_flight.max(1) {
-                scope.spawn(|| reader.work());
-            }
-            let organization = scope.spawn(|| {
-                self.get_pages(&format!("/organization?$select={}", organization_select()))
-            });
-            let subscribed_skus = scope
-                .spawn(|| self.get_pages(&format!("/subscribedSkus?$select={}", sku_select())));
+            let (organization, subscribed_skus) = self.start_reads(scope, &reader);
             let users = scope.spawn(|| {
                 let mut counted = 0;
                 self.get_pages_each(
@@ -96,7 +77,7 @@ impl GraphClient {
                 &format!("/groups?$select={}&$top=999", group_select()),
                 &mut |page| {
                     let first = wanted.len();
-                    wanted.extend(wanted_groups(page, member_groups, every_group));
+                    wanted.extend(wanted_groups(page, &[], true));
                     reader.push(member_requests(&wanted, first, &member_select));
                 },
             );
@@ -125,54 +106,70 @@ impl GraphClient {
         })
     }
 
-    /// Reads the tenant ([`GraphClient::read_export`]) and maps it into a tenant state.
+    /// Reads the tenant and maps it into a tenant state: every user property, and the members of
+    /// every licensed group and of `member_groups` (ids or display names of groups whose
+    /// membership matters, such as the managed ones).
     pub fn read_tenant(&self, member_groups: &[String]) -> Result<TenantState, Diagnostics> {
         self.read_tenant_of(member_groups, &UserProperties::All)
     }
 
-    /// [`GraphClient::read_tenant`] asking for the user properties `users` says. For a plan
-    /// ([`UserProperties::ForRules`]) the pages of users are mapped one by one as they arrive,
-    /// while the next one is on its way, and none is kept: the mapping costs the time between
-    /// two pages instead of following the read, and the read holds one page of users at a time.
+    /// [`GraphClient::read_tenant`] asking for the user properties `users` says. The pages of
+    /// users are mapped one by one from their text as they arrive, while the next one is on
+    /// its way, and none is kept: the mapping costs the time between two pages instead of
+    /// following the read, and the read holds few pages of users at a time.
     pub fn read_tenant_of(
         &self,
         member_groups: &[String],
         users: &UserProperties,
     ) -> Result<TenantState, Diagnostics> {
-        let UserProperties::ForRules(rules) = users else {
-            let export = self
-                .read_export(member_groups)
-                .map_err(|error| Diagnostics::from(error.to_diagnostic()))?;
-            return map_export(&export);
-        };
-        let state = self.read_mapping(member_groups, rules);
+        let state = self.read_mapping(member_groups, false, users);
         self.progress_done();
         state
     }
 
-    /// The read of [`GraphClient::read_tenant_of`] for a plan: groups (their members through
-    /// `$batch` as they are listed), organization and subscriptions side by side; then the
-    /// pages of users with the properties the rules read, each mapped as it arrives.
+    /// The whole tenant for a snapshot: every user property and every group's members, mapped
+    /// as [`GraphClient::read_tenant_of`] maps them.
+    pub fn read_complete_tenant(&self) -> Result<TenantState, Diagnostics> {
+        let state = self.read_mapping(&[], true, &UserProperties::All);
+        self.progress_done();
+        state
+    }
+
+    /// The read of [`GraphClient::read_tenant_of`]: groups (their members through `$batch` as
+    /// they are listed, of every group when `every_group`), organization and subscriptions side
+    /// by side, and the pages of users, each mapped from its text as it arrives. Every property
+    /// of a user is known before the read and its pages start at once; the properties the
+    /// rules read are known once the last page of groups is in, and the pages start then.
     fn read_mapping(
         &self,
         member_groups: &[String],
-        config_rules: &[String],
+        every_group: bool,
+        properties: &UserProperties,
     ) -> Result<TenantState, Diagnostics> {
         let failed = |error: GraphError| Diagnostics::from(error.to_diagnostic());
         self.progress_phase("reading users, groups and members");
+        // One token for every thread, before they start.
         self.token().map_err(failed)?;
         let reader = BatchReader::new(self);
         let mut wanted: Vec<String> = Vec::new();
         let mut mapper = GraphMapper::new();
         let read = std::thread::scope(|scope| -> Result<(), GraphError> {
-            for _ in 0..self.settings().max_in_flight.max(1) {
-                scope.spawn(|| reader.work());
-            }
-            let organization = scope.spawn(|| {
-                self.get_pages(&format!("/organization?$select={}", organization_select()))
-            });
-            let subscribed_skus = scope
-                .spawn(|| self.get_pages(&format!("/subscribedSkus?$select={}", sku_select())));
+            let (organization, subscribed_skus) = self.start_reads(scope, &reader);
+            let (send, received) = std::sync::mpsc::channel::<(String, String, bool)>();
+            let read_users = |select: String| {
+                let send = send.clone();
+                scope.spawn(move || {
+                    self.each_page_text(
+                        &format!("/users?$select={select}&$top=999"),
+                        &mut |origin, text, last| {
+                            // The receiver stops only when the mapping below has ended.
+                            let _ = send.send((origin, text, last));
+                        },
+                    )
+                })
+            };
+            let early_users =
+                matches!(properties, UserProperties::All).then(|| read_users(user_select()));
             let member_select = member_select();
             let mut rules: Vec<String> = Vec::new();
             let groups = self.get_pages_each(
@@ -180,24 +177,24 @@ impl GraphClient {
                 &mut |page| {
                     rules.extend(rules_of(page));
                     let first = wanted.len();
-                    wanted.extend(wanted_groups(page, member_groups, false));
+                    wanted.extend(wanted_groups(page, member_groups, every_group));
                     reader.push(member_requests(&wanted, first, &member_select));
                 },
             );
             reader.close();
             let groups = groups?;
-            let book = RuleBook::new(config_rules.iter().chain(&rules).map(String::as_str));
-            let users_url = format!(
-                "/users?$select={}&$top=999",
-                user_select_for(book.properties())
-            );
-            let (send, received) = std::sync::mpsc::channel::<(String, String, bool)>();
-            let users = scope.spawn(move || {
-                self.each_page_text(&users_url, &mut |origin, text, last| {
-                    // The receiver stops only when the mapping below has ended.
-                    let _ = send.send((origin, text, last));
-                })
-            });
+            let users = match early_users {
+                Some(users) => users,
+                None => {
+                    let config_rules = match properties {
+                        UserProperties::ForRules(rules) => rules.as_slice(),
+                        UserProperties::All => &[],
+                    };
+                    let book = RuleBook::new(config_rules.iter().chain(&rules).map(String::as_str));
+                    read_users(user_select_for(book.properties()))
+                }
+            };
+            drop(send);
             mapper.organization(&join(organization)?);
             let subscribed_skus = join(subscribed_skus)?;
             for (at, page) in subscribed_skus.iter().enumerate() {
@@ -209,7 +206,15 @@ impl GraphClient {
             drop(groups);
             let mut counted = 0;
             for (origin, text, last) in received {
-                mapper.users_text(&origin, &text, last);
+                mapper
+                    .users_text(&origin, None, &text, last)
+                    .map_err(|error| {
+                        GraphError::new(
+                            GraphErrorKind::InvalidResponse,
+                            origin.clone(),
+                            format!("the answer is not JSON: {error}"),
+                        )
+                    })?;
                 // The quota grows with the tenant: the first pages show its size.
                 counted = mapper.user_count().max(counted);
                 self.budget().tenant_has_users(counted);
@@ -222,6 +227,28 @@ impl GraphClient {
             mapper.members(&id, &pages.remove(&key).unwrap_or_default());
         }
         mapper.finish()
+    }
+}
+
+/// A reading thread's pages.
+type PagesRead<'scope> = std::thread::ScopedJoinHandle<'scope, Result<Vec<GraphPage>, GraphError>>;
+
+impl GraphClient {
+    /// Starts what every read begins with, side by side: the `$batch` workers that read the
+    /// members `reader` is given, and the reads of the organization and the subscribed SKUs.
+    fn start_reads<'scope, 'env>(
+        &'env self,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        reader: &'env BatchReader<'env>,
+    ) -> (PagesRead<'scope>, PagesRead<'scope>) {
+        for _ in 0..self.settings().max_in_flight.max(1) {
+            scope.spawn(|| reader.work());
+        }
+        let organization = scope
+            .spawn(|| self.get_pages(&format!("/organization?$select={}", organization_select())));
+        let subscribed_skus =
+            scope.spawn(|| self.get_pages(&format!("/subscribedSkus?$select={}", sku_select())));
+        (organization, subscribed_skus)
     }
 }
 

@@ -371,15 +371,26 @@ pub fn list_graph_export(directory: &Path) -> Result<Vec<(String, PathBuf)>, Dia
 /// Reads one file of a Graph export directory, within [`MAX_GRAPH_PAGE_BYTES`]: its text (for
 /// diagnostics) and its parsed JSON.
 pub fn read_graph_page(path: &Path) -> Result<(String, serde_json::Value), Diagnostic> {
-    let text = read_text(path, MAX_GRAPH_PAGE_BYTES)?;
+    let text = read_graph_page_text(path)?;
     match serde_json::from_str(&text) {
         Ok(value) => Ok((text, value)),
-        Err(error) => Err(Diagnostic::new(
-            Code::JsonSyntax,
-            format!("`{}` is not valid JSON: {error}", path.display()),
-        )
-        .with_help("the file must hold a Graph response body exactly as Graph returned it")),
+        Err(error) => Err(not_json(path, &error)),
     }
+}
+
+/// Reads one file of a Graph export directory as text, within [`MAX_GRAPH_PAGE_BYTES`], for a
+/// mapping that deserializes it itself ([`crate::tenant::graph_import::GraphMapper::users_text`]).
+pub fn read_graph_page_text(path: &Path) -> Result<String, Diagnostic> {
+    read_text(path, MAX_GRAPH_PAGE_BYTES)
+}
+
+/// The problem of a file of a Graph export directory that is not JSON.
+pub fn not_json(path: &Path, error: &serde_json::Error) -> Diagnostic {
+    Diagnostic::new(
+        Code::JsonSyntax,
+        format!("`{}` is not valid JSON: {error}", path.display()),
+    )
+    .with_help("the file must hold a Graph response body exactly as Graph returned it")
 }
 
 /// The `*.json` files directly in `directory`, as (relative path with `prefix`, full path).

@@ -16,6 +16,7 @@ use seatplan::render::markdown::markdown;
 use seatplan::render::plan::{text as plan_text, TextOptions};
 use seatplan::rules::{parse_with, print, RuleLimits};
 use seatplan::source::Sources;
+use seatplan::tenant::graph_import::{GraphMapper, GraphPage};
 use seatplan::tenant::index::build;
 use seatplan::tenant::parse::{parse_state, Format};
 
@@ -133,4 +134,93 @@ pub fn plan_file(data: &[u8]) {
     let again = parse_plan(&saved, "plan.json")
         .unwrap_or_else(|problem| panic!("a saved plan does not load: {problem:?}\n{saved}"));
     assert_eq!(again, document, "plan changed by saving it");
+}
+
+/// The groups and subscriptions a fuzzed page of users refers to: the Graph example export's.
+const GRAPH_CONTEXT: [(&str, &str); 3] = [
+    (
+        "organization.json",
+        include_str!("../../../tests/fixtures/graph/export/organization.json"),
+    ),
+    (
+        "subscribedSkus.json",
+        include_str!("../../../tests/fixtures/graph/export/subscribedSkus.json"),
+    ),
+    (
+        "groups.json",
+        include_str!("../../../tests/fixtures/graph/export/groups.json"),
+    ),
+];
+
+/// A mapper that has mapped [`GRAPH_CONTEXT`], ready for pages of users.
+fn graph_mapper() -> GraphMapper {
+    let page = |(origin, text): (&str, &str)| {
+        GraphPage::new(
+            origin,
+            serde_json::from_str(text).expect("a fixture is JSON"),
+        )
+    };
+    let [organization, skus, groups] = GRAPH_CONTEXT.map(page);
+    let mut mapper = GraphMapper::new();
+    mapper.organization(&[organization]);
+    mapper.subscribed_skus(&skus, true);
+    mapper.groups(&groups, true);
+    mapper
+}
+
+/// Every problem of a mapping with where it points, in a stable order.
+fn located(problems: &Diagnostics) -> Vec<(String, Vec<String>)> {
+    let mut located: Vec<(String, Vec<String>)> = problems
+        .iter()
+        .map(|problem| {
+            let labels = problem
+                .labels
+                .iter()
+                .map(|label| format!("{:?}", label.location))
+                .collect();
+            (problem.message.clone(), labels)
+        })
+        .collect();
+    located.sort();
+    located
+}
+
+/// A page of `GET /users` (`seatplan import graph`, `plan --graph`): no input panics, and for
+/// every text that is JSON the mapping straight from the text (`GraphMapper::users_text`)
+/// gives exactly the tenant, or the problems pointing at the same nodes, that the mapping of
+/// the parsed page gives.
+pub fn graph_users(data: &[u8]) {
+    let Some(text) = text(data) else {
+        return;
+    };
+    let mut sources = Sources::new();
+    let source = sources.add("users.json", text.as_str());
+    let mut from_text = graph_mapper();
+    let parsed = serde_json::from_str::<serde_json::Value>(&text);
+    let mapped = from_text.users_text("users.json", Some(source), &text, true);
+    let Ok(body) = parsed else {
+        // Refused, or accepted because the fault is inside a property the mapping skips
+        // (`users_text` documents which faults those are); never a panic.
+        return;
+    };
+    assert!(mapped.is_ok(), "JSON was refused: {mapped:?}");
+    let mut from_page = graph_mapper();
+    from_page.users(
+        &GraphPage {
+            origin: "users.json".into(),
+            source: Some(source),
+            body,
+        },
+        true,
+    );
+    match (from_text.finish(), from_page.finish()) {
+        (Ok(text_state), Ok(page_state)) => assert_eq!(text_state, page_state),
+        (Err(text_problems), Err(page_problems)) => {
+            assert_eq!(located(&text_problems), located(&page_problems));
+            render(&text_problems, &sources);
+        }
+        (text_result, page_result) => {
+            panic!("the two mappings disagree: {text_result:?}\nagainst {page_result:?}")
+        }
+    }
 }

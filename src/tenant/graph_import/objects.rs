@@ -195,42 +195,55 @@ impl GraphMapper {
         }
         let mut objects = Vec::with_capacity(values.len());
         for (position, value) in values.iter().enumerate() {
-            let mut at = At {
-                page,
-                pointer: format!("/value/{position}"),
-                kind,
-                id: None,
-            };
-            let Some(object) = value.as_object() else {
-                self.diagnostics.push(
-                    at.diagnostic(
-                        Code::GraphInvalidValue,
-                        None,
-                        format!("an entry of `value` is not a {kind} object"),
-                    )
-                    .with_help(RESPONSE_AS_RETURNED),
-                );
-                continue;
-            };
-            at.id = object
-                .get(id_field)
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            // The path is tracked only to describe a failure: the second pass costs nothing on
-            // the objects that deserialize, which are all of them in a sound export.
-            let typed = match T::deserialize(value) {
-                Ok(typed) => Some(typed),
-                Err(_) => match serde_path_to_error::deserialize(value) {
-                    Ok(typed) => Some(typed),
-                    Err(error) => {
-                        self.diagnostics.push(at.wrong_shape(&error));
-                        None
-                    }
-                },
-            };
-            objects.push(Entry { at, object, typed });
+            objects.extend(self.entry(page, position, value, kind, id_field));
         }
         objects
+    }
+
+    /// The object at `position` of `page`'s `value` array, deserialized into `T`, with where it
+    /// is; `None` (reported) when the entry is not an object. See [`GraphMapper::page_objects`].
+    pub(super) fn entry<'a, T: Deserialize<'a>>(
+        &mut self,
+        page: &'a GraphPage,
+        position: usize,
+        value: &'a Value,
+        kind: &'static str,
+        id_field: &str,
+    ) -> Option<Entry<'a, T>> {
+        let mut at = At {
+            page,
+            pointer: format!("/value/{position}"),
+            kind,
+            id: None,
+        };
+        let Some(object) = value.as_object() else {
+            self.diagnostics.push(
+                at.diagnostic(
+                    Code::GraphInvalidValue,
+                    None,
+                    format!("an entry of `value` is not a {kind} object"),
+                )
+                .with_help(RESPONSE_AS_RETURNED),
+            );
+            return None;
+        };
+        at.id = object
+            .get(id_field)
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        // The path is tracked only to describe a failure: the second pass costs nothing on the
+        // objects that deserialize, which are all of them in a sound export.
+        let typed = match T::deserialize(value) {
+            Ok(typed) => Some(typed),
+            Err(_) => match serde_path_to_error::deserialize(value) {
+                Ok(typed) => Some(typed),
+                Err(error) => {
+                    self.diagnostics.push(at.wrong_shape(&error));
+                    None
+                }
+            },
+        };
+        Some(Entry { at, object, typed })
     }
 
     /// The object's `id` when it is there and a GUID, as every Entra object id is; a missing id

@@ -461,7 +461,9 @@ fn map_users_as_text(export: &GraphExport) -> Result<TenantState, Diagnostics> {
     });
     for_pages(&export.groups, |page, last| mapper.groups(page, last));
     for_pages(&export.users, |page, last| {
-        mapper.users_text(&page.origin, &page.body.to_string(), last)
+        // The pages are JSON: they were parsed.
+        let mapped = mapper.users_text(&page.origin, page.source, &page.body.to_string(), last);
+        assert!(mapped.is_ok());
     });
     for (group_id, pages) in &export.members {
         mapper.members(group_id, pages);
@@ -542,13 +544,33 @@ fn a_bad_user_in_a_page_of_text_is_reported_with_its_id_and_the_path() {
         .as_array_mut()
         .unwrap()
         .push(json!("not a user"));
+    users.page.source = Some(SourceId(3));
     let (export, _) = assemble_export(files);
-    // The same problems (a parsed page reports the objects of the wrong shape first).
+    // The same problems, pointing at the same nodes of the page's file (a parsed page reports
+    // the objects of the wrong shape first).
+    let located = |result: Result<TenantState, Diagnostics>| {
+        let mut problems: Vec<(String, Vec<String>)> = result
+            .unwrap_err()
+            .iter()
+            .map(|problem| {
+                let labels = problem
+                    .labels
+                    .iter()
+                    .map(|label| format!("{:?}", label.location))
+                    .collect();
+                (problem.message.clone(), labels)
+            })
+            .collect();
+        problems.sort();
+        problems
+    };
+    let located_from_text = located(map_users_as_text(&export));
+    assert_eq!(located_from_text, located(map_export(&export)));
+    assert!(located_from_text.iter().any(|(_, labels)| labels
+        .iter()
+        .any(|label| label.contains("\"/value/1/licenseAssignmentStates/0/skuId\""))));
     let mut from_text = messages(map_users_as_text(&export));
-    let mut parsed = messages(map_export(&export));
     from_text.sort();
-    parsed.sort();
-    assert_eq!(from_text, parsed);
     assert!(
         from_text.iter().any(|message| message.starts_with(&format!(
             "`users.json`: `licenseAssignmentStates[0].skuId` of user `{id}` has the wrong shape"
@@ -561,7 +583,9 @@ fn a_bad_user_in_a_page_of_text_is_reported_with_its_id_and_the_path() {
 
     // A page that is no collection is reported as such.
     let mut mapper = GraphMapper::new();
-    mapper.users_text("GET /users", "{\"error\": 1}", true);
+    mapper
+        .users_text("GET /users", None, "{\"error\": 1}", true)
+        .unwrap();
     let problems = mapper.finish().unwrap_err();
     assert!(problems
         .iter()
@@ -569,4 +593,12 @@ fn a_bad_user_in_a_page_of_text_is_reported_with_its_id_and_the_path() {
         .unwrap()
         .message
         .contains("no `value` array"));
+
+    // A text that is not JSON is the error, and nothing is mapped.
+    let mut mapper = GraphMapper::new();
+    let error = mapper
+        .users_text("users-2.json", None, "{\"value\": [", true)
+        .unwrap_err();
+    assert!(error.is_eof(), "{error}");
+    assert_eq!(mapper.problem_count(), 0);
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::diag::Code;
 use crate::tenant::model::{
@@ -18,6 +18,7 @@ use super::objects::{At, Entry};
 use super::select::USER_ATTRIBUTES;
 use super::types::{self, User};
 use super::{GraphMapper, GraphPage, GroupIndex};
+use crate::source::SourceId;
 
 impl GraphMapper {
     /// Maps a page of `GET /users` (`last`: the collection's last page), after every page of
@@ -40,12 +41,23 @@ impl GraphMapper {
         }
     }
 
-    /// Maps a page of `GET /users` given as the response's text, as it came from Graph: each
-    /// object is deserialized straight into its type and its attributes ([`TypedUser`]), with
-    /// no intermediate JSON tree. An object that does not deserialize so, and a page that is
-    /// not a collection, take the path of [`GraphMapper::users`], which names the object's id
-    /// and the path of the bad property; their results are the same.
-    pub fn users_text(&mut self, origin: &str, text: &str, last: bool) {
+    /// Maps a page of `GET /users` given as the response's text, as it came from Graph or from
+    /// the file `source` names: each object is deserialized straight into its type and its
+    /// attributes ([`TypedUser`]), with no intermediate JSON tree. An object that does not
+    /// deserialize so, and a page that is not a collection, take the path of
+    /// [`GraphMapper::users`], which names the object's id and the path of the bad property
+    /// (pointing into `source` when given); their results are the same. A text that is not
+    /// JSON is the error, and the mapping is to be given up (the users before the fault are
+    /// mapped). Like any client that skips what it does not read, the text is checked as JSON
+    /// everywhere but inside the values of properties seatplan ignores, where an escape of a
+    /// lone UTF-16 surrogate or a number beyond the range of a double passes unnoticed.
+    pub fn users_text(
+        &mut self,
+        origin: &str,
+        source: Option<SourceId>,
+        text: &str,
+        last: bool,
+    ) -> Result<(), serde_json::Error> {
         #[derive(Deserialize)]
         struct Envelope<'a> {
             #[serde(borrow)]
@@ -54,10 +66,14 @@ impl GraphMapper {
             next_link: Option<IgnoredAny>,
         }
         let groups = std::mem::take(&mut self.groups);
+        let page = GraphPage {
+            origin: origin.to_string(),
+            source,
+            body: Value::Null,
+        };
         match serde_json::from_str::<Envelope<'_>>(text) {
             Ok(envelope) if !(last && envelope.next_link.is_some()) => {
                 self.users.reserve(envelope.value.len());
-                let page = GraphPage::new(origin, Value::Null);
                 for (position, raw) in envelope.value.into_iter().enumerate() {
                     match serde_json::from_str::<TypedUser>(raw.get()) {
                         Ok(TypedUser { user, attributes }) => {
@@ -70,20 +86,35 @@ impl GraphMapper {
                             self.user(&at, &user, attributes, &groups);
                         }
                         Err(_) => {
-                            let object =
-                                serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
-                            let alone = GraphPage::new(origin, json!({ "value": [object] }));
-                            self.users_of(&alone, false, &groups);
+                            let object = match serde_json::from_str::<Value>(raw.get()) {
+                                Ok(object) => object,
+                                Err(error) => {
+                                    self.groups = groups;
+                                    return Err(error);
+                                }
+                            };
+                            if let Some(Entry {
+                                at,
+                                object,
+                                typed: Some(user),
+                            }) = self.entry::<User>(&page, position, &object, "user", "id")
+                            {
+                                let attributes = self.attributes(&at, object, &user);
+                                self.user(&at, &user, attributes, &groups);
+                            }
                         }
                     }
                 }
             }
             _ => {
-                let body = serde_json::from_str(text).unwrap_or(Value::Null);
-                self.users_of(&GraphPage::new(origin, body), last, &groups);
+                let mapped = serde_json::from_str(text)
+                    .map(|body| self.users_of(&GraphPage { body, ..page }, last, &groups));
+                self.groups = groups;
+                return mapped;
             }
         }
         self.groups = groups;
+        Ok(())
     }
 
     /// Maps one user object: its identity, attributes, plans and licenses.
