@@ -549,26 +549,21 @@ fn a_bad_user_in_a_page_of_text_is_reported_with_its_id_and_the_path() {
     // The same problems, pointing at the same nodes of the page's file (a parsed page reports
     // the objects of the wrong shape first).
     let located = |result: Result<TenantState, Diagnostics>| {
-        let mut problems: Vec<(String, Vec<String>)> = result
-            .unwrap_err()
-            .iter()
-            .map(|problem| {
-                let labels = problem
-                    .labels
-                    .iter()
-                    .map(|label| format!("{:?}", label.location))
-                    .collect();
-                (problem.message.clone(), labels)
-            })
-            .collect();
-        problems.sort();
+        let mut problems: Vec<_> = result.unwrap_err().0;
+        problems.sort_by(|a, b| a.message.cmp(&b.message));
         problems
+            .into_iter()
+            .map(|problem| (problem.message, problem.labels))
+            .collect::<Vec<_>>()
     };
     let located_from_text = located(map_users_as_text(&export));
     assert_eq!(located_from_text, located(map_export(&export)));
-    assert!(located_from_text.iter().any(|(_, labels)| labels
+    assert!(located_from_text
         .iter()
-        .any(|label| label.contains("\"/value/1/licenseAssignmentStates/0/skuId\""))));
+        .any(
+            |(_, labels)| labels.iter().any(|label| format!("{:?}", label.location)
+                .contains("\"/value/1/licenseAssignmentStates/0/skuId\""))
+        ));
     let mut from_text = messages(map_users_as_text(&export));
     from_text.sort();
     assert!(
