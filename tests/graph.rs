@@ -1949,6 +1949,27 @@ fn change_tenant(server: &FakeGraph) {
     live.delete_user(GUS);
 }
 
+/// `pull --graph --refresh SNAPSHOT`, checked to have refreshed it by delta queries without
+/// listing the users whole (only the changed ones are read, by id); the requests it made.
+fn refresh_by_delta(server: &FakeGraph, snapshot: &Path) -> Vec<Recorded> {
+    server.log.lock().unwrap().clear();
+    let run = live_seatplan(server)
+        .args(["pull", "--graph", "--refresh"])
+        .arg(snapshot)
+        .assert()
+        .success();
+    let stdout = text(&run.get_output().stdout);
+    assert!(stdout.contains("Refreshed the snapshot"), "{stdout}");
+    let requests = server.requests();
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.url.starts_with("/v1.0/users?$select")),
+        "{requests:?}"
+    );
+    requests
+}
+
 #[test]
 fn a_refreshed_snapshot_equals_a_full_read_of_the_same_tenant() {
     let server = apply_tenant();
@@ -1962,21 +1983,7 @@ fn a_refreshed_snapshot_equals_a_full_read_of_the_same_tenant() {
     assert!(links.groups.contains("/groups/delta?"), "{links:?}");
 
     change_tenant(&server);
-    let run = live_seatplan(&server)
-        .args(["pull", "--graph", "--refresh"])
-        .arg(&snapshot)
-        .assert()
-        .success();
-    let stdout = text(&run.get_output().stdout);
-    assert!(stdout.contains("Refreshed the snapshot"), "{stdout}");
-    let requests = server.requests();
-    // Users are never listed whole: only the changed ones are read, by id.
-    assert!(
-        !requests
-            .iter()
-            .any(|r| r.url.starts_with("/v1.0/users?$select")),
-        "{requests:?}"
-    );
+    let requests = refresh_by_delta(&server, &snapshot);
     let batches: Vec<Value> = requests
         .iter()
         .filter(|r| r.url == "/v1.0/$batch")
@@ -2014,21 +2021,7 @@ fn a_snapshot_refreshed_after_an_apply_equals_a_full_read() {
     let snapshot = dir.path().join("tenant.json");
     pull_snapshot(&server, &snapshot);
     apply_command(&server).assert().success();
-    server.log.lock().unwrap().clear();
-    let run = live_seatplan(&server)
-        .args(["pull", "--graph", "--refresh"])
-        .arg(&snapshot)
-        .assert()
-        .success();
-    let stdout = text(&run.get_output().stdout);
-    assert!(stdout.contains("Refreshed the snapshot"), "{stdout}");
-    assert!(
-        !server
-            .requests()
-            .iter()
-            .any(|r| r.url.starts_with("/v1.0/users?$select")),
-        "the users are not listed whole"
-    );
+    refresh_by_delta(&server, &snapshot);
     let mut refreshed = load_state(&snapshot);
     assert!(refreshed.delta.take().is_some());
     assert_eq!(refreshed, full_read(&server));
