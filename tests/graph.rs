@@ -697,12 +697,26 @@ const GUS: &str = "4c5d6e7f-8091-42a3-9b4c-5d6e7f8091a2";
 
 /// The export's tenant with the subscriptions and groups the apply config needs.
 fn apply_tenant() -> FakeGraph {
+    apply_tenant_with(|_| {})
+}
+
+/// [`apply_tenant`], changed by `setup` before it is served.
+fn apply_tenant_with(setup: impl FnOnce(&mut fake_graph::Live)) -> FakeGraph {
     FakeGraph::start_live(|live| {
         live.add_sku("SPE_E3", SPE_E3, 10);
         live.add_sku("MCOMEETADV", MCOMEETADV, 10);
         live.add_group(LEGACY, "Legacy EMS", &[EMS], &[GUS]);
         live.add_group(PILOT, "Old pilot", &[EMS], &[ELI]);
+        setup(live);
     })
+}
+
+/// `seatplan plan --graph -c APPLY_CONFIG` with [`PLAN_ARGS`] against `server`.
+fn plan_live(server: &FakeGraph) -> assert_cmd::assert::Assert {
+    live_seatplan(server)
+        .args(["plan", "--graph", "-c", APPLY_CONFIG])
+        .args(PLAN_ARGS)
+        .assert()
 }
 
 /// The binary with the fake server's credentials and endpoints in its environment.
@@ -753,11 +767,7 @@ fn plan_against_graph_equals_the_plan_against_the_same_tenant_in_a_file() {
     let tenant = client(&server).read_tenant(&groups).unwrap();
     seatplan::backend::write_state(&state, &tenant).unwrap();
 
-    let from_graph = live_seatplan(&server)
-        .args(["plan", "--graph", "-c", APPLY_CONFIG])
-        .args(PLAN_ARGS)
-        .assert()
-        .success();
+    let from_graph = plan_live(&server).success();
     let from_file = seatplan()
         .args(["plan", "-c", APPLY_CONFIG, "--state"])
         .arg(&state)
@@ -798,11 +808,7 @@ fn a_plan_asks_for_the_user_properties_the_config_s_and_the_tenant_s_rules_read(
     seatplan::backend::write_state(&state, &tenant).unwrap();
     server.log.lock().unwrap().clear();
 
-    let from_graph = live_seatplan(&server)
-        .args(["plan", "--graph", "-c", APPLY_CONFIG])
-        .args(PLAN_ARGS)
-        .assert()
-        .success();
+    let from_graph = plan_live(&server).success();
     let requests = server.requests();
     let position = |prefix: &str| {
         requests
@@ -1253,19 +1259,11 @@ fn duplicate_display_names_among_unmanaged_groups_never_block_a_plan() {
     // id, so the plan is unaffected.
     let twin_a = "7a7a7a7a-0000-4000-8000-00000000000a";
     let twin_b = "7b7b7b7b-0000-4000-8000-00000000000b";
-    let server = FakeGraph::start_live(|live| {
-        live.add_sku("SPE_E3", SPE_E3, 10);
-        live.add_sku("MCOMEETADV", MCOMEETADV, 10);
-        live.add_group(LEGACY, "Legacy EMS", &[EMS], &[GUS]);
-        live.add_group(PILOT, "Old pilot", &[EMS], &[ELI]);
+    let server = apply_tenant_with(|live| {
         live.add_group(twin_a, "Project Team", &[EMS], &[FAY]);
         live.add_group(twin_b, "Project Team", &[], &[]);
     });
-    let plan = live_seatplan(&server)
-        .args(["plan", "--graph", "-c", APPLY_CONFIG])
-        .args(PLAN_ARGS)
-        .assert()
-        .success();
+    let plan = plan_live(&server).success();
     let stdout = text(&plan.get_output().stdout);
     assert!(
         stdout.contains("Plan: 1 to add, 3 to change, 1 to destroy."),
@@ -1667,18 +1665,8 @@ fn an_apply_killed_after_any_step_and_run_again_converges_without_duplicates() {
 #[test]
 fn seats_in_grace_are_assignable_with_a_warning_and_suspended_seats_count_nothing() {
     // SPE_E3 is in its grace period: no enabled seats, ten in warning. The plan assigns it.
-    let server = FakeGraph::start_live(|live| {
-        live.add_sku("SPE_E3", SPE_E3, 10);
-        live.set_units("SPE_E3", 0, 10, 0);
-        live.add_sku("MCOMEETADV", MCOMEETADV, 10);
-        live.add_group(LEGACY, "Legacy EMS", &[EMS], &[GUS]);
-        live.add_group(PILOT, "Old pilot", &[EMS], &[ELI]);
-    });
-    let plan = live_seatplan(&server)
-        .args(["plan", "--graph", "-c", APPLY_CONFIG])
-        .args(PLAN_ARGS)
-        .assert()
-        .success();
+    let server = apply_tenant_with(|live| live.set_units("SPE_E3", 0, 10, 0));
+    let plan = plan_live(&server).success();
     let stderr = text(&plan.get_output().stderr);
     assert!(
         stderr.contains("seatplan::subscription-in-grace"),
@@ -1692,19 +1680,8 @@ fn seats_in_grace_are_assignable_with_a_warning_and_suspended_seats_count_nothin
     assert!(!stderr.contains("seat-count-drift"), "{stderr}");
 
     // Suspended seats are not assignable: the same plan runs short.
-    let suspended = FakeGraph::start_live(|live| {
-        live.add_sku("SPE_E3", SPE_E3, 10);
-        live.set_units("SPE_E3", 0, 0, 10);
-        live.add_sku("MCOMEETADV", MCOMEETADV, 10);
-        live.add_group(LEGACY, "Legacy EMS", &[EMS], &[GUS]);
-        live.add_group(PILOT, "Old pilot", &[EMS], &[ELI]);
-    });
-    let short = live_seatplan(&suspended)
-        .args(["plan", "--graph", "-c", APPLY_CONFIG])
-        .args(PLAN_ARGS)
-        .assert()
-        .failure()
-        .code(1);
+    let suspended = apply_tenant_with(|live| live.set_units("SPE_E3", 0, 0, 10));
+    let short = plan_live(&suspended).failure().code(1);
     let stderr = text(&short.get_output().stderr);
     assert!(stderr.contains("seatplan::seat-shortage"), "{stderr}");
 }
@@ -1720,11 +1697,7 @@ fn consumed_units_that_differ_from_the_engine_s_count_are_a_warning() {
         .as_mut()
         .unwrap()
         .drift("EMS", 2);
-    let plan = live_seatplan(&server)
-        .args(["plan", "--graph", "-c", APPLY_CONFIG])
-        .args(PLAN_ARGS)
-        .assert()
-        .success();
+    let plan = plan_live(&server).success();
     let stderr = text(&plan.get_output().stderr);
     assert!(stderr.contains("seatplan::seat-count-drift"), "{stderr}");
     assert!(
@@ -1733,11 +1706,7 @@ fn consumed_units_that_differ_from_the_engine_s_count_are_a_warning() {
     );
     // Without the drift, no warning.
     let clean = apply_tenant();
-    let plan = live_seatplan(&clean)
-        .args(["plan", "--graph", "-c", APPLY_CONFIG])
-        .args(PLAN_ARGS)
-        .assert()
-        .success();
+    let plan = plan_live(&clean).success();
     assert!(!text(&plan.get_output().stderr).contains("seat-count-drift"));
 }
 
@@ -1812,11 +1781,7 @@ fn pull_writes_the_live_tenant_to_a_file_and_keeps_its_responses_in_import_s_lay
         .args(PLAN_ARGS)
         .assert()
         .success();
-    let from_graph = live_seatplan(&server)
-        .args(["plan", "--graph", "-c", APPLY_CONFIG])
-        .args(PLAN_ARGS)
-        .assert()
-        .success();
+    let from_graph = plan_live(&server).success();
     assert_eq!(
         text(&from_file.get_output().stdout),
         text(&from_graph.get_output().stdout)
@@ -2093,21 +2058,13 @@ fn plan_with_a_snapshot_creates_it_then_refreshes_it_and_plans_like_a_full_read(
         note.contains("Read the whole tenant into the new snapshot"),
         "{note}"
     );
-    let direct = live_seatplan(&server)
-        .args(["plan", "--graph", "-c", APPLY_CONFIG])
-        .args(PLAN_ARGS)
-        .assert()
-        .success();
+    let direct = plan_live(&server).success();
     assert_eq!(first, text(&direct.get_output().stdout));
 
     change_tenant(&server);
     let (second, note) = plan(&server);
     assert!(note.contains("Refreshed the snapshot"), "{note}");
-    let direct = live_seatplan(&server)
-        .args(["plan", "--graph", "-c", APPLY_CONFIG])
-        .args(PLAN_ARGS)
-        .assert()
-        .success();
+    let direct = plan_live(&server).success();
     assert_eq!(second, text(&direct.get_output().stdout));
     assert_ne!(first, second, "the changes show in the plan");
     // `--snapshot` needs `--graph`.
