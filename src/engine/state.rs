@@ -139,10 +139,14 @@ impl State {
     /// The outcome of a run over every user.
     pub(super) fn finish(mut self, tenant: &Tenant, groups: usize) -> Outcome {
         let mut group_outcomes = vec![GroupOutcome::default(); groups.max(tenant.groups.len())];
+        let mut users_in_error = Vec::new();
         for (index, user) in self.users.iter_mut().enumerate() {
             user.assignments
                 .sort_by_key(|assignment| (assignment.source, assignment.product));
             let idx = UserIdx(index as u32);
+            if user.errors().next().is_some() {
+                users_in_error.push(idx);
+            }
             for (group, any_error) in group_states(user) {
                 let slot = &mut group_outcomes[group.0 as usize];
                 if any_error {
@@ -157,6 +161,7 @@ impl State {
             users: self.users.into_iter().map(Arc::new).collect(),
             seats,
             groups: group_outcomes.into_iter().map(Arc::new).collect(),
+            users_in_error,
             refused: self.refused,
         }
     }
@@ -219,13 +224,24 @@ impl State {
         // apply, whoever this step processes.
         let mut refused = before.refused.clone();
         refused.append(&mut self.refused);
+        let mut users_in_error: Vec<UserIdx> = before
+            .users_in_error
+            .iter()
+            .copied()
+            .filter(|user| !is_touched(user))
+            .collect();
         for (slot, user) in self.users.into_iter().enumerate() {
+            if user.errors().next().is_some() {
+                users_in_error.push(touched[slot]);
+            }
             users[touched[slot].0 as usize] = Arc::new(user);
         }
+        users_in_error.sort_unstable();
         Outcome {
             users,
             seats,
             groups: group_outcomes,
+            users_in_error,
             refused,
         }
     }
