@@ -197,6 +197,39 @@ fn a_saved_plan_outlives_changes_that_do_not_change_it() {
 }
 
 #[test]
+fn a_saved_plan_names_a_groups_changed_members_and_not_a_member_it_leaves_alone() {
+    let directory = quickstart();
+    let path = directory.path();
+    assert_eq!(run(path, &with(&["plan"], &["-o", "plan.json"])).code, 0);
+    // Alice moved to Portland (the plan leaves her licensing alone), and Oscar joined: the rule
+    // of "All Staff - E3" selects him.
+    let state = fs::read_to_string(path.join("tenant.yaml"))
+        .unwrap()
+        .replacen(
+            "city: Seattle\n      jobTitle: Account Executive",
+            "city: Portland\n      jobTitle: Account Executive",
+            1,
+        )
+        .replacen(
+            "\nusers:\n",
+            "\nusers:\n  - id: 00000099-1111-4a1a-8b1b-000000000099\n    upn: oscar@contoso.com\n    \
+             usage_location: US\n    attributes: { accountEnabled: true, userType: Member }\n",
+            1,
+        );
+    fs::write(path.join("tenant.yaml"), &state).unwrap();
+    let applied = run(path, &with(&["apply", "plan.json"], &[]));
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert!(
+        applied.stderr.contains(
+            "1 of the objects the plan depends on changed (the members of group \"All Staff - E3\" \
+             (0a1b2c3d-0000-4000-8000-000000000001) changed)"
+        ),
+        "{}",
+        applied.stderr
+    );
+}
+
+#[test]
 fn an_edited_plan_file_is_refused_saying_so() {
     let directory = quickstart();
     let path = directory.path();

@@ -173,6 +173,9 @@ pub struct Outcome {
     pub seats: Vec<SeatUsage>,
     /// Per group, indexed like [`Tenant::groups`].
     pub groups: Vec<Arc<GroupOutcome>>,
+    /// The users with an assignment in error (any source), sorted: kept as the outcome is built,
+    /// so that finding them costs the users in error rather than a pass over everyone.
+    pub users_in_error: Vec<UserIdx>,
     /// Direct assignments the service refused (the call fails; nothing is recorded), in the
     /// order of the calls: a step's outcome keeps the refusals of the steps before it.
     pub refused: Vec<Refusal>,

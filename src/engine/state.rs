@@ -139,10 +139,14 @@ impl State {
     /// The outcome of a run over every user.
     pub(super) fn finish(mut self, tenant: &Tenant, groups: usize) -> Outcome {
         let mut group_outcomes = vec![GroupOutcome::default(); groups.max(tenant.groups.len())];
+        let mut users_in_error = Vec::new();
         for (index, user) in self.users.iter_mut().enumerate() {
             user.assignments
                 .sort_by_key(|assignment| (assignment.source, assignment.product));
             let idx = UserIdx(index as u32);
+            if user.errors().next().is_some() {
+                users_in_error.push(idx);
+            }
             for (group, any_error) in group_states(user) {
                 let slot = &mut group_outcomes[group.0 as usize];
                 if any_error {
@@ -157,6 +161,7 @@ impl State {
             users: self.users.into_iter().map(Arc::new).collect(),
             seats,
             groups: group_outcomes.into_iter().map(Arc::new).collect(),
+            users_in_error,
             refused: self.refused,
         }
     }
@@ -171,7 +176,20 @@ impl State {
         groups: usize,
         touched: &[UserIdx],
     ) -> Outcome {
-        let is_touched = |user: &UserIdx| touched.binary_search(user).is_ok();
+        // One bit per user (a million users: 128 KiB): the member lists of the groups the
+        // touched users are in are filtered member by member, which a search in `touched`
+        // made the larger part of a reprocess step.
+        let mut touched_bits = vec![0u64; tenant.users.len().max(before.users.len()).div_ceil(64)];
+        for user in touched {
+            if let Some(word) = touched_bits.get_mut(user.0 as usize / 64) {
+                *word |= 1 << (user.0 % 64);
+            }
+        }
+        let is_touched = |user: &UserIdx| {
+            touched_bits
+                .get(user.0 as usize / 64)
+                .is_some_and(|word| word & (1 << (user.0 % 64)) != 0)
+        };
         // Everyone the step leaves alone is shared with `before`.
         let mut users = before.users.clone();
         users.resize_with(tenant.users.len(), Default::default);
@@ -219,13 +237,24 @@ impl State {
         // apply, whoever this step processes.
         let mut refused = before.refused.clone();
         refused.append(&mut self.refused);
+        let mut users_in_error: Vec<UserIdx> = before
+            .users_in_error
+            .iter()
+            .copied()
+            .filter(|user| !is_touched(user))
+            .collect();
         for (slot, user) in self.users.into_iter().enumerate() {
+            if user.errors().next().is_some() {
+                users_in_error.push(touched[slot]);
+            }
             users[touched[slot].0 as usize] = Arc::new(user);
         }
+        users_in_error.sort_unstable();
         Outcome {
             users,
             seats,
             groups: group_outcomes,
+            users_in_error,
             refused,
         }
     }

@@ -11,10 +11,12 @@ use super::*;
 /// service already processed as it stands.
 pub fn touched(before: Before<'_>, scenario: &Tenant, memberships: &Memberships) -> Vec<UserIdx> {
     let users = scenario.users.len();
-    let mut marked = vec![false; users];
+    // A list rather than a flag per user: a step that touches a few users costs them, not the
+    // tenant.
+    let mut marked: Vec<UserIdx> = Vec::new();
     let mut mark = |user: UserIdx| {
-        if let Some(slot) = marked.get_mut(user.0 as usize) {
-            *slot = true;
+        if (user.0 as usize) < users {
+            marked.push(user);
         }
     };
     let licensed = |group: &index::Group| group.security_enabled && !group.licenses.is_empty();
@@ -74,12 +76,9 @@ pub fn touched(before: Before<'_>, scenario: &Tenant, memberships: &Memberships)
             }
         }
     }
+    marked.sort_unstable();
+    marked.dedup();
     marked
-        .iter()
-        .enumerate()
-        .filter(|(_, touched)| **touched)
-        .map(|(index, _)| UserIdx(index as u32))
-        .collect()
 }
 
 /// Calls `mark` for every user in exactly one of two sorted member lists.

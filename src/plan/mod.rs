@@ -461,20 +461,13 @@ fn compute_comparing(
     })
 }
 
-/// The users with an assignment in error in `outcome`, sorted.
-fn errors_of(outcome: &Outcome) -> Vec<index::UserIdx> {
-    outcome
-        .users
-        .iter()
-        .enumerate()
-        .filter(|(_, user)| user.errors().next().is_some())
-        .map(|(index, _)| index::UserIdx(index as u32))
-        .collect()
-}
-
 /// Users in error after the change whose errors would all succeed if reprocessed then, and would
 /// not have on a reprocess before the change: the change fixed their cause, but the service does
-/// not retry by itself.
+/// not retry by itself. Only users in error can be candidates, and a reprocess processes only
+/// them (users without errors have nothing to retry): the work is the users in error, which
+/// every outcome lists ([`Outcome::users_in_error`]), not the tenant. A seat freed by the change
+/// can let an error of a user it does not otherwise move succeed: every user in error is
+/// reprocessed, not only the moved ones.
 fn retryable_after(
     catalog: &Catalog,
     current: &Evaluated,
@@ -482,21 +475,9 @@ fn retryable_after(
     members: &engine::Memberships,
     after: &Outcome,
 ) -> Vec<index::UserIdx> {
-    let in_error = |outcome: &Outcome| -> Vec<bool> {
-        outcome
-            .users
-            .iter()
-            .map(|user| user.errors().next().is_some())
-            .collect()
-    };
-    let failing = in_error(after);
-    if !failing.contains(&true) {
-        return Vec::new();
-    }
-    // A reprocess of everyone in error (users without errors have nothing to retry).
+    // The users still in error after a reprocess of everyone in error in `outcome`.
     let reprocessed = |outcome: &Outcome, scenario: &Tenant, members: &engine::Memberships| {
-        let users = errors_of(outcome);
-        in_error(&engine::step(
+        engine::step(
             catalog,
             engine::Before {
                 outcome,
@@ -505,29 +486,32 @@ fn retryable_after(
             },
             scenario,
             members,
-            &users,
-        ))
+            &outcome.users_in_error,
+        )
+        .users_in_error
     };
+    let failing = &after.users_in_error;
+    if failing.is_empty() {
+        return Vec::new();
+    }
     let retried = reprocessed(after, target, members);
-    let mut candidates: Vec<usize> = (0..failing.len())
-        .filter(|&user| failing[user] && !retried[user])
+    let mut candidates: Vec<index::UserIdx> = failing
+        .iter()
+        .copied()
+        .filter(|user| retried.binary_search(user).is_err())
         .collect();
     if !candidates.is_empty() {
+        let had = &current.outcome.users_in_error;
         let before = reprocessed(
             &current.outcome,
             &current.tenant,
             &current.memberships.members,
         );
         // Users whose error a reprocess would have fixed before the change: not the change's doing.
-        let had = in_error(&current.outcome);
-        candidates.retain(|&user| {
-            !had.get(user).copied().unwrap_or(false) || before.get(user).copied().unwrap_or(true)
-        });
+        candidates
+            .retain(|user| had.binary_search(user).is_err() || before.binary_search(user).is_ok());
     }
     candidates
-        .into_iter()
-        .map(|user| index::UserIdx(user as u32))
-        .collect()
 }
 
 /// The state file after applying a plan on the file backend: the desired state (over `current`,

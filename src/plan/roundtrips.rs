@@ -19,6 +19,7 @@ use crate::engine::properties::{changed, raw, state};
 use crate::engine::{self, Before, Mode, Outcome};
 use crate::render::diagnostics::to_json;
 use crate::source::{SourceId, Sources};
+use crate::tenant::index::{Tenant, UserIdx};
 use crate::tenant::model::TenantState;
 use crate::tenant::parse::{parse_state, Format};
 
@@ -140,11 +141,70 @@ fn as_held(mut state: TenantState) -> (TenantState, super::Evaluated) {
     (state, evaluated)
 }
 
-/// Two outcomes agree: users, seats, groups, and refusals in any order.
+/// The users in error, found by looking at every user.
+fn scanned_errors(outcome: &Outcome) -> Vec<UserIdx> {
+    outcome
+        .users
+        .iter()
+        .enumerate()
+        .filter(|(_, user)| user.errors().next().is_some())
+        .map(|(index, _)| UserIdx(index as u32))
+        .collect()
+}
+
+/// The users `needs-reprocess` names, found as they were before outcomes listed their users in
+/// error: every user's errors looked at, before and after each reprocess.
+fn retryable_scanning_everyone(
+    current: &super::Evaluated,
+    target: &Tenant,
+    members: &engine::Memberships,
+    after: &Outcome,
+) -> Vec<UserIdx> {
+    let in_error = |outcome: &Outcome| -> Vec<bool> {
+        outcome
+            .users
+            .iter()
+            .map(|user| user.errors().next().is_some())
+            .collect()
+    };
+    let reprocessed = |outcome: &Outcome, scenario: &Tenant, members: &engine::Memberships| {
+        let before = Before {
+            outcome,
+            scenario,
+            memberships: members,
+        };
+        let users = scanned_errors(outcome);
+        in_error(&engine::step(
+            Catalog::builtin(),
+            before,
+            scenario,
+            members,
+            &users,
+        ))
+    };
+    let failing = in_error(after);
+    let retried = reprocessed(after, target, members);
+    let had = in_error(&current.outcome);
+    let before = reprocessed(
+        &current.outcome,
+        &current.tenant,
+        &current.memberships.members,
+    );
+    (0..failing.len())
+        .filter(|&user| failing[user] && !retried[user])
+        .filter(|&user| !had[user] || before[user])
+        .map(|user| UserIdx(user as u32))
+        .collect()
+}
+
+/// Two outcomes agree: users, seats, groups, the users in error (as a look at every user finds
+/// them), and refusals in any order.
 fn same_outcome(a: &Outcome, b: &Outcome) -> Result<(), TestCaseError> {
     prop_assert_eq!(&a.users, &b.users);
     prop_assert_eq!(&a.seats, &b.seats);
     prop_assert_eq!(&a.groups, &b.groups);
+    prop_assert_eq!(&a.users_in_error, &scanned_errors(a));
+    prop_assert_eq!(&a.users_in_error, &b.users_in_error);
     let refusals = |outcome: &Outcome| {
         let mut refusals: Vec<_> = outcome
             .refused
@@ -210,14 +270,7 @@ proptest! {
             ServiceMemory::after(&everyone, &b.tenant)
         );
         // A reprocess of everyone in error, from A's memory.
-        let in_error: Vec<_> = a
-            .outcome
-            .users
-            .iter()
-            .enumerate()
-            .filter(|(_, user)| user.errors().next().is_some())
-            .map(|(index, _)| crate::tenant::index::UserIdx(index as u32))
-            .collect();
+        let in_error = scanned_errors(&a.outcome);
         let everyone = engine::run(catalog, &a.memory, &a.tenant, &a.memberships.members, Mode::Reprocess);
         let stepped = engine::step(catalog, before, &a.tenant, &a.memberships.members, &in_error);
         same_outcome(&stepped, &everyone)?;
@@ -334,6 +387,30 @@ proptest! {
                 .collect()
         };
         prop_assert_eq!(shown(&moved), shown(&everyone));
+    }
+
+    /// The users `needs-reprocess` names, found from the users in error that the outcomes list,
+    /// are those a look at every user's errors finds; every phase's outcome lists its users in
+    /// error as such a look finds them.
+    #[test]
+    fn the_users_a_reprocess_would_fix_are_found_from_the_users_in_error(
+        raw in raw(),
+        to in raw(),
+        picks in any::<u64>(),
+        with_states in any::<bool>(),
+    ) {
+        let fresh = state(&raw);
+        let from = if with_states { recorded(&fresh) } else { fresh };
+        let config = config_from_state(&state(&changed(&raw, &to, picks)));
+        let planned = plan(&config, &from);
+        let current = evaluated(&from);
+        prop_assert_eq!(&current.outcome.users_in_error, &scanned_errors(&current.outcome));
+        prop_assert_eq!(&planned.after.users_in_error, &scanned_errors(&planned.after));
+        let members = &planned.after_memberships.members;
+        prop_assert_eq!(
+            super::retryable_after(Catalog::builtin(), &current, &planned.target, members, &planned.after),
+            retryable_scanning_everyone(&current, &planned.target, members, &planned.after)
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! assignments, states and seats as the memory holds them, and a touched user's processing
 //! takes and frees seats against the seats the others hold.
 
+use std::borrow::Cow;
+
 use crate::catalog::{Catalog, ProductId};
 use crate::engine::{self, same_licenses, Before, Outcome};
 use crate::plan::desired::Desired;
@@ -121,11 +123,21 @@ pub struct Endpoints<'a> {
 pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
     let migrated = migrated_products(endpoints);
     let mut between: Vec<PhaseOutcome> = Vec::new();
-    let mut padded: Vec<Vec<UserIdx>> = endpoints.current_members.to_vec();
-    for release in endpoints.releases {
-        if let Release::Member { user, group } = *release {
-            if let Some(members) = padded.get_mut(group) {
-                members.retain(|member| *member != user);
+    // The members before the memberships phase: the current ones, less the members released
+    // ahead, with no members yet for the groups the plan creates. Copied only when they differ
+    // from the current lists (a plan that creates no group and releases no member reads those).
+    let releases_members = endpoints
+        .releases
+        .iter()
+        .any(|release| matches!(release, Release::Member { .. }));
+    let mut padded: Cow<'_, [Vec<UserIdx>]> = Cow::Borrowed(endpoints.current_members);
+    if releases_members {
+        let members = padded.to_mut();
+        for release in endpoints.releases {
+            if let Release::Member { user, group } = *release {
+                if let Some(members) = members.get_mut(group) {
+                    members.retain(|member| *member != user);
+                }
             }
         }
     }
@@ -141,7 +153,11 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
         }
         (tenant, padded[..endpoints.current_members.len()].to_vec())
     });
-    padded.resize(endpoints.target.groups.len(), Vec::new());
+    if padded.len() != endpoints.target.groups.len() {
+        padded
+            .to_mut()
+            .resize(endpoints.target.groups.len(), Vec::new());
+    }
     let additions = mixed(endpoints, &migrated, false);
     let migrations = (!migrated.groups.is_empty()).then(|| mixed(endpoints, &migrated, true));
     let memberships_change = endpoints.current_members != endpoints.target_members;
@@ -150,10 +166,10 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
         stages.push((Phase::Releases, tenant, members));
     }
     if additions.changed {
-        stages.push((Phase::Additions, &additions.tenant, &padded));
+        stages.push((Phase::Additions, &additions.tenant, &*padded));
     }
     if let Some(migrations) = &migrations {
-        stages.push((Phase::Migrations, &migrations.tenant, &padded));
+        stages.push((Phase::Migrations, &migrations.tenant, &*padded));
     }
     let base = migrations.as_ref().unwrap_or(&additions);
     if memberships_change && base.removals_follow {
