@@ -178,6 +178,50 @@ fn report_reads_catalog_additions_from_a_config() {
 }
 
 #[test]
+fn plans_microsoft_added_to_a_product_are_known_to_report_and_reprocess() {
+    // Seed 003: "When Microsoft adds a new service to a product license plan, it is enabled by
+    // default in all groups to which you have assigned the product license." The state's
+    // subscription lists the new plan (Graph's subscribedSkus); the report counts it among the
+    // user's plans, and a state in which an apply disabled it in the group (with every plan but
+    // one) still reads.
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new("tests/fixtures/codes/new-plans-enabled");
+    std::fs::copy(fixture.join("tenant.yaml"), dir.path().join("tenant.yaml")).unwrap();
+    let effective = |dir: &Path| {
+        let report = json(&ok(seatplan_in(dir, &["report", "--format", "json"])));
+        report["users"][0]["effective_plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|plan| plan.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(effective(dir.path()).contains(&"NEW_ASSISTANT_PLAN".to_string()));
+    std::fs::write(
+        dir.path().join("seatplan.yaml"),
+        "version: 1\ngroups:\n  E3:\n    licenses:\n      - sku: ENTERPRISEPACK\n        \
+         enabled_plans: [EXCHANGE_S_ENTERPRISE]\n",
+    )
+    .unwrap();
+    let run = seatplan_in(
+        dir.path(),
+        &[
+            "apply",
+            "-c",
+            "seatplan.yaml",
+            "--auto-approve",
+            "--allow-license-loss",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let state = std::fs::read_to_string(dir.path().join("tenant.yaml")).unwrap();
+    assert!(state.contains("NEW_ASSISTANT_PLAN"), "{state}");
+    assert!(!effective(dir.path()).contains(&"NEW_ASSISTANT_PLAN".to_string()));
+    let run = seatplan_in(dir.path(), &["reprocess"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
 fn report_without_a_state_file_explains_how_to_get_one() {
     let dir = tempfile::tempdir().unwrap();
     let run = seatplan_in(dir.path(), &["report"]);

@@ -15,7 +15,7 @@ use crate::backend::tenant_file::FileBackend;
 use crate::backend::{Backend, CurrentState};
 use crate::catalog::Catalog;
 use crate::diag::Diagnostics;
-use crate::plan::{evaluate, report, Evaluated};
+use crate::plan::{evaluate, report, tenant_catalog, Evaluated};
 use crate::render::plan::Palette;
 use crate::render::report::{json, markdown, text};
 use crate::source::Sources;
@@ -56,7 +56,8 @@ pub struct ReportArgs {
 
 /// A tenant read, indexed and evaluated, with the catalog it was evaluated against.
 pub struct Loaded {
-    /// The built-in catalog, with the config's additions when a config was given.
+    /// The built-in catalog, with the config's additions when a config was given and the
+    /// plans the state's subscriptions list that it does not.
     pub catalog: Cow<'static, Catalog>,
     /// The state as read.
     pub state: CurrentState,
@@ -90,6 +91,12 @@ pub fn load(args: &StateArgs, sources: &mut Sources, terminal: &Terminal) -> Res
         .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE));
     let mut backend = FileBackend::new(&path);
     let state = backend.read(sources).map_err(|p| fail(&p, sources))?;
+    // Plans Microsoft added to a product since the catalog was published, as the state's
+    // subscriptions list them: known to the report as they are to the plan.
+    let catalog = match tenant_catalog(&catalog, &state.state) {
+        Some((grown, _)) => Cow::Owned(grown),
+        None => catalog,
+    };
     let evaluated = evaluate(&catalog, &state.state, state.source, jiff::Timestamp::now())
         .map_err(|problems| {
             backend.locate(&state, sources);
