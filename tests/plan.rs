@@ -529,3 +529,58 @@ fn a_config_error_is_still_a_json_and_a_markdown_document() {
         "text keeps stdout empty: the errors are on stderr"
     );
 }
+
+#[test]
+fn a_direct_license_needs_the_user_s_own_usage_location() {
+    // Seed 003: "Before a license can be assigned to a user, the administrator should specify
+    // the Usage location property on the user. For group license assignment, any users without
+    // a usage location specified inherit the location of the directory." A direct license does
+    // not fall back to the tenant's default: the call is refused until the user has one.
+    let directory = tempfile::tempdir().unwrap();
+    fs::write(
+        directory.path().join("tenant.yaml"),
+        "version: 1
+tenant: { id: e3b98a4d-a31a-427d-8bde-6e43033f66ba, default_usage_location: US }
+subscriptions: [{ sku: ENTERPRISEPACK, enabled: 5 }]
+users:
+  - { id: ca978112-ca1b-4dca-8ac2-31b39a23dc4d, upn: ann@contoso.com }
+groups: []
+",
+    )
+    .unwrap();
+    let config = |location: &str| {
+        format!("version: 1\nusers:\n  ann@contoso.com:\n{location}    licenses:\n      - sku: ENTERPRISEPACK\n")
+    };
+    let plan = |config: &str| {
+        fs::write(directory.path().join("seatplan.yaml"), config).unwrap();
+        seatplan_in(
+            directory.path(),
+            &["plan", "-c", "seatplan.yaml", "--state", "tenant.yaml"],
+        )
+    };
+    let refused = plan(&config(""));
+    assert_no_panic(&refused);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("seatplan::usage-location"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("ann@contoso.com (no location): ENTERPRISEPACK"),
+        "{}",
+        refused.stderr
+    );
+    // With the user's own location set first (a step before the license), it is assigned.
+    let located = plan(&config("    usage_location: US\n"));
+    assert_eq!(located.code, 0, "{}", located.stderr);
+    assert!(
+        located
+            .stdout
+            .contains("assignLicense user[\"ann@contoso.com\"] +ENTERPRISEPACK"),
+        "{}",
+        located.stdout
+    );
+}

@@ -630,7 +630,7 @@ fn a_refused_direct_call_is_not_made_again_by_a_later_step_that_touches_the_user
         format!(
             "users:
   - {{ id: 00000000-0000-4000-8000-000000000001, upn: ann@contoso.com }}
-  - {{ id: 00000000-0000-4000-8000-000000000002, upn: bob@contoso.com{bob} }}
+  - {{ id: 00000000-0000-4000-8000-000000000002, upn: bob@contoso.com, usage_location: US{bob} }}
 "
         )
     };

@@ -52,8 +52,14 @@ pub(super) fn check_unit(
     let fail = |error, products: Vec<ProductId>| {
         (!products.is_empty()).then_some(Failure { error, products })
     };
-    // 1. Usage location: the user's, else the tenant's; no location at all blocks every plan.
-    let location = tenant.effective_location(user);
+    // 1. Usage location. A group assignment uses the user's, else the tenant's (seed 003: "For
+    // group license assignment, any users without a usage location specified inherit the
+    // location of the directory"); a direct one only the user's own: Graph refuses
+    // `assignLicense` for a user without one. No location at all blocks every plan.
+    let location = match unit.source {
+        Source::Direct => tenant.user_at(user).usage_location.as_deref(),
+        _ => tenant.effective_location(user),
+    };
     let prohibited = unit
         .new
         .iter()

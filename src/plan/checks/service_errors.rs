@@ -70,7 +70,8 @@ pub(super) struct RefusedUser {
     pub upn: String,
     /// The refused product's skuPartNumber.
     pub sku: String,
-    /// The user's effective usage location, or `no location`.
+    /// The user's usage location as the refused source uses it (a group's: the user's, else the
+    /// tenant's; a direct license's: the user's own), or `no location`.
     pub usage_location: String,
 }
 
@@ -138,11 +139,13 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 .map(|(user, product)| RefusedUser {
                     upn: context.upn(*user).to_string(),
                     sku: context.sku(*product).to_string(),
-                    usage_location: context
-                        .target
-                        .effective_location(*user)
-                        .unwrap_or("no location")
-                        .to_string(),
+                    // A direct license uses the user's own location only.
+                    usage_location: match source {
+                        Source::Direct => context.target.user_at(*user).usage_location.as_deref(),
+                        Source::Group(_) => context.target.effective_location(*user),
+                    }
+                    .unwrap_or("no location")
+                    .to_string(),
                 })
                 .collect(),
         };
@@ -158,7 +161,11 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 refusal,
             }
             .into(),
-            Refused::Location => UsageLocation(refusal).into(),
+            Refused::Location => UsageLocation {
+                refusal,
+                direct: source == Source::Direct,
+            }
+            .into(),
             Refused::Uniqueness => ProxyAddressConflict(refusal).into(),
             Refused::Dependency if deleted => LicensedGroupDelete(refusal).into(),
             Refused::Dependency => DependencyBreak(refusal).into(),

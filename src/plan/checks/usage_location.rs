@@ -5,16 +5,36 @@ use super::service_errors::Refusal;
 use crate::diag::{Code, Diagnostic};
 
 /// Users of one source who would get plans their usage location forbids.
-pub(super) struct UsageLocation(pub Refusal);
+pub(super) struct UsageLocation {
+    /// The users and the source.
+    pub refusal: Refusal,
+    /// Whether the source is the users' direct licenses, which do not fall back to the tenant's
+    /// default location as a group's do (seed 003).
+    pub direct: bool,
+}
 
 impl From<UsageLocation> for Diagnostic {
-    fn from(UsageLocation(refusal): UsageLocation) -> Diagnostic {
-        refusal.diagnostic(
-            Code::UsageLocation,
-            "would get service plans that are not available in their usage location",
-            "set the users' `usage_location`, or disable the unavailable plans in this group",
-            |user| format!("{} ({}): {}", user.upn, user.usage_location, user.sku),
-        )
+    fn from(UsageLocation { refusal, direct }: UsageLocation) -> Diagnostic {
+        let line = |user: &super::service_errors::RefusedUser| {
+            format!("{} ({}): {}", user.upn, user.usage_location, user.sku)
+        };
+        if direct {
+            refusal.diagnostic(
+                Code::UsageLocation,
+                "would get direct licenses that their usage location forbids, or without a \
+                 usage location of their own",
+                "set the users' `usage_location` (a direct license does not fall back to the \
+                 tenant's default location, as a group's does), or disable the unavailable plans",
+                line,
+            )
+        } else {
+            refusal.diagnostic(
+                Code::UsageLocation,
+                "would get service plans that are not available in their usage location",
+                "set the users' `usage_location`, or disable the unavailable plans in this group",
+                line,
+            )
+        }
     }
 }
 
