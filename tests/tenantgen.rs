@@ -11,7 +11,7 @@ use seatplan::config::valid::{validate, ValidConfig};
 use seatplan::config::{merge, parse_config_file, LoadedConfig};
 use seatplan::diag::Diagnostic;
 use seatplan::engine::memory::ServiceMemory;
-use seatplan::plan::{compute, desired, Inputs, Overrides};
+use seatplan::plan::{compute, desired, Inputs};
 use seatplan::render::diagnostics::to_json;
 use seatplan::source::{SourceId, Sources};
 use seatplan::tenant::graph_import::map_export;
@@ -285,21 +285,7 @@ fn plan(state: &seatplan::tenant::TenantState, loaded: &LoadedConfig) -> seatpla
     let valid = valid(loaded);
     let sources = Sources::new();
     let record = |diagnostic: &Diagnostic| to_json(diagnostic, &sources);
-    let inputs = Inputs {
-        config: &valid,
-        state,
-        state_source: SourceId(0),
-        state_fingerprint: String::new(),
-        config_fingerprint: String::new(),
-        now: jiff::Timestamp::UNIX_EPOCH,
-        overrides: Overrides {
-            allow_license_loss: true,
-            force: true,
-            reprocess: false,
-        },
-        warnings: &[],
-        record: &record,
-    };
+    let inputs = Inputs::allowing_everything(&valid, state, &record);
     match compute(&inputs) {
         Ok(planned) => planned,
         Err(problems) => panic!("the generated config plans: {problems:?}"),

@@ -17,7 +17,7 @@ use clap::Parser;
 use seatplan::backend::file::StateFile;
 use seatplan::catalog::Catalog;
 use seatplan::diag::Diagnostic;
-use seatplan::plan::{compute_observed, Inputs, Overrides};
+use seatplan::plan::{compute_observed, Inputs};
 use seatplan::render::diagnostics::to_json;
 use seatplan::source::Sources;
 
@@ -101,19 +101,10 @@ fn run(args: &Args) -> Result<(), String> {
     lap("config");
     let record = |diagnostic: &Diagnostic| to_json(diagnostic, &sources);
     let inputs = Inputs {
-        config: &valid,
-        state: &state,
         state_source: source,
         state_fingerprint: file.fingerprint().to_string(),
-        config_fingerprint: String::new(),
         now: jiff::Timestamp::now(),
-        overrides: Overrides {
-            allow_license_loss: true,
-            force: true,
-            reprocess: false,
-        },
-        warnings: &[],
-        record: &record,
+        ..Inputs::allowing_everything(&valid, &state, &record)
     };
     let planned = compute_observed(&inputs, &mut |name| lap(name))
         .map_err(|problems| format!("{} problems in the plan", problems.0.len()))?;

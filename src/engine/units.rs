@@ -293,6 +293,15 @@ impl<'a> UnitContext<'a, '_> {
         let user = self.scenario.user_at(idx);
         let targets = self.targets.of(slot);
         let remembered = self.remembered(slot);
+        let unit = |source, old, remembered, new, kind| Unit {
+            user: idx,
+            slot,
+            source,
+            old,
+            remembered,
+            new,
+            kind,
+        };
         // Direct licenses, one unit per product (each is its own API call).
         let old_direct: Vec<&Processed> = remembered
             .iter()
@@ -321,15 +330,13 @@ impl<'a> UnitContext<'a, '_> {
             } else {
                 UnitKind::Process
             };
-            units.push(Unit {
-                user: idx,
-                slot,
-                source: Source::Direct,
-                old: effective(&same),
-                remembered: same,
-                new: std::slice::from_ref(license),
+            units.push(unit(
+                Source::Direct,
+                effective(&same),
+                same,
+                std::slice::from_ref(license),
                 kind,
-            });
+            ));
         }
         for old in &old_direct {
             if !user
@@ -342,15 +349,13 @@ impl<'a> UnitContext<'a, '_> {
                 } else {
                     UnitKind::Remembered
                 };
-                units.push(Unit {
-                    user: idx,
-                    slot,
-                    source: Source::Direct,
-                    old: effective(&[old]),
-                    remembered: vec![old],
-                    new: &[],
+                units.push(unit(
+                    Source::Direct,
+                    effective(&[old]),
+                    vec![old],
+                    &[],
                     kind,
-                });
+                ));
             }
         }
         // Group units: every group the user is a target of now or has remembered assignments
@@ -408,15 +413,7 @@ impl<'a> UnitContext<'a, '_> {
             } else {
                 UnitKind::Process
             };
-            units.push(Unit {
-                user: idx,
-                slot,
-                source,
-                old,
-                remembered: entries,
-                new,
-                kind,
-            });
+            units.push(unit(source, old, entries, new, kind));
         }
     }
 

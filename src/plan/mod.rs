@@ -57,6 +57,34 @@ pub struct Inputs<'a> {
     pub record: &'a (dyn Fn(&Diagnostic) -> serde_json::Value + Sync),
 }
 
+impl<'a> Inputs<'a> {
+    /// Inputs that plan `config` against `state` allowing what the safety settings would refuse
+    /// (license loss, the removal threshold) and without reprocess steps: for tools and tests
+    /// that want the plan computed whatever it does. The state is source 0, without
+    /// fingerprints or earlier warnings, and `system.now` is the Unix epoch.
+    pub fn allowing_everything(
+        config: &'a ValidConfig,
+        state: &'a TenantState,
+        record: &'a (dyn Fn(&Diagnostic) -> serde_json::Value + Sync),
+    ) -> Self {
+        Inputs {
+            config,
+            state,
+            state_source: SourceId(0),
+            state_fingerprint: String::new(),
+            config_fingerprint: String::new(),
+            now: Timestamp::UNIX_EPOCH,
+            overrides: Overrides {
+                allow_license_loss: true,
+                force: true,
+                reprocess: false,
+            },
+            warnings: &[],
+            record,
+        }
+    }
+}
+
 /// A computed plan and everything needed to show, save or apply it.
 pub struct Planned {
     /// The document, its diagnostics recorded with [`Inputs::record`]; `plan` and `apply`

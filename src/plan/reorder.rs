@@ -40,6 +40,25 @@ struct Candidate {
     products: Vec<ProductId>,
 }
 
+impl Candidate {
+    /// `step` run early, as the simulation applies it (`release`), taking `products` from the
+    /// user it releases.
+    fn of(step: &Step, release: Release, products: Vec<ProductId>) -> Self {
+        let user = match release {
+            Release::Member { user, .. } | Release::Direct { user, .. } => user,
+        };
+        Candidate {
+            early: Early {
+                change: step.change,
+                action: step.action.clone(),
+            },
+            release,
+            user,
+            products,
+        }
+    }
+}
+
 /// An order found by [`find`]: the removals that run early and the simulation of that order.
 pub struct Reordered {
     /// The steps run ahead of the additions.
@@ -226,19 +245,16 @@ fn candidates(endpoints: &Endpoints<'_>, steps: &[Step]) -> Vec<Candidate> {
                 if current.rule.is_some() || !current.security_enabled {
                     continue;
                 }
-                found.push(Candidate {
-                    early: Early {
-                        change: step.change,
-                        action: step.action.clone(),
-                    },
-                    release: Release::Member { user, group },
-                    user,
-                    products: current
-                        .licenses
-                        .iter()
-                        .map(|license| license.product)
-                        .collect(),
-                });
+                let products = current
+                    .licenses
+                    .iter()
+                    .map(|license| license.product)
+                    .collect();
+                found.push(Candidate::of(
+                    step,
+                    Release::Member { user, group },
+                    products,
+                ));
             }
             (
                 Action::AssignLicenses {
@@ -252,15 +268,11 @@ fn candidates(endpoints: &Endpoints<'_>, steps: &[Step]) -> Vec<Candidate> {
                 ) else {
                     continue;
                 };
-                found.push(Candidate {
-                    early: Early {
-                        change: step.change,
-                        action: step.action.clone(),
-                    },
-                    release: Release::Direct { user, product },
-                    user,
-                    products: vec![product],
-                });
+                found.push(Candidate::of(
+                    step,
+                    Release::Direct { user, product },
+                    vec![product],
+                ));
             }
             _ => {}
         }

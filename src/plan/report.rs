@@ -401,15 +401,7 @@ fn groups(
             .iter()
             .map(|&user| UserErrors {
                 user: tenant.user_at(user).upn.to_string(),
-                errors: outcome.users[user.0 as usize]
-                    .errors()
-                    .filter(|assignment| assignment.source == Source::Group(idx))
-                    .map(|assignment| ProductError {
-                        sku: catalog.product(assignment.product).sku_part_number.clone(),
-                        error: assignment.error.unwrap_or(AssignmentError::Other),
-                        reason: reason(catalog, tenant, outcome, user, assignment),
-                    })
-                    .collect(),
+                errors: errors_from(catalog, tenant, outcome, user, Source::Group(idx)),
             })
             .collect();
         users_in_error.sort_by(|a, b| a.user.cmp(&b.user));
@@ -487,6 +479,25 @@ fn nested(tenant: &Tenant, memberships: &Memberships) -> Vec<NestedReport> {
     }
     reports.sort_by(|a, b| a.group.cmp(&b.group));
     reports
+}
+
+/// The errors of `user`'s assignments from `source` in `outcome`, product by product, with why.
+pub(crate) fn errors_from(
+    catalog: &Catalog,
+    tenant: &Tenant,
+    outcome: &Outcome,
+    user: UserIdx,
+    source: Source,
+) -> Vec<ProductError> {
+    outcome.users[user.0 as usize]
+        .errors()
+        .filter(|assignment| assignment.source == source)
+        .map(|assignment| ProductError {
+            sku: catalog.product(assignment.product).sku_part_number.clone(),
+            error: assignment.error.unwrap_or(AssignmentError::Other),
+            reason: reason(catalog, tenant, outcome, user, assignment),
+        })
+        .collect()
 }
 
 /// Why an assignment is in error, in words, from what the outcome shows.

@@ -9,10 +9,9 @@ use serde::Serialize;
 use crate::catalog::Catalog;
 use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::engine::{self, Mode, Outcome};
-use crate::plan::report::{reason, ProductError};
+use crate::plan::report::{errors_from, ProductError};
 use crate::plan::Evaluated;
 use crate::tenant::index::{GroupIdx, Source, Tenant, UserIdx};
-use crate::tenant::model::AssignmentError;
 
 /// The result of reprocessing, as the views render it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -91,8 +90,8 @@ pub fn reprocess(
                     Source::Direct => None,
                     Source::Group(group) => Some(tenant.group_at(group).name.to_string()),
                 },
-                before: errors_from(catalog, evaluated, before, idx, source),
-                after: errors_from(catalog, evaluated, &after, idx, source),
+                before: errors_from(catalog, &evaluated.tenant, before, idx, source),
+                after: errors_from(catalog, &evaluated.tenant, &after, idx, source),
                 removed: removed_by(catalog, before, &after, idx, source),
             };
             if retry.after.is_empty() {
@@ -151,24 +150,6 @@ fn removed_by(
     removed
 }
 
-fn errors_from(
-    catalog: &Catalog,
-    evaluated: &Evaluated,
-    outcome: &Outcome,
-    user: UserIdx,
-    source: Source,
-) -> Vec<ProductError> {
-    outcome.users[user.0 as usize]
-        .errors()
-        .filter(|assignment| assignment.source == source)
-        .map(|assignment| ProductError {
-            sku: catalog.product(assignment.product).sku_part_number.clone(),
-            error: assignment.error.unwrap_or(AssignmentError::Other),
-            reason: reason(catalog, &evaluated.tenant, outcome, user, assignment),
-        })
-        .collect()
-}
-
 /// The group `name_or_id` names: a display name (exact) or an object id. A name several groups
 /// share, or one no group has, is an `unknown-group` error with the closest names.
 pub fn find_group(tenant: &Tenant, name_or_id: &str) -> Result<GroupIdx, Diagnostic> {
@@ -209,6 +190,7 @@ pub fn find_group(tenant: &Tenant, name_or_id: &str) -> Result<GroupIdx, Diagnos
 mod tests {
     use super::*;
     use crate::plan::report::tests::evaluated;
+    use crate::tenant::model::AssignmentError;
 
     /// Two groups with recorded CountViolations; seats were bought since.
     const TENANT: &str = "version: 1

@@ -8,7 +8,7 @@
 
 use proptest::prelude::*;
 
-use super::{applied_state, evaluate, export::config_from_state, Inputs, Overrides};
+use super::{applied_state, evaluate, export::config_from_state, Inputs};
 use crate::backend::render_state;
 use crate::catalog::Catalog;
 use crate::config::valid::validate;
@@ -42,21 +42,7 @@ fn plan_comparing(
     };
     let sources = Sources::new();
     let record = |diagnostic: &Diagnostic| to_json(diagnostic, &sources);
-    let inputs = Inputs {
-        config: &valid,
-        state,
-        state_source: SourceId(0),
-        state_fingerprint: String::new(),
-        config_fingerprint: String::new(),
-        now: jiff::Timestamp::UNIX_EPOCH,
-        overrides: Overrides {
-            allow_license_loss: true,
-            force: true,
-            reprocess: false,
-        },
-        warnings: &[],
-        record: &record,
-    };
+    let inputs = Inputs::allowing_everything(&valid, state, &record);
     match super::compute_comparing(&inputs, &mut |_| {}, compared) {
         Ok(planned) => planned,
         Err(problems) => panic!("the plan computes: {problems:?}"),
@@ -218,6 +204,30 @@ fn same_outcome(a: &Outcome, b: &Outcome) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A generated tenant (`raw`, with its license states recorded when `with_states`) and the
+/// config exported from `raw` changed toward `to` at `picks`.
+fn edited(
+    raw: &crate::engine::properties::Raw,
+    to: &crate::engine::properties::Raw,
+    picks: u64,
+    with_states: bool,
+) -> (TenantState, crate::config::Config) {
+    (
+        starting(raw, with_states),
+        config_from_state(&state(&changed(raw, to, picks))),
+    )
+}
+
+/// The generated tenant `raw`, with the license states `apply` records when `with_states`.
+fn starting(raw: &crate::engine::properties::Raw, with_states: bool) -> TenantState {
+    let fresh = state(raw);
+    if with_states {
+        recorded(&fresh)
+    } else {
+        fresh
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -251,9 +261,7 @@ proptest! {
         picks in any::<u64>(),
         with_states in any::<bool>(),
     ) {
-        let fresh = state(&raw);
-        let from = if with_states { recorded(&fresh) } else { fresh };
-        let (_, a) = as_held(from);
+        let (_, a) = as_held(starting(&raw, with_states));
         prop_assume!(a.outcome.refused.is_empty());
         let b = evaluated(&state(&changed(&raw, &to, picks)));
         let catalog = Catalog::builtin();
@@ -370,9 +378,7 @@ proptest! {
         picks in any::<u64>(),
         with_states in any::<bool>(),
     ) {
-        let fresh = state(&raw);
-        let from = if with_states { recorded(&fresh) } else { fresh };
-        let config = config_from_state(&state(&changed(&raw, &to, picks)));
+        let (from, config) = edited(&raw, &to, picks, with_states);
         let moved = plan_comparing(&config, &from, super::Compared::Moved);
         let everyone = plan_comparing(&config, &from, super::Compared::Everyone);
         prop_assert_eq!(
@@ -390,8 +396,8 @@ proptest! {
     }
 
     /// The users `needs-reprocess` names, found from the users in error that the outcomes list,
-    /// are those a look at every user's errors finds; every phase's outcome lists its users in
-    /// error as such a look finds them.
+    /// are those a look at every user's errors finds; the outcomes before and after list their
+    /// users in error as such a look finds them.
     #[test]
     fn the_users_a_reprocess_would_fix_are_found_from_the_users_in_error(
         raw in raw(),
@@ -399,9 +405,7 @@ proptest! {
         picks in any::<u64>(),
         with_states in any::<bool>(),
     ) {
-        let fresh = state(&raw);
-        let from = if with_states { recorded(&fresh) } else { fresh };
-        let config = config_from_state(&state(&changed(&raw, &to, picks)));
+        let (from, config) = edited(&raw, &to, picks, with_states);
         let planned = plan(&config, &from);
         let current = evaluated(&from);
         prop_assert_eq!(&current.outcome.users_in_error, &scanned_errors(&current.outcome));
