@@ -1,7 +1,9 @@
 //! A fake Microsoft Graph and identity platform on 127.0.0.1 (HTTP/1.1 over `std::net`, one
 //! thread per connection, keep-alive, requests parsed by `httparse`), answering with the bodies
 //! of tests/fixtures/graph/. It records every request and can be told to throttle
-//! (429 with `Retry-After: 0`), fail transiently (503), or refuse `assignLicense` for one group.
+//! (429 with `Retry-After: 0`), fail transiently (503), or refuse `assignLicense` for one group;
+//! it charges Graph's resource units (saying so in `x-ms-resource-unit`) and write requests
+//! against quotas when given them.
 //! Started with [`FakeGraph::start_live`], it holds a tenant ([`Live`]) that its write calls
 //! change, so a read after an apply sees what the apply did.
 
@@ -88,6 +90,17 @@ pub struct Behaviour {
     pub units_spent: u64,
     /// Requests answered 429 because the quota was spent.
     pub quota_refusals: u32,
+    /// Units charged above the documented cost of every request (each inner request of a
+    /// `$batch` on its own): a service charging more than its table says. The answers'
+    /// `x-ms-resource-unit` says what was charged.
+    pub surcharge: u32,
+    /// Graph's write quota: `(requests, window)` of POST, PATCH and DELETE. Writes past it
+    /// answer 429 with the seconds until the window has room in `Retry-After`.
+    pub write_quota: Option<(u32, Duration)>,
+    /// When the writes within the current write window were charged, oldest first.
+    writes_charged: VecDeque<Instant>,
+    /// Writes answered 429 because the write quota was spent.
+    pub write_refusals: u32,
     /// Delta links are refused: `Some(410)` answers 410 Gone, `Some(400)` Graph's 400
     /// `syncStateNotFound` of an expired token.
     pub refuse_delta: Option<u16>,
@@ -145,6 +158,29 @@ impl Behaviour {
         }
         self.charged.push_back((now, units));
         self.units_spent += u64::from(units);
+        Ok(())
+    }
+
+    /// Charges one write against the write quota; `Err(seconds)` when it has no room.
+    fn charge_write(&mut self) -> Result<(), u64> {
+        let Some((quota, window)) = self.write_quota else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        while self
+            .writes_charged
+            .front()
+            .is_some_and(|at| now.duration_since(*at) >= window)
+        {
+            self.writes_charged.pop_front();
+        }
+        if self.writes_charged.len() >= quota as usize {
+            self.write_refusals += 1;
+            let oldest = self.writes_charged.front().copied().unwrap_or(now);
+            let wait = (oldest + window).saturating_duration_since(now);
+            return Err(wait.as_secs_f64().ceil().max(1.0) as u64);
+        }
+        self.writes_charged.push_back(now);
         Ok(())
     }
 }
@@ -1555,17 +1591,27 @@ fn serve(
             behaviour.latency
         };
         std::thread::sleep(latency);
+        let mut charged = None;
         let (status, body, retry_after) = {
             let mut behaviour = behaviour.lock().unwrap();
             // Tests change the tenant between requests: lookups are made afresh for each.
             if let Some(live) = behaviour.live.as_mut() {
                 live.index = None;
             }
-            answer(&recorded, authorization.as_deref(), &mut behaviour, origin)
+            answer(
+                &recorded,
+                authorization.as_deref(),
+                &mut behaviour,
+                origin,
+                &mut charged,
+            )
         };
         let mut headers = Vec::new();
         if let Some(seconds) = retry_after {
             headers.push(("Retry-After", seconds));
+        }
+        if let Some(units) = charged {
+            headers.push(("x-ms-resource-unit", units.to_string()));
         }
         if respond(&mut stream, status, &body, &headers, close).is_err() || close {
             return;
@@ -1727,11 +1773,14 @@ fn graph_error(code: &str, message: &str) -> String {
     json!({"error": {"code": code, "message": message}}).to_string()
 }
 
+/// Answers one request (`(status, body, Retry-After)`); `charged` receives the resource units
+/// the request was charged, when it was (sent back as `x-ms-resource-unit`).
 fn answer(
     request: &Recorded,
     authorization: Option<&str>,
     behaviour: &mut Behaviour,
     origin: &str,
+    charged: &mut Option<u32>,
 ) -> (u16, String, Option<String>) {
     let (path, query) = request.url.split_once('?').unwrap_or((&request.url, ""));
     if let Some(statuses) = behaviour.failures.get_mut(path) {
@@ -1807,13 +1856,24 @@ fn answer(
         let body = batch(&request.json(), authorization, behaviour, origin);
         return (200, body, None);
     }
-    if let Err(seconds) = behaviour.charge(units_of(&request.method, path, query)) {
+    if request.method != "GET" {
+        if let Err(seconds) = behaviour.charge_write() {
+            return (
+                429,
+                fixture("api/error-429.response.json").to_string(),
+                Some(seconds.to_string()),
+            );
+        }
+    }
+    let units = units_of(&request.method, path, query) + behaviour.surcharge;
+    if let Err(seconds) = behaviour.charge(units) {
         return (
             429,
             fixture("api/error-429.response.json").to_string(),
             Some(seconds.to_string()),
         );
     }
+    *charged = Some(units);
     let second_page = query.contains("$skiptoken=page2");
     let ok = |body: Value| (200, body.to_string(), None);
     let mut extras = Extras {
@@ -1938,10 +1998,15 @@ fn batch(
                 url: format!("/v1.0{url}"),
                 body: inner.get("body").map(Value::to_string).unwrap_or_default(),
             };
-            let (status, body, retry_after) = answer(&alone, authorization, behaviour, origin);
+            let mut charged = None;
+            let (status, body, retry_after) =
+                answer(&alone, authorization, behaviour, origin, &mut charged);
             let mut headers = json!({"Content-Type": "application/json"});
             if let Some(seconds) = retry_after {
                 headers["Retry-After"] = json!(seconds);
+            }
+            if let Some(units) = charged {
+                headers["x-ms-resource-unit"] = json!(units.to_string());
             }
             let body = if serde_json::from_str::<serde::de::IgnoredAny>(&body).is_ok() {
                 body
