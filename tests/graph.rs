@@ -2212,3 +2212,69 @@ fn the_graph_backend_makes_the_reordered_calls_in_the_plan_s_order() {
         ]
     );
 }
+
+#[test]
+fn the_client_counts_what_graph_says_it_charged_and_reserves_accordingly() {
+    // The server charges every request (each inner request of a `$batch` on its own) two units
+    // above the documented table and says so in `x-ms-resource-unit`. The read is 8 requests
+    // and inner requests of 14 documented units, so 30 charged: the client's account is the
+    // server's, not the table's, and it reserves the next requests at 30 for every 14. Its
+    // quota of 5 a second makes it wait for the window after the first requests (13 charged
+    // where 5 were reserved); the server's 24 a second leave room for two such windows
+    // arriving together on a busy machine.
+    let server = FakeGraph::start();
+    {
+        let mut behaviour = server.behaviour.lock().unwrap();
+        behaviour.resource_units = Some((24, Duration::from_secs(1)));
+        behaviour.surcharge = 2;
+    }
+    let mut fitting = settings(&server, CLIENT_SECRET);
+    fitting.resource_units = Some(5);
+    fitting.resource_window = Duration::from_secs(1);
+    let client = GraphClient::new(fitting);
+    let tenant = client
+        .read_tenant(&["All staff (mail)".to_string()])
+        .unwrap();
+    assert_eq!(tenant, imported());
+    let behaviour = server.behaviour.lock().unwrap();
+    assert_eq!(behaviour.quota_refusals, 0);
+    let (units, requests) = client.budget().spent();
+    assert_eq!((units, requests), (30, 7), "14 documented + 2 × 8 charged");
+    assert_eq!(units, behaviour.units_spent);
+    assert_eq!(client.budget().reservation(14), 30);
+}
+
+#[test]
+fn writes_are_held_to_the_write_quota_instead_of_meeting_429s() {
+    // Graph's write quota, shrunk: 4 writes a second. A client allowing itself 2 a second (so
+    // that two of its windows arriving together on a busy machine still fit) sends its ten
+    // writes and never meets a 429.
+    let server = FakeGraph::start();
+    server.behaviour.lock().unwrap().write_quota = Some((4, Duration::from_secs(1)));
+    let client = GraphClient::new(settings(&server, CLIENT_SECRET))
+        .with_write_quota(2, Duration::from_secs(1));
+    for _ in 0..5 {
+        client
+            .set_usage_location("0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", "IE")
+            .unwrap();
+        client
+            .add_group_member(
+                "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
+                "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+            )
+            .unwrap();
+    }
+    // Reads are not writes: they pass the full write window.
+    client
+        .license_processing_state("9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d")
+        .unwrap();
+    let written = server
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET" && r.url.starts_with("/v1.0"))
+        .count();
+    assert_eq!(written, 10, "each write sent once");
+    assert_eq!(server.behaviour.lock().unwrap().write_refusals, 0);
+    assert_eq!(client.budget().write_quota(), 2, "never lowered by a 429");
+    assert_eq!(client.budget().spent(), (11, 11));
+}

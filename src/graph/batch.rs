@@ -279,7 +279,7 @@ impl<'c> BatchReader<'c> {
         }
         if !again.is_empty() {
             if throttled {
-                client.budget().throttled(asked);
+                client.budget().throttled(asked, false);
             }
             client.sleep(wait);
             if let Ok(mut queue) = self.queue.lock() {

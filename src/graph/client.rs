@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::answer::{graph_error_fields, parse_retry_after, read_answer, Answer};
 use super::auth::request_token;
-use super::budget::{request_cost, ResourceBudget};
+use super::budget::{request_cost, write_cost, ResourceBudget};
 use super::error::{GraphError, GraphErrorKind};
 use super::retry::{client_request_id, retryable, thread_sleeper, Budget, Repeat, Sleeper};
 use super::secret::Secret;
@@ -118,6 +118,15 @@ impl GraphClient {
     /// record the waits the policy asks for without spending them).
     pub fn with_sleeper(mut self, sleeper: Sleeper) -> Self {
         self.sleeper = sleeper;
+        self
+    }
+
+    /// The same client holding its writes to `writes` requests per `window` instead of Graph's
+    /// documented write quota (3,000 per 2 minutes 30 seconds; see [`super::budget`]).
+    pub fn with_write_quota(mut self, writes: u32, window: Duration) -> Self {
+        self.budget =
+            ResourceBudget::new(self.settings.resource_units, self.settings.resource_window)
+                .with_write_quota(writes, window);
         self
     }
 
@@ -273,14 +282,22 @@ impl GraphClient {
         let client_request_id = client_request_id();
         let mut budget = Budget::new(self.settings.retry);
         let mut renewed = false;
-        let cost = self.cost(method, url, body);
+        let (cost, writes) = self.cost(method, url, body);
         loop {
             budget.attempt();
             let token = self.access_token()?;
-            self.budget
-                .spend(cost, budget.attempts > 1, &|wait| (self.sleeper)(wait));
+            let spent = self
+                .budget
+                .spend(cost, writes, budget.attempts > 1, &|wait| {
+                    (self.sleeper)(wait)
+                });
             let answer = match self.exchange(method, url, body, &token, &client_request_id, parse) {
-                Ok(answer) => answer,
+                Ok((answer, resource_units)) => {
+                    if let Some(units) = self.charged_units(url, body, &answer, resource_units) {
+                        self.budget.charged(spent, units);
+                    }
+                    answer
+                }
                 Err(message) => {
                     let reason = if retryable(repeat, None) {
                         match budget.next_wait(None) {
@@ -314,7 +331,7 @@ impl GraphClient {
                         Ok(wait) => {
                             // Only a wait that is going to happen holds the other requests.
                             if status == 429 {
-                                self.budget.throttled(answer.retry_after);
+                                self.budget.throttled(answer.retry_after, writes > 0);
                             }
                             (self.sleeper)(wait);
                             continue;
@@ -334,31 +351,59 @@ impl GraphClient {
         }
     }
 
-    /// The resource units a request costs: a `$batch` the sum of its inner requests.
-    fn cost(&self, method: Method, url: &str, body: Option<&Value>) -> u32 {
+    /// The documented resource units a request costs and the write requests it carries: a
+    /// `$batch` the sums of its inner requests.
+    fn cost(&self, method: Method, url: &str, body: Option<&Value>) -> (u32, u32) {
         let relative = url.strip_prefix(&self.settings.graph_base).unwrap_or(url);
         match (relative, body) {
             ("/$batch", Some(body)) => {
-                body.get("requests")
-                    .and_then(Value::as_array)
-                    .map_or(1, |requests| {
-                        requests
-                            .iter()
-                            .map(|inner| {
-                                let method = match inner.get("method").and_then(Value::as_str) {
-                                    Some("GET") => Method::Get,
-                                    Some("PATCH") => Method::Patch,
-                                    Some("DELETE") => Method::Delete,
-                                    _ => Method::Post,
-                                };
-                                let url = inner.get("url").and_then(Value::as_str).unwrap_or("/");
-                                request_cost(method, url)
-                            })
-                            .sum::<u32>()
-                            .max(1)
-                    })
+                let (units, writes) = batch_inner(body)
+                    .iter()
+                    .map(|(_, method, url)| (request_cost(*method, url), write_cost(*method)))
+                    .fold((0, 0), |(units, writes), (u, w)| (units + u, writes + w));
+                (units.max(1), writes)
             }
-            _ => request_cost(method, relative),
+            _ => (request_cost(method, relative), write_cost(method)),
+        }
+    }
+
+    /// What Graph says a request cost: its `x-ms-resource-unit`, or for a `$batch` the inner
+    /// responses' (an inner request whose response says nothing counted at its documented
+    /// cost); `None` when the answer says nothing.
+    fn charged_units(
+        &self,
+        url: &str,
+        body: Option<&Value>,
+        answer: &Answer,
+        resource_units: Option<u32>,
+    ) -> Option<u32> {
+        let relative = url.strip_prefix(&self.settings.graph_base).unwrap_or(url);
+        let (Some(request), "/$batch", 200..=299) = (body, relative, answer.status) else {
+            return resource_units;
+        };
+        let responses = answer.body.get("responses").and_then(Value::as_array);
+        let charged = |id: &str| {
+            responses?
+                .iter()
+                .find(|response| response.get("id").and_then(Value::as_str) == Some(id))
+                .and_then(|response| response.get("headers"))
+                .and_then(inner_resource_units)
+        };
+        let mut said = false;
+        let total = batch_inner(request)
+            .iter()
+            .map(|(id, method, url)| match charged(id) {
+                Some(units) => {
+                    said = true;
+                    units
+                }
+                None => request_cost(*method, url),
+            })
+            .sum::<u32>();
+        if said {
+            Some(total)
+        } else {
+            resource_units
         }
     }
 
@@ -376,7 +421,7 @@ impl GraphClient {
         token: &Secret,
         client_request_id: &str,
         parse: bool,
-    ) -> Result<Answer, String> {
+    ) -> Result<(Answer, Option<u32>), String> {
         let authorization = format!("Bearer {}", token.expose());
         fn headers<B>(
             request: ureq::RequestBuilder<B>,
@@ -398,7 +443,12 @@ impl GraphClient {
             (Method::Patch, None) => headers(self.agent.patch(url), auth, id).send_empty(),
         };
         let response = result.map_err(|error| error.to_string())?;
-        read_answer(response, parse)
+        let resource_units = response
+            .headers()
+            .get("x-ms-resource-unit")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u32>().ok());
+        read_answer(response, parse).map(|answer| (answer, resource_units))
     }
 
     pub(super) fn error_from(
@@ -622,5 +672,133 @@ impl GraphClient {
                 })
             })
             .collect()
+    }
+}
+
+/// The inner requests of a `$batch` body: id, method and URL under the Graph version.
+fn batch_inner(body: &Value) -> Vec<(String, Method, String)> {
+    let Some(requests) = body.get("requests").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    requests
+        .iter()
+        .map(|inner| {
+            let id = match inner.get("id") {
+                Some(Value::String(id)) => id.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            let method = match inner.get("method").and_then(Value::as_str) {
+                Some("GET") => Method::Get,
+                Some("PATCH") => Method::Patch,
+                Some("DELETE") => Method::Delete,
+                _ => Method::Post,
+            };
+            let url = inner.get("url").and_then(Value::as_str).unwrap_or("/");
+            (id, method, url.to_string())
+        })
+        .collect()
+}
+
+/// The `x-ms-resource-unit` of an inner response's headers (a string, or a number).
+fn inner_resource_units(headers: &Value) -> Option<u32> {
+    let (_, value) = headers
+        .as_object()?
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("x-ms-resource-unit"))?;
+    match value {
+        Value::String(text) => text.trim().parse().ok(),
+        Value::Number(number) => number.as_u64().and_then(|n| u32::try_from(n).ok()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::{Credential, Secret};
+
+    fn client() -> GraphClient {
+        let settings = GraphSettings::new(
+            "tenant",
+            "client",
+            Credential::ClientSecret(Secret::new("secret")),
+        )
+        .with_endpoints("http://127.0.0.1:1", "http://127.0.0.1:1/v1.0");
+        GraphClient::new(settings)
+    }
+
+    fn answer(body: Value) -> Answer {
+        Answer {
+            status: 200,
+            retry_after: None,
+            body,
+            text: String::new(),
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn a_batch_costs_its_inner_requests_and_writes() {
+        let client = client();
+        let body = json!({"requests": [
+            {"id": "1", "method": "GET", "url": "/groups/a/members?$select=id"},
+            {"id": "2", "method": "GET", "url": "/users"},
+            {"id": "3", "method": "PATCH", "url": "/users/u", "body": {}},
+        ]});
+        let url = client.url("/$batch");
+        assert_eq!(client.cost(Method::Post, &url, Some(&body)), (5, 1));
+        assert_eq!(
+            client.cost(Method::Post, &client.url("/groups/g/assignLicense"), None),
+            (1, 1)
+        );
+        assert_eq!(
+            client.cost(Method::Get, &client.url("/users?$select=id"), None),
+            (1, 0)
+        );
+    }
+
+    #[test]
+    fn graph_s_charge_is_read_from_the_answer_and_from_each_inner_response() {
+        let client = client();
+        let single = client.url("/users?$select=id");
+        let plain = answer(Value::Null);
+        assert_eq!(
+            client.charged_units(&single, None, &plain, Some(4)),
+            Some(4)
+        );
+        assert_eq!(client.charged_units(&single, None, &plain, None), None);
+        let url = client.url("/$batch");
+        let request = json!({"requests": [
+            {"id": "1", "method": "GET", "url": "/groups/a/members?$select=id"},
+            {"id": "2", "method": "GET", "url": "/groups/b/members?$select=id"},
+        ]});
+        // One inner response says 7 (a string, as Graph writes headers), the other nothing:
+        // that one counts at its documented 2.
+        let said = answer(json!({"responses": [
+            {"id": "2", "status": 200, "headers": {"X-MS-Resource-Unit": "7"}, "body": {}},
+            {"id": "1", "status": 200, "headers": {}, "body": {}},
+        ]}));
+        assert_eq!(
+            client.charged_units(&url, Some(&request), &said, None),
+            Some(9)
+        );
+        let silent = answer(json!({"responses": [
+            {"id": "1", "status": 200, "headers": {}, "body": {}},
+            {"id": "2", "status": 200, "body": {}},
+        ]}));
+        assert_eq!(
+            client.charged_units(&url, Some(&request), &silent, None),
+            None
+        );
+        assert_eq!(
+            client.charged_units(&url, Some(&request), &silent, Some(3)),
+            Some(3),
+            "the outer header when no inner response says"
+        );
+        assert_eq!(
+            inner_resource_units(&json!({"x-ms-resource-unit": 3})),
+            Some(3)
+        );
     }
 }

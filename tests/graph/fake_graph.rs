@@ -1,18 +1,22 @@
-//! A fake Microsoft Graph and identity platform on 127.0.0.1 (tiny_http, one thread), answering
-//! with the bodies of tests/fixtures/graph/. It records every request and can be told to throttle
-//! (429 with `Retry-After: 0`), fail transiently (503), or refuse `assignLicense` for one group.
+//! A fake Microsoft Graph and identity platform on 127.0.0.1 (HTTP/1.1 over `std::net`, one
+//! thread per connection, keep-alive, requests parsed by `httparse`), answering with the bodies
+//! of tests/fixtures/graph/. It records every request and can be told to throttle
+//! (429 with `Retry-After: 0`), fail transiently (503), or refuse `assignLicense` for one group;
+//! it charges Graph's resource units (saying so in `x-ms-resource-unit`) and write requests
+//! against quotas when given them.
 //! Started with [`FakeGraph::start_live`], it holds a tenant ([`Live`]) that its write calls
 //! change, so a read after an apply sees what the apply did.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tiny_http::{Header, Response, Server};
 
 const FIXTURES: &str = "tests/fixtures/graph";
 
@@ -86,6 +90,17 @@ pub struct Behaviour {
     pub units_spent: u64,
     /// Requests answered 429 because the quota was spent.
     pub quota_refusals: u32,
+    /// Units charged above the documented cost of every request (each inner request of a
+    /// `$batch` on its own): a service charging more than its table says. The answers'
+    /// `x-ms-resource-unit` says what was charged.
+    pub surcharge: u32,
+    /// Graph's write quota: `(requests, window)` of POST, PATCH and DELETE. Writes past it
+    /// answer 429 with the seconds until the window has room in `Retry-After`.
+    pub write_quota: Option<(u32, Duration)>,
+    /// When the writes within the current write window were charged, oldest first.
+    writes_charged: VecDeque<Instant>,
+    /// Writes answered 429 because the write quota was spent.
+    pub write_refusals: u32,
     /// Delta links are refused: `Some(410)` answers 410 Gone, `Some(400)` Graph's 400
     /// `syncStateNotFound` of an expired token.
     pub refuse_delta: Option<u16>,
@@ -143,6 +158,29 @@ impl Behaviour {
         }
         self.charged.push_back((now, units));
         self.units_spent += u64::from(units);
+        Ok(())
+    }
+
+    /// Charges one write against the write quota; `Err(seconds)` when it has no room.
+    fn charge_write(&mut self) -> Result<(), u64> {
+        let Some((quota, window)) = self.write_quota else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        while self
+            .writes_charged
+            .front()
+            .is_some_and(|at| now.duration_since(*at) >= window)
+        {
+            self.writes_charged.pop_front();
+        }
+        if self.writes_charged.len() >= quota as usize {
+            self.write_refusals += 1;
+            let oldest = self.writes_charged.front().copied().unwrap_or(now);
+            let wait = (oldest + window).saturating_duration_since(now);
+            return Err(wait.as_secs_f64().ceil().max(1.0) as u64);
+        }
+        self.writes_charged.push_back(now);
         Ok(())
     }
 }
@@ -1324,30 +1362,212 @@ pub struct FakeGraph {
     pub log: Arc<Mutex<Vec<Recorded>>>,
     /// What to do besides answering normally.
     pub behaviour: Arc<Mutex<Behaviour>>,
-    server: Arc<Server>,
-    threads: Vec<JoinHandle<()>>,
+    address: SocketAddr,
+    connections: Arc<Connections>,
+    accepting: Option<JoinHandle<()>>,
 }
 
-/// Threads answering requests: as many requests overlap (each waiting out the latency).
-const WORKERS: usize = 48;
+/// The connections a server has open, so that dropping it can close every one and join its
+/// thread.
+#[derive(Default)]
+struct Connections {
+    /// Set when the server is dropped; a held write waits on `stopped` until then.
+    stopping: Mutex<bool>,
+    stopped: Condvar,
+    /// A clone of each open connection's stream, by the connection's number.
+    open: Mutex<HashMap<u64, TcpStream>>,
+    /// The thread of each connection not known to have ended.
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
 
-/// One worker: receives, waits out the latency, answers, until the server is unblocked.
-fn serve(server: &Server, log: &Mutex<Vec<Recorded>>, behaviour: &Mutex<Behaviour>, origin: &str) {
-    // Requests received and never answered (see `Behaviour::hold_writes_after`).
-    let mut held = Vec::new();
-    while let Ok(mut request) = server.recv() {
-        let mut body = String::new();
-        let _ = request.as_reader().read_to_string(&mut body);
-        let recorded = Recorded {
-            method: request.method().to_string(),
-            url: request.url().to_string(),
-            body,
+impl Connections {
+    fn stopping(&self) -> bool {
+        *self.stopping.lock().unwrap()
+    }
+
+    /// Blocks until the server is dropped.
+    fn wait_until_stopped(&self) {
+        let mut stopping = self.stopping.lock().unwrap();
+        while !*stopping {
+            stopping = self.stopped.wait(stopping).unwrap();
+        }
+    }
+}
+
+/// The longest request head read (request line and headers).
+const MAX_HEAD: usize = 64 * 1024;
+
+/// One request read off a connection.
+struct Incoming {
+    recorded: Recorded,
+    authorization: Option<String>,
+    /// The client asked to close the connection after the answer (`Connection: close`, or
+    /// HTTP/1.0 without `keep-alive`).
+    close: bool,
+}
+
+/// Why a request could not be read: the status answered before the connection is closed.
+struct Unreadable(u16, &'static str);
+
+/// Reads the next request off `stream`, `buffer` holding what was read past the previous one.
+/// `Ok(None)`: the client closed the connection (or it was shut down) between requests.
+fn read_request(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+) -> Result<Option<Incoming>, Unreadable> {
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut more = |stream: &mut TcpStream, buffer: &mut Vec<u8>| loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return false,
+            Ok(read) => {
+                buffer.extend_from_slice(&chunk[..read]);
+                return true;
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    };
+    let (head, incoming, length) = loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut request = httparse::Request::new(&mut headers);
+        match request.parse(buffer) {
+            Ok(httparse::Status::Complete(head)) => {
+                let header = |name: &str| {
+                    request
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case(name))
+                        .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
+                };
+                // ureq sends every body seatplan makes with its length (JSON and forms are
+                // serialized first), never chunked.
+                if header("Transfer-Encoding").is_some() {
+                    return Err(Unreadable(501, "Transfer-Encoding is not supported"));
+                }
+                let length = match header("Content-Length").map(|v| v.parse::<usize>()) {
+                    None => 0,
+                    Some(Ok(length)) => length,
+                    Some(Err(_)) => return Err(Unreadable(400, "bad Content-Length")),
+                };
+                let connection = header("Connection")
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                let close = connection.contains("close")
+                    || (request.version == Some(0) && !connection.contains("keep-alive"));
+                let incoming = Incoming {
+                    recorded: Recorded {
+                        method: request.method.unwrap_or_default().to_string(),
+                        url: request.path.unwrap_or_default().to_string(),
+                        body: String::new(),
+                    },
+                    authorization: header("Authorization"),
+                    close,
+                };
+                break (head, incoming, length);
+            }
+            Ok(httparse::Status::Partial) if buffer.len() > MAX_HEAD => {
+                return Err(Unreadable(431, "the request head is too long"))
+            }
+            Ok(httparse::Status::Partial) => {
+                if !more(stream, buffer) {
+                    return Ok(None);
+                }
+            }
+            Err(_) => return Err(Unreadable(400, "not an HTTP/1.1 request")),
+        }
+    };
+    while buffer.len() < head + length {
+        if !more(stream, buffer) {
+            return Ok(None);
+        }
+    }
+    let mut incoming = incoming;
+    incoming.recorded.body = String::from_utf8_lossy(&buffer[head..head + length]).into_owned();
+    buffer.drain(..head + length);
+    Ok(Some(incoming))
+}
+
+/// The reason phrase of the statuses the server answers.
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        410 => "Gone",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+/// Writes one answer: the body with its `Content-Length` (none for a 204, which has no body).
+fn respond(
+    stream: &mut TcpStream,
+    status: u16,
+    body: &str,
+    headers: &[(&str, String)],
+    close: bool,
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\n",
+        reason(status)
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if status != 204 {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    if close {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    if status != 204 {
+        stream.write_all(body.as_bytes())?;
+    }
+    stream.flush()
+}
+
+/// Answers the requests of one connection, one after another, until the client closes it, asks
+/// to close it, or the server is dropped: receives, waits out the latency (outside the lock, so
+/// that requests on other connections overlap), answers.
+fn serve(
+    mut stream: TcpStream,
+    log: &Mutex<Vec<Recorded>>,
+    behaviour: &Mutex<Behaviour>,
+    connections: &Connections,
+    origin: &str,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut buffer = Vec::new();
+    loop {
+        let incoming = match read_request(&mut stream, &mut buffer) {
+            Ok(Some(incoming)) => incoming,
+            Ok(None) => return,
+            Err(Unreadable(status, message)) => {
+                let _ = respond(
+                    &mut stream,
+                    status,
+                    &graph_error("BadRequest", message),
+                    &[],
+                    true,
+                );
+                return;
+            }
         };
-        let authorization = request
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("Authorization"))
-            .map(|h| h.value.to_string());
+        let Incoming {
+            recorded,
+            authorization,
+            close,
+        } = incoming;
         log.lock().unwrap().push(recorded.clone());
         let write = recorded.url.starts_with("/v1.0")
             && recorded.method != "GET"
@@ -1359,8 +1579,11 @@ fn serve(server: &Server, log: &Mutex<Vec<Recorded>>, behaviour: &Mutex<Behaviou
                     .hold_writes_after
                     .is_some_and(|limit| behaviour.writes_answered >= limit)
             {
-                held.push(request);
-                continue;
+                drop(behaviour);
+                // Received and never answered: the connection stays open until the server is
+                // dropped.
+                connections.wait_until_stopped();
+                return;
             }
             if write {
                 behaviour.writes_answered += 1;
@@ -1368,49 +1591,95 @@ fn serve(server: &Server, log: &Mutex<Vec<Recorded>>, behaviour: &Mutex<Behaviou
             behaviour.latency
         };
         std::thread::sleep(latency);
+        let mut charged = None;
         let (status, body, retry_after) = {
             let mut behaviour = behaviour.lock().unwrap();
             // Tests change the tenant between requests: lookups are made afresh for each.
             if let Some(live) = behaviour.live.as_mut() {
                 live.index = None;
             }
-            answer(&recorded, authorization.as_deref(), &mut behaviour, origin)
+            answer(
+                &recorded,
+                authorization.as_deref(),
+                &mut behaviour,
+                origin,
+                &mut charged,
+            )
         };
-        let mut response = Response::from_string(body)
-            .with_status_code(status)
-            .with_header(Header::from_bytes("Content-Type", "application/json").unwrap());
+        let mut headers = Vec::new();
         if let Some(seconds) = retry_after {
-            response = response.with_header(Header::from_bytes("Retry-After", seconds).unwrap());
+            headers.push(("Retry-After", seconds));
         }
-        let _ = request.respond(response);
+        if let Some(units) = charged {
+            headers.push(("x-ms-resource-unit", units.to_string()));
+        }
+        if respond(&mut stream, status, &body, &headers, close).is_err() || close {
+            return;
+        }
+    }
+}
+
+/// Accepts connections until the server is dropped, each served by a thread of its own.
+fn accept(
+    listener: TcpListener,
+    log: Arc<Mutex<Vec<Recorded>>>,
+    behaviour: Arc<Mutex<Behaviour>>,
+    connections: Arc<Connections>,
+    origin: String,
+) {
+    for (number, stream) in (0u64..).zip(listener.incoming()) {
+        if connections.stopping() {
+            return;
+        }
+        let Ok(stream) = stream else {
+            continue;
+        };
+        let Ok(clone) = stream.try_clone() else {
+            continue;
+        };
+        connections.open.lock().unwrap().insert(number, clone);
+        let (log, behaviour, shared, origin) = (
+            log.clone(),
+            behaviour.clone(),
+            connections.clone(),
+            origin.clone(),
+        );
+        let thread = std::thread::spawn(move || {
+            serve(stream, &log, &behaviour, &shared, &origin);
+            shared.open.lock().unwrap().remove(&number);
+        });
+        let mut threads = connections.threads.lock().unwrap();
+        // A finished thread needs no join.
+        threads.retain(|thread| !thread.is_finished());
+        threads.push(thread);
     }
 }
 
 impl FakeGraph {
     /// Starts a server on an ephemeral port.
     pub fn start() -> FakeGraph {
-        let server = Arc::new(Server::http("127.0.0.1:0").unwrap());
-        let port = server.server_addr().to_ip().unwrap().port();
-        let origin = format!("http://127.0.0.1:{port}");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let origin = format!("http://127.0.0.1:{}", address.port());
         let log = Arc::new(Mutex::new(Vec::new()));
         let behaviour = Arc::new(Mutex::new(Behaviour::default()));
-        let threads = (0..WORKERS)
-            .map(|_| {
-                let (server, log, behaviour, origin) = (
-                    server.clone(),
-                    log.clone(),
-                    behaviour.clone(),
-                    origin.clone(),
-                );
-                std::thread::spawn(move || serve(&server, &log, &behaviour, &origin))
-            })
-            .collect();
+        let connections = Arc::new(Connections::default());
+        let accepting = {
+            let (log, behaviour, connections, origin) = (
+                log.clone(),
+                behaviour.clone(),
+                connections.clone(),
+                origin.clone(),
+            );
+            std::thread::spawn(move || accept(listener, log, behaviour, connections, origin))
+        };
         FakeGraph {
             origin,
             log,
             behaviour,
-            server,
-            threads,
+            address,
+            connections,
+            accepting: Some(accepting),
         }
     }
 
@@ -1450,11 +1719,21 @@ impl FakeGraph {
 }
 
 impl Drop for FakeGraph {
+    /// Stops accepting, shuts every open connection down (a client waiting on one sees it
+    /// closed), releases the held writes and joins every thread.
     fn drop(&mut self) {
-        for _ in 0..self.threads.len() {
-            self.server.unblock();
+        *self.connections.stopping.lock().unwrap() = true;
+        self.connections.stopped.notify_all();
+        // Wakes the accept loop, which then sees `stopping`.
+        let _ = TcpStream::connect(self.address);
+        if let Some(accepting) = self.accepting.take() {
+            let _ = accepting.join();
         }
-        for thread in self.threads.drain(..) {
+        for stream in self.connections.open.lock().unwrap().values() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        let threads = std::mem::take(&mut *self.connections.threads.lock().unwrap());
+        for thread in threads {
             let _ = thread.join();
         }
     }
@@ -1494,11 +1773,14 @@ fn graph_error(code: &str, message: &str) -> String {
     json!({"error": {"code": code, "message": message}}).to_string()
 }
 
+/// Answers one request (`(status, body, Retry-After)`); `charged` receives the resource units
+/// the request was charged, when it was (sent back as `x-ms-resource-unit`).
 fn answer(
     request: &Recorded,
     authorization: Option<&str>,
     behaviour: &mut Behaviour,
     origin: &str,
+    charged: &mut Option<u32>,
 ) -> (u16, String, Option<String>) {
     let (path, query) = request.url.split_once('?').unwrap_or((&request.url, ""));
     if let Some(statuses) = behaviour.failures.get_mut(path) {
@@ -1574,13 +1856,24 @@ fn answer(
         let body = batch(&request.json(), authorization, behaviour, origin);
         return (200, body, None);
     }
-    if let Err(seconds) = behaviour.charge(units_of(&request.method, path, query)) {
+    if request.method != "GET" {
+        if let Err(seconds) = behaviour.charge_write() {
+            return (
+                429,
+                fixture("api/error-429.response.json").to_string(),
+                Some(seconds.to_string()),
+            );
+        }
+    }
+    let units = units_of(&request.method, path, query) + behaviour.surcharge;
+    if let Err(seconds) = behaviour.charge(units) {
         return (
             429,
             fixture("api/error-429.response.json").to_string(),
             Some(seconds.to_string()),
         );
     }
+    *charged = Some(units);
     let second_page = query.contains("$skiptoken=page2");
     let ok = |body: Value| (200, body.to_string(), None);
     let mut extras = Extras {
@@ -1705,10 +1998,15 @@ fn batch(
                 url: format!("/v1.0{url}"),
                 body: inner.get("body").map(Value::to_string).unwrap_or_default(),
             };
-            let (status, body, retry_after) = answer(&alone, authorization, behaviour, origin);
+            let mut charged = None;
+            let (status, body, retry_after) =
+                answer(&alone, authorization, behaviour, origin, &mut charged);
             let mut headers = json!({"Content-Type": "application/json"});
             if let Some(seconds) = retry_after {
                 headers["Retry-After"] = json!(seconds);
+            }
+            if let Some(units) = charged {
+                headers["x-ms-resource-unit"] = json!(units.to_string());
             }
             let body = if serde_json::from_str::<serde::de::IgnoredAny>(&body).is_ok() {
                 body
