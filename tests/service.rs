@@ -576,3 +576,67 @@ fn apply_with_reprocess_adds_the_reprocess_steps_and_records_their_result() {
         assert!(again.stdout.contains("No changes."), "{}", again.stdout);
     }
 }
+
+// Seed 001, "Service plans that conflict": the service cannot assign a product whose plans
+// conflict with plans the user already has, and seed 003: it "does not automatically react to all
+// types of changes in the environment". Ann and Bob move from the E1 group to the E3 group: they
+// are added to the E3 group first (so they are never in neither), meet the E1 they still hold,
+// and the E3 assignment fails for good; then E1 goes and they have no Office license at all.
+#[test]
+fn a_move_between_groups_whose_licenses_conflict_is_rejected_with_how_to_restructure() {
+    check(&Case {
+        directory: "move-across-groups",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "1. addMember group[\"Staff E3\"] ann@contoso.com",
+            "3. removeMember group[\"Staff\"] ann@contoso.com",
+            "seatplan::mutually-exclusive",
+            "error: ENTERPRISEPACK via \"Staff E3\": MutuallyExclusiveViolation",
+            "seatplan::license-loss",
+            "2 users would lose Office 365 E1 through group `Staff`",
+        ],
+        absent: &[],
+    });
+}
+
+// Seed 001, "Not enough licenses": the assignment fails for a joiner when no seat is free, and
+// seed 003: the service "does not automatically react to all types of changes in the
+// environment". With 2 seats of 2 taken, Ann is added before Cat is removed: the add fails for
+// seats, and the seat Cat frees afterwards does not retry it.
+#[test]
+fn a_joiner_added_before_the_leaver_who_frees_the_seat_is_a_seat_shortage() {
+    check(&Case {
+        directory: "seat-swap",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "1. addMember group[\"E3\"] ann@contoso.com",
+            "2. removeMember group[\"E3\"] cat@contoso.com",
+            "seatplan::seat-shortage",
+            "ann@contoso.com via group `E3`",
+            "error: ENTERPRISEPACK via \"E3\": CountViolation",
+        ],
+        absent: &["gains Office 365 E3"],
+    });
+}
+
+// Seed 000, "Missing dependent service plans", and seed 001, "Other products depend on this
+// license": a product cannot be removed while a plan the user keeps depends on it. Workplace
+// Analytics needs the Exchange plan of E3; removing both from the group (or deleting the group)
+// is one `assignLicense` with both skuIds, never E3 alone first.
+#[test]
+fn an_add_on_and_its_prerequisite_are_removed_in_one_call() {
+    for config in ["seatplan.yaml", "delete-group.yaml"] {
+        check(&Case {
+            directory: "removed-together",
+            args: &["plan", "-c", config, "--state", "{state}"],
+            tenants: BOTH,
+            exit: 0,
+            expect: &["1. assignLicense group[\"WPA\"] -ENTERPRISEPACK -WORKPLACE_ANALYTICS"],
+            absent: &["seatplan::dependency-break"],
+        });
+    }
+}

@@ -289,7 +289,8 @@ fn compute_comparing(
     };
     phase_done("rules (desired)");
     let changes = diff::changes(catalog, inputs.state, &desired, &current.tenant, &book);
-    let mut ordered = steps::steps(catalog, inputs.state, &changes, &[]);
+    let default_order = steps::steps(catalog, inputs.state, &changes, &[]);
+    let mut ordered = default_order.clone();
     phase_done("diff");
     let endpoints = simulate::Endpoints {
         catalog,
@@ -301,6 +302,7 @@ fn compute_comparing(
         desired: &desired,
         changes: &changes,
         releases: &[],
+        steps: default_order.as_deref().unwrap_or(&[]),
     };
     let mut simulation = simulate::simulate(&endpoints);
     // A direct call refused for a seat that a later removal frees: run that removal first when
@@ -350,6 +352,7 @@ fn compute_comparing(
         );
         phases.push(simulate::PhaseOutcome {
             phase: simulation.after.phase,
+            step: None,
             outcome: std::mem::replace(&mut after, retried),
         });
         moved.extend_from_slice(&reprocess);

@@ -1,18 +1,31 @@
 //! The plan as the service lives through it: the steps ([`super::steps`]) run in phases — groups
 //! created, usage locations set and licenses added, then migrations (one `assignLicense` with
-//! both arrays), then memberships and rules, then removals and deletions — and the service
-//! processes each phase from the memory the previous one left
-//! ([`crate::engine::memory::ServiceMemory`]). An error a phase causes stays an error in the later
-//! phases unless one of them re-assigns that assignment (the service does not retry by itself),
-//! and every check looks at every phase, not only at the end: a user who is without a plan
-//! between two phases loses it for that window.
+//! both arrays), then members added and rules changed, then members removed, then removals and
+//! deletions call by call — and the service processes each phase from the memory the previous
+//! one left ([`crate::engine::memory::ServiceMemory`]). An error a phase causes stays an error in
+//! the later phases unless one of them re-assigns that assignment (the service does not retry by
+//! itself: seed 003, "License management automation does not automatically react to all types
+//! of changes in the environment"), and every check looks at every phase, not only at the end: a
+//! user who is without a plan between two phases loses it for that window.
 //!
-//! The steps of one phase are processed together in the service's order (SPEC §2.5); between
-//! phases the memory carries over. Each phase is one [`engine::step`]: only the users its steps
-//! touch are processed (the members of a group whose licenses change, the members who join or
-//! leave, the users whose location or direct licenses change); everyone else keeps their
-//! assignments, states and seats as the memory holds them, and a touched user's processing
-//! takes and frees seats against the seats the others hold.
+//! Where the order of the calls matters the phases follow it:
+//! - Members are added before any is removed (that is the steps' order): a user who moves from
+//!   one group to another is in both between the two calls, so an addition that conflicts with
+//!   the license the user is about to leave, or that needs a seat a leaver frees later, fails —
+//!   and the later removal does not retry it. A rule edit's additions are counted with the
+//!   members added and its removals with the members removed: the service evaluates rules in the
+//!   background, and this is the order in which a move through two rule edits can fail.
+//! - The removals run one call after the other, in the steps' order ([`removal_batches`]): a
+//!   group's `assignLicense` processes its members with what the calls before it left, not with
+//!   a user's direct removal that comes after it.
+//!
+//! The other phases are processed together in the service's order (SPEC §2.5): their calls do not
+//! take from each other (additions of licenses before the memberships that need them). Each
+//! phase is one [`engine::step`]: only the users its steps touch are processed (the members of a
+//! group whose licenses change, the members who join or leave, the users whose location or direct
+//! licenses change); everyone else keeps their assignments, states and seats as the memory holds
+//! them, and a touched user's processing takes and frees seats against the seats the others
+//! hold.
 
 use std::borrow::Cow;
 
@@ -21,6 +34,7 @@ use crate::engine::{self, same_licenses, Before, Outcome};
 use crate::plan::desired::Desired;
 use crate::plan::diff::{group_address, user_address};
 use crate::plan::document::{Change, Op};
+use crate::plan::steps::{Action, Phase as StepPhase, Step, Target};
 use crate::tenant::index::{License, Tenant, UserIdx};
 
 /// A phase of an apply, as the simulation names it in diagnostics.
@@ -33,7 +47,10 @@ pub enum Phase {
     Additions,
     /// Products replaced in one call.
     Migrations,
-    /// Members added and removed, rules changed.
+    /// Members added and rules changed: the members a rule edit adds are in, the members
+    /// anything removes are still there.
+    MembersAdded,
+    /// Members removed (and the members rule edits drop).
     Memberships,
     /// Products removed, groups deleted.
     Removals,
@@ -48,7 +65,8 @@ impl Phase {
                 "the steps that add licenses (and create groups, set usage locations)"
             }
             Phase::Migrations => "the migration steps",
-            Phase::Memberships => "the membership and rule steps",
+            Phase::MembersAdded => "the steps that add members (and change rules)",
+            Phase::Memberships => "the steps that remove members",
             Phase::Removals => "the steps that remove licenses and delete groups",
         }
     }
@@ -79,8 +97,21 @@ pub enum Release {
 pub struct PhaseOutcome {
     /// The phase.
     pub phase: Phase,
+    /// For a phase of the removals that ends before the last one: its last step, as the plan
+    /// shows it (`assignLicense group["E3"] -STANDARDPACK`).
+    pub step: Option<String>,
     /// What the service holds after it.
     pub outcome: Outcome,
+}
+
+impl PhaseOutcome {
+    /// The phase (or the step it ends with), for messages.
+    pub fn describe(&self) -> String {
+        match &self.step {
+            Some(step) => format!("`{step}`"),
+            None => self.phase.describe().to_string(),
+        }
+    }
 }
 
 /// The plan simulated phase by phase.
@@ -116,6 +147,9 @@ pub struct Endpoints<'a> {
     pub changes: &'a [Change],
     /// The removals that run ahead of the additions.
     pub releases: &'a [Release],
+    /// The plan's steps in the default order (empty when they could not be ordered: the
+    /// removals are then processed together).
+    pub steps: &'a [Step],
 }
 
 /// Runs the plan phase by phase from the current memory, each phase a step over the users it
@@ -172,6 +206,14 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
         stages.push((Phase::Migrations, &migrations.tenant, &*padded));
     }
     let base = migrations.as_ref().unwrap_or(&additions);
+    // Between the steps that add members and those that remove them, a user moving from one
+    // group to another is in both.
+    let joined = memberships_change
+        .then(|| joined_members(&padded, endpoints.target_members))
+        .flatten();
+    if let Some(joined) = &joined {
+        stages.push((Phase::MembersAdded, &base.tenant, joined));
+    }
     if memberships_change && base.removals_follow {
         stages.push((Phase::Memberships, &base.tenant, endpoints.target_members));
     }
@@ -191,9 +233,60 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
             &[],
         );
         moved.extend(touched);
-        between.push(PhaseOutcome { phase, outcome });
+        between.push(PhaseOutcome {
+            phase,
+            step: None,
+            outcome,
+        });
         processed = (tenant, members);
     }
+    // The removals call by call (consecutive calls on different users together): every batch
+    // but the last on a scenario of its own; the last one ends at the target.
+    let batches = if base.removals_follow {
+        removal_batches(endpoints.steps)
+    } else {
+        Vec::new()
+    };
+    let mut scenario: Option<Tenant> = None;
+    let mut previous: Option<Tenant> = None;
+    if let Some((_, leading)) = batches.split_last() {
+        let groups = groups_by_address(endpoints.desired);
+        for batch in leading {
+            let next = scenario.get_or_insert_with(|| base.tenant.clone());
+            for step in batch {
+                take_from_target(endpoints, &groups, step, next);
+            }
+            let prior = previous
+                .as_ref()
+                .map_or(processed, |tenant| (tenant, endpoints.target_members));
+            let (outcome, touched) = engine::step_touching(
+                endpoints.catalog,
+                before(endpoints, &between, prior),
+                next,
+                endpoints.target_members,
+                &[],
+            );
+            moved.extend(touched);
+            between.push(PhaseOutcome {
+                phase: Phase::Removals,
+                step: batch
+                    .last()
+                    .map(|step| step.document(endpoints.changes).describe()),
+                outcome,
+            });
+            match &mut previous {
+                Some(tenant) => {
+                    for step in batch {
+                        take_from_target(endpoints, &groups, step, tenant);
+                    }
+                }
+                None => previous = Some(next.clone()),
+            }
+        }
+    }
+    let processed = previous
+        .as_ref()
+        .map_or(processed, |tenant| (tenant, endpoints.target_members));
     let (outcome, touched) = engine::step_touching(
         endpoints.catalog,
         before(endpoints, &between, processed),
@@ -208,9 +301,150 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
         between,
         after: PhaseOutcome {
             phase: last,
+            step: None,
             outcome,
         },
         moved,
+    }
+}
+
+/// Per group, the members while the steps that add members have run and those that remove them
+/// have not: the members before (`before`, indexed like `after`) and those after, together.
+/// `None` when that is one of the two (nobody joins, or nobody leaves).
+fn joined_members(before: &[Vec<UserIdx>], after: &[Vec<UserIdx>]) -> Option<Vec<Vec<UserIdx>>> {
+    let mut joins = false;
+    let mut leaves = false;
+    let joined: Vec<Vec<UserIdx>> = before
+        .iter()
+        .zip(after)
+        .map(|(old, new)| {
+            let mut both: Vec<UserIdx> = old.iter().chain(new).copied().collect();
+            both.sort_unstable();
+            both.dedup();
+            joins |= both.len() != old.len();
+            leaves |= both.len() != new.len();
+            both
+        })
+        .collect();
+    (joins && leaves).then_some(joined)
+}
+
+/// The steps of the removals phases in their order, in batches that the service processes the
+/// same together as one after the other: consecutive calls on different users (each touches only
+/// its user, and a removal takes no seat). A group's call is a batch of its own (it processes
+/// every member), and so is a user's second call.
+fn removal_batches(steps: &[Step]) -> Vec<Vec<&Step>> {
+    let mut batches: Vec<Vec<&Step>> = Vec::new();
+    for step in steps.iter().filter(|step| {
+        matches!(
+            step.phase,
+            StepPhase::RemoveLicenses | StepPhase::DeleteGroups
+        )
+    }) {
+        let joins_last = batches.last().is_some_and(|batch| {
+            matches!(step.target, Target::User(_))
+                && batch.iter().all(|other| {
+                    matches!(other.target, Target::User(_)) && other.target != step.target
+                })
+        });
+        match batches.last_mut() {
+            Some(batch) if joins_last => batch.push(step),
+            _ => batches.push(vec![step]),
+        }
+    }
+    batches
+}
+
+/// The index of every group the config manages or deletes, by its plan address.
+fn groups_by_address(desired: &Desired) -> crate::hash::Map<String, usize> {
+    desired
+        .managed_groups
+        .iter()
+        .chain(&desired.deleted)
+        .map(|(name, index)| (group_address(name), *index))
+        .collect()
+}
+
+/// Brings what `step` changes in `scenario` to what the target holds: the products its
+/// `assignLicense` names (removed, or re-added with other plans), or a deleted group's licenses.
+fn take_from_target(
+    endpoints: &Endpoints<'_>,
+    groups: &crate::hash::Map<String, usize>,
+    step: &Step,
+    scenario: &mut Tenant,
+) {
+    let Some(change) = endpoints.changes.get(step.change) else {
+        return;
+    };
+    let group = groups.get(change.address.as_str()).copied();
+    match (&step.target, &step.action) {
+        (Target::Group, Action::DeleteGroup) => {
+            if let (Some(slot), Some(target)) = (
+                group.and_then(|index| scenario.groups.get_mut(index)),
+                group.and_then(|index| endpoints.target.groups.get(index)),
+            ) {
+                slot.licenses = target.licenses.clone();
+            }
+        }
+        (Target::Group, Action::AssignLicenses { .. }) => {
+            if let (Some(slot), Some(target)) = (
+                group.and_then(|index| scenario.groups.get_mut(index)),
+                group.and_then(|index| endpoints.target.groups.get(index)),
+            ) {
+                for product in step_products(endpoints.catalog, &step.action) {
+                    take_product(&mut slot.licenses, &target.licenses, product);
+                }
+            }
+        }
+        (Target::User(id), Action::AssignLicenses { .. }) => {
+            if let Some(user) = endpoints.current.user(id) {
+                let target = &endpoints.target.user_at(user).direct;
+                let direct = &mut scenario.user_mut(user).direct;
+                for product in step_products(endpoints.catalog, &step.action) {
+                    take_product(direct, target, product);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The products an `assignLicense` step adds or removes.
+fn step_products(catalog: &Catalog, action: &Action) -> Vec<ProductId> {
+    let Action::AssignLicenses {
+        add,
+        remove,
+        add_skus,
+        remove_skus,
+    } = action
+    else {
+        return Vec::new();
+    };
+    let resolve = |sku_id: &str, sku: Option<&String>| {
+        catalog
+            .resolve_product(sku_id)
+            .ok()
+            .or_else(|| sku.and_then(|sku| catalog.resolve_product(sku).ok()))
+    };
+    add.iter()
+        .enumerate()
+        .filter_map(|(index, license)| resolve(&license.sku_id, add_skus.get(index)))
+        .chain(
+            remove
+                .iter()
+                .enumerate()
+                .filter_map(|(index, sku_id)| resolve(sku_id, remove_skus.get(index))),
+        )
+        .collect()
+}
+
+/// `licenses` with its entry for `product` as `target` has it (or without one), sorted by
+/// product.
+fn take_product(licenses: &mut Vec<License>, target: &[License], product: ProductId) {
+    licenses.retain(|license| license.product != product);
+    if let Some(license) = target.iter().find(|license| license.product == product) {
+        licenses.push(license.clone());
+        licenses.sort_by_key(|license| license.product);
     }
 }
 

@@ -3,13 +3,18 @@
 //! backend simulates these steps, the Graph backend sends them). The plan's operations become
 //! steps in a petgraph graph whose edges mean "must happen before": a group's creation before
 //! anything else on it, usage locations before any license is added, a license that provides a
-//! prerequisite before the add-on that needs it, every addition before any removal, a group's
-//! removals before its deletion. A change of a product's plans that only switches plans off is
-//! a removal. A topological sort (Kahn's, taking the lowest
-//! [`Phase`] first among the steps that are ready) gives the order: create groups → set usage
-//! locations → removals run early ([`Phase::Releases`], when [`super::reorder`] found that they
-//! avoid a refused call) → add licenses → migrations (one `assignLicense` with both arrays) →
-//! group properties, rules and members → license removals → group deletions.
+//! prerequisite before the add-on that needs it, every addition before any removal, a product
+//! removed before the prerequisite it needs is removed elsewhere, a group's removals before its
+//! deletion. A change of a product's plans that only switches plans off is a removal; the
+//! products one change removes go in one `assignLicense` (`removeLicenses` takes several
+//! skuIds), so an add-on and its prerequisite leave together and the service never sees the
+//! add-on without its prerequisite. A topological sort (Kahn's, taking the lowest [`Phase`]
+//! first among the steps that are ready) gives the order: create groups → set usage locations →
+//! removals run early ([`Phase::Releases`], when [`super::reorder`] found that they avoid a
+//! refused call) → add licenses → migrations (one `assignLicense` with both arrays) → group
+//! properties, rules and members added → members removed → license removals → group deletions.
+//! Members are added before any is removed, so that a user who moves from one group to another
+//! is in both between the two calls, never in neither.
 //!
 //! Plan names become Graph ids here: skuIds from the plan, disabled plan GUIDs from the catalog,
 //! user ids from the tenant state. The group ids of created groups are only known while
@@ -50,8 +55,11 @@ pub enum Phase {
     AddLicenses,
     /// Products replaced in one call.
     Migrations,
-    /// Descriptions, membership rules, rule processing and static members.
+    /// Descriptions, membership rules, rule processing and static members added.
     Membership,
+    /// Static members removed (after every member is added: a user moving between two groups
+    /// is never in neither).
+    RemoveMembers,
     /// Products removed.
     RemoveLicenses,
     /// Groups deleted.
@@ -308,11 +316,15 @@ pub fn reprocess_document(upn: &str) -> StepDoc {
     }
 }
 
-/// A step with the plans it grants (for prerequisite edges) while the graph is built.
+/// A step with the plans it grants and the prerequisites they need (for prerequisite edges), and
+/// the plans of the products it removes with the prerequisites those need (for removal edges),
+/// while the graph is built.
 struct Pending {
     step: Step,
     grants: PlanSet,
     needs: Vec<Vec<crate::catalog::PlanId>>,
+    removes: PlanSet,
+    removed_needs: Vec<Vec<crate::catalog::PlanId>>,
 }
 
 /// A removal step that runs ahead of the additions ([`Phase::Releases`]): the step of change
@@ -361,6 +373,8 @@ pub fn steps(
                 },
                 grants,
                 needs,
+                removes: PlanSet::new(),
+                removed_needs: Vec::new(),
             });
         };
         let created = change.ops.iter().find_map(|op| match op {
@@ -392,6 +406,8 @@ pub fn steps(
                 Vec::new(),
             );
         }
+        let mut removed: Vec<(String, String)> = Vec::new();
+        let mut deleted = false;
         for op in &change.ops {
             match op {
                 Op::CreateGroup { .. } => {}
@@ -440,12 +456,12 @@ pub fn steps(
                             .with_help("plan again: the tenant changed since the plan was made")
                         })?;
                         let upn = upn.clone();
-                        let action = if matches!(op, Op::AddMembers { .. }) {
-                            Action::AddMember { user_id, upn }
+                        let (action, phase) = if matches!(op, Op::AddMembers { .. }) {
+                            (Action::AddMember { user_id, upn }, Phase::Membership)
                         } else {
-                            Action::RemoveMember { user_id, upn }
+                            (Action::RemoveMember { user_id, upn }, Phase::RemoveMembers)
                         };
-                        push(action, Phase::Membership, PlanSet::new(), Vec::new());
+                        push(action, phase, PlanSet::new(), Vec::new());
                     }
                     let adding = matches!(op, Op::AddMembers { .. });
                     for group in groups {
@@ -468,7 +484,12 @@ pub fn steps(
                             },
                             (None, false) => return Err(unknown_member_group(change, &group.name)),
                         };
-                        push(action, Phase::Membership, PlanSet::new(), Vec::new());
+                        let phase = if adding {
+                            Phase::Membership
+                        } else {
+                            Phase::RemoveMembers
+                        };
+                        push(action, phase, PlanSet::new(), Vec::new());
                     }
                 }
                 Op::SetUsageLocation { after, .. } => push(
@@ -528,23 +549,50 @@ pub fn steps(
                         Vec::new(),
                     );
                 }
-                Op::RemoveLicense { sku, sku_id } => push(
-                    Action::AssignLicenses {
-                        add: Vec::new(),
-                        remove: vec![sku_id.clone()],
-                        add_skus: Vec::new(),
-                        remove_skus: vec![sku.clone()],
-                    },
-                    Phase::RemoveLicenses,
-                    PlanSet::new(),
-                    Vec::new(),
-                ),
-                Op::DeleteGroup => push(
-                    Action::DeleteGroup,
-                    Phase::DeleteGroups,
-                    PlanSet::new(),
-                    Vec::new(),
-                ),
+                Op::RemoveLicense { sku, sku_id } => removed.push((sku.clone(), sku_id.clone())),
+                Op::DeleteGroup => deleted = true,
+            }
+        }
+        if deleted {
+            push(
+                Action::DeleteGroup,
+                Phase::DeleteGroups,
+                PlanSet::new(),
+                Vec::new(),
+            );
+        }
+        // Every product the change removes, in one call: an add-on removed in a call of its
+        // own after its prerequisite would be refused (seed 000, "Missing dependent service
+        // plans"; seed 001, "Other products depend on this license").
+        if !removed.is_empty() {
+            let mut removes = PlanSet::new();
+            for (sku, sku_id) in &removed {
+                if let Ok(product) = catalog
+                    .resolve_product(sku_id)
+                    .or_else(|_| catalog.resolve_product(sku))
+                {
+                    removes.union_with(&catalog.plans_of(product));
+                }
+            }
+            let removed_needs = catalog
+                .unmet_prerequisites(&removes)
+                .into_iter()
+                .map(|(_, any_of)| any_of)
+                .collect();
+            push(
+                Action::AssignLicenses {
+                    add: Vec::new(),
+                    remove: removed.iter().map(|(_, sku_id)| sku_id.clone()).collect(),
+                    add_skus: Vec::new(),
+                    remove_skus: removed.into_iter().map(|(sku, _)| sku).collect(),
+                },
+                Phase::RemoveLicenses,
+                PlanSet::new(),
+                Vec::new(),
+            );
+            if let Some(last) = pending.last_mut() {
+                last.removes = removes;
+                last.removed_needs = removed_needs;
             }
         }
     }
@@ -635,8 +683,24 @@ fn must_precede(first: &Pending, then: &Pending) -> bool {
     if a.grants() && b.phase == Phase::RemoveLicenses {
         return true;
     }
+    // A product is removed before a prerequisite it needs is removed by another step (a
+    // group's and a user's, or two groups'): the other way round the service refuses the
+    // prerequisite's removal (seed 000, "Missing dependent service plans"). Not when each needs
+    // the other's (no order helps, and the sort must not meet a cycle).
+    if removed_before(first, then) && !removed_before(then, first) {
+        return true;
+    }
     // A group's licenses are removed before it is deleted.
     same && a.phase == Phase::RemoveLicenses && b.action == Action::DeleteGroup
+}
+
+/// Whether `first` removes products that need a plan only `then`'s removed products provide.
+fn removed_before(first: &Pending, then: &Pending) -> bool {
+    !then.removes.is_empty()
+        && first
+            .removed_needs
+            .iter()
+            .any(|any_of| then.removes.contains_any(any_of))
 }
 
 /// A plan's license as `assignLicense` takes it, and the service plans it enables.

@@ -241,7 +241,7 @@ pub(super) fn check_windows(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
         out.push(
             LossWindow {
-                phase: phase.phase.describe().to_string(),
+                phase: phase.describe(),
                 users: users
                     .iter()
                     .map(|(user, plans)| {

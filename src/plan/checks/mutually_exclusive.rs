@@ -26,7 +26,7 @@ impl From<MutuallyExclusive> for Diagnostic {
         let help = if removed_later {
             "the conflicting license is removed by a later step, but the service refuses this call when it is made and nothing calls it again: restructure the change — leave the assignment out of this plan and add it in a later one, after the conflicting license is gone (the user is without either license in between: a license loss), or assign the product with the conflicting plans disabled first and re-enable them in a later plan"
         } else if conflict.arises_early {
-            "the conflicting license is removed by a later step, but the service processes this assignment first and does not retry it: replace the product inside one group (a migration, one call), or give this group the new product with the conflicting plans disabled first and re-enable them in a later plan, after the old license is gone"
+            "the conflicting license is removed by a later step, but the service processes this assignment first and does not retry it: replace the product inside one group (a migration, one call); or move the users in two applies, first out of the old license, then into this one (they are without it in between); or give this group the new product with the conflicting plans disabled first and re-enable them in a later plan, after the old license is gone"
         } else {
             "Entra never resolves conflicts itself: disable the conflicting plans in this group (`disabled_plans`) or remove the other license first"
         };
