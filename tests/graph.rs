@@ -1823,11 +1823,12 @@ fn pull_writes_the_live_tenant_to_a_file_and_keeps_its_responses_in_import_s_lay
 
 #[test]
 fn the_client_spends_resource_units_within_the_quota_instead_of_meeting_429s() {
-    // A quota of 8 units a second, of which the client assumes 3: even when a busy machine delays
-    // one window's requests until they arrive with the next window's, the server sees at most 6
-    // units in a second. The read (14 units) takes a few windows and is never refused.
+    // The client assumes 3 units a second and so takes at least two seconds for the read's 14
+    // units (a lower bound: a slower machine only takes longer). The server grants ten times
+    // that, so that even a busy machine that delays ten windows' requests into one second is
+    // never refused.
     let server = FakeGraph::start();
-    server.behaviour.lock().unwrap().resource_units = Some((8, Duration::from_secs(1)));
+    server.behaviour.lock().unwrap().resource_units = Some((30, Duration::from_secs(1)));
     let mut fitting = settings(&server, CLIENT_SECRET);
     fitting.resource_units = Some(3);
     fitting.resource_window = Duration::from_secs(1);
@@ -1850,12 +1851,14 @@ fn the_client_spends_resource_units_within_the_quota_instead_of_meeting_429s() {
     );
 
     // A client assuming more than the server grants meets 429s, waits the Retry-After, lowers
-    // its assumption and finishes.
+    // its assumption and finishes. The server grants 7 units in 4 s: the read's 14 units, sent
+    // at once, meet a refusal unless a busy machine spreads them over more than four seconds
+    // (they take milliseconds).
     let server = FakeGraph::start();
-    server.behaviour.lock().unwrap().resource_units = Some((4, Duration::from_secs(1)));
+    server.behaviour.lock().unwrap().resource_units = Some((7, Duration::from_secs(4)));
     let mut greedy = settings(&server, CLIENT_SECRET);
     greedy.resource_units = Some(40);
-    greedy.resource_window = Duration::from_secs(1);
+    greedy.resource_window = Duration::from_secs(4);
     let client = GraphClient::new(greedy);
     let tenant = client
         .read_tenant(&["All staff (mail)".to_string()])
