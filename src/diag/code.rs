@@ -171,8 +171,10 @@ codes! {
     ExistingErrors => "existing-errors", Warning, "users are already in a licensing error state before the change";
     /// A change would let recorded errors succeed, but only a reprocess retries them.
     NeedsReprocess => "needs-reprocess", Warning, "users in error would succeed if reprocessed after the change; the service does not retry by itself";
+    /// A rule on `user.assignedPlans` moves users after the plan's licensing changes.
+    LicenseCascade => "license-cascade", Warning, "a dynamic group's rule reads `user.assignedPlans` and the plan changes those plans: the service moves users into or out of the group (and its licenses) afterwards";
     /// Removals run ahead of the additions so that a direct assignment is not refused.
-    StepsReordered => "steps-reordered", Note, "a removal runs ahead of the additions: it frees the seat a direct assignment needs, from a user who ends without it anyway (the steps show the order)";
+    StepsReordered => "steps-reordered", Note, "a removal runs ahead of the additions: it frees the seat a direct assignment or a joining member needs, from a user who ends without it anyway (the steps show the order)";
     /// Seats of a subscription are in their grace period.
     SubscriptionInGrace => "subscription-in-grace", Warning, "seats of a product are in their grace period (`prepaidUnits.warning`): assignable until the subscription is disabled";
     /// Graph's consumed seats differ from the engine's count.

@@ -33,13 +33,16 @@ const MAX_USERS: usize = 30;
 const MAX_GROUPS: usize = 6;
 const LOCATIONS: &[Option<&str>] = &[None, Some("US"), Some("DE"), Some("GB"), Some("CU")];
 const DEPARTMENTS: &[&str] = &["Sales", "Engineering", "Legal"];
+/// A rule on licenses: the users whose Exchange Online (Plan 2) is enabled (a group with it
+/// follows the licensing of the others: `plan::cascade`).
+const PLANS_RULE: &str = "user.assignedPlans -any (assignedPlan.servicePlanId -eq \"efb87545-963c-4e0d-99df-69c6916d9eb0\" -and assignedPlan.capabilityStatus -eq \"Enabled\")";
 
 /// One user's choices: location index, department index, proxy choice (< 4: one of four shared
 /// addresses), direct product.
 type UserChoice = (usize, usize, u8, Option<usize>);
 
-/// One group's choices: member flag per user, products, security enabled, rule department,
-/// nested group.
+/// One group's choices: member flag per user, products, security enabled, rule department (or,
+/// one past the departments, [`PLANS_RULE`]), nested group.
 type GroupChoice = (Vec<bool>, Vec<usize>, bool, Option<usize>, Option<usize>);
 
 /// The random choices a tenant is made of.
@@ -68,7 +71,8 @@ pub(crate) fn raw() -> impl Strategy<Value = Raw> {
         prop::collection::vec(prop::bool::weighted(0.4), MAX_USERS),
         prop::collection::vec(0..PRODUCTS.len(), 0..=2),
         prop::bool::weighted(0.9),
-        prop::option::weighted(0.3, 0..DEPARTMENTS.len()),
+        // One past the departments: the rule tests a license (`user.assignedPlans`).
+        prop::option::weighted(0.3, 0..=DEPARTMENTS.len()),
         prop::option::weighted(0.15, 0..MAX_GROUPS),
     );
     (
@@ -174,8 +178,9 @@ pub(crate) fn state(raw: &Raw) -> TenantState {
                 id: format!("00000000-0000-4000-9000-{index:012}"),
                 display_name: format!("Group {index}"),
                 security_enabled: *security,
-                rule: rule.map(|department| {
-                    format!("user.department -eq \"{}\"", DEPARTMENTS[department])
+                rule: rule.map(|department| match DEPARTMENTS.get(department) {
+                    Some(department) => format!("user.department -eq \"{department}\""),
+                    None => PLANS_RULE.to_string(),
                 }),
                 members,
                 licenses: products

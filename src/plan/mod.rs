@@ -3,6 +3,7 @@
 //! [`checks`], gathered in a [`document::PlanDocument`]; and the views of the tenant as it is:
 //! the licensing [`report`] and what [`reprocess`]ing its errors would do.
 
+pub mod cascade;
 pub mod checks;
 pub mod dependencies;
 pub mod desired;
@@ -105,6 +106,10 @@ pub struct Planned {
     pub steps: Result<Vec<steps::Step>, Diagnostic>,
     /// Users reprocessed after the steps (`--reprocess`): object id and UPN, in order.
     pub reprocess: Vec<(String, String)>,
+    /// The `assignedPlans` Graph reports after the change for the users whose plans it changes,
+    /// when some rule reads them (what `apply` records; empty otherwise, as a read of the tenant
+    /// then does not ask for them).
+    pub assigned_plans: Vec<(index::UserIdx, Vec<crate::tenant::model::AssignedPlan>)>,
 }
 
 /// The current tenant indexed, its memberships and the engine's outcome for it.
@@ -323,14 +328,46 @@ fn compute_comparing(
     let mut phases = simulation.between;
     let mut after = simulation.after.outcome;
     let mut moved = simulation.moved;
-    phase_done("engine (desired)");
-    let mut retryable = retryable_after(
+    let mut cascaded_members = None;
+    // Rules that read licenses catch up with the licensing the steps changed.
+    let mut cascade_moves = Vec::new();
+    let mut cascade_settled = true;
+    if let Some(cascaded) = cascade::cascade(&cascade::Inputs {
         catalog,
-        &current,
-        &target,
-        &target_memberships.members,
-        &after,
-    );
+        state: inputs.state,
+        desired: &desired,
+        target: &target,
+        book: &book,
+        now: inputs.now,
+        before: &current.outcome,
+        after: &after,
+        members: &target_memberships.members,
+        moved: &moved,
+    }) {
+        let mut rounds = cascaded.rounds.into_iter();
+        if let Some(first) = rounds.next() {
+            phases.push(simulate::PhaseOutcome {
+                phase: simulation.after.phase,
+                step: None,
+                outcome: first,
+            });
+        }
+        phases.extend(rounds.map(|outcome| simulate::PhaseOutcome {
+            phase: simulate::Phase::Cascade,
+            step: None,
+            outcome,
+        }));
+        after = cascaded.after;
+        cascaded_members = Some(cascaded.members);
+        moved = cascaded.processed;
+        cascade_moves = cascaded.moved_members;
+        cascade_settled = cascaded.settled;
+    }
+    let after_members: &[Vec<index::UserIdx>] = cascaded_members
+        .as_deref()
+        .unwrap_or(&target_memberships.members);
+    phase_done("engine (desired)");
+    let mut retryable = retryable_after(catalog, &current, &target, after_members, &after);
     // `--reprocess`: one reprocess step per user the change lets succeed, simulated like any
     // other step after the rest.
     let reprocess: Vec<index::UserIdx> = if inputs.overrides.reprocess {
@@ -344,14 +381,18 @@ fn compute_comparing(
             engine::Before {
                 outcome: &after,
                 scenario: &target,
-                memberships: &target_memberships.members,
+                memberships: after_members,
             },
             &target,
-            &target_memberships.members,
+            after_members,
             &reprocess,
         );
         phases.push(simulate::PhaseOutcome {
-            phase: simulation.after.phase,
+            phase: if cascade_moves.is_empty() {
+                simulation.after.phase
+            } else {
+                simulate::Phase::Cascade
+            },
             step: None,
             outcome: std::mem::replace(&mut after, retried),
         });
@@ -386,7 +427,7 @@ fn compute_comparing(
         &current.outcome,
         &after,
         &current.memberships.members,
-        &target_memberships.members,
+        after_members,
         &changed_groups,
         &moved,
     );
@@ -409,6 +450,8 @@ fn compute_comparing(
         overrides: inputs.overrides,
         new_plans,
         pending: &current.memberships.pending,
+        cascade: &cascade_moves,
+        cascade_settled,
     };
     let diagnostics = checks::run(&context);
     phase_done("checks");
@@ -434,7 +477,7 @@ fn compute_comparing(
         &current.tenant,
         &desired,
         &current.memberships.members,
-        &target_memberships.members,
+        after_members,
         &impact,
     );
     phase_done("dependencies");
@@ -480,15 +523,24 @@ fn compute_comparing(
         checksum: String::new(),
     };
     phase_done("document");
+    let assigned_plans = if cascade::reads_assigned_plans(&book) {
+        cascade::reported_plans(catalog, inputs.state, &current.outcome, &after, &moved)
+    } else {
+        Vec::new()
+    };
     Ok(Planned {
         document,
         diagnostics,
         desired,
         target,
         after,
-        after_memberships: target_memberships,
+        after_memberships: Memberships {
+            members: cascaded_members.unwrap_or(target_memberships.members),
+            ..target_memberships
+        },
         reprocess: reprocessed,
         steps: ordered,
+        assigned_plans,
     })
 }
 
@@ -568,6 +620,11 @@ pub fn applied_state(catalog: &Catalog, current: &TenantState, planned: &Planned
                     .map(|user| planned.target.user_at(*user).upn.to_string())
                     .collect();
             }
+        }
+    }
+    for (user, plans) in &planned.assigned_plans {
+        if let Some(slot) = state.users.get_mut(user.0 as usize) {
+            slot.assigned_plans = plans.clone();
         }
     }
     for (user, outcome) in state.users.iter_mut().zip(&planned.after.users) {

@@ -1,5 +1,6 @@
-//! Orders that avoid a refused direct call. A direct `assignLicense` that cannot succeed is
-//! refused when it is made, and nothing calls for it again (seeds 001/002: the problem "is
+//! Orders that avoid a refused direct call, or a member added for whom no seat is free yet. A
+//! direct `assignLicense` that cannot succeed is refused when it is made, a group assignment that
+//! finds no seat records `CountViolation`, and nothing tries either again (seeds 001/002: the problem "is
 //! immediately reported back to you"; seed 003: the service "does not automatically react to all
 //! types of changes in the environment"). In the default order every addition runs before every
 //! removal, so an addition that needs the seat a later removal frees is refused although the end
@@ -25,7 +26,7 @@ use crate::plan::impact::PlanChange;
 use crate::plan::simulate::{simulate, Endpoints, Release, Simulation};
 use crate::plan::steps::{Action, Early, Phase, Step, Target};
 use crate::tenant::index::{Source, UserIdx};
-use crate::tenant::model::AssignmentError;
+use crate::tenant::model::{AssignmentError, AssignmentState};
 
 /// How many orders [`find`] simulates at most (each drops the removals that turned out unsafe).
 const ATTEMPTS: usize = 4;
@@ -85,6 +86,8 @@ pub struct Avoided {
 /// Removals that let direct assignments refused in `original` succeed, with the order's
 /// simulation; `None` when no safe order exists (or nothing is refused for seats).
 pub fn find(endpoints: &Endpoints<'_>, steps: &[Step], original: &Simulation) -> Option<Reordered> {
+    let before = endpoints.before;
+    let short_before = short_of_seats(before, &original.moved);
     let refused: Vec<(UserIdx, ProductId)> = original
         .after
         .outcome
@@ -92,13 +95,17 @@ pub fn find(endpoints: &Endpoints<'_>, steps: &[Step], original: &Simulation) ->
         .iter()
         .filter(|refusal| refusal.error == AssignmentError::CountViolation)
         .map(|refusal| (refusal.user, refusal.product))
+        .chain(
+            short_of_seats(&original.after.outcome, &original.moved)
+                .into_iter()
+                .filter(|key| !short_before.contains(key)),
+        )
         .collect();
     if refused.is_empty() {
         return None;
     }
     let refused_users: BTreeSet<UserIdx> = refused.iter().map(|(user, _)| *user).collect();
     let products: BTreeSet<ProductId> = refused.iter().map(|(_, product)| *product).collect();
-    let before = endpoints.before;
     let after = &original.after.outcome;
     let candidates: Vec<Candidate> = candidates(endpoints, steps)
         .into_iter()
@@ -164,18 +171,16 @@ pub fn find(endpoints: &Endpoints<'_>, steps: &[Step], original: &Simulation) ->
             chosen.retain(|&index| !rejected[index]);
             continue;
         }
-        let still: BTreeSet<(UserIdx, ProductId)> = simulation
-            .after
-            .outcome
-            .refused
-            .iter()
-            .map(|refusal| (refusal.user, refusal.product))
-            .collect();
-        let all: BTreeSet<(UserIdx, ProductId)> = after
-            .refused
-            .iter()
-            .map(|refusal| (refusal.user, refusal.product))
-            .collect();
+        let failing = |outcome: &Outcome, moved: &[UserIdx]| -> BTreeSet<(UserIdx, ProductId)> {
+            outcome
+                .refused
+                .iter()
+                .map(|refusal| (refusal.user, refusal.product))
+                .chain(short_of_seats(outcome, moved))
+                .collect()
+        };
+        let still = failing(&simulation.after.outcome, &simulation.moved);
+        let all = failing(after, &original.moved);
         let licensed: Vec<(UserIdx, ProductId)> = refused
             .iter()
             .copied()
@@ -220,6 +225,25 @@ pub fn find(endpoints: &Endpoints<'_>, steps: &[Step], original: &Simulation) ->
         });
     }
     None
+}
+
+/// The group assignments of `users` that fail for seats in `outcome` (`CountViolation`), as
+/// (user, product): a member added before the removal that frees the seat fails for good.
+fn short_of_seats(outcome: &Outcome, users: &[UserIdx]) -> Vec<(UserIdx, ProductId)> {
+    users
+        .iter()
+        .filter_map(|user| Some((*user, outcome.users.get(user.0 as usize)?)))
+        .flat_map(|(user, held)| {
+            held.assignments
+                .iter()
+                .filter(|assignment| {
+                    matches!(assignment.source, Source::Group(_))
+                        && assignment.state == AssignmentState::Error
+                        && assignment.error == Some(AssignmentError::CountViolation)
+                })
+                .map(move |assignment| (user, assignment.product))
+        })
+        .collect()
 }
 
 /// The steps that remove products from one user and could run early: a user removed from a
@@ -437,6 +461,7 @@ pub fn describe(
                     let user = endpoints.target.user_at(*user);
                     let sku = &endpoints.catalog.product(*product).sku_part_number;
                     let call = call_position(steps, &user.id, sku)
+                        .or_else(|| member_position(steps, &user.id))
                         .map(|position| numbered(endpoints, steps, position))
                         .unwrap_or_else(|| format!("the assignment of {sku} to {}", user.upn));
                     format!(
@@ -456,6 +481,13 @@ fn call_position(steps: &[Step], user_id: &str, sku: &str) -> Option<usize> {
     steps.iter().position(|step| {
         matches!(&step.target, Target::User(id) if id.as_str() == user_id)
             && matches!(&step.action, Action::AssignLicenses { add_skus, .. } if add_skus.iter().any(|added| added == sku))
+    })
+}
+
+/// The position in `steps` of the first step that adds the user `user_id` to a group.
+fn member_position(steps: &[Step], user_id: &str) -> Option<usize> {
+    steps.iter().position(|step| {
+        matches!(&step.action, Action::AddMember { user_id: id, .. } if id.as_str() == user_id)
     })
 }
 

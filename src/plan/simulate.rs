@@ -54,6 +54,9 @@ pub enum Phase {
     Memberships,
     /// Products removed, groups deleted.
     Removals,
+    /// The service evaluating again the rules that read licenses (`user.assignedPlans`), after
+    /// the licensing the steps changed ([`super::cascade`]).
+    Cascade,
 }
 
 impl Phase {
@@ -68,6 +71,7 @@ impl Phase {
             Phase::MembersAdded => "the steps that add members (and change rules)",
             Phase::Memberships => "the steps that remove members",
             Phase::Removals => "the steps that remove licenses and delete groups",
+            Phase::Cascade => "the service evaluating the rules that read licenses again",
         }
     }
 }

@@ -274,9 +274,11 @@ enum GroupMembership {
 
 /// The recorded direct user members of the tenant's groups, as `memberOf` rules see them: a
 /// group's bit set is built the first time a rule names the group (a set per group of a
-/// million-user tenant would be a quarter of a gigabyte, for rules that mostly never ask).
+/// million-user tenant would be a quarter of a gigabyte, for rules that mostly never ask). The
+/// bits are the rows of the table the rules read: every user, or the users of [`Self::over_rows`].
 pub struct RecordedMembers<'a> {
     tenant: &'a Tenant,
+    rows: Option<&'a [UserIdx]>,
     sets: Vec<OnceLock<FixedBitSet>>,
 }
 
@@ -285,7 +287,16 @@ impl<'a> RecordedMembers<'a> {
     pub fn new(tenant: &'a Tenant) -> Self {
         RecordedMembers {
             tenant,
+            rows: None,
             sets: (0..tenant.groups.len()).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// The same, for a table of some of the tenant's users: `rows[r]` is row `r`'s user.
+    pub fn over_rows(tenant: &'a Tenant, rows: &'a [UserIdx]) -> Self {
+        RecordedMembers {
+            rows: Some(rows),
+            ..RecordedMembers::new(tenant)
         }
     }
 }
@@ -295,11 +306,25 @@ impl GroupMembers for RecordedMembers<'_> {
         let group = self.tenant.group_by_id(group_object_id)?;
         let set = self.sets.get(group.0 as usize)?;
         Some(set.get_or_init(|| {
-            let mut bits = FixedBitSet::with_capacity(self.tenant.users.len());
-            for member in &self.tenant.group_at(group).members {
-                bits.insert(member.0 as usize);
+            let members = &self.tenant.group_at(group).members;
+            match self.rows {
+                None => {
+                    let mut bits = FixedBitSet::with_capacity(self.tenant.users.len());
+                    for member in members {
+                        bits.insert(member.0 as usize);
+                    }
+                    bits
+                }
+                Some(rows) => {
+                    let mut bits = FixedBitSet::with_capacity(rows.len());
+                    for (row, user) in rows.iter().enumerate() {
+                        if members.binary_search(user).is_ok() {
+                            bits.insert(row);
+                        }
+                    }
+                    bits
+                }
             }
-            bits
         }))
     }
 }

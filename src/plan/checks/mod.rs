@@ -27,6 +27,7 @@ mod dependency_break;
 mod existing_errors;
 mod group_missing_prerequisite;
 mod group_name_lookalike;
+mod license_cascade;
 mod license_loss;
 mod licensed_group_delete;
 mod membership_pending;
@@ -103,6 +104,11 @@ pub struct Context<'a> {
     pub new_plans: &'a [(ProductId, crate::catalog::PlanId)],
     /// Dynamic groups of the current tenant whose recorded members lag behind their rule.
     pub pending: &'a [PendingMembership],
+    /// The groups whose rules read licenses that the service moves users into or out of after
+    /// the plan's licensing ([`crate::plan::cascade`]).
+    pub cascade: &'a [crate::plan::cascade::Moved],
+    /// Whether those rules settled within the rounds the prediction follows.
+    pub cascade_settled: bool,
 }
 
 impl Context<'_> {
@@ -427,6 +433,7 @@ pub fn run(context: &Context<'_>) -> Vec<Diagnostic> {
     new_plans_enabled::check(context, &mut diagnostics);
     existing_errors::check(context, &mut diagnostics);
     needs_reprocess::check(context, &mut diagnostics);
+    license_cascade::check(context, &mut diagnostics);
     steps_reordered::check(context, &mut diagnostics);
     // Per product, its grace period and then its drift.
     for seats in reported_seats(context) {

@@ -1,7 +1,8 @@
 //! `steps-reordered`: the plan runs removals ahead of the additions because a direct assignment
 //! would otherwise be refused for the seat they free (seeds 001/002: a direct assignment's
-//! failure "is immediately reported back to you", and nothing calls for it again); the users the
-//! removals take from end without the product anyway.
+//! failure "is immediately reported back to you", and nothing calls for it again), or a member
+//! added would record `CountViolation` that the later removal does not retry (seed 003); the
+//! users the removals take from end without the product anyway.
 
 use super::{with_users, Context};
 use crate::diag::{Code, Diagnostic};
@@ -19,7 +20,7 @@ impl From<StepsReordered> for Diagnostic {
         let diagnostic = Diagnostic::new(
             Code::StepsReordered,
             format!(
-                "step {} runs ahead of the additions: in the default order (additions first) the service would refuse the direct assignment it frees a seat for, and not call it again",
+                "step {} runs ahead of the additions: in the default order (additions first) the assignment it frees a seat for would find none (a direct call is refused, a joining member records CountViolation), and the service would not try it again",
                 reordered.step
             ),
         )
