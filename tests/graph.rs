@@ -2280,4 +2280,15 @@ fn writes_are_held_to_the_write_quota_instead_of_meeting_429s() {
     assert_eq!(server.behaviour.lock().unwrap().write_refusals, 0);
     assert_eq!(client.budget().write_quota(), 2, "never lowered by a 429");
     assert_eq!(client.budget().spent(), (11, 11));
+
+    // `SEATPLAN_GRAPH_WRITES` is the quota a client starts from.
+    let mut limited = settings(&server, CLIENT_SECRET);
+    limited.write_quota = Some(600);
+    assert_eq!(GraphClient::new(limited).budget().write_quota(), 600);
+    assert_eq!(
+        GraphClient::new(settings(&server, CLIENT_SECRET))
+            .budget()
+            .write_quota(),
+        3_000
+    );
 }

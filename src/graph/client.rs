@@ -104,9 +104,13 @@ impl GraphClient {
             .timeout_global(Some(settings.timeout))
             .user_agent(concat!("seatplan/", env!("CARGO_PKG_VERSION")))
             .build();
+        let mut budget = ResourceBudget::new(settings.resource_units, settings.resource_window);
+        if let Some(writes) = settings.write_quota {
+            budget = budget.with_write_quota(writes, super::budget::WRITE_WINDOW);
+        }
         GraphClient {
             agent: ureq::Agent::new_with_config(config),
-            budget: ResourceBudget::new(settings.resource_units, settings.resource_window),
+            budget,
             settings,
             token: Mutex::new(None),
             progress: indicatif::ProgressBar::hidden(),

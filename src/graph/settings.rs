@@ -48,6 +48,9 @@ pub struct GraphSettings {
     pub resource_units: Option<u32>,
     /// The window the resource units are counted over: Graph's is 10 seconds.
     pub resource_window: Duration,
+    /// The writes per 150 seconds the client allows itself (`SEATPLAN_GRAPH_WRITES`); `None`
+    /// follows Graph's documented write quota ([`super::budget::WRITE_QUOTA`]).
+    pub write_quota: Option<u32>,
     /// Timeout of one request, connection to last byte.
     pub timeout: Duration,
 }
@@ -70,6 +73,7 @@ impl GraphSettings {
             max_in_flight: 8,
             resource_units: None,
             resource_window: super::budget::WINDOW,
+            write_quota: None,
             timeout: Duration::from_secs(120),
         }
     }
@@ -144,6 +148,9 @@ impl GraphSettings {
         if let Some(text) = value("SEATPLAN_GRAPH_RESOURCE_UNITS") {
             settings.resource_units = Some(resource_units(&text)?);
         }
+        if let Some(text) = value("SEATPLAN_GRAPH_WRITES") {
+            settings.write_quota = Some(writes(&text)?);
+        }
         Ok(settings.with_endpoints(&login, &graph))
     }
 }
@@ -186,6 +193,24 @@ fn resource_units(text: &str) -> Result<u32, Diagnostic> {
                 "give the resource units per 10 seconds seatplan may spend (Graph's quota for a \
                  tenant above 500 users is 8000), or unset it to follow Graph's documented quota",
             )
+        })
+}
+
+/// `SEATPLAN_GRAPH_WRITES`: a whole number of writes per 150 seconds.
+fn writes(text: &str) -> Result<u32, Diagnostic> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|writes| *writes > 0)
+        .ok_or_else(|| {
+            Diagnostic::new(
+                Code::GraphAuth,
+                format!("SEATPLAN_GRAPH_WRITES is `{text}`, not a number of writes"),
+            )
+            .with_help(format!(
+                "give the writes per 150 seconds seatplan may make (Graph's write quota is {}), or unset it to follow Graph's",
+                super::budget::WRITE_QUOTA
+            ))
         })
 }
 
@@ -268,6 +293,32 @@ mod tests {
         )
         .unwrap_err();
         assert!(bad.message.contains("SEATPLAN_GRAPH_RESOURCE_UNITS"));
+    }
+
+    #[test]
+    fn the_write_quota_comes_from_the_environment() {
+        let with = |value: &str| {
+            GraphSettings::from_lookup(
+                lookup(&[
+                    ("SEATPLAN_CLIENT_SECRET", "x"),
+                    ("SEATPLAN_GRAPH_WRITES", value),
+                ]),
+                Some("t"),
+                Some("c"),
+            )
+        };
+        assert_eq!(with("600").unwrap().write_quota, Some(600));
+        for bad in ["0", "-3", "many"] {
+            let error = with(bad).unwrap_err();
+            assert!(error.message.contains("SEATPLAN_GRAPH_WRITES"), "{bad}");
+        }
+        let unset = GraphSettings::from_lookup(
+            lookup(&[("SEATPLAN_CLIENT_SECRET", "x")]),
+            Some("t"),
+            Some("c"),
+        )
+        .unwrap();
+        assert_eq!(unset.write_quota, None);
     }
 
     #[test]
