@@ -349,7 +349,8 @@ pub(crate) fn product_line(product: &ProductImpact) -> String {
                 .filter(|source| !product.sources.contains(source))
                 .cloned()
                 .collect();
-            if !added.is_empty() {
+            // Without sources before, the head names them already.
+            if !added.is_empty() && !product.sources_before.is_empty() {
                 parts.push(format!("now also {}", sources_text(&added)));
             }
             if !removed.is_empty() {
@@ -361,7 +362,9 @@ pub(crate) fn product_line(product: &ProductImpact) -> String {
             if !product.plans_lost.is_empty() {
                 parts.push(format!("-{}", plans(product.plans_lost.len())));
             }
-            if product.sources_before.is_empty() {
+            if product.sources_before.is_empty() && parts.is_empty() {
+                format!("keeps {head} {from}")
+            } else if product.sources_before.is_empty() {
                 format!("keeps {head} {from}: {}", parts.join(", "))
             } else {
                 format!("keeps {head}: {}", parts.join(", "))
@@ -581,6 +584,31 @@ pub fn failure_json(diagnostics: &[serde_json::Value]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_product_kept_from_the_same_sources_names_them_once() {
+        let kept = |sources_before: Vec<LicenseSource>| {
+            product_line(&ProductImpact {
+                sku: "ENTERPRISEPACK".to_string(),
+                name: "Office 365 E3".to_string(),
+                change: ProductChangeKind::Changed,
+                sources: vec![LicenseSource::Group {
+                    group: "E3".to_string(),
+                }],
+                sources_before,
+                plans_gained: vec!["SWAY".to_string()],
+                plans_lost: Vec::new(),
+            })
+        };
+        assert_eq!(
+            kept(Vec::new()),
+            "keeps Office 365 E3 (ENTERPRISEPACK) via \"E3\": +1 service plan"
+        );
+        assert_eq!(
+            kept(vec![LicenseSource::Direct]),
+            "keeps Office 365 E3 (ENTERPRISEPACK): now also via \"E3\", no longer assigned directly, +1 service plan"
+        );
+    }
 
     #[test]
     fn rule_diff_merges_runs() {

@@ -34,13 +34,17 @@ struct UserLoss {
     plans: usize,
     /// The plans' names (the first few, see [`Context::plan_list`]).
     plan_list: String,
+    /// Whether the user keeps those products (with fewer plans): only some of their plans go.
+    partial: bool,
 }
 
 impl From<LicenseLoss> for Diagnostic {
     fn from(loss: LicenseLoss) -> Diagnostic {
+        let partial = loss.users.iter().any(|user| user.partial);
         let message = format!(
-            "{} would lose {} through {}",
+            "{} would lose {}{} through {}",
             plural(loss.users.len(), "user"),
+            if partial { "service plans of " } else { "" },
             and_list(&loss.products),
             loss.source
         );
@@ -57,13 +61,23 @@ impl From<LicenseLoss> for Diagnostic {
             .users
             .into_iter()
             .map(|user| {
-                format!(
-                    "{} loses {} ({}: {})",
-                    user.upn,
-                    and_list(&user.products),
-                    plural(user.plans, "service plan"),
-                    user.plan_list
-                )
+                if user.partial {
+                    format!(
+                        "{} loses {} of {}: {}",
+                        user.upn,
+                        plural(user.plans, "service plan"),
+                        and_list(&user.products),
+                        user.plan_list
+                    )
+                } else {
+                    format!(
+                        "{} loses {} ({}: {})",
+                        user.upn,
+                        and_list(&user.products),
+                        plural(user.plans, "service plan"),
+                        user.plan_list
+                    )
+                }
             })
             .collect();
         with_users(diagnostic, lines)
@@ -200,11 +214,20 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             .map(|(user, plans)| {
                 let products = context.products_providing(*user, source, plans);
                 all_products.extend(products.iter().cloned());
+                let partial = context.after.users[user.0 as usize]
+                    .assignments
+                    .iter()
+                    .filter(|assignment| assignment.is_effective())
+                    .filter(|assignment| source == Source::Direct || assignment.source == source)
+                    .any(|assignment| {
+                        products.contains(&context.catalog.product(assignment.product).name)
+                    });
                 UserLoss {
                     upn: context.upn(*user).to_string(),
                     products,
                     plans: plans.len(),
                     plan_list: context.plan_list(plans),
+                    partial,
                 }
             })
             .collect();
@@ -287,6 +310,24 @@ mod tests {
         assert_eq!(
             allowed[0].help.as_deref(),
             Some("allowed by `allow_license_loss` or --allow-license-loss")
+        );
+    }
+
+    #[test]
+    fn plans_switched_off_in_a_product_the_users_keep_are_named_as_plans_of_it() {
+        let reported = super::super::testing::Fixture {
+            config: "version: 1\ngroups:\n  E3:\n    licenses:\n      - sku: ENTERPRISEPACK\n        disabled_plans: [SWAY]\n",
+            ..fixture!("license-loss")
+        }
+        .reported(Code::LicenseLoss);
+        assert_eq!(reported.len(), 1);
+        assert_eq!(
+            reported[0].message,
+            "2 users would lose service plans of Office 365 E3 through group `E3`"
+        );
+        assert_eq!(
+            reported[0].notes[0],
+            "- ann@contoso.com loses 1 service plan of Office 365 E3: SWAY"
         );
     }
 

@@ -67,16 +67,25 @@ impl From<SeatShortage> for Diagnostic {
     fn from(shortage: SeatShortage) -> Diagnostic {
         let short = shortage.users.len();
         let sku = &shortage.sku;
-        let mut diagnostic = Diagnostic::new(
-            Code::SeatShortage,
+        // The end state has room (a seat freed after the assignment was processed): the
+        // shortage is the order's, not the count's.
+        let message = if shortage.needed <= shortage.enabled {
+            format!(
+                "{sku} has no seat free when {} assigned (enabled {}; a seat a later step frees does not retry it): {} would not be licensed",
+                if short == 1 { "this user is" } else { "these users are" },
+                shortage.enabled,
+                plural(short, "user")
+            )
+        } else {
             format!(
                 "{sku} needs {short} more {} (enabled {}, required {}): {} would not be licensed",
                 if short == 1 { "seat" } else { "seats" },
                 shortage.enabled,
                 shortage.needed,
                 plural(short, "user")
-            ),
-        )
+            )
+        };
+        let mut diagnostic = Diagnostic::new(Code::SeatShortage, message)
         .with_help(if shortage.freed_later {
             format!(
                 "restructure the change: leave the refused assignment out of this plan and add it in a later one, once the removal has freed the seat; or buy {} of {sku}. (seatplan runs such a removal first by itself only when its user ends without {sku} and is never without a plan in between)",
@@ -124,6 +133,24 @@ mod tests {
                 "- dan@contoso.com via group `E3`",
                 "- eve@contoso.com via group `E3`"
             ]
+        );
+    }
+
+    #[test]
+    fn a_shortage_only_in_the_order_says_so() {
+        let diagnostic: Diagnostic = SeatShortage {
+            sku: "ENTERPRISEPACK".to_string(),
+            enabled: 2,
+            needed: 2,
+            sources: Vec::new(),
+            users: vec![("ann@contoso.com".to_string(), "group `E3`".to_string())],
+            calls: Vec::new(),
+            freed_later: false,
+        }
+        .into();
+        assert_eq!(
+            diagnostic.message,
+            "ENTERPRISEPACK has no seat free when this user is assigned (enabled 2; a seat a later step frees does not retry it): 1 user would not be licensed"
         );
     }
 
