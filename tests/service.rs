@@ -734,3 +734,29 @@ fn rules_on_licenses_that_never_settle_reject_the_plan() {
         absent: &[],
     });
 }
+
+// Seed 002, "Change license assignments for a user or group" (migration): it assumes users have
+// "the current license plan that's assigned to a group and inherited by the user and not assigned
+// directly", else "the migration might fail for some"; seed 001: a user with E1 assigned directly
+// who gets E3 from a group "fails with the 'Conflicting service plans' error". Staff migrates
+// from E1 to E3 in one call while Ann still holds E1 directly (or through another group that a
+// later step takes her out of): her E3 fails at the migration, and the later removal does not
+// retry it (seed 003).
+#[test]
+fn a_migration_meets_the_conflicting_license_a_later_step_removes() {
+    for directory in ["migration-conflict-direct", "migration-conflict-group"] {
+        check(&Case {
+            directory,
+            args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+            tenants: BOTH,
+            exit: 1,
+            expect: &[
+                "1. assignLicense group[\"Staff\"] +ENTERPRISEPACK -STANDARDPACK",
+                "seatplan::mutually-exclusive",
+                "error: ENTERPRISEPACK via \"Staff\": MutuallyExclusiveViolation",
+                "seatplan::needs-reprocess",
+            ],
+            absent: &["ann@contoso.com\n    gains Office 365 E3"],
+        });
+    }
+}

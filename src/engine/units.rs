@@ -403,9 +403,9 @@ impl<'a> UnitContext<'a, '_> {
                     UnitKind::Remove
                 }
             } else if self.processed_as_is(&entries, new) {
-                if all_active {
+                if all_active && entries.len() == new.len() {
                     UnitKind::SettledActive
-                } else if retried {
+                } else if all_active || retried {
                     UnitKind::Process
                 } else {
                     UnitKind::Remembered
@@ -430,8 +430,11 @@ impl<'a> UnitContext<'a, '_> {
         was.direct.iter().find(|license| license.product == product) != now
     }
 
-    /// True when the memory holds exactly one entry per product of `new`, and the group's
-    /// content is what the service last processed for it (nothing re-assigns it).
+    /// True when the memory holds an entry for every product of `new`, and the group's content
+    /// is what the service last processed for it (nothing re-assigns it). Entries for other
+    /// products are the old content a failed change kept (a migration refused for a conflict
+    /// keeps the old product beside the new one in error): they stay with the error until a
+    /// reprocess, and the next step that touches the user for another reason does not retry it.
     fn processed_as_is(&self, entries: &[&Processed], new: &[License]) -> bool {
         let Some(first) = entries.first() else {
             return false;
@@ -444,7 +447,6 @@ impl<'a> UnitContext<'a, '_> {
                 && new.iter().all(|license| group.licenses.contains(license))
         });
         unchanged
-            && entries.len() == new.len()
             && new.iter().all(|license| {
                 entries
                     .iter()
