@@ -453,6 +453,30 @@ fn a_window_without_a_plan_is_a_license_loss() {
         ],
         absent: &[],
     });
+    // `settings: { allow_license_loss: true }` allows it as the flag does.
+    for args in [
+        &["plan", "-c", "allowed.yaml", "--state", "{state}"][..],
+        &[
+            "plan",
+            "-c",
+            "seatplan.yaml",
+            "--state",
+            "{state}",
+            "--allow-license-loss",
+        ][..],
+    ] {
+        check(&Case {
+            directory: "window",
+            args,
+            tenants: BOTH,
+            exit: 0,
+            expect: &[
+                "would be without service plans while the plan is applied",
+                "allowed by `allow_license_loss` or --allow-license-loss",
+            ],
+            absent: &[],
+        });
+    }
 }
 
 // The same move where E3 only switches Sway off: that call takes service away and nothing in it
@@ -759,4 +783,26 @@ fn a_migration_meets_the_conflicting_license_a_later_step_removes() {
             absent: &["ann@contoso.com\n    gains Office 365 E3"],
         });
     }
+}
+
+// Rules read every field of `assignedPlan` (`servicePlanId`, `service`, `capabilityStatus`;
+// research/dynamic-rules-grammar.md §5.3). Ann joins the E3 group and gains Exchange, whose
+// `service` is `exchange` (as Bob's recorded entry for that plan says): she joins `PBI for
+// Exchange users` too, which has no Power BI seat. Nobody in the tenant records license states
+// for these groups, so both tenant files are the same.
+#[test]
+fn a_rule_on_the_service_of_a_plan_sees_the_plans_a_user_gains() {
+    check(&Case {
+        directory: "cascade-service",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::seat-shortage",
+            "ann@contoso.com via group `PBI for Exchange users`",
+            "seatplan::license-cascade",
+            "gains Visio Plan 2 (VISIOCLIENT) via \"Visio by plan id\"",
+        ],
+        absent: &[],
+    });
 }

@@ -11,6 +11,11 @@
 //! whose plans changed (only them: everyone else's plans are what the rules saw) and processes the
 //! joining and leaving members as one more [`engine::step`]. Rules that keep feeding each other
 //! are followed for [`MAX_ROUNDS`] rounds; the prediction stops there and says so.
+//!
+//! A plan gained is reported with the `service` (workload name) that some user's recorded
+//! `assignedPlans` give it; Microsoft's product reference does not list services, so a plan no
+//! user of the tenant holds yet has none, and a rule on `assignedPlan.service` does not see it
+//! (a rule on `assignedPlan.servicePlanId` always does).
 
 use std::sync::OnceLock;
 

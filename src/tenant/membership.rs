@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::config::RuleProcessing;
 use crate::rules::property::PropertyType;
 use crate::rules::{
-    CompiledRule, EvalContext, GroupMembers, LeafCache, Rule, RuleBook, RuleKind, UserTable,
-    UserTableBuilder,
+    AssignedPlanValue, CompiledRule, EvalContext, GroupMembers, LeafCache, Rule, RuleBook,
+    RuleKind, UserTable, UserTableBuilder,
 };
 use crate::tenant::index::{GroupIdx, Tenant, UserIdx};
 use crate::tenant::model::{AttributeValue, UserState};
@@ -80,17 +80,16 @@ fn fill_table<'a>(
             let _ = builder.set_strings(row, "proxyAddresses", &user.proxy_addresses);
         }
         if !user.assigned_plans.is_empty() {
-            let plans: Vec<(&str, &str)> = user
+            let plans: Vec<AssignedPlanValue<'_>> = user
                 .assigned_plans
                 .iter()
-                .map(|plan| {
-                    (
-                        plan.service_plan_id.as_str(),
-                        plan.capability_status.as_str(),
-                    )
+                .map(|plan| AssignedPlanValue {
+                    service_plan_id: &plan.service_plan_id,
+                    service: plan.service.as_deref(),
+                    capability_status: &plan.capability_status,
                 })
                 .collect();
-            let _ = builder.set_assigned_plans(row, &plans);
+            let _ = builder.set_assigned_plan_values(row, &plans);
         }
         for (name, value) in &user.attributes {
             if name.eq_ignore_ascii_case("manager") {
@@ -398,6 +397,53 @@ mod tests {
     use crate::source::SourceId;
     use crate::tenant::index::build;
     use crate::tenant::model::TenantState;
+
+    #[test]
+    fn rules_read_every_field_of_an_assigned_plan_and_member_of_over_some_rows() {
+        let state: TenantState = serde_yaml::from_str(
+            "version: 1
+tenant: { id: e3b98a4d-a31a-427d-8bde-6e43033f66ba }
+users:
+  - { id: 62e19b97-8b3d-4d4a-a106-4ce66896a863, upn: bob@contoso.com, assigned_plans: [{ service_plan_id: efb87545-963c-4e0d-99df-69c6916d9eb0, capability_status: Enabled, service: exchange }] }
+  - { id: 6ca202c8-8e54-4dff-88c0-9bfafbfc60b2, upn: ann@contoso.com, assigned_plans: [{ service_plan_id: efb87545-963c-4e0d-99df-69c6916d9eb0, capability_status: Deleted, service: exchange }] }
+  - { id: 011e39ef-e225-40f4-8339-ad19cd180f4d, upn: cat@contoso.com }
+groups:
+  - { id: 711430F6-164E-4380-8D93-428BC1FAB80F, display_name: Staff, members: [ann@contoso.com, cat@contoso.com] }
+",
+        )
+        .unwrap();
+        let tenant = build(&state, Catalog::builtin(), SourceId(0)).unwrap();
+        let selected = |text: &str, users: &[UserState], rows: &[UserIdx]| {
+            let rule = crate::rules::parse(text).unwrap();
+            let compiled = CompiledRule::compile(&rule).unwrap();
+            let table = user_table(users);
+            let members = RecordedMembers::over_rows(&tenant, rows);
+            let context = EvalContext::new(Timestamp::UNIX_EPOCH, &members);
+            (0..users.len() as u32)
+                .filter(|row| compiled.matches(&table, &context, *row))
+                .map(|row| users[row as usize].upn.to_string())
+                .collect::<Vec<_>>()
+        };
+        let everyone: Vec<UserIdx> = (0..3).map(UserIdx).collect();
+        assert_eq!(
+            selected(
+                r#"user.assignedPlans -any (assignedPlan.service -eq "exchange" -and assignedPlan.capabilityStatus -eq "Enabled")"#,
+                &state.users,
+                &everyone,
+            ),
+            ["bob@contoso.com"]
+        );
+        // A table of Cat and Ann only (rows 0 and 1): `memberOf` reads their rows.
+        let some = [state.users[2].clone(), state.users[1].clone()];
+        assert_eq!(
+            selected(
+                r#"user.memberOf -any (group.objectId -in ["711430f6-164e-4380-8d93-428bc1fab80f"])"#,
+                &some,
+                &[UserIdx(2), UserIdx(1)],
+            ),
+            ["cat@contoso.com", "ann@contoso.com"]
+        );
+    }
 
     #[test]
     fn rule_matches_lists_selected_users_with_the_values_the_rule_reads() {

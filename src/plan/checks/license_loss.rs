@@ -90,7 +90,8 @@ pub(super) struct LossWindow {
     phase: String,
     /// Each user, with how many plans they are without and their names.
     users: Vec<(String, usize, String)>,
-    /// Whether --allow-license-loss allows it (a warning then).
+    /// Whether the settings' `allow_license_loss` or --allow-license-loss allows it (a warning
+    /// then).
     allowed: bool,
 }
 
@@ -105,7 +106,9 @@ impl From<LossWindow> for Diagnostic {
                     window.phase
                 ),
             ),
-            window.allowed.then_some("allowed by --allow-license-loss"),
+            window
+                .allowed
+                .then_some("allowed by `allow_license_loss` or --allow-license-loss"),
             "split the change: first apply a plan with the changes that give these plans (new members, new groups), then one with the change that takes them away; or replace the product inside one group (a migration, one call)",
         );
         let lines = window
@@ -275,7 +278,8 @@ pub(super) fn check_windows(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                         )
                     })
                     .collect(),
-                allowed: context.overrides.allow_license_loss,
+                // A window is nobody's group: the settings' (or the flag's) allowance applies.
+                allowed: context.loss_allowed(Source::Direct),
             }
             .into(),
         );
