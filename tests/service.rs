@@ -806,3 +806,28 @@ fn a_rule_on_the_service_of_a_plan_sees_the_plans_a_user_gains() {
         absent: &[],
     });
 }
+
+// Seed 002, "Remove a license from a group": with dependent plans, "make sure that the required
+// plan is still assigned … or that the dependent services are disabled for those users. After
+// doing that, you can properly remove the group license". Ann's direct Audio Conferencing needs
+// the E3 group's Skype plan; the plan removes it first, then E3 from the group, then the group.
+// The group's members stay in it until it is deleted (no step removes them earlier).
+#[test]
+fn a_group_is_deleted_cleanly_once_the_add_on_that_needed_it_is_removed_first() {
+    check(&Case {
+        directory: "delete-after-addon",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 0,
+        expect: &[
+            "1. assignLicense user[\"ann@contoso.com\"] -MCOMEETADV",
+            "2. assignLicense group[\"E3\"] -ENTERPRISEPACK",
+            "3. deleteGroup group[\"E3\"]",
+        ],
+        absent: &[
+            "seatplan::licensed-group-delete",
+            "DependencyViolation",
+            "seatplan::needs-reprocess",
+        ],
+    });
+}

@@ -198,7 +198,23 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
     }
     let additions = mixed(endpoints, &migrated, false);
     let migrations = (!migrated.groups.is_empty()).then(|| mixed(endpoints, &migrated, true));
-    let memberships_change = endpoints.current_members != endpoints.target_members;
+    // A deleted group keeps its members until the step that deletes it: no step removes them
+    // before (the group's licenses go in its own `assignLicense`, then the group).
+    let until_deleted: Cow<'_, [Vec<UserIdx>]> = if endpoints.desired.deleted.is_empty() {
+        Cow::Borrowed(endpoints.target_members)
+    } else {
+        let mut members = endpoints.target_members.to_vec();
+        for (_, index) in &endpoints.desired.deleted {
+            if let (Some(slot), Some(current)) = (
+                members.get_mut(*index),
+                endpoints.current_members.get(*index),
+            ) {
+                slot.clone_from(current);
+            }
+        }
+        Cow::Owned(members)
+    };
+    let memberships_change = *endpoints.current_members != *until_deleted;
     let mut stages: Vec<(Phase, &Tenant, &[Vec<UserIdx>])> = Vec::new();
     if let Some((tenant, members)) = &released {
         stages.push((Phase::Releases, tenant, members));
@@ -213,13 +229,13 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
     // Between the steps that add members and those that remove them, a user moving from one
     // group to another is in both.
     let joined = memberships_change
-        .then(|| joined_members(&padded, endpoints.target_members))
+        .then(|| joined_members(&padded, &until_deleted))
         .flatten();
     if let Some(joined) = &joined {
         stages.push((Phase::MembersAdded, &base.tenant, joined));
     }
     if memberships_change && base.removals_follow {
-        stages.push((Phase::Memberships, &base.tenant, endpoints.target_members));
+        stages.push((Phase::Memberships, &base.tenant, &*until_deleted));
     }
     let last = if base.removals_follow {
         Phase::Removals
@@ -262,12 +278,12 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
             }
             let prior = previous
                 .as_ref()
-                .map_or(processed, |tenant| (tenant, endpoints.target_members));
+                .map_or(processed, |tenant| (tenant, until_deleted.as_ref()));
             let (outcome, touched) = engine::step_touching(
                 endpoints.catalog,
                 before(endpoints, &between, prior),
                 next,
-                endpoints.target_members,
+                until_deleted.as_ref(),
                 &[],
             );
             moved.extend(touched);
@@ -290,7 +306,7 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
     }
     let processed = previous
         .as_ref()
-        .map_or(processed, |tenant| (tenant, endpoints.target_members));
+        .map_or(processed, |tenant| (tenant, until_deleted.as_ref()));
     let (outcome, touched) = engine::step_touching(
         endpoints.catalog,
         before(endpoints, &between, processed),
