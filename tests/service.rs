@@ -831,3 +831,23 @@ fn a_group_is_deleted_cleanly_once_the_add_on_that_needed_it_is_removed_first() 
         ],
     });
 }
+
+// The seat swap of `seat-swap`, with the leaver in two groups that assign the product: Cat
+// frees her seat only when she has left both (seed 001: "only one license is consumed by the
+// user"), so both removals run ahead of Ann's addition.
+#[test]
+fn a_leaver_in_two_groups_leaves_both_before_the_joiner_takes_the_seat() {
+    check(&Case {
+        directory: "seat-swap-two-groups",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 0,
+        expect: &[
+            "1. removeMember group[\"HR E3\"] cat@contoso.com",
+            "2. removeMember group[\"Sales E3\"] cat@contoso.com",
+            "3. addMember group[\"Sales E3\"] ann@contoso.com",
+            "seatplan::steps-reordered",
+        ],
+        absent: &["seatplan::seat-shortage", "error: ENTERPRISEPACK"],
+    });
+}

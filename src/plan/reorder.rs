@@ -127,18 +127,30 @@ pub fn find(endpoints: &Endpoints<'_>, steps: &[Step], original: &Simulation) ->
     for _ in 0..ATTEMPTS {
         for &product in &products {
             for (index, candidate) in candidates.iter().enumerate() {
-                let have = chosen
+                // Seats freed: one per user whose removals of the product are chosen.
+                let have: BTreeSet<UserIdx> = chosen
                     .iter()
                     .filter(|&&chosen| candidates[chosen].products.contains(&product))
-                    .count();
-                if have >= needed(product) {
+                    .map(|&chosen| candidates[chosen].user)
+                    .collect();
+                if have.len() >= needed(product) {
                     break;
                 }
                 if !rejected[index]
                     && !chosen.contains(&index)
                     && candidate.products.contains(&product)
                 {
-                    chosen.push(index);
+                    // A user who holds the product from several sources frees its seat only
+                    // when every one of them goes: their other removals of it run early too.
+                    for (other, also) in candidates.iter().enumerate() {
+                        if also.user == candidate.user
+                            && also.products.contains(&product)
+                            && !rejected[other]
+                            && !chosen.contains(&other)
+                        {
+                            chosen.push(other);
+                        }
+                    }
                 }
             }
         }
@@ -165,8 +177,15 @@ pub fn find(endpoints: &Endpoints<'_>, steps: &[Step], original: &Simulation) ->
             })
             .collect();
         if !unsafe_users.is_empty() {
-            for index in unsafe_users {
-                rejected[index] = true;
+            // A user's removals of a product are chosen together, and dropped together.
+            let users: BTreeSet<UserIdx> = unsafe_users
+                .iter()
+                .map(|&index| candidates[index].user)
+                .collect();
+            for (index, candidate) in candidates.iter().enumerate() {
+                if users.contains(&candidate.user) {
+                    rejected[index] = true;
+                }
             }
             chosen.retain(|&index| !rejected[index]);
             continue;
