@@ -851,3 +851,58 @@ fn a_leaver_in_two_groups_leaves_both_before_the_joiner_takes_the_seat() {
         absent: &["seatplan::seat-shortage", "error: ENTERPRISEPACK"],
     });
 }
+
+// Seed 000, on changing a static group to a dynamic one: "the original members might lose access
+// until the membership rule is fully processed"; the service evaluates rules in the background.
+// Ann and Bob leave the static E3 group in the same apply that edits (or creates) the rule that
+// gives them E3 again: from the end of the apply until the rule is processed they have no E3.
+#[test]
+fn a_static_removal_that_a_changed_rule_makes_good_is_a_window_until_the_rule_is_processed() {
+    for config in ["seatplan.yaml", "new-group.yaml"] {
+        check(&Case {
+            directory: "rule-pending",
+            args: &["plan", "-c", config, "--state", "{state}"],
+            tenants: BOTH,
+            exit: 1,
+            expect: &[
+                "seatplan::license-loss",
+                "2 users would be without service plans from the end of the apply until the",
+                "ann@contoso.com is without 36 plans",
+            ],
+            absent: &[],
+        });
+    }
+    // Applying the rule first and the removal in a second plan has no window.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/rule-pending");
+    for tenant in BOTH {
+        let directory = copied(&fixture, tenant);
+        let first = "version: 1\ngroups:\n  E3 static:\n    members: [ann@contoso.com, bob@contoso.com]\n    licenses:\n      - sku: ENTERPRISEPACK\n  E3 by department:\n    rule: user.department -eq \"Sales\"\n    licenses:\n      - sku: ENTERPRISEPACK\n";
+        std::fs::write(directory.path().join("first.yaml"), first).unwrap();
+        let apply = seatplan_in(
+            directory.path(),
+            &[
+                "apply",
+                "-c",
+                "first.yaml",
+                "--state",
+                "tenant.yaml",
+                "--auto-approve",
+            ],
+        );
+        assert_eq!(apply.code, 0, "{tenant}: {}", apply.stderr);
+        let second = seatplan_in(
+            directory.path(),
+            &["plan", "-c", "seatplan.yaml", "--state", "tenant.yaml"],
+        );
+        assert_eq!(
+            second.code, 0,
+            "{tenant}: {}\n{}",
+            second.stderr, second.stdout
+        );
+        assert!(
+            !second.stderr.contains("without service plans"),
+            "{}",
+            second.stderr
+        );
+    }
+}

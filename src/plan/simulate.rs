@@ -30,6 +30,7 @@
 use std::borrow::Cow;
 
 use crate::catalog::{Catalog, ProductId};
+use crate::config::RuleProcessing;
 use crate::engine::{self, same_licenses, Before, Outcome};
 use crate::plan::desired::Desired;
 use crate::plan::diff::{group_address, user_address};
@@ -57,6 +58,9 @@ pub enum Phase {
     /// The service evaluating again the rules that read licenses (`user.assignedPlans`), after
     /// the licensing the steps changed ([`super::cascade`]).
     Cascade,
+    /// Every step made, the rules the plan changes not yet processed (a state the service passes
+    /// through, beside the sequence of the others: checked for windows only).
+    RulesPending,
 }
 
 impl Phase {
@@ -72,6 +76,9 @@ impl Phase {
             Phase::Memberships => "the steps that remove members",
             Phase::Removals => "the steps that remove licenses and delete groups",
             Phase::Cascade => "the service evaluating the rules that read licenses again",
+            Phase::RulesPending => {
+                "the last step, while the service has not yet processed the changed membership rules"
+            }
         }
     }
 }
@@ -121,7 +128,8 @@ impl PhaseOutcome {
 /// The plan simulated phase by phase.
 pub struct Simulation {
     /// The phases before the last one that change something, in order, with the state after
-    /// each.
+    /// each; last, when the plan changes rules, the state after every step with those rules not
+    /// yet processed ([`Phase::RulesPending`]).
     pub between: Vec<PhaseOutcome>,
     /// The last phase and the state after it: the plan's "after".
     pub after: PhaseOutcome,
@@ -315,6 +323,25 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
         &[],
     );
     moved.extend(touched);
+    if let Some(pending) = rules_pending(endpoints, &padded, &until_deleted) {
+        let (outcome, touched) = engine::step_touching(
+            endpoints.catalog,
+            Before {
+                outcome: endpoints.before,
+                scenario: endpoints.current,
+                memberships: endpoints.current_members,
+            },
+            endpoints.target,
+            &pending,
+            &[],
+        );
+        moved.extend(touched);
+        between.push(PhaseOutcome {
+            phase: Phase::RulesPending,
+            step: None,
+            outcome,
+        });
+    }
     moved.sort_unstable();
     moved.dedup();
     Simulation {
@@ -326,6 +353,46 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
         },
         moved,
     }
+}
+
+/// The members once every step has run but before the service has processed the rules the
+/// plan changes (a rule edited, processing turned on, a dynamic group created): those groups
+/// still have the members they had, every other group its new ones. `None` when the plan changes
+/// no rule's members. The service evaluates rules in the background, in its own time, so a user
+/// whom a static removal or a license removal takes a plan from, and whom a changed rule gives
+/// it back, is without it until then.
+fn rules_pending(
+    endpoints: &Endpoints<'_>,
+    before: &[Vec<UserIdx>],
+    after: &[Vec<UserIdx>],
+) -> Option<Vec<Vec<UserIdx>>> {
+    let changed: Vec<usize> = endpoints
+        .target
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(index, group)| {
+            let rule_changed = match endpoints.current.groups.get(*index) {
+                Some(current) => {
+                    current.rule != group.rule || current.processing != group.processing
+                }
+                None => true,
+            };
+            group.rule.is_some()
+                && group.processing == RuleProcessing::On
+                && rule_changed
+                && before.get(*index) != after.get(*index)
+        })
+        .map(|(index, _)| index)
+        .collect();
+    if changed.is_empty() {
+        return None;
+    }
+    let mut members = after.to_vec();
+    for index in changed {
+        members[index] = before.get(index).cloned().unwrap_or_default();
+    }
+    Some(members)
 }
 
 /// Per group, the members while the steps that add members have run and those that remove them

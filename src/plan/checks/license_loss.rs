@@ -8,6 +8,7 @@ use crate::catalog::PlanSet;
 use crate::diag::{Code, Diagnostic, Location, Severity};
 use crate::engine::{AssignmentOutcome, Outcome};
 use crate::plan::impact::PlanChange;
+use crate::plan::simulate::Phase;
 use crate::tenant::index::{Source, UserIdx};
 
 /// Users who lose plans through one source (a group, or their direct licenses).
@@ -88,6 +89,8 @@ impl From<LicenseLoss> for Diagnostic {
 pub(super) struct LossWindow {
     /// The phase after which they are without them.
     phase: String,
+    /// Whether the phase is the end of the apply with the changed rules not yet processed.
+    rules_pending: bool,
     /// Each user, with how many plans they are without and their names.
     users: Vec<(String, usize, String)>,
     /// Whether the settings' `allow_license_loss` or --allow-license-loss allows it (a warning
@@ -97,19 +100,30 @@ pub(super) struct LossWindow {
 
 impl From<LossWindow> for Diagnostic {
     fn from(window: LossWindow) -> Diagnostic {
-        let diagnostic = unless_allowed(
-            Diagnostic::new(
-                Code::LicenseLoss,
+        let (message, help) = if window.rules_pending {
+            (
+                format!(
+                    "{} would be without service plans from the end of the apply until the service has processed the changed membership rules (it evaluates them in the background, in its own time), which give them back",
+                    plural(window.users.len(), "user"),
+                ),
+                "split the change: first apply the rule change and wait until the service has processed it (`seatplan report` shows `membership-pending` until then), then apply the change that takes the plans away",
+            )
+        } else {
+            (
                 format!(
                     "{} would be without service plans while the plan is applied: after {}, before the later steps give them back",
                     plural(window.users.len(), "user"),
                     window.phase
                 ),
-            ),
+                "split the change: first apply a plan with the changes that give these plans (new members, new groups), then one with the change that takes them away; or replace the product inside one group (a migration, one call)",
+            )
+        };
+        let diagnostic = unless_allowed(
+            Diagnostic::new(Code::LicenseLoss, message),
             window
                 .allowed
                 .then_some("allowed by `allow_license_loss` or --allow-license-loss"),
-            "split the change: first apply a plan with the changes that give these plans (new members, new groups), then one with the change that takes them away; or replace the product inside one group (a migration, one call)",
+            help,
         );
         let lines = window
             .users
@@ -268,6 +282,7 @@ pub(super) fn check_windows(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         out.push(
             LossWindow {
                 phase: phase.describe(),
+                rules_pending: phase.phase == Phase::RulesPending,
                 users: users
                     .iter()
                     .map(|(user, plans)| {
@@ -354,6 +369,7 @@ mod tests {
     fn a_window_names_the_phase_and_the_users() {
         let diagnostic: Diagnostic = LossWindow {
             phase: "the members are removed".to_string(),
+            rules_pending: false,
             users: vec![(
                 "ann@contoso.com".to_string(),
                 1,
