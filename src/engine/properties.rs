@@ -329,6 +329,31 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
     #[test]
+    fn looking_users_up_finds_the_licensed_groups_reading_every_list_finds(
+        raw in raw(),
+        every in 1usize..4,
+    ) {
+        let state = state(&raw);
+        let evaluated = run_state(&state);
+        let tenant = &evaluated.tenant;
+        let members = &evaluated.memberships.members;
+        let licensed: Vec<usize> = (0..members.len())
+            .filter(|&index| tenant.groups[index].security_enabled && !tenant.groups[index].licenses.is_empty())
+            .collect();
+        // Every `every`-th user, backwards (a selection need not be sorted).
+        let list: Vec<UserIdx> = (0..tenant.users.len())
+            .step_by(every)
+            .rev()
+            .map(|index| UserIdx(index as u32))
+            .collect();
+        let searched = units::Targets::searched(members, &licensed, &list);
+        let scanned = units::Targets::scanned(tenant, members, &licensed, Selection::Only(&list));
+        for slot in 0..list.len() {
+            prop_assert_eq!(searched.of(slot), scanned.of(slot), "slot {}", slot);
+        }
+    }
+
+    #[test]
     fn fresh_tenants_keep_the_engine_invariants(raw in raw()) {
         let state = state(&raw);
         let evaluated = run_state(&state);

@@ -165,10 +165,54 @@ pub(super) struct Targets {
 
 impl Targets {
     pub(super) fn new(scenario: &Tenant, memberships: &Memberships, users: Selection<'_>) -> Self {
-        let licensed = |group_index: usize| {
-            let group = &scenario.groups[group_index];
-            group.security_enabled && !group.licenses.is_empty()
-        };
+        let licensed: Vec<usize> = (0..memberships.len())
+            .filter(|&group_index| {
+                let group = &scenario.groups[group_index];
+                group.security_enabled && !group.licenses.is_empty()
+            })
+            .collect();
+        // A few users of a large tenant: look each of them up in every licensed group's (sorted)
+        // member list rather than read every list through.
+        if let Selection::Only(list) = users {
+            let memberships_read: usize = licensed
+                .iter()
+                .map(|&group_index| memberships[group_index].len())
+                .sum();
+            if list.len().saturating_mul(licensed.len()).saturating_mul(8) < memberships_read {
+                return Targets::searched(memberships, &licensed, list);
+            }
+        }
+        Targets::scanned(scenario, memberships, &licensed, users)
+    }
+
+    /// Each user of `list` looked up in the member list of every group of `licensed`.
+    pub(super) fn searched(
+        memberships: &Memberships,
+        licensed: &[usize],
+        list: &[UserIdx],
+    ) -> Self {
+        let mut starts = Vec::with_capacity(list.len() + 1);
+        let mut groups = Vec::new();
+        starts.push(0u32);
+        for user in list {
+            groups.extend(
+                licensed
+                    .iter()
+                    .filter(|&&group_index| memberships[group_index].binary_search(user).is_ok())
+                    .map(|&group_index| GroupIdx(group_index as u32)),
+            );
+            starts.push(groups.len() as u32);
+        }
+        Targets { starts, groups }
+    }
+
+    /// Every member list of the groups of `licensed` read through, keeping the users of `users`.
+    pub(super) fn scanned(
+        scenario: &Tenant,
+        memberships: &Memberships,
+        licensed: &[usize],
+        users: Selection<'_>,
+    ) -> Self {
         // The slot of each user, for a selection (`u32::MAX`: not processed).
         let slots: Option<Vec<u32>> = match users {
             Selection::All(_) => None,
@@ -190,32 +234,31 @@ impl Targets {
             }
         };
         let mut starts = vec![0u32; users.len() + 1];
-        for (group_index, members) in memberships.iter().enumerate() {
-            if licensed(group_index) {
-                members
-                    .iter()
-                    .filter_map(|&member| slot_of(member))
-                    .for_each(|slot| starts[slot + 1] += 1);
-            }
+        for &group_index in licensed {
+            memberships[group_index]
+                .iter()
+                .filter_map(|&member| slot_of(member))
+                .for_each(|slot| starts[slot + 1] += 1);
         }
         for index in 1..starts.len() {
             starts[index] += starts[index - 1];
         }
         let mut fill = starts.clone();
         let mut groups = vec![GroupIdx(0); starts.last().map_or(0, |&total| total as usize)];
-        for (group_index, members) in memberships.iter().enumerate() {
-            if licensed(group_index) {
-                for slot in members.iter().filter_map(|&member| slot_of(member)) {
-                    let next = &mut fill[slot];
-                    groups[*next as usize] = GroupIdx(group_index as u32);
-                    *next += 1;
-                }
+        for &group_index in licensed {
+            for slot in memberships[group_index]
+                .iter()
+                .filter_map(|&member| slot_of(member))
+            {
+                let next = &mut fill[slot];
+                groups[*next as usize] = GroupIdx(group_index as u32);
+                *next += 1;
             }
         }
         Targets { starts, groups }
     }
 
-    fn of(&self, slot: usize) -> &[GroupIdx] {
+    pub(super) fn of(&self, slot: usize) -> &[GroupIdx] {
         &self.groups[self.starts[slot] as usize..self.starts[slot + 1] as usize]
     }
 }
