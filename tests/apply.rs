@@ -202,7 +202,7 @@ fn a_saved_plan_names_a_groups_changed_members_and_not_a_member_it_leaves_alone(
     let path = directory.path();
     assert_eq!(run(path, &with(&["plan"], &["-o", "plan.json"])).code, 0);
     // Alice moved to Portland (the plan leaves her licensing alone), and Oscar joined: the rule
-    // of "All Staff - E3" selects him.
+    // of "All Staff - E3" selects him, and the service has added him to the group.
     let state = fs::read_to_string(path.join("tenant.yaml"))
         .unwrap()
         .replacen(
@@ -215,14 +215,20 @@ fn a_saved_plan_names_a_groups_changed_members_and_not_a_member_it_leaves_alone(
             "\nusers:\n  - id: 00000099-1111-4a1a-8b1b-000000000099\n    upn: oscar@contoso.com\n    \
              usage_location: US\n    attributes: { accountEnabled: true, userType: Member }\n",
             1,
+        )
+        .replacen(
+            "members: [alice@contoso.com, bob@contoso.com,",
+            "members: [oscar@contoso.com, alice@contoso.com, bob@contoso.com,",
+            1,
         );
     fs::write(path.join("tenant.yaml"), &state).unwrap();
     let applied = run(path, &with(&["apply", "plan.json"], &[]));
     assert_eq!(applied.code, 0, "{}", applied.stderr);
     assert!(
         applied.stderr.contains(
-            "1 of the objects the plan depends on changed (the members of group \"All Staff - E3\" \
-             (0a1b2c3d-0000-4000-8000-000000000001) changed)"
+            "2 of the objects the plan depends on changed (group \"All Staff - E3\" \
+             (0a1b2c3d-0000-4000-8000-000000000001) changed; the members of group \"All Staff - \
+             E3\" (0a1b2c3d-0000-4000-8000-000000000001) changed)"
         ),
         "{}",
         applied.stderr

@@ -906,3 +906,74 @@ fn a_static_removal_that_a_changed_rule_makes_good_is_a_window_until_the_rule_is
         );
     }
 }
+
+// A window opened by a group's change is allowed by that group's `allow_license_loss`, as a
+// loss through it is (SPEC 1.1: "a group may override").
+#[test]
+fn a_window_is_allowed_by_the_allow_license_loss_of_the_group_that_opens_it() {
+    check(&Case {
+        directory: "rule-pending",
+        args: &["plan", "-c", "group-allowed.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 0,
+        expect: &[
+            "2 users would be without service plans from the end of the apply until the",
+            "allowed by `allow_license_loss` or --allow-license-loss",
+        ],
+        absent: &[],
+    });
+}
+
+// Seed 000, on a dynamic group's processing: a group whose recorded members lag behind its rule
+// has not been processed; its status stays "In progress" until it is. Ann leaves the static E3
+// group counting on `Sales E3`, whose rule selects her but which has not added her yet: she
+// loses E3 (nothing says when, or whether, the service gets there).
+#[test]
+fn a_dynamic_group_that_has_not_added_a_user_yet_gives_her_nothing() {
+    check(&Case {
+        directory: "pending-join",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::license-loss",
+            "1 user would lose Office 365 E3 through group `E3 static`",
+            "seatplan::membership-pending",
+        ],
+        absent: &[],
+    });
+}
+
+// Seed 001, "Not enough licenses": Bob still holds the one E3 seat through `Sales E3`, whose rule
+// no longer selects him but which has not removed him yet; Ann's new group finds no seat.
+#[test]
+fn a_user_a_dynamic_group_has_not_removed_yet_keeps_his_seat() {
+    check(&Case {
+        directory: "pending-leaver-seat",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::seat-shortage",
+            "error: ENTERPRISEPACK via \"New E3\": CountViolation",
+            "seatplan::membership-pending",
+        ],
+        absent: &[],
+    });
+}
+
+// Seed 000: "When you change an existing static group to a dynamic group, all existing members
+// are removed from the group, and then the membership rule is processed to add new members."
+// With both E3 seats taken by the old members, the new members the rule adds take the seats the
+// removed ones freed: no shortage (the conversion itself is `static-to-dynamic`).
+#[test]
+fn a_static_group_made_dynamic_frees_its_seats_before_the_rule_adds_members() {
+    check(&Case {
+        directory: "static-to-dynamic-seats",
+        args: PLAN_ALLOWING_LOSS,
+        tenants: BOTH,
+        exit: 0,
+        expect: &["seatplan::static-to-dynamic"],
+        absent: &["seatplan::seat-shortage", "CountViolation"],
+    });
+}

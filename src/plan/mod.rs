@@ -28,7 +28,9 @@ use crate::engine::{self, memory::ServiceMemory, Outcome};
 use crate::rules::RuleBook;
 use crate::source::SourceId;
 use crate::tenant::index::{self, Tenant};
-use crate::tenant::membership::{memberships_reusing, user_table_of, Memberships};
+use crate::tenant::membership::{
+    memberships_after, processed_memberships, user_table_of, Memberships, Reuse,
+};
 use crate::tenant::model::TenantState;
 
 pub use checks::Overrides;
@@ -162,7 +164,7 @@ fn evaluate_observed(
     );
     let tenant = tenant?;
     phase_done("index, user table");
-    let memberships = memberships_reusing(&tenant, &table, now, None, book);
+    let memberships = processed_memberships(&tenant, &table, now, book);
     phase_done("rules");
     let (memory, outcome) = ServiceMemory::settle(catalog, &tenant, &memberships.members);
     phase_done("engine");
@@ -274,22 +276,26 @@ fn compute_comparing(
     // Rules read user attributes, and the only attribute a config changes is the usage location:
     // unless one changes, the current table serves, and the rules of unchanged groups keep their
     // result.
+    // A dynamic group the plan does not change keeps what the service has processed for it
+    // (a difference between its rule and its recorded members stays pending).
     let target_memberships = if desired.changes_user_attributes(inputs.state) {
         let users = (0..inputs.state.users.len()).map(|index| desired.user(inputs.state, index));
-        memberships_reusing(
+        memberships_after(
             &target,
             &user_table_of(users, &book),
             inputs.now,
-            None,
+            (&current.tenant, &current.memberships),
             &book,
+            Reuse::SameRuleAndLocation,
         )
     } else {
-        memberships_reusing(
+        memberships_after(
             &target,
             &current.table,
             inputs.now,
-            Some((&current.tenant, &current.memberships)),
+            (&current.tenant, &current.memberships),
             &book,
+            Reuse::SameRule,
         )
     };
     phase_done("rules (desired)");

@@ -236,8 +236,17 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
     let base = migrations.as_ref().unwrap_or(&additions);
     // Between the steps that add members and those that remove them, a user moving from one
     // group to another is in both.
+    let converted: Vec<usize> = endpoints
+        .current
+        .groups
+        .iter()
+        .zip(&endpoints.target.groups)
+        .enumerate()
+        .filter(|(_, (current, target))| current.rule.is_none() && target.rule.is_some())
+        .map(|(index, _)| index)
+        .collect();
     let joined = memberships_change
-        .then(|| joined_members(&padded, &until_deleted))
+        .then(|| joined_members(&padded, &until_deleted, &converted))
         .flatten();
     if let Some(joined) = &joined {
         stages.push((Phase::MembersAdded, &base.tenant, joined));
@@ -396,15 +405,28 @@ fn rules_pending(
 }
 
 /// Per group, the members while the steps that add members have run and those that remove them
-/// have not: the members before (`before`, indexed like `after`) and those after, together.
-/// `None` when that is one of the two (nobody joins, or nobody leaves).
-fn joined_members(before: &[Vec<UserIdx>], after: &[Vec<UserIdx>]) -> Option<Vec<Vec<UserIdx>>> {
+/// have not: the members before (`before`, indexed like `after`) and those after, together —
+/// except in a group the plan makes dynamic (`converted`), whose members the service removes
+/// before it processes the rule (seed 000: "all existing members are removed from the group, and
+/// then the membership rule is processed to add new members"): only the new ones. `None` when
+/// that is one of the two (nobody joins, or nobody leaves).
+fn joined_members(
+    before: &[Vec<UserIdx>],
+    after: &[Vec<UserIdx>],
+    converted: &[usize],
+) -> Option<Vec<Vec<UserIdx>>> {
     let mut joins = false;
     let mut leaves = false;
     let joined: Vec<Vec<UserIdx>> = before
         .iter()
         .zip(after)
-        .map(|(old, new)| {
+        .enumerate()
+        .map(|(index, (old, new))| {
+            if converted.contains(&index) {
+                joins |= new.iter().any(|user| old.binary_search(user).is_err());
+                leaves |= old.iter().any(|user| new.binary_search(user).is_err());
+                return new.clone();
+            }
             let mut both: Vec<UserIdx> = old.iter().chain(new).copied().collect();
             both.sort_unstable();
             both.dedup();

@@ -177,6 +177,66 @@ pub fn memberships_reusing(
     earlier: Option<(&Tenant, &Memberships)>,
     book: &RuleBook,
 ) -> Memberships {
+    evaluate_memberships(tenant, table, now, earlier, book, Reuse::SameRule)
+}
+
+/// Which dynamic groups keep the members an earlier evaluation gave them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reuse {
+    /// Groups whose rule and processing state are the same (and whose rule does not read other
+    /// groups).
+    SameRule,
+    /// The same, but only where the rule does not read `usageLocation` (the attribute a config
+    /// changes): a rule that reads it is evaluated again.
+    SameRuleAndLocation,
+}
+
+/// The effective members of the tenant as the service has processed it: like
+/// [`memberships_reusing`] without an earlier result, except that a dynamic group whose recorded
+/// members differ from its rule's result keeps its recorded members (the difference is listed in
+/// [`Memberships::pending`]). The service has not processed that difference yet: a user it would
+/// add has none of the group's licenses, a user it would drop still holds them and their seats.
+pub fn processed_memberships(
+    tenant: &Tenant,
+    table: &UserTable,
+    now: Timestamp,
+    book: &RuleBook,
+) -> Memberships {
+    let mut memberships = evaluate_memberships(tenant, table, now, None, book, Reuse::SameRule);
+    for pending in &memberships.pending {
+        let index = pending.group.0 as usize;
+        if let (Some(slot), Some(group)) =
+            (memberships.members.get_mut(index), tenant.groups.get(index))
+        {
+            slot.clone_from(&group.members);
+        }
+    }
+    memberships
+}
+
+/// The effective members of the desired tenant: a dynamic group whose rule, processing state
+/// and (when `reuse` says so) the attributes it reads are unchanged keeps the members `earlier`
+/// gives it — what the service has processed, pending differences included — and every other
+/// dynamic group gets its rule's result (the service evaluates a changed rule from scratch).
+pub fn memberships_after(
+    tenant: &Tenant,
+    table: &UserTable,
+    now: Timestamp,
+    earlier: (&Tenant, &Memberships),
+    book: &RuleBook,
+    reuse: Reuse,
+) -> Memberships {
+    evaluate_memberships(tenant, table, now, Some(earlier), book, reuse)
+}
+
+fn evaluate_memberships(
+    tenant: &Tenant,
+    table: &UserTable,
+    now: Timestamp,
+    earlier: Option<(&Tenant, &Memberships)>,
+    book: &RuleBook,
+    reuse: Reuse,
+) -> Memberships {
     use rayon::prelude::*;
 
     let recorded = RecordedMembers::new(tenant);
@@ -193,12 +253,23 @@ pub fn memberships_reusing(
             let idx = GroupIdx(index as u32);
             let reusable = earlier.and_then(|(before, evaluated)| {
                 let previous = before.groups.get(index)?;
-                let same = previous.rule == group.rule
+                // Rules are the same by meaning (the config may write a rule in another form).
+                let same_rule = match (previous.rule.as_deref(), group.rule.as_deref()) {
+                    (Some(was), Some(now)) => {
+                        was == now || book.get(was).canonical == book.get(now).canonical
+                    }
+                    (was, now) => was == now,
+                };
+                let same = same_rule
                     && previous.processing == group.processing
-                    && group
-                        .rule
-                        .as_deref()
-                        .is_some_and(|rule| !book.get(rule).reads_other_groups())
+                    && group.rule.as_deref().is_some_and(|rule| {
+                        let prepared = book.get(rule);
+                        !prepared.reads_other_groups()
+                            && (reuse == Reuse::SameRule
+                                || !prepared.properties.iter().any(|property| {
+                                    property.to_string().eq_ignore_ascii_case("usageLocation")
+                                }))
+                    })
                     && !evaluated.unevaluated.contains(&idx);
                 same.then(|| evaluated.members.get(index).cloned())
                     .flatten()

@@ -293,8 +293,18 @@ pub(super) fn check_windows(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                         )
                     })
                     .collect(),
-                // A window is nobody's group: the settings' (or the flag's) allowance applies.
-                allowed: context.loss_allowed(Source::Direct),
+                // Allowed when every source that gave the users those plans before allows loss
+                // (a group's own `allow_license_loss`, else the settings' or the flag).
+                allowed: users.iter().all(|(user, plans)| {
+                    let old = &context.before.users[user.0 as usize];
+                    old.assignments
+                        .iter()
+                        .filter(|assignment| assignment.is_effective())
+                        .filter(|assignment| {
+                            plans.iter().any(|plan| assignment.enabled.contains(plan))
+                        })
+                        .all(|assignment| context.loss_allowed(assignment.source))
+                }),
             }
             .into(),
         );

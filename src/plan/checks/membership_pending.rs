@@ -1,5 +1,7 @@
-//! `membership-pending`: dynamic groups whose recorded members lag behind their rule. The plan's
-//! "before" already counts the rule's result, so these changes are not the plan's doing.
+//! `membership-pending`: dynamic groups whose recorded members lag behind their rule. The plan
+//! counts the members the service has processed (the recorded ones), before and after a change
+//! that leaves the group alone: the service has not made the difference, and the plan does not
+//! count on it (users to join hold none of the group's licenses yet, users to leave keep theirs).
 
 use super::Context;
 use crate::diag::{Code, Diagnostic, Location};
@@ -40,7 +42,7 @@ impl From<MembershipPending> for Diagnostic {
                 pending.leaving.0
             ),
         )
-        .with_help("Entra is still processing the rule (or processing failed); the plan counts the rule's result as the current membership");
+        .with_help("Entra is still processing the rule (or processing failed); the plan counts the members the service has processed, not the rule's result: users to join have none of the group's licenses yet, users to leave keep theirs");
         if pending.joining.0 > 0 {
             diagnostic = diagnostic.with_note(format!("joining: {}", named(&pending.joining)));
         }
