@@ -977,3 +977,68 @@ fn a_static_group_made_dynamic_frees_its_seats_before_the_rule_adds_members() {
         absent: &["seatplan::seat-shortage", "CountViolation"],
     });
 }
+
+// Seed 001, "Not enough licenses": "if you free up some licenses by removing direct license
+// assignments from users, you need to trigger the processing of groups that previously failed".
+// An earlier apply freed the seat; Bob's CountViolation stays until reprocessed. `--reprocess`
+// reprocesses him although this plan changes nothing else, and the state records the result.
+// (Only a tenant that records his error has one: without recorded states the service would
+// license him as it processed the tenant.)
+#[test]
+fn apply_with_reprocess_retries_an_error_an_earlier_change_made_retryable() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/reprocess-later");
+    let directory = copied(&fixture, "tenant.yaml");
+    let plan = seatplan_in(
+        directory.path(),
+        &[
+            "plan",
+            "-c",
+            "seatplan.yaml",
+            "--state",
+            "tenant.yaml",
+            "--reprocess",
+        ],
+    );
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("the apply only reprocesses the users below"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("1. reprocessLicenseAssignment user[\"bob@contoso.com\"]"),
+        "{}",
+        plan.stdout
+    );
+    let apply = seatplan_in(
+        directory.path(),
+        &[
+            "apply",
+            "-c",
+            "seatplan.yaml",
+            "--state",
+            "tenant.yaml",
+            "--reprocess",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let report = seatplan_in(directory.path(), &["report", "--state", "tenant.yaml"]).stdout;
+    assert!(report.contains("0 in error"), "{report}");
+    let audit = std::fs::read_to_string(directory.path().join("tenant.yaml.audit.jsonl")).unwrap();
+    assert!(audit.contains("\"action\":\"reprocess\""), "{audit}");
+    let again = seatplan_in(
+        directory.path(),
+        &["plan", "-c", "seatplan.yaml", "--state", "tenant.yaml"],
+    );
+    assert!(
+        again
+            .stdout
+            .contains("No changes. The tenant matches the configuration.\n"),
+        "{}",
+        again.stdout
+    );
+}

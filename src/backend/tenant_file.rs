@@ -142,6 +142,19 @@ impl Backend for FileBackend {
                     summary: processing_summary(assigned, failed),
                 }
             })
+            .chain(planned.reprocess.iter().map(|(id, upn)| {
+                // A reprocess step (`--reprocess`): the user's license states before and after.
+                let address = crate::plan::diff::user_address(upn);
+                AuditRecord {
+                    time: context.time,
+                    actor: context.actor.to_string(),
+                    before: entity(before, Some(id), &address),
+                    after: entity(&new_state, Some(id), &address),
+                    address,
+                    action: "reprocess".to_string(),
+                    summary: "User license assignments processed again.".to_string(),
+                }
+            }))
             .collect();
         let done = || {
             records

@@ -141,7 +141,8 @@ pub fn run(args: ApplyArgs, terminal: &Terminal) -> Exit {
     if document.summary.rejected {
         return Exit::Failure;
     }
-    if document.changes.is_empty() {
+    // Nothing to do unless reprocess steps (`--reprocess`) retry errors.
+    if document.changes.is_empty() && document.steps.is_empty() {
         return Exit::Success;
     }
     if saved.is_none() && !args.auto_approve && !confirm(terminal) {

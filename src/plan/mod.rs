@@ -373,11 +373,14 @@ fn compute_comparing(
         .as_deref()
         .unwrap_or(&target_memberships.members);
     phase_done("engine (desired)");
-    let mut retryable = retryable_after(catalog, &current, &target, after_members, &after);
-    // `--reprocess`: one reprocess step per user the change lets succeed, simulated like any
+    let (mut retryable, fixable) =
+        retryable_after(catalog, &current, &target, after_members, &after);
+    // `--reprocess`: one reprocess step per user in error whom a reprocess after the change
+    // licenses (whether the change or something before it fixed the cause), simulated like any
     // other step after the rest.
     let reprocess: Vec<index::UserIdx> = if inputs.overrides.reprocess {
-        std::mem::take(&mut retryable)
+        retryable.clear();
+        fixable
     } else {
         Vec::new()
     };
@@ -552,7 +555,8 @@ fn compute_comparing(
 
 /// Users in error after the change whose errors would all succeed if reprocessed then, and would
 /// not have on a reprocess before the change: the change fixed their cause, but the service does
-/// not retry by itself. Only users in error can be candidates, and a reprocess processes only
+/// not retry by itself. Second, every user in error after the change whom a reprocess then
+/// licenses, whatever fixed the cause (what `--reprocess` reprocesses). Only users in error can be candidates, and a reprocess processes only
 /// them (users without errors have nothing to retry): the work is the users in error, which
 /// every outcome lists ([`Outcome::users_in_error`]), not the tenant. A seat freed by the change
 /// can let an error of a user it does not otherwise move succeed: every user in error is
@@ -563,7 +567,7 @@ fn retryable_after(
     target: &Tenant,
     members: &engine::Memberships,
     after: &Outcome,
-) -> Vec<index::UserIdx> {
+) -> (Vec<index::UserIdx>, Vec<index::UserIdx>) {
     // The users still in error after a reprocess of everyone in error in `outcome`.
     let reprocessed = |outcome: &Outcome, scenario: &Tenant, members: &engine::Memberships| {
         engine::step(
@@ -581,7 +585,7 @@ fn retryable_after(
     };
     let failing = &after.users_in_error;
     if failing.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let retried = reprocessed(after, target, members);
     let mut candidates: Vec<index::UserIdx> = failing
@@ -589,6 +593,7 @@ fn retryable_after(
         .copied()
         .filter(|user| retried.binary_search(user).is_err())
         .collect();
+    let fixable = candidates.clone();
     if !candidates.is_empty() {
         let had = &current.outcome.users_in_error;
         let before = reprocessed(
@@ -600,7 +605,7 @@ fn retryable_after(
         candidates
             .retain(|user| had.binary_search(user).is_err() || before.binary_search(user).is_ok());
     }
-    candidates
+    (candidates, fixable)
 }
 
 /// The state file after applying a plan on the file backend: the desired state (over `current`,

@@ -458,8 +458,12 @@ pub fn text(document: &PlanDocument, options: &TextOptions<'_>) -> String {
     let palette = options.palette;
     let verbose = options.verbose;
     let mut out = String::new();
-    if document.changes.is_empty() {
+    if document.changes.is_empty() && document.steps.is_empty() {
         out.push_str("No changes. The tenant matches the configuration.\n");
+    } else if document.changes.is_empty() {
+        out.push_str(
+            "No changes. The tenant matches the configuration; the apply only reprocesses the users below.\n\n",
+        );
     } else {
         match options.what_if {
             Some(edit) => {
