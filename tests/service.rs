@@ -1042,3 +1042,36 @@ fn apply_with_reprocess_retries_an_error_an_earlier_change_made_retryable() {
         again.stdout
     );
 }
+
+// Seed 000: "When you change an existing static group to a dynamic group, all existing members
+// are removed from the group, and then the membership rule is processed to add new members."
+// With processing paused nothing is processed: the members are gone and stay gone.
+#[test]
+fn a_static_group_made_dynamic_with_processing_paused_loses_its_members() {
+    check(&Case {
+        directory: "conversion-paused",
+        args: PLAN_ALLOWING_LOSS,
+        tenants: BOTH,
+        exit: 0,
+        expect: &[
+            "seatplan::static-to-dynamic",
+            "ann@contoso.com loses Office 365 E3",
+            "bob@contoso.com loses Office 365 E3",
+        ],
+        absent: &[],
+    });
+}
+
+// The same conversion takes nothing from anyone when the group assigns no license, or when
+// another group gives its members the same license: no `static-to-dynamic`.
+#[test]
+fn a_static_group_made_dynamic_whose_members_lose_nothing_is_not_an_error() {
+    check(&Case {
+        directory: "conversion-covered",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 0,
+        expect: &[],
+        absent: &["seatplan::static-to-dynamic", "seatplan::license-loss"],
+    });
+}

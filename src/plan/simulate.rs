@@ -387,10 +387,17 @@ fn rules_pending(
                 }
                 None => true,
             };
+            // A static group made dynamic loses its members even where the rule selects them
+            // all again.
+            let converted = endpoints
+                .current
+                .groups
+                .get(*index)
+                .is_some_and(|current| current.rule.is_none());
             group.rule.is_some()
                 && group.processing == RuleProcessing::On
                 && rule_changed
-                && before.get(*index) != after.get(*index)
+                && (converted || before.get(*index) != after.get(*index))
         })
         .map(|(index, _)| index)
         .collect();
@@ -399,7 +406,19 @@ fn rules_pending(
     }
     let mut members = after.to_vec();
     for index in changed {
-        members[index] = before.get(index).cloned().unwrap_or_default();
+        // A static group made dynamic has lost its members and not yet gained the rule's (seed
+        // 000: "all existing members are removed from the group, and then the membership rule is
+        // processed to add new members").
+        let converted = endpoints
+            .current
+            .groups
+            .get(index)
+            .is_some_and(|current| current.rule.is_none());
+        members[index] = if converted {
+            Vec::new()
+        } else {
+            before.get(index).cloned().unwrap_or_default()
+        };
     }
     Some(members)
 }

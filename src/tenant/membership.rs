@@ -277,6 +277,14 @@ fn evaluate_memberships(
             if let Some(members) = reusable {
                 return GroupMembership::Reused(members);
             }
+            // A static group made dynamic loses its members first (seed 000); with processing
+            // paused, the rule adds nobody back.
+            let converted = earlier
+                .and_then(|(before, _)| before.groups.get(index))
+                .is_some_and(|previous| previous.rule.is_none() && group.rule.is_some());
+            if converted && group.processing == RuleProcessing::Paused {
+                return GroupMembership::Reused(Vec::new());
+            }
             let rule = match (&group.rule, group.processing) {
                 (Some(rule), RuleProcessing::On) => rule,
                 _ => return GroupMembership::Recorded,

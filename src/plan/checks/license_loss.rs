@@ -266,8 +266,30 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
 /// license.
 pub(super) fn check_windows(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let at_end: BTreeMap<UserIdx, PlanSet> = lost_plans(context, context.after).collect();
+    // The members of a static group the plan makes dynamic: `static-to-dynamic` reports their
+    // window until the rule is processed.
+    let converted: BTreeSet<UserIdx> = context
+        .desired
+        .managed_groups
+        .iter()
+        .filter(|(_, index)| {
+            context
+                .current_state
+                .groups
+                .get(*index)
+                .is_some_and(|group| group.rule.is_none())
+                && context
+                    .desired
+                    .group(context.current_state, *index)
+                    .rule
+                    .is_some()
+        })
+        .filter_map(|(_, index)| context.current.groups.get(*index))
+        .flat_map(|group| group.members.iter().copied())
+        .collect();
     for phase in context.phases {
         let users: Vec<(UserIdx, PlanSet)> = lost_plans(context, &phase.outcome)
+            .filter(|(user, _)| phase.phase != Phase::RulesPending || !converted.contains(user))
             .filter_map(|(user, lost)| {
                 let window = match at_end.get(&user) {
                     Some(lost_at_end) => lost.difference(lost_at_end),

@@ -1,8 +1,10 @@
 //! `static-to-dynamic`: converting a static group removes every member until the rule is
 //! processed (seed 000), so its members lose the group's licenses meanwhile.
 
-use super::{labelled, plural, Context};
+use super::{labelled, Context};
 use crate::diag::{Code, Diagnostic, Location, Severity};
+use crate::plan::impact::PlanChange;
+use crate::plan::simulate::Phase;
 use crate::tenant::index::{GroupIdx, Source};
 
 /// A static group with members that the config makes dynamic.
@@ -22,9 +24,14 @@ impl From<StaticToDynamic> for Diagnostic {
         let mut diagnostic = Diagnostic::new(
             Code::StaticToDynamic,
             format!(
-                "group `{}` changes from static to dynamic: its {} are removed first and lose the group's licenses until the rule is processed",
+                "group `{}` changes from static to dynamic: {} removed first and {} the group's licenses until the rule is processed",
                 conversion.group,
-                plural(conversion.members, "member")
+                if conversion.members == 1 {
+                    "its 1 member is".to_string()
+                } else {
+                    format!("its {} members are", conversion.members)
+                },
+                if conversion.members == 1 { "loses" } else { "lose" }
             ),
         )
         .with_help("create a new dynamic group, check it with `seatplan rule diff`, then move the licenses; or allow it with `allow_license_loss: true` / --allow-license-loss");
@@ -47,7 +54,33 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
         let before = &context.current_state.groups[*index];
         let after = context.desired.group(context.current_state, *index);
-        if before.rule.is_some() || after.rule.is_none() || before.members.is_empty() {
+        // A group that assigns nothing takes nothing away by losing its members.
+        if before.rule.is_some()
+            || after.rule.is_none()
+            || before.members.is_empty()
+            || (before.licenses.is_empty() && after.licenses.is_empty())
+        {
+            continue;
+        }
+        // Nobody who is without a plan until the rule is processed (another group or a direct
+        // license covers every member): nothing to warn about.
+        let pending = context
+            .phases
+            .iter()
+            .find(|phase| phase.phase == Phase::RulesPending);
+        let loses = pending.is_none_or(|phase| {
+            context.current.groups[*index].members.iter().any(|member| {
+                let user = member.0 as usize;
+                !PlanChange::between(
+                    context.catalog,
+                    &context.before.users[user],
+                    &phase.outcome.users[user],
+                )
+                .lost
+                .is_empty()
+            })
+        });
+        if !loses {
             continue;
         }
         let source = Source::Group(GroupIdx(*index as u32));
