@@ -1075,3 +1075,43 @@ fn a_static_group_made_dynamic_whose_members_lose_nothing_is_not_an_error() {
         absent: &["seatplan::static-to-dynamic", "seatplan::license-loss"],
     });
 }
+
+// Seed 003, "When a rule is changed": "users who no longer match the new rule will be removed".
+// Bob is disabled and the current rule of `All Staff - E3` drops him already; the service has not
+// processed it (`membership-pending`). An edit of that rule that also drops him does not cause
+// his loss: a warning that says so, and no removal counted against `max_license_removals`.
+#[test]
+fn a_rule_edit_is_not_blamed_for_a_member_the_current_rule_drops_already() {
+    check(&Case {
+        directory: "pending-leaver-edit",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 0,
+        expect: &[
+            "seatplan::license-loss",
+            "whose current rule drops them already",
+            "seatplan::membership-pending",
+        ],
+        absent: &["seatplan::removal-threshold"],
+    });
+}
+
+// A `memberOf` rule reads the members of other groups, and the service evaluates it again in the
+// background when they change (seed 003: "check processing status for the membership rule of the
+// dynamic group"). Ann joins `Project team`, which the E3 group's rule reads, in the same apply
+// that removes her from the static E3 group: she has no E3 until the rule is processed.
+#[test]
+fn a_member_of_rule_that_makes_good_a_removal_is_a_window_until_it_is_processed() {
+    check(&Case {
+        directory: "memberof-window",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::license-loss",
+            "would be without service plans from the end of the apply until the",
+            "ann@contoso.com is without",
+        ],
+        absent: &[],
+    });
+}

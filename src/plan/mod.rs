@@ -303,6 +303,18 @@ fn compute_comparing(
     let default_order = steps::steps(catalog, inputs.state, &changes, &[]);
     let mut ordered = default_order.clone();
     phase_done("diff");
+    let reading_groups: Vec<usize> = target
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(_, group)| {
+            group
+                .rule
+                .as_deref()
+                .is_some_and(|rule| book.get(rule).reads_other_groups())
+        })
+        .map(|(index, _)| index)
+        .collect();
     let endpoints = simulate::Endpoints {
         catalog,
         before: &current.outcome,
@@ -314,6 +326,7 @@ fn compute_comparing(
         changes: &changes,
         releases: &[],
         steps: default_order.as_deref().unwrap_or(&[]),
+        reading_groups: &reading_groups,
     };
     let mut simulation = simulate::simulate(&endpoints);
     // A direct call refused for a seat that a later removal frees: run that removal first when

@@ -162,6 +162,9 @@ pub struct Endpoints<'a> {
     /// The plan's steps in the default order (empty when they could not be ordered: the
     /// removals are then processed together).
     pub steps: &'a [Step],
+    /// The dynamic groups (desired indexes) whose rules read other groups' members
+    /// (`memberOf`): the service evaluates them again, in the background, when those change.
+    pub reading_groups: &'a [usize],
 }
 
 /// Runs the plan phase by phase from the current memory, each phase a step over the users it
@@ -365,7 +368,8 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
 }
 
 /// The members once every step has run but before the service has processed the rules the
-/// plan changes (a rule edited, processing turned on, a dynamic group created): those groups
+/// plan changes (a rule edited, processing turned on, a dynamic group created, a `memberOf` rule
+/// whose groups' members change): those groups
 /// still have the members they had, every other group its new ones. `None` when the plan changes
 /// no rule's members. The service evaluates rules in the background, in its own time, so a user
 /// whom a static removal or a license removal takes a plan from, and whom a changed rule gives
@@ -383,7 +387,9 @@ fn rules_pending(
         .filter(|(index, group)| {
             let rule_changed = match endpoints.current.groups.get(*index) {
                 Some(current) => {
-                    current.rule != group.rule || current.processing != group.processing
+                    current.rule != group.rule
+                        || current.processing != group.processing
+                        || endpoints.reading_groups.contains(index)
                 }
                 None => true,
             };

@@ -23,6 +23,9 @@ pub(super) struct LicenseLoss {
     users: Vec<UserLoss>,
     /// Whether `allow_license_loss` or --allow-license-loss allows it (a warning then).
     allowed: bool,
+    /// Whether the users are members the group's current rule drops already (its processing is
+    /// behind): the loss is coming anyway, a warning.
+    pending: bool,
 }
 
 /// One user's loss.
@@ -49,13 +52,24 @@ impl From<LicenseLoss> for Diagnostic {
             and_list(&loss.products),
             loss.source
         );
+        let message = if loss.pending {
+            format!("{message}, whose current rule drops them already (the service has not processed it yet: `membership-pending`)")
+        } else {
+            message
+        };
+        let allowed = if loss.pending {
+            Some("the loss is coming without this change too; nothing to allow")
+        } else {
+            loss.allowed
+                .then_some("allowed by `allow_license_loss` or --allow-license-loss")
+        };
         let diagnostic = unless_allowed(
             labelled(
                 Diagnostic::new(Code::LicenseLoss, message),
                 loss.location,
                 "this change takes licenses away",
             ),
-            loss.allowed.then_some("allowed by `allow_license_loss` or --allow-license-loss"),
+            allowed,
             "if intended, set `allow_license_loss: true` on the group or pass --allow-license-loss; to replace a product without loss, swap it in the same group in one edit (a migration)",
         );
         let lines = loss
@@ -103,10 +117,10 @@ impl From<LossWindow> for Diagnostic {
         let (message, help) = if window.rules_pending {
             (
                 format!(
-                    "{} would be without service plans from the end of the apply until the service has processed the changed membership rules (it evaluates them in the background, in its own time), which give them back",
+                    "{} would be without service plans from the end of the apply until the service has processed the dynamic groups the plan changes (it evaluates their rules in the background, in its own time), which give them back",
                     plural(window.users.len(), "user"),
                 ),
-                "split the change: first apply the rule change and wait until the service has processed it (`seatplan report` shows `membership-pending` until then), then apply the change that takes the plans away",
+                "split the change: first apply what gives these plans (the rule, or the members a `memberOf` rule reads) and wait until the service has processed it (`seatplan report` shows `membership-pending` until then), then apply the change that takes the plans away",
             )
         } else {
             (
@@ -194,7 +208,8 @@ fn lost_plans<'a>(
 /// Users who lose service plans at the end of the apply, one diagnostic per source that takes
 /// them away.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let mut by_source: BTreeMap<Source, Vec<(UserIdx, PlanSet)>> = BTreeMap::new();
+    // Per source, and whether its users are members its current rule drops already.
+    let mut by_source: BTreeMap<(Source, bool), Vec<(UserIdx, PlanSet)>> = BTreeMap::new();
     for (user, lost) in lost_plans(context, context.after) {
         let (old, new) = (
             &context.before.users[user.0 as usize],
@@ -212,18 +227,23 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 .collect();
             if !dropped.is_empty() {
                 attributed.union_with(&dropped);
-                by_source.entry(*source).or_default().push((user, dropped));
+                let pending =
+                    matches!(source, Source::Group(group) if context.pending_leaver(user, *group));
+                by_source
+                    .entry((*source, pending))
+                    .or_default()
+                    .push((user, dropped));
             }
         }
         let rest = lost.difference(&attributed);
         if !rest.is_empty() {
             by_source
-                .entry(Source::Direct)
+                .entry((Source::Direct, false))
                 .or_default()
                 .push((user, rest));
         }
     }
-    for (source, users) in by_source {
+    for ((source, pending), users) in by_source {
         let anchor = users[0].0;
         let mut all_products = BTreeSet::new();
         let users: Vec<UserLoss> = users
@@ -255,6 +275,7 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 products: all_products.into_iter().collect(),
                 users,
                 allowed: context.loss_allowed(source),
+                pending,
             }
             .into(),
         );

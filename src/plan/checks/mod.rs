@@ -199,6 +199,16 @@ impl Context<'_> {
         }
     }
 
+    /// Whether `user` is a member of `group` whom its current rule drops already: the service
+    /// has not processed it yet (`membership-pending`), so losing what the group gives is not
+    /// the plan's doing.
+    fn pending_leaver(&self, user: UserIdx, group: GroupIdx) -> bool {
+        self.pending
+            .iter()
+            .filter(|pending| pending.group == group)
+            .any(|pending| pending.leaving.binary_search(&user).is_ok())
+    }
+
     fn upn(&self, user: UserIdx) -> &str {
         &self.target.user_at(user).upn
     }

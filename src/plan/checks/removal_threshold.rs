@@ -3,6 +3,7 @@
 use super::{labelled, Context};
 use crate::config::RemovalLimit;
 use crate::diag::{Code, Diagnostic, Location, Severity};
+use crate::tenant::index::Source;
 
 /// A plan that removes more licenses than allowed.
 pub(super) struct RemovalThreshold {
@@ -55,17 +56,31 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let removals: u64 = context
         .moved
         .iter()
-        .filter_map(|user| {
+        .filter_map(|&user| {
             let index = user.0 as usize;
             Some((
+                user,
                 context.before.users.get(index)?,
                 context.after.users.get(index)?,
             ))
         })
-        .map(|(old, new)| {
+        .map(|(user, old, new)| {
             old.consumed
                 .iter()
                 .filter(|product| new.consumed.binary_search(product).is_err())
+                // A product only a group gave whose current rule drops the user already goes
+                // without this change too.
+                .filter(|product| {
+                    !old.assignments
+                        .iter()
+                        .filter(|assignment| {
+                            assignment.is_effective() && assignment.product == **product
+                        })
+                        .all(|assignment| match assignment.source {
+                            Source::Group(group) => context.pending_leaver(user, group),
+                            Source::Direct => false,
+                        })
+                })
                 .count() as u64
         })
         .sum();
