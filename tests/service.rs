@@ -1115,3 +1115,30 @@ fn a_member_of_rule_that_makes_good_a_removal_is_a_window_until_it_is_processed(
         absent: &[],
     });
 }
+
+// Seed 000, the cascade of dynamic groups with rules on licenses, after a reprocess: removing Ann
+// frees the E3 seat Cat failed for; `--reprocess` licenses Cat, whose new Exchange plan the rule of
+// `Visio for mailbox users` selects. (Only a tenant that records Cat's error has it.)
+#[test]
+fn rules_on_licenses_follow_what_a_reprocess_licenses() {
+    check(&Case {
+        directory: "reprocess-cascade",
+        args: &[
+            "plan",
+            "-c",
+            "seatplan.yaml",
+            "--state",
+            "{state}",
+            "--reprocess",
+        ],
+        tenants: &["tenant.yaml"],
+        exit: 1,
+        expect: &[
+            "reprocessLicenseAssignment user[\"cat@contoso.com\"]",
+            "seatplan::license-cascade",
+            "cat@contoso.com joins",
+            "ann@contoso.com leaves",
+        ],
+        absent: &[],
+    });
+}

@@ -422,6 +422,61 @@ fn compute_comparing(
         moved.sort_unstable();
         moved.dedup();
     }
+    // A reprocess that licenses someone changes their plans too: the rules that read licenses
+    // follow it as they follow the steps.
+    let mut recascaded_members = None;
+    if !reprocess.is_empty() {
+        if let Some(cascaded) = cascade::cascade(&cascade::Inputs {
+            catalog,
+            state: inputs.state,
+            desired: &desired,
+            target: &target,
+            book: &book,
+            now: inputs.now,
+            before: &current.outcome,
+            after: &after,
+            members: after_members,
+            moved: &reprocess,
+        }) {
+            let previous = std::mem::replace(&mut after, cascaded.after);
+            phases.push(simulate::PhaseOutcome {
+                phase: simulate::Phase::Cascade,
+                step: None,
+                outcome: previous,
+            });
+            phases.extend(cascaded.rounds.into_iter().skip(1).map(|outcome| {
+                simulate::PhaseOutcome {
+                    phase: simulate::Phase::Cascade,
+                    step: None,
+                    outcome,
+                }
+            }));
+            moved.extend(cascaded.processed);
+            moved.sort_unstable();
+            moved.dedup();
+            // One entry per group over both cascades.
+            for moved_members in cascaded.moved_members {
+                match cascade_moves
+                    .iter_mut()
+                    .find(|earlier: &&mut cascade::Moved| earlier.group == moved_members.group)
+                {
+                    Some(earlier) => {
+                        earlier.joining.extend(moved_members.joining);
+                        earlier.leaving.extend(moved_members.leaving);
+                        earlier.joining.sort_unstable();
+                        earlier.joining.dedup();
+                        earlier.leaving.sort_unstable();
+                        earlier.leaving.dedup();
+                    }
+                    None => cascade_moves.push(moved_members),
+                }
+            }
+            cascade_settled &= cascaded.settled;
+            recascaded_members = Some(cascaded.members);
+        }
+    }
+    let after_members: &[Vec<index::UserIdx>] =
+        recascaded_members.as_deref().unwrap_or(after_members);
     if compared == Compared::Everyone {
         moved = (0..target.users.len())
             .map(|index| index::UserIdx(index as u32))
@@ -557,7 +612,9 @@ fn compute_comparing(
         target,
         after,
         after_memberships: Memberships {
-            members: cascaded_members.unwrap_or(target_memberships.members),
+            members: recascaded_members
+                .or(cascaded_members)
+                .unwrap_or(target_memberships.members),
             ..target_memberships
         },
         reprocess: reprocessed,
