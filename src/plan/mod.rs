@@ -351,18 +351,21 @@ fn compute_comparing(
     // Rules that read licenses catch up with the licensing the steps changed.
     let mut cascade_moves = Vec::new();
     let mut cascade_settled = true;
-    if let Some(cascaded) = cascade::cascade(&cascade::Inputs {
-        catalog,
-        state: inputs.state,
-        desired: &desired,
-        target: &target,
-        book: &book,
-        now: inputs.now,
-        before: &current.outcome,
-        after: &after,
-        members: &target_memberships.members,
-        moved: &moved,
-    }) {
+    let follow = |after: &Outcome, members: &[Vec<index::UserIdx>], moved: &[index::UserIdx]| {
+        cascade::cascade(&cascade::Inputs {
+            catalog,
+            state: inputs.state,
+            desired: &desired,
+            target: &target,
+            book: &book,
+            now: inputs.now,
+            before: &current.outcome,
+            after,
+            members,
+            moved,
+        })
+    };
+    if let Some(cascaded) = follow(&after, &target_memberships.members, &moved) {
         let mut rounds = cascaded.rounds.into_iter();
         if let Some(first) = rounds.next() {
             phases.push(simulate::PhaseOutcome {
@@ -426,18 +429,7 @@ fn compute_comparing(
     // follow it as they follow the steps.
     let mut recascaded_members = None;
     if !reprocess.is_empty() {
-        if let Some(cascaded) = cascade::cascade(&cascade::Inputs {
-            catalog,
-            state: inputs.state,
-            desired: &desired,
-            target: &target,
-            book: &book,
-            now: inputs.now,
-            before: &current.outcome,
-            after: &after,
-            members: after_members,
-            moved: &reprocess,
-        }) {
+        if let Some(cascaded) = follow(&after, after_members, &reprocess) {
             let previous = std::mem::replace(&mut after, cascaded.after);
             phases.push(simulate::PhaseOutcome {
                 phase: simulate::Phase::Cascade,
