@@ -1142,3 +1142,37 @@ fn rules_on_licenses_follow_what_a_reprocess_licenses() {
         absent: &[],
     });
 }
+
+// Microsoft's product list gives two products the skuPartNumber `MCOPSTN5`. A tenant that
+// subscribes to one of them (by skuId) means that one when a file names the part number: Graph's
+// import writes it so, and so do the license states an apply records; both load again.
+#[test]
+fn a_part_number_two_products_share_names_the_one_the_tenant_subscribes_to() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/shared-part-number");
+    let report = seatplan_in(&fixture, &["report", "--state", "imported.yaml"]);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    assert!(report.stdout.contains("MCOPSTN5"), "{}", report.stdout);
+    let directory = copied(&fixture, "tenant.yaml");
+    let after = applied(directory.path());
+    assert!(after.contains("MCOPSTN5"), "{after}");
+    let state = std::fs::read_to_string(directory.path().join("tenant.yaml")).unwrap();
+    assert!(state.contains("sku: MCOPSTN5"), "{state}");
+}
+
+// Seed 001: "the license assignment removals and new assignments are made simultaneously so that
+// users do not lose access". Sales moves from E3 to Microsoft 365 E5, which includes Audio
+// Conferencing, and the group that gave Audio Conferencing on E3 is deleted: products are removed,
+// nobody loses a service plan, and `max_license_removals` (100 % of the licensed users) does not
+// count them.
+#[test]
+fn removals_nobody_loses_a_plan_by_do_not_count_against_the_removal_threshold() {
+    check(&Case {
+        directory: "cleanup-threshold",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 0,
+        expect: &["deleteGroup"],
+        absent: &["seatplan::removal-threshold", "seatplan::license-loss"],
+    });
+}

@@ -299,4 +299,25 @@ impl Catalog {
         }
         (catalog, appended)
     }
+
+    /// Whether `product`'s skuPartNumber names other products too (Microsoft's data reuses a few,
+    /// `MCOPSTN5` among them), so that a file naming it by skuPartNumber does not say which.
+    pub fn shares_part_number(&self, product: ProductId) -> bool {
+        matches!(
+            self.lookup_product(&self.product(product).sku_part_number),
+            Lookup::Ambiguous(_)
+        )
+    }
+
+    /// The catalog of a tenant that subscribes to `product`: its skuPartNumber, which other
+    /// products share, names `product` (the one the tenant has); the others keep their GUIDs.
+    pub fn preferring(&self, product: ProductId) -> Catalog {
+        let mut catalog = self.clone();
+        let part_number = catalog.products[product.index()].sku_part_number.clone();
+        catalog
+            .product_by_sku
+            .insert(part_number.to_lowercase(), vec![product]);
+        catalog.product_by_exact_sku.insert(part_number, product);
+        catalog
+    }
 }

@@ -164,7 +164,7 @@ codes! {
     /// Licenses on a group that is not a security group.
     NonSecurityGroup => "non-security-group", Error, "licenses on a group with `security_enabled: false`";
     /// More removals than `max_license_removals`.
-    RemovalThreshold => "removal-threshold", Error, "the plan removes more licenses than `max_license_removals` allows (override: --force)";
+    RemovalThreshold => "removal-threshold", Error, "the plan removes more licenses than `max_license_removals` allows, counting users who lose a service plan with them (override: --force)";
     /// A licensed group has group members.
     NestedGroup => "nested-group", Warning, "a licensed group has group members; their members receive nothing";
     /// Users are in error already.

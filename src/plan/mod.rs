@@ -179,7 +179,8 @@ fn evaluate_observed(
 
 /// The catalog as the tenant sees it: every subscribed product extended with the service plans
 /// Graph lists for it that the catalog does not (plans Microsoft added since the catalog was
-/// published). Returns `None` when no subscription adds anything (the usual case: the catalog is
+/// published), and a skuPartNumber several products share naming the one the tenant subscribes
+/// to. Returns `None` when no subscription adds anything (the usual case: the catalog is
 /// then used as it is, without a copy), else the grown catalog and the (product, plan) pairs
 /// that were added.
 pub fn tenant_catalog(
@@ -188,6 +189,19 @@ pub fn tenant_catalog(
 ) -> Option<(Catalog, Vec<(ProductId, PlanId)>)> {
     let mut grown: Option<Catalog> = None;
     let mut added = Vec::new();
+    // A skuPartNumber several products share names, in this tenant, the one it subscribes to
+    // (by skuId): its files (Graph's import, an apply's license states) write the part number.
+    for subscription in &state.subscriptions {
+        let current = grown.as_ref().unwrap_or(catalog);
+        let Ok(product) =
+            current.resolve_product(subscription.id.as_deref().unwrap_or(&subscription.sku))
+        else {
+            continue;
+        };
+        if current.shares_part_number(product) {
+            grown = Some(current.preferring(product));
+        }
+    }
     for subscription in state
         .subscriptions
         .iter()

@@ -3,6 +3,7 @@
 use super::{labelled, Context};
 use crate::config::RemovalLimit;
 use crate::diag::{Code, Diagnostic, Location, Severity};
+use crate::plan::impact::PlanChange;
 use crate::tenant::index::Source;
 
 /// A plan that removes more licenses than allowed.
@@ -63,6 +64,13 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 context.before.users.get(index)?,
                 context.after.users.get(index)?,
             ))
+        })
+        // A user who loses no service plan (every plan stays, through another product or an
+        // upgrade) has lost no license that matters: a clean-up or a migration.
+        .filter(|(_, old, new)| {
+            !PlanChange::between(context.catalog, old, new)
+                .lost
+                .is_empty()
         })
         .map(|(user, old, new)| {
             old.consumed
