@@ -1176,3 +1176,23 @@ fn removals_nobody_loses_a_plan_by_do_not_count_against_the_removal_threshold() 
         absent: &["seatplan::removal-threshold", "seatplan::license-loss"],
     });
 }
+
+// Seed 000's tip, one Workplace Analytics group per prerequisite (E1 with only Exchange Online
+// Plan 1, E3 with only Plan 2), and seed 001: "E3 product contains service plans that can't
+// overlap with the plans that are included in E1, so the group license assignment fails". Two
+// migrations are two calls: when Staff moves to E3, the user still has Plan 1 from the E1
+// Workplace Analytics group, and the failed migration keeps E1, so the second call fails too.
+#[test]
+fn two_migrations_are_two_calls_and_each_meets_what_the_other_has_not_replaced() {
+    check(&Case {
+        directory: "two-migrations",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::mutually-exclusive",
+            "error: ENTERPRISEPACK via \"Staff - E1\": MutuallyExclusiveViolation",
+        ],
+        absent: &[],
+    });
+}

@@ -1,8 +1,8 @@
 //! The plan as the service lives through it: the steps ([`super::steps`]) run in phases — groups
-//! created, usage locations set and licenses added, then migrations (one `assignLicense` with
-//! both arrays), then members added and rules changed, then members removed, then removals and
-//! deletions call by call — and the service processes each phase from the memory the previous
-//! one left ([`crate::engine::memory::ServiceMemory`]). An error a phase causes stays an error in
+//! created, usage locations set and licenses added, then migrations call by call (one
+//! `assignLicense` with both arrays each), then members added and rules changed, then members
+//! removed, then removals and deletions call by call — and the service processes each phase from
+//! the memory the previous one left ([`crate::engine::memory::ServiceMemory`]). An error a phase causes stays an error in
 //! the later phases unless one of them re-assigns that assignment (the service does not retry by
 //! itself: seed 003, "License management automation does not automatically react to all types
 //! of changes in the environment"), and every check looks at every phase, not only at the end: a
@@ -232,6 +232,44 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
     }
     if additions.changed {
         stages.push((Phase::Additions, &additions.tenant, &*padded));
+    }
+    // The migrations one call after the other, in the steps' order: a group's `assignLicense`
+    // meets the licenses the migrations after it have not replaced yet.
+    let migration_calls: Vec<Tenant> = match &migrations {
+        Some(migrations) if migrated.groups.len() > 1 => {
+            let groups = groups_by_address(endpoints.desired);
+            let mut order: Vec<usize> = endpoints
+                .steps
+                .iter()
+                .filter(|step| step.phase == StepPhase::Migrations)
+                .filter_map(|step| endpoints.changes.get(step.change))
+                .filter_map(|change| groups.get(change.address.as_str()).copied())
+                .collect();
+            order.dedup();
+            for (index, ..) in &migrated.groups {
+                if !order.contains(index) {
+                    order.push(*index);
+                }
+            }
+            let mut tenant = additions.tenant.clone();
+            let mut calls = Vec::new();
+            if let Some((_, leading)) = order.split_last() {
+                for &index in leading {
+                    if let (Some(slot), Some(migrated)) = (
+                        tenant.groups.get_mut(index),
+                        migrations.tenant.groups.get(index),
+                    ) {
+                        slot.licenses.clone_from(&migrated.licenses);
+                    }
+                    calls.push(tenant.clone());
+                }
+            }
+            calls
+        }
+        _ => Vec::new(),
+    };
+    for tenant in &migration_calls {
+        stages.push((Phase::Migrations, tenant, &*padded));
     }
     if let Some(migrations) = &migrations {
         stages.push((Phase::Migrations, &migrations.tenant, &*padded));
