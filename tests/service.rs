@@ -1196,3 +1196,30 @@ fn two_migrations_are_two_calls_and_each_meets_what_the_other_has_not_replaced()
         absent: &[],
     });
 }
+
+// A group pinned by `id:` whose key is not its display name is renamed to the key (one
+// `updateGroup` with `displayName`), and the rest of the plan addresses it by the new name:
+// merging Marketing into Sales under a new name, then deleting Marketing.
+#[test]
+fn a_group_pinned_by_id_under_a_new_key_is_renamed() {
+    for config in ["seatplan.yaml", "rename-only.yaml"] {
+        check(&Case {
+            directory: "rename",
+            args: &["plan", "-c", config, "--state", "{state}"],
+            tenants: BOTH,
+            exit: 0,
+            expect: &["~ display name: \"Sales - E3\" -> \"Sales"],
+            absent: &["seatplan::license-loss"],
+        });
+    }
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/rename");
+    for tenant in BOTH {
+        let directory = copied(&fixture, tenant);
+        let report = applied(directory.path());
+        assert!(
+            report.contains("Sales and Marketing - E3"),
+            "{tenant}: {report}"
+        );
+        assert!(!report.contains("Marketing - E3 "), "{tenant}: {report}");
+    }
+}

@@ -211,6 +211,9 @@ impl GraphBackend {
             (Action::SetDescription(description), _) => {
                 self.patch_group(&group()?, &json!({ "description": description }))
             }
+            (Action::SetDisplayName(name), _) => {
+                self.patch_group(&group()?, &json!({ "displayName": name }))
+            }
             (Action::SetSecurityEnabled(enabled), _) => {
                 self.patch_group(&group()?, &json!({ "securityEnabled": enabled }))
             }

@@ -450,6 +450,10 @@ pub fn build(
                 ..GroupState::default()
             }
         };
+        // A group pinned by `id:` whose key is not its display name is renamed to the key.
+        if spec.id.is_some() && group.display_name != *name {
+            group.display_name = name.clone();
+        }
         if let Some(description) = &spec.description {
             group.description = Some(description.clone());
         }

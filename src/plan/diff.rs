@@ -267,6 +267,12 @@ pub fn changes(
         }
         let before = &current.groups[index];
         let mut ops = Vec::new();
+        if before.display_name != after.display_name {
+            ops.push(Op::SetDisplayName {
+                before: before.display_name.clone(),
+                after: after.display_name.clone(),
+            });
+        }
         if before.description != after.description {
             ops.push(Op::SetDescription {
                 before: before.description.clone(),

@@ -187,6 +187,13 @@ pub enum Op {
         /// Security-enabled flag.
         security_enabled: bool,
     },
+    /// Rename the group (its `displayName`).
+    SetDisplayName {
+        /// Before.
+        before: String,
+        /// After.
+        after: String,
+    },
     /// Change the description.
     SetDescription {
         /// Before.

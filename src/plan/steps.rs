@@ -82,6 +82,8 @@ pub enum Action {
     },
     /// Change the group's description.
     SetDescription(Option<String>),
+    /// Rename the group.
+    SetDisplayName(String),
     /// Change the group's security flag.
     SetSecurityEnabled(bool),
     /// Set or remove the dynamic membership rule (removing it makes the group static).
@@ -172,6 +174,7 @@ impl Step {
         match &self.action {
             Action::CreateGroup { display_name, .. } => format!("create group {display_name}"),
             Action::SetDescription(_) => "set description".to_string(),
+            Action::SetDisplayName(name) => format!("rename to {name:?}"),
             Action::SetSecurityEnabled(on) => format!("set securityEnabled {on}"),
             Action::SetRule(Some(_)) => "set membership rule".to_string(),
             Action::SetRule(None) => "remove membership rule".to_string(),
@@ -254,6 +257,10 @@ impl Step {
             Action::SetDescription(description) => {
                 doc.call = "updateGroup".into();
                 doc.set = set(vec![("description", json!(description))]);
+            }
+            Action::SetDisplayName(name) => {
+                doc.call = "updateGroup".into();
+                doc.set = set(vec![("displayName", json!(name))]);
             }
             Action::SetSecurityEnabled(on) => {
                 doc.call = "updateGroup".into();
@@ -411,6 +418,12 @@ pub fn steps(
         for op in &change.ops {
             match op {
                 Op::CreateGroup { .. } => {}
+                Op::SetDisplayName { after, .. } => push(
+                    Action::SetDisplayName(after.clone()),
+                    Phase::Membership,
+                    PlanSet::new(),
+                    Vec::new(),
+                ),
                 Op::SetDescription { after, .. } => {
                     if !is_created {
                         push(

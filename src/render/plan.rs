@@ -161,6 +161,9 @@ pub(super) fn op_lines(op: &Op, palette: Palette) -> Vec<String> {
                 "non-security"
             }
         )],
+        Op::SetDisplayName { before, after } => {
+            vec![format!("{tilde} display name: {before:?} -> {after:?}")]
+        }
         Op::SetDescription {
             before: None,
             after: Some(after),
