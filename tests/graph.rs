@@ -2292,3 +2292,37 @@ fn writes_are_held_to_the_write_quota_instead_of_meeting_429s() {
         3_000
     );
 }
+
+#[test]
+fn a_group_pinned_by_id_under_a_new_key_is_renamed_with_one_patch() {
+    let server = apply_tenant();
+    apply_command(&server).assert().success();
+    server.log.lock().unwrap().clear();
+    let directory = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(APPLY_CONFIG).unwrap().replace(
+        "  Legacy EMS:\n",
+        &format!("  Legacy (retired):\n    id: {LEGACY}\n"),
+    );
+    let path = directory.path().join("seatplan.yaml");
+    std::fs::write(&path, config).unwrap();
+    live_seatplan(&server)
+        .args(["apply", "--graph", "-c"])
+        .arg(&path)
+        .arg("--auto-approve")
+        .args(PLAN_ARGS)
+        .args(["--processing-checks", "2", "--processing-interval", "0"])
+        .assert()
+        .success();
+    let calls = writes(&server);
+    let order: Vec<&str> = calls.iter().map(|(call, _)| call.as_str()).collect();
+    assert_eq!(order, [format!("PATCH /groups/{LEGACY}")]);
+    assert_eq!(calls[0].1, json!({"displayName": "Legacy (retired)"}));
+    let replanned = live_seatplan(&server)
+        .args(["plan", "--graph", "-c"])
+        .arg(&path)
+        .args(PLAN_ARGS)
+        .assert()
+        .success();
+    let stdout = text(&replanned.get_output().stdout);
+    assert!(stdout.contains("No changes."), "{stdout}");
+}

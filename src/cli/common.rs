@@ -231,10 +231,13 @@ pub fn open_backend(
             snapshot,
         } => {
             let settings = GraphSettings::from_env(tenant_id.as_deref(), client_id.as_deref())?;
+            // Every group the config names, by display name, and by id where it pins one (a
+            // group renamed by the config is not found under its new name yet).
             let groups = config
                 .groups
                 .iter()
-                .flat_map(|groups| groups.keys().cloned())
+                .flatten()
+                .flat_map(|(name, group)| std::iter::once(name.clone()).chain(group.id.clone()))
                 .collect();
             let rules = config
                 .groups

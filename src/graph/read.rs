@@ -312,7 +312,11 @@ fn wanted_groups(page: &GraphPage, member_groups: &[String], every_group: bool) 
                 group
                     .get(field)
                     .and_then(Value::as_str)
-                    .is_some_and(|value| member_groups.iter().any(|wanted| wanted == value))
+                    .is_some_and(|value| {
+                        member_groups.iter().any(|wanted| {
+                            wanted == value || (field == "id" && wanted.eq_ignore_ascii_case(value))
+                        })
+                    })
             };
             every_group || licensed || named("id") || named("displayName")
         })
