@@ -1156,8 +1156,12 @@ fn a_part_number_two_products_share_names_the_one_the_tenant_subscribes_to() {
     let directory = copied(&fixture, "tenant.yaml");
     let after = applied(directory.path());
     assert!(after.contains("MCOPSTN5"), "{after}");
+    // The license states name it by skuId: the part number alone would not say which.
     let state = std::fs::read_to_string(directory.path().join("tenant.yaml")).unwrap();
-    assert!(state.contains("sku: MCOPSTN5"), "{state}");
+    assert!(
+        state.contains("sku: 54a152dc-90de-4996-93d2-bc47e670fc06"),
+        "{state}"
+    );
 }
 
 // Seed 001: "the license assignment removals and new assignments are made simultaneously so that
@@ -1221,5 +1225,62 @@ fn a_group_pinned_by_id_under_a_new_key_is_renamed() {
             "{tenant}: {report}"
         );
         assert!(!report.contains("Marketing - E3 "), "{tenant}: {report}");
+    }
+}
+
+// A tenant that subscribes to both products named `MCOPSTN5`: each subscription is known by its
+// skuId, and an apply writes the licenses the part number cannot tell apart by skuId, so the
+// state loads again.
+#[test]
+fn a_tenant_with_both_products_of_a_part_number_loads_and_applies() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/both-part-numbers");
+    let directory = copied(&fixture, "tenant.yaml");
+    applied(directory.path());
+    let state = std::fs::read_to_string(directory.path().join("tenant.yaml")).unwrap();
+    assert!(
+        state.contains("sku: 54a152dc-90de-4996-93d2-bc47e670fc06"),
+        "{state}"
+    );
+}
+
+// Two config keys for one tenant group — a group renamed by `id:` and a new group under its old
+// name — are refused: the plan cannot tell which definition is meant.
+#[test]
+fn two_config_groups_for_one_tenant_group_are_refused() {
+    check(&Case {
+        directory: "reused-name",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::group-reference",
+            "groups `Leadership - E5` and `Executives - E5` of the config are the same tenant group",
+        ],
+        absent: &[],
+    });
+}
+
+// `ensure: absent` with `id:`: after the apply that deleted the group, the same config plans to
+// no change.
+#[test]
+fn a_group_deleted_by_id_stays_deleted_without_an_error() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/deleted-by-id");
+    for tenant in BOTH {
+        let directory = copied(&fixture, tenant);
+        let flags = [&COPIED_FLAGS[..], &["--force"]].concat();
+        let apply = seatplan_in(
+            directory.path(),
+            &[&["apply"][..], &flags, &["--auto-approve"]].concat(),
+        );
+        assert_eq!(apply.code, 0, "{tenant}: {}", apply.stderr);
+        let again = seatplan_in(directory.path(), &[&["plan"][..], &flags].concat());
+        assert_eq!(again.code, 0, "{tenant}: {}", again.stderr);
+        assert!(
+            again.stdout.contains("No changes."),
+            "{tenant}: {}",
+            again.stdout
+        );
     }
 }

@@ -309,6 +309,16 @@ impl Catalog {
         )
     }
 
+    /// How a file names `product` so that it reads back as `product`: its skuPartNumber, or its
+    /// skuId where the part number names several products.
+    pub fn sku_key(&self, product: ProductId) -> String {
+        let found = self.product(product);
+        match self.lookup_product(&found.sku_part_number) {
+            Lookup::Found(id) if id == product => found.sku_part_number.clone(),
+            _ => found.id.clone(),
+        }
+    }
+
     /// The catalog of a tenant that subscribes to `product`: its skuPartNumber, which other
     /// products share, names `product` (the one the tenant has); the others keep their GUIDs.
     pub fn preferring(&self, product: ProductId) -> Catalog {

@@ -400,6 +400,8 @@ pub fn build(
     for (name, spec) in config.groups.iter().flatten() {
         let index = match match_group(indexed, name, spec) {
             Ok(index) => index,
+            // A group to delete that is gone already (an earlier apply deleted it).
+            Err(_) if spec.ensure == Some(Ensure::Absent) && spec.id.is_some() => continue,
             Err(message) => {
                 let mut diagnostic = Diagnostic::new(Code::GroupReference, message)
                     .with_help("group display names are not unique in Entra; `id:` pins the group");
@@ -411,6 +413,35 @@ pub fn build(
                 continue;
             }
         };
+        // Two keys for one tenant group (a rename by `id:` and its old name reused, say): which
+        // definition holds is not for seatplan to guess.
+        if let Some(index) = index {
+            let first = placed
+                .iter()
+                .map(|(other, _, at)| (other.as_str(), *at))
+                .chain(
+                    desired
+                        .deleted
+                        .iter()
+                        .map(|(other, at)| (other.as_str(), *at)),
+                )
+                .find(|(_, at)| *at == index);
+            if let Some((other, _)) = first {
+                let mut diagnostic = Diagnostic::new(
+                    Code::GroupReference,
+                    format!(
+                        "groups `{other}` and `{name}` of the config are the same tenant group ({})",
+                        indexed.groups[index].id
+                    ),
+                )
+                .with_help("a group renamed by `id:` keeps its object: give a new group another key, or rename in one apply and reuse the old name in the next");
+                if let Some(location) = loaded.group_location(name, "") {
+                    diagnostic = diagnostic.with_label(location.into_key(), "the same group");
+                }
+                problems.push(diagnostic);
+                continue;
+            }
+        }
         let index = match (index, spec.ensure) {
             (Some(index), Some(Ensure::Absent)) => {
                 desired.deleted.push((name.clone(), index));

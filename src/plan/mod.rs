@@ -191,14 +191,25 @@ pub fn tenant_catalog(
     let mut added = Vec::new();
     // A skuPartNumber several products share names, in this tenant, the one it subscribes to
     // (by skuId): its files (Graph's import, an apply's license states) write the part number.
-    for subscription in &state.subscriptions {
+    let subscribed: Vec<ProductId> = state
+        .subscriptions
+        .iter()
+        .filter_map(|subscription| {
+            catalog
+                .resolve_product(subscription.id.as_deref().unwrap_or(&subscription.sku))
+                .ok()
+        })
+        .collect();
+    for &product in &subscribed {
         let current = grown.as_ref().unwrap_or(catalog);
-        let Ok(product) =
-            current.resolve_product(subscription.id.as_deref().unwrap_or(&subscription.sku))
-        else {
-            continue;
-        };
-        if current.shares_part_number(product) {
+        let part_number = &current.product(product).sku_part_number;
+        // Only where the tenant has one of the products: with both, the part number says nothing.
+        let alone = subscribed
+            .iter()
+            .filter(|&&other| current.product(other).sku_part_number == *part_number)
+            .count()
+            == 1;
+        if alone && current.shares_part_number(product) {
             grown = Some(current.preferring(product));
         }
     }
@@ -720,7 +731,7 @@ pub fn applied_state(catalog: &Catalog, current: &TenantState, planned: &Planned
             .iter()
             .filter_map(|assignment| match assignment.source {
                 crate::tenant::index::Source::Group(group) => Some(LicenseState {
-                    sku: catalog.product(assignment.product).sku_part_number.clone(),
+                    sku: catalog.sku_key(assignment.product),
                     via: Some(planned.target.group_at(group).id.to_string()),
                     state: assignment.state,
                     error: assignment.error,

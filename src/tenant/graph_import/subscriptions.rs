@@ -117,11 +117,28 @@ impl GraphMapper {
     }
 
     /// The skuPartNumber of a skuId, or the GUID itself for a product the tenant has no
-    /// subscription for.
+    /// subscription for or whose skuPartNumber another of its subscriptions has too.
     pub(super) fn sku_name(&self, sku_id: &str) -> String {
         self.subscriptions
             .get(&sku_id.to_ascii_lowercase())
-            .map_or_else(|| sku_id.to_string(), |sub| sub.sku.clone())
+            .map_or_else(
+                || sku_id.to_string(),
+                |sub| {
+                    // Two subscriptions with one skuPartNumber (Microsoft reuses a few): only the
+                    // skuId says which.
+                    let shared = self
+                        .subscriptions
+                        .values()
+                        .filter(|other| other.sku.eq_ignore_ascii_case(&sub.sku))
+                        .count()
+                        > 1;
+                    if shared {
+                        sku_id.to_ascii_lowercase()
+                    } else {
+                        sub.sku.clone()
+                    }
+                },
+            )
     }
 
     /// Disabled plan GUIDs as service plan names where the subscriptions name them, sorted.

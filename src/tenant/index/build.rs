@@ -204,7 +204,19 @@ pub fn build(
             );
             continue;
         }
-        match catalog.resolve_product(&subscription.sku) {
+        // The skuId says which product, where a skuPartNumber names several (`MCOPSTN5`).
+        let by_id = subscription
+            .id
+            .as_deref()
+            .filter(|id| is_guid(id))
+            .and_then(|id| catalog.resolve_product(id).ok())
+            .filter(|&product| {
+                catalog
+                    .product(product)
+                    .sku_part_number
+                    .eq_ignore_ascii_case(&subscription.sku)
+            });
+        match by_id.map_or_else(|| catalog.resolve_product(&subscription.sku), Ok) {
             Ok(product) => {
                 let expected = &catalog.product(product).id;
                 if let Some(id) = &subscription.id {
