@@ -1284,3 +1284,28 @@ fn a_group_deleted_by_id_stays_deleted_without_an_error() {
         );
     }
 }
+
+// Seed 002: "If you don't have enough licenses, some users might not be assigned the new license
+// plan." With every E3 seat taken, Z Office moves from E3 to E5 and A Frontline from E1 to E3: the
+// migration that frees the E3 seats runs first, whatever the groups' names, and both succeed.
+#[test]
+fn a_migration_that_frees_seats_runs_before_the_one_that_takes_them() {
+    check(&Case {
+        directory: "migration-frees-seats",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 0,
+        expect: &[
+            "1. assignLicense group[\"Z Office - E3\"] +SPE_E5 -ENTERPRISEPACK",
+            "2. assignLicense group[\"A Frontline - E1\"] +ENTERPRISEPACK -STANDARDPACK",
+        ],
+        absent: &["seatplan::seat-shortage", "CountViolation"],
+    });
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/migration-frees-seats");
+    for tenant in BOTH {
+        let directory = copied(&fixture, tenant);
+        let report = applied(directory.path());
+        assert!(!report.contains("CountViolation"), "{tenant}: {report}");
+    }
+}

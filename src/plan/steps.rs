@@ -660,6 +660,16 @@ fn order(pending: Vec<Pending>) -> Result<Vec<Step>, Diagnostic> {
 }
 
 /// True when `first` must be applied before `then`.
+/// Whether `a` removes a product that `b` adds (both `assignLicense` steps).
+fn frees_for(a: &Step, b: &Step) -> bool {
+    match (&a.action, &b.action) {
+        (Action::AssignLicenses { remove_skus, .. }, Action::AssignLicenses { add_skus, .. }) => {
+            remove_skus.iter().any(|sku| add_skus.contains(sku))
+        }
+        _ => false,
+    }
+}
+
 fn must_precede(first: &Pending, then: &Pending) -> bool {
     let (a, b) = (&first.step, &then.step);
     let same = a.change == b.change && a.target == b.target;
@@ -689,6 +699,17 @@ fn must_precede(first: &Pending, then: &Pending) -> bool {
             .needs
             .iter()
             .any(|any_of| first.grants.contains_any(any_of))
+    {
+        return true;
+    }
+    // A migration that frees seats of a product goes before one that takes them (seed 002: "If
+    // you don't have enough licenses, some users might not be assigned the new license plan"),
+    // unless each frees the other's.
+    if a.phase == Phase::Migrations
+        && b.phase == Phase::Migrations
+        && a.change != b.change
+        && frees_for(a, b)
+        && !frees_for(b, a)
     {
         return true;
     }
