@@ -71,6 +71,22 @@ fn check(case: &Case<'_>) {
     }
 }
 
+/// The fixture directory `name` under `tests/fixtures/service/`.
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/service")
+        .join(name)
+}
+
+/// The fixture `name` with `tenant` applied in a copy ([`applied`]): what `report` says, and the
+/// state file written.
+fn applied_copy(name: &str, tenant: &str) -> (String, String) {
+    let directory = copied(&fixture(name), tenant);
+    let report = applied(directory.path());
+    let state = std::fs::read_to_string(directory.path().join("tenant.yaml")).unwrap();
+    (report, state)
+}
+
 /// A temporary directory holding the fixture's `seatplan.yaml` and `tenant` as `tenant.yaml`
 /// (an apply writes there).
 fn copied(fixture: &Path, tenant: &str) -> tempfile::TempDir {
@@ -239,8 +255,7 @@ fn a_removal_that_frees_a_seat_runs_ahead_of_the_direct_assignment_that_needs_it
 // records what those steps give: Bob holds the seat, and planning again shows no change.
 #[test]
 fn the_reordered_steps_are_what_the_plan_shows_and_the_file_backend_applies() {
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/refused-direct");
+    let fixture = fixture("refused-direct");
     for tenant in BOTH {
         let directory = copied(&fixture, tenant);
         let flags = COPIED_FLAGS;
@@ -275,8 +290,7 @@ fn the_reordered_steps_are_what_the_plan_shows_and_the_file_backend_applies() {
 // call finds the seat free; the file backend records that, and a second plan has nothing to do.
 #[test]
 fn a_direct_removal_that_frees_a_seat_runs_ahead_of_the_direct_assignment_that_needs_it() {
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/refused-direct-swap");
+    let fixture = fixture("refused-direct-swap");
     for tenant in BOTH {
         let directory = copied(&fixture, tenant);
         let flags = COPIED_FLAGS;
@@ -521,7 +535,7 @@ fn re_enabling_a_plan_that_cannot_be_assigned_fails_in_place() {
 // SPEC §5: the JSON plan carries the service calls in order; both backends make exactly these.
 #[test]
 fn the_json_plan_lists_the_steps_in_order() {
-    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/window");
+    let directory = fixture("window");
     for tenant in BOTH {
         let run = seatplan_in(
             &directory,
@@ -557,7 +571,7 @@ fn the_json_plan_lists_the_steps_in_order() {
 // step, and the file backend records the result, so planning again shows no change.
 #[test]
 fn apply_with_reprocess_adds_the_reprocess_steps_and_records_their_result() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/errors-stay");
+    let fixture = fixture("errors-stay");
     for tenant in BOTH {
         let directory = copied(&fixture, tenant);
         let flags = COPIED_FLAGS;
@@ -646,10 +660,8 @@ fn a_leaver_who_frees_the_seat_a_joiner_needs_is_removed_first() {
         ],
         absent: &["seatplan::seat-shortage", "error: ENTERPRISEPACK"],
     });
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/seat-swap");
     for tenant in BOTH {
-        let directory = copied(&fixture, tenant);
-        let report = applied(directory.path());
+        let (report, _) = applied_copy("seat-swap", tenant);
         assert!(!report.contains("CountViolation"), "{tenant}: {report}");
     }
 }
@@ -717,11 +729,8 @@ fn a_rule_on_licenses_adds_the_user_who_gains_them_and_needs_a_seat_for_it() {
 // plan `Deleted` and the Visio group without her; planning again shows no change.
 #[test]
 fn an_applied_cascade_records_the_plans_and_members_graph_would_report() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/cascade");
     for tenant in BOTH {
-        let directory = copied(&fixture, tenant);
-        let report = applied(directory.path());
-        let state = std::fs::read_to_string(directory.path().join("tenant.yaml")).unwrap();
+        let (report, state) = applied_copy("cascade", tenant);
         let state: serde_yaml::Value = serde_yaml::from_str(&state).unwrap();
         let ann = &state["users"][0];
         assert_eq!(ann["upn"], "ann@contoso.com");
@@ -873,7 +882,7 @@ fn a_static_removal_that_a_changed_rule_makes_good_is_a_window_until_the_rule_is
         });
     }
     // Applying the rule first and the removal in a second plan has no window.
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/rule-pending");
+    let fixture = fixture("rule-pending");
     for tenant in BOTH {
         let directory = copied(&fixture, tenant);
         let first = "version: 1\ngroups:\n  E3 static:\n    members: [ann@contoso.com, bob@contoso.com]\n    licenses:\n      - sku: ENTERPRISEPACK\n  E3 by department:\n    rule: user.department -eq \"Sales\"\n    licenses:\n      - sku: ENTERPRISEPACK\n";
@@ -986,8 +995,7 @@ fn a_static_group_made_dynamic_frees_its_seats_before_the_rule_adds_members() {
 // license him as it processed the tenant.)
 #[test]
 fn apply_with_reprocess_retries_an_error_an_earlier_change_made_retryable() {
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/reprocess-later");
+    let fixture = fixture("reprocess-later");
     let directory = copied(&fixture, "tenant.yaml");
     let plan = seatplan_in(
         directory.path(),
@@ -1148,16 +1156,15 @@ fn rules_on_licenses_follow_what_a_reprocess_licenses() {
 // import writes it so, and so do the license states an apply records; both load again.
 #[test]
 fn a_part_number_two_products_share_names_the_one_the_tenant_subscribes_to() {
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/shared-part-number");
-    let report = seatplan_in(&fixture, &["report", "--state", "imported.yaml"]);
+    let report = seatplan_in(
+        &fixture("shared-part-number"),
+        &["report", "--state", "imported.yaml"],
+    );
     assert_eq!(report.code, 0, "{}", report.stderr);
     assert!(report.stdout.contains("MCOPSTN5"), "{}", report.stdout);
-    let directory = copied(&fixture, "tenant.yaml");
-    let after = applied(directory.path());
+    let (after, state) = applied_copy("shared-part-number", "tenant.yaml");
     assert!(after.contains("MCOPSTN5"), "{after}");
     // The license states name it by skuId: the part number alone would not say which.
-    let state = std::fs::read_to_string(directory.path().join("tenant.yaml")).unwrap();
     assert!(
         state.contains("sku: 54a152dc-90de-4996-93d2-bc47e670fc06"),
         "{state}"
@@ -1216,10 +1223,8 @@ fn a_group_pinned_by_id_under_a_new_key_is_renamed() {
             absent: &["seatplan::license-loss"],
         });
     }
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/rename");
     for tenant in BOTH {
-        let directory = copied(&fixture, tenant);
-        let report = applied(directory.path());
+        let (report, _) = applied_copy("rename", tenant);
         assert!(
             report.contains("Sales and Marketing - E3"),
             "{tenant}: {report}"
@@ -1233,11 +1238,7 @@ fn a_group_pinned_by_id_under_a_new_key_is_renamed() {
 // state loads again.
 #[test]
 fn a_tenant_with_both_products_of_a_part_number_loads_and_applies() {
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/both-part-numbers");
-    let directory = copied(&fixture, "tenant.yaml");
-    applied(directory.path());
-    let state = std::fs::read_to_string(directory.path().join("tenant.yaml")).unwrap();
+    let (_, state) = applied_copy("both-part-numbers", "tenant.yaml");
     assert!(
         state.contains("sku: 54a152dc-90de-4996-93d2-bc47e670fc06"),
         "{state}"
@@ -1265,8 +1266,7 @@ fn two_config_groups_for_one_tenant_group_are_refused() {
 // no change.
 #[test]
 fn a_group_deleted_by_id_stays_deleted_without_an_error() {
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/deleted-by-id");
+    let fixture = fixture("deleted-by-id");
     for tenant in BOTH {
         let directory = copied(&fixture, tenant);
         let flags = [&COPIED_FLAGS[..], &["--force"]].concat();
@@ -1301,11 +1301,8 @@ fn a_migration_that_frees_seats_runs_before_the_one_that_takes_them() {
         ],
         absent: &["seatplan::seat-shortage", "CountViolation"],
     });
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service/migration-frees-seats");
     for tenant in BOTH {
-        let directory = copied(&fixture, tenant);
-        let report = applied(directory.path());
+        let (report, _) = applied_copy("migration-frees-seats", tenant);
         assert!(!report.contains("CountViolation"), "{tenant}: {report}");
     }
 }

@@ -176,42 +176,46 @@ fn seconds(variable: &str, text: &str) -> Result<Duration, Diagnostic> {
         })
 }
 
-/// `SEATPLAN_GRAPH_RESOURCE_UNITS`: a whole number of resource units per 10 seconds.
-fn resource_units(text: &str) -> Result<u32, Diagnostic> {
+/// A count variable's value (`SEATPLAN_GRAPH_RESOURCE_UNITS`, `SEATPLAN_GRAPH_WRITES`): a
+/// whole number above zero, else a diagnostic naming `what` it counts, with `help`.
+fn count(variable: &str, text: &str, what: &str, help: String) -> Result<u32, Diagnostic> {
     text.trim()
         .parse::<u32>()
         .ok()
-        .filter(|units| *units > 0)
+        .filter(|count| *count > 0)
         .ok_or_else(|| {
             Diagnostic::new(
                 Code::GraphAuth,
-                format!(
-                    "SEATPLAN_GRAPH_RESOURCE_UNITS is `{text}`, not a number of resource units"
-                ),
+                format!("{variable} is `{text}`, not a number of {what}"),
             )
-            .with_help(
-                "give the resource units per 10 seconds seatplan may spend (Graph's quota for a \
-                 tenant above 500 users is 8000), or unset it to follow Graph's documented quota",
-            )
+            .with_help(help)
         })
+}
+
+/// `SEATPLAN_GRAPH_RESOURCE_UNITS`: a whole number of resource units per 10 seconds.
+fn resource_units(text: &str) -> Result<u32, Diagnostic> {
+    count(
+        "SEATPLAN_GRAPH_RESOURCE_UNITS",
+        text,
+        "resource units",
+        "give the resource units per 10 seconds seatplan may spend (Graph's quota for a tenant \
+         above 500 users is 8000), or unset it to follow Graph's documented quota"
+            .to_string(),
+    )
 }
 
 /// `SEATPLAN_GRAPH_WRITES`: a whole number of writes per 150 seconds.
 fn writes(text: &str) -> Result<u32, Diagnostic> {
-    text.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|writes| *writes > 0)
-        .ok_or_else(|| {
-            Diagnostic::new(
-                Code::GraphAuth,
-                format!("SEATPLAN_GRAPH_WRITES is `{text}`, not a number of writes"),
-            )
-            .with_help(format!(
-                "give the writes per 150 seconds seatplan may make (Graph's write quota is {}), or unset it to follow Graph's",
-                super::budget::WRITE_QUOTA
-            ))
-        })
+    count(
+        "SEATPLAN_GRAPH_WRITES",
+        text,
+        "writes",
+        format!(
+            "give the writes per 150 seconds seatplan may make (Graph's write quota is {}), or \
+             unset it to follow Graph's",
+            super::budget::WRITE_QUOTA
+        ),
+    )
 }
 
 fn missing(variable: &str, what: &str) -> Diagnostic {

@@ -56,6 +56,22 @@ impl Desired {
             .unwrap_or_else(|| &current.users[index])
     }
 
+    /// The managed groups of the tenant that the config makes dynamic (static now, a rule
+    /// desired): the service removes their members before it processes the rule (seed 000).
+    pub fn converted(&self, current: &TenantState) -> Vec<usize> {
+        self.managed_groups
+            .iter()
+            .map(|(_, index)| *index)
+            .filter(|index| {
+                current
+                    .groups
+                    .get(*index)
+                    .is_some_and(|group| group.rule.is_none())
+                    && self.group(current, *index).rule.is_some()
+            })
+            .collect()
+    }
+
     /// The whole desired state as a tenant state (deleted groups still in place): what the file
     /// backend writes after an apply, before the engine's license states are filled in.
     pub fn to_state(&self, current: &TenantState) -> TenantState {

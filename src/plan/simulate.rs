@@ -373,7 +373,7 @@ pub fn simulate(endpoints: &Endpoints<'_>) -> Simulation {
         &[],
     );
     moved.extend(touched);
-    if let Some(pending) = rules_pending(endpoints, &padded, &until_deleted) {
+    if let Some(pending) = rules_pending(endpoints, &padded, &until_deleted, &converted) {
         let (outcome, touched) = engine::step_touching(
             endpoints.catalog,
             Before {
@@ -416,6 +416,7 @@ fn rules_pending(
     endpoints: &Endpoints<'_>,
     before: &[Vec<UserIdx>],
     after: &[Vec<UserIdx>],
+    converted: &[usize],
 ) -> Option<Vec<Vec<UserIdx>>> {
     let changed: Vec<usize> = endpoints
         .target
@@ -433,15 +434,10 @@ fn rules_pending(
             };
             // A static group made dynamic loses its members even where the rule selects them
             // all again.
-            let converted = endpoints
-                .current
-                .groups
-                .get(*index)
-                .is_some_and(|current| current.rule.is_none());
             group.rule.is_some()
                 && group.processing == RuleProcessing::On
                 && rule_changed
-                && (converted || before.get(*index) != after.get(*index))
+                && (converted.contains(index) || before.get(*index) != after.get(*index))
         })
         .map(|(index, _)| index)
         .collect();
@@ -453,12 +449,7 @@ fn rules_pending(
         // A static group made dynamic has lost its members and not yet gained the rule's (seed
         // 000: "all existing members are removed from the group, and then the membership rule is
         // processed to add new members").
-        let converted = endpoints
-            .current
-            .groups
-            .get(index)
-            .is_some_and(|current| current.rule.is_none());
-        members[index] = if converted {
+        members[index] = if converted.contains(&index) {
             Vec::new()
         } else {
             before.get(index).cloned().unwrap_or_default()

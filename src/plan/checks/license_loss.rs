@@ -291,21 +291,9 @@ pub(super) fn check_windows(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     // window until the rule is processed.
     let converted: BTreeSet<UserIdx> = context
         .desired
-        .managed_groups
-        .iter()
-        .filter(|(_, index)| {
-            context
-                .current_state
-                .groups
-                .get(*index)
-                .is_some_and(|group| group.rule.is_none())
-                && context
-                    .desired
-                    .group(context.current_state, *index)
-                    .rule
-                    .is_some()
-        })
-        .filter_map(|(_, index)| context.current.groups.get(*index))
+        .converted(context.current_state)
+        .into_iter()
+        .filter_map(|index| context.current.groups.get(index))
         .flat_map(|group| group.members.iter().copied())
         .collect();
     for phase in context.phases {

@@ -48,18 +48,14 @@ impl From<StaticToDynamic> for Diagnostic {
 
 /// Each existing static group with members that the config gives a rule.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    for (name, index) in &context.desired.managed_groups {
-        if context.desired.created.contains(index) {
+    for index in &context.desired.converted(context.current_state) {
+        let Some(name) = context.config_name(GroupIdx(*index as u32)) else {
             continue;
-        }
+        };
         let before = &context.current_state.groups[*index];
         let after = context.desired.group(context.current_state, *index);
         // A group that assigns nothing takes nothing away by losing its members.
-        if before.rule.is_some()
-            || after.rule.is_none()
-            || before.members.is_empty()
-            || (before.licenses.is_empty() && after.licenses.is_empty())
-        {
+        if before.members.is_empty() || (before.licenses.is_empty() && after.licenses.is_empty()) {
             continue;
         }
         // Nobody who is without a plan until the rule is processed (another group or a direct
@@ -86,7 +82,7 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let source = Source::Group(GroupIdx(*index as u32));
         out.push(
             StaticToDynamic {
-                group: name.clone(),
+                group: name.to_string(),
                 members: before.members.len(),
                 location: context.config.loaded.group_location(name, "/rule"),
                 allowed: context.loss_allowed(source),
