@@ -1306,3 +1306,103 @@ fn a_migration_that_frees_seats_runs_before_the_one_that_takes_them() {
         assert!(!report.contains("CountViolation"), "{tenant}: {report}");
     }
 }
+
+/// The `steps` of `config`'s JSON plan on each tenant of `tenants` in the fixture `name`: the
+/// calls (`"call" "target"`) and their members.
+fn planned_calls(name: &str, config: &str, tenants: &[&str], extra: &[&str]) -> Vec<Vec<String>> {
+    tenants
+        .iter()
+        .map(|tenant| {
+            let run = seatplan_in(
+                &fixture(name),
+                &[
+                    &["plan", "-c", config, "--state", tenant, "--format", "json"][..],
+                    extra,
+                ]
+                .concat(),
+            );
+            assert_no_panic(&run);
+            let (plan, _) = json_calls(&run.stdout);
+            plan["steps"]
+                .as_array()
+                .expect("steps")
+                .iter()
+                .map(|step| {
+                    format!(
+                        "{} {} {}",
+                        step["call"].as_str().unwrap_or_default(),
+                        step["target"].as_str().unwrap_or_default(),
+                        step["member"].as_str().unwrap_or_default()
+                    )
+                    .trim_end()
+                    .to_string()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+// Seed 003: "When a rule is changed, the membership of the group will be re-evaluated and users
+// who no longer match the new rule will be removed … Those users will have their licenses
+// removed during the process which may result in loss of service". The service evaluates the
+// rule in the background, maybe at once: the member added to the group that replaces ann's E3
+// goes in before the rule edit that drops her is sent.
+#[test]
+fn a_rule_edit_is_sent_after_the_members_added_that_replace_what_it_takes() {
+    for calls in planned_calls("rule-after-members", "seatplan.yaml", BOTH, &[]) {
+        assert_eq!(
+            calls,
+            [
+                r#"addMember group["Z static"] ann@contoso.com"#,
+                r#"updateGroup group["A by department"]"#,
+            ]
+        );
+    }
+    check(&Case {
+        directory: "rule-after-members",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 0,
+        expect: &["Plan: 0 to add, 2 to change, 0 to destroy."],
+        absent: &["license-loss", "loses"],
+    });
+}
+
+// A dynamic group turned static keeps the members the service last computed (the conversion
+// removes `DynamicMembership` and the members stay): the plan adds only the members the config
+// lists that are not in yet, and removes the ones it does not list — after the call that turns
+// the group static, which is the only way the service takes static members.
+#[test]
+fn a_dynamic_group_turned_static_keeps_its_members_and_removes_the_unlisted() {
+    for calls in planned_calls("rule-after-members", "to-static.yaml", BOTH, &[]) {
+        assert_eq!(
+            calls,
+            [
+                r#"updateGroup group["A by department"]"#,
+                r#"addMember group["A by department"] bob@contoso.com"#,
+            ]
+        );
+    }
+    let allowing = ["--allow-license-loss"];
+    for calls in planned_calls("rule-after-members", "to-static-bob.yaml", BOTH, &allowing) {
+        assert_eq!(
+            calls,
+            [
+                r#"updateGroup group["A by department"]"#,
+                r#"addMember group["A by department"] bob@contoso.com"#,
+                r#"removeMember group["A by department"] ann@contoso.com"#,
+            ]
+        );
+    }
+    check(&Case {
+        directory: "rule-after-members",
+        args: &["plan", "-c", "to-static-bob.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::license-loss",
+            "ann@contoso.com loses Office 365 E3",
+        ],
+        absent: &[],
+    });
+}

@@ -1,20 +1,21 @@
-//! What a plan's decisions read, fingerprinted object by object: the groups the config manages,
-//! the ids of their effective members, the users whose licensing the plan changes and the users
-//! the config manages, the subscriptions' seats and the tenant's default location. A saved plan
-//! records these; when the tenant changed before `apply PLANFILE`, they say *which* objects the
-//! plan depends on changed, while the recomputed plan decides whether it may go ahead (a live
-//! directory always changes somewhere between review and apply; a change elsewhere is no reason
-//! to refuse).
+//! What a plan's decisions read, fingerprinted object by object: the settings of the groups the
+//! config manages, the members the plan moves into and out of each group, the users whose
+//! licensing the plan changes and the users the config manages, the subscriptions' seats and the
+//! tenant's default location. A saved plan records these; when the tenant changed before `apply
+//! PLANFILE`, they say *which* objects the plan depends on changed, while the recomputed plan
+//! decides whether it may go ahead (a live directory always changes somewhere between review and
+//! apply; a change elsewhere is no reason to refuse).
 //!
-//! A member whose licensing the plan leaves alone is read through its group's member list, and
-//! recorded there: a change of who is a member shows as a change of `members:<group id>`, and a
-//! member whose licensing the recomputed plan now changes shows as a user new to the plan. What
-//! such a member's other attributes are is not recorded (the plan's changes do not read it, and
-//! a fingerprint per member was most of what a plan of a large tenant wrote), so the cost is the
-//! users the plan moves and one hash of each managed group's member ids.
+//! Who is a member of a group is recorded only where the plan changes it, as the members it moves
+//! in and out: a member the plan leaves alone is the service's business, and whether a change of
+//! theirs matters is for the recomputed plan to say (a member whose licensing the recomputed plan
+//! now changes shows as a user new to the plan). So the cost is the tenant's groups (their
+//! settings, a few hundred bytes each) and the users the plan moves, not the tenant's
+//! memberships.
 //!
-//! Plan files written before `members:` was recorded fingerprinted every member as a `user:`
-//! entry; [`changed`] compares them on what both forms record.
+//! Plan files written before this form fingerprinted each group with its member list
+//! (`group:<id>`, and `members:<id>` the ids of all its members); [`changed`] leaves those out of
+//! the comparison and compares the rest.
 
 use std::collections::BTreeMap;
 
@@ -25,27 +26,23 @@ use sha2::{Digest, Sha256};
 use super::desired::Desired;
 use super::document::Impact;
 use crate::tenant::index::{Tenant, UserIdx};
-use crate::tenant::model::TenantState;
+use crate::tenant::model::{GroupState, TenantState};
 
 /// The key of the tenant-wide facts (the default usage location).
 pub const TENANT_KEY: &str = "tenant";
 
-/// Fingerprints keyed by object: `tenant`, `subscription:<sku>`, `group:<id>` (the group as the
-/// state holds it), `members:<id>` (the ids of its effective members before and after the
-/// change) and `user:<id>`.
+/// Fingerprints keyed by object: `tenant`, `subscription:<sku>`, `group-settings:<id>` (the group
+/// as the state holds it, without its members), `group-moves:<id>` (the members the change adds
+/// and removes, for a group whose members it changes) and `user:<id>`.
 pub type Dependencies = BTreeMap<String, String>;
 
 /// `sha256:` and the first 16 bytes of the hash of `value`'s JSON: enough to tell that an object
 /// changed, short enough for a plan that reads many users.
 fn fingerprint(value: &impl Serialize) -> String {
-    fingerprint_in(&mut Vec::new(), value)
-}
-
-/// [`fingerprint`], writing the JSON into `json` (empty; reused between calls).
-fn fingerprint_in(json: &mut Vec<u8>, value: &impl Serialize) -> String {
+    let mut json = Vec::new();
     // Writing into a vector fails only for values that are not JSON, which tenant state is.
-    let _ = serde_json::to_writer(&mut *json, value);
-    shortened(Sha256::digest(json).as_slice())
+    let _ = serde_json::to_writer(&mut json, value);
+    shortened(Sha256::digest(&json).as_slice())
 }
 
 /// `sha256:` and the first 16 bytes of `digest` in hex.
@@ -60,38 +57,89 @@ fn shortened(digest: &[u8]) -> String {
     text
 }
 
-/// The fingerprint of a group's effective members: their object ids in the tenant's order, each
-/// ended by a newline, and when the change gives the group other members, `->` and theirs.
-/// `text` is a buffer (empty; reused between calls). It follows the state's order of the users,
-/// so a state that lists the same users in another order shows its groups' members as changed.
-fn members_fingerprint(
-    text: &mut Vec<u8>,
-    tenant: &Tenant,
-    before: &[UserIdx],
-    after: &[UserIdx],
-) -> String {
-    write_ids(text, tenant, before);
-    if before != after {
-        text.extend_from_slice(b"->\n");
-        write_ids(text, tenant, after);
+/// The fingerprint of a group's settings: everything the state holds of it but its members.
+fn settings_fingerprint(group: &GroupState) -> String {
+    /// The group's fields but its members, borrowed.
+    #[derive(Serialize)]
+    struct Settings<'a> {
+        id: &'a str,
+        display_name: &'a str,
+        description: &'a Option<String>,
+        security_enabled: bool,
+        mail_enabled: bool,
+        rule: &'a Option<String>,
+        rule_processing: &'a Option<crate::config::RuleProcessing>,
+        licenses: &'a [crate::tenant::model::AssignedLicense],
     }
-    shortened(Sha256::digest(&text[..]).as_slice())
+    // Every field named: a field added to the group is a decision to make here.
+    let GroupState {
+        id,
+        display_name,
+        description,
+        security_enabled,
+        mail_enabled,
+        rule,
+        rule_processing,
+        members: _,
+        licenses,
+    } = group;
+    fingerprint(&Settings {
+        id,
+        display_name,
+        description,
+        security_enabled: *security_enabled,
+        mail_enabled: *mail_enabled,
+        rule,
+        rule_processing,
+        licenses,
+    })
 }
 
-/// Appends the object ids of `members` to `text`, each ended by a newline.
-fn write_ids(text: &mut Vec<u8>, tenant: &Tenant, members: &[UserIdx]) {
-    for user in members {
+/// The fingerprint of the members a change moves in a group: `+` and the object id of each
+/// member it adds, `-` and the id of each it removes, in the tenant's order, one per line;
+/// `None` when the change leaves the group's members as they are. `before` and `after` are
+/// sorted, so the comparison is one pass over them.
+fn moves_fingerprint(tenant: &Tenant, before: &[UserIdx], after: &[UserIdx]) -> Option<String> {
+    if before == after {
+        return None;
+    }
+    let mut text = Vec::new();
+    let mut write = |sign: u8, user: UserIdx| {
         if let Some(user) = tenant.users.get(user.0 as usize) {
+            text.push(sign);
             text.extend_from_slice(user.id.as_bytes());
             text.push(b'\n');
         }
+    };
+    let (mut old, mut new) = (before.iter().peekable(), after.iter().peekable());
+    loop {
+        match (old.peek(), new.peek()) {
+            (Some(&&left), Some(&&joined)) if left == joined => {
+                old.next();
+                new.next();
+            }
+            (Some(&&left), Some(&&joined)) if left < joined => {
+                write(b'-', left);
+                old.next();
+            }
+            (_, Some(&&joined)) => {
+                write(b'+', joined);
+                new.next();
+            }
+            (Some(&&left), None) => {
+                write(b'-', left);
+                old.next();
+            }
+            (None, None) => break,
+        }
     }
+    Some(shortened(Sha256::digest(&text).as_slice()))
 }
 
 /// The objects of `state` a plan depends on. `members_before` and `members_after` are the
-/// effective members per group before and after the change (`after` indexed like the desired
-/// tenant, whose created groups come last); the users recorded are those the config manages and
-/// those in `impact` (whose licensing the plan changes).
+/// effective members per group before and after the change (sorted; `after` indexed like the
+/// desired tenant, whose created groups come last); the users recorded are those the config
+/// manages and those in `impact` (whose licensing the plan changes).
 pub fn collect(
     state: &TenantState,
     tenant: &Tenant,
@@ -118,24 +166,25 @@ pub fn collect(
         .filter(|index| *index < state.groups.len())
         .collect();
     let no_members = Vec::new();
-    // Each thread writes the JSON and the ids into buffers of its own, reused group by group.
-    let group_entries: Vec<[(String, String); 2]> = groups
+    let group_entries: Vec<(String, String, Option<String>)> = groups
         .par_iter()
-        .map_init(Vec::new, |buffer, &index| {
+        .map(|&index| {
             let group = &state.groups[index];
             let before = members_before.get(index).unwrap_or(&no_members);
             let after = members_after.get(index).unwrap_or(&no_members);
-            buffer.clear();
-            let object = fingerprint_in(buffer, group);
-            buffer.clear();
-            let members = members_fingerprint(buffer, tenant, before, after);
-            [
-                (format!("group:{}", group.id), object),
-                (format!("members:{}", group.id), members),
-            ]
+            (
+                group.id.clone(),
+                settings_fingerprint(group),
+                moves_fingerprint(tenant, before, after),
+            )
         })
         .collect();
-    found.extend(group_entries.into_iter().flatten());
+    for (id, settings, moves) in group_entries {
+        if let Some(moves) = moves {
+            found.insert(format!("group-moves:{id}"), moves);
+        }
+        found.insert(format!("group-settings:{id}"), settings);
+    }
     let mut users: Vec<usize> = desired
         .managed_users
         .iter()
@@ -166,9 +215,9 @@ pub fn collect(
 /// against the tenant as it is), each as a line for people: what it is and how it changed.
 /// Display names come from `state`, the tenant as it is now.
 ///
-/// A saved plan from before `members:` was recorded (a `group:` without its `members:`) listed
-/// every member of its groups as a `user:`: its users that the plan now does not record, and the
-/// `members:` it did not record, are left out of the comparison.
+/// A saved plan of the earlier forms (`group:` with the members, `members:`, and in the first
+/// form a `user:` for every member of its groups) is compared on what both forms record: its
+/// groups and members are left out, and so are its users that the plan now does not record.
 pub fn changed(saved: &Dependencies, now: &Dependencies, state: &TenantState) -> Vec<String> {
     let group_name = |id: &str| -> String {
         state
@@ -182,8 +231,13 @@ pub fn changed(saved: &Dependencies, now: &Dependencies, state: &TenantState) ->
     };
     let name = |key: &str| -> String {
         match key.split_once(':') {
-            Some(("group", id)) => group_name(id),
-            Some(("members", id)) => format!("the members of {}", group_name(id)),
+            Some(("group-settings", id)) => group_name(id),
+            Some(("group-moves", id)) => {
+                format!(
+                    "the members the plan moves in and out of {}",
+                    group_name(id)
+                )
+            }
             Some(("user", id)) => state
                 .users
                 .iter()
@@ -193,23 +247,23 @@ pub fn changed(saved: &Dependencies, now: &Dependencies, state: &TenantState) ->
             _ => "the tenant's settings (default usage location)".to_string(),
         }
     };
-    let older = saved
-        .keys()
-        .filter_map(|key| key.strip_prefix("group:"))
-        .any(|id| !saved.contains_key(&format!("members:{id}")));
-    // The group a `members:` key belongs to, when that group's own line says it is gone or new.
-    let group_of = |key: &str| key.strip_prefix("members:").map(|id| format!("group:{id}"));
+    let earlier_form = |key: &str| key.starts_with("group:") || key.starts_with("members:");
+    let older = saved.keys().any(|key| earlier_form(key));
     let mut lines = Vec::new();
-    for (key, fingerprint) in saved {
+    for (key, fingerprint) in saved.iter().filter(|(key, _)| !earlier_form(key)) {
         match now.get(key) {
             Some(current) if current == fingerprint => {}
             Some(_) => lines.push(format!("{} changed", name(key))),
             None if older && key.starts_with("user:") => {}
-            None if group_of(key).is_some_and(|group| !now.contains_key(&group)) => {}
-            None if key.starts_with("group:")
-                || key.starts_with("members:")
-                || key.starts_with("subscription:") =>
-            {
+            // The plan moved members of the group and now moves none (or the group is gone,
+            // which its settings' line says).
+            None if key.starts_with("group-moves:") => {
+                let id = &key["group-moves:".len()..];
+                if now.contains_key(&format!("group-settings:{id}")) {
+                    lines.push(format!("{} changed", name(key)));
+                }
+            }
+            None if key.starts_with("group-settings:") || key.starts_with("subscription:") => {
                 lines.push(format!("{} is gone", name(key)));
             }
             // A user the plan no longer reads: either gone or out of the plan's reach now.
@@ -217,8 +271,15 @@ pub fn changed(saved: &Dependencies, now: &Dependencies, state: &TenantState) ->
         }
     }
     for key in now.keys().filter(|key| !saved.contains_key(*key)) {
-        let members = key.starts_with("members:");
-        if members && (older || group_of(key).is_some_and(|group| !saved.contains_key(&group))) {
+        if let Some(id) = key.strip_prefix("group-moves:") {
+            // Moves where the saved plan moved none are a change of the moves, said once; a
+            // group new to the plan is said by its settings' line.
+            if saved.contains_key(&format!("group-settings:{id}")) {
+                lines.push(format!("{} changed", name(key)));
+            }
+            continue;
+        }
+        if older && key.starts_with("group-settings:") {
             continue;
         }
         lines.push(format!("{} is new to the plan", name(key)));
@@ -245,86 +306,128 @@ mod tests {
         let state: TenantState = serde_yaml::from_str(STATE).unwrap();
         let saved = map(&[
             ("tenant", "a"),
-            ("group:711430f6-164e-4380-8d93-428bc1fab80f", "b"),
-            ("members:711430f6-164e-4380-8d93-428bc1fab80f", "m"),
-            ("group:3f0c2b1e-5f0a-4c86-9d7e-6a1b2c3d4e5f", "g"),
-            ("members:3f0c2b1e-5f0a-4c86-9d7e-6a1b2c3d4e5f", "n"),
+            ("group-settings:711430f6-164e-4380-8d93-428bc1fab80f", "b"),
+            ("group-moves:711430f6-164e-4380-8d93-428bc1fab80f", "m"),
+            ("group-settings:3f0c2b1e-5f0a-4c86-9d7e-6a1b2c3d4e5f", "g"),
+            ("group-moves:3f0c2b1e-5f0a-4c86-9d7e-6a1b2c3d4e5f", "n"),
+            ("group-settings:9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "p"),
             ("user:bb82030d-bc2b-4aba-82a9-0bf2e207a84a", "c"),
             ("user:6ca202c8-8e54-4dff-88c0-9bfafbfc60b2", "d"),
             ("subscription:EMS", "e"),
         ]);
         let now = map(&[
             ("tenant", "a"),
-            ("group:711430f6-164e-4380-8d93-428bc1fab80f", "B"),
-            ("members:711430f6-164e-4380-8d93-428bc1fab80f", "M"),
-            ("group:0d6f3c7a-1b2e-4f5a-8c9d-0e1f2a3b4c5d", "h"),
-            ("members:0d6f3c7a-1b2e-4f5a-8c9d-0e1f2a3b4c5d", "o"),
+            ("group-settings:711430f6-164e-4380-8d93-428bc1fab80f", "B"),
+            ("group-moves:711430f6-164e-4380-8d93-428bc1fab80f", "M"),
+            ("group-settings:0d6f3c7a-1b2e-4f5a-8c9d-0e1f2a3b4c5d", "h"),
+            ("group-moves:0d6f3c7a-1b2e-4f5a-8c9d-0e1f2a3b4c5d", "o"),
+            ("group-settings:9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "p"),
+            ("group-moves:9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "q"),
             ("user:bb82030d-bc2b-4aba-82a9-0bf2e207a84a", "c"),
             ("subscription:EMS", "E"),
             ("user:011e39ef-e225-40f4-8339-ad19cd180f4d", "f"),
         ]);
-        // A group gone or new is one line, not one for the group and one for its members.
+        // A group gone or new is one line, not one for the group and one for its moves.
         assert_eq!(
             changed(&saved, &now, &state),
             [
+                "the members the plan moves in and out of group \"Sales\" \
+                 (711430f6-164e-4380-8d93-428bc1fab80f) changed",
                 "group 3f0c2b1e-5f0a-4c86-9d7e-6a1b2c3d4e5f is gone",
                 "group \"Sales\" (711430f6-164e-4380-8d93-428bc1fab80f) changed",
-                "the members of group \"Sales\" (711430f6-164e-4380-8d93-428bc1fab80f) changed",
                 "subscription EMS changed",
                 "user 6ca202c8-8e54-4dff-88c0-9bfafbfc60b2 is gone or no longer affected",
+                "the members the plan moves in and out of group \
+                 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d changed",
                 "group 0d6f3c7a-1b2e-4f5a-8c9d-0e1f2a3b4c5d is new to the plan",
                 "user 011e39ef-e225-40f4-8339-ad19cd180f4d is new to the plan",
             ]
         );
         assert!(changed(&saved, &saved, &state).is_empty());
+        // Moves the recomputed plan no longer makes are a change too.
+        let unmoved = map(&[("group-settings:711430f6-164e-4380-8d93-428bc1fab80f", "b")]);
+        let moved = map(&[
+            ("group-settings:711430f6-164e-4380-8d93-428bc1fab80f", "b"),
+            ("group-moves:711430f6-164e-4380-8d93-428bc1fab80f", "m"),
+        ]);
+        let line = "the members the plan moves in and out of group \"Sales\" \
+                    (711430f6-164e-4380-8d93-428bc1fab80f) changed";
+        assert_eq!(changed(&moved, &unmoved, &state), [line]);
+        assert_eq!(changed(&unmoved, &moved, &state), [line]);
     }
 
     #[test]
-    fn a_plan_file_that_fingerprinted_every_member_is_compared_on_what_both_record() {
+    fn a_plan_file_of_an_earlier_form_is_compared_on_what_both_record() {
         let state: TenantState = serde_yaml::from_str(STATE).unwrap();
-        // Written before `members:` was recorded: every member of Sales was a `user:` entry.
-        let saved = map(&[
+        let now = map(&[
+            ("tenant", "a"),
+            ("group-settings:711430f6-164e-4380-8d93-428bc1fab80f", "s"),
+            ("group-moves:711430f6-164e-4380-8d93-428bc1fab80f", "v"),
+            ("user:bb82030d-bc2b-4aba-82a9-0bf2e207a84a", "C"),
+        ]);
+        // The first form: every member of Sales was a `user:` entry.
+        let first = map(&[
             ("tenant", "a"),
             ("group:711430f6-164e-4380-8d93-428bc1fab80f", "b"),
             ("user:bb82030d-bc2b-4aba-82a9-0bf2e207a84a", "c"),
             ("user:6ca202c8-8e54-4dff-88c0-9bfafbfc60b2", "d"),
         ]);
-        let now = map(&[
-            ("tenant", "a"),
+        // The second: the ids of all of each group's members.
+        let second = map(&[
+            ("tenant", "A"),
             ("group:711430f6-164e-4380-8d93-428bc1fab80f", "b"),
             ("members:711430f6-164e-4380-8d93-428bc1fab80f", "m"),
             ("user:bb82030d-bc2b-4aba-82a9-0bf2e207a84a", "C"),
         ]);
         assert_eq!(
-            changed(&saved, &now, &state),
+            changed(&first, &now, &state),
             ["user ann@contoso.com changed"]
+        );
+        assert_eq!(
+            changed(&second, &now, &state),
+            ["the tenant's settings (default usage location) changed"]
         );
     }
 
-    #[test]
-    fn a_groups_members_fingerprint_follows_their_ids_and_the_change() {
+    fn two_users() -> Tenant {
         let state: TenantState = serde_yaml::from_str(
             "version: 1\ntenant: {}\nusers: [ { id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com },\
              { id: 6ca202c8-8e54-4dff-88c0-9bfafbfc60b2, upn: bob@contoso.com } ]\n",
         )
         .unwrap();
-        let tenant = crate::tenant::index::build(
+        crate::tenant::index::build(
             &state,
             crate::catalog::Catalog::builtin(),
             crate::source::SourceId(0),
         )
-        .expect("the state indexes");
+        .expect("the state indexes")
+    }
+
+    #[test]
+    fn a_groups_moves_are_fingerprinted_only_where_the_change_moves_members() {
+        let tenant = two_users();
         let (ann, bob) = (UserIdx(0), UserIdx(1));
-        let of = |before: &[UserIdx], after: &[UserIdx]| {
-            members_fingerprint(&mut Vec::new(), &tenant, before, after)
-        };
-        let both = of(&[ann, bob], &[ann, bob]);
-        assert_eq!(both, of(&[ann, bob], &[ann, bob]));
-        assert_ne!(both, of(&[ann], &[ann]));
-        // A change that gives the group other members is another fingerprint than no change.
-        assert_ne!(both, of(&[ann, bob], &[ann]));
-        assert_ne!(of(&[ann], &[ann, bob]), of(&[ann, bob], &[ann]));
-        assert_eq!(both.len(), "sha256:".len() + 32);
+        let of = |before: &[UserIdx], after: &[UserIdx]| moves_fingerprint(&tenant, before, after);
+        assert_eq!(of(&[ann, bob], &[ann, bob]), None);
+        assert_eq!(of(&[], &[]), None);
+        let bob_leaves = of(&[ann, bob], &[ann]).expect("bob leaves");
+        assert_eq!(bob_leaves.len(), "sha256:".len() + 32);
+        // The moves, not the members: bob leaving is the same whoever stays.
+        assert_eq!(Some(bob_leaves.clone()), of(&[bob], &[]));
+        assert_ne!(Some(bob_leaves.clone()), of(&[ann], &[ann, bob]));
+        assert_ne!(Some(bob_leaves), of(&[ann, bob], &[bob]));
+        assert_ne!(of(&[ann], &[bob]), of(&[bob], &[ann]));
+    }
+
+    #[test]
+    fn a_groups_settings_leave_its_members_out() {
+        let state: TenantState = serde_yaml::from_str(STATE).unwrap();
+        let mut group = state.groups[0].clone();
+        let settings = settings_fingerprint(&group);
+        group.members.push("ann@contoso.com".to_string());
+        assert_eq!(settings_fingerprint(&group), settings);
+        group.rule = Some("user.department -eq \"Sales\"".to_string());
+        assert_ne!(settings_fingerprint(&group), settings);
     }
 
     #[test]

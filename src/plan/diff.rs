@@ -218,12 +218,14 @@ fn member_groups(
 
 /// All changes from `current` to the desired state, groups (by name) then users (by UPN).
 /// `users` is the indexed current tenant (the desired state has the same users), for resolving
-/// members; `rules` holds the rules of both sides prepared.
+/// members; `members` are its groups' effective members (what a dynamic group turned static
+/// keeps); `rules` holds the rules of both sides prepared.
 pub fn changes(
     catalog: &Catalog,
     current: &TenantState,
     desired: &Desired,
     users: &Tenant,
+    members: &[Vec<crate::tenant::index::UserIdx>],
     rules: &RuleBook,
 ) -> Vec<Change> {
     let mut changes = Vec::new();
@@ -302,8 +304,10 @@ pub fn changes(
         // Members change only where the config replaced the list (a static group keeps its
         // members otherwise).
         if after.rule.is_none() && desired.members_set.binary_search(&index).is_ok() {
+            // A dynamic group turned static keeps the members the service last computed (its
+            // rule's, or what it holds while processing lags or is paused).
             let old = if before.rule.is_some() {
-                Vec::new()
+                members.get(index).cloned().unwrap_or_default()
             } else {
                 member_users(users, before)
             };

@@ -14,6 +14,7 @@ pub mod impact;
 pub mod reorder;
 pub mod report;
 pub mod reprocess;
+pub mod retry;
 #[cfg(test)]
 mod roundtrips;
 pub mod simulate;
@@ -112,6 +113,9 @@ pub struct Planned {
     /// when some rule reads them (what `apply` records; empty otherwise, as a read of the tenant
     /// then does not ask for them).
     pub assigned_plans: Vec<(index::UserIdx, Vec<crate::tenant::model::AssignedPlan>)>,
+    /// The users the plan's steps, cascades and reprocesses processed, sorted: everyone else
+    /// keeps what the service held before the change.
+    pub moved: Vec<index::UserIdx>,
 }
 
 /// The current tenant indexed, its memberships and the engine's outcome for it.
@@ -324,7 +328,14 @@ fn compute_comparing(
         )
     };
     phase_done("rules (desired)");
-    let changes = diff::changes(catalog, inputs.state, &desired, &current.tenant, &book);
+    let changes = diff::changes(
+        catalog,
+        inputs.state,
+        &desired,
+        &current.tenant,
+        &current.memberships.members,
+        &book,
+    );
     let default_order = steps::steps(catalog, inputs.state, &changes, &[]);
     let mut ordered = default_order.clone();
     phase_done("diff");
@@ -414,16 +425,20 @@ fn compute_comparing(
         .as_deref()
         .unwrap_or(&target_memberships.members);
     phase_done("engine (desired)");
-    let (mut retryable, fixable) =
-        retryable_after(catalog, &current, &target, after_members, &after);
     // `--reprocess`: one reprocess step per user in error whom a reprocess after the change
     // licenses (whether the change or something before it fixed the cause), simulated like any
-    // other step after the rest.
-    let reprocess: Vec<index::UserIdx> = if inputs.overrides.reprocess {
-        retryable.clear();
-        fixable
+    // other step after the rest; without it, the users the change would let succeed on a
+    // reprocess are named (`needs-reprocess`).
+    let (retryable, reprocess) = if inputs.overrides.reprocess {
+        (
+            Vec::new(),
+            retry::fixable_after(catalog, &target, after_members, &after),
+        )
     } else {
-        Vec::new()
+        (
+            retry::retryable_after(catalog, &current, &target, after_members, &after, &moved),
+            Vec::new(),
+        )
     };
     if !reprocess.is_empty() {
         let retried = engine::step(
@@ -494,11 +509,15 @@ fn compute_comparing(
     }
     let after_members: &[Vec<index::UserIdx>] =
         recascaded_members.as_deref().unwrap_or(after_members);
-    if compared == Compared::Everyone {
-        moved = (0..target.users.len())
+    let everyone: Vec<index::UserIdx>;
+    let compared_users = if compared == Compared::Everyone {
+        everyone = (0..target.users.len())
             .map(|index| index::UserIdx(index as u32))
             .collect();
-    }
+        &everyone
+    } else {
+        &moved
+    };
     let refused_calls = ordered.as_ref().map_or_else(
         |_| Vec::new(),
         |steps| reorder::refused_calls(&endpoints, steps, &after),
@@ -523,7 +542,7 @@ fn compute_comparing(
         &current.memberships.members,
         after_members,
         &changed_groups,
-        &moved,
+        compared_users,
     );
     phase_done("impact");
     let context = checks::Context {
@@ -537,7 +556,7 @@ fn compute_comparing(
         after: &after,
         phases: &phases,
         retryable: &retryable,
-        moved: &moved,
+        moved: compared_users,
         reordered: &reordered,
         refused_calls: &refused_calls,
         changes: &changes,
@@ -618,7 +637,13 @@ fn compute_comparing(
     };
     phase_done("document");
     let assigned_plans = if cascade::reads_assigned_plans(&book) {
-        cascade::reported_plans(catalog, inputs.state, &current.outcome, &after, &moved)
+        cascade::reported_plans(
+            catalog,
+            inputs.state,
+            &current.outcome,
+            &after,
+            compared_users,
+        )
     } else {
         Vec::new()
     };
@@ -637,62 +662,8 @@ fn compute_comparing(
         reprocess: reprocessed,
         steps: ordered,
         assigned_plans,
+        moved,
     })
-}
-
-/// Users in error after the change whose errors would all succeed if reprocessed then, and would
-/// not have on a reprocess before the change: the change fixed their cause, but the service does
-/// not retry by itself. Second, every user in error after the change whom a reprocess then
-/// licenses, whatever fixed the cause (what `--reprocess` reprocesses). Only users in error can be candidates, and a reprocess processes only
-/// them (users without errors have nothing to retry): the work is the users in error, which
-/// every outcome lists ([`Outcome::users_in_error`]), not the tenant. A seat freed by the change
-/// can let an error of a user it does not otherwise move succeed: every user in error is
-/// reprocessed, not only the moved ones.
-fn retryable_after(
-    catalog: &Catalog,
-    current: &Evaluated,
-    target: &Tenant,
-    members: &engine::Memberships,
-    after: &Outcome,
-) -> (Vec<index::UserIdx>, Vec<index::UserIdx>) {
-    // The users still in error after a reprocess of everyone in error in `outcome`.
-    let reprocessed = |outcome: &Outcome, scenario: &Tenant, members: &engine::Memberships| {
-        engine::step(
-            catalog,
-            engine::Before {
-                outcome,
-                scenario,
-                memberships: members,
-            },
-            scenario,
-            members,
-            &outcome.users_in_error,
-        )
-        .users_in_error
-    };
-    let failing = &after.users_in_error;
-    if failing.is_empty() {
-        return (Vec::new(), Vec::new());
-    }
-    let retried = reprocessed(after, target, members);
-    let mut candidates: Vec<index::UserIdx> = failing
-        .iter()
-        .copied()
-        .filter(|user| retried.binary_search(user).is_err())
-        .collect();
-    let fixable = candidates.clone();
-    if !candidates.is_empty() {
-        let had = &current.outcome.users_in_error;
-        let before = reprocessed(
-            &current.outcome,
-            &current.tenant,
-            &current.memberships.members,
-        );
-        // Users whose error a reprocess would have fixed before the change: not the change's doing.
-        candidates
-            .retain(|user| had.binary_search(user).is_err() || before.binary_search(user).is_ok());
-    }
-    (candidates, fixable)
 }
 
 /// The state file after applying a plan on the file backend: the desired state (over `current`,

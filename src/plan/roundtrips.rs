@@ -428,7 +428,9 @@ proptest! {
         prop_assert_eq!(&planned.after.users_in_error, &scanned_errors(&planned.after));
         let members = &planned.after_memberships.members;
         prop_assert_eq!(
-            super::retryable_after(Catalog::builtin(), &current, &planned.target, members, &planned.after).0,
+            super::retry::retryable_after(
+                Catalog::builtin(), &current, &planned.target, members, &planned.after, &planned.moved,
+            ),
             retryable_scanning_everyone(&current, &planned.target, members, &planned.after)
         );
     }

@@ -12,7 +12,8 @@
 //! first among the steps that are ready) gives the order: create groups → set usage locations →
 //! removals run early ([`Phase::Releases`], when [`super::reorder`] found that they avoid a
 //! refused call) → add licenses → migrations (one `assignLicense` with both arrays) → group
-//! properties, rules and members added → members removed → license removals → group deletions.
+//! properties and members added → rules and rule processing → members removed → license removals →
+//! group deletions.
 //! Members are added before any is removed, so that a user who moves from one group to another
 //! is in both between the two calls, never in neither.
 //!
@@ -55,8 +56,13 @@ pub enum Phase {
     AddLicenses,
     /// Products replaced in one call.
     Migrations,
-    /// Descriptions, membership rules, rule processing and static members added.
+    /// Names, descriptions, a dynamic group turned static, and static members added.
     Membership,
+    /// Membership rules and rule processing, after the static members are added: the service
+    /// evaluates a rule in the background, maybe at once, and the members it drops must already
+    /// have what replaces their licenses (the members it adds are in either way, before any
+    /// removal).
+    Rules,
     /// Static members removed (after every member is added: a user moving between two groups
     /// is never in neither).
     RemoveMembers,
@@ -436,9 +442,14 @@ pub fn steps(
                 }
                 Op::SetRule { after, .. } => {
                     if !is_created {
+                        // Without a rule the group is static: its members' calls follow.
                         push(
                             Action::SetRule(after.clone()),
-                            Phase::Membership,
+                            if after.is_some() {
+                                Phase::Rules
+                            } else {
+                                Phase::Membership
+                            },
                             PlanSet::new(),
                             Vec::new(),
                         );
@@ -452,7 +463,7 @@ pub fn steps(
                 ),
                 Op::SetRuleProcessing { after, .. } => push(
                     Action::SetRuleProcessing(processing_state(after)),
-                    Phase::Membership,
+                    Phase::Rules,
                     PlanSet::new(),
                     Vec::new(),
                 ),
@@ -678,6 +689,19 @@ fn must_precede(first: &Pending, then: &Pending) -> bool {
         return true;
     }
     if matches!(a.action, Action::CreateGroup { .. }) && b.action_adds_created(a.change) {
+        return true;
+    }
+    // A dynamic group turned static takes static members only after the call that turns it.
+    if same
+        && a.action == Action::SetRule(None)
+        && matches!(
+            b.action,
+            Action::AddMember { .. }
+                | Action::RemoveMember { .. }
+                | Action::AddGroupMember { .. }
+                | Action::RemoveGroupMember { .. }
+        )
+    {
         return true;
     }
     // Only security groups hold licenses.

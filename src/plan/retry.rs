@@ -1,0 +1,203 @@
+//! Which errors a change would let succeed on a reprocess (`needs-reprocess`), and which a
+//! reprocess after the change would fix whatever fixed their cause (`--reprocess`). The service
+//! does not retry an error by itself (seeds 000, 002, 003: it "doesn't automatically react"),
+//! so the plan names these users instead of assuming their gain.
+//!
+//! A reprocess processes only users in error, and one user's reprocess reaches another only
+//! through seats: the users in error compete, in the service's order, for the seats of the
+//! products their errors are about. So the users whose retry a change can make succeed are
+//! found without retrying everyone in error: the users the change processed ([`retry_reach`]
+//! starts from them), the products whose seats it changed, and, product by product, the users
+//! in error who compete for the same seats. Everyone else in error is processed by the same
+//! retry, from the same state, with the same seats and the same rivals, before and after the
+//! change: their retry has the same result, and a retry that would have succeeded before is
+//! not the change's doing.
+
+use crate::catalog::{Catalog, ProductId};
+use crate::engine::{self, Memberships, Outcome};
+use crate::hash::{Map, Set};
+use crate::tenant::index::{Tenant, UserIdx};
+
+use super::Evaluated;
+
+/// Users in error after the change whose errors would all succeed if reprocessed then, and would
+/// not have on a reprocess before the change: the change fixed their cause, but the service does
+/// not retry by itself. `moved` are the users the change processed (sorted). Only the users in
+/// error the change can reach ([`retry_reach`]) are retried: the work is the users the change
+/// moves and their rivals for the seats it changes, not the tenant.
+pub fn retryable_after(
+    catalog: &Catalog,
+    current: &Evaluated,
+    target: &Tenant,
+    members: &Memberships,
+    after: &Outcome,
+    moved: &[UserIdx],
+) -> Vec<UserIdx> {
+    if after.users_in_error.is_empty() {
+        return Vec::new();
+    }
+    let reach = retry_reach(&current.outcome, after, moved);
+    let failing: Vec<UserIdx> = in_both(&reach, &after.users_in_error);
+    if failing.is_empty() {
+        return Vec::new();
+    }
+    let retried = still_failing(catalog, after, target, members, &failing);
+    let mut candidates: Vec<UserIdx> = failing
+        .iter()
+        .copied()
+        .filter(|user| retried.binary_search(user).is_err())
+        .collect();
+    if !candidates.is_empty() {
+        let had = in_both(&reach, &current.outcome.users_in_error);
+        let before = still_failing(
+            catalog,
+            &current.outcome,
+            &current.tenant,
+            &current.memberships.members,
+            &had,
+        );
+        // Users whose error a reprocess would have fixed before the change: not its doing.
+        candidates
+            .retain(|user| had.binary_search(user).is_err() || before.binary_search(user).is_ok());
+    }
+    candidates
+}
+
+/// Every user in error in `after` whom a reprocess then licenses, whatever fixed the cause:
+/// what `apply --reprocess` reprocesses. A retry of everyone in error, as the service's
+/// reprocess of each of them in turn.
+pub fn fixable_after(
+    catalog: &Catalog,
+    target: &Tenant,
+    members: &Memberships,
+    after: &Outcome,
+) -> Vec<UserIdx> {
+    let failing = &after.users_in_error;
+    if failing.is_empty() {
+        return Vec::new();
+    }
+    let retried = still_failing(catalog, after, target, members, failing);
+    failing
+        .iter()
+        .copied()
+        .filter(|user| retried.binary_search(user).is_err())
+        .collect()
+}
+
+/// The users of `users` (in error in `outcome`) still in error after a reprocess of them all.
+fn still_failing(
+    catalog: &Catalog,
+    outcome: &Outcome,
+    scenario: &Tenant,
+    members: &Memberships,
+    users: &[UserIdx],
+) -> Vec<UserIdx> {
+    engine::step(
+        catalog,
+        engine::Before {
+            outcome,
+            scenario,
+            memberships: members,
+        },
+        scenario,
+        members,
+        users,
+    )
+    .users_in_error
+    .into_iter()
+    .filter(|user| users.binary_search(user).is_ok())
+    .collect()
+}
+
+/// The users of `users` (sorted) that are also in `of` (sorted).
+fn in_both(users: &[UserIdx], of: &[UserIdx]) -> Vec<UserIdx> {
+    users
+        .iter()
+        .copied()
+        .filter(|user| of.binary_search(user).is_ok())
+        .collect()
+}
+
+/// The users in error before or after the change (sorted) whose retry the change can reach:
+/// those it processed (`moved`, sorted), and, closed over the seats they compete for, everyone
+/// whose retry can take or free seats of a product whose seats the change changed or that a
+/// reached user's retry can take or free. The rest hold what they held, and their retries take
+/// and free only seats the change left as they were, among themselves.
+pub fn retry_reach(before: &Outcome, after: &Outcome, moved: &[UserIdx]) -> Vec<UserIdx> {
+    let mut in_error: Vec<UserIdx> = before
+        .users_in_error
+        .iter()
+        .chain(&after.users_in_error)
+        .copied()
+        .collect();
+    in_error.sort_unstable();
+    in_error.dedup();
+    // The products a retry of each user can take or free seats of, before or after the change:
+    // every product of a source with an assignment in error (a group's products succeed or fail
+    // together, so retrying one can free the seats of the others).
+    let products_of = |user: UserIdx| -> Vec<ProductId> {
+        let mut products: Vec<ProductId> = [before, after]
+            .iter()
+            .filter_map(|outcome| outcome.users.get(user.0 as usize))
+            .flat_map(|outcome| {
+                let failing: Vec<_> = outcome
+                    .errors()
+                    .map(|assignment| assignment.source)
+                    .collect();
+                outcome
+                    .assignments
+                    .iter()
+                    .filter(move |assignment| failing.contains(&assignment.source))
+                    .map(|assignment| assignment.product)
+            })
+            .collect();
+        products.sort_unstable();
+        products.dedup();
+        products
+    };
+    let mut rivals: Map<ProductId, Vec<UserIdx>> = Map::default();
+    let mut errors_of: Map<UserIdx, Vec<ProductId>> = Map::default();
+    for &user in &in_error {
+        let products = products_of(user);
+        for &product in &products {
+            rivals.entry(product).or_default().push(user);
+        }
+        errors_of.insert(user, products);
+    }
+    let mut reached: Set<UserIdx> = Set::default();
+    let mut products: Vec<ProductId> = changed_seats(before, after);
+    for &user in moved {
+        if let Some(errors) = errors_of.get(&user) {
+            reached.insert(user);
+            products.extend_from_slice(errors);
+        }
+    }
+    let mut seen: Set<ProductId> = Set::default();
+    while let Some(product) = products.pop() {
+        if !seen.insert(product) {
+            continue;
+        }
+        for &user in rivals.get(&product).map_or(&[][..], Vec::as_slice) {
+            if reached.insert(user) {
+                products.extend_from_slice(&errors_of[&user]);
+            }
+        }
+    }
+    let mut reached: Vec<UserIdx> = reached.into_iter().collect();
+    reached.sort_unstable();
+    reached
+}
+
+/// The products whose seats (bought or consumed) differ between `before` and `after`.
+fn changed_seats(before: &Outcome, after: &Outcome) -> Vec<ProductId> {
+    let mut products: Vec<ProductId> = before
+        .seats
+        .iter()
+        .chain(&after.seats)
+        .map(|usage| usage.product)
+        .filter(|&product| before.seats_of(product) != after.seats_of(product))
+        .collect();
+    products.sort_unstable();
+    products.dedup();
+    products
+}
