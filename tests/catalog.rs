@@ -59,7 +59,7 @@ fn validate_checks_plans_against_their_product() {
 #[test]
 fn validate_accepts_known_products_and_catalog_additions() {
     let dir = config_dir(
-        "version: 1\ncatalog:\n  products:\n    CONTOSO_ADDON: { id: 3f9a0000-0000-4000-8000-000000000001, name: Contoso Add-on, plans: [CONTOSO_PLAN] }\n  plans:\n    CONTOSO_PLAN: { id: 9c1e0000-0000-4000-8000-000000000002, requires_any: [EXCHANGE_S_STANDARD, EXCHANGE_S_ENTERPRISE] }\ngroups:\n  \"Sales - E3\":\n    rule: (user.department -eq \"Sales\")\n    licenses:\n      - sku: Office 365 E3\n        disabled_plans: [YAMMER_ENTERPRISE, sway]\n      - sku: 6fd2c87f-b296-42f0-b197-1e91e994b900\n      - sku: CONTOSO_ADDON\n        enabled_plans: [CONTOSO_PLAN]\n",
+        "version: 1\ncatalog:\n  products:\n    CONTOSO_ADDON: { id: 3f9a0000-0000-4000-8000-000000000001, name: Contoso Add-on, plans: [CONTOSO_PLAN] }\n  plans:\n    CONTOSO_PLAN: { id: 9c1e0000-0000-4000-8000-000000000002, requires_any: [EXCHANGE_S_STANDARD, EXCHANGE_S_ENTERPRISE] }\ngroups:\n  \"Sales - E3\":\n    rule: (user.department -eq \"Sales\")\n    licenses:\n      - sku: Office 365 E3\n        disabled_plans: [YAMMER_ENTERPRISE, sway]\n      - sku: efccb6f7-5641-4e0e-bd10-b4976e1bf68e\n      - sku: CONTOSO_ADDON\n        enabled_plans: [CONTOSO_PLAN]\n",
     );
     let (code, stdout, stderr) = run(dir.path(), &["validate", "-c", "seatplan.yaml"]);
     assert_eq!(code, 0, "{stderr}");

@@ -1406,3 +1406,51 @@ fn a_dynamic_group_turned_static_keeps_its_members_and_removes_the_unlisted() {
         absent: &[],
     });
 }
+
+// Seed 003: "users do not receive services in locations that are not allowed", and seed 000:
+// "Some Microsoft services aren't available in all locations because of local laws and
+// regulations." A move to a location where a plan the user keeps is not offered is the end
+// state an assignment there would be refused into: rejected the same way, whether the plan
+// comes from a group (which uses the user's location) or is a direct license.
+#[test]
+fn a_move_to_a_location_where_a_kept_plan_is_not_offered_is_rejected() {
+    check(&Case {
+        directory: "location-move",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::usage-location",
+            "1 user would keep service plans that are not available in their new usage location",
+            "ann@contoso.com (DE) keeps SWAY of ENTERPRISEPACK through group `E3`",
+        ],
+        absent: &["bob@contoso.com (DE)"],
+    });
+    check(&Case {
+        directory: "location-move",
+        args: &["plan", "-c", "direct.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::usage-location",
+            "cat@contoso.com (US) keeps MCOPSTN5 of MCOPSTN5, a direct license",
+        ],
+        absent: &[],
+    });
+    // Switched off in the same plan: a loss of Sway to allow, nothing kept that is not offered.
+    check(&Case {
+        directory: "location-move",
+        args: &[
+            "plan",
+            "-c",
+            "sway-off.yaml",
+            "--state",
+            "{state}",
+            "--allow-license-loss",
+        ],
+        tenants: BOTH,
+        exit: 0,
+        expect: &["Plan: 0 to add, 2 to change, 0 to destroy."],
+        absent: &["usage-location"],
+    });
+}

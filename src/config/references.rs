@@ -66,14 +66,38 @@ fn resolve_all(
     locate: &dyn Fn(&str) -> Option<Location>,
     problems: &mut Diagnostics,
 ) -> Vec<ResolvedLicense> {
-    licenses
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .filter_map(|(index, license)| {
-            resolve_license(catalog, license, index, owner, locate, problems)
-        })
-        .collect()
+    let mut resolved: Vec<(usize, ResolvedLicense)> = Vec::new();
+    for (index, license) in licenses.into_iter().flatten().enumerate() {
+        let Some(license) = resolve_license(catalog, license, index, owner, locate, problems)
+        else {
+            continue;
+        };
+        // Graph's `assignedLicenses` holds a product once: a second entry would be a second
+        // set of disabled plans for the same assignment.
+        if let Some((first, _)) = resolved
+            .iter()
+            .find(|(_, earlier)| earlier.product == license.product)
+        {
+            let sku = &catalog.product(license.product).sku_part_number;
+            let mut diagnostic = Diagnostic::new(
+                Code::DuplicateLicense,
+                format!("{owner} lists `{sku}` twice under `licenses`"),
+            )
+            .with_help(format!(
+                "keep one entry for `{sku}`, with the disabled plans it should have; a product is assigned once, with one set of plans"
+            ));
+            if let Some(location) = locate(&format!("/licenses/{index}/sku")) {
+                diagnostic = diagnostic.with_label(location, "the same product again");
+            }
+            if let Some(location) = locate(&format!("/licenses/{first}/sku")) {
+                diagnostic = diagnostic.with_label(location, "first listed here");
+            }
+            problems.push(diagnostic);
+            continue;
+        }
+        resolved.push((index, license));
+    }
+    resolved.into_iter().map(|(_, license)| license).collect()
 }
 
 fn with_location(diagnostic: Diagnostic, location: Option<Location>, label: &str) -> Diagnostic {

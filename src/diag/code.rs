@@ -100,6 +100,8 @@ codes! {
     DuplicateDefinition => "duplicate-definition", Error, "a group or user is defined in two config files";
     /// A group has both `rule` and `members`.
     RuleWithMembers => "rule-with-members", Error, "a group has both `rule` (dynamic) and `members` (static)";
+    /// A group or user lists one product twice under `licenses`.
+    DuplicateLicense => "duplicate-license", Error, "a group or user lists the same product twice under `licenses` (by part number, GUID or name): an assignment holds each product once, with one set of disabled plans";
     /// A license has both `disabled_plans` and `enabled_plans`.
     PlanListConflict => "plan-list-conflict", Error, "a license sets both `disabled_plans` and `enabled_plans`";
     /// The tenant state refers to something that does not exist, or names something twice.
@@ -154,7 +156,7 @@ codes! {
     /// The change needs more seats than bought.
     SeatShortage => "seat-shortage", Error, "the change needs more seats than are enabled (CountViolation), with the shortfall";
     /// The change assigns a plan not available in a user's location.
-    UsageLocation => "usage-location", Error, "the change assigns a plan not available in a user's usage location";
+    UsageLocation => "usage-location", Error, "the change assigns a plan not available in a user's usage location, or moves a user to a location where a plan they keep is not available";
     /// The change creates a UniquenessViolation.
     ProxyAddressConflict => "proxy-address-conflict", Error, "the change licenses Exchange for users who share a proxy address (UniquenessViolation)";
     /// A static group becomes dynamic.

@@ -435,6 +435,7 @@ pub fn run(context: &Context<'_>) -> Vec<Diagnostic> {
     license_loss::check(context, &mut diagnostics);
     license_loss::check_windows(context, &mut diagnostics);
     service_errors::check(context, &mut diagnostics);
+    usage_location::check_moved_away(context, &mut diagnostics);
     group_missing_prerequisite::check(context, &mut diagnostics);
     static_to_dynamic::check(context, &mut diagnostics);
     non_security_group::check(context, &mut diagnostics);

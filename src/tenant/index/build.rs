@@ -86,19 +86,28 @@ fn resolve_licenses(
     problems: &mut Diagnostics,
     at: impl Fn(usize) -> Location,
 ) -> Vec<License> {
-    licenses
-        .iter()
-        .enumerate()
-        .filter_map(|(position, assigned)| {
-            match resolve_license(catalog, &assigned.sku, &assigned.disabled_plans, None) {
-                Ok(resolved) => Some(resolved),
-                Err(message) => {
-                    problems.push(reference(at(position), message));
-                    None
-                }
+    let mut resolved: Vec<License> = Vec::with_capacity(licenses.len());
+    for (position, assigned) in licenses.iter().enumerate() {
+        match resolve_license(catalog, &assigned.sku, &assigned.disabled_plans, None) {
+            // Graph's `assignedLicenses` holds a product once.
+            Ok(license)
+                if resolved
+                    .iter()
+                    .any(|earlier| earlier.product == license.product) =>
+            {
+                problems.push(reference(
+                    at(position),
+                    format!(
+                        "`{}` is listed twice among the licenses: an assignment holds a product once",
+                        assigned.sku
+                    ),
+                ));
             }
-        })
-        .collect()
+            Ok(license) => resolved.push(license),
+            Err(message) => problems.push(reference(at(position), message)),
+        }
+    }
+    resolved
 }
 
 /// Resolves one license of the state or config: the product and its enabled plans.
@@ -450,6 +459,13 @@ fn resolve_members(
         } else if let Some(user) = tenant.user(member) {
             users.push(user);
         } else if let Some(nested) = tenant.group_by_id(member) {
+            if nested.0 as usize == index {
+                problems.push(reference(
+                    at(format!("/groups/{index}/members/{position}")),
+                    format!("group `{}` lists itself as a member", group.display_name),
+                ));
+                continue;
+            }
             groups.push(nested);
         } else if problems.0.len() >= SUGGESTED_MEMBERS {
             // Past a few unknown members the suggestion search over every user would make a

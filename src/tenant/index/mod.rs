@@ -508,4 +508,26 @@ mod validation_tests {
         let yaml = "version: 1\ntenant: {}\nsubscriptions:\n  - { sku: ENTERPRISEPACK, id: 6FD2C87F-B296-42F0-B197-1E91E994B900, enabled: 1 }\n";
         assert_eq!(problems(yaml, Format::Yaml), Vec::new());
     }
+
+    #[test]
+    fn a_group_holds_a_product_once_and_is_not_its_own_member() {
+        let yaml = "version: 1\ntenant: {}\ngroups:\n  - { id: cd0aa985-6147-46c5-84ff-2b7dfee5da20, display_name: E3, \
+                    members: [CD0AA985-6147-46C5-84FF-2B7DFEE5DA20], licenses: [{ sku: ENTERPRISEPACK }, \
+                    { sku: 6fd2c87f-b296-42f0-b197-1e91e994b900, disabled_plans: [SWAY] }] }\n";
+        let found = problems(yaml, Format::Yaml);
+        let codes: Vec<_> = found.iter().map(|(code, _)| *code).collect();
+        assert_eq!(codes, [Code::TenantReference; 2], "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|(_, message)| message.contains("listed twice")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|(_, message)| message.contains("lists itself")),
+            "{found:?}"
+        );
+    }
 }
