@@ -136,10 +136,18 @@ pub fn validate_with(
                     .map(|name| format!("`{name}`"))
                     .collect::<Vec<_>>()
                     .join(", ");
-                if let Some(suggestion) =
-                    did_you_mean(&name, schema.fields.iter().map(String::as_str), 1).first()
-                {
+                // The schema's field names are of every object: a name that is a field
+                // elsewhere (a group's `allow_license_loss` under a user) is no suggestion.
+                let others = schema
+                    .fields
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|field| *field != name);
+                if let Some(suggestion) = did_you_mean(&name, others, 1).first() {
                     help = format!("did you mean `{suggestion}`? ({help})");
+                } else if schema.fields.contains(&name) {
+                    help =
+                        format!("`{name}` is a field of other objects, not of this one ({help})");
                 }
                 (
                     Location::key(source, pointer_child(&pointer, &name)),

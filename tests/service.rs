@@ -1454,3 +1454,34 @@ fn a_move_to_a_location_where_a_kept_plan_is_not_offered_is_rejected() {
         absent: &["usage-location"],
     });
 }
+
+// Seed 002: "When the same product license is assigned to the user both directly and through a
+// group, only one license is consumed"; the user has the plans of both. Taking one copy away
+// takes only the plans the other does not give: she keeps the product, and the loss says so.
+// A direct license has no `allow_license_loss` of its own: the help says what allows it.
+#[test]
+fn a_product_kept_through_another_copy_loses_only_plans() {
+    check(&Case {
+        directory: "direct-and-group",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "1 user would lose service plans of Office 365 E3 through group `E3`",
+            "ann@contoso.com loses 1 service plan of Office 365 E3: SWAY",
+            "on the group",
+        ],
+        absent: &["would lose Office 365 E3"],
+    });
+    check(&Case {
+        directory: "direct-and-group",
+        args: &["plan", "-c", "remove-direct.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "ann@contoso.com loses 1 service plan of Office 365 E3: YAMMER_ENTERPRISE",
+            "set `settings.allow_license_loss: true` or pass --allow-license-loss",
+        ],
+        absent: &["on the group"],
+    });
+}

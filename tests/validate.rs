@@ -281,3 +281,20 @@ fn the_config_schema_offers_catalog_names_without_requiring_them() {
     });
     assert!(validator.is_valid(&config));
 }
+
+#[test]
+fn a_field_of_another_object_is_named_as_such_not_suggested_as_itself() {
+    let stderr = invalid("field-of-another-object.yaml");
+    assert!(
+        stderr.contains("unknown field `allow_license_loss`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`allow_license_loss` is a field of other objects, not of this one"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("did you mean `allow_license_loss`"),
+        "{stderr}"
+    );
+}

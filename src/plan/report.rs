@@ -553,8 +553,38 @@ pub fn reason(
             "a plan the user keeps depends on it, so it cannot be removed".to_string()
         }
         AssignmentError::ProhibitedInUsageLocationViolation => {
-            match tenant.effective_location(user) {
-                Some(country) => format!("a plan of {sku} is not available in {country}"),
+            // A group's assignment uses the user's location, else the tenant's; a direct one
+            // only the user's own.
+            let location = match assignment.source {
+                Source::Direct => tenant.user_at(user).usage_location.as_deref(),
+                Source::Group(_) => tenant.effective_location(user),
+            };
+            match location {
+                Some(country) => {
+                    let mut unavailable: Vec<&str> = assigned_plans(tenant, user, assignment)
+                        .iter()
+                        .filter(|&plan| !catalog.available_in(plan, country))
+                        .map(|plan| catalog.plan(plan).name.as_str())
+                        .collect();
+                    unavailable.sort_unstable();
+                    if unavailable.is_empty() {
+                        // The error is from a location the user had when it was processed.
+                        format!(
+                            "a plan of {sku} was not available in the user's usage location when it was \
+                             processed; {country} allows it now, reprocess to retry"
+                        )
+                    } else {
+                        let verb = if unavailable.len() == 1 { "is" } else { "are" };
+                        format!(
+                            "{} of {sku} {verb} not available in {country}",
+                            unavailable.join(", ")
+                        )
+                    }
+                }
+                None if assignment.source == Source::Direct => {
+                    "the user has no usage location (a direct license does not use the tenant's)"
+                        .to_string()
+                }
                 None => "the user has no usage location and the tenant no default".to_string(),
             }
         }
@@ -736,5 +766,32 @@ groups:
             "{}",
             error.reason
         );
+    }
+
+    #[test]
+    fn a_location_error_names_the_plans_or_says_the_location_now_allows_them() {
+        let tenant = |location: &str| {
+            format!(
+                "version: 1
+tenant: {{ id: e3b98a4d-a31a-427d-8bde-6e43033f66ba, default_usage_location: US }}
+subscriptions: [{{ sku: 54a152dc-90de-4996-93d2-bc47e670fc06, enabled: 5 }}]
+users:
+  - {{ id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com, usage_location: {location},
+       license_states: [{{ sku: 54a152dc-90de-4996-93d2-bc47e670fc06, via: 711430f6-164e-4380-8d93-428bc1fab80f,
+                          state: Error, error: ProhibitedInUsageLocationViolation }}] }}
+groups:
+  - {{ id: 711430f6-164e-4380-8d93-428bc1fab80f, display_name: Calling, members: [ann@contoso.com],
+       licenses: [{{ sku: 54a152dc-90de-4996-93d2-bc47e670fc06 }}] }}
+"
+            )
+        };
+        let reason = |location: &str| {
+            let (state, evaluated) = evaluated(&tenant(location));
+            let report = build(Catalog::builtin(), &state, &evaluated);
+            report.errors[0].reason.clone()
+        };
+        assert_eq!(reason("US"), "MCOPSTN5 of MCOPSTN5 is not available in US");
+        // Recorded while the user was elsewhere: Britain allows it.
+        assert!(reason("GB").contains("GB allows it now, reprocess to retry"));
     }
 }

@@ -8,7 +8,7 @@
 //! products their errors are about. So the users whose retry a change can make succeed are
 //! found without retrying everyone in error: the users the change processed ([`retry_reach`]
 //! starts from them), the products whose seats it changed, and, product by product, the users
-//! in error who compete for the same seats. Everyone else in error is processed by the same
+//! in error who compete for the same seats where there are not enough for all of them. Everyone else in error is processed by the same
 //! retry, from the same state, with the same seats and the same rivals, before and after the
 //! change: their retry has the same result, and a retry that would have succeeded before is
 //! not the change's doing.
@@ -120,9 +120,12 @@ fn in_both(users: &[UserIdx], of: &[UserIdx]) -> Vec<UserIdx> {
 
 /// The users in error before or after the change (sorted) whose retry the change can reach:
 /// those it processed (`moved`, sorted), and, closed over the seats they compete for, everyone
-/// whose retry can take or free seats of a product whose seats the change changed or that a
-/// reached user's retry can take or free. The rest hold what they held, and their retries take
-/// and free only seats the change left as they were, among themselves.
+/// whose retry can take or free seats of a scarce product whose seats the change changed or
+/// that a reached user's retry can take or free. A product is scarce when, before or after the
+/// change, its free seats are fewer than the users in error whose retry could take one: only
+/// there does the order of the retries decide who gets a seat. The rest hold what they held,
+/// and their retries take and free only seats the change left as they were, among themselves,
+/// or seats there are enough of for all.
 pub fn retry_reach(before: &Outcome, after: &Outcome, moved: &[UserIdx]) -> Vec<UserIdx> {
     let mut in_error: Vec<UserIdx> = before
         .users_in_error
@@ -164,6 +167,17 @@ pub fn retry_reach(before: &Outcome, after: &Outcome, moved: &[UserIdx]) -> Vec<
         }
         errors_of.insert(user, products);
     }
+    // A product with seats enough, before and after the change, for every user in error whose
+    // retry could take one gives each of them a seat whoever goes first: it couples nobody.
+    let scarce = |product: ProductId| -> bool {
+        let demand = rivals.get(&product).map_or(0, Vec::len) as u64;
+        [before, after].iter().any(|outcome| {
+            outcome
+                .seats_of(product)
+                .map_or(0, |usage| usage.enabled.saturating_sub(usage.consumed))
+                < demand
+        })
+    };
     let mut reached: Set<UserIdx> = Set::default();
     let mut products: Vec<ProductId> = changed_seats(before, after);
     for &user in moved {
@@ -174,7 +188,7 @@ pub fn retry_reach(before: &Outcome, after: &Outcome, moved: &[UserIdx]) -> Vec<
     }
     let mut seen: Set<ProductId> = Set::default();
     while let Some(product) = products.pop() {
-        if !seen.insert(product) {
+        if !seen.insert(product) || !scarce(product) {
             continue;
         }
         for &user in rivals.get(&product).map_or(&[][..], Vec::as_slice) {

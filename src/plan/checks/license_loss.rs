@@ -26,6 +26,8 @@ pub(super) struct LicenseLoss {
     /// Whether the users are members the group's current rule drops already (its processing is
     /// behind): the loss is coming anyway, a warning.
     pending: bool,
+    /// Whether the source is the users' direct licenses (no group to allow the loss on).
+    direct: bool,
 }
 
 /// One user's loss.
@@ -70,7 +72,11 @@ impl From<LicenseLoss> for Diagnostic {
                 "this change takes licenses away",
             ),
             allowed,
-            "if intended, set `allow_license_loss: true` on the group or pass --allow-license-loss; to replace a product without loss, swap it in the same group in one edit (a migration)",
+            if loss.direct {
+                "if intended, set `settings.allow_license_loss: true` or pass --allow-license-loss (a user's licenses have no flag of their own); otherwise keep the direct license, or give the plans through a group first"
+            } else {
+                "if intended, set `allow_license_loss: true` on the group or pass --allow-license-loss; to replace a product without loss, swap it in the same group in one edit (a migration)"
+            },
         );
         let lines = loss
             .users
@@ -251,11 +257,11 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             .map(|(user, plans)| {
                 let products = context.products_providing(*user, source, plans);
                 all_products.extend(products.iter().cloned());
+                // Kept from any source: the user keeps the product, with fewer plans.
                 let partial = context.after.users[user.0 as usize]
                     .assignments
                     .iter()
                     .filter(|assignment| assignment.is_effective())
-                    .filter(|assignment| source == Source::Direct || assignment.source == source)
                     .any(|assignment| {
                         products.contains(&context.catalog.product(assignment.product).name)
                     });
@@ -276,6 +282,7 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 users,
                 allowed: context.loss_allowed(source),
                 pending,
+                direct: source == Source::Direct,
             }
             .into(),
         );
