@@ -127,6 +127,17 @@ fn in_both(users: &[UserIdx], of: &[UserIdx]) -> Vec<UserIdx> {
 /// and their retries take and free only seats the change left as they were, among themselves,
 /// or seats there are enough of for all.
 pub fn retry_reach(before: &Outcome, after: &Outcome, moved: &[UserIdx]) -> Vec<UserIdx> {
+    let changed = changed_seats(before, after);
+    let in_error_of =
+        |outcome: &Outcome, user: &UserIdx| outcome.users_in_error.binary_search(user).is_ok();
+    // Nothing to start from: no seats changed, and nobody the change processed is in error.
+    if changed.is_empty()
+        && !moved
+            .iter()
+            .any(|user| in_error_of(before, user) || in_error_of(after, user))
+    {
+        return Vec::new();
+    }
     let mut in_error: Vec<UserIdx> = before
         .users_in_error
         .iter()
@@ -179,7 +190,7 @@ pub fn retry_reach(before: &Outcome, after: &Outcome, moved: &[UserIdx]) -> Vec<
         })
     };
     let mut reached: Set<UserIdx> = Set::default();
-    let mut products: Vec<ProductId> = changed_seats(before, after);
+    let mut products: Vec<ProductId> = changed;
     for &user in moved {
         if let Some(errors) = errors_of.get(&user) {
             reached.insert(user);

@@ -42,18 +42,27 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let users: BTreeSet<UserIdx> = errors.iter().map(|(user, ..)| *user).collect();
-    let mut by_group: BTreeMap<String, usize> = BTreeMap::new();
+    // Counted by source, product and error first, then named once per entry (a tenant has a
+    // few hundred of those, and tens of thousands of users in error).
+    let mut counted: BTreeMap<_, (UserIdx, usize)> = BTreeMap::new();
     for (user, source, product, error) in &errors {
         if *error == AssignmentError::Other {
             continue;
         }
+        counted
+            .entry((*source, *product, *error))
+            .or_insert((*user, 0))
+            .1 += 1;
+    }
+    let mut by_group: BTreeMap<String, usize> = BTreeMap::new();
+    for ((source, product, error), (user, count)) in counted {
         let key = format!(
             "{}: {} {:?}",
-            context.source_label(*source, *user),
-            context.sku(*product),
+            context.source_label(source, user),
+            context.sku(product),
             error
         );
-        *by_group.entry(key).or_default() += 1;
+        *by_group.entry(key).or_default() += count;
     }
     // The largest first, and only the first few: a large tenant has hundreds of groups with an
     // error or two, and the report lists them all.

@@ -327,8 +327,7 @@ type ErrorKey = (UserIdx, Source, ProductId, AssignmentError);
 
 /// Every error the service records (or a refused direct call would meet) in `outcome`.
 fn error_set(outcome: &Outcome) -> BTreeSet<ErrorKey> {
-    let users = (0..outcome.users.len()).map(|index| UserIdx(index as u32));
-    error_set_of(outcome, users)
+    error_set_of(outcome, outcome.users_in_error.iter().copied())
 }
 
 /// The errors of `users` in `outcome`, and every refused direct call.
