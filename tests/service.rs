@@ -1485,3 +1485,46 @@ fn a_product_kept_through_another_copy_loses_only_plans() {
         absent: &["on the group"],
     });
 }
+
+// Research (dynamic-rules grammar, "Processing state"): "Paused groups keep their membership."
+// A rule edited while processing is paused moves nobody now; what it will do once processing is
+// on is said, for the plan and for `rule diff`, so a review of the edit is not "nothing
+// happens".
+#[test]
+fn a_rule_edited_while_paused_says_what_it_does_once_processing_is_on() {
+    // Message fragments that terminal wrapping does not split.
+    const PAUSED: &str = "dynamic group `Sales` has rule processing paused";
+    const SAID: &[&str] = &[
+        "seatplan::membership-pending",
+        PAUSED,
+        "1 to join, 1 to leave",
+        "joining: bob@contoso.com",
+        "leaving: ann@contoso.com",
+    ];
+    check(&Case {
+        directory: "paused-rule-edit",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 0,
+        expect: SAID,
+        absent: &["Users affected", "license-loss"],
+    });
+    check(&Case {
+        directory: "paused-rule-edit",
+        args: &[
+            "rule",
+            "diff",
+            "Sales",
+            "user.department -eq \"HR\"",
+            "--state",
+            "{state}",
+        ],
+        tenants: BOTH,
+        exit: 0,
+        expect: &[
+            PAUSED,
+            "Verdict: safe. No check would refuse this edit; read the warning above (on stderr).",
+        ],
+        absent: &[],
+    });
+}

@@ -214,7 +214,7 @@ codes! {
     /// A device rule on a group seatplan licenses.
     RuleDeviceRule => "rule-device-rule", Error, "a group's rule selects devices; licenses are assigned to users only";
     /// A dynamic group's recorded members differ from its rule's result.
-    MembershipPending => "membership-pending", Warning, "a dynamic group's recorded members differ from what its rule selects (processing pending or failed)";
+    MembershipPending => "membership-pending", Warning, "a dynamic group's recorded members differ from what its rule selects (processing pending or failed), or a paused group's edited rule would move members once processing is on";
     /// A plan file cannot be used.
     PlanFile => "plan-file", Error, "a plan file is not valid JSON, was edited, or has an unknown `format_version`";
     /// Another apply holds the state file's lock.

@@ -563,6 +563,7 @@ fn compute_comparing(
         overrides: inputs.overrides,
         new_plans,
         pending: &current.memberships.pending,
+        paused: &target_memberships.paused,
         cascade: &cascade_moves,
         cascade_settled,
     };

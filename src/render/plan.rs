@@ -538,7 +538,20 @@ pub fn text(document: &PlanDocument, options: &TextOptions<'_>) -> String {
             palette
                 .removed("Verdict: rejected. The checks above (on stderr) would refuse this edit.")
         } else {
-            palette.added("Verdict: safe. No check would refuse this edit.")
+            let warnings = document
+                .diagnostics
+                .iter()
+                .filter(|diagnostic| diagnostic["severity"] == "warning")
+                .count();
+            match warnings {
+                0 => palette.added("Verdict: safe. No check would refuse this edit."),
+                1 => palette.added(
+                    "Verdict: safe. No check would refuse this edit; read the warning above (on stderr).",
+                ),
+                count => palette.added(&format!(
+                    "Verdict: safe. No check would refuse this edit; read the {count} warnings above (on stderr)."
+                )),
+            }
         };
         let _ = writeln!(out, "{verdict}");
         return out;

@@ -149,6 +149,10 @@ pub struct Memberships {
     pub pending: Vec<PendingMembership>,
     /// Groups whose rule seatplan cannot evaluate (their recorded members are used).
     pub unevaluated: Vec<GroupIdx>,
+    /// Dynamic groups with processing paused whose rule changed since `earlier` (of
+    /// [`memberships_after`]): they keep their members, and this is what the new rule adds and
+    /// drops once processing is on.
+    pub paused: Vec<PendingMembership>,
 }
 
 /// Computes effective memberships. `now` is the instant `system.now` stands for in rules. Rules
@@ -285,8 +289,32 @@ fn evaluate_memberships(
             if converted && group.processing == RuleProcessing::Paused {
                 return GroupMembership::Reused(Vec::new());
             }
+            let rule_changed = earlier
+                .and_then(|(before, _)| before.groups.get(index))
+                .is_some_and(
+                    |previous| match (previous.rule.as_deref(), group.rule.as_deref()) {
+                        (Some(was), Some(now)) => {
+                            was != now && book.get(was).canonical != book.get(now).canonical
+                        }
+                        _ => false,
+                    },
+                );
             let rule = match (&group.rule, group.processing) {
                 (Some(rule), RuleProcessing::On) => rule,
+                // A paused group keeps its members; what a changed rule would make of them is
+                // worth saying (it happens once processing is on).
+                (Some(rule), RuleProcessing::Paused) if rule_changed => {
+                    return match &book.get(rule).compiled {
+                        Ok(compiled) => GroupMembership::Paused(
+                            compiled
+                                .evaluate_cached(&cache)
+                                .ones()
+                                .map(|user| UserIdx(user as u32))
+                                .collect(),
+                        ),
+                        Err(_) => GroupMembership::Recorded,
+                    };
+                }
                 _ => return GroupMembership::Recorded,
             };
             match &book.get(rule).compiled {
@@ -311,24 +339,15 @@ fn evaluate_memberships(
                 result.unevaluated.push(idx);
                 group.members.clone()
             }
+            GroupMembership::Paused(selected) => {
+                if let Some(difference) = difference(idx, &selected, &group.members) {
+                    result.paused.push(difference);
+                }
+                group.members.clone()
+            }
             GroupMembership::Evaluated(selected) => {
-                let joining: Vec<UserIdx> = selected
-                    .iter()
-                    .filter(|user| group.members.binary_search(user).is_err())
-                    .copied()
-                    .collect();
-                let leaving: Vec<UserIdx> = group
-                    .members
-                    .iter()
-                    .filter(|user| selected.binary_search(user).is_err())
-                    .copied()
-                    .collect();
-                if !joining.is_empty() || !leaving.is_empty() {
-                    result.pending.push(PendingMembership {
-                        group: idx,
-                        joining,
-                        leaving,
-                    });
+                if let Some(difference) = difference(idx, &selected, &group.members) {
+                    result.pending.push(difference);
                 }
                 selected
             }
@@ -338,12 +357,39 @@ fn evaluate_memberships(
     result
 }
 
+/// What a rule selects (`selected`, sorted) against a group's recorded members (sorted), when
+/// they differ.
+fn difference(
+    group: GroupIdx,
+    selected: &[UserIdx],
+    recorded: &[UserIdx],
+) -> Option<PendingMembership> {
+    let joining: Vec<UserIdx> = selected
+        .iter()
+        .filter(|user| recorded.binary_search(user).is_err())
+        .copied()
+        .collect();
+    let leaving: Vec<UserIdx> = recorded
+        .iter()
+        .filter(|user| selected.binary_search(user).is_err())
+        .copied()
+        .collect();
+    (!joining.is_empty() || !leaving.is_empty()).then_some(PendingMembership {
+        group,
+        joining,
+        leaving,
+    })
+}
+
 /// How one group's effective members were found.
 enum GroupMembership {
     /// Taken from an earlier evaluation.
     Reused(Vec<UserIdx>),
     /// A static or paused group: its recorded members.
     Recorded,
+    /// A paused group whose rule changed: its recorded members stand; this is the new rule's
+    /// result, for when processing is on.
+    Paused(Vec<UserIdx>),
     /// A rule seatplan cannot evaluate: the recorded members stand.
     Unevaluated,
     /// The rule's result.

@@ -20,6 +20,9 @@ pub(super) struct MembershipPending {
     leaving: (usize, Vec<String>),
     /// The group's key, when the config manages it.
     location: Option<Location>,
+    /// Whether the group's processing is paused and the plan changes its rule: the difference
+    /// is what the new rule does once processing is on.
+    paused: bool,
 }
 
 /// The first UPNs, with `…` when there are more than those.
@@ -33,16 +36,29 @@ fn named((count, first): &(usize, Vec<String>)) -> String {
 
 impl From<MembershipPending> for Diagnostic {
     fn from(pending: MembershipPending) -> Diagnostic {
-        let mut diagnostic = Diagnostic::new(
-            Code::MembershipPending,
-            format!(
-                "dynamic group `{}` has not caught up with its rule: {} to join, {} to leave",
-                pending.group,
-                pending.joining.0,
-                pending.leaving.0
-            ),
-        )
-        .with_help("Entra is still processing the rule (or processing failed); the plan counts the members the service has processed, not the rule's result: users to join have none of the group's licenses yet, users to leave keep theirs");
+        let mut diagnostic = if pending.paused {
+            Diagnostic::new(
+                Code::MembershipPending,
+                format!(
+                    "dynamic group `{}` has rule processing paused: it keeps its members, and its new rule takes effect once processing is on: {} to join, {} to leave",
+                    pending.group,
+                    pending.joining.0,
+                    pending.leaving.0
+                ),
+            )
+            .with_help("the plan counts the members the group holds; the plan that turns processing on (`rule_processing: on`) applies the rule, and shows what the users joining gain and the users leaving lose")
+        } else {
+            Diagnostic::new(
+                Code::MembershipPending,
+                format!(
+                    "dynamic group `{}` has not caught up with its rule: {} to join, {} to leave",
+                    pending.group,
+                    pending.joining.0,
+                    pending.leaving.0
+                ),
+            )
+            .with_help("Entra is still processing the rule (or processing failed); the plan counts the members the service has processed, not the rule's result: users to join have none of the group's licenses yet, users to leave keep theirs")
+        };
         if pending.joining.0 > 0 {
             diagnostic = diagnostic.with_note(format!("joining: {}", named(&pending.joining)));
         }
@@ -56,9 +72,12 @@ impl From<MembershipPending> for Diagnostic {
     }
 }
 
-/// Each dynamic group of the current tenant whose recorded members differ from its rule's.
+/// Each dynamic group of the current tenant whose recorded members differ from its rule's, and
+/// each paused group whose rule the plan changes, with what the new rule would do.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    for pending in context.pending {
+    let lagging = context.pending.iter().map(|pending| (pending, false));
+    let paused = context.paused.iter().map(|pending| (pending, true));
+    for (pending, paused) in lagging.chain(paused) {
         let upns = |users: &[UserIdx]| -> (usize, Vec<String>) {
             let first = users
                 .iter()
@@ -79,6 +98,7 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 leaving: upns(&pending.leaving),
                 location: managed
                     .and_then(|(name, _)| context.config.loaded.group_location(name, "")),
+                paused,
             }
             .into(),
         );

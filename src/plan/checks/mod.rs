@@ -104,6 +104,9 @@ pub struct Context<'a> {
     pub new_plans: &'a [(ProductId, crate::catalog::PlanId)],
     /// Dynamic groups of the current tenant whose recorded members lag behind their rule.
     pub pending: &'a [PendingMembership],
+    /// Paused dynamic groups whose rule the plan changes: what the new rule adds and drops once
+    /// processing is on.
+    pub paused: &'a [PendingMembership],
     /// The groups whose rules read licenses that the service moves users into or out of after
     /// the plan's licensing ([`crate::plan::cascade`]).
     pub cascade: &'a [crate::plan::cascade::Moved],
