@@ -299,33 +299,28 @@ fn evaluate_memberships(
                         _ => false,
                     },
                 );
-            let rule = match (&group.rule, group.processing) {
-                (Some(rule), RuleProcessing::On) => rule,
-                // A paused group keeps its members; what a changed rule would make of them is
-                // worth saying (it happens once processing is on).
-                (Some(rule), RuleProcessing::Paused) if rule_changed => {
-                    return match &book.get(rule).compiled {
-                        Ok(compiled) => GroupMembership::Paused(
-                            compiled
-                                .evaluate_cached(&cache)
-                                .ones()
-                                .map(|user| UserIdx(user as u32))
-                                .collect(),
-                        ),
-                        Err(_) => GroupMembership::Recorded,
-                    };
-                }
+            // A paused group keeps its members; what a changed rule would make of them is worth
+            // saying (it happens once processing is on).
+            let (rule, paused) = match (&group.rule, group.processing) {
+                (Some(rule), RuleProcessing::On) => (rule, false),
+                (Some(rule), RuleProcessing::Paused) if rule_changed => (rule, true),
                 _ => return GroupMembership::Recorded,
             };
-            match &book.get(rule).compiled {
-                Ok(compiled) => GroupMembership::Evaluated(
-                    compiled
+            match (&book.get(rule).compiled, paused) {
+                (Ok(compiled), _) => {
+                    let selected = compiled
                         .evaluate_cached(&cache)
                         .ones()
                         .map(|user| UserIdx(user as u32))
-                        .collect(),
-                ),
-                Err(_) => GroupMembership::Unevaluated,
+                        .collect();
+                    if paused {
+                        GroupMembership::Paused(selected)
+                    } else {
+                        GroupMembership::Evaluated(selected)
+                    }
+                }
+                (Err(_), true) => GroupMembership::Recorded,
+                (Err(_), false) => GroupMembership::Unevaluated,
             }
         })
         .collect();
