@@ -143,6 +143,17 @@ pub fn escape_pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
+/// The JSON pointer of the node a deserialization error happened at.
+pub fn error_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .fold(String::new(), |pointer, segment| match segment {
+            Segment::Seq { index } => pointer_child(&pointer, &index.to_string()),
+            Segment::Map { key } => pointer_child(&pointer, key),
+            Segment::Enum { .. } | Segment::Unknown => pointer,
+        })
+}
+
 /// Joins a parent pointer and one (unescaped) token.
 pub fn pointer_child(parent: &str, token: &str) -> String {
     let mut pointer = String::with_capacity(parent.len() + token.len() + 1);

@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 use crate::country::usage_location_problem;
 use crate::diag::{Code, Diagnostic, Diagnostics, Location};
 use crate::guid::is_guid;
-use crate::source::{pointer_child, PointerMap, SourceId};
+use crate::source::{error_pointer, pointer_child, PointerMap, SourceId};
 use crate::yaml::{parse_document, YamlLimits};
 
 /// One config file after the YAML pass, schema validation and typing.
@@ -145,17 +145,6 @@ fn restore_written_order(config: &mut Config, pointers: &PointerMap) {
             by_position(plans, "/catalog/plans", pointers);
         }
     }
-}
-
-/// The JSON pointer of the node a deserialization error happened at.
-fn error_pointer(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    path.iter()
-        .fold(String::new(), |pointer, segment| match segment {
-            Segment::Seq { index } => pointer_child(&pointer, &index.to_string()),
-            Segment::Map { key } => pointer_child(&pointer, key),
-            Segment::Enum { .. } | Segment::Unknown => pointer,
-        })
 }
 
 /// The config document without the entries that hold the `broken` nodes: the group or user

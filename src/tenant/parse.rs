@@ -91,14 +91,16 @@ pub fn parse_state(
                 return Err((violations, Some(pointers)));
             }
             let state = match SharedNames::scope(|| {
-                serde_json::from_value::<TenantState>(document.value)
+                serde_path_to_error::deserialize::<_, TenantState>(document.value)
             }) {
                 Ok(state) => state,
                 Err(error) => {
+                    let pointer = crate::source::error_pointer(error.path());
                     let diagnostic = Diagnostic::new(
                         Code::Schema,
-                        format!("the tenant state cannot be read: {error}"),
+                        format!("the tenant state cannot be read: {}", error.inner()),
                     )
+                    .with_label(Location::node(source, pointer), "here")
                     .with_help("compare the file with `seatplan schema tenant`");
                     return Err((diagnostic.into(), Some(pointers)));
                 }
@@ -233,5 +235,19 @@ mod tests {
         let text = "version: 1\ntenant: {}\nusers:\n  - { id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: 5, colour: red }\n";
         let (diagnostics, _) = parse_state(SourceId(0), text, Format::Yaml).unwrap_err();
         assert_eq!(diagnostics.0.len(), 2, "{diagnostics:?}");
+    }
+
+    #[test]
+    fn a_yaml_value_the_schema_lets_through_is_located_when_it_does_not_fit() {
+        let text = "version: 1\ntenant: {}\nsubscriptions:\n  - { sku: ENTERPRISEPACK, enabled: 99999999999999999999 }\n";
+        let (diagnostics, _) = parse_state(SourceId(0), text, Format::Yaml).unwrap_err();
+        let Some(Location::Node { pointer, .. }) = diagnostics.0[0]
+            .labels
+            .first()
+            .map(|label| label.location.clone())
+        else {
+            panic!("expected a node label: {diagnostics:?}");
+        };
+        assert_eq!(pointer, "/subscriptions/0/enabled");
     }
 }

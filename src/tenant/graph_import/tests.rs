@@ -597,3 +597,23 @@ fn a_bad_user_in_a_page_of_text_is_reported_with_its_id_and_the_path() {
     assert!(error.is_eof(), "{error}");
     assert_eq!(mapper.problem_count(), 0);
 }
+
+#[test]
+fn a_state_in_error_that_names_no_error_is_recorded_as_other() {
+    let mut files = fixture_files();
+    let users = files
+        .iter_mut()
+        .find(|file| file.relative_path == "users-2.json")
+        .expect("the second page of users");
+    let text = include_str!("../../../tests/fixtures/graph/export/users-2.json")
+        .replace(r#""error":"CountViolation""#, r#""error":"None""#);
+    users.page = GraphPage::new("users-2.json", serde_json::from_str(&text).unwrap());
+    let tenant = import(files).unwrap();
+    let gus = tenant
+        .users
+        .iter()
+        .find(|user| user.upn == "gus@fabrikam.com")
+        .expect("gus");
+    assert_eq!(gus.license_states[0].state, AssignmentState::Error);
+    assert_eq!(gus.license_states[0].error, Some(AssignmentError::Other));
+}

@@ -314,6 +314,13 @@ impl GraphMapper {
             Some("UniquenessViolation") => Some(AssignmentError::UniquenessViolation),
             Some(_) => Some(AssignmentError::Other),
         };
+        // A state in error always says why; one that says `None` is recorded as Graph's `Other`.
+        let error = match state {
+            AssignmentState::Error | AssignmentState::ActiveWithError => {
+                error.or(Some(AssignmentError::Other))
+            }
+            AssignmentState::Active | AssignmentState::Disabled => error,
+        };
         Some(LicenseState {
             sku: self.sku_name(sku_id),
             via: Some(group.id.clone()),

@@ -551,6 +551,22 @@ fn recorded_states(
                 },
             },
         };
+        // Graph records why an assignment is in error; a state without it says nothing the
+        // engine or a reprocess could act on.
+        let in_error = matches!(
+            entry.state,
+            AssignmentState::Error | AssignmentState::ActiveWithError
+        );
+        if in_error && entry.error.is_none() {
+            problems.push(reference(
+                at(format!("{}/state", pointer())),
+                format!(
+                    "license state `{:?}` of `{}` without an `error`: Graph records why an assignment is in error",
+                    entry.state, entry.sku
+                ),
+            ));
+            continue;
+        }
         recorded.push(Recorded {
             source,
             product,

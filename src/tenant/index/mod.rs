@@ -530,4 +530,16 @@ mod validation_tests {
             "{found:?}"
         );
     }
+
+    #[test]
+    fn a_state_in_error_says_which_error() {
+        let yaml = "version: 1\ntenant: {}\nusers:\n  - { id: 0bfe935e-70c3-41c7-8a3a-fc75ce0d0ca2, upn: a@b.c, \
+                    license_states: [{ sku: ENTERPRISEPACK, state: Error }] }\n";
+        let found = problems(yaml, Format::Yaml);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, Code::TenantReference);
+        assert!(found[0].1.contains("without an `error`"), "{found:?}");
+        let yaml = yaml.replace("state: Error", "state: Error, error: CountViolation");
+        assert_eq!(problems(&yaml, Format::Yaml), Vec::new());
+    }
 }
