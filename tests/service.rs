@@ -1528,3 +1528,53 @@ fn a_rule_edited_while_paused_says_what_it_does_once_processing_is_on() {
         absent: &[],
     });
 }
+
+// Seed 001: "License operation failed. Make sure that the group has necessary services before
+// adding or removing a dependent service", and seeds 001/002: "the system requires that both the
+// prerequisite and add-on service plans be present in the same group". Removing the product
+// that carries the prerequisite while the add-on stays is refused like adding the add-on alone.
+#[test]
+fn removing_a_groups_prerequisite_product_while_it_keeps_the_add_on_is_refused() {
+    check(&Case {
+        directory: "prerequisite-removed",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::group-missing-prerequisite",
+            "group `WPA` enables WORKPLACE_ANALYTICS without any of its prerequisites",
+        ],
+        absent: &[],
+    });
+}
+
+// Seeds 001/002: "Force the user license process to resolve errors": a reprocess processes all
+// of a user's assignments, and those whose cause is gone succeed. Ann's E3 conflict is fixed by
+// the change and her Calling Plan still fails where she is: she gains E3 on a reprocess all the
+// same, and is named with bob (whose only error the change fixes); cat's conflict was there and
+// stays.
+#[test]
+fn a_user_whose_one_error_the_change_fixes_needs_a_reprocess_though_another_still_fails() {
+    check(&Case {
+        directory: "reprocess-partial",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 0,
+        expect: &[
+            "seatplan::needs-reprocess",
+            "2 users in error would succeed if reprocessed",
+            "- ann@contoso.com",
+            "- bob@contoso.com",
+        ],
+        absent: &["- cat@contoso.com"],
+    });
+    for calls in planned_calls("reprocess-partial", "seatplan.yaml", BOTH, &["--reprocess"]) {
+        assert_eq!(
+            &calls[calls.len() - 2..],
+            [
+                r#"reprocessLicenseAssignment user["ann@contoso.com"]"#,
+                r#"reprocessLicenseAssignment user["bob@contoso.com"]"#,
+            ]
+        );
+    }
+}

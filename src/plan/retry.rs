@@ -16,15 +16,17 @@
 use crate::catalog::{Catalog, ProductId};
 use crate::engine::{self, Memberships, Outcome};
 use crate::hash::{Map, Set};
-use crate::tenant::index::{Tenant, UserIdx};
+use crate::tenant::index::{Source, Tenant, UserIdx};
 
 use super::Evaluated;
 
-/// Users in error after the change whose errors would all succeed if reprocessed then, and would
-/// not have on a reprocess before the change: the change fixed their cause, but the service does
-/// not retry by itself. `moved` are the users the change processed (sorted). Only the users in
-/// error the change can reach ([`retry_reach`]) are retried: the work is the users the change
-/// moves and their rivals for the seats it changes, not the tenant.
+/// Users in error after the change with an error a reprocess then resolves, and would not have
+/// resolved on a reprocess before the change: the change fixed its cause, but the service does
+/// not retry by itself. A user whose other errors still fail is one of them (a reprocess
+/// processes all of a user's assignments, and the ones that can succeed do). `moved` are the
+/// users the change processed (sorted). Only the users in error the change can reach
+/// ([`retry_reach`]) are retried: the work is the users the change moves and their rivals for
+/// the seats it changes, not the tenant.
 pub fn retryable_after(
     catalog: &Catalog,
     current: &Evaluated,
@@ -41,30 +43,35 @@ pub fn retryable_after(
     if failing.is_empty() {
         return Vec::new();
     }
-    let retried = still_failing(catalog, after, target, members, &failing);
-    let mut candidates: Vec<UserIdx> = failing
-        .iter()
-        .copied()
-        .filter(|user| retried.binary_search(user).is_err())
-        .collect();
-    if !candidates.is_empty() {
-        let had = in_both(&reach, &current.outcome.users_in_error);
-        let before = still_failing(
-            catalog,
-            &current.outcome,
-            &current.tenant,
-            &current.memberships.members,
-            &had,
-        );
-        // Users whose error a reprocess would have fixed before the change: not its doing.
-        candidates
-            .retain(|user| had.binary_search(user).is_err() || before.binary_search(user).is_ok());
+    let fixed = resolved_by_retry(catalog, after, target, members, &failing);
+    if fixed.is_empty() {
+        return Vec::new();
     }
+    let had = in_both(&reach, &current.outcome.users_in_error);
+    let before = resolved_by_retry(
+        catalog,
+        &current.outcome,
+        &current.tenant,
+        &current.memberships.members,
+        &had,
+    );
+    // An error a reprocess would have resolved before the change is not the change's doing.
+    let mut candidates: Vec<UserIdx> = fixed
+        .into_iter()
+        .filter(|(user, errors)| {
+            let earlier = before.get(user);
+            errors
+                .iter()
+                .any(|error| earlier.is_none_or(|earlier| !earlier.contains(error)))
+        })
+        .map(|(user, _)| user)
+        .collect();
+    candidates.sort_unstable();
     candidates
 }
 
-/// Every user in error in `after` whom a reprocess then licenses, whatever fixed the cause:
-/// what `apply --reprocess` reprocesses. A retry of everyone in error, as the service's
+/// Every user in error in `after` with an error a reprocess then resolves, whatever fixed the
+/// cause: what `apply --reprocess` reprocesses. A retry of everyone in error, as the service's
 /// reprocess of each of them in turn.
 pub fn fixable_after(
     catalog: &Catalog,
@@ -76,23 +83,27 @@ pub fn fixable_after(
     if failing.is_empty() {
         return Vec::new();
     }
-    let retried = still_failing(catalog, after, target, members, failing);
-    failing
-        .iter()
-        .copied()
-        .filter(|user| retried.binary_search(user).is_err())
-        .collect()
+    let mut fixable: Vec<UserIdx> = resolved_by_retry(catalog, after, target, members, failing)
+        .into_keys()
+        .collect();
+    fixable.sort_unstable();
+    fixable
 }
 
-/// The users of `users` (in error in `outcome`) still in error after a reprocess of them all.
-fn still_failing(
+/// One assignment in error: its source and product.
+type ErrorOf = (Source, ProductId);
+
+/// For each of `users` (in error in `outcome`, sorted), the errors a reprocess of them all
+/// resolves (the assignment succeeds, or a refused removal goes through); users with none are
+/// left out.
+fn resolved_by_retry(
     catalog: &Catalog,
     outcome: &Outcome,
     scenario: &Tenant,
     members: &Memberships,
     users: &[UserIdx],
-) -> Vec<UserIdx> {
-    engine::step(
+) -> Map<UserIdx, Vec<ErrorOf>> {
+    let retried = engine::step(
         catalog,
         engine::Before {
             outcome,
@@ -102,11 +113,29 @@ fn still_failing(
         scenario,
         members,
         users,
-    )
-    .users_in_error
-    .into_iter()
-    .filter(|user| users.binary_search(user).is_ok())
-    .collect()
+    );
+    let errors = |outcome: &Outcome, user: UserIdx| -> Vec<ErrorOf> {
+        outcome
+            .users
+            .get(user.0 as usize)
+            .map(|user| {
+                user.errors()
+                    .map(|assignment| (assignment.source, assignment.product))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    users
+        .iter()
+        .filter_map(|&user| {
+            let still = errors(&retried, user);
+            let resolved: Vec<ErrorOf> = errors(outcome, user)
+                .into_iter()
+                .filter(|error| !still.contains(error))
+                .collect();
+            (!resolved.is_empty()).then_some((user, resolved))
+        })
+        .collect()
 }
 
 /// The users of `users` (sorted) that are also in `of` (sorted).

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 
 use super::{applied_state, evaluate, export::config_from_state, Inputs};
 use crate::backend::render_state;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, ProductId};
 use crate::config::valid::validate;
 use crate::config::{GroupSpec, LicenseSpec, LoadedConfig};
 use crate::diag::Diagnostic;
@@ -148,39 +148,57 @@ fn retryable_scanning_everyone(
     members: &engine::Memberships,
     after: &Outcome,
 ) -> Vec<UserIdx> {
-    let in_error = |outcome: &Outcome| -> Vec<bool> {
+    // Per user, the (source, product) of every assignment in error.
+    let errors = |outcome: &Outcome| -> Vec<Vec<(crate::tenant::index::Source, ProductId)>> {
         outcome
             .users
             .iter()
-            .map(|user| user.errors().next().is_some())
+            .map(|user| {
+                user.errors()
+                    .map(|assignment| (assignment.source, assignment.product))
+                    .collect()
+            })
             .collect()
     };
-    let reprocessed = |outcome: &Outcome, scenario: &Tenant, members: &engine::Memberships| {
+    // Per user, the errors a reprocess of everyone in error resolves.
+    let resolved = |outcome: &Outcome, scenario: &Tenant, members: &engine::Memberships| {
         let before = Before {
             outcome,
             scenario,
             memberships: members,
         };
         let users = scanned_errors(outcome);
-        in_error(&engine::step(
+        let retried = errors(&engine::step(
             Catalog::builtin(),
             before,
             scenario,
             members,
             &users,
-        ))
+        ));
+        errors(outcome)
+            .into_iter()
+            .zip(retried)
+            .map(|(was, still)| {
+                was.into_iter()
+                    .filter(|error| !still.contains(error))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
     };
-    let failing = in_error(after);
-    let retried = reprocessed(after, target, members);
-    let had = in_error(&current.outcome);
-    let before = reprocessed(
+    let fixed_after = resolved(after, target, members);
+    let fixed_before = resolved(
         &current.outcome,
         &current.tenant,
         &current.memberships.members,
     );
-    (0..failing.len())
-        .filter(|&user| failing[user] && !retried[user])
-        .filter(|&user| !had[user] || before[user])
+    (0..fixed_after.len())
+        .filter(|&user| {
+            fixed_after[user].iter().any(|error| {
+                fixed_before
+                    .get(user)
+                    .is_none_or(|before| !before.contains(error))
+            })
+        })
         .map(|user| UserIdx(user as u32))
         .collect()
 }

@@ -1,5 +1,7 @@
 //! `group-missing-prerequisite`: a changed group enables an add-on without any of its
-//! prerequisites in the same group (the portal refuses it; seeds 000–002, Workplace Analytics).
+//! prerequisites in the same group (the portal refuses it; seeds 000–002, Workplace Analytics),
+//! whether the change adds the add-on or takes the prerequisite's product away (seed 001: "Make
+//! sure that the group has necessary services before adding or removing a dependent service").
 
 use super::{labelled, Context};
 use crate::catalog::PlanSet;
@@ -35,7 +37,8 @@ impl From<GroupMissingPrerequisite> for Diagnostic {
     }
 }
 
-/// Each group whose licenses the plan changes, for each add-on it enables without a prerequisite.
+/// Each group whose licenses the plan changes (adds, updates, migrates or removes), for each
+/// add-on it enables without a prerequisite.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for (name, index) in &context.desired.managed_groups {
         let address = group_address(name);
@@ -44,7 +47,10 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 && change.ops.iter().any(|op| {
                     matches!(
                         op,
-                        Op::AddLicense { .. } | Op::UpdateLicensePlans { .. } | Op::Migrate { .. }
+                        Op::AddLicense { .. }
+                            | Op::UpdateLicensePlans { .. }
+                            | Op::Migrate { .. }
+                            | Op::RemoveLicense { .. }
                     )
                 })
         });
