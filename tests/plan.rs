@@ -433,6 +433,23 @@ fn rule_diff_reviews_an_edit() {
         "rule diff quickstart",
         format!("{}\n--- stdout ---\n{}", run.stderr, run.stdout)
     );
+    // Judged as `plan --allow-license-loss` would judge it, as its help offers.
+    let allowed = seatplan(&[
+        "rule",
+        "diff",
+        "All Staff - E3",
+        r#"(user.accountEnabled -eq true) -and (user.userType -eq "Member") -and (user.country -ne "Germany")"#,
+        "--state",
+        "examples/quickstart/tenant.yaml",
+        "--allow-license-loss",
+    ]);
+    assert_eq!(allowed.code, 0, "{}", allowed.stderr);
+    assert!(
+        allowed.stdout.contains("Verdict: safe.") && allowed.stderr.contains("⚠"),
+        "{}\n{}",
+        allowed.stdout,
+        allowed.stderr
+    );
     let spacing = seatplan(&[
         "rule",
         "diff",

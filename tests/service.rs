@@ -1578,3 +1578,22 @@ fn a_user_whose_one_error_the_change_fixes_needs_a_reprocess_though_another_stil
         );
     }
 }
+
+// Seed 001: "the license assignment removals and new assignments are made simultaneously so that
+// users do not lose access". A migration is already that one edit; what it loses is what the new
+// product lacks, and the help says so rather than suggesting a migration.
+#[test]
+fn a_migration_that_loses_plans_says_the_new_product_lacks_them() {
+    check(&Case {
+        directory: "migration-loss",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 1,
+        expect: &[
+            "seatplan::license-loss",
+            "new product lacks these plans",
+            "ann@contoso.com loses Office 365 E3 (6 service plans",
+        ],
+        absent: &["(a migration)"],
+    });
+}

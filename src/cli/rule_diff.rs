@@ -42,6 +42,12 @@ pub struct DiffArgs {
     /// Text: list the service plans behind each product a user gains or loses.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Judge the edit as `plan --allow-license-loss` would: license loss is a warning.
+    #[arg(long)]
+    pub allow_license_loss: bool,
+    /// Judge the edit as `plan --force` would: the removal threshold is a warning.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs `rule diff`: exit 0 when the edit passes the checks, 1 when a check rejects it.
@@ -158,7 +164,11 @@ pub fn run(args: DiffArgs, terminal: &Terminal) -> Exit {
         state_fingerprint: state.fingerprint.clone(),
         config_fingerprint: fingerprint,
         now: jiff::Timestamp::now(),
-        overrides: Overrides::default(),
+        overrides: Overrides {
+            allow_license_loss: args.allow_license_loss,
+            force: args.force,
+            reprocess: false,
+        },
         warnings: &[],
         record: &record,
     };

@@ -7,6 +7,7 @@ use super::{labelled, plural, with_users, Context};
 use crate::catalog::PlanSet;
 use crate::diag::{Code, Diagnostic, Location, Severity};
 use crate::engine::{AssignmentOutcome, Outcome};
+use crate::plan::document::Op;
 use crate::plan::impact::PlanChange;
 use crate::plan::simulate::Phase;
 use crate::tenant::index::{Source, UserIdx};
@@ -26,8 +27,21 @@ pub(super) struct LicenseLoss {
     /// Whether the users are members the group's current rule drops already (its processing is
     /// behind): the loss is coming anyway, a warning.
     pending: bool,
-    /// Whether the source is the users' direct licenses (no group to allow the loss on).
-    direct: bool,
+    /// What in the change takes the plans away, for the help.
+    cause: Cause,
+}
+
+/// What takes a source's plans away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// The users' direct licenses change (no group to allow the loss on).
+    Direct,
+    /// The group's members change (static members, a rule), not its licenses.
+    Membership,
+    /// The group replaces a product with one that lacks some of its plans.
+    Migration,
+    /// The group's licenses change otherwise (removed, plans disabled).
+    Licenses,
 }
 
 /// One user's loss.
@@ -72,10 +86,11 @@ impl From<LicenseLoss> for Diagnostic {
                 "this change takes licenses away",
             ),
             allowed,
-            if loss.direct {
-                "if intended, set `settings.allow_license_loss: true` or pass --allow-license-loss (a user's licenses have no flag of their own); otherwise keep the direct license, or give the plans through a group first"
-            } else {
-                "if intended, set `allow_license_loss: true` on the group or pass --allow-license-loss; to replace a product without loss, swap it in the same group in one edit (a migration)"
+            match loss.cause {
+                Cause::Direct => "if intended, set `settings.allow_license_loss: true` or pass --allow-license-loss (a user's licenses have no flag of their own); otherwise keep the direct license, or give the plans through a group first",
+                Cause::Membership => "if intended, set `allow_license_loss: true` on the group or pass --allow-license-loss; to move users without loss, give them the licenses through another group in the same plan (members are added before any leave)",
+                Cause::Migration => "if intended, set `allow_license_loss: true` on the group or pass --allow-license-loss; the new product lacks these plans: keep a product that has them in the group, or give them another way",
+                Cause::Licenses => "if intended, set `allow_license_loss: true` on the group or pass --allow-license-loss; to replace a product without loss, swap it in the same group in one edit (a migration)",
             },
         );
         let lines = loss
@@ -211,6 +226,35 @@ fn lost_plans<'a>(
         })
 }
 
+/// What in the plan's change of `source` takes its plans away.
+fn cause_of(context: &Context<'_>, source: Source) -> Cause {
+    let Source::Group(group) = source else {
+        return Cause::Direct;
+    };
+    let Some(name) = context.config_name(group) else {
+        return Cause::Membership;
+    };
+    let address = crate::plan::diff::group_address(name);
+    let ops: Vec<&Op> = context
+        .changes
+        .iter()
+        .filter(|change| change.address == address)
+        .flat_map(|change| &change.ops)
+        .collect();
+    if ops.iter().any(|op| matches!(op, Op::Migrate { .. })) {
+        Cause::Migration
+    } else if ops.iter().any(|op| {
+        matches!(
+            op,
+            Op::RemoveLicense { .. } | Op::UpdateLicensePlans { .. } | Op::DeleteGroup
+        )
+    }) {
+        Cause::Licenses
+    } else {
+        Cause::Membership
+    }
+}
+
 /// Users who lose service plans at the end of the apply, one diagnostic per source that takes
 /// them away.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
@@ -282,7 +326,7 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 users,
                 allowed: context.loss_allowed(source),
                 pending,
-                direct: source == Source::Direct,
+                cause: cause_of(context, source),
             }
             .into(),
         );
