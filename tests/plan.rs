@@ -408,16 +408,19 @@ fn saved_plan_renders_with_show() {
     );
 }
 
+/// `rule diff` of an edit of the quickstart's "All Staff - E3" that drops the German staff.
+const RULE_DIFF_GERMANY: [&str; 6] = [
+    "rule",
+    "diff",
+    "All Staff - E3",
+    r#"(user.accountEnabled -eq true) -and (user.userType -eq "Member") -and (user.country -ne "Germany")"#,
+    "--state",
+    "examples/quickstart/tenant.yaml",
+];
+
 #[test]
 fn rule_diff_reviews_an_edit() {
-    let run = seatplan(&[
-        "rule",
-        "diff",
-        "All Staff - E3",
-        r#"(user.accountEnabled -eq true) -and (user.userType -eq "Member") -and (user.country -ne "Germany")"#,
-        "--state",
-        "examples/quickstart/tenant.yaml",
-    ]);
+    let run = seatplan(&RULE_DIFF_GERMANY);
     assert_eq!(run.code, 1, "losing users is rejected");
     assert!(
         run.stdout.contains("0 joining, 3 leaving"),
@@ -434,15 +437,7 @@ fn rule_diff_reviews_an_edit() {
         format!("{}\n--- stdout ---\n{}", run.stderr, run.stdout)
     );
     // Judged as `plan --allow-license-loss` would judge it, as its help offers.
-    let allowed = seatplan(&[
-        "rule",
-        "diff",
-        "All Staff - E3",
-        r#"(user.accountEnabled -eq true) -and (user.userType -eq "Member") -and (user.country -ne "Germany")"#,
-        "--state",
-        "examples/quickstart/tenant.yaml",
-        "--allow-license-loss",
-    ]);
+    let allowed = seatplan(&[&RULE_DIFF_GERMANY[..], &["--allow-license-loss"]].concat());
     assert_eq!(allowed.code, 0, "{}", allowed.stderr);
     assert!(
         allowed.stdout.contains("Verdict: safe.") && allowed.stderr.contains("⚠"),

@@ -234,13 +234,7 @@ fn cause_of(context: &Context<'_>, source: Source) -> Cause {
     let Some(name) = context.config_name(group) else {
         return Cause::Membership;
     };
-    let address = crate::plan::diff::group_address(name);
-    let ops: Vec<&Op> = context
-        .changes
-        .iter()
-        .filter(|change| change.address == address)
-        .flat_map(|change| &change.ops)
-        .collect();
+    let ops = context.group_ops(name);
     if ops.iter().any(|op| matches!(op, Op::Migrate { .. })) {
         Cause::Migration
     } else if ops.iter().any(|op| {

@@ -131,17 +131,21 @@ impl Context<'_> {
         &self.target.group_at(group).name
     }
 
+    /// The operations the plan's change of the config's group `name` makes.
+    fn group_ops(&self, name: &str) -> Vec<&Op> {
+        let address = group_address(name);
+        self.changes
+            .iter()
+            .filter(|change| change.address == address)
+            .flat_map(|change| &change.ops)
+            .collect()
+    }
+
     /// The config node that best explains a change of `group`: its rule, members, licenses or
     /// `ensure`, else the group's key.
     fn group_location(&self, group: GroupIdx) -> Option<Location> {
         let name = self.config_name(group)?;
-        let address = group_address(name);
-        let ops: Vec<&Op> = self
-            .changes
-            .iter()
-            .filter(|change| change.address == address)
-            .flat_map(|change| &change.ops)
-            .collect();
+        let ops = self.group_ops(name);
         let spec = self.config.loaded.config.groups.as_ref()?.get(name)?;
         let suffix = if ops.iter().any(|op| matches!(op, Op::DeleteGroup)) && spec.ensure.is_some()
         {
