@@ -1,7 +1,7 @@
 //! `dependency-break`: a removal leaves a dependent plan without any prerequisite (the service
 //! records DependencyViolation and keeps the license in error).
 
-use super::service_errors::{user_and_sku, Refusal};
+use super::service_errors::{user_sku_and_dependents, Refusal};
 use crate::diag::{Code, Diagnostic};
 
 /// Users of one source who would keep plans whose prerequisites the change removes.
@@ -13,7 +13,7 @@ impl From<DependencyBreak> for Diagnostic {
             Code::DependencyBreak,
             "would keep plans whose prerequisites this change removes (DependencyViolation): the service leaves the license in error instead of removing it",
             "keep a prerequisite plan through another assignment, or remove the dependent plans first",
-            user_and_sku,
+            user_sku_and_dependents,
         )
     }
 }
@@ -31,6 +31,9 @@ mod tests {
             .message
             .starts_with("1 user would keep plans whose prerequisites this change removes"));
         assert!(reported[0].message.ends_with("(group `E3`)"));
-        assert_eq!(reported[0].notes, ["- ann@contoso.com: ENTERPRISEPACK"]);
+        assert_eq!(
+            reported[0].notes,
+            ["- ann@contoso.com: ENTERPRISEPACK stays, for MCOMEETADV, which needs MCOSTANDARD"]
+        );
     }
 }

@@ -7,7 +7,7 @@
 //! instead. The engine follows seed 000; either way the deletion is an error here, so seatplan
 //! never applies it.
 
-use super::service_errors::{user_and_sku, Refusal};
+use super::service_errors::{user_sku_and_dependents, Refusal};
 use crate::diag::{Code, Diagnostic};
 
 /// Users holding plans that depend on a deleted group's licenses.
@@ -17,9 +17,9 @@ impl From<LicensedGroupDelete> for Diagnostic {
     fn from(LicensedGroupDelete(refusal): LicensedGroupDelete) -> Diagnostic {
         refusal.diagnostic(
             Code::LicensedGroupDelete,
-            "hold plans that depend on this deleted group's licenses: the service cannot remove them, so the group cannot be deleted",
+            "would keep plans that depend on this deleted group's licenses: the service cannot remove them, so the group cannot be deleted",
             "give the users the prerequisite plans through another group or direct license first, or remove the dependent plans",
-            user_and_sku,
+            user_sku_and_dependents,
         )
     }
 }
@@ -35,8 +35,11 @@ mod tests {
         assert_eq!(reported.len(), 1);
         assert!(reported[0]
             .message
-            .starts_with("1 user hold plans that depend on this deleted group's licenses"));
-        assert_eq!(reported[0].notes, ["- ann@contoso.com: ENTERPRISEPACK"]);
+            .starts_with("1 user would keep plans that depend on this deleted group's licenses"));
+        assert_eq!(
+            reported[0].notes,
+            ["- ann@contoso.com: ENTERPRISEPACK stays, for MCOMEETADV, which needs MCOSTANDARD"]
+        );
         assert!(fixture!("licensed-group-delete")
             .reported(Code::DependencyBreak)
             .is_empty());

@@ -73,6 +73,9 @@ pub(super) struct RefusedUser {
     /// The user's usage location as the refused source uses it (a group's: the user's, else the
     /// tenant's; a direct license's: the user's own), or `no location`.
     pub usage_location: String,
+    /// For a refused removal (`DependencyViolation`): the plans the user keeps that need what the
+    /// product gives, each with the prerequisites it needs (`MCOMEETADV needs MCOSTANDARD`).
+    pub dependents: Vec<String>,
 }
 
 impl Refusal {
@@ -103,6 +106,52 @@ impl Refusal {
 /// A refused user as most refusals list them: `upn: SKU`.
 pub(super) fn user_and_sku(user: &RefusedUser) -> String {
     format!("{}: {}", user.upn, user.sku)
+}
+
+/// A user whose removal is refused: `upn: SKU stays, for MCOMEETADV, which needs MCOSTANDARD`.
+pub(super) fn user_sku_and_dependents(user: &RefusedUser) -> String {
+    if user.dependents.is_empty() {
+        return user_and_sku(user);
+    }
+    format!(
+        "{}: {} stays, for {}",
+        user.upn,
+        user.sku,
+        user.dependents.join("; ")
+    )
+}
+
+/// The plans `user` keeps after the change, from other assignments than `source`'s `product`,
+/// that need a prerequisite only that assignment gives: `PLAN needs A or B` each.
+fn dependents(
+    context: &Context<'_>,
+    user: UserIdx,
+    source: Source,
+    product: ProductId,
+) -> Vec<String> {
+    let Some(outcome) = context.after.users.get(user.0 as usize) else {
+        return Vec::new();
+    };
+    let mut others = crate::catalog::PlanSet::default();
+    let mut held = crate::catalog::PlanSet::default();
+    for assignment in outcome.assignments.iter().filter(|a| a.is_effective()) {
+        if assignment.source == source && assignment.product == product {
+            held.union_with(&assignment.enabled);
+        } else {
+            others.union_with(&assignment.enabled);
+        }
+    }
+    let name = |plan| context.catalog.plan(plan).name.clone();
+    context
+        .catalog
+        .unmet_prerequisites(&others)
+        .into_iter()
+        .filter(|(_, any_of)| any_of.iter().any(|plan| held.contains(*plan)))
+        .map(|(plan, any_of)| {
+            let needed: Vec<String> = any_of.into_iter().map(name).collect();
+            format!("{}, which needs {}", name(plan), needed.join(" or "))
+        })
+        .collect()
 }
 
 /// Errors that the change creates, one diagnostic per product short of seats and per source and
@@ -146,6 +195,11 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     }
                     .unwrap_or("no location")
                     .to_string(),
+                    dependents: if reason == Refused::Dependency {
+                        dependents(context, *user, source, *product)
+                    } else {
+                        Vec::new()
+                    },
                 })
                 .collect(),
         };
