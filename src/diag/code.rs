@@ -175,6 +175,8 @@ codes! {
     NeedsReprocess => "needs-reprocess", Warning, "users in error would succeed if reprocessed after the change; the service does not retry by itself";
     /// A rule on `user.assignedPlans` moves users after the plan's licensing changes.
     LicenseCascade => "license-cascade", Warning, "a dynamic group's rule reads `user.assignedPlans` and the plan changes those plans: the service moves users into or out of the group (and its licenses) afterwards";
+    /// Rules read `user.assignedPlans` and the state records none for licensed users.
+    AssignedPlansUnknown => "assigned-plans-unknown", Warning, "rules read `user.assignedPlans`, but the tenant state records none for users who hold licenses: those rules see them without plans (`pull --graph` records them)";
     /// Removals run ahead of the additions so that a direct assignment is not refused.
     StepsReordered => "steps-reordered", Note, "a removal runs ahead of the additions: it frees the seat a direct assignment or a joining member needs, from a user who ends without it anyway (the steps show the order)";
     /// Seats of a subscription are in their grace period.

@@ -96,7 +96,7 @@ pub struct Cascade {
 }
 
 /// The groups of `target` whose rule is evaluated (processing on) and reads `user.assignedPlans`.
-fn reading_groups(target: &Tenant, book: &RuleBook) -> Vec<usize> {
+pub fn reading_groups(target: &Tenant, book: &RuleBook) -> Vec<usize> {
     target
         .groups
         .iter()

@@ -564,6 +564,7 @@ fn compute_comparing(
         new_plans,
         pending: &current.memberships.pending,
         paused: &target_memberships.paused,
+        assigned_plan_rules: &cascade::reading_groups(&target, &book),
         cascade: &cascade_moves,
         cascade_settled,
     };

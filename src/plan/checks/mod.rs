@@ -23,6 +23,7 @@ use crate::tenant::index::{GroupIdx, Source, Tenant, UserIdx};
 use crate::tenant::membership::PendingMembership;
 use crate::tenant::model::{AssignmentError, TenantState};
 
+mod assigned_plans_unknown;
 mod dependency_break;
 mod existing_errors;
 mod group_missing_prerequisite;
@@ -107,6 +108,8 @@ pub struct Context<'a> {
     /// Paused dynamic groups whose rule the plan changes: what the new rule adds and drops once
     /// processing is on.
     pub paused: &'a [PendingMembership],
+    /// The groups of the desired tenant whose rules read `user.assignedPlans` (indexes).
+    pub assigned_plan_rules: &'a [usize],
     /// The groups whose rules read licenses that the service moves users into or out of after
     /// the plan's licensing ([`crate::plan::cascade`]).
     pub cascade: &'a [crate::plan::cascade::Moved],
@@ -451,6 +454,7 @@ pub fn run(context: &Context<'_>) -> Vec<Diagnostic> {
     existing_errors::check(context, &mut diagnostics);
     needs_reprocess::check(context, &mut diagnostics);
     license_cascade::check(context, &mut diagnostics);
+    assigned_plans_unknown::check(context, &mut diagnostics);
     steps_reordered::check(context, &mut diagnostics);
     // Per product, its grace period and then its drift.
     for seats in reported_seats(context) {
