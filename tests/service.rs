@@ -1597,3 +1597,32 @@ fn a_migration_that_loses_plans_says_the_new_product_lacks_them() {
         absent: &["(a migration)"],
     });
 }
+
+// Seed 001: "if you free up some licenses by removing direct license assignments from users, you
+// need to trigger the processing of groups that previously failed": a seat freed after the
+// member is added is not used by itself. The one call that removes c's two direct products runs
+// ahead of d joining the group that needs both (a group's products are assigned together), as a
+// removal of one product does. (The tenant records no group assignment, so both files are one.)
+#[test]
+fn a_call_that_frees_seats_of_two_products_runs_ahead_of_the_joiner_who_needs_both() {
+    for calls in planned_calls("seat-swap-two-products", "seatplan.yaml", BOTH, &[]) {
+        assert_eq!(
+            calls,
+            [
+                r#"assignLicense user["c@contoso.com"]"#,
+                r#"addMember group["B"] d@contoso.com"#,
+            ]
+        );
+    }
+    check(&Case {
+        directory: "seat-swap-two-products",
+        args: &["plan", "-c", "seatplan.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 0,
+        expect: &[
+            "seatplan::steps-reordered",
+            "gains Enterprise Mobility + Security E3",
+        ],
+        absent: &["seat-shortage"],
+    });
+}

@@ -107,10 +107,10 @@ pub fn find(endpoints: &Endpoints<'_>, steps: &[Step], original: &Simulation) ->
     let refused_users: BTreeSet<UserIdx> = refused.iter().map(|(user, _)| *user).collect();
     let products: BTreeSet<ProductId> = refused.iter().map(|(_, product)| *product).collect();
     let after = &original.after.outcome;
-    let candidates: Vec<Candidate> = candidates(endpoints, steps)
+    let mut candidates: Vec<Candidate> = candidates(endpoints, steps)
         .into_iter()
         .filter(|candidate| !refused_users.contains(&candidate.user))
-        .filter_map(|mut candidate| {
+        .map(|mut candidate| {
             let user = candidate.user.0 as usize;
             // Only the products the removal really frees: held before, not at the end.
             candidate.products.retain(|product| {
@@ -118,9 +118,17 @@ pub fn find(endpoints: &Endpoints<'_>, steps: &[Step], original: &Simulation) ->
                     && before.users[user].consumed.contains(product)
                     && !after.users[user].consumed.contains(product)
             });
-            (!candidate.products.is_empty()).then_some(candidate)
+            candidate
         })
         .collect();
+    // A candidate that frees nothing refused stays only beside one of its call that does: the
+    // call runs early with all its products.
+    let useful: Vec<Early> = candidates
+        .iter()
+        .filter(|candidate| !candidate.products.is_empty())
+        .map(|candidate| candidate.early.clone())
+        .collect();
+    candidates.retain(|candidate| useful.contains(&candidate.early));
     let needed = |product: ProductId| refused.iter().filter(|(_, p)| *p == product).count();
     let mut rejected = vec![false; candidates.len()];
     let mut chosen: Vec<usize> = Vec::new();
@@ -142,9 +150,11 @@ pub fn find(endpoints: &Endpoints<'_>, steps: &[Step], original: &Simulation) ->
                 {
                     // A user who holds the product from several sources frees its seat only
                     // when every one of them goes: their other removals of it run early too.
+                    // A call that removes several products runs early with all of them.
                     for (other, also) in candidates.iter().enumerate() {
-                        if also.user == candidate.user
-                            && also.products.contains(&product)
+                        let same_user_product =
+                            also.user == candidate.user && also.products.contains(&product);
+                        if (same_user_product || also.early == candidate.early)
                             && !rejected[other]
                             && !chosen.contains(&other)
                         {
@@ -218,26 +228,33 @@ pub fn find(endpoints: &Endpoints<'_>, steps: &[Step], original: &Simulation) ->
         if licensed.is_empty() || !still.is_subset(&all) || !others_equal {
             return None;
         }
-        let avoided = chosen
-            .iter()
-            .map(|&index| {
-                let candidate = &candidates[index];
-                Avoided {
+        // One entry per step run early (a call that removes several products is several
+        // candidates).
+        let mut avoided: Vec<Avoided> = Vec::new();
+        for &index in &chosen {
+            let candidate = &candidates[index];
+            let freed = licensed
+                .iter()
+                .copied()
+                .filter(|(_, product)| candidate.products.contains(product));
+            match avoided
+                .iter_mut()
+                .find(|entry| entry.early == candidate.early)
+            {
+                Some(entry) => {
+                    entry.licensed.extend(freed);
+                    entry.licensed.sort_unstable();
+                    entry.licensed.dedup();
+                }
+                None => avoided.push(Avoided {
                     early: candidate.early.clone(),
                     user: candidate.user,
-                    licensed: licensed
-                        .iter()
-                        .copied()
-                        .filter(|(_, product)| candidate.products.contains(product))
-                        .collect(),
-                }
-            })
-            .collect();
+                    licensed: freed.collect(),
+                }),
+            }
+        }
         return Some(Reordered {
-            early: chosen
-                .iter()
-                .map(|&index| candidates[index].early.clone())
-                .collect(),
+            early: avoided.iter().map(|entry| entry.early.clone()).collect(),
             releases,
             simulation,
             avoided,
@@ -304,18 +321,21 @@ fn candidates(endpoints: &Endpoints<'_>, steps: &[Step]) -> Vec<Candidate> {
                     add, remove: ids, ..
                 },
                 Target::User(user_id),
-            ) if add.is_empty() && ids.len() == 1 && step.phase == Phase::RemoveLicenses => {
-                let (Some(user), Ok(product)) = (
-                    endpoints.current.user(user_id),
-                    endpoints.catalog.resolve_product(&ids[0]),
-                ) else {
+            ) if add.is_empty() && step.phase == Phase::RemoveLicenses => {
+                let Some(user) = endpoints.current.user(user_id) else {
                     continue;
                 };
-                found.push(Candidate::of(
-                    step,
-                    Release::Direct { user, product },
-                    vec![product],
-                ));
+                // One call may remove several products (an add-on with its prerequisite): each
+                // is a release of its own, chosen with the others the refused users need.
+                for id in ids {
+                    if let Ok(product) = endpoints.catalog.resolve_product(id) {
+                        found.push(Candidate::of(
+                            step,
+                            Release::Direct { user, product },
+                            vec![product],
+                        ));
+                    }
+                }
             }
             _ => {}
         }
