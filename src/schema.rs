@@ -128,6 +128,10 @@ pub fn validate_with(
     for error in schema.validator.iter_errors(document) {
         let pointer = error.instance_path().as_str().to_string();
         let mut help = format!("see `seatplan schema {what}` for the fields and their types");
+        // seatplan's files leave a field out for "no value" (Graph's responses say `null`).
+        if error.instance().is_null() {
+            help = format!("leave the field out for no value instead of `null` ({help})");
+        }
         let (location, label, message) = match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let name = unexpected.first().cloned().unwrap_or_default();

@@ -250,4 +250,15 @@ mod tests {
         };
         assert_eq!(pointer, "/subscriptions/0/enabled");
     }
+
+    #[test]
+    fn a_null_attribute_is_refused_saying_to_leave_it_out() {
+        let text = "version: 1\ntenant: {}\nusers:\n  - { id: bb82030d-bc2b-4aba-82a9-0bf2e207a84a, upn: ann@contoso.com, attributes: { city: null } }\n";
+        let (diagnostics, _) = parse_state(SourceId(0), text, Format::Yaml).unwrap_err();
+        let help = diagnostics.0[0].help.clone().unwrap_or_default();
+        assert!(
+            help.starts_with("leave the field out for no value"),
+            "{help}"
+        );
+    }
 }
