@@ -1099,8 +1099,10 @@ fn a_rule_edit_is_not_blamed_for_a_member_the_current_rule_drops_already() {
             "seatplan::license-loss",
             "whose current rule drops them already",
             "seatplan::membership-pending",
+            // The plan changes that group's rule: the service evaluates the new one afresh.
+            "this plan changes the",
         ],
-        absent: &["seatplan::removal-threshold"],
+        absent: &["seatplan::removal-threshold", "not the rule's result"],
     });
 }
 

@@ -5,6 +5,7 @@
 
 use super::Context;
 use crate::diag::{Code, Diagnostic, Location};
+use crate::plan::document::Op;
 use crate::tenant::index::UserIdx;
 
 /// How many UPNs each note names.
@@ -23,6 +24,9 @@ pub(super) struct MembershipPending {
     /// Whether the group's processing is paused and the plan changes its rule: the difference
     /// is what the new rule does once processing is on.
     paused: bool,
+    /// Whether the plan changes the lagging group's rule or processing: the service evaluates
+    /// it afresh, and the plan counts the new result.
+    edited: bool,
 }
 
 /// The first UPNs, with `…` when there are more than those.
@@ -57,7 +61,11 @@ impl From<MembershipPending> for Diagnostic {
                     pending.leaving.0
                 ),
             )
-            .with_help("Entra is still processing the rule (or processing failed); the plan counts the members the service has processed, not the rule's result: users to join have none of the group's licenses yet, users to leave keep theirs")
+            .with_help(if pending.edited {
+                "Entra is still processing the current rule (or processing failed); this plan changes the rule, which the service then evaluates from scratch: the plan counts what the new rule selects, and the window until the service gets there is checked"
+            } else {
+                "Entra is still processing the rule (or processing failed); the plan counts the members the service has processed, not the rule's result: users to join have none of the group's licenses yet, users to leave keep theirs"
+            })
         };
         if pending.joining.0 > 0 {
             diagnostic = diagnostic.with_note(format!("joining: {}", named(&pending.joining)));
@@ -99,6 +107,12 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 location: managed
                     .and_then(|(name, _)| context.config.loaded.group_location(name, "")),
                 paused,
+                edited: !paused
+                    && managed.is_some_and(|(name, _)| {
+                        context.group_ops(name).iter().any(|op| {
+                            matches!(op, Op::SetRule { .. } | Op::SetRuleProcessing { .. })
+                        })
+                    }),
             }
             .into(),
         );
