@@ -298,3 +298,21 @@ fn a_field_of_another_object_is_named_as_such_not_suggested_as_itself() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_user_defined_again_in_another_case_is_a_duplicate() {
+    // UPNs are case-insensitive: the second key is the same user, not a second one.
+    let stderr = invalid("user-twice-in-another-case.yaml");
+    assert!(stderr.contains("seatplan::duplicate-definition"), "{stderr}");
+    assert!(
+        stderr.contains("user `FRANK@contoso.com` is defined twice in the config"),
+        "{stderr}"
+    );
+    let stderr = invalid("merge-user-case");
+    assert!(
+        stderr.contains("user `Frank@Contoso.com` is defined in two config files"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("merge-user-case/a.yaml:3:3"), "{stderr}");
+    assert!(stderr.contains("merge-user-case/b.yaml:3:3"), "{stderr}");
+}

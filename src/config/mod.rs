@@ -408,6 +408,8 @@ pub fn merge(files: Vec<ConfigFile>) -> Result<LoadedConfig, Diagnostics> {
     let mut merged = LoadedConfig::default();
     let mut problems = Diagnostics::default();
     let mut first_version = None;
+    // The users' keys so far, by their lower-case form.
+    let mut users_by_lower: crate::hash::Map<String, String> = crate::hash::Map::default();
     for file in files {
         let source = file.source;
         let config = file.config;
@@ -500,16 +502,19 @@ pub fn merge(files: Vec<ConfigFile>) -> Result<LoadedConfig, Diagnostics> {
                 .insert(name, group);
         }
         for (upn, user) in config.users.into_iter().flatten() {
-            if let Some(first) = merged.origins.users.get(&upn) {
-                problems.push(duplicate(
+            // UPNs are case-insensitive: `FRANK@contoso.com` is frank.
+            if let Some(first_key) = users_by_lower.get(&upn.to_lowercase()) {
+                let first = merged.origins.users[first_key];
+                problems.push(duplicate_of(
                     "user",
                     &upn,
                     pointer_child("/users", &upn),
-                    *first,
+                    (first, pointer_child("/users", first_key)),
                     source,
                 ));
                 continue;
             }
+            users_by_lower.insert(upn.to_lowercase(), upn.clone());
             merged.origins.users.insert(upn.clone(), source);
             merged
                 .config
@@ -576,15 +581,29 @@ fn duplicate(
     first: SourceId,
     second: SourceId,
 ) -> Diagnostic {
-    Diagnostic::new(
-        Code::DuplicateDefinition,
-        format!("{what} `{name}` is defined in two config files"),
-    )
-    .with_label(Location::key(second, pointer.clone()), "defined again here")
-    .with_label(Location::key(first, pointer), "first defined here")
-    .with_help(format!(
-        "keep one definition of {what} `{name}` and delete the other"
-    ))
+    duplicate_of(what, name, pointer.clone(), (first, pointer), second)
+}
+
+/// [`duplicate`], the first definition at `first` (its file and pointer: a user's first key may
+/// be spelled in another case).
+fn duplicate_of(
+    what: &str,
+    name: &str,
+    pointer: String,
+    first: (SourceId, String),
+    second: SourceId,
+) -> Diagnostic {
+    let message = if first.0 == second {
+        format!("{what} `{name}` is defined twice in the config")
+    } else {
+        format!("{what} `{name}` is defined in two config files")
+    };
+    Diagnostic::new(Code::DuplicateDefinition, message)
+        .with_label(Location::key(second, pointer), "defined again here")
+        .with_label(Location::key(first.0, first.1), "first defined here")
+        .with_help(format!(
+            "keep one definition of {what} `{name}` and delete the other"
+        ))
 }
 
 #[cfg(test)]
