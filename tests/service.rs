@@ -1628,3 +1628,47 @@ fn a_call_that_frees_seats_of_two_products_runs_ahead_of_the_joiner_who_needs_bo
         absent: &["seat-shortage"],
     });
 }
+
+// Seed 003: the service "doesn't automatically react" to a user's changes; a reprocess does. The
+// audit log of an apply with `--reprocess` says so: bob's location change ends with his Calling
+// Plan still in error, and his reprocess takes it from the error to active.
+#[test]
+fn the_audit_log_of_a_reprocess_records_the_state_between_the_change_and_the_reprocess() {
+    let directory = copied(&fixture("reprocess-partial"), "tenant.yaml");
+    let apply = seatplan_in(
+        directory.path(),
+        &[
+            &["apply"][..],
+            &COPIED_FLAGS,
+            &["--reprocess", "--auto-approve"],
+        ]
+        .concat(),
+    );
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let audit = std::fs::read_to_string(directory.path().join("tenant.yaml.audit.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = audit
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let record = |action: &str| {
+        records
+            .iter()
+            .find(|record| {
+                record["address"] == r#"user["bob@contoso.com"]"# && record["action"] == action
+            })
+            .unwrap_or_else(|| panic!("bob's {action} record in {audit}"))
+            .clone()
+    };
+    let (update, reprocess) = (record("update"), record("reprocess"));
+    assert_eq!(update["after"]["usage_location"], "GB", "{update}");
+    assert!(
+        update["after"].to_string().contains("\"Error\""),
+        "{update}"
+    );
+    assert_eq!(update["summary"], "User updated.", "{update}");
+    assert_eq!(reprocess["before"], update["after"], "{reprocess}");
+    assert!(
+        !reprocess["after"].to_string().contains("\"Error\""),
+        "{reprocess}"
+    );
+}

@@ -303,7 +303,10 @@ fn a_field_of_another_object_is_named_as_such_not_suggested_as_itself() {
 fn a_user_defined_again_in_another_case_is_a_duplicate() {
     // UPNs are case-insensitive: the second key is the same user, not a second one.
     let stderr = invalid("user-twice-in-another-case.yaml");
-    assert!(stderr.contains("seatplan::duplicate-definition"), "{stderr}");
+    assert!(
+        stderr.contains("seatplan::duplicate-definition"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("user `FRANK@contoso.com` is defined twice in the config"),
         "{stderr}"

@@ -122,6 +122,12 @@ impl Backend for FileBackend {
         let before = context.current;
         let counts = processing_counts(planned);
         let new_state = applied_state(context.catalog, context.current, planned);
+        // With reprocess steps, the changes' records end where the reprocesses begin: the
+        // service does not retry an error by itself, the reprocess does.
+        let between = planned.before_reprocess.as_ref().map(|outcome| {
+            crate::plan::applied_state_with(context.catalog, context.current, planned, outcome)
+        });
+        let after_changes = between.as_ref().unwrap_or(&new_state);
         let records: Vec<AuditRecord> = changes
             .iter()
             .map(|change| {
@@ -138,8 +144,12 @@ impl Backend for FileBackend {
                         .and_then(|value| value.as_str().map(str::to_string))
                         .unwrap_or_default(),
                     before: entity(before, change.id.as_deref(), &change.address),
-                    after: entity(&new_state, change.id.as_deref(), &change.address),
-                    summary: processing_summary(assigned, failed),
+                    after: entity(after_changes, change.id.as_deref(), &change.address),
+                    summary: if change.address.starts_with("user[") {
+                        "User updated.".to_string()
+                    } else {
+                        processing_summary(assigned, failed)
+                    },
                 }
             })
             .chain(planned.reprocess.iter().map(|(id, upn)| {
@@ -148,7 +158,7 @@ impl Backend for FileBackend {
                 AuditRecord {
                     time: context.time,
                     actor: context.actor.to_string(),
-                    before: entity(before, Some(id), &address),
+                    before: entity(after_changes, Some(id), &address),
                     after: entity(&new_state, Some(id), &address),
                     address,
                     action: "reprocess".to_string(),

@@ -116,6 +116,9 @@ pub struct Planned {
     /// The users the plan's steps, cascades and reprocesses processed, sorted: everyone else
     /// keeps what the service held before the change.
     pub moved: Vec<index::UserIdx>,
+    /// With reprocess steps (`--reprocess`): the service's outcome after the other steps, before
+    /// the reprocesses (what the audit log records between them).
+    pub before_reprocess: Option<Outcome>,
 }
 
 /// The current tenant indexed, its memberships and the engine's outcome for it.
@@ -440,7 +443,9 @@ fn compute_comparing(
             Vec::new(),
         )
     };
+    let mut before_reprocess = None;
     if !reprocess.is_empty() {
+        before_reprocess = Some(after.clone());
         let retried = engine::step(
             catalog,
             engine::Before {
@@ -665,6 +670,7 @@ fn compute_comparing(
         steps: ordered,
         assigned_plans,
         moved,
+        before_reprocess,
     })
 }
 
@@ -673,6 +679,17 @@ fn compute_comparing(
 /// `license_states` recomputed by the engine — what Entra would record once it has processed the
 /// change.
 pub fn applied_state(catalog: &Catalog, current: &TenantState, planned: &Planned) -> TenantState {
+    applied_state_with(catalog, current, planned, &planned.after)
+}
+
+/// [`applied_state`] with the license states of `outcome` (the state between the plan's other
+/// steps and its reprocess steps, for the audit log).
+pub fn applied_state_with(
+    catalog: &Catalog,
+    current: &TenantState,
+    planned: &Planned,
+    outcome: &Outcome,
+) -> TenantState {
     use crate::tenant::model::LicenseState;
     let mut state = planned.desired.to_state(current);
     // Dynamic groups: the members are what the service computes from the rule.
@@ -698,7 +715,7 @@ pub fn applied_state(catalog: &Catalog, current: &TenantState, planned: &Planned
             slot.assigned_plans = plans.clone();
         }
     }
-    for (user, outcome) in state.users.iter_mut().zip(&planned.after.users) {
+    for (user, outcome) in state.users.iter_mut().zip(&outcome.users) {
         user.license_states = outcome
             .assignments
             .iter()
