@@ -187,3 +187,36 @@ fn fmt_refuses_what_it_cannot_read_and_writes_nothing() {
         broken
     );
 }
+
+#[test]
+fn an_export_of_groups_that_share_a_display_name_plans_no_change() {
+    // Entra allows two groups named "Sales"; export keys them `Sales (<object id>)` pinned by id,
+    // and that key names the group by its display name, so nothing is renamed.
+    let directory = tempfile::tempdir().unwrap();
+    let state = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/export/shared-names.yaml");
+    let state = state.to_str().unwrap();
+    let run = seatplan_in(
+        directory.path(),
+        &["export", "--state", state, "-o", "seatplan.yaml"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let config = std::fs::read_to_string(directory.path().join("seatplan.yaml")).unwrap();
+    assert!(
+        config.contains("Sales (26cf2da3-fae6-4e19-86bb-98662635c901):"),
+        "{config}"
+    );
+    let plan = seatplan_in(
+        directory.path(),
+        &[
+            "plan",
+            "-c",
+            "seatplan.yaml",
+            "--state",
+            state,
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+}

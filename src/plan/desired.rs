@@ -497,9 +497,14 @@ pub fn build(
                 ..GroupState::default()
             }
         };
-        // A group pinned by `id:` whose key is not its display name is renamed to the key.
+        // A group pinned by `id:` whose key is not its display name is renamed to the key,
+        // except for the key `export` writes for a display name several groups share:
+        // `<display name> (<its object id>)` names the group by that display name.
         if spec.id.is_some() && group.display_name != *name {
-            group.display_name = name.clone();
+            let disambiguated = format!("{} ({})", group.display_name, group.id);
+            if !name.eq_ignore_ascii_case(&disambiguated) {
+                group.display_name = name.clone();
+            }
         }
         if let Some(description) = &spec.description {
             group.description = Some(description.clone());
