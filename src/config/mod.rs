@@ -221,6 +221,38 @@ fn check_file(source: SourceId, config: &Config, problems: &mut Diagnostics) {
                 ),
             );
         }
+        if group.ensure == Some(model::Ensure::Absent) {
+            let set: Vec<&str> = [
+                ("members", group.members.is_some()),
+                ("rule", group.rule.is_some()),
+                ("rule_processing", group.rule_processing.is_some()),
+                ("licenses", group.licenses.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(field, present)| present.then_some(field))
+            .collect();
+            if let Some(first) = set.first() {
+                let fields: Vec<String> = set.iter().map(|field| format!("`{field}`")).collect();
+                problems.push(
+                    Diagnostic::new(
+                        Code::AbsentWithSettings,
+                        format!(
+                            "group `{name}` is to be deleted (`ensure: absent`) and also sets {}",
+                            fields.join(", ")
+                        ),
+                    )
+                    .with_label(
+                        Location::key(source, format!("{base}/ensure")),
+                        "deleted",
+                    )
+                    .with_label(
+                        Location::key(source, format!("{base}/{first}")),
+                        "ignored by the deletion",
+                    )
+                    .with_help("a deletion removes the group with its members and licenses: keep only `ensure: absent` (and `id:`), or remove `ensure` to keep the group"),
+                );
+            }
+        }
         check_member_ids(source, &base, name, group.members.as_deref(), problems);
         check_licenses(source, &base, group.licenses.as_deref(), problems);
     }

@@ -100,6 +100,8 @@ codes! {
     DuplicateDefinition => "duplicate-definition", Error, "a group or user is defined in two config files";
     /// A group has both `rule` and `members`.
     RuleWithMembers => "rule-with-members", Error, "a group has both `rule` (dynamic) and `members` (static)";
+    /// A group to delete also sets what a deletion ignores.
+    AbsentWithSettings => "absent-with-settings", Error, "a group with `ensure: absent` also sets `members`, `rule`, `rule_processing` or `licenses`, which its deletion would ignore";
     /// A group or user lists one product twice under `licenses`.
     DuplicateLicense => "duplicate-license", Error, "a group or user lists the same product twice under `licenses` (by part number, GUID or name): an assignment holds each product once, with one set of disabled plans";
     /// A license has both `disabled_plans` and `enabled_plans`.
