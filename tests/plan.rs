@@ -596,3 +596,23 @@ groups: []
         located.stdout
     );
 }
+
+#[test]
+fn rule_test_says_when_the_state_records_no_assigned_plans_for_licensed_users() {
+    let rule = "user.assignedPlans -all (assignedPlan.servicePlanId -eq null)";
+    let test = |state: &str| seatplan(&["rule", "test", rule, "--state", state]);
+    let unrecorded = test("tests/fixtures/codes/assigned-plans-unknown/tenant.yaml");
+    assert_eq!(unrecorded.code, 0, "{}", unrecorded.stderr);
+    assert!(
+        unrecorded
+            .stderr
+            .contains("seatplan::assigned-plans-unknown"),
+        "{}",
+        unrecorded.stderr
+    );
+    let recorded = test("tests/fixtures/codes/license-cascade/tenant.yaml");
+    assert_eq!(recorded.code, 0, "{}", recorded.stderr);
+    let output = format!("{}{}", recorded.stdout, recorded.stderr);
+    assert!(output.contains("selects 1 of 3 users"), "{output}");
+    assert!(!output.contains("assigned-plans-unknown"), "{output}");
+}

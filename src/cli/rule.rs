@@ -97,6 +97,38 @@ pub fn run(args: RuleArgs, terminal: &Terminal) -> Exit {
     }
 }
 
+/// `assigned-plans-unknown` when `rule` reads `user.assignedPlans` and the state records none
+/// for users who hold licenses: the rule sees them without plans.
+fn unrecorded_assigned_plans(rule: &str, loaded: &super::report::Loaded) -> Option<Diagnostic> {
+    use crate::rules::property::PropertyType;
+    let book = crate::rules::RuleBook::new([rule]);
+    if !book
+        .properties()
+        .any(|property| property.ty() == PropertyType::AssignedPlans)
+    {
+        return None;
+    }
+    let unrecorded = loaded
+        .state
+        .state
+        .users
+        .iter()
+        .zip(&loaded.evaluated.outcome.users)
+        .filter(|(state, outcome)| state.assigned_plans.is_empty() && !outcome.effective.is_empty())
+        .count();
+    (unrecorded > 0).then(|| {
+        Diagnostic::new(
+            Code::AssignedPlansUnknown,
+            format!(
+                "the rule reads `user.assignedPlans`, but the tenant state records none for {unrecorded} {} who {} licenses: the rule sees them without plans",
+                if unrecorded == 1 { "user" } else { "users" },
+                if unrecorded == 1 { "holds" } else { "hold" },
+            ),
+        )
+        .with_help("read the tenant with `seatplan pull --graph`, which records each user's assignedPlans when a rule reads them, or add `assigned_plans` to those users in the state")
+    })
+}
+
 #[expect(
     clippy::disallowed_methods,
     reason = "rules' `system.now` is the time the rule is tested"
@@ -122,6 +154,9 @@ fn test(args: TestArgs, terminal: &Terminal) -> Exit {
     };
     let table = user_table(&loaded.state.state.users);
     let tenant = &loaded.evaluated.tenant;
+    if let Some(warning) = unrecorded_assigned_plans(&args.rule, &loaded) {
+        terminal.report([&warning], &sources);
+    }
     let matched = rule_matches(tenant, &table, &rule, &compiled, jiff::Timestamp::now());
     let canonical = print(&rule);
     let output = match args.format {
