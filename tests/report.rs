@@ -389,3 +389,14 @@ fn rule_test_points_into_a_bad_rule() {
     assert_eq!(run.stdout, "");
     insta::assert_snapshot!("rule_test_bad_rule", run.stderr);
 }
+
+#[test]
+fn a_tenant_without_licenses_says_so_rather_than_that_every_license_is_inherited() {
+    let text = ok(seatplan(&[
+        "report",
+        "--state",
+        "tests/fixtures/report/unlicensed.yaml",
+    ]));
+    assert!(text.contains("No licenses are assigned."), "{text}");
+    assert!(!text.contains("Every license is inherited"), "{text}");
+}

@@ -157,8 +157,18 @@ pub fn text(report: &Report, palette: Palette) -> String {
             let _ = writeln!(out, "      both: {}", listed(&product.both));
         }
     }
-    if !any_direct {
-        let _ = writeln!(out, "  Every license is inherited from a group.");
+    let any_inherited = report
+        .products
+        .iter()
+        .any(|product| !product.inherited.is_empty());
+    match (any_direct, any_inherited) {
+        (true, _) => {}
+        (false, true) => {
+            let _ = writeln!(out, "  Every license is inherited from a group.");
+        }
+        (false, false) => {
+            let _ = writeln!(out, "  No licenses are assigned.");
+        }
     }
     out.push('\n');
 
