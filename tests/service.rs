@@ -1672,3 +1672,21 @@ fn the_audit_log_of_a_reprocess_records_the_state_between_the_change_and_the_rep
         "{reprocess}"
     );
 }
+
+// Entra allows two groups one display name, but a name then no longer says which group: a rename
+// onto a name another group has is warned about (group-name-lookalike), and still made.
+#[test]
+fn a_rename_onto_another_groups_name_is_warned_about() {
+    check(&Case {
+        directory: "rename",
+        args: &["plan", "-c", "onto-taken-name.yaml", "--state", "{state}"],
+        tenants: BOTH,
+        exit: 0,
+        expect: &[
+            "seatplan::group-name-lookalike",
+            "is renamed to `Marketing - E3`, the display name of another tenant",
+            "updateGroup",
+        ],
+        absent: &[],
+    });
+}

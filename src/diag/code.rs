@@ -190,7 +190,7 @@ codes! {
     /// `seatplan fmt` would change a file's content, or `--check` found files to format.
     Format => "format", Error, "`seatplan fmt` cannot lay out a file without changing its content (nothing is written), or `fmt --check` found files that are not formatted";
     /// A group key has surrounding whitespace or differs only in case from a tenant group.
-    GroupNameLookalike => "group-name-lookalike", Warning, "a group key has leading or trailing whitespace, or differs only in case from a tenant group's name (a new group would be created beside it)";
+    GroupNameLookalike => "group-name-lookalike", Warning, "a group key has leading or trailing whitespace, or differs only in case from a tenant group's name (a new group would be created beside it), or renames a group pinned by `id:` to another group's name";
     /// A membership rule is not well-formed.
     RuleSyntax => "rule-syntax", Error, "a membership rule is not well-formed (missing operator, whitespace or quotes, unexpected token)";
     /// A membership rule has an unmatched parenthesis or bracket.

@@ -16,6 +16,15 @@ pub(super) enum GroupNameLookalike {
         /// The key in the config.
         location: Option<Location>,
     },
+    /// A group pinned by `id:` is renamed to the display name another tenant group has.
+    Taken {
+        /// The key (the new display name).
+        key: String,
+        /// The object id of the other group with that name.
+        other: String,
+        /// The key in the config.
+        location: Option<Location>,
+    },
     /// The key names a new group that differs only in case from an existing one.
     Case {
         /// The key.
@@ -46,6 +55,20 @@ impl From<GroupNameLookalike> for Diagnostic {
                 });
                 labelled(diagnostic, location, "this key")
             }
+            GroupNameLookalike::Taken {
+                key,
+                other,
+                location,
+            } => {
+                let diagnostic = Diagnostic::new(
+                    Code::GroupNameLookalike,
+                    format!(
+                        "the group pinned by `id:` is renamed to `{key}`, the display name of another tenant group ({other})"
+                    ),
+                )
+                .with_help("Entra allows two groups one name, but every reference to it by name (a config key without `id:`, `group:` members, `reprocess --group`) becomes ambiguous: choose another name, or pin both groups by `id:`");
+                labelled(diagnostic, location, "this key")
+            }
             GroupNameLookalike::Case {
                 key,
                 similar,
@@ -66,8 +89,8 @@ impl From<GroupNameLookalike> for Diagnostic {
     }
 }
 
-/// Each managed group key with whitespace around it, or new and differing only in case from a
-/// tenant group.
+/// Each managed group key with whitespace around it, new and differing only in case from a
+/// tenant group, or the new name of a group renamed onto another group's name.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let existing = context.current.groups.len();
     for (name, index) in &context.desired.managed_groups {
@@ -95,7 +118,31 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 location,
             }
         } else {
-            continue;
+            // A rename (the key is the group's new display name) onto another group's name.
+            let renamed = context
+                .current
+                .groups
+                .get(*index)
+                .is_some_and(|group| *group.name != **name)
+                && context
+                    .target
+                    .groups
+                    .get(*index)
+                    .is_some_and(|group| *group.name == **name);
+            let other = context
+                .current
+                .groups
+                .iter()
+                .enumerate()
+                .find(|(other, group)| *other != *index && *group.name == **name);
+            match (renamed, other) {
+                (true, Some((_, other))) => GroupNameLookalike::Taken {
+                    key: name.clone(),
+                    other: other.id.to_string(),
+                    location,
+                },
+                _ => continue,
+            }
         };
         out.push(lookalike.into());
     }
