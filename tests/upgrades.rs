@@ -73,6 +73,26 @@ fn e1_to_e3_in_one_group_loses_nothing_for_a_user_who_holds_ems_from_another_gro
             .contains(&"RMS_S_ENTERPRISE".to_string()));
         assert!(impact_of(&document, "bob@contoso.com", "gains")
             .contains(&"RMS_S_ENTERPRISE".to_string()));
+        // The text and Markdown views say so too.
+        for format in ["text", "markdown"] {
+            let run = seatplan_in(
+                directory,
+                &[
+                    "plan",
+                    "-c",
+                    "seatplan.yaml",
+                    "--state",
+                    tenant,
+                    "--format",
+                    format,
+                ],
+            );
+            assert!(
+                run.stdout.contains("upgrades BPOS_S_TODO_1, CDS_O365_P1"),
+                "{tenant} {format}:\n{}",
+                run.stdout
+            );
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::plan::document::{Op, PlanDocument, ProductChangeKind, UserImpact};
 
-use super::plan::{new_and_fixed_errors, op_lines, product_line, Palette};
+use super::plan::{listed, new_and_fixed_errors, op_lines, product_line, Palette};
 
 /// How many affected users the Markdown view lists before "… and N more".
 const MARKDOWN_USERS: usize = 100;
@@ -214,8 +214,8 @@ pub fn failure_markdown(diagnostics: &[serde_json::Value], rendered: &str) -> St
     out.push_str("\n````\n\n</details>\n");
     out
 }
-/// How many users a Markdown list shows before pointing at the JSON plan.
-/// Users as a Markdown list: one item per user, one sub-item per product.
+/// Users as a Markdown list: one item per user, one sub-item per product, then the plans
+/// upgraded and the errors got and fixed (as the text view lists them).
 fn markdown_users(users: &[&UserImpact]) -> String {
     let mut out = String::new();
     for user in users.iter().take(MARKDOWN_USERS) {
@@ -227,6 +227,13 @@ fn markdown_users(users: &[&UserImpact]) -> String {
             } else {
                 let _ = writeln!(out, "  - {line}");
             }
+        }
+        if !user.upgraded.is_empty() {
+            let _ = writeln!(
+                out,
+                "  - upgrades {} (replaced by plans that supersede them)",
+                listed(&user.upgraded)
+            );
         }
         let (new, fixed) = new_and_fixed_errors(user);
         for error in new {
