@@ -616,3 +616,28 @@ fn rule_test_says_when_the_state_records_no_assigned_plans_for_licensed_users() 
     assert!(output.contains("selects 1 of 3 users"), "{output}");
     assert!(!output.contains("assigned-plans-unknown"), "{output}");
 }
+
+#[test]
+fn a_rule_on_unrecorded_assigned_plans_is_not_reported_as_lagging() {
+    // The state records no assignedPlans for the licensed users the Visio group's rule reads:
+    // what the rule selects now is not the service's, so no member is "pending", and a loss is
+    // not excused as coming anyway.
+    let run = seatplan(&[
+        "plan",
+        "-c",
+        "tests/fixtures/codes/assigned-plans-unknown/seatplan.yaml",
+        "--state",
+        "tests/fixtures/codes/assigned-plans-unknown/tenant.yaml",
+    ]);
+    assert!(
+        run.stderr.contains("seatplan::assigned-plans-unknown"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("membership-pending"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("whose current rule drops them already"),
+        "{}",
+        run.stderr
+    );
+}

@@ -570,6 +570,7 @@ fn compute_comparing(
         pending: &current.memberships.pending,
         paused: &target_memberships.paused,
         assigned_plan_rules: &cascade::reading_groups(&target, &book),
+        plans_unrecorded: std::cell::OnceCell::new(),
         cascade: &cascade_moves,
         cascade_settled,
     };

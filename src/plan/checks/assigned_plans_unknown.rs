@@ -9,17 +9,7 @@ use crate::diag::{Code, Diagnostic};
 
 /// Warns when some rule reads `user.assignedPlans` and licensed users have none recorded.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    if context.assigned_plan_rules.is_empty() {
-        return;
-    }
-    let users: Vec<&str> = context
-        .current_state
-        .users
-        .iter()
-        .zip(&context.before.users)
-        .filter(|(state, outcome)| state.assigned_plans.is_empty() && !outcome.effective.is_empty())
-        .map(|(state, _)| state.upn.as_str())
-        .collect();
+    let users = context.users_without_recorded_plans();
     if users.is_empty() {
         return;
     }

@@ -83,7 +83,12 @@ impl From<MembershipPending> for Diagnostic {
 /// Each dynamic group of the current tenant whose recorded members differ from its rule's, and
 /// each paused group whose rule the plan changes, with what the new rule would do.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let lagging = context.pending.iter().map(|pending| (pending, false));
+    // A rule on plans the state does not record lags only in appearance.
+    let lagging = context
+        .pending
+        .iter()
+        .filter(|pending| !context.reads_unrecorded_plans(pending.group))
+        .map(|pending| (pending, false));
     let paused = context.paused.iter().map(|pending| (pending, true));
     for (pending, paused) in lagging.chain(paused) {
         let upns = |users: &[UserIdx]| -> (usize, Vec<String>) {

@@ -110,6 +110,8 @@ pub struct Context<'a> {
     pub paused: &'a [PendingMembership],
     /// The groups of the desired tenant whose rules read `user.assignedPlans` (indexes).
     pub assigned_plan_rules: &'a [usize],
+    /// Whether licensed users lack recorded `assignedPlans` (found the first time it is asked).
+    pub plans_unrecorded: std::cell::OnceCell<bool>,
     /// The groups whose rules read licenses that the service moves users into or out of after
     /// the plan's licensing ([`crate::plan::cascade`]).
     pub cascade: &'a [crate::plan::cascade::Moved],
@@ -213,10 +215,39 @@ impl Context<'_> {
     /// has not processed it yet (`membership-pending`), so losing what the group gives is not
     /// the plan's doing.
     fn pending_leaver(&self, user: UserIdx, group: GroupIdx) -> bool {
-        self.pending
+        !self.reads_unrecorded_plans(group)
+            && self
+                .pending
+                .iter()
+                .filter(|pending| pending.group == group)
+                .any(|pending| pending.leaving.binary_search(&user).is_ok())
+    }
+
+    /// Licensed users of the current tenant for whom the state records no `assignedPlans`,
+    /// when some rule reads them (empty otherwise).
+    fn users_without_recorded_plans(&self) -> Vec<&str> {
+        if self.assigned_plan_rules.is_empty() {
+            return Vec::new();
+        }
+        self.current_state
+            .users
             .iter()
-            .filter(|pending| pending.group == group)
-            .any(|pending| pending.leaving.binary_search(&user).is_ok())
+            .zip(&self.before.users)
+            .filter(|(state, outcome)| {
+                state.assigned_plans.is_empty() && !outcome.effective.is_empty()
+            })
+            .map(|(state, _)| state.upn.as_str())
+            .collect()
+    }
+
+    /// Whether `group`'s rule reads `user.assignedPlans` that the state does not record for
+    /// licensed users: what its rule selects now is not what the service selects, so a
+    /// difference from its recorded members says nothing (`assigned-plans-unknown` says why).
+    fn reads_unrecorded_plans(&self, group: GroupIdx) -> bool {
+        *self
+            .plans_unrecorded
+            .get_or_init(|| !self.users_without_recorded_plans().is_empty())
+            && self.assigned_plan_rules.contains(&(group.0 as usize))
     }
 
     fn upn(&self, user: UserIdx) -> &str {
