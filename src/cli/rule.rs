@@ -100,22 +100,12 @@ pub fn run(args: RuleArgs, terminal: &Terminal) -> Exit {
 /// `assigned-plans-unknown` when `rule` reads `user.assignedPlans` and the state records none
 /// for users who hold licenses: the rule sees them without plans.
 fn unrecorded_assigned_plans(rule: &str, loaded: &super::report::Loaded) -> Option<Diagnostic> {
-    use crate::rules::property::PropertyType;
-    let book = crate::rules::RuleBook::new([rule]);
-    if !book
-        .properties()
-        .any(|property| property.ty() == PropertyType::AssignedPlans)
-    {
+    use crate::plan::cascade::{reads_assigned_plans, users_without_recorded_plans};
+    if !reads_assigned_plans(&crate::rules::RuleBook::new([rule])) {
         return None;
     }
-    let unrecorded = loaded
-        .state
-        .state
-        .users
-        .iter()
-        .zip(&loaded.evaluated.outcome.users)
-        .filter(|(state, outcome)| state.assigned_plans.is_empty() && !outcome.effective.is_empty())
-        .count();
+    let unrecorded =
+        users_without_recorded_plans(&loaded.state.state, &loaded.evaluated.outcome).len();
     (unrecorded > 0).then(|| {
         Diagnostic::new(
             Code::AssignedPlansUnknown,
@@ -125,7 +115,7 @@ fn unrecorded_assigned_plans(rule: &str, loaded: &super::report::Loaded) -> Opti
                 if unrecorded == 1 { "holds" } else { "hold" },
             ),
         )
-        .with_help("read the tenant with `seatplan pull --graph`, which records each user's assignedPlans when a rule reads them, or add `assigned_plans` to those users in the state")
+        .with_help(crate::plan::cascade::RECORD_ASSIGNED_PLANS)
     })
 }
 

@@ -114,6 +114,22 @@ pub fn reading_groups(target: &Tenant, book: &RuleBook) -> Vec<usize> {
         .collect()
 }
 
+/// What `assigned-plans-unknown` advises: where a state gets the users' `assignedPlans`.
+pub const RECORD_ASSIGNED_PLANS: &str = "read the tenant with `seatplan pull --graph`, which records each user's assignedPlans when a rule reads them, or add `assigned_plans` to those users in the state";
+
+/// The UPNs of the users of `state` who hold licenses in `outcome` (the engine's outcome of that
+/// state) and for whom the state records no `assignedPlans`: rules on `user.assignedPlans` see
+/// them without plans, which is not what the service sees.
+pub fn users_without_recorded_plans<'s>(state: &'s TenantState, outcome: &Outcome) -> Vec<&'s str> {
+    state
+        .users
+        .iter()
+        .zip(&outcome.users)
+        .filter(|(user, held)| user.assigned_plans.is_empty() && !held.effective.is_empty())
+        .map(|(user, _)| user.upn.as_str())
+        .collect()
+}
+
 /// Whether some rule of `book` reads `user.assignedPlans` (then the state records them, and an
 /// apply on the file backend updates them).
 pub fn reads_assigned_plans(book: &RuleBook) -> bool {

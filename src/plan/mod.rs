@@ -550,6 +550,12 @@ fn compute_comparing(
         compared_users,
     );
     phase_done("impact");
+    let assigned_plan_rules = cascade::reading_groups(&target, &book);
+    let unrecorded_plans = if assigned_plan_rules.is_empty() {
+        Vec::new()
+    } else {
+        cascade::users_without_recorded_plans(inputs.state, &current.outcome)
+    };
     let context = checks::Context {
         catalog,
         config: inputs.config,
@@ -569,8 +575,8 @@ fn compute_comparing(
         new_plans,
         pending: &current.memberships.pending,
         paused: &target_memberships.paused,
-        assigned_plan_rules: &cascade::reading_groups(&target, &book),
-        plans_unrecorded: std::cell::OnceCell::new(),
+        assigned_plan_rules: &assigned_plan_rules,
+        unrecorded_plans: &unrecorded_plans,
         cascade: &cascade_moves,
         cascade_settled,
     };

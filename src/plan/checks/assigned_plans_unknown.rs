@@ -6,10 +6,11 @@
 
 use super::{labelled, plural, with_listed, Context};
 use crate::diag::{Code, Diagnostic};
+use crate::plan::cascade::RECORD_ASSIGNED_PLANS;
 
 /// Warns when some rule reads `user.assignedPlans` and licensed users have none recorded.
 pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let users = context.users_without_recorded_plans();
+    let users = context.unrecorded_plans;
     if users.is_empty() {
         return;
     }
@@ -38,7 +39,9 @@ pub(super) fn check(context: &Context<'_>, out: &mut Vec<Diagnostic>) {
             if users.len() == 1 { "holds" } else { "hold" },
         ),
     )
-    .with_help("read the tenant with `seatplan pull --graph`, which records each user's assignedPlans when a rule reads them, or add `assigned_plans` to those users in the state; until then the members these rules select are not the service's");
+    .with_help(format!(
+        "{RECORD_ASSIGNED_PLANS}; until then the members these rules select are not the service's"
+    ));
     diagnostic = labelled(diagnostic, location, "reads user.assignedPlans");
     out.push(with_listed(
         diagnostic,

@@ -110,8 +110,9 @@ pub struct Context<'a> {
     pub paused: &'a [PendingMembership],
     /// The groups of the desired tenant whose rules read `user.assignedPlans` (indexes).
     pub assigned_plan_rules: &'a [usize],
-    /// Whether licensed users lack recorded `assignedPlans` (found the first time it is asked).
-    pub plans_unrecorded: std::cell::OnceCell<bool>,
+    /// When some of those rules exist: the licensed users of the current state whose
+    /// `assignedPlans` it does not record ([`crate::plan::cascade::users_without_recorded_plans`]).
+    pub unrecorded_plans: &'a [&'a str],
     /// The groups whose rules read licenses that the service moves users into or out of after
     /// the plan's licensing ([`crate::plan::cascade`]).
     pub cascade: &'a [crate::plan::cascade::Moved],
@@ -223,31 +224,11 @@ impl Context<'_> {
                 .any(|pending| pending.leaving.binary_search(&user).is_ok())
     }
 
-    /// Licensed users of the current tenant for whom the state records no `assignedPlans`,
-    /// when some rule reads them (empty otherwise).
-    fn users_without_recorded_plans(&self) -> Vec<&str> {
-        if self.assigned_plan_rules.is_empty() {
-            return Vec::new();
-        }
-        self.current_state
-            .users
-            .iter()
-            .zip(&self.before.users)
-            .filter(|(state, outcome)| {
-                state.assigned_plans.is_empty() && !outcome.effective.is_empty()
-            })
-            .map(|(state, _)| state.upn.as_str())
-            .collect()
-    }
-
     /// Whether `group`'s rule reads `user.assignedPlans` that the state does not record for
     /// licensed users: what its rule selects now is not what the service selects, so a
     /// difference from its recorded members says nothing (`assigned-plans-unknown` says why).
     fn reads_unrecorded_plans(&self, group: GroupIdx) -> bool {
-        *self
-            .plans_unrecorded
-            .get_or_init(|| !self.users_without_recorded_plans().is_empty())
-            && self.assigned_plan_rules.contains(&(group.0 as usize))
+        !self.unrecorded_plans.is_empty() && self.assigned_plan_rules.contains(&(group.0 as usize))
     }
 
     fn upn(&self, user: UserIdx) -> &str {
